@@ -1,0 +1,48 @@
+# Thin front end over CMake. Build dir: build/ (ASan+UBSan: build-asan/).
+# `make test` and `make demo` install missing Debian packages first (scripts/deps.sh).
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_ARGS ?=
+
+.PHONY: all build deps test demo asan format format-check bench clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: deps
+	@$(MAKE) --no-print-directory build
+	@./scripts/run-tests.sh $(BUILD)
+
+demo: deps
+	@$(MAKE) --no-print-directory build
+	@./scripts/demo.sh $(BUILD)
+
+asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DEXAI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		./scripts/run-tests.sh $(ASAN_BUILD)
+
+format:
+	@git ls-files '*.c' '*.h' | grep -v '/vmlinux.h$$' | xargs -r clang-format -i
+
+format-check:
+	@git ls-files '*.c' '*.h' | grep -v '/vmlinux.h$$' | xargs -r clang-format --dry-run --Werror
+	@echo "format-check: ok"
+
+bench: deps
+	@$(MAKE) --no-print-directory build
+	@./scripts/bench.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,26 @@
+/*
+ * secmem: library start-up and memory for secrets (libsodium).
+ *
+ * Secret keys and data keys live in guarded, mlocked sodium_malloc memory and are wiped when
+ * freed; stack copies are wiped with exai_wipe() at last use, before any error return.
+ */
+#ifndef EXAI_SECMEM_H
+#define EXAI_SECMEM_H
+
+#include <stddef.h>
+
+#include "exai/error.h"
+
+/* Initialises libsodium and the hash backend. Call once from main(); safe to call again. */
+exai_status exai_init(exai_error *e) EXAI_WUR;
+
+/* Guarded allocation for secrets; NULL on failure. */
+void *exai_secmem_alloc(size_t len);
+/* Wipes and frees; accepts NULL. */
+void exai_secmem_free(void *p);
+/* Zeroes @len bytes in a way the compiler cannot remove. */
+void exai_wipe(void *p, size_t len);
+/* Fills @buf with random bytes from the kernel CSPRNG. */
+void exai_random(void *buf, size_t len);
+
+#endif

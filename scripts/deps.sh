@@ -1,0 +1,36 @@
+#!/bin/sh
+# Installs every Debian package the build, the tests, the demo and the benchmarks need.
+# This is the only place packages are named. Does nothing when all are present.
+set -eu
+
+PKGS="
+build-essential cmake pkg-config file clang-format
+libsodium-dev libssl-dev libarchive-dev libsqlite3-dev libyaml-dev libjansson-dev libseccomp-dev
+check libsubunit-dev
+libzstd-dev liblz4-dev libacl1-dev libbz2-dev liblzma-dev zlib1g-dev libxml2-dev nettle-dev
+minisign sqlite3 iproute2 util-linux e2fsprogs
+"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages:$missing" >&2
+	echo "deps: run as root (or: sudo apt-get install$missing)" >&2
+	exit 1
+fi
+
+echo "deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get install -y -q --no-install-recommends $missing; then
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends $missing
+fi
