@@ -1,0 +1,68 @@
+/*
+ * report: the findings every airgap-verifier mode produces, and their output formats.
+ *
+ * A finding is specific enough to fix without guessing: rule id, severity, location (file,
+ * line, column or byte offset), the offending text (redacted for secrets), and a fix hint.
+ * Suppressed findings stay in the report (marked, with the justification) so an auditor sees
+ * them; they never count towards the exit code. Formats: text, json, junit (one testcase per
+ * rule), sarif (2.1.0).
+ *
+ * Contract shared by scan, run, host and bundle modes; implemented in report.c.
+ */
+#ifndef VF_REPORT_H
+#define VF_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "exai/error.h"
+
+typedef enum vf_severity {
+	VF_SEV_INFO = 0,
+	VF_SEV_LOW,
+	VF_SEV_MEDIUM,
+	VF_SEV_HIGH,
+	VF_SEV_CRITICAL
+} vf_severity;
+
+typedef enum vf_format { VF_FMT_TEXT = 0, VF_FMT_JSON, VF_FMT_JUNIT, VF_FMT_SARIF } vf_format;
+
+typedef struct vf_finding {
+	const char *rule_id; /* e.g. "net.url.public" */
+	vf_severity severity;
+	const char *path;     /* file (inside an archive: "img.tar!layer/usr/bin/x"), or NULL */
+	uint64_t line;	      /* 1-based, 0 = unknown */
+	uint64_t column;      /* 1-based, 0 = unknown */
+	uint64_t offset;      /* byte offset, used when line is 0 (binaries) */
+	const char *evidence; /* the offending text, already redacted where needed */
+	const char *message;  /* what is wrong */
+	const char *hint;     /* how to fix it */
+	bool suppressed;
+	const char *suppress_reason;
+} vf_finding;
+
+typedef struct vf_report vf_report;
+
+/* @mode names the verifier mode ("scan", "run", ...) for the report header. */
+vf_report *vf_report_new(const char *mode);
+void vf_report_free(vf_report *r);
+
+/* Copies every string of @f into the report. */
+exai_status vf_report_add(vf_report *r, const vf_finding *f, exai_error *e) EXAI_WUR;
+/* A free-text note for the report header ("helm template: not run (helm not on PATH)"). */
+exai_status vf_report_note(vf_report *r, const char *note, exai_error *e) EXAI_WUR;
+/* Declares a rule (so JUnit/SARIF can list rules with no findings). */
+exai_status vf_report_rule(vf_report *r, const char *rule_id, vf_severity sev,
+			   const char *description, exai_error *e) EXAI_WUR;
+
+exai_status vf_report_write(const vf_report *r, vf_format fmt, FILE *out, exai_error *e) EXAI_WUR;
+size_t vf_report_count(const vf_report *r, vf_severity at_least); /* unsuppressed only */
+
+/* "info" | "low" | "medium" | "high" | "critical" */
+bool vf_severity_parse(const char *s, vf_severity *out);
+const char *vf_severity_name(vf_severity s);
+bool vf_format_parse(const char *s, vf_format *out);
+
+#endif
