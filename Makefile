@@ -13,10 +13,9 @@ all: build
 deps:
 	@./scripts/deps.sh
 
-$(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
-
-build: $(BUILD)/CMakeCache.txt
+# Configure every time (cheap when cached) so components added since the last run are seen.
+build:
+	@cmake -S . -B $(BUILD) $(CMAKE_ARGS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: deps
