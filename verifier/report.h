@@ -60,6 +60,27 @@ exai_status vf_report_rule(vf_report *r, const char *rule_id, vf_severity sev,
 exai_status vf_report_write(const vf_report *r, vf_format fmt, FILE *out, exai_error *e) EXAI_WUR;
 size_t vf_report_count(const vf_report *r, vf_severity at_least); /* unsuppressed only */
 
+/*
+ * Extensions (compatible additions).
+ *
+ * vf_report_add() is thread-safe (a mutex inside the report), so a worker pool may add
+ * directly. Every string is sanitised on the way in: control characters, DEL and bytes that
+ * are not valid UTF-8 become "\xNN", so every format is well-formed and a terminal never sees
+ * escape sequences from scanned content.
+ */
+
+/* Findings below @sev are not failures: JUnit lists them in system-out instead of <failure>,
+ * and JSON's "passed" ignores them. Default VF_SEV_INFO (every unsuppressed finding fails). */
+void vf_report_set_fail_on(vf_report *r, vf_severity sev);
+/* Sorts findings by path, line, column, offset, rule id, evidence (deterministic output from
+ * a multi-threaded producer). Without it, findings keep insertion order. */
+void vf_report_sort(vf_report *r);
+/* Number of findings (suppressed included), and the i-th one (NULL past the end). */
+size_t vf_report_size(const vf_report *r);
+const vf_finding *vf_report_get(const vf_report *r, size_t i);
+/* Number of suppressed findings. */
+size_t vf_report_count_suppressed(const vf_report *r);
+
 /* "info" | "low" | "medium" | "high" | "critical" */
 bool vf_severity_parse(const char *s, vf_severity *out);
 const char *vf_severity_name(vf_severity s);

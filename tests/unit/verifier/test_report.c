@@ -1,0 +1,303 @@
+/* Check suite for verifier/report.c: sanitising, counting, sorting and the four formats. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "testutil.h"
+
+static vf_report *sample(void)
+{
+	exai_error e;
+	vf_report *r = vf_report_new("scan");
+	vf_finding a = {.rule_id = "net.url.public",
+			.severity = VF_SEV_MEDIUM,
+			.path = "tree/app.py",
+			.line = 3,
+			.column = 9,
+			.evidence = "https://example.com/x",
+			.message = "public URL",
+			.hint = "use a local mirror"};
+	vf_finding b = {.rule_id = "elf.net.imports",
+			.severity = VF_SEV_INFO,
+			.path = "img.tar!blobs/sha256/ab!usr/bin/x y",
+			.offset = 4096,
+			.evidence = "connect, socket",
+			.message = "imports network functions"};
+	vf_finding c = {.rule_id = "secret.aws.key",
+			.severity = VF_SEV_CRITICAL,
+			.path = "tree/env",
+			.line = 1,
+			.column = 1,
+			.evidence = "AKIA************MPLE",
+			.message = "AWS access key id",
+			.hint = "remove it",
+			.suppressed = true,
+			.suppress_reason = "test key <documented>"};
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(vf_report_rule(r, "net.url.public", VF_SEV_MEDIUM, "public URLs", &e),
+			 EXAI_OK);
+	ck_assert_int_eq(vf_report_rule(r, "k8s.image.latest", VF_SEV_HIGH, "latest tag", &e),
+			 EXAI_OK);
+	ck_assert_int_eq(vf_report_add(r, &a, &e), EXAI_OK);
+	ck_assert_int_eq(vf_report_add(r, &b, &e), EXAI_OK);
+	ck_assert_int_eq(vf_report_add(r, &c, &e), EXAI_OK);
+	ck_assert_int_eq(vf_report_note(r, "helm template: not run (helm not on PATH)", &e),
+			 EXAI_OK);
+	return r;
+}
+
+static char *render(const vf_report *r, vf_format fmt)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	exai_error e;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_msg(vf_report_write(r, fmt, f, &e) == EXAI_OK, "%s", e.msg);
+	fclose(f);
+	return buf;
+}
+
+static size_t count_str(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+START_TEST(parse_names)
+{
+	vf_severity s;
+	vf_format f;
+
+	ck_assert(vf_severity_parse("critical", &s) && s == VF_SEV_CRITICAL);
+	ck_assert(vf_severity_parse("info", &s) && s == VF_SEV_INFO);
+	ck_assert(!vf_severity_parse("severe", &s));
+	ck_assert(!vf_severity_parse(NULL, &s));
+	ck_assert(vf_format_parse("sarif", &f) && f == VF_FMT_SARIF);
+	ck_assert(vf_format_parse("junit", &f) && f == VF_FMT_JUNIT);
+	ck_assert(!vf_format_parse("xml", &f));
+	ck_assert_str_eq(vf_severity_name(VF_SEV_MEDIUM), "medium");
+}
+END_TEST
+
+START_TEST(counts_ignore_suppressed)
+{
+	vf_report *r = sample();
+
+	ck_assert_uint_eq(vf_report_size(r), 3);
+	ck_assert_uint_eq(vf_report_count(r, VF_SEV_INFO), 2);
+	ck_assert_uint_eq(vf_report_count(r, VF_SEV_MEDIUM), 1);
+	ck_assert_uint_eq(vf_report_count(r, VF_SEV_HIGH), 0); /* the critical one is suppressed */
+	ck_assert_uint_eq(vf_report_count_suppressed(r), 1);
+	vf_report_free(r);
+}
+END_TEST
+
+START_TEST(strings_are_sanitised)
+{
+	exai_error e;
+	vf_report *r = vf_report_new("scan");
+	vf_finding f = {.rule_id = "x",
+			.severity = VF_SEV_LOW,
+			.evidence = "a\x1b[31mb\xff\xc3\xa9\xed\xa0\x80\n",
+			.message = "m"};
+	char *out;
+
+	ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	ck_assert_str_eq(vf_report_get(r, 0)->evidence,
+			 "a\\x1b[31mb\\xff\xc3\xa9\\xed\\xa0\\x80\\x0a");
+	ck_assert_ptr_null(vf_report_get(r, 1));
+	out = render(r, VF_FMT_JSON); /* jansson refuses invalid UTF-8: this must not fail */
+	ck_assert_ptr_nonnull(strstr(out, "\\\\x1b[31m"));
+	free(out);
+	f.rule_id = NULL;
+	ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_EINVAL);
+	vf_report_free(r);
+}
+END_TEST
+
+START_TEST(sort_orders_by_location)
+{
+	vf_report *r = sample();
+
+	vf_report_sort(r);
+	ck_assert_str_eq(vf_report_get(r, 0)->path, "img.tar!blobs/sha256/ab!usr/bin/x y");
+	ck_assert_str_eq(vf_report_get(r, 1)->path, "tree/app.py");
+	ck_assert_str_eq(vf_report_get(r, 2)->path, "tree/env");
+	vf_report_free(r);
+}
+END_TEST
+
+START_TEST(text_format)
+{
+	vf_report *r = sample();
+	char *out = render(r, VF_FMT_TEXT);
+
+	ck_assert_ptr_nonnull(strstr(out, "airgap-verifier scan: 2 findings (0 critical, 0 high, "
+					  "1 medium, 0 low, 1 info), 1 suppressed\n"));
+	ck_assert_ptr_nonnull(strstr(out, "note: helm template: not run (helm not on PATH)\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(out, "tree/app.py:3:9: medium [net.url.public] public URL\n"
+			"    evidence: https://example.com/x\n    fix: use a local mirror\n"));
+	ck_assert_ptr_nonnull(strstr(out, "usr/bin/x y (offset 4096): info [elf.net.imports]"));
+	ck_assert_ptr_nonnull(strstr(out, "    suppressed: test key <documented>\n"));
+	free(out);
+	vf_report_free(r);
+}
+END_TEST
+
+START_TEST(json_format)
+{
+	vf_report *r = sample();
+	char *out;
+	json_error_t je;
+	json_t *j, *f0, *sum;
+
+	vf_report_set_fail_on(r, VF_SEV_HIGH);
+	out = render(r, VF_FMT_JSON);
+	j = json_loads(out, 0, &je);
+	ck_assert_msg(j != NULL, "%s", je.text);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "mode")), "scan");
+	ck_assert(json_is_true(json_object_get(j, "passed")));
+	ck_assert_str_eq(json_string_value(json_object_get(j, "fail_on")), "high");
+	sum = json_object_get(j, "summary");
+	ck_assert_int_eq(json_integer_value(json_object_get(sum, "findings")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(sum, "suppressed")), 1);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(json_object_get(sum, "by_severity"), "medium")), 1);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "findings")), 3);
+	/* declared (2) + undeclared rules named by findings (2) */
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "rules")), 4);
+	f0 = json_array_get(json_object_get(j, "findings"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(f0, "rule_id")), "net.url.public");
+	ck_assert_int_eq(json_integer_value(json_object_get(f0, "line")), 3);
+	ck_assert_int_eq(json_integer_value(json_object_get(f0, "column")), 9);
+	ck_assert_str_eq(json_string_value(json_object_get(f0, "hint")), "use a local mirror");
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_array_get(json_object_get(j, "findings"), 2), "suppress_reason")),
+			 "test key <documented>");
+	json_decref(j);
+	free(out);
+	vf_report_set_fail_on(r, VF_SEV_MEDIUM);
+	out = render(r, VF_FMT_JSON);
+	ck_assert_ptr_nonnull(strstr(out, "\"passed\": false"));
+	free(out);
+	vf_report_free(r);
+}
+END_TEST
+
+START_TEST(sarif_format)
+{
+	vf_report *r = sample();
+	char *out = render(r, VF_FMT_SARIF);
+	json_error_t je;
+	json_t *j = json_loads(out, 0, &je), *run, *rules, *results, *loc;
+
+	ck_assert_msg(j != NULL, "%s", je.text);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "version")), "2.1.0");
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "$schema")), "2.1.0"));
+	run = json_array_get(json_object_get(j, "runs"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(json_object_get(run, "tool"), "driver"), "name")),
+			 "airgap-verifier");
+	rules = json_object_get(json_object_get(json_object_get(run, "tool"), "driver"), "rules");
+	ck_assert_uint_eq(json_array_size(rules), 4);
+	results = json_object_get(run, "results");
+	ck_assert_uint_eq(json_array_size(results), 3);
+	for (size_t i = 0; i < 3; i++) {
+		json_t *res = json_array_get(results, i);
+		size_t idx = (size_t)json_integer_value(json_object_get(res, "ruleIndex"));
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(json_array_get(rules, idx), "id")),
+		    json_string_value(json_object_get(res, "ruleId")));
+		ck_assert_ptr_nonnull(json_string_value(json_object_get(res, "level")));
+		ck_assert_ptr_nonnull(
+		    json_string_value(json_object_get(json_object_get(res, "message"), "text")));
+	}
+	loc = json_object_get(
+	    json_array_get(json_object_get(json_array_get(results, 0), "locations"), 0),
+	    "physicalLocation");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(loc, "artifactLocation"), "uri")),
+	    "tree/app.py");
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(json_object_get(loc, "region"), "startLine")), 3);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(results, 0), "level")),
+			 "warning");
+	loc = json_object_get(
+	    json_array_get(json_object_get(json_array_get(results, 1), "locations"), 0),
+	    "physicalLocation");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(loc, "artifactLocation"), "uri")),
+	    "img.tar!blobs/sha256/ab!usr/bin/x%20y");
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(json_object_get(loc, "region"), "byteOffset")),
+	    4096);
+	ck_assert_ptr_nonnull(json_object_get(json_array_get(results, 2), "suppressions"));
+	json_decref(j);
+	free(out);
+	vf_report_free(r);
+}
+END_TEST
+
+START_TEST(junit_format)
+{
+	vf_report *r = sample();
+	char *out;
+
+	vf_report_set_fail_on(r, VF_SEV_MEDIUM);
+	out = render(r, VF_FMT_JUNIT);
+	ck_assert_uint_eq(count_str(out, "<testcase "), 4);
+	ck_assert_uint_eq(count_str(out, "<failure "), 1); /* info below fail-on, crit suppressed */
+	ck_assert_ptr_nonnull(strstr(out, "tests=\"4\" failures=\"1\""));
+	ck_assert_ptr_nonnull(strstr(out, "name=\"k8s.image.latest\">\n    </testcase>"));
+	ck_assert_ptr_nonnull(strstr(out, "test key &lt;documented&gt;"));
+	ck_assert_ptr_nonnull(strstr(out, "value=\"helm template: not run (helm not on PATH)\""));
+	free(out);
+	vf_report_set_fail_on(r, VF_SEV_INFO);
+	out = render(r, VF_FMT_JUNIT);
+	ck_assert_uint_eq(count_str(out, "<failure "), 2);
+	free(out);
+	vf_report_free(r);
+}
+END_TEST
+
+START_TEST(empty_report_is_clean)
+{
+	vf_report *r = vf_report_new("run");
+	char *out = render(r, VF_FMT_SARIF);
+
+	ck_assert_ptr_nonnull(strstr(out, "\"results\": []"));
+	free(out);
+	out = render(r, VF_FMT_JUNIT);
+	ck_assert_ptr_nonnull(strstr(out, "tests=\"0\" failures=\"0\""));
+	free(out);
+	vf_report_free(r);
+	vf_report_free(NULL);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("report");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, parse_names);
+	tcase_add_test(tc, counts_ignore_suppressed);
+	tcase_add_test(tc, strings_are_sanitised);
+	tcase_add_test(tc, sort_orders_by_location);
+	tcase_add_test(tc, text_format);
+	tcase_add_test(tc, json_format);
+	tcase_add_test(tc, sarif_format);
+	tcase_add_test(tc, junit_format);
+	tcase_add_test(tc, empty_report_is_clean);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}

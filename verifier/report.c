@@ -1,0 +1,836 @@
+/*
+ * report: the findings of one verifier run and their four output formats.
+ *
+ * A report owns sanitised copies of everything added to it: strings never contain control
+ * characters or invalid UTF-8 (they are rewritten as "\xNN"), so JSON, XML and terminal output
+ * are always well-formed whatever the scanned input was. Adding is thread-safe; writing is not
+ * (call it once the producers are done). Findings keep insertion order unless vf_report_sort()
+ * is called. Rules named by findings but never declared are still listed (with the severity of
+ * their first finding) so JUnit and SARIF always cover every rule that fired.
+ */
+#include "report.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exai/json.h"
+
+#ifndef VF_VERSION
+#define VF_VERSION "0.0.0"
+#endif
+
+#define SARIF_SCHEMA                                                                             \
+	"https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0." \
+	"json"
+
+typedef struct rule_decl {
+	char *id;
+	vf_severity sev;
+	char *desc;
+} rule_decl;
+
+struct vf_report {
+	char *mode;
+	vf_finding *f;
+	size_t nf, capf;
+	char **notes;
+	size_t nnotes, capnotes;
+	rule_decl *rules;
+	size_t nrules, caprules;
+	vf_severity fail_on;
+	pthread_mutex_t lock;
+};
+
+static const char *const sev_names[] = {"info", "low", "medium", "high", "critical"};
+
+const char *vf_severity_name(vf_severity s)
+{
+	return (unsigned)s <= VF_SEV_CRITICAL ? sev_names[s] : "unknown";
+}
+
+bool vf_severity_parse(const char *s, vf_severity *out)
+{
+	for (unsigned i = 0; s && i <= VF_SEV_CRITICAL; i++)
+		if (strcmp(s, sev_names[i]) == 0) {
+			*out = (vf_severity)i;
+			return true;
+		}
+	return false;
+}
+
+bool vf_format_parse(const char *s, vf_format *out)
+{
+	static const char *const names[] = {"text", "json", "junit", "sarif"};
+
+	for (unsigned i = 0; s && i < 4; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = (vf_format)i;
+			return true;
+		}
+	return false;
+}
+
+/* Length of the valid, printable UTF-8 sequence at @s (1..4), or 0 if the byte must be
+ * escaped (ASCII control, DEL, C1 control, overlong, surrogate, > U+10FFFF, truncated). */
+static size_t utf8_ok(const unsigned char *s)
+{
+	unsigned c = s[0], cp, n;
+
+	if (c >= 0x20 && c < 0x7f)
+		return 1;
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+	cp = c & (0x7f >> n);
+	for (unsigned i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+		return 0;
+	return n;
+}
+
+/* A sanitised malloc'ed copy of @s; NULL for NULL or on allocation failure (*oom set). */
+static char *sanitize(const char *s, bool *oom)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n, o = 0;
+	char *out;
+
+	if (!s)
+		return NULL;
+	n = strlen(s);
+	out = n < SIZE_MAX / 4 ? malloc(4 * n + 1) : NULL;
+	if (!out) {
+		*oom = true;
+		return NULL;
+	}
+	while (*p) {
+		size_t k = utf8_ok(p);
+		if (k) {
+			memcpy(out + o, p, k);
+			o += k;
+			p += k;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+			p++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+vf_report *vf_report_new(const char *mode)
+{
+	vf_report *r = calloc(1, sizeof(*r));
+	bool oom = false;
+
+	if (!r)
+		return NULL;
+	r->mode = sanitize(mode ? mode : "scan", &oom);
+	if (oom || pthread_mutex_init(&r->lock, NULL) != 0) {
+		free(r->mode);
+		free(r);
+		return NULL;
+	}
+	r->fail_on = VF_SEV_INFO;
+	return r;
+}
+
+static void finding_free(vf_finding *f)
+{
+	free((char *)f->rule_id);
+	free((char *)f->path);
+	free((char *)f->evidence);
+	free((char *)f->message);
+	free((char *)f->hint);
+	free((char *)f->suppress_reason);
+}
+
+void vf_report_free(vf_report *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nf; i++)
+		finding_free(&r->f[i]);
+	for (size_t i = 0; i < r->nnotes; i++)
+		free(r->notes[i]);
+	for (size_t i = 0; i < r->nrules; i++) {
+		free(r->rules[i].id);
+		free(r->rules[i].desc);
+	}
+	free(r->f);
+	free(r->notes);
+	free(r->rules);
+	free(r->mode);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/* Grows *arr (of @elem-sized items) so one more fits. */
+static bool grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	size_t nc;
+	void *p;
+
+	if (n < *cap)
+		return true;
+	nc = *cap ? *cap * 2 : 16;
+	if (nc > SIZE_MAX / elem)
+		return false;
+	p = realloc(*arr, nc * elem);
+	if (!p)
+		return false;
+	*arr = p;
+	*cap = nc;
+	return true;
+}
+
+exai_status vf_report_add(vf_report *r, const vf_finding *f, exai_error *e)
+{
+	vf_finding c = *f;
+	bool oom = false;
+	exai_status rc = EXAI_OK;
+
+	if (!f->rule_id || (unsigned)f->severity > VF_SEV_CRITICAL)
+		return exai_error_set(e, EXAI_EINVAL, "report: finding without a rule or severity");
+	c.rule_id = sanitize(f->rule_id, &oom);
+	c.path = sanitize(f->path, &oom);
+	c.evidence = sanitize(f->evidence, &oom);
+	c.message = sanitize(f->message ? f->message : "", &oom);
+	c.hint = sanitize(f->hint, &oom);
+	c.suppress_reason = sanitize(f->suppress_reason, &oom);
+	if (oom) {
+		finding_free(&c);
+		return exai_error_set(e, EXAI_ENOMEM, "report: out of memory");
+	}
+	pthread_mutex_lock(&r->lock);
+	if (grow((void **)&r->f, &r->capf, r->nf, sizeof(*r->f)))
+		r->f[r->nf++] = c;
+	else
+		rc = EXAI_ENOMEM;
+	pthread_mutex_unlock(&r->lock);
+	if (rc) {
+		finding_free(&c);
+		return exai_error_set(e, rc, "report: out of memory");
+	}
+	return EXAI_OK;
+}
+
+exai_status vf_report_note(vf_report *r, const char *note, exai_error *e)
+{
+	bool oom = false;
+	char *c = sanitize(note ? note : "", &oom);
+	exai_status rc = EXAI_OK;
+
+	if (oom)
+		return exai_error_set(e, EXAI_ENOMEM, "report: out of memory");
+	pthread_mutex_lock(&r->lock);
+	if (grow((void **)&r->notes, &r->capnotes, r->nnotes, sizeof(*r->notes)))
+		r->notes[r->nnotes++] = c;
+	else
+		rc = EXAI_ENOMEM;
+	pthread_mutex_unlock(&r->lock);
+	if (rc) {
+		free(c);
+		return exai_error_set(e, rc, "report: out of memory");
+	}
+	return EXAI_OK;
+}
+
+exai_status vf_report_rule(vf_report *r, const char *rule_id, vf_severity sev,
+			   const char *description, exai_error *e)
+{
+	bool oom = false;
+	rule_decl d = {0};
+	exai_status rc = EXAI_OK;
+
+	if (!rule_id || (unsigned)sev > VF_SEV_CRITICAL)
+		return exai_error_set(e, EXAI_EINVAL, "report: rule without an id or severity");
+	d.id = sanitize(rule_id, &oom);
+	d.desc = sanitize(description ? description : rule_id, &oom);
+	d.sev = sev;
+	if (oom) {
+		free(d.id);
+		free(d.desc);
+		return exai_error_set(e, EXAI_ENOMEM, "report: out of memory");
+	}
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < r->nrules; i++)
+		if (strcmp(r->rules[i].id, d.id) == 0) {
+			/* A redeclaration updates the rule (a user rules file overriding). */
+			free(r->rules[i].desc);
+			r->rules[i].desc = d.desc;
+			r->rules[i].sev = sev;
+			free(d.id);
+			pthread_mutex_unlock(&r->lock);
+			return EXAI_OK;
+		}
+	if (grow((void **)&r->rules, &r->caprules, r->nrules, sizeof(*r->rules)))
+		r->rules[r->nrules++] = d;
+	else
+		rc = EXAI_ENOMEM;
+	pthread_mutex_unlock(&r->lock);
+	if (rc) {
+		free(d.id);
+		free(d.desc);
+		return exai_error_set(e, rc, "report: out of memory");
+	}
+	return EXAI_OK;
+}
+
+void vf_report_set_fail_on(vf_report *r, vf_severity sev)
+{
+	r->fail_on = sev;
+}
+
+size_t vf_report_size(const vf_report *r)
+{
+	return r->nf;
+}
+
+const vf_finding *vf_report_get(const vf_report *r, size_t i)
+{
+	return i < r->nf ? &r->f[i] : NULL;
+}
+
+size_t vf_report_count(const vf_report *r, vf_severity at_least)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nf; i++)
+		if (!r->f[i].suppressed && r->f[i].severity >= at_least)
+			n++;
+	return n;
+}
+
+size_t vf_report_count_suppressed(const vf_report *r)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nf; i++)
+		n += r->f[i].suppressed;
+	return n;
+}
+
+static int strcmp_null(const char *a, const char *b)
+{
+	if (!a || !b)
+		return (a != NULL) - (b != NULL);
+	return strcmp(a, b);
+}
+
+static int cmp_u64(uint64_t a, uint64_t b)
+{
+	return (a > b) - (a < b);
+}
+
+static int finding_cmp(const void *pa, const void *pb)
+{
+	const vf_finding *a = pa, *b = pb;
+	int c;
+
+	if ((c = strcmp_null(a->path, b->path)) || (c = cmp_u64(a->line, b->line)) ||
+	    (c = cmp_u64(a->column, b->column)) || (c = cmp_u64(a->offset, b->offset)) ||
+	    (c = strcmp(a->rule_id, b->rule_id)) || (c = strcmp_null(a->evidence, b->evidence)))
+		return c;
+	return strcmp_null(a->message, b->message);
+}
+
+void vf_report_sort(vf_report *r)
+{
+	if (r->nf > 1)
+		qsort(r->f, r->nf, sizeof(*r->f), finding_cmp);
+}
+
+/* ---- the rule table every format shares ---- */
+
+typedef struct rule_view {
+	const char *id;
+	vf_severity sev;
+	const char *desc;
+	size_t fails, others; /* unsuppressed at/above fail_on; the rest */
+} rule_view;
+
+static int rule_view_cmp(const void *pa, const void *pb)
+{
+	return strcmp(((const rule_view *)pa)->id, ((const rule_view *)pb)->id);
+}
+
+static bool finding_fails(const vf_report *r, const vf_finding *f)
+{
+	return !f->suppressed && f->severity >= r->fail_on;
+}
+
+/* Declared rules plus undeclared ones that findings name, sorted by id, deduplicated, with
+ * counts. Returns NULL on OOM (or an empty table when there is nothing: *n = 0). */
+static rule_view *rule_table(const vf_report *r, size_t *n_out)
+{
+	size_t cap = r->nrules + r->nf + 1, n = 0, m = 0;
+	rule_view *t = calloc(cap, sizeof(*t));
+
+	*n_out = 0;
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < r->nrules; i++)
+		t[n++] = (rule_view){r->rules[i].id, r->rules[i].sev, r->rules[i].desc, 0, 0};
+	/* Declared rules first so a stable merge keeps their severity and description. */
+	for (size_t i = 0; i < r->nf; i++)
+		t[n++] = (rule_view){r->f[i].rule_id, r->f[i].severity, NULL, 0, 0};
+	for (size_t i = 0; i < n; i++)
+		t[i].fails = i; /* original position as a tie-break */
+	qsort(t, n, sizeof(*t), rule_view_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (m > 0 && strcmp(t[m - 1].id, t[i].id) == 0) {
+			if (t[i].fails < t[m - 1].fails) {
+				t[m - 1].sev = t[i].sev;
+				t[m - 1].fails = t[i].fails;
+				if (t[i].desc)
+					t[m - 1].desc = t[i].desc;
+			} else if (!t[m - 1].desc && t[i].desc) {
+				t[m - 1].desc = t[i].desc;
+			}
+			continue;
+		}
+		t[m++] = t[i];
+	}
+	for (size_t i = 0; i < m; i++) {
+		t[i].fails = t[i].others = 0;
+		if (!t[i].desc)
+			t[i].desc = t[i].id;
+	}
+	for (size_t i = 0; i < r->nf; i++) {
+		rule_view key = {.id = r->f[i].rule_id};
+		rule_view *v = bsearch(&key, t, m, sizeof(*t), rule_view_cmp);
+		if (v && finding_fails(r, &r->f[i]))
+			v->fails++;
+		else if (v)
+			v->others++;
+	}
+	*n_out = m;
+	return t;
+}
+
+static size_t rule_index(const rule_view *t, size_t n, const char *id)
+{
+	rule_view key = {.id = id};
+	const rule_view *v = bsearch(&key, t, n, sizeof(*t), rule_view_cmp);
+
+	return v ? (size_t)(v - t) : 0;
+}
+
+/* ---- text ---- */
+
+static void text_location(const vf_finding *f, FILE *out)
+{
+	fputs(f->path ? f->path : "-", out);
+	if (f->line) {
+		fprintf(out, ":%llu", (unsigned long long)f->line);
+		if (f->column)
+			fprintf(out, ":%llu", (unsigned long long)f->column);
+	} else if (f->path) {
+		fprintf(out, " (offset %llu)", (unsigned long long)f->offset);
+	}
+}
+
+static void write_text(const vf_report *r, FILE *out)
+{
+	size_t by[VF_SEV_CRITICAL + 1] = {0}, total = 0;
+
+	for (size_t i = 0; i < r->nf; i++)
+		if (!r->f[i].suppressed) {
+			by[r->f[i].severity]++;
+			total++;
+		}
+	fprintf(out,
+		"airgap-verifier %s: %zu finding%s (%zu critical, %zu high, %zu medium, %zu low, "
+		"%zu info), %zu suppressed\n",
+		r->mode, total, total == 1 ? "" : "s", by[VF_SEV_CRITICAL], by[VF_SEV_HIGH],
+		by[VF_SEV_MEDIUM], by[VF_SEV_LOW], by[VF_SEV_INFO], vf_report_count_suppressed(r));
+	for (size_t i = 0; i < r->nnotes; i++)
+		fprintf(out, "note: %s\n", r->notes[i]);
+	for (size_t i = 0; i < r->nf; i++) {
+		const vf_finding *f = &r->f[i];
+		fputc('\n', out);
+		text_location(f, out);
+		fprintf(out, ": %s [%s] %s\n", vf_severity_name(f->severity), f->rule_id,
+			f->message);
+		if (f->evidence)
+			fprintf(out, "    evidence: %s\n", f->evidence);
+		if (f->hint)
+			fprintf(out, "    fix: %s\n", f->hint);
+		if (f->suppressed)
+			fprintf(out, "    suppressed: %s\n",
+				f->suppress_reason ? f->suppress_reason : "(no reason)");
+	}
+}
+
+/* ---- json ---- */
+
+static json_t *json_str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *json_finding(const vf_finding *f)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	exai_json_set(o, "rule_id", json_string(f->rule_id));
+	exai_json_set(o, "severity", json_string(vf_severity_name(f->severity)));
+	exai_json_set(o, "path", json_str_or_null(f->path));
+	exai_json_set(o, "line", json_integer((json_int_t)f->line));
+	exai_json_set(o, "column", json_integer((json_int_t)f->column));
+	exai_json_set(o, "offset", json_integer((json_int_t)f->offset));
+	exai_json_set(o, "message", json_string(f->message));
+	exai_json_set(o, "evidence", json_str_or_null(f->evidence));
+	exai_json_set(o, "hint", json_str_or_null(f->hint));
+	exai_json_set(o, "suppressed", json_boolean(f->suppressed));
+	if (f->suppressed)
+		exai_json_set(o, "suppress_reason", json_str_or_null(f->suppress_reason));
+	return o;
+}
+
+static json_t *build_json(const vf_report *r)
+{
+	json_t *root = json_object(), *arr, *sum, *by;
+	size_t nrules = 0;
+	rule_view *t = rule_table(r, &nrules);
+
+	if (!root || !t) {
+		json_decref(root);
+		free(t);
+		return NULL;
+	}
+	exai_json_set(root, "tool", json_string("airgap-verifier"));
+	exai_json_set(root, "version", json_string(VF_VERSION));
+	exai_json_set(root, "mode", json_string(r->mode));
+	exai_json_set(root, "fail_on", json_string(vf_severity_name(r->fail_on)));
+	exai_json_set(root, "passed", json_boolean(vf_report_count(r, r->fail_on) == 0));
+	sum = json_object();
+	by = json_object();
+	for (unsigned s = 0; by && s <= VF_SEV_CRITICAL; s++) {
+		size_t n = 0;
+		for (size_t i = 0; i < r->nf; i++)
+			n += !r->f[i].suppressed && r->f[i].severity == (vf_severity)s;
+		exai_json_set(by, sev_names[s], json_integer((json_int_t)n));
+	}
+	exai_json_set(sum, "findings", json_integer((json_int_t)vf_report_count(r, VF_SEV_INFO)));
+	exai_json_set(sum, "suppressed", json_integer((json_int_t)vf_report_count_suppressed(r)));
+	exai_json_set(sum, "by_severity", by);
+	exai_json_set(root, "summary", sum);
+	arr = json_array();
+	for (size_t i = 0; arr && i < r->nnotes; i++)
+		json_array_append_new(arr, json_string(r->notes[i]));
+	exai_json_set(root, "notes", arr);
+	arr = json_array();
+	for (size_t i = 0; arr && i < nrules; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:i}", "id", t[i].id,
+						     "severity", vf_severity_name(t[i].sev),
+						     "description", t[i].desc, "findings",
+						     (json_int_t)(t[i].fails + t[i].others)));
+	exai_json_set(root, "rules", arr);
+	arr = json_array();
+	for (size_t i = 0; arr && i < r->nf; i++)
+		json_array_append_new(arr, json_finding(&r->f[i]));
+	exai_json_set(root, "findings", arr);
+	free(t);
+	return root;
+}
+
+/* ---- sarif 2.1.0 ---- */
+
+static const char *sarif_level(vf_severity s)
+{
+	return s >= VF_SEV_HIGH ? "error" : s == VF_SEV_MEDIUM ? "warning" : "note";
+}
+
+/* GitHub code scanning reads this to rank security results. */
+static const char *sarif_security_severity(vf_severity s)
+{
+	static const char *const v[] = {"0.0", "3.0", "5.5", "8.0", "9.5"};
+	return v[s];
+}
+
+/* Percent-encodes what a URI reference may not carry literally (RFC 3986); '!' (our archive
+ * separator) and '/' stay as they are. Caller frees. */
+static char *uri_encode(const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(path), o = 0;
+	char *out = n < SIZE_MAX / 3 ? malloc(3 * n + 1) : NULL;
+
+	if (!out)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~!$&'()*+,;=:@/", *p)) {
+			out[o++] = (char)*p;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static json_t *sarif_result(const vf_finding *f, size_t rule_idx)
+{
+	json_t *res = json_object(), *region = json_object(), *props = json_object();
+	char *msg = NULL, *uri = NULL;
+	size_t len = strlen(f->message) + (f->hint ? strlen(f->hint) : 0) + 8;
+
+	msg = malloc(len);
+	if (!res || !region || !props || !msg)
+		goto fail;
+	snprintf(msg, len, "%s%s%s", f->message, f->hint ? " Fix: " : "", f->hint ? f->hint : "");
+	exai_json_set(res, "ruleId", json_string(f->rule_id));
+	exai_json_set(res, "ruleIndex", json_integer((json_int_t)rule_idx));
+	exai_json_set(res, "level", json_string(sarif_level(f->severity)));
+	exai_json_set(res, "message", json_pack("{s:s}", "text", msg));
+	if (f->line) {
+		exai_json_set(region, "startLine", json_integer((json_int_t)f->line));
+		if (f->column)
+			exai_json_set(region, "startColumn", json_integer((json_int_t)f->column));
+	} else {
+		exai_json_set(region, "byteOffset", json_integer((json_int_t)f->offset));
+	}
+	if (f->path) {
+		if (!(uri = uri_encode(f->path)))
+			goto fail;
+		exai_json_set(res, "locations",
+			      json_pack("[{s:{s:{s:s}, s:O}}]", "physicalLocation",
+					"artifactLocation", "uri", uri, "region", region));
+	}
+	json_decref(region);
+	region = NULL;
+	exai_json_set(props, "severity", json_string(vf_severity_name(f->severity)));
+	if (f->evidence)
+		exai_json_set(props, "evidence", json_string(f->evidence));
+	if (f->hint)
+		exai_json_set(props, "hint", json_string(f->hint));
+	exai_json_set(res, "properties", props);
+	if (f->suppressed)
+		exai_json_set(res, "suppressions",
+			      json_pack("[{s:s, s:s, s:s}]", "kind", "external", "status",
+					"accepted", "justification",
+					f->suppress_reason ? f->suppress_reason : ""));
+	free(msg);
+	free(uri);
+	return res;
+fail:
+	json_decref(res);
+	json_decref(region);
+	json_decref(props);
+	free(msg);
+	free(uri);
+	return NULL;
+}
+
+static json_t *build_sarif(const vf_report *r)
+{
+	json_t *root = json_object(), *rules = json_array(), *results = json_array(), *notes;
+	size_t nrules = 0;
+	rule_view *t = rule_table(r, &nrules);
+	char tool[64];
+
+	if (!root || !rules || !results || !t)
+		goto fail;
+	for (size_t i = 0; i < nrules; i++)
+		json_array_append_new(
+		    rules, json_pack("{s:s, s:{s:s}, s:{s:s}, s:{s:s, s:s, s:[s]}}", "id", t[i].id,
+				     "shortDescription", "text", t[i].desc, "defaultConfiguration",
+				     "level", sarif_level(t[i].sev), "properties", "severity",
+				     vf_severity_name(t[i].sev), "security-severity",
+				     sarif_security_severity(t[i].sev), "tags", "security"));
+	for (size_t i = 0; i < r->nf; i++) {
+		json_t *res = sarif_result(&r->f[i], rule_index(t, nrules, r->f[i].rule_id));
+		if (!res)
+			goto fail;
+		json_array_append_new(results, res);
+	}
+	notes = json_array();
+	for (size_t i = 0; notes && i < r->nnotes; i++)
+		json_array_append_new(notes, json_pack("{s:s, s:{s:s}}", "level", "note", "message",
+						       "text", r->notes[i]));
+	snprintf(tool, sizeof(tool), "airgap-verifier %s", r->mode);
+	exai_json_set(root, "version", json_string("2.1.0"));
+	exai_json_set(root, "$schema", json_string(SARIF_SCHEMA));
+	exai_json_set(root, "runs",
+		      json_pack("[{s:{s:{s:s, s:s, s:s, s:o}}, s:[{s:b, s:o}], s:o, s:{s:s}}]",
+				"tool", "driver", "name", "airgap-verifier", "version", VF_VERSION,
+				"fullName", tool, "rules", rules, "invocations",
+				"executionSuccessful", 1, "toolExecutionNotifications",
+				notes ? notes : json_array(), "results", results, "properties",
+				"mode", r->mode));
+	free(t);
+	if (!json_object_get(root, "runs")) {
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+fail:
+	json_decref(root);
+	json_decref(rules);
+	json_decref(results);
+	free(t);
+	return NULL;
+}
+
+/* ---- junit ---- */
+
+/* XML-escapes @s (already free of control characters) for text and attribute values. */
+static void xml_put(const char *s, FILE *out)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&':
+			fputs("&amp;", out);
+			break;
+		case '<':
+			fputs("&lt;", out);
+			break;
+		case '>':
+			fputs("&gt;", out);
+			break;
+		case '"':
+			fputs("&quot;", out);
+			break;
+		case '\'':
+			fputs("&apos;", out);
+			break;
+		default:
+			fputc(*s, out);
+		}
+	}
+}
+
+static void junit_finding_text(const vf_finding *f, FILE *out)
+{
+	char loc[64] = "";
+
+	xml_put(f->path ? f->path : "-", out);
+	if (f->line && f->column)
+		snprintf(loc, sizeof(loc), ":%llu:%llu", (unsigned long long)f->line,
+			 (unsigned long long)f->column);
+	else if (f->line)
+		snprintf(loc, sizeof(loc), ":%llu", (unsigned long long)f->line);
+	else if (f->path)
+		snprintf(loc, sizeof(loc), " (offset %llu)", (unsigned long long)f->offset);
+	fprintf(out, "%s: %s: ", loc, vf_severity_name(f->severity));
+	xml_put(f->message, out);
+	if (f->evidence) {
+		fputs("&#10;  evidence: ", out);
+		xml_put(f->evidence, out);
+	}
+	if (f->hint) {
+		fputs("&#10;  fix: ", out);
+		xml_put(f->hint, out);
+	}
+	if (f->suppressed) {
+		fputs("&#10;  suppressed: ", out);
+		xml_put(f->suppress_reason, out);
+	}
+	fputs("&#10;", out);
+}
+
+static void junit_case(const vf_report *r, const rule_view *v, FILE *out)
+{
+	fputs("    <testcase classname=\"airgap-verifier.", out);
+	xml_put(r->mode, out);
+	fputs("\" name=\"", out);
+	xml_put(v->id, out);
+	fputs("\">\n", out);
+	for (size_t i = 0; v->fails && i < r->nf; i++) {
+		const vf_finding *f = &r->f[i];
+		if (strcmp(f->rule_id, v->id) != 0 || !finding_fails(r, f))
+			continue;
+		fprintf(out, "      <failure type=\"%s\" message=\"",
+			vf_severity_name(f->severity));
+		xml_put(f->message, out);
+		fputs("\">", out);
+		junit_finding_text(f, out);
+		fputs("</failure>\n", out);
+	}
+	if (v->others) {
+		fputs("      <system-out>", out);
+		for (size_t i = 0; i < r->nf; i++)
+			if (strcmp(r->f[i].rule_id, v->id) == 0 && !finding_fails(r, &r->f[i]))
+				junit_finding_text(&r->f[i], out);
+		fputs("</system-out>\n", out);
+	}
+	fputs("    </testcase>\n", out);
+}
+
+static exai_status write_junit(const vf_report *r, FILE *out, exai_error *e)
+{
+	size_t nrules = 0, failed = 0;
+	rule_view *t = rule_table(r, &nrules);
+
+	if (!t)
+		return exai_error_set(e, EXAI_ENOMEM, "report: out of memory");
+	for (size_t i = 0; i < nrules; i++)
+		failed += t[i].fails > 0;
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
+	fprintf(out, "<testsuites name=\"airgap-verifier\" tests=\"%zu\" failures=\"%zu\">\n",
+		nrules, failed);
+	fputs("  <testsuite name=\"airgap-verifier ", out);
+	xml_put(r->mode, out);
+	fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"0\">\n", nrules,
+		failed);
+	if (r->nnotes) {
+		fputs("    <properties>\n", out);
+		for (size_t i = 0; i < r->nnotes; i++) {
+			fputs("      <property name=\"note\" value=\"", out);
+			xml_put(r->notes[i], out);
+			fputs("\"/>\n", out);
+		}
+		fputs("    </properties>\n", out);
+	}
+	for (size_t i = 0; i < nrules; i++)
+		junit_case(r, &t[i], out);
+	fputs("  </testsuite>\n</testsuites>\n", out);
+	free(t);
+	return EXAI_OK;
+}
+
+exai_status vf_report_write(const vf_report *r, vf_format fmt, FILE *out, exai_error *e)
+{
+	exai_status rc = EXAI_OK;
+	json_t *j;
+
+	switch (fmt) {
+	case VF_FMT_TEXT:
+		write_text(r, out);
+		break;
+	case VF_FMT_JSON:
+	case VF_FMT_SARIF:
+		j = fmt == VF_FMT_JSON ? build_json(r) : build_sarif(r);
+		if (!j)
+			return exai_error_set(e, EXAI_ENOMEM, "report: out of memory");
+		if (exai_json_emit(j, out) != 0)
+			return exai_error_sys(e, EXAI_EIO, "report: write");
+		break;
+	case VF_FMT_JUNIT:
+		rc = write_junit(r, out, e);
+		break;
+	default:
+		return exai_error_set(e, EXAI_EINVAL, "report: unknown format %d", (int)fmt);
+	}
+	if (rc == EXAI_OK && (fflush(out) != 0 || ferror(out)))
+		rc = exai_error_sys(e, EXAI_EIO, "report: write");
+	return rc;
+}
