@@ -296,6 +296,22 @@ exai_status exai_file_write_atomic(const char *path, const void *buf, size_t len
 	return exai_afile_commit(&af, e);
 }
 
+exai_status exai_write_new_file(const char *path, const char *text, mode_t mode, exai_error *e)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	exai_status rc;
+
+	if (fd < 0)
+		return exai_error_sys(e, EXAI_EIO, "%s: create", path);
+	rc = exai_write_full(fd, text, strlen(text), path, e);
+	if (!rc && fsync(fd) != 0)
+		rc = exai_error_sys(e, EXAI_EIO, "%s: fsync", path);
+	close(fd);
+	if (rc)
+		unlink(path);
+	return rc;
+}
+
 exai_status exai_tempdir_create(const char *base, const char *prefix, char **out, exai_error *e)
 {
 	char *tmpl;

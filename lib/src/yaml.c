@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "exai/file.h"
+#include "exai/text.h"
 
 static exai_status parser_error(const char *name, yaml_parser_t *p, exai_error *e)
 {
@@ -346,21 +347,6 @@ exai_status exai_yaml_get_str(exai_yaml *y, exai_ynode *map, const char *key, bo
 		return exai_yaml_error(y, n, e, EXAI_EFORMAT, "'%s' must be a string", key);
 	*out = exai_yaml_scalar(n);
 	return EXAI_OK;
-}
-
-bool exai_parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || *s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return false;
-	*out = v;
-	return true;
 }
 
 exai_status exai_yaml_get_u64(exai_yaml *y, exai_ynode *map, const char *key, bool required,

@@ -58,6 +58,11 @@ exai_status exai_afile_commit(exai_afile *af, exai_error *e) EXAI_WUR;
 /* Removes the temp file and frees; safe on a zeroed, aborted or committed afile. */
 void exai_afile_abort(exai_afile *af);
 
+/* Writes @text to a new file (O_EXCL|O_NOFOLLOW) with @mode, fsynced; refuses to overwrite an
+ * existing file and removes a partial one on failure. */
+exai_status exai_write_new_file(const char *path, const char *text, mode_t mode,
+				exai_error *e) EXAI_WUR;
+
 /* Creates a new private (0700) directory "<base>/<prefix>XXXXXX"; *out is malloc'ed.
  * @base NULL means $TMPDIR or /tmp. */
 exai_status exai_tempdir_create(const char *base, const char *prefix, char **out,

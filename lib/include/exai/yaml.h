@@ -83,7 +83,4 @@ exai_status exai_yaml_get_bool(exai_yaml *y, exai_ynode *map, const char *key, b
 exai_status exai_yaml_get_seq(exai_yaml *y, exai_ynode *map, const char *key, bool required,
 			      exai_ynode **out, exai_error *e) EXAI_WUR;
 
-/* Parses a scalar as an unsigned decimal integer (no sign, no leading junk). */
-bool exai_parse_u64(const char *s, uint64_t *out);
-
 #endif

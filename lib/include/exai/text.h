@@ -1,0 +1,30 @@
+/*
+ * text: strict parsing helpers for our line-oriented formats (index, manifest, roots).
+ */
+#ifndef EXAI_TEXT_H
+#define EXAI_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Unsigned decimal: digits only (no sign, space or prefix), no overflow. */
+bool exai_parse_u64(const char *s, uint64_t *out);
+/* Canonical unsigned decimal: as above and no leading zero (except "0" itself). */
+bool exai_parse_u64_canon(const char *s, uint64_t *out);
+
+#define EXAI_NAME_MAX 128
+/* A name (channel, component, version, target class or site): 1..EXAI_NAME_MAX characters of
+ * [A-Za-z0-9._+-], starting with a letter or digit. */
+bool exai_name_valid(const char *s);
+
+#define EXAI_RELPATH_MAX 255
+/* A relative install path: '/'-separated names of [A-Za-z0-9._+@-], no empty, "." or ".."
+ * component, no leading or trailing '/', at most EXAI_RELPATH_MAX bytes. */
+bool exai_relpath_valid(const char *s);
+
+/* Splits a line in place at single spaces into at most @max fields; returns the count, or
+ * -1 if there are more fields, empty fields (double spaces) or a leading/trailing space. */
+int exai_split_fields(char *line, char **fields, int max);
+
+#endif

@@ -1,0 +1,290 @@
+/*
+ * sign: minisign-compatible key generation, secret key files and signatures.
+ *
+ * Invariant: every copy of secret key bytes outside sodium_malloc memory is wiped before the
+ * function returns, on every path.
+ */
+#include "exai/sign.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exai/file.h"
+#include "exai/hash.h"
+#include "exai/secmem.h"
+#include "exai/text.h"
+
+#define SK_BLOB_LEN (2 + 2 + 2 + 32 + 8 + 8 + EXAI_KEYID_LEN + 64 + 32)
+#define SK_SECRET_OFF (2 + 2 + 2 + 32 + 8 + 8)
+#define SK_SECRET_LEN (EXAI_KEYID_LEN + 64 + 32)
+#define SK_FILE_MAX 4096
+#define KDF_MEMLIMIT_MAX (2ull << 30)
+#define KDF_OPSLIMIT_MAX (1ull << 30)
+
+exai_status exai_seckey_generate(exai_seckey **out, exai_error *e)
+{
+	exai_seckey *sk = exai_secmem_alloc(sizeof(*sk));
+
+	*out = NULL;
+	if (!sk)
+		return exai_error_set(e, EXAI_ENOMEM, "out of secure memory");
+	crypto_sign_keypair(sk->pk, sk->sk);
+	randombytes_buf(sk->id, sizeof(sk->id));
+	*out = sk;
+	return EXAI_OK;
+}
+
+void exai_seckey_free(exai_seckey *sk)
+{
+	exai_secmem_free(sk);
+}
+
+void exai_seckey_public(const exai_seckey *sk, exai_pubkey *pk)
+{
+	memcpy(pk->id, sk->id, EXAI_KEYID_LEN);
+	memcpy(pk->pk, sk->pk, EXAI_ED25519_PK_LEN);
+}
+
+static void le64_store(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t le64_load(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void compute_chk(const uint8_t *id, const uint8_t *sk, uint8_t chk[32])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const uint8_t *)"Ed", 2);
+	crypto_generichash_update(&st, id, EXAI_KEYID_LEN);
+	crypto_generichash_update(&st, sk, 64);
+	crypto_generichash_final(&st, chk, 32);
+	sodium_memzero(&st, sizeof(st));
+}
+
+/* XORs the secret part of @blob with the scrypt stream for @password. */
+static exai_status kdf_xor(uint8_t *blob, const char *password, exai_error *e)
+{
+	uint8_t *stream = exai_secmem_alloc(SK_SECRET_LEN);
+	uint64_t ops = le64_load(blob + 38), mem = le64_load(blob + 46);
+	exai_status rc = EXAI_OK;
+
+	if (!stream)
+		return exai_error_set(e, EXAI_ENOMEM, "out of secure memory");
+	if (ops > KDF_OPSLIMIT_MAX || mem > KDF_MEMLIMIT_MAX) {
+		rc = exai_error_set(e, EXAI_EFORMAT, "secret key: KDF limits out of range");
+		goto out;
+	}
+	if (crypto_pwhash_scryptsalsa208sha256(stream, SK_SECRET_LEN, password, strlen(password),
+					       blob + 6, ops, (size_t)mem) != 0) {
+		rc = exai_error_set(e, EXAI_ENOMEM, "secret key: scrypt failed (out of memory?)");
+		goto out;
+	}
+	for (size_t i = 0; i < SK_SECRET_LEN; i++)
+		blob[SK_SECRET_OFF + i] ^= stream[i];
+out:
+	exai_secmem_free(stream);
+	return rc;
+}
+
+exai_status exai_seckey_write(const char *path, const exai_seckey *sk, const char *password,
+			      exai_kdf_strength kdf, exai_error *e)
+{
+	uint8_t *blob = exai_secmem_alloc(SK_BLOB_LEN);
+	char *b64 = NULL, *text = NULL;
+	bool enc = password && *password;
+	exai_status rc = EXAI_OK;
+	size_t n;
+
+	if (!blob)
+		return exai_error_set(e, EXAI_ENOMEM, "out of secure memory");
+	memset(blob, 0, SK_BLOB_LEN);
+	memcpy(blob, "Ed", 2);
+	memcpy(blob + 2, enc ? "Sc" : "\0\0", 2);
+	memcpy(blob + 4, "B2", 2);
+	if (enc) {
+		randombytes_buf(blob + 6, 32);
+		le64_store(blob + 38, kdf == EXAI_KDF_SENSITIVE
+					  ? crypto_pwhash_scryptsalsa208sha256_OPSLIMIT_SENSITIVE
+					  : crypto_pwhash_scryptsalsa208sha256_OPSLIMIT_INTERACTIVE);
+		le64_store(blob + 46, kdf == EXAI_KDF_SENSITIVE
+					  ? crypto_pwhash_scryptsalsa208sha256_MEMLIMIT_SENSITIVE
+					  : crypto_pwhash_scryptsalsa208sha256_MEMLIMIT_INTERACTIVE);
+	}
+	memcpy(blob + SK_SECRET_OFF, sk->id, EXAI_KEYID_LEN);
+	memcpy(blob + SK_SECRET_OFF + EXAI_KEYID_LEN, sk->sk, 64);
+	compute_chk(sk->id, sk->sk, blob + SK_SECRET_OFF + EXAI_KEYID_LEN + 64);
+	if (enc && (rc = kdf_xor(blob, password, e)))
+		goto out;
+	n = sodium_base64_ENCODED_LEN(SK_BLOB_LEN, sodium_base64_VARIANT_ORIGINAL);
+	b64 = exai_secmem_alloc(n);
+	text = exai_secmem_alloc(n + 128);
+	if (!b64 || !text) {
+		rc = exai_error_set(e, EXAI_ENOMEM, "out of secure memory");
+		goto out;
+	}
+	sodium_bin2base64(b64, n, blob, SK_BLOB_LEN, sodium_base64_VARIANT_ORIGINAL);
+	snprintf(text, n + 128, "untrusted comment: minisign %ssecret key\n%s\n",
+		 enc ? "encrypted " : "", b64);
+	rc = exai_write_new_file(path, text, 0600, e);
+out:
+	exai_secmem_free(blob);
+	exai_secmem_free(b64);
+	exai_secmem_free(text);
+	return rc;
+}
+
+exai_status exai_seckey_load(const char *path, const char *password, exai_seckey **out,
+			     exai_error *e)
+{
+	uint8_t *buf = NULL, *blob = NULL;
+	uint8_t chk[32];
+	exai_seckey *sk = NULL;
+	const char *line2, *end;
+	size_t len = 0, n = 0;
+	exai_status rc;
+
+	*out = NULL;
+	rc = exai_file_read_bounded(path, SK_FILE_MAX, &buf, &len, e);
+	if (rc)
+		return rc;
+	blob = exai_secmem_alloc(SK_BLOB_LEN);
+	sk = exai_secmem_alloc(sizeof(*sk));
+	if (!blob || !sk) {
+		rc = exai_error_set(e, EXAI_ENOMEM, "out of secure memory");
+		goto out;
+	}
+	line2 = memchr(buf, '\n', len);
+	rc = EXAI_EFORMAT;
+	if (strncmp((char *)buf, "untrusted comment: ", 19) != 0 || !line2) {
+		exai_error_set(e, rc, "%s: not a minisign secret key file", path);
+		goto out;
+	}
+	line2++;
+	end = memchr(line2, '\n', len - (size_t)(line2 - (char *)buf));
+	if (!end)
+		end = (char *)buf + len;
+	if ((end < (char *)buf + len && (size_t)(end + 1 - (char *)buf) != len) ||
+	    sodium_base642bin(blob, SK_BLOB_LEN, line2, (size_t)(end - line2), NULL, &n, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    n != SK_BLOB_LEN) {
+		exai_error_set(e, rc, "%s: malformed secret key", path);
+		goto out;
+	}
+	if (memcmp(blob, "Ed", 2) != 0 || memcmp(blob + 4, "B2", 2) != 0) {
+		exai_error_set(e, rc, "%s: unsupported secret key algorithm", path);
+		goto out;
+	}
+	if (memcmp(blob + 2, "Sc", 2) == 0) {
+		if (!password || !*password) {
+			exai_error_set(e, EXAI_EINVAL,
+				       "%s: the key is password-protected; give --password-file",
+				       path);
+			rc = EXAI_EINVAL;
+			goto out;
+		}
+		if ((rc = kdf_xor(blob, password, e)))
+			goto out;
+	} else if (memcmp(blob + 2, "\0\0", 2) != 0) {
+		exai_error_set(e, rc, "%s: unsupported key derivation", path);
+		goto out;
+	}
+	memcpy(sk->id, blob + SK_SECRET_OFF, EXAI_KEYID_LEN);
+	memcpy(sk->sk, blob + SK_SECRET_OFF + EXAI_KEYID_LEN, 64);
+	compute_chk(sk->id, sk->sk, chk);
+	if (sodium_memcmp(chk, blob + SK_SECRET_OFF + EXAI_KEYID_LEN + 64, 32) != 0) {
+		rc = exai_error_set(e, EXAI_EVERIFY, "%s: %s", path,
+				    memcmp(blob + 2, "Sc", 2) == 0
+					? "wrong password (key checksum does not match)"
+					: "corrupt secret key (checksum does not match)");
+		goto out;
+	}
+	crypto_sign_ed25519_sk_to_pk(sk->pk, sk->sk);
+	*out = sk;
+	sk = NULL;
+	rc = EXAI_OK;
+out:
+	sodium_memzero(chk, sizeof(chk));
+	if (buf)
+		sodium_memzero(buf, len);
+	free(buf);
+	exai_secmem_free(blob);
+	exai_seckey_free(sk);
+	return rc;
+}
+
+void exai_ed25519_sign(const exai_seckey *sk, const uint8_t *msg, size_t len,
+		       uint8_t sig[EXAI_ED25519_SIG_LEN])
+{
+	crypto_sign_detached(sig, NULL, msg, len, sk->sk);
+}
+
+exai_status exai_minisig_sign(const exai_seckey *sk, const uint8_t *msg, size_t len,
+			      const char *trusted_comment, char **out_text, exai_error *e)
+{
+	uint8_t prehash[crypto_generichash_BYTES_MAX];
+	uint8_t blob[2 + EXAI_KEYID_LEN + EXAI_ED25519_SIG_LEN];
+	uint8_t global[EXAI_ED25519_SIG_LEN];
+	char tc[EXAI_TRUSTED_COMMENT_MAX];
+	char *b64sig = NULL, *b64global = NULL, *text = NULL;
+	uint8_t *gmsg = NULL;
+	char id[EXAI_KEYID_STR];
+	size_t tl;
+	exai_status rc = EXAI_OK;
+
+	*out_text = NULL;
+	if (trusted_comment) {
+		if (strlen(trusted_comment) >= sizeof(tc) || strchr(trusted_comment, '\n'))
+			return exai_error_set(e, EXAI_EINVAL, "trusted comment too long or multi-line");
+		snprintf(tc, sizeof(tc), "%s", trusted_comment);
+	} else {
+		const char *sde = getenv("SOURCE_DATE_EPOCH");
+		uint64_t t = (uint64_t)time(NULL);
+		if (sde)
+			(void)exai_parse_u64(sde, &t);
+		snprintf(tc, sizeof(tc), "timestamp:%llu", (unsigned long long)t);
+	}
+	tl = strlen(tc);
+	crypto_generichash(prehash, sizeof(prehash), msg, len, NULL, 0);
+	memcpy(blob, "ED", 2);
+	memcpy(blob + 2, sk->id, EXAI_KEYID_LEN);
+	crypto_sign_detached(blob + 2 + EXAI_KEYID_LEN, NULL, prehash, sizeof(prehash), sk->sk);
+	gmsg = malloc(EXAI_ED25519_SIG_LEN + tl);
+	if (!gmsg)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	memcpy(gmsg, blob + 2 + EXAI_KEYID_LEN, EXAI_ED25519_SIG_LEN);
+	memcpy(gmsg + EXAI_ED25519_SIG_LEN, tc, tl);
+	crypto_sign_detached(global, NULL, gmsg, EXAI_ED25519_SIG_LEN + tl, sk->sk);
+	b64sig = exai_base64_encode(blob, sizeof(blob));
+	b64global = exai_base64_encode(global, sizeof(global));
+	exai_keyid_str(sk->id, id);
+	if (!b64sig || !b64global ||
+	    asprintf(&text,
+		     "untrusted comment: signature from minisign secret key %s\n%s\n"
+		     "trusted comment: %s\n%s\n",
+		     id, b64sig, tc, b64global) < 0) {
+		text = NULL;
+		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	}
+	*out_text = text;
+	free(gmsg);
+	free(b64sig);
+	free(b64global);
+	return rc;
+}
