@@ -15,8 +15,8 @@
 #include "exai/hash.h"
 
 #define UNTRUSTED_PREFIX "untrusted comment: "
-#define TRUSTED_PREFIX   "trusted comment: "
-#define COMMENT_MAX      1024
+#define TRUSTED_PREFIX	 "trusted comment: "
+#define COMMENT_MAX	 1024
 
 void exai_keyid_str(const uint8_t id[EXAI_KEYID_LEN], char out[EXAI_KEYID_STR])
 {
@@ -60,10 +60,11 @@ static exai_status split_lines(const uint8_t *buf, size_t len, const char *what,
 		size_t l = nl ? (size_t)(nl - (buf + pos)) : len - pos;
 
 		if (*n == max)
-			return exai_error_set(e, EXAI_EFORMAT, "%s: more than %zu lines", what, max);
+			return exai_error_set(e, EXAI_EFORMAT, "%s: more than %zu lines", what,
+					      max);
 		if (l && buf[pos + l - 1] == '\r')
-			return exai_error_set(e, EXAI_EFORMAT, "%s: line %zu: CR line ending",
-					      what, *n + 1);
+			return exai_error_set(e, EXAI_EFORMAT, "%s: line %zu: CR line ending", what,
+					      *n + 1);
 		memcpy(store + used, buf + pos, l);
 		store[used + l] = '\0';
 		lines[(*n)++] = store + used;
@@ -235,8 +236,8 @@ exai_status exai_minisig_verify(const exai_minisig *sig, const exai_pubkey *pk, 
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	memcpy(global, sig->sig, EXAI_ED25519_SIG_LEN);
 	memcpy(global + EXAI_ED25519_SIG_LEN, sig->trusted_comment, tl);
-	bad = crypto_sign_verify_detached(sig->global_sig, global, EXAI_ED25519_SIG_LEN + tl,
-					  pk->pk);
+	bad =
+	    crypto_sign_verify_detached(sig->global_sig, global, EXAI_ED25519_SIG_LEN + tl, pk->pk);
 	free(global);
 	if (bad)
 		return exai_error_set(e, EXAI_EVERIFY,

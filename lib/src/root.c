@@ -260,7 +260,8 @@ static exai_status parse_line(exai_root *r, char *line, int *stage, exai_error *
 				       : rc;
 		if (exai_base64_decode(f[2], strlen(f[2]), s->sig, sizeof(s->sig), &n, e) ||
 		    n != sizeof(s->sig))
-			return exai_error_set(e, EXAI_EFORMAT, "signature is not 64 bytes of base64");
+			return exai_error_set(e, EXAI_EFORMAT,
+					      "signature is not 64 bytes of base64");
 		return EXAI_OK;
 	}
 	return exai_error_set(e, EXAI_EFORMAT, "unexpected '%.40s'", f[0]);
@@ -357,7 +358,8 @@ unsigned exai_root_count_valid(const exai_root *r, const exai_pubkey *keys, size
 		for (size_t k = 0; k < n_keys && k < EXAI_ROOT_MAX_KEYS; k++) {
 			if (counted[k] || memcmp(keys[k].id, r->sigs[s].id, EXAI_KEYID_LEN) != 0)
 				continue;
-			if (crypto_sign_verify_detached(r->sigs[s].sig, msg, mlen, keys[k].pk) == 0) {
+			if (crypto_sign_verify_detached(r->sigs[s].sig, msg, mlen, keys[k].pk) ==
+			    0) {
 				counted[k] = true;
 				n++;
 			}
@@ -384,9 +386,9 @@ exai_status exai_root_check_successor(const exai_root *prev, const exai_root *ne
 	unsigned n_old;
 
 	if (next->version != prev->version + 1)
-		return exai_error_set(e, EXAI_EVERIFY, "root version %llu cannot follow version %llu",
-				      (unsigned long long)next->version,
-				      (unsigned long long)prev->version);
+		return exai_error_set(
+		    e, EXAI_EVERIFY, "root version %llu cannot follow version %llu",
+		    (unsigned long long)next->version, (unsigned long long)prev->version);
 	n_old = exai_root_count_valid(next, prev->root_keys, prev->n_root_keys);
 	if (n_old < prev->root_threshold)
 		return exai_error_set(e, EXAI_EVERIFY,

@@ -20,10 +20,10 @@
 #include "exai/secmem.h"
 #include "exai/text.h"
 
-#define SK_BLOB_LEN (2 + 2 + 2 + 32 + 8 + 8 + EXAI_KEYID_LEN + 64 + 32)
-#define SK_SECRET_OFF (2 + 2 + 2 + 32 + 8 + 8)
-#define SK_SECRET_LEN (EXAI_KEYID_LEN + 64 + 32)
-#define SK_FILE_MAX 4096
+#define SK_BLOB_LEN	 (2 + 2 + 2 + 32 + 8 + 8 + EXAI_KEYID_LEN + 64 + 32)
+#define SK_SECRET_OFF	 (2 + 2 + 2 + 32 + 8 + 8)
+#define SK_SECRET_LEN	 (EXAI_KEYID_LEN + 64 + 32)
+#define SK_FILE_MAX	 4096
 #define KDF_MEMLIMIT_MAX (2ull << 30)
 #define KDF_OPSLIMIT_MAX (1ull << 30)
 
@@ -120,12 +120,14 @@ exai_status exai_seckey_write(const char *path, const exai_seckey *sk, const cha
 	memcpy(blob + 4, "B2", 2);
 	if (enc) {
 		randombytes_buf(blob + 6, 32);
-		le64_store(blob + 38, kdf == EXAI_KDF_SENSITIVE
-					  ? crypto_pwhash_scryptsalsa208sha256_OPSLIMIT_SENSITIVE
-					  : crypto_pwhash_scryptsalsa208sha256_OPSLIMIT_INTERACTIVE);
-		le64_store(blob + 46, kdf == EXAI_KDF_SENSITIVE
-					  ? crypto_pwhash_scryptsalsa208sha256_MEMLIMIT_SENSITIVE
-					  : crypto_pwhash_scryptsalsa208sha256_MEMLIMIT_INTERACTIVE);
+		le64_store(blob + 38,
+			   kdf == EXAI_KDF_SENSITIVE
+			       ? crypto_pwhash_scryptsalsa208sha256_OPSLIMIT_SENSITIVE
+			       : crypto_pwhash_scryptsalsa208sha256_OPSLIMIT_INTERACTIVE);
+		le64_store(blob + 46,
+			   kdf == EXAI_KDF_SENSITIVE
+			       ? crypto_pwhash_scryptsalsa208sha256_MEMLIMIT_SENSITIVE
+			       : crypto_pwhash_scryptsalsa208sha256_MEMLIMIT_INTERACTIVE);
 	}
 	memcpy(blob + SK_SECRET_OFF, sk->id, EXAI_KEYID_LEN);
 	memcpy(blob + SK_SECRET_OFF + EXAI_KEYID_LEN, sk->sk, 64);
@@ -251,7 +253,8 @@ exai_status exai_minisig_sign(const exai_seckey *sk, const uint8_t *msg, size_t 
 	*out_text = NULL;
 	if (trusted_comment) {
 		if (strlen(trusted_comment) >= sizeof(tc) || strchr(trusted_comment, '\n'))
-			return exai_error_set(e, EXAI_EINVAL, "trusted comment too long or multi-line");
+			return exai_error_set(e, EXAI_EINVAL,
+					      "trusted comment too long or multi-line");
 		snprintf(tc, sizeof(tc), "%s", trusted_comment);
 	} else {
 		const char *sde = getenv("SOURCE_DATE_EPOCH");

@@ -21,12 +21,12 @@
 
 #include "exai/error.h"
 
-#define EXAI_KEYID_LEN      8
-#define EXAI_KEYID_STR      17 /* 16 hex + NUL */
-#define EXAI_ED25519_PK_LEN 32
-#define EXAI_ED25519_SIG_LEN 64
-#define EXAI_MINISIG_MAX    16384 /* bound on a signature file */
-#define EXAI_PUBKEY_MAX     4096  /* bound on a public key file */
+#define EXAI_KEYID_LEN		 8
+#define EXAI_KEYID_STR		 17 /* 16 hex + NUL */
+#define EXAI_ED25519_PK_LEN	 32
+#define EXAI_ED25519_SIG_LEN	 64
+#define EXAI_MINISIG_MAX	 16384 /* bound on a signature file */
+#define EXAI_PUBKEY_MAX		 4096  /* bound on a public key file */
 #define EXAI_TRUSTED_COMMENT_MAX 8192
 
 typedef struct exai_pubkey {

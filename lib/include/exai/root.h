@@ -27,8 +27,8 @@
 
 #include "exai/minisign.h"
 
-#define EXAI_ROOT_MAX_KEYS 32
-#define EXAI_ROOT_MAX_SIGS 64
+#define EXAI_ROOT_MAX_KEYS  32
+#define EXAI_ROOT_MAX_SIGS  64
 #define EXAI_ROOT_MAX_BYTES 65536
 
 typedef struct exai_root_sig {

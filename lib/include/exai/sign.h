@@ -25,7 +25,7 @@ typedef struct exai_seckey {
 
 typedef enum exai_kdf_strength {
 	EXAI_KDF_SENSITIVE = 0, /* minisign's default: 1 GiB, slow */
-	EXAI_KDF_INTERACTIVE    /* 16 MiB, fast: for tests and low-memory machines */
+	EXAI_KDF_INTERACTIVE	/* 16 MiB, fast: for tests and low-memory machines */
 } exai_kdf_strength;
 
 /* New random key pair (in guarded memory); *out freed with exai_seckey_free(). */

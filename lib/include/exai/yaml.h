@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "exai/error.h"
+#include "exai/text.h" /* exai_parse_u64 for scalar parsing */
 
 #define EXAI_YAML_MAX_DEPTH 64
 #define EXAI_YAML_MAX_BYTES (4u << 20)
