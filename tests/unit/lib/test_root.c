@@ -70,8 +70,8 @@ START_TEST(round_trip_and_self_threshold)
 	sign_with(r, 0);
 	p = reparse(r);
 	ck_assert_int_eq(exai_root_check_self(p, &e), EXAI_EVERIFY);
-	ck_assert_str_eq(e.msg,
-			 "root version 1: 1 valid signature(s) of its own root keys, threshold is 2");
+	ck_assert_str_eq(
+	    e.msg, "root version 1: 1 valid signature(s) of its own root keys, threshold is 2");
 	free(p);
 	/* The same key twice counts once. */
 	sign_with(r, 0);
