@@ -33,8 +33,7 @@ static void make_nonce(uint8_t nonce[12], uint32_t domain, uint64_t counter)
 
 /* One AES-256-GCM operation; @enc 1 = seal, 0 = open. */
 static exai_status gcm_op(int enc, const uint8_t *key, const uint8_t nonce[12], const uint8_t *ad,
-			  size_t ad_len, const uint8_t *in, size_t len, uint8_t *out,
-			  exai_error *e)
+			  size_t ad_len, const uint8_t *in, size_t len, uint8_t *out, exai_error *e)
 {
 	EVP_CIPHER_CTX *ctx = NULL;
 	size_t body = enc ? len : len - EXAI_TAG_LEN;
@@ -78,8 +77,7 @@ out:
 	return rc;
 }
 
-static size_t chunk_ad(uint8_t ad[64], const uint8_t bundle_id[32], uint64_t index,
-		       uint64_t count)
+static size_t chunk_ad(uint8_t ad[64], const uint8_t bundle_id[32], uint64_t index, uint64_t count)
 {
 	memcpy(ad, "exai-chunk-v1", 13);
 	memcpy(ad + 13, bundle_id, 32);

@@ -21,7 +21,7 @@
 #include "exai/secmem.h"
 
 #define CHUNKS_MAX (64ull << 20)
-#define KEYS_MAX ((uint64_t)EXAI_INDEX_MAX_RECIPIENTS * (EXAI_KEYID_LEN + 80))
+#define KEYS_MAX   ((uint64_t)EXAI_INDEX_MAX_RECIPIENTS * (EXAI_KEYID_LEN + 80))
 
 /* The cap for entry @name, or 0 if the name is not allowed. "payload" has no cap here (it is
  * bounded by the signed index later) and is reported as UINT64_MAX. */
@@ -71,8 +71,8 @@ static exai_status add_entry(exai_bundle *b, const char *name, uint64_t size, ex
 
 	*slot = NULL;
 	if (cap == 0)
-		return exai_error_set(e, EXAI_EUNSAFE, "%s: entry '%.64s' is not part of the format",
-				      b->path, name);
+		return exai_error_set(e, EXAI_EUNSAFE,
+				      "%s: entry '%.64s' is not part of the format", b->path, name);
 	/* A signer may appear twice in an .exb (signed twice); it is counted once later. */
 	if ((strncmp(name, "sig/", 4) && exai_bundle_entry(b, name)) ||
 	    (!strcmp(name, "payload") && b->has_payload))
@@ -84,8 +84,10 @@ static exai_status add_entry(exai_bundle *b, const char *name, uint64_t size, ex
 		return EXAI_OK;
 	}
 	if (size > cap)
-		return exai_error_set(e, EXAI_ETOOBIG, "%s: entry '%s' is %llu bytes, over its limit "
-				      "of %llu", b->path, name, (unsigned long long)size,
+		return exai_error_set(e, EXAI_ETOOBIG,
+				      "%s: entry '%s' is %llu bytes, over its limit "
+				      "of %llu",
+				      b->path, name, (unsigned long long)size,
 				      (unsigned long long)cap);
 	if (b->n_entries == EXAI_BUNDLE_MAX_ENTRIES)
 		return exai_error_set(e, EXAI_ETOOBIG, "%s: more than %d entries", b->path,
@@ -174,8 +176,8 @@ static exai_status open_dir(exai_bundle *b, exai_error *e)
 			exai_bentry *slot;
 			if (fstatat(b->fd, "payload", &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 			    !S_ISREG(st.st_mode))
-				rc = exai_error_set(e, EXAI_EUNSAFE, "%s: payload: not a regular file",
-						    b->path);
+				rc = exai_error_set(e, EXAI_EUNSAFE,
+						    "%s: payload: not a regular file", b->path);
 			else
 				rc = add_entry(b, "payload", (uint64_t)st.st_size, &slot, e);
 		} else
@@ -222,20 +224,23 @@ static exai_status open_exb(exai_bundle *b, exai_error *e)
 		if (type == AE_IFDIR) {
 			if (strcmp(name, "sig/") && strcmp(name, "roots/") && strcmp(name, "sig") &&
 			    strcmp(name, "roots"))
-				rc = exai_error_set(e, EXAI_EUNSAFE,
-						    "%s: directory '%.64s' is not part of the format",
-						    b->path, name);
+				rc = exai_error_set(
+				    e, EXAI_EUNSAFE,
+				    "%s: directory '%.64s' is not part of the format", b->path,
+				    name);
 			continue;
 		}
 		if (type != AE_IFREG) {
-			rc = exai_error_set(e, EXAI_EUNSAFE, "%s: entry '%.64s' is not a regular file",
-					    b->path, name);
+			rc = exai_error_set(e, EXAI_EUNSAFE,
+					    "%s: entry '%.64s' is not a regular file", b->path,
+					    name);
 			break;
 		}
 		if (b->has_payload && strncmp(name, "sig/", 4) != 0) {
 			rc = exai_error_set(e, EXAI_EFORMAT,
 					    "%s: entry '%.64s' after payload (only signatures may "
-					    "follow it)", b->path, name);
+					    "follow it)",
+					    b->path, name);
 			break;
 		}
 		if (archive_entry_size(ent) < 0) {
@@ -255,9 +260,9 @@ static exai_status open_exb(exai_bundle *b, exai_error *e)
 		if (got < 0)
 			rc = archive_err(b, a, e);
 		else if ((uint64_t)got != slot->size)
-			rc = exai_error_set(e, EXAI_ESHORT, "%s: %s: short read (%lld of %llu bytes)",
-					    b->path, name, (long long)got,
-					    (unsigned long long)slot->size);
+			rc = exai_error_set(e, EXAI_ESHORT,
+					    "%s: %s: short read (%lld of %llu bytes)", b->path,
+					    name, (long long)got, (unsigned long long)slot->size);
 	}
 	if (!rc && r != ARCHIVE_EOF)
 		rc = archive_err(b, a, e);

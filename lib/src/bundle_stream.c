@@ -56,8 +56,7 @@ unsigned exai_worker_count(void)
 	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }
 
-static exai_status media_read(pipe_ctx *p, uint8_t *buf, size_t len, uint64_t chunk,
-			      exai_error *e)
+static exai_status media_read(pipe_ctx *p, uint8_t *buf, size_t len, uint64_t chunk, exai_error *e)
 {
 	if (!p->ar) {
 		exai_status rc = exai_read_full(p->fd, buf, len, "payload", e);
@@ -68,7 +67,8 @@ static exai_status media_read(pipe_ctx *p, uint8_t *buf, size_t len, uint64_t ch
 		la_ssize_t n = archive_read_data(p->ar, buf + done, len - done);
 		if (n < 0)
 			return exai_error_set(e, EXAI_EIO, "payload: chunk %llu: %s",
-					      (unsigned long long)chunk, archive_error_string(p->ar));
+					      (unsigned long long)chunk,
+					      archive_error_string(p->ar));
 		if (n == 0)
 			return exai_error_set(e, EXAI_ESHORT,
 					      "payload: chunk %llu: media ended early",
@@ -167,9 +167,9 @@ static void *worker_main(void *arg)
 typedef struct consumer {
 	const exai_manifest *m;
 	const exai_sink *sink;
-	size_t comp;    /* current component */
-	uint64_t pos;   /* payload offset reached */
-	bool in_comp;   /* begin() called, hash running */
+	size_t comp;  /* current component */
+	uint64_t pos; /* payload offset reached */
+	bool in_comp; /* begin() called, hash running */
 	exai_sha256 h;
 } consumer;
 

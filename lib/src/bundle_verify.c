@@ -87,7 +87,8 @@ static exai_status check_signatures(exai_bundle *b, exai_error *e)
 			continue;
 		}
 		if (memcmp(sig.id, name_id, EXAI_KEYID_LEN) != 0) {
-			note_signer(b, name_id, EXAI_SIG_BAD, "file name and signature key id differ");
+			note_signer(b, name_id, EXAI_SIG_BAD,
+				    "file name and signature key id differ");
 			continue;
 		}
 		for (size_t k = 0; k < b->n_signers; k++)
@@ -114,16 +115,16 @@ static exai_status check_signatures(exai_bundle *b, exai_error *e)
 		static const char *const what[] = {"valid", "unknown key", "bad signature",
 						   "duplicate"};
 		exai_keyid_str(b->signers[k].id, id);
-		used += (size_t)snprintf(summary + used, sizeof(summary) - used, "%s%s %s (%s)",
-					 k ? "; " : "", id, what[b->signers[k].state],
-					 b->signers[k].state == EXAI_SIG_BAD ? b->signers[k].detail
-									     : "");
+		bool bad = b->signers[k].state == EXAI_SIG_BAD;
+		used +=
+		    (size_t)snprintf(summary + used, sizeof(summary) - used, "%s%s %s%s%s%s",
+				     k ? "; " : "", id, what[b->signers[k].state], bad ? " (" : "",
+				     bad ? b->signers[k].detail : "", bad ? ")" : "");
 	}
-	return exai_error_set(e, EXAI_EVERIFY,
-			      "signatures: %u valid of the %u required by root version %llu%s%s",
-			      b->valid_signatures, b->root->release_threshold,
-			      (unsigned long long)b->root->version, b->n_signers ? ": " : " (none)",
-			      summary);
+	return exai_error_set(
+	    e, EXAI_EVERIFY, "signatures: %u valid of the %u required by root version %llu%s%s",
+	    b->valid_signatures, b->root->release_threshold, (unsigned long long)b->root->version,
+	    b->n_signers ? ": " : " (none)", summary);
 }
 
 /* Every entry on the media but index and sig/ must be listed, with its size and hash. */
@@ -145,10 +146,9 @@ static exai_status check_entries(exai_bundle *b, exai_error *e)
 					      "%s: not listed in the signed index (refused)",
 					      ent->name);
 		if (f->size != ent->size)
-			return exai_error_set(e, EXAI_EVERIFY,
-					      "%s: %llu bytes, the signed index says %llu", ent->name,
-					      (unsigned long long)ent->size,
-					      (unsigned long long)f->size);
+			return exai_error_set(
+			    e, EXAI_EVERIFY, "%s: %llu bytes, the signed index says %llu",
+			    ent->name, (unsigned long long)ent->size, (unsigned long long)f->size);
 		if ((rc = exai_sha256_buf(ent->data, ent->size, md, e)))
 			return rc;
 		if (!exai_memeq(md, f->sha256, EXAI_SHA256_LEN))
@@ -166,8 +166,8 @@ static exai_status check_entries(exai_bundle *b, exai_error *e)
 						      (unsigned long long)b->payload_media_size,
 						      (unsigned long long)ix->files[i].size);
 		} else if (!exai_bundle_entry(b, name)) {
-			return exai_error_set(e, EXAI_EVERIFY, "%s: listed in the index but missing",
-					      name);
+			return exai_error_set(e, EXAI_EVERIFY,
+					      "%s: listed in the index but missing", name);
 		}
 	}
 	return EXAI_OK;
@@ -183,11 +183,10 @@ exai_status exai_bundle_verify(exai_bundle *b, const exai_root *trusted, const e
 	if (rc)
 		return rc;
 	if (o && o->now && b->root->expires && b->root->expires < o->now)
-		return exai_error_set(e, EXAI_EREFUSED,
-				      "root version %llu expired at %llu (time now %llu)",
-				      (unsigned long long)b->root->version,
-				      (unsigned long long)b->root->expires,
-				      (unsigned long long)o->now);
+		return exai_error_set(
+		    e, EXAI_EREFUSED, "root version %llu expired at %llu (time now %llu)",
+		    (unsigned long long)b->root->version, (unsigned long long)b->root->expires,
+		    (unsigned long long)o->now);
 	if ((rc = check_signatures(b, e)))
 		return rc;
 	if (b->index->min_root_version > b->root->version)
@@ -234,8 +233,8 @@ exai_status exai_bundle_unlock(exai_bundle *b, const exai_site_key *key, exai_er
 					      "bundle is not encrypted to site key %s", id);
 		const uint8_t *rec = keys->data + (size_t)r * (EXAI_KEYID_LEN + 80);
 		if (memcmp(rec, key->id, EXAI_KEYID_LEN) != 0)
-			return exai_error_set(e, EXAI_EFORMAT, "keys: entry %d is not for key %s", r,
-					      id);
+			return exai_error_set(e, EXAI_EFORMAT, "keys: entry %d is not for key %s",
+					      r, id);
 		if (!b->data_key && !(b->data_key = exai_secmem_alloc(EXAI_DATA_KEY_LEN)))
 			return exai_error_set(e, EXAI_ENOMEM, "out of secure memory");
 		if (crypto_box_seal_open(b->data_key, rec + EXAI_KEYID_LEN, 80, key->pk, key->sk)) {

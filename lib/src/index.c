@@ -49,7 +49,7 @@ uint64_t exai_index_chunk_plain_len(const exai_index *ix, uint64_t i)
 	if (i >= ix->chunk_count)
 		return 0;
 	return ix->payload_size - start < ix->chunk_size ? ix->payload_size - start
-							   : ix->chunk_size;
+							 : ix->chunk_size;
 }
 
 char *exai_index_text(const exai_index *ix)
@@ -67,7 +67,8 @@ char *exai_index_text(const exai_index *ix)
 		sb_add(&b, "target-class %s\n", ix->classes[i]);
 	for (size_t i = 0; i < ix->n_sites; i++)
 		sb_add(&b, "target-site %s\n", ix->sites[i]);
-	sb_add(&b, "encryption %s\n", ix->encryption == EXAI_ENC_AES256GCM ? "aes-256-gcm" : "none");
+	sb_add(&b, "encryption %s\n",
+	       ix->encryption == EXAI_ENC_AES256GCM ? "aes-256-gcm" : "none");
 	sb_add(&b, "chunk-size %llu\npayload-size %llu\nchunk-count %llu\n",
 	       (unsigned long long)ix->chunk_size, (unsigned long long)ix->payload_size,
 	       (unsigned long long)ix->chunk_count);
@@ -161,8 +162,9 @@ exai_status exai_index_validate(const exai_index *ix, exai_error *e)
 					      "index: target sites not valid, sorted and unique");
 	if (ix->chunk_size < EXAI_CHUNK_MIN || ix->chunk_size > EXAI_CHUNK_MAX ||
 	    (ix->chunk_size & (ix->chunk_size - 1)))
-		return exai_error_set(e, EXAI_EFORMAT,
-				      "index: chunk-size must be a power of two from 64 KiB to 64 MiB");
+		return exai_error_set(
+		    e, EXAI_EFORMAT,
+		    "index: chunk-size must be a power of two from 64 KiB to 64 MiB");
 	want_chunks = ix->payload_size / ix->chunk_size + (ix->payload_size % ix->chunk_size != 0);
 	if (ix->chunk_count != want_chunks)
 		return exai_error_set(e, EXAI_EFORMAT,
@@ -189,13 +191,19 @@ exai_status exai_index_validate(const exai_index *ix, exai_error *e)
 	if (!(f = exai_index_file_get(ix, "chunks")) ||
 	    f->size != ix->chunk_count * EXAI_SHA256_LEN)
 		return exai_error_set(e, EXAI_EFORMAT, "index: chunks missing or wrong size");
+	/* The payload is authenticated chunk by chunk through the table; its line carries the
+	 * table's hash. */
+	if (memcmp(f->sha256, exai_index_file_get(ix, "payload")->sha256, EXAI_SHA256_LEN) != 0)
+		return exai_error_set(e, EXAI_EFORMAT,
+				      "index: payload hash must equal the chunk table's hash");
 	if (!exai_index_file_get(ix, "manifest"))
 		return exai_error_set(e, EXAI_EFORMAT, "index: manifest missing");
 	f = exai_index_file_get(ix, "keys");
 	if (ix->encryption == EXAI_ENC_AES256GCM
 		? (!f || f->size != ix->n_recipients * (EXAI_KEYID_LEN + 80))
 		: f != NULL)
-		return exai_error_set(e, EXAI_EFORMAT, "index: keys missing, unexpected or wrong size");
+		return exai_error_set(e, EXAI_EFORMAT,
+				      "index: keys missing, unexpected or wrong size");
 	return EXAI_OK;
 }
 
@@ -227,7 +235,8 @@ static exai_status parse_line(exai_index *ix, char *line, int *stage, exai_error
 	if (*stage >= 3 && *stage <= 6 && nf == 2) {
 		static const char *const keys[] = {"sequence", "created", "expires",
 						   "min-root-version"};
-		uint64_t *dst[] = {&ix->sequence, &ix->created, &ix->expires, &ix->min_root_version};
+		uint64_t *dst[] = {&ix->sequence, &ix->created, &ix->expires,
+				   &ix->min_root_version};
 		int k = *stage - 3;
 		if (!strcmp(f[0], keys[k])) {
 			if (!exai_parse_u64_canon(f[1], dst[k]))
@@ -284,7 +293,8 @@ static exai_status parse_line(exai_index *ix, char *line, int *stage, exai_error
 			return exai_error_set(e, EXAI_EFORMAT, "too many files");
 		fl = &ix->files[ix->n_files++];
 		if (strlen(f[1]) >= sizeof(fl->name) || !exai_index_file_name_valid(f[1]))
-			return exai_error_set(e, EXAI_EFORMAT, "file name '%.40s' not allowed", f[1]);
+			return exai_error_set(e, EXAI_EFORMAT, "file name '%.40s' not allowed",
+					      f[1]);
 		strcpy(fl->name, f[1]);
 		if (!exai_parse_u64_canon(f[2], &fl->size))
 			return exai_error_set(e, EXAI_EFORMAT, "file %s: bad size", fl->name);
@@ -303,8 +313,8 @@ exai_status exai_index_parse(const uint8_t *buf, size_t len, exai_index **out, e
 
 	*out = NULL;
 	if (len > EXAI_INDEX_MAX_BYTES)
-		return exai_error_set(e, EXAI_ETOOBIG, "index: %zu bytes, over the limit of %d", len,
-				      EXAI_INDEX_MAX_BYTES);
+		return exai_error_set(e, EXAI_ETOOBIG, "index: %zu bytes, over the limit of %d",
+				      len, EXAI_INDEX_MAX_BYTES);
 	if (len == 0 || buf[len - 1] != '\n' || memchr(buf, '\0', len) || memchr(buf, '\r', len))
 		return exai_error_set(e, EXAI_EFORMAT,
 				      "index: must be LF-terminated text without NUL or CR");

@@ -48,14 +48,12 @@ char *exai_manifest_text(const exai_manifest *m)
 		char hex[EXAI_SHA256_HEX];
 
 		exai_hex_encode(c->sha256, EXAI_SHA256_LEN, hex);
-		len += (size_t)snprintf(out + len, cap - len,
-					"component %s %s %s %s %llu %llu %s %s %llu %llu %s\n",
-					exai_ctype_name(c->type), c->name, c->version,
-					c->encoding == EXAI_CENC_TAR ? "tar" : "raw",
-					(unsigned long long)c->offset, (unsigned long long)c->size,
-					hex, c->target, (unsigned long long)c->entries,
-					(unsigned long long)c->unpacked,
-					c->flags & EXAI_CFLAG_SETUID ? "setuid" : "-");
+		len += (size_t)snprintf(
+		    out + len, cap - len, "component %s %s %s %s %llu %llu %s %s %llu %llu %s\n",
+		    exai_ctype_name(c->type), c->name, c->version,
+		    c->encoding == EXAI_CENC_TAR ? "tar" : "raw", (unsigned long long)c->offset,
+		    (unsigned long long)c->size, hex, c->target, (unsigned long long)c->entries,
+		    (unsigned long long)c->unpacked, c->flags & EXAI_CFLAG_SETUID ? "setuid" : "-");
 	}
 	return out;
 }
@@ -71,9 +69,9 @@ exai_status exai_manifest_validate(const exai_manifest *m, uint64_t payload_size
 
 		if (!exai_name_valid(c->name) || !exai_name_valid(c->version) ||
 		    !exai_relpath_valid(c->target))
-			return exai_error_set(e, EXAI_EFORMAT,
-					      "manifest: component %zu: bad name, version or target",
-					      i + 1);
+			return exai_error_set(
+			    e, EXAI_EFORMAT, "manifest: component %zu: bad name, version or target",
+			    i + 1);
 		if (c->offset != pos || c->size > payload_size - pos)
 			return exai_error_set(e, EXAI_EFORMAT,
 					      "manifest: component %s/%s: offset/size do not tile "

@@ -18,7 +18,7 @@
 #include "exai/error.h"
 
 #define EXAI_DATA_KEY_LEN 32
-#define EXAI_TAG_LEN 16
+#define EXAI_TAG_LEN	  16
 
 /* @out gets @len + EXAI_TAG_LEN bytes. */
 exai_status exai_chunk_seal(const uint8_t key[EXAI_DATA_KEY_LEN], const uint8_t bundle_id[32],

@@ -36,7 +36,7 @@
 #include "exai/sitekey.h"
 
 #define EXAI_BUNDLE_MAX_ENTRIES 160
-#define EXAI_BUNDLE_MAX_SIGS 64
+#define EXAI_BUNDLE_MAX_SIGS	64
 
 typedef struct exai_bentry {
 	char name[48];
@@ -48,7 +48,7 @@ typedef struct exai_bentry {
 typedef enum exai_sigstate {
 	EXAI_SIG_VALID = 0,
 	EXAI_SIG_UNKNOWN_KEY, /* key not a release key of the effective root */
-	EXAI_SIG_BAD,         /* malformed or does not verify */
+	EXAI_SIG_BAD,	      /* malformed or does not verify */
 	EXAI_SIG_DUPLICATE    /* same key already counted */
 } exai_sigstate;
 
@@ -92,8 +92,8 @@ typedef struct exai_verify_opts {
 
 /* Establishes trust in the index from @trusted (the root the verifier already holds). On
  * failure the message names what failed: root version, key id, file. */
-exai_status exai_bundle_verify(exai_bundle *b, const exai_root *trusted,
-			       const exai_verify_opts *o, exai_error *e) EXAI_WUR;
+exai_status exai_bundle_verify(exai_bundle *b, const exai_root *trusted, const exai_verify_opts *o,
+			       exai_error *e) EXAI_WUR;
 
 /* Unwraps the data key with @key (NULL for a plain bundle) and decrypts and parses the
  * manifest. Requires exai_bundle_verify() first. */

@@ -30,17 +30,17 @@
 #include "exai/minisign.h"
 #include "exai/text.h"
 
-#define EXAI_INDEX_MAX_BYTES 65536
-#define EXAI_INDEX_MAX_CLASSES 32
-#define EXAI_INDEX_MAX_SITES 256
+#define EXAI_INDEX_MAX_BYTES	  65536
+#define EXAI_INDEX_MAX_CLASSES	  32
+#define EXAI_INDEX_MAX_SITES	  256
 #define EXAI_INDEX_MAX_RECIPIENTS 256
-#define EXAI_INDEX_MAX_FILES 80
-#define EXAI_CHUNK_MIN (64u << 10)
-#define EXAI_CHUNK_MAX (64u << 20)
-#define EXAI_CHUNK_DEFAULT (4u << 20)
-#define EXAI_AEAD_TAG 16
-#define EXAI_BUNDLE_ID_LEN 32
-#define EXAI_FILE_NAME_MAX 32
+#define EXAI_INDEX_MAX_FILES	  80
+#define EXAI_CHUNK_MIN		  (64u << 10)
+#define EXAI_CHUNK_MAX		  (64u << 20)
+#define EXAI_CHUNK_DEFAULT	  (4u << 20)
+#define EXAI_AEAD_TAG		  16
+#define EXAI_BUNDLE_ID_LEN	  32
+#define EXAI_FILE_NAME_MAX	  32
 
 typedef enum exai_encryption { EXAI_ENC_NONE = 0, EXAI_ENC_AES256GCM = 1 } exai_encryption;
 

@@ -21,7 +21,7 @@
 #include "exai/hash.h"
 #include "exai/text.h"
 
-#define EXAI_MANIFEST_MAX_BYTES (4u << 20)
+#define EXAI_MANIFEST_MAX_BYTES	     (4u << 20)
 #define EXAI_MANIFEST_MAX_COMPONENTS 4096
 
 typedef enum exai_ctype {

@@ -1,0 +1,47 @@
+/*
+ * cli: helpers shared by the exai-bundle subcommands (front-end code: may print and decide
+ * exit codes, never exits itself).
+ *
+ * Exit codes: 0 success, 1 the bundle or a signature failed a check (or a refusal),
+ * 2 usage, configuration or environment error (bad flags, unreadable keys or roots).
+ */
+#ifndef EXB_CLI_H
+#define EXB_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "exai/error.h"
+#include "exai/root.h"
+#include "exai/sign.h"
+#include "exai/sitekey.h"
+
+enum { EXB_OK = 0, EXB_FAIL = 1, EXB_USAGE = 2 };
+
+/* Prints "exai-bundle <cmd>: <message>" to stderr, or the JSON error object to stdout when
+ * @json; returns @code. */
+int exb_report(const char *cmd, const exai_error *e, bool json, int code);
+/* Prints a usage error and returns EXB_USAGE. */
+int exb_usage_error(const char *cmd, const char *fmt, ...) EXAI_PRINTF(2, 3);
+
+/* Reads a password from the first line of @path (NULL: none). *out in guarded memory. */
+exai_status exb_read_password(const char *path, char **out, exai_error *e) EXAI_WUR;
+/* Loads a release/root secret key, with the password from @password_file if given. */
+exai_status exb_load_seckey(const char *path, const char *password_file, exai_seckey **out,
+			    exai_error *e) EXAI_WUR;
+
+/* SOURCE_DATE_EPOCH if set and valid, else the current time. */
+uint64_t exb_now(void);
+/* Parses a time: unix seconds, or YYYY-MM-DD[THH:MM:SSZ] (UTC). */
+bool exb_parse_time(const char *s, uint64_t *out);
+/* "2026-11-30T12:00:00Z" into @buf. */
+void exb_format_time(uint64_t t, char *buf, size_t cap);
+
+int exb_cmd_keygen(int argc, char **argv);
+int exb_cmd_root(int argc, char **argv);
+int exb_cmd_create(int argc, char **argv);
+int exb_cmd_sign(int argc, char **argv);
+int exb_cmd_inspect(int argc, char **argv);
+int exb_cmd_verify(int argc, char **argv);
+
+#endif

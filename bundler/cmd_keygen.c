@@ -1,0 +1,132 @@
+/*
+ * keygen: release and root keys (minisign Ed25519), site keys (X25519).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "exai/file.h"
+#include "exai/json.h"
+#include "exai/secmem.h"
+
+static void usage(FILE *out)
+{
+	fputs("usage: exai-bundle keygen --type release|root|site --out PREFIX\n"
+	      "                          [--password-file FILE] [--kdf sensitive|interactive] "
+	      "[--json]\n"
+	      "\n"
+	      "Writes PREFIX.pub and PREFIX.key (mode 0600). Neither may exist already.\n"
+	      "release/root keys are minisign Ed25519 keys: stock 'minisign -V -p PREFIX.pub'\n"
+	      "verifies what they sign. With --password-file the secret key is encrypted the way\n"
+	      "minisign does it (scrypt; --kdf interactive uses 16 MiB instead of 1 GiB).\n"
+	      "site keys are X25519 keys that bundles are encrypted to.\n",
+	      out);
+}
+
+int exb_cmd_keygen(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"type", required_argument, NULL, 't'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"password-file", required_argument, NULL, 'p'},
+	    {"kdf", required_argument, NULL, 'k'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *type = NULL, *prefix = NULL, *pwfile = NULL;
+	exai_kdf_strength kdf = EXAI_KDF_SENSITIVE;
+	char *pub = NULL, *key = NULL, *pw = NULL;
+	char id[EXAI_KEYID_STR];
+	bool json = false;
+	exai_error e;
+	int c, ret = EXB_OK;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			type = optarg;
+			break;
+		case 'o':
+			prefix = optarg;
+			break;
+		case 'p':
+			pwfile = optarg;
+			break;
+		case 'k':
+			if (!strcmp(optarg, "interactive"))
+				kdf = EXAI_KDF_INTERACTIVE;
+			else if (strcmp(optarg, "sensitive"))
+				return exb_usage_error("keygen",
+						       "--kdf must be sensitive or interactive");
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXB_OK;
+		default:
+			return exb_usage_error("keygen", "bad option");
+		}
+	}
+	if (optind != argc)
+		return exb_usage_error("keygen", "unexpected argument '%s'", argv[optind]);
+	if (!type || !prefix)
+		return exb_usage_error("keygen", "--type and --out are required");
+	if (strcmp(type, "release") && strcmp(type, "root") && strcmp(type, "site"))
+		return exb_usage_error("keygen", "--type must be release, root or site");
+	if (!strcmp(type, "site") && pwfile)
+		return exb_usage_error("keygen", "site keys do not take a password");
+	if (asprintf(&pub, "%s.pub", prefix) < 0 || asprintf(&key, "%s.key", prefix) < 0) {
+		fprintf(stderr, "exai-bundle keygen: out of memory\n");
+		return EXB_USAGE;
+	}
+	if (!strcmp(type, "site")) {
+		exai_site_pub sp;
+		if (exai_site_keygen(pub, key, &sp, &e) != EXAI_OK) {
+			ret = exb_report("keygen", &e, json, EXB_USAGE);
+			goto out;
+		}
+		exai_keyid_str(sp.id, id);
+	} else {
+		exai_seckey *sk = NULL;
+		exai_pubkey pk;
+		char *text = NULL;
+		if (exb_read_password(pwfile, &pw, &e) || exai_seckey_generate(&sk, &e) ||
+		    exai_seckey_write(key, sk, pw, kdf, &e)) {
+			exai_seckey_free(sk);
+			ret = exb_report("keygen", &e, json, EXB_USAGE);
+			goto out;
+		}
+		exai_seckey_public(sk, &pk);
+		exai_seckey_free(sk);
+		exai_keyid_str(pk.id, id);
+		text = exai_pubkey_file_text(&pk);
+		if (!text || exai_write_new_file(pub, text, 0644, &e) != EXAI_OK) {
+			if (!text)
+				exai_error_set(&e, EXAI_ENOMEM, "out of memory");
+			remove(key);
+			free(text);
+			ret = exb_report("keygen", &e, json, EXB_USAGE);
+			goto out;
+		}
+		free(text);
+	}
+	if (json) {
+		exai_json_emit(json_pack("{s:b,s:s,s:s,s:s,s:s,s:b}", "ok", 1, "type", type,
+					 "key_id", id, "public", pub, "secret", key, "encrypted",
+					 pw != NULL),
+			       stdout);
+	} else {
+		printf("%s key %s\n  public: %s\n  secret: %s (mode 0600%s)\n", type, id, pub, key,
+		       pw ? ", password-protected" : "");
+	}
+out:
+	exai_secmem_free(pw);
+	free(pub);
+	free(key);
+	return ret;
+}

@@ -1,0 +1,291 @@
+/*
+ * encpipe: parallel chunk encryption and hashing with ordered output.
+ */
+#include "encpipe.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exai/aead.h"
+#include "exai/bundle.h"
+#include "exai/hash.h"
+
+enum { S_FREE, S_FILLED, S_BUSY, S_DONE };
+
+typedef struct eslot {
+	int state;
+	uint64_t idx;
+	uint8_t *pt, *ct;
+	size_t len; /* plaintext length */
+	exai_status rc;
+	exai_error err;
+} eslot;
+
+struct exb_encpipe {
+	exb_output *out;
+	const uint8_t *key;
+	uint8_t bundle_id[32];
+	uint64_t chunk_size, chunk_count;
+	uint8_t *table;
+	exai_progress *progress;
+	size_t nslots;
+	eslot *slots;
+	unsigned nworkers;
+	pthread_t workers[64], writer;
+	bool writer_started;
+	unsigned started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t produced; /* chunks handed over */
+	uint64_t next_work;
+	bool abort;
+	exai_status rc; /* first failure (worker or writer) */
+	exai_error err;
+	/* producer's current chunk */
+	eslot *cur;
+	uint64_t cur_idx;
+};
+
+static void fail(exb_encpipe *p, exai_status rc, const exai_error *e)
+{
+	if (!p->rc) {
+		p->rc = rc;
+		memcpy(&p->err, e, sizeof(*e));
+	}
+	p->abort = true;
+	pthread_cond_broadcast(&p->cv);
+}
+
+static void *worker(void *arg)
+{
+	exb_encpipe *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->abort && !(p->next_work < p->produced &&
+				      p->slots[p->next_work % p->nslots].state == S_FILLED))
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->abort)
+			break;
+		eslot *s = &p->slots[p->next_work % p->nslots];
+		p->next_work++;
+		s->state = S_BUSY;
+		pthread_mutex_unlock(&p->mu);
+		const uint8_t *stored = s->pt;
+		size_t stored_len = s->len;
+		s->rc = EXAI_OK;
+		if (p->key) {
+			s->rc = exai_chunk_seal(p->key, p->bundle_id, s->idx, p->chunk_count, s->pt,
+						s->len, s->ct, &s->err);
+			stored = s->ct;
+			stored_len = s->len + EXAI_TAG_LEN;
+		}
+		if (!s->rc)
+			s->rc = exai_sha256_buf(stored, stored_len,
+						p->table + s->idx * EXAI_SHA256_LEN, &s->err);
+		pthread_mutex_lock(&p->mu);
+		s->state = S_DONE;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static void *writer(void *arg)
+{
+	exb_encpipe *p = arg;
+
+	for (uint64_t i = 0; i < p->chunk_count; i++) {
+		eslot *s = &p->slots[i % p->nslots];
+		exai_error e;
+		exai_status rc;
+
+		pthread_mutex_lock(&p->mu);
+		while (!p->abort && !(s->state == S_DONE && s->idx == i))
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->abort) {
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		pthread_mutex_unlock(&p->mu);
+		rc = s->rc;
+		if (rc)
+			memcpy(&e, &s->err, sizeof(e));
+		else
+			rc = exb_output_payload(p->out, p->key ? s->ct : s->pt,
+						s->len + (p->key ? EXAI_TAG_LEN : 0), &e);
+		pthread_mutex_lock(&p->mu);
+		if (rc) {
+			exai_error_prefix(&e, "chunk %llu", (unsigned long long)i);
+			fail(p, rc, &e);
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		s->state = S_FREE;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	return NULL;
+}
+
+static void stop(exb_encpipe *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->abort = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (unsigned i = 0; i < p->started; i++)
+		pthread_join(p->workers[i], NULL);
+	if (p->writer_started)
+		pthread_join(p->writer, NULL);
+	p->started = 0;
+	p->writer_started = false;
+}
+
+static void destroy(exb_encpipe *p)
+{
+	for (size_t i = 0; i < p->nslots && p->slots; i++) {
+		if (p->slots[i].pt)
+			memset(p->slots[i].pt, 0, (size_t)p->chunk_size);
+		free(p->slots[i].pt);
+		free(p->slots[i].ct);
+	}
+	free(p->slots);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
+
+void exb_encpipe_abort(exb_encpipe *p)
+{
+	if (!p)
+		return;
+	stop(p);
+	destroy(p);
+}
+
+exai_status exb_encpipe_start(exb_output *out, const uint8_t *key, const uint8_t bundle_id[32],
+			      uint64_t chunk_size, uint64_t chunk_count, uint8_t *table,
+			      exai_progress *progress, exb_encpipe **pp, exai_error *e)
+{
+	exb_encpipe *p = calloc(1, sizeof(*p));
+
+	*pp = NULL;
+	if (!p)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	p->out = out;
+	p->key = key;
+	memcpy(p->bundle_id, bundle_id, 32);
+	p->chunk_size = chunk_size;
+	p->chunk_count = chunk_count;
+	p->table = table;
+	p->progress = progress;
+	p->nworkers = exai_worker_count();
+	p->nslots = 2 * (size_t)p->nworkers + 2;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->slots = calloc(p->nslots, sizeof(*p->slots));
+	if (!p->slots)
+		goto oom;
+	for (size_t i = 0; i < p->nslots; i++) {
+		p->slots[i].pt = malloc((size_t)chunk_size);
+		p->slots[i].ct = key ? malloc((size_t)chunk_size + EXAI_TAG_LEN) : NULL;
+		if (!p->slots[i].pt || (key && !p->slots[i].ct))
+			goto oom;
+	}
+	for (; p->started < p->nworkers; p->started++)
+		if (pthread_create(&p->workers[p->started], NULL, worker, p) != 0)
+			goto threads;
+	if (pthread_create(&p->writer, NULL, writer, p) != 0)
+		goto threads;
+	p->writer_started = true;
+	*pp = p;
+	return EXAI_OK;
+threads:
+	exb_encpipe_abort(p);
+	return exai_error_set(e, EXAI_ENOMEM, "cannot start threads");
+oom:
+	exb_encpipe_abort(p);
+	return exai_error_set(e, EXAI_ENOMEM, "out of memory for chunk buffers");
+}
+
+/* Waits for the slot of the next chunk and makes it current. */
+static exai_status take_slot(exb_encpipe *p, exai_error *e)
+{
+	eslot *s = &p->slots[p->cur_idx % p->nslots];
+
+	if (p->cur_idx >= p->chunk_count)
+		return exai_error_set(e, EXAI_EIO,
+				      "source changed while being read (more data than planned)");
+	pthread_mutex_lock(&p->mu);
+	while (!p->abort && s->state != S_FREE)
+		pthread_cond_wait(&p->cv, &p->mu);
+	if (p->abort) {
+		exai_status rc = p->rc ? p->rc : EXAI_EINTERNAL;
+		memcpy(e, &p->err, sizeof(*e));
+		pthread_mutex_unlock(&p->mu);
+		return rc;
+	}
+	pthread_mutex_unlock(&p->mu);
+	s->idx = p->cur_idx;
+	s->len = 0;
+	p->cur = s;
+	return EXAI_OK;
+}
+
+static void submit(exb_encpipe *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->cur->state = S_FILLED;
+	p->produced = p->cur_idx + 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	if (p->progress)
+		exai_progress_add(p->progress, p->cur->len);
+	p->cur = NULL;
+	p->cur_idx++;
+}
+
+exai_status exb_encpipe_write(exb_encpipe *p, const void *buf, size_t len, exai_error *e)
+{
+	const uint8_t *in = buf;
+	exai_status rc;
+
+	while (len) {
+		size_t room, n;
+		if (!p->cur && (rc = take_slot(p, e)))
+			return rc;
+		room = (size_t)p->chunk_size - p->cur->len;
+		n = len < room ? len : room;
+		memcpy(p->cur->pt + p->cur->len, in, n);
+		p->cur->len += n;
+		in += n;
+		len -= n;
+		if (p->cur->len == p->chunk_size)
+			submit(p);
+	}
+	return EXAI_OK;
+}
+
+exai_status exb_encpipe_finish(exb_encpipe *p, exai_error *e)
+{
+	exai_status rc;
+
+	if (p->cur && p->cur->len)
+		submit(p);
+	if (p->cur_idx != p->chunk_count) {
+		exb_encpipe_abort(p);
+		return exai_error_set(e, EXAI_EIO,
+				      "source changed while being read (less data than planned)");
+	}
+	pthread_join(p->writer, NULL);
+	p->writer_started = false;
+	pthread_mutex_lock(&p->mu);
+	rc = p->rc;
+	if (rc)
+		memcpy(e, &p->err, sizeof(*e));
+	pthread_mutex_unlock(&p->mu);
+	exb_encpipe_abort(p);
+	return rc;
+}

@@ -1,0 +1,45 @@
+/*
+ * output: writing a new bundle, as a directory or an .exb, so that a failure at any point
+ * leaves nothing that looks like a finished bundle.
+ *
+ * Everything is written under a temporary name next to the destination and renamed into
+ * place at the very end (refusing to replace an existing bundle). For an .exb the entries are
+ * written in their final order (index, roots, manifest, keys, chunks, payload) with the
+ * index, manifest and chunk table as placeholders of their exact final length; they are
+ * patched in place once the payload has been written and hashed.
+ */
+#ifndef EXB_OUTPUT_H
+#define EXB_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "exai/error.h"
+
+typedef struct exb_blob {
+	char name[32];
+	const uint8_t *data; /* NULL: placeholder, filled by exb_output_finish */
+	uint64_t len;
+} exb_blob;
+
+typedef struct exb_output exb_output;
+
+/* Starts writing @path (.exb when @exb). @blobs are every entry but payload, in order;
+ * placeholders (data NULL) are "index", "manifest" and "chunks". @mtime stamps tar entries. */
+exai_status exb_output_begin(const char *path, bool exb, const exb_blob *blobs, size_t n_blobs,
+			     uint64_t payload_len, uint64_t mtime, exb_output **out,
+			     exai_error *e) EXAI_WUR;
+/* Appends payload bytes (called by one thread, in order). */
+exai_status exb_output_payload(exb_output *o, const void *buf, size_t len, exai_error *e) EXAI_WUR;
+/* Writes the placeholders' final bytes (same lengths), syncs and renames into place. Frees @o
+ * either way. */
+exai_status exb_output_finish(exb_output *o, const exb_blob *fill, size_t n_fill,
+			      exai_error *e) EXAI_WUR;
+/* Removes everything written; frees @o. NULL-safe. */
+void exb_output_abort(exb_output *o);
+
+/* Appends entry @name with @data to an existing .exb (used by sign). */
+exai_status exb_exb_append(const char *path, const char *name, const uint8_t *data, size_t len,
+			   uint64_t mtime, exai_error *e) EXAI_WUR;
+
+#endif
