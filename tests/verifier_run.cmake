@@ -16,3 +16,13 @@ endfunction()
 vf_run_test(test_run_dns unit/verifier/test_run_dns.c run_dns.c)
 vf_run_test(test_run_pkt unit/verifier/test_run_pkt.c run_pkt.c run_log.c)
 vf_run_test(test_run_allow unit/verifier/test_run_allow.c run_allow.c)
+
+# The negative-control program the CLI tests run under the verifier (never run outside it).
+add_executable(vf_run_phone_home ${EXAI_TESTS_DIR}/fixtures/verifier-run/phone_home.c)
+exai_warnings(vf_run_phone_home)
+
+# CLI tests (root; each skips with a message otherwise). Every verifier run in them sits in an
+# outer network namespace of its own: see tests/cli/verifier_run_lib.sh.
+foreach(t usage negative clean allow timeout)
+  exai_cli_test(verifier_run_${t} cli/verifier_run_${t}.sh)
+endforeach()

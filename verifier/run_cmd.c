@@ -1,14 +1,340 @@
 /*
- * run_cmd: the `airgap-verifier run` front end (work in progress).
+ * run_cmd: `airgap-verifier run [options] -- CMD ARGS...`, the dynamic egress check.
+ *
+ * The verifier moves itself into fresh network, mount and PID namespaces (run_ns), opens the
+ * DNS sink there (run_sink), starts the command under the namespace's init (run_proc), records
+ * every lookup and every packet that tries to leave until the command ends or the timeout
+ * passes, and reports them (run_report). This file only parses arguments, orders the steps and
+ * prints; it is the one place in the run mode that writes to stdout/stderr.
+ * Exit: 0 nothing seen (or all allowed), 1 attempts or lookups not allowed, 2 usage, privilege
+ * or runtime error, or an interrupted run with nothing seen.
  */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "exai/file.h"
+#include "report.h"
+#include "run_allow.h"
+#include "run_log.h"
+#include "run_ns.h"
+#include "run_proc.h"
+#include "run_report.h"
+#include "run_sink.h"
+
+#define MAX_ALLOW	  256
+#define DEFAULT_TIMEOUT_S 30
+#define MAX_TIMEOUT_S	  (7 * 24 * 3600)
+#define PRIVILEGE_NEEDED                                                                      \
+	"needs root: it creates network, mount and PID namespaces (CAP_SYS_ADMIN) and a TUN " \
+	"device with routes (CAP_NET_ADMIN); run it as root, e.g. with sudo"
+
+typedef struct run_args {
+	vf_allow allow[MAX_ALLOW];
+	size_t nallow;
+	uint64_t timeout_s;
+	vf_format format;
+	const char *output;
+	bool keep_caps;
+	char **cmd;
+} run_args;
+
+static void usage(FILE *out)
+{
+	fputs("usage: airgap-verifier run [--allow CIDR:PORT]... [--timeout S] [--format "
+	      "text|json|junit|sarif]\n"
+	      "                           [--output FILE] [--keep-caps] -- CMD ARGS...\n"
+	      "\n"
+	      "Runs CMD (as root) in a network namespace holding only loopback and a TUN device\n"
+	      "that every outbound packet is routed into, recorded and dropped, with a DNS sink\n"
+	      "that records every lookup and answers NXDOMAIN. Nothing can leave.\n"
+	      "\n"
+	      "  --allow CIDR:PORT  do not fail on attempts to CIDR at PORT (1-65535 or *);\n"
+	      "                     IPv6 as [2001:db8::/32]:443; repeatable\n"
+	      "  --timeout S        kill CMD and every process it started after S seconds "
+	      "(default 30)\n"
+	      "  --format F         report format (default text)\n"
+	      "  --output FILE      write the report to FILE (atomically) instead of stdout;\n"
+	      "                     without it, CMD's stdout is sent to stderr\n"
+	      "  --keep-caps        let CMD keep CAP_SYS_ADMIN, CAP_NET_ADMIN... (it could then\n"
+	      "                     change its namespace's routes)\n"
+	      "\n"
+	      "Exit status: 0 nothing seen, 1 attempts or lookups not allowed, 2 error.\n"
+	      "CMD's own exit status is in the report.\n",
+	      out);
+}
+
+/* Matches "--name VALUE" or "--name=VALUE" at argv[*i]; advances *i past VALUE. */
+static bool opt_value(int argc, char **argv, int *i, const char *name, const char **val,
+		      exai_error *e)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+
+	if (strncmp(a, name, n) != 0)
+		return false;
+	if (a[n] == '=') {
+		*val = a + n + 1;
+		return true;
+	}
+	if (a[n] != '\0')
+		return false;
+	if (*i + 1 >= argc) {
+		exai_error_set(e, EXAI_EINVAL, "%s needs a value", name);
+		*val = NULL;
+		return true;
+	}
+	*val = argv[++*i];
+	return true;
+}
+
+static exai_status parse_timeout(const char *s, uint64_t *out, exai_error *e)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end || errno || v < 1 || v > MAX_TIMEOUT_S)
+		return exai_error_set(e, EXAI_EINVAL, "--timeout '%s': expected 1-%d seconds", s,
+				      MAX_TIMEOUT_S);
+	*out = v;
+	return EXAI_OK;
+}
+
+static exai_status parse_args(int argc, char **argv, run_args *a, exai_error *e)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	a->timeout_s = DEFAULT_TIMEOUT_S;
+	exai_error_clear(e);
+	for (i = 1; i < argc; i++) {
+		const char *v = NULL;
+		exai_status st = EXAI_OK;
+
+		if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		}
+		if (argv[i][0] != '-')
+			break;
+		if (!strcmp(argv[i], "--keep-caps")) {
+			a->keep_caps = true;
+			continue;
+		}
+		if (opt_value(argc, argv, &i, "--allow", &v, e)) {
+			if (!v)
+				return e->code;
+			if (a->nallow == MAX_ALLOW)
+				return exai_error_set(e, EXAI_EINVAL, "more than %d --allow rules",
+						      MAX_ALLOW);
+			st = vf_allow_parse(v, &a->allow[a->nallow++], e);
+		} else if (opt_value(argc, argv, &i, "--timeout", &v, e)) {
+			st = v ? parse_timeout(v, &a->timeout_s, e) : e->code;
+		} else if (opt_value(argc, argv, &i, "--format", &v, e)) {
+			if (v && !vf_format_parse(v, &a->format))
+				return exai_error_set(e, EXAI_EINVAL,
+						      "--format '%s': expected text, json, junit "
+						      "or sarif",
+						      v);
+			st = v ? EXAI_OK : e->code;
+		} else if (opt_value(argc, argv, &i, "--output", &v, e)) {
+			a->output = v;
+			st = v ? EXAI_OK : e->code;
+		} else {
+			return exai_error_set(e, EXAI_EINVAL, "unknown option '%s'", argv[i]);
+		}
+		if (st != EXAI_OK)
+			return st;
+	}
+	if (i >= argc)
+		return exai_error_set(e, EXAI_EINVAL,
+				      "no command given (run [options] -- CMD ARGS...)");
+	a->cmd = argv + i;
+	return EXAI_OK;
+}
+
+/* Writes the report to @path atomically, or to stdout. */
+static exai_status emit(const vf_report *r, vf_format fmt, const char *path, exai_error *e)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem;
+	exai_status st;
+
+	if (!path) {
+		st = vf_report_write(r, fmt, stdout, e);
+		if (st == EXAI_OK && fflush(stdout) != 0)
+			st = exai_error_sys(e, EXAI_EIO, "write the report to stdout");
+		return st;
+	}
+	mem = open_memstream(&buf, &len);
+	if (!mem)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	st = vf_report_write(r, fmt, mem, e);
+	if (fclose(mem) != 0 && st == EXAI_OK)
+		st = exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	if (st == EXAI_OK)
+		st = exai_file_write_atomic(path, buf, len, 0644, e);
+	free(buf);
+	return st;
+}
+
+/* Refuses an --output whose directory cannot be written, before the command runs. */
+static exai_status check_output(const char *path, exai_error *e)
+{
+	char *dir;
+	const char *slash;
+	exai_status st = EXAI_OK;
+
+	if (!path)
+		return EXAI_OK;
+	slash = strrchr(path, '/');
+	dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	if (!dir)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	if (access(dir, W_OK) < 0)
+		st = exai_error_sys(e, EXAI_EIO, "--output %s: directory %s", path, dir);
+	free(dir);
+	return st;
+}
+
+/* Blocks the signals that end a run and returns a signalfd for them; @old gets the mask the
+ * command must start with. */
+static exai_status catch_signals(sigset_t *old, int *fd_out, exai_error *e)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, old) < 0)
+		return exai_error_sys(e, EXAI_EIO, "sigprocmask");
+	*fd_out = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (*fd_out < 0)
+		return exai_error_sys(e, EXAI_EIO, "signalfd");
+	return EXAI_OK;
+}
+
+/* Everything between the namespaces and the report. */
+static exai_status run(const run_args *a, const char *path, vf_run_log *log, vf_report *r,
+		       int *interrupted, exai_error *e)
+{
+	vf_run_net net = {.tun_fd = -1};
+	vf_run_sink *sink = NULL;
+	vf_run_child child = {.pid = -1, .pidfd = -1, .status_fd = -1};
+	vf_run_outcome outcome;
+	char masked[512];
+	sigset_t old;
+	int sig_fd = -1;
+	exai_status st;
+
+	st = vf_run_net_setup(&net, e);
+	if (st == EXAI_OK)
+		st = vf_run_sink_open(VF_RUN_DNS_ADDR, 53, log, &sink, e);
+	if (st == EXAI_OK)
+		st = vf_run_mounts_setup(VF_RUN_DNS_ADDR, masked, sizeof(masked), e);
+	if (st == EXAI_OK)
+		st = catch_signals(&old, &sig_fd, e);
+	if (st == EXAI_OK) {
+		vf_run_spawn_opts o = {.drop_caps = !a->keep_caps,
+				       .stdout_to_stderr = a->output == NULL,
+				       .mask = &old};
+
+		st = vf_run_spawn(path, a->cmd, &o, &child, e);
+	}
+	if (st == EXAI_OK)
+		st = vf_run_watch(&child, sink, net.tun_fd, sig_fd, a->timeout_s * 1000, &outcome,
+				  e);
+	if (st == EXAI_OK) {
+		vf_run_info info = {.argv = a->cmd,
+				    .outcome = &outcome,
+				    .timeout_s = a->timeout_s,
+				    .caps_dropped = !a->keep_caps,
+				    .masked = masked,
+				    .dns_answered = sink->answered,
+				    .dns_refused_conns = sink->refused_conns};
+
+		st = vf_run_report_build(r, log, a->allow, a->nallow, &info, e);
+		*interrupted = outcome.interrupted ? outcome.signal : 0;
+	}
+	vf_run_child_end(&child);
+	if (sig_fd >= 0)
+		close(sig_fd);
+	vf_run_sink_free(sink);
+	vf_run_net_close(&net);
+	return st;
+}
 
 int vf_cmd_run(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fputs("airgap-verifier run: not implemented yet\n", stderr);
-	return 2;
+	run_args *a = calloc(1, sizeof(*a));
+	vf_report *r = vf_report_new("run");
+	vf_run_log log;
+	char *path = NULL;
+	exai_error e;
+	int rc = 2, interrupted = 0;
+
+	vf_run_log_init(&log);
+	if (!a || !r) {
+		fputs("airgap-verifier run: out of memory\n", stderr);
+		goto out;
+	}
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		rc = 0;
+		goto out;
+	}
+	if (parse_args(argc, argv, a, &e) != EXAI_OK) {
+		fprintf(stderr, "airgap-verifier run: %s\n", e.msg);
+		usage(stderr);
+		goto out;
+	}
+	if (geteuid() != 0) {
+		fputs("airgap-verifier run: " PRIVILEGE_NEEDED "\n", stderr);
+		goto out;
+	}
+	if (check_output(a->output, &e) != EXAI_OK ||
+	    vf_run_find_cmd(a->cmd[0], &path, &e) != EXAI_OK) {
+		fprintf(stderr, "airgap-verifier run: %s\n", e.msg);
+		goto out;
+	}
+	if (unshare(CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID) < 0) {
+		if (errno == EPERM)
+			fputs("airgap-verifier run: " PRIVILEGE_NEEDED "\n", stderr);
+		else
+			fprintf(stderr, "airgap-verifier run: unshare: %s\n", strerror(errno));
+		goto out;
+	}
+	if (run(a, path, &log, r, &interrupted, &e) != EXAI_OK ||
+	    emit(r, a->format, a->output, &e) != EXAI_OK) {
+		fprintf(stderr, "airgap-verifier run: %s\n", e.msg);
+		goto out;
+	}
+	rc = vf_report_count(r, VF_SEV_HIGH) > 0 ? 1 : 0;
+	if (rc == 0 && interrupted) {
+		fprintf(stderr,
+			"airgap-verifier run: interrupted by signal %d before the command ended: "
+			"nothing was seen, but the run is incomplete\n",
+			interrupted);
+		rc = 2;
+	}
+	if (a->output)
+		fprintf(stderr, "airgap-verifier run: %zu finding%s, report in %s\n",
+			vf_report_count(r, VF_SEV_HIGH),
+			vf_report_count(r, VF_SEV_HIGH) == 1 ? "" : "s", a->output);
+out:
+	free(path);
+	vf_run_log_free(&log);
+	vf_report_free(r);
+	free(a);
+	return rc;
 }

@@ -1,0 +1,34 @@
+# airgap-verifier run --timeout: a hanging command and everything it started are killed, the
+# report says so; leftovers of a command that exits are killed too.
+. "$EXAI_SRC/tests/cli/verifier_run_lib.sh"
+need_root
+
+start=$(date +%s)
+expect_rc 0 in_netns airgap-verifier run --timeout 2 --format json -- \
+	sh -c 'sleep 987654 & sleep 987653; echo not-reached'
+took=$(($(date +%s) - start))
+[ "$took" -le 10 ] || fail "a 2 s timeout took $took s"
+note "$T/out" "timed out after 2 s: the command and every process it started were killed"
+expect_not_contains "$T/err" "not-reached"
+no_process "98765[4]"
+no_process "98765[3]"
+ok "timeout kills the command and its background child (${took}s)"
+
+expect_rc 1 in_netns airgap-verifier run --timeout 2 --format json -- \
+	"$PHONE" tag "vfrun-timeout-$$" tcp 192.0.2.1 443 hang
+attempt "$T/out" "192.0.2.1:443" "proto=tcp dst=192.0.2.1 port=443"
+note "$T/out" "timed out after 2 s"
+no_process "vfrun-timeou[t]-$$"
+ok "what a hanging command tried before the timeout is reported"
+
+expect_rc 0 in_netns airgap-verifier run --format json -- sh -c 'sleep 987652 & exit 0'
+note "$T/out" "1 process the command left running was killed when it exited"
+note "$T/out" "command exit status: 0"
+no_process "98765[2]"
+ok "a command's leftovers are killed when it exits"
+
+expect_rc 2 airgap-verifier run --timeout 0 -- true
+expect_contains "$T/err" "--timeout '0'"
+expect_rc 2 airgap-verifier run --timeout 5x -- true
+ok "bad --timeout values are usage errors"
+echo "1..$tests_run"

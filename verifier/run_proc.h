@@ -1,0 +1,66 @@
+/*
+ * run_proc: starting the command inside the run mode's namespaces, watching it, and ending it.
+ *
+ * The verifier has unshared a PID namespace, so its one child is that namespace's init. Init
+ * takes its own mount namespace with a fresh /proc (so the command sees only its own
+ * processes), forks the command, reaps everything re-parented to it, and when the command ends
+ * kills whatever it left behind and reports the command's wait status and the number of
+ * leftovers through a pipe. Killing init with SIGKILL makes the kernel kill every process of the
+ * namespace, so a timeout ends grandchildren too; init also dies with the verifier
+ * (PR_SET_PDEATHSIG). Unless told to keep them, the command runs without the capabilities that
+ * could undo the isolation (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_MODULE, CAP_SYS_PTRACE,
+ * CAP_SYS_RAWIO, CAP_BPF, CAP_PERFMON), removed from its bounding set before exec.
+ */
+#ifndef VF_RUN_PROC_H
+#define VF_RUN_PROC_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "exai/error.h"
+#include "run_sink.h"
+
+typedef struct vf_run_child {
+	pid_t pid;     /* the namespace's init; our child; -1 once reaped */
+	int pidfd;     /* readable once init has exited */
+	int status_fd; /* init's report */
+} vf_run_child;
+
+typedef struct vf_run_outcome {
+	bool finished;	    /* the command ended by itself */
+	int wstatus;	    /* its wait status, when finished */
+	unsigned leftovers; /* processes still running when it ended, then killed */
+	bool timed_out;
+	bool interrupted; /* SIGINT/SIGTERM/SIGHUP reached the verifier */
+	int signal;	  /* which one */
+	uint64_t elapsed_ms;
+} vf_run_outcome;
+
+/* Resolves @cmd as execvp would ($PATH search unless it holds a '/'), into a malloc'ed path of
+ * an executable regular file. EXAI_ENOENT when there is none. */
+exai_status vf_run_find_cmd(const char *cmd, char **path_out, exai_error *e) EXAI_WUR;
+
+/* How the command is started. */
+typedef struct vf_run_spawn_opts {
+	bool drop_caps;	       /* remove the capabilities listed above */
+	bool stdout_to_stderr; /* the report owns stdout: send the command's stdout to stderr */
+	const sigset_t *mask;  /* the signal mask the command starts with */
+} vf_run_spawn_opts;
+
+/* Forks init (see above), which runs @path with @argv. Returns once the command has been
+ * exec'd; an exec failure is reported with its errno and init is reaped. */
+exai_status vf_run_spawn(const char *path, char *const *argv, const vf_run_spawn_opts *o,
+			 vf_run_child *c, exai_error *e) EXAI_WUR;
+
+/* Serves the sink and the TUN device until the command ends, @timeout_ms passes or a signal
+ * arrives on @sig_fd (a signalfd, or -1); then kills what is left, drains what was queued,
+ * reaps init and fills @out. */
+exai_status vf_run_watch(vf_run_child *c, vf_run_sink *s, int tun_fd, int sig_fd,
+			 uint64_t timeout_ms, vf_run_outcome *out, exai_error *e) EXAI_WUR;
+
+/* Kills the whole tree and reaps init; safe to call twice. */
+void vf_run_child_end(vf_run_child *c);
+
+#endif

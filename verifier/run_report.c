@@ -1,0 +1,240 @@
+/*
+ * run_report: findings and notes for `airgap-verifier run`.
+ *
+ * Every attempt and lookup becomes exactly one finding, in the order first seen; the report
+ * copies every string, so the texts are built in stack buffers here.
+ */
+#include "run_report.h"
+
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "run_ns.h"
+
+#define RULE_ATTEMPT   "run.egress.attempt"
+#define RULE_LOOKUP    "run.dns.lookup"
+#define RULE_MALFORMED "run.dns.malformed"
+
+void vf_run_attempt_text(const vf_run_attempt *a, char *where, size_t wcap, char *evidence,
+			 size_t ecap)
+{
+	char addr[VF_PKT_ADDR_TEXT], pb[24], extra[32];
+	vf_pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.family = a->family;
+	memcpy(p.dst, a->dst, sizeof(p.dst));
+	vf_pkt_dst_text(&p, addr, sizeof(addr));
+	if (a->has_port)
+		snprintf(where, wcap, a->family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr, a->port);
+	else
+		snprintf(where, wcap, "%s", addr);
+	if (a->has_port)
+		snprintf(extra, sizeof(extra), " port=%u", a->port);
+	else if (a->has_icmp)
+		snprintf(extra, sizeof(extra), " icmp_type=%u", a->icmp_type);
+	else
+		snprintf(extra, sizeof(extra), " fragment");
+	snprintf(evidence, ecap, "proto=%s dst=%s%s packets=%llu",
+		 vf_pkt_proto_name(a->proto, pb, sizeof(pb)), addr,
+		 a->proto == IPPROTO_TCP || a->proto == IPPROTO_UDP || a->has_icmp ? extra : "",
+		 (unsigned long long)a->packets);
+}
+
+static exai_status add_attempt(vf_report *r, const vf_run_attempt *a, const vf_allow *allow,
+			       size_t nallow, exai_error *e)
+{
+	char where[96], evidence[192], message[256], hint[384], reason[128], pb[24], port[8];
+	char addr[VF_PKT_ADDR_TEXT];
+	const vf_allow *hit = vf_allow_find(allow, nallow, a->family, a->dst, a->has_port, a->port);
+	bool v6 = a->family == AF_INET6;
+	vf_pkt p = {.family = a->family};
+	vf_finding f;
+
+	memcpy(p.dst, a->dst, sizeof(p.dst));
+	vf_pkt_dst_text(&p, addr, sizeof(addr));
+	vf_run_attempt_text(a, where, sizeof(where), evidence, sizeof(evidence));
+	snprintf(message, sizeof(message),
+		 "%s traffic to %s tried to leave the namespace (%llu packet%s, dropped)",
+		 vf_pkt_proto_name(a->proto, pb, sizeof(pb)), where, (unsigned long long)a->packets,
+		 a->packets == 1 ? "" : "s");
+	if (a->has_port)
+		snprintf(port, sizeof(port), "%u", a->port);
+	else
+		snprintf(port, sizeof(port), "*");
+	snprintf(hint, sizeof(hint),
+		 "make the program use an on-site endpoint or turn this feature off; if this "
+		 "destination is intended, allow it with --allow %s%s%s:%s",
+		 v6 ? "[" : "", addr, v6 ? "]" : "", port);
+	memset(&f, 0, sizeof(f));
+	f.rule_id = RULE_ATTEMPT;
+	f.severity = VF_SEV_HIGH;
+	f.path = where;
+	f.evidence = evidence;
+	f.message = message;
+	f.hint = hint;
+	if (hit) {
+		snprintf(reason, sizeof(reason), "allowed by --allow %s", hit->text);
+		f.suppressed = true;
+		f.suppress_reason = reason;
+	}
+	return vf_report_add(r, &f, e);
+}
+
+static exai_status add_lookup(vf_report *r, const vf_run_lookup *l, exai_error *e)
+{
+	char tb[16], evidence[VF_DNS_TEXT_NAME + 128], message[VF_DNS_TEXT_NAME + 192];
+	const char *type = vf_dns_type_name(l->qtype, tb, sizeof(tb));
+	bool sink = strncmp(l->via, "sink/", 5) == 0;
+	vf_finding f;
+
+	snprintf(evidence, sizeof(evidence), "qname=%s qtype=%s via=%s count=%llu", l->name, type,
+		 l->via, (unsigned long long)l->count);
+	snprintf(message, sizeof(message), "DNS lookup of %s (%s), %s", l->name, type,
+		 sink ? "asked of the resolver in /etc/resolv.conf (answered NXDOMAIN)"
+		      : "sent straight to an outside resolver (dropped)");
+	memset(&f, 0, sizeof(f));
+	f.rule_id = RULE_LOOKUP;
+	f.severity = VF_SEV_HIGH;
+	f.path = l->name;
+	f.evidence = evidence;
+	f.message = message;
+	f.hint = "remove the need for this name (an air-gapped site has no public DNS), or give "
+		 "the program an on-site address or an /etc/hosts entry";
+	return vf_report_add(r, &f, e);
+}
+
+static exai_status add_malformed(vf_report *r, uint64_t n, exai_error *e)
+{
+	char evidence[64];
+	vf_finding f;
+
+	snprintf(evidence, sizeof(evidence), "messages=%llu", (unsigned long long)n);
+	memset(&f, 0, sizeof(f));
+	f.rule_id = RULE_MALFORMED;
+	f.severity = VF_SEV_HIGH;
+	f.path = VF_RUN_DNS_ADDR ":53";
+	f.evidence = evidence;
+	f.message = "DNS messages that could not be parsed were sent (each is still a lookup "
+		    "attempt)";
+	f.hint = "run the program under a packet capture inside the namespace to see what it sends";
+	return vf_report_add(r, &f, e);
+}
+
+/* Formats and adds one note. */
+static exai_status note(vf_report *r, exai_error *e, const char *fmt, ...) EXAI_PRINTF(3, 4);
+static exai_status note(vf_report *r, exai_error *e, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return vf_report_note(r, buf, e);
+}
+
+static exai_status outcome_notes(vf_report *r, const vf_run_info *in, exai_error *e)
+{
+	const vf_run_outcome *o = in->outcome;
+	char cmd[512] = "";
+	size_t i, n = 0;
+	exai_status st;
+
+	for (i = 0; in->argv[i] && n < sizeof(cmd) - 1; i++)
+		n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, "%s%s", i ? " " : "", in->argv[i]);
+	st = note(r, e, "command: %s", cmd);
+	if (st == EXAI_OK && o->timed_out)
+		st = note(r, e,
+			  "timed out after %llu s: the command and every process it started were "
+			  "killed",
+			  (unsigned long long)in->timeout_s);
+	else if (st == EXAI_OK && o->interrupted)
+		st = note(r, e,
+			  "interrupted by signal %d: the command was killed; the run is "
+			  "incomplete",
+			  o->signal);
+	else if (st == EXAI_OK && WIFEXITED(o->wstatus))
+		st = note(r, e, "command exit status: %d", WEXITSTATUS(o->wstatus));
+	else if (st == EXAI_OK && WIFSIGNALED(o->wstatus))
+		st = note(r, e, "command killed by signal %d", WTERMSIG(o->wstatus));
+	if (st == EXAI_OK && o->leftovers)
+		st = note(r, e, "%u process%s the command left running %s killed when it exited",
+			  o->leftovers, o->leftovers == 1 ? "" : "es",
+			  o->leftovers == 1 ? "was" : "were");
+	if (st == EXAI_OK)
+		st = note(r, e, "duration: %llu ms", (unsigned long long)o->elapsed_ms);
+	return st;
+}
+
+static exai_status isolation_notes(vf_report *r, const vf_run_log *log, const vf_run_info *in,
+				   exai_error *e)
+{
+	exai_status st;
+
+	st = note(r, e,
+		  "isolation: network namespace with only lo and TUN %s; the IPv4 and IPv6 default "
+		  "routes lead into it and every packet read from it is recorded and dropped; DNS "
+		  "sink at %s:53 (udp, tcp) named by a private /etc/resolv.conf",
+		  VF_RUN_TUN_NAME, VF_RUN_DNS_ADDR);
+	if (st == EXAI_OK && in->masked[0])
+		st = note(r, e, "resolver daemon sockets hidden from the command: %s", in->masked);
+	if (st == EXAI_OK)
+		st = note(r, e,
+			  in->caps_dropped ? "the command ran without CAP_SYS_ADMIN, "
+					     "CAP_NET_ADMIN, CAP_SYS_MODULE, CAP_SYS_PTRACE, "
+					     "CAP_SYS_RAWIO, CAP_BPF and CAP_PERFMON"
+					   : "--keep-caps: the command kept every capability "
+					     "and could have changed its namespace's routes");
+	if (st == EXAI_OK)
+		st = note(r, e,
+			  "exai-egress: not used (attempts are not attributed to a pid or "
+			  "command)");
+	if (st == EXAI_OK)
+		st = note(r, e,
+			  "counts: %llu DNS answers sent, %llu kernel IPv6 link packets ignored, "
+			  "%llu unparsable packets dropped",
+			  (unsigned long long)in->dns_answered,
+			  (unsigned long long)log->link_chatter,
+			  (unsigned long long)log->bad_packets);
+	if (st == EXAI_OK && (log->lost_attempts || log->lost_lookups))
+		st = note(r, e,
+			  "table full: %llu further attempts and %llu further lookups were "
+			  "seen but not itemised",
+			  (unsigned long long)log->lost_attempts,
+			  (unsigned long long)log->lost_lookups);
+	if (st == EXAI_OK && in->dns_refused_conns)
+		st = note(r, e, "%llu DNS TCP connections over the limit were closed",
+			  (unsigned long long)in->dns_refused_conns);
+	return st;
+}
+
+exai_status vf_run_report_build(vf_report *r, const vf_run_log *log, const vf_allow *allow,
+				size_t nallow, const vf_run_info *info, exai_error *e)
+{
+	exai_status st;
+	size_t i;
+
+	st = vf_report_rule(r, RULE_ATTEMPT, VF_SEV_HIGH,
+			    "a packet for a non-loopback address tried to leave", e);
+	if (st == EXAI_OK)
+		st = vf_report_rule(r, RULE_LOOKUP, VF_SEV_HIGH, "a DNS name was looked up", e);
+	if (st == EXAI_OK)
+		st = vf_report_rule(r, RULE_MALFORMED, VF_SEV_HIGH,
+				    "DNS messages that could not be parsed were sent", e);
+	if (st == EXAI_OK)
+		st = outcome_notes(r, info, e);
+	if (st == EXAI_OK)
+		st = isolation_notes(r, log, info, e);
+	for (i = 0; st == EXAI_OK && i < log->nattempts; i++)
+		st = add_attempt(r, &log->attempts[i], allow, nallow, e);
+	for (i = 0; st == EXAI_OK && i < log->nlookups; i++)
+		st = add_lookup(r, &log->lookups[i], e);
+	if (st == EXAI_OK && log->malformed_dns)
+		st = add_malformed(r, log->malformed_dns, e);
+	return st;
+}
