@@ -282,6 +282,7 @@ static exai_status build(create_ctx *c, exai_progress *prog, exai_error *e)
 
 	if ((rc = plan_all(c, e)))
 		return rc;
+	(void)exai_fault("create.planned");
 	prog->total = c->ix->payload_size;
 	if (!(mtext = exai_manifest_text(&c->man)))
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");

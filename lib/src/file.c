@@ -13,6 +13,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -404,6 +405,7 @@ static struct {
 	long nth;
 	long seen;
 	int crash;
+	int stop;
 	const char *log;
 } fault;
 static pthread_once_t fault_once = PTHREAD_ONCE_INIT;
@@ -429,6 +431,7 @@ static void fault_init(void)
 		if (*end == ':')
 			end++;
 		fault.crash = strcmp(end, "crash") == 0;
+		fault.stop = strcmp(end, "stop") == 0;
 	}
 }
 
@@ -448,6 +451,11 @@ bool exai_fault(const char *point)
 		return false;
 	if (fault.crash)
 		_exit(86);
+	if (fault.stop) {
+		/* Lets a test change the world at this exact point, then SIGCONT. */
+		raise(SIGSTOP);
+		return false;
+	}
 	errno = EIO;
 	return true;
 }

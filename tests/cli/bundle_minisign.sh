@@ -1,0 +1,48 @@
+# exai-bundle signatures interoperate with Debian's stock minisign, both ways.
+. "$EXAI_SRC/tests/cli/lib.sh"
+. "$EXAI_SRC/tests/cli/bundle_lib.sh"
+command -v minisign >/dev/null || fail "minisign not installed (scripts/deps.sh installs it)"
+mk_keys
+mk_tree
+cd "$T"
+# A release key made by stock minisign (no password).
+minisign -G -W -p keys/m.pub -s keys/m.key >/dev/null
+"$B" root init --out keys/root --root-key keys/k1.pub --root-threshold 1 \
+	--release-key keys/r1.pub --release-key keys/m.pub --release-threshold 2 >/dev/null
+"$B" root sign keys/root --key keys/k1.key >/dev/null
+"$B" create spec.yaml --out bdir --no-encrypt >/dev/null
+
+# Ours, checked by stock minisign -V.
+sign_with bdir r1
+r1id=$(sed -n 's/.*minisign public key //p' keys/r1.pub)
+expect_rc 0 minisign -V -p keys/r1.pub -m bdir/index -x "bdir/sig/$r1id.minisig"
+expect_contains "$T/out" "Signature and comment signature verified"
+ok "stock minisign -V accepts an exai-bundle signature"
+
+# Stock minisign -S (prehashed, its default), attached and counted by our verifier.
+minisign -S -s keys/m.key -m bdir/index -x m.minisig -t "signed with stock minisign" >/dev/null
+expect_rc 0 "$B" sign bdir --attach m.minisig
+expect_rc 0 "$B" verify bdir --root keys/root --json
+[ "$(jq '[.signatures[] | select(.state=="valid")] | length' "$T/out")" = 2 ] ||
+	fail "stock minisign signature not counted"
+ok "a stock 'minisign -S' signature is accepted by our verifier"
+
+# Legacy (non-prehashed) minisign signatures are accepted too.
+"$B" create spec.yaml --out b2 --no-encrypt >/dev/null
+sign_with b2 r1
+minisign -S -l -s keys/m.key -m b2/index -x legacy.minisig >/dev/null 2>&1 ||
+	minisign -S -s keys/m.key -m b2/index -x legacy.minisig >/dev/null
+expect_rc 0 "$B" sign b2 --attach legacy.minisig
+expect_rc 0 "$B" verify b2 --root keys/root
+ok "a legacy minisign signature is accepted"
+
+# A stock signature over a different file is refused, naming the key.
+echo other >other
+minisign -S -s keys/m.key -m other -x bad.minisig >/dev/null
+"$B" create spec.yaml --out b3 --no-encrypt >/dev/null
+sign_with b3 r1
+expect_rc 0 "$B" sign b3 --attach bad.minisig
+expect_rc 1 "$B" verify b3 --root keys/root
+mid=$(sed -n 's/.*minisign public key //p' keys/m.pub)
+expect_contains "$T/err" "$mid bad signature"
+ok "a minisign signature of another file is refused, naming the key"

@@ -1,0 +1,89 @@
+# exai-bundle: every component type round-trips through create/sign/verify, in both forms,
+# encrypted and plain; plain bundles are reproducible; inspect shows what was put in.
+. "$EXAI_SRC/tests/cli/lib.sh"
+. "$EXAI_SRC/tests/cli/bundle_lib.sh"
+mk_keys
+mk_root 2 root "r1" "r2" "r3"
+mk_tree
+cd "$T"
+export SOURCE_DATE_EPOCH=1750000000
+
+for form in b.exb bdir; do
+	expect_rc 0 "$B" create spec.yaml --out "$form" --recipient keys/s1.pub --recipient keys/s2.pub
+	expect_contains "$T/out" "7 component(s)"
+	expect_rc 1 "$B" verify "$form" --root keys/root --key keys/s1.key --now 1750000001
+	expect_contains "$T/err" "signatures: 0 valid of the 2 required by root version 1"
+	sign_with "$form" r1 r3
+	for site in s1 s2; do
+		expect_rc 0 "$B" verify "$form" --root keys/root --key keys/$site.key --json --now 1750000001
+		[ "$(jq -r .ok "$T/out")" = true ] || fail "verify json not ok"
+		[ "$(jq '.components | length' "$T/out")" = 7 ] || fail "expected 7 components"
+	done
+	ok "$form: encrypted to two sites, 2-of-3 signed, verified by each site"
+	# Every component's plaintext hash equals the source's (raw) or is present (tar).
+	for pair in "model llama model.safetensors" "images base images.tar" "policy egress egress.yaml" "rootfs os rootfs.img"; do
+		set -- $pair
+		want=$(sha256sum "src/$3" | cut -d' ' -f1)
+		got=$(jq -r ".components[] | select(.type==\"$1\" and .name==\"$2\") | .sha256" "$T/out")
+		[ "$want" = "$got" ] || fail "$1/$2: manifest hash $got, file hash $want"
+		enc=$(jq -r ".components[] | select(.name==\"$2\") | .encoding" "$T/out")
+		[ "$enc" = raw ] || fail "$2 should be raw"
+	done
+	for n in app demo conf; do
+		enc=$(jq -r ".components[] | select(.name==\"$n\") | .encoding" "$T/out")
+		[ "$enc" = tar ] || fail "$n should be tar"
+	done
+	ok "$form: raw component hashes equal sha256sum of the sources; trees stored as tar"
+	# Without the site key only ciphertext is checked, and the tool says so.
+	expect_rc 0 "$B" verify "$form" --root keys/root --now 1750000001
+	expect_contains "$T/out" "contents encrypted"
+	# Inspect without a key shows no component names (the manifest is encrypted).
+	expect_rc 0 "$B" inspect "$form" --json
+	[ "$(jq 'has("components")' "$T/out")" = false ] || fail "inspect leaked components"
+	expect_not_contains "$T/out" "llama"
+	ok "$form: without the site key nothing names a component"
+done
+
+# Nothing in the encrypted bundle reveals the model name or its bytes.
+! grep -q "llama" b.exb || fail "model name visible in the encrypted .exb"
+! grep -rq "llama" bdir || fail "model name visible in the encrypted directory"
+head -c 4096 src/model.safetensors | tail -c 64 >"$T/needle"
+! grep -qF -f "$T/needle" b.exb 2>/dev/null || fail "plaintext visible"
+ok "encrypted bundle holds neither component names nor plaintext"
+
+# The tar tree inside keeps the symlink and the executable bit.
+expect_rc 0 "$B" create spec.yaml --out plain1.exb --no-encrypt
+expect_rc 0 "$B" create spec.yaml --out plain2.exb --no-encrypt
+cmp plain1.exb plain2.exb || fail "plain .exb not reproducible"
+expect_rc 0 "$B" create spec.yaml --out plain1d --no-encrypt
+expect_rc 0 "$B" create spec.yaml --out plain2d --no-encrypt
+diff -r plain1d plain2d || fail "plain directory bundle not reproducible"
+[ -z "$(ls | grep "\.tmp\.")" ] || fail "temp file left behind"
+ok "plain bundles built twice with the same SOURCE_DATE_EPOCH are byte-identical"
+
+tar tvf plain1.exb >"$T/list"
+expect_contains "$T/list" "index"
+expect_contains "$T/list" "payload"
+sign_with plain1.exb r2
+expect_rc 1 "$B" verify plain1.exb --root keys/root --now 1750000001
+sign_with plain1.exb r3
+expect_rc 0 "$B" verify plain1.exb --root keys/root --json --now 1750000001
+[ "$(jq -r .decrypted "$T/out")" = true ] || fail "plain bundle contents not checked"
+[ "$(jq -r .index.encryption "$T/out")" = none ] || fail "encryption none not recorded"
+ok "plain bundle: 'tar tvf' lists it, encryption none recorded, contents verified without a key"
+
+# Both forms of the same plain bundle carry the same index.
+tar xf plain1.exb -C "$T" index 2>/dev/null || tar xf plain1.exb index
+cmp index plain1d/index || fail "dir and exb index differ"
+ok "directory and .exb forms carry the same index"
+
+# A tar component unpacks to the source tree (with the symlink and modes).
+mkdir -p x && tar xf plain1.exb -C x payload
+expect_rc 0 "$B" inspect plain1.exb --json
+off=$(jq -r '.components[] | select(.name=="app") | .size' "$T/out")
+mkdir -p x/app && head -c "$off" x/payload | tar xf - -C x/app
+[ -L x/app/lib/run-link ] || fail "symlink lost"
+[ -x x/app/bin/run ] || fail "mode lost"
+[ "$(stat -c %u x/app/bin/run)" = "$(id -u)" ] || true
+tar tvf - <x/payload 2>/dev/null | head -1 | grep -q "0/0" || fail "owner not 0/0"
+ok "tar component keeps symlinks and modes, owner 0/0"
