@@ -16,6 +16,12 @@ endfunction()
 vf_run_test(test_run_dns unit/verifier/test_run_dns.c run_dns.c)
 vf_run_test(test_run_pkt unit/verifier/test_run_pkt.c run_pkt.c run_log.c)
 vf_run_test(test_run_allow unit/verifier/test_run_allow.c run_allow.c)
+vf_run_test(test_run_report unit/verifier/test_run_report.c run_report.c run_allow.c run_pkt.c
+  run_log.c run_dns.c)
+target_link_libraries(test_run_report PRIVATE vf_report)
+# as root, this one also builds the real namespace (in its own unshared netns)
+vf_run_test(test_run_sink unit/verifier/test_run_sink.c run_sink.c run_ns.c run_log.c run_pkt.c
+  run_dns.c)
 
 # The negative-control program the CLI tests run under the verifier (never run outside it).
 add_executable(vf_run_phone_home ${EXAI_TESTS_DIR}/fixtures/verifier-run/phone_home.c)
@@ -26,3 +32,27 @@ exai_warnings(vf_run_phone_home)
 foreach(t usage negative clean allow timeout)
   exai_cli_test(verifier_run_${t} cli/verifier_run_${t}.sh)
 endforeach()
+
+# The DNS/packet/--allow parser fuzzer. Its seed corpus is replayed in every build as a plain
+# test; the libFuzzer binary needs clang: cmake -DEXAI_FUZZ=ON -DCMAKE_C_COMPILER=clang.
+option(EXAI_FUZZ "Build the libFuzzer harnesses (needs CMAKE_C_COMPILER=clang)" OFF)
+set(VF_RUN_PARSERS ${VF_RUN_DIR}/run_dns.c ${VF_RUN_DIR}/run_pkt.c ${VF_RUN_DIR}/run_allow.c)
+add_executable(fuzz_dns_replay ${EXAI_TESTS_DIR}/fuzz/fuzz_dns.c
+  ${EXAI_TESTS_DIR}/fuzz/fuzz_dns_replay.c ${VF_RUN_PARSERS})
+target_include_directories(fuzz_dns_replay PRIVATE ${VF_RUN_DIR})
+target_link_libraries(fuzz_dns_replay PRIVATE exai)
+exai_warnings(fuzz_dns_replay)
+add_test(NAME verifier_run_fuzz_dns_corpus
+  COMMAND fuzz_dns_replay ${EXAI_TESTS_DIR}/fuzz/fuzz_dns_corpus)
+if(EXAI_FUZZ)
+  # Self-contained (the parsers need only lib/src/error.c), so `cmake --build B --target
+  # fuzz_dns` builds just this with clang.
+  add_executable(fuzz_dns ${EXAI_TESTS_DIR}/fuzz/fuzz_dns.c ${VF_RUN_PARSERS}
+    ${CMAKE_SOURCE_DIR}/lib/src/error.c)
+  target_include_directories(fuzz_dns PRIVATE ${VF_RUN_DIR} ${CMAKE_SOURCE_DIR}/lib/include)
+  target_compile_options(fuzz_dns PRIVATE -fsanitize=fuzzer,address,undefined -g)
+  target_link_options(fuzz_dns PRIVATE -fsanitize=fuzzer,address,undefined)
+  exai_warnings(fuzz_dns)
+  # clang's -Wformat=2 also flags error.c's vsnprintf of a forwarded format
+  target_compile_options(fuzz_dns PRIVATE -Wno-format-nonliteral)
+endif()
