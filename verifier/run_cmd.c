@@ -1,8 +1,9 @@
 /*
  * run_cmd: `airgap-verifier run [options] -- CMD ARGS...`, the dynamic egress check.
  *
- * The verifier moves itself into fresh network, mount and PID namespaces (run_ns), opens the
- * DNS sink there (run_sink), starts the command under the namespace's init (run_proc), records
+ * The verifier moves itself into fresh network and mount namespaces (run_ns), opens the DNS
+ * sink there (run_sink), starts the command as the child of a new PID namespace's init
+ * (run_proc), records
  * every lookup and every packet that tries to leave until the command ends or the timeout
  * passes, and reports them (run_report). This file only parses arguments, orders the steps and
  * prints; it is the one place in the run mode that writes to stdout/stderr.
@@ -307,7 +308,7 @@ int vf_cmd_run(int argc, char **argv)
 		fprintf(stderr, "airgap-verifier run: %s\n", e.msg);
 		goto out;
 	}
-	if (unshare(CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID) < 0) {
+	if (unshare(CLONE_NEWNET | CLONE_NEWNS) < 0) {
 		if (errno == EPERM)
 			fputs("airgap-verifier run: " PRIVILEGE_NEEDED "\n", stderr);
 		else

@@ -177,6 +177,34 @@ static void init_main(const char *path, char *const *argv, const vf_run_spawn_op
 	_exit(0);
 }
 
+/* Forks a child that is PID 1 of a new PID namespace. The verifier itself stays in its own
+ * namespace, and so do its later children (sanitizer helpers at exit included): the namespace
+ * for children is set back right after the fork. */
+static exai_status fork_into_pid_namespace(pid_t *pid, exai_error *e)
+{
+	int self = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	exai_status st = EXAI_OK;
+
+	if (self < 0)
+		return exai_error_sys(e, EXAI_EIO, "open /proc/self/ns/pid");
+	if (unshare(CLONE_NEWPID) < 0) {
+		st = exai_error_sys(e, EXAI_EIO, "unshare a PID namespace");
+		goto out;
+	}
+	*pid = fork();
+	if (*pid == 0) {
+		close(self);
+		return EXAI_OK;
+	}
+	if (*pid < 0)
+		st = exai_error_sys(e, EXAI_EIO, "fork the namespace's init");
+	if (setns(self, CLONE_NEWPID) < 0 && st == EXAI_OK)
+		st = exai_error_sys(e, EXAI_EIO, "return to the verifier's PID namespace");
+out:
+	close(self);
+	return st;
+}
+
 exai_status vf_run_spawn(const char *path, char *const *argv, const vf_run_spawn_opts *o,
 			 vf_run_child *c, exai_error *e)
 {
@@ -191,11 +219,9 @@ exai_status vf_run_spawn(const char *path, char *const *argv, const vf_run_spawn
 		st = exai_error_sys(e, EXAI_EIO, "pipe");
 		goto out;
 	}
-	c->pid = fork();
-	if (c->pid < 0) {
-		st = exai_error_sys(e, EXAI_EIO, "fork the namespace's init");
+	st = fork_into_pid_namespace(&c->pid, e);
+	if (st != EXAI_OK)
 		goto out;
-	}
 	if (c->pid == 0) {
 		close(errp[0]);
 		close(statp[0]);

@@ -1,7 +1,7 @@
 /*
  * run_proc: starting the command inside the run mode's namespaces, watching it, and ending it.
  *
- * The verifier has unshared a PID namespace, so its one child is that namespace's init. Init
+ * The verifier's one child is PID 1 of a new PID namespace: the namespace's init. Init
  * takes its own mount namespace with a fresh /proc (so the command sees only its own
  * processes), forks the command, reaps everything re-parented to it, and when the command ends
  * kills whatever it left behind and reports the command's wait status and the number of
