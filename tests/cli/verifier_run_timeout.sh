@@ -27,6 +27,14 @@ note "$T/out" "command exit status: 0"
 no_process "98765[2]"
 ok "a command's leftovers are killed when it exits"
 
+in_netns sh -c 'airgap-verifier run --format json -- sleep 987651 >"$1" 2>"$2" & p=$!
+	sleep 1; kill -TERM $p; wait $p; echo $? >"$3"' sh "$T/out" "$T/err" "$T/rc"
+[ "$(cat "$T/rc")" = 2 ] || fail "interrupted run: exit $(cat "$T/rc"), want 2"
+note "$T/out" "interrupted by signal 15"
+expect_contains "$T/err" "the run is incomplete"
+no_process "98765[1]"
+ok "SIGTERM to the verifier kills the command, still writes the report, and exits 2"
+
 expect_rc 2 airgap-verifier run --timeout 0 -- true
 expect_contains "$T/err" "--timeout '0'"
 expect_rc 2 airgap-verifier run --timeout 5x -- true
