@@ -1,0 +1,646 @@
+/*
+ * apply: journaled apply, recover and rollback. See apply.h for the state machine.
+ *
+ * Invariant: before the journal reaches "switching" nothing visible has changed (active
+ * links, boot selector, installed rows, ratchets); after it, recover always converges to
+ * wholly new (or, if the health check fails, wholly old) state. A refusal writes only its
+ * own history row.
+ */
+#include "apply.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exai/file.h"
+#include "install.h"
+#include "sandbox.h"
+#include "stage.h"
+
+static void set_result(upd_result *r, upd_outcome o, const char *what, const exai_error *e)
+{
+	r->outcome = o;
+	r->what = what;
+	if (e)
+		r->err = *e;
+	else
+		exai_error_clear(&r->err);
+}
+
+static void cpy(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void note_plan(upd_result *r, const upd_plan *p)
+{
+	cpy(r->bundle_id, sizeof(r->bundle_id), p->bundle_id);
+	cpy(r->channel, sizeof(r->channel), p->channel);
+	cpy(r->signers, sizeof(r->signers), p->signers);
+	r->sequence = p->sequence;
+	r->created = p->created;
+}
+
+/* One transaction: @ev in history, and the journal cleared when @clear. */
+static exai_status record(upd_ctx *c, const upd_event *ev, bool clear, exai_error *e)
+{
+	exai_status rc = upd_state_begin(c->st, e);
+
+	if (rc)
+		return rc;
+	if ((rc = upd_state_add_history(c->st, ev, c->cfg->mirror_socket != NULL, e)) ||
+	    (clear && (rc = upd_state_journal_clear(c->st, e)))) {
+		upd_state_rollback(c->st);
+		return rc;
+	}
+	return upd_state_commit(c->st, e);
+}
+
+static upd_event plan_event(const upd_plan *p, const char *op, const char *outcome,
+			    const char *reason)
+{
+	return (upd_event){.op = op,
+			   .bundle_id = p->bundle_id,
+			   .channel = p->channel,
+			   .sequence = p->sequence,
+			   .signers = p->signers,
+			   .outcome = outcome,
+			   .reason = reason};
+}
+
+static exai_status journal(upd_ctx *c, const char *op, const char *phase, const upd_plan *p,
+			   exai_error *e)
+{
+	char *json = upd_plan_to_json(p);
+	exai_status rc;
+
+	if (!json)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	rc = upd_state_begin(c->st, e);
+	if (!rc && (rc = upd_state_journal_set(c->st, op, phase, p->bundle_id, json, e)))
+		upd_state_rollback(c->st);
+	else if (!rc)
+		rc = upd_state_commit(c->st, e);
+	free(json);
+	return rc;
+}
+
+static exai_status journal_phase(upd_ctx *c, const char *phase, exai_error *e)
+{
+	exai_status rc = upd_state_begin(c->st, e);
+
+	if (rc)
+		return rc;
+	if ((rc = upd_state_journal_phase(c->st, phase, e))) {
+		upd_state_rollback(c->st);
+		return rc;
+	}
+	return upd_state_commit(c->st, e);
+}
+
+static bool plan_has(const upd_plan *p, exai_ctype t)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->ops[i].type == t && !p->ops[i].skip)
+			return true;
+	return false;
+}
+
+static exai_status run_hook(upd_ctx *c, char *const *argv, const char *what, exai_error *e)
+{
+	if (!argv[0])
+		return EXAI_OK;
+	exai_status rc = upd_run_hook(argv, c->cfg->hook_timeout, e);
+	return rc ? exai_error_prefix(e, "%s", what) : rc;
+}
+
+/* ---- staging ---- */
+
+/* Journal "staging"; a rootfs slot about to be overwritten stops being a rollback target. */
+static exai_status begin_staging(upd_ctx *c, const upd_plan *p, exai_error *e)
+{
+	char *json = upd_plan_to_json(p);
+	exai_status rc;
+
+	if (!json)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	if ((rc = upd_state_begin(c->st, e))) {
+		free(json);
+		return rc;
+	}
+	rc = upd_state_journal_set(c->st, "apply", "staging", p->bundle_id, json, e);
+	for (size_t i = 0; !rc && i < p->n; i++) {
+		const upd_op *op = &p->ops[i];
+		upd_installed in;
+		bool found;
+		if (op->kind != UPD_K_ROOTFS || op->skip)
+			continue;
+		rc = upd_state_get_installed(c->st, "rootfs", op->name, &in, &found, e);
+		if (!rc && found && in.has_prev) {
+			in.has_prev = false;
+			rc = upd_state_put_installed(c->st, &in, e);
+		}
+	}
+	free(json);
+	if (rc) {
+		upd_state_rollback(c->st);
+		return rc;
+	}
+	return upd_state_commit(c->st, e);
+}
+
+static void discard_all(const upd_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		exai_error ignored;
+		if (upd_op_discard(&p->ops[i], &ignored))
+			continue; /* best effort: a leftover stage is removed by the next apply */
+	}
+}
+
+static exai_status stage_all(upd_ctx *c, exai_bundle *b, upd_plan *p, exai_error *e)
+{
+	upd_stager s;
+	exai_progress prog;
+	exai_sink sink;
+	exai_status rc;
+
+	for (size_t i = 0; i < p->n; i++)
+		if ((rc = upd_op_discard(&p->ops[i], e)))
+			return rc;
+	upd_stager_init(&s, c->cfg, b->manifest, p);
+	sink = upd_stager_sink(&s);
+	exai_progress_start(&prog, "apply", exai_index_file_get(b->index, "payload")->size);
+	rc = exai_bundle_stream(b, &sink, &prog, e);
+	exai_progress_finish(&prog);
+	upd_stager_cleanup(&s);
+	return rc ? exai_error_prefix(e, "stage") : rc;
+}
+
+/* ---- commit, revert ---- */
+
+static void comp_ver(upd_comp_ver *v, const upd_plan *p, const upd_op *op)
+{
+	memset(v, 0, sizeof(*v));
+	snprintf(v->version, sizeof(v->version), "%s", op->version);
+	snprintf(v->sha256, sizeof(v->sha256), "%s", op->sha256);
+	snprintf(v->loc, sizeof(v->loc), "%s", op->new_loc);
+	snprintf(v->bundle_id, sizeof(v->bundle_id), "%s", p->bundle_id);
+	v->sequence = p->sequence;
+}
+
+static exai_status commit_rows(upd_ctx *c, const upd_plan *p, exai_error *e)
+{
+	exai_status rc = EXAI_OK;
+
+	for (size_t i = 0; !rc && i < p->n; i++) {
+		const upd_op *op = &p->ops[i];
+		upd_installed old, in = {0};
+		bool found;
+		if (op->skip)
+			continue;
+		if ((rc = upd_state_get_installed(c->st, exai_ctype_name(op->type), op->name, &old,
+						  &found, e)))
+			break;
+		snprintf(in.type, sizeof(in.type), "%s", exai_ctype_name(op->type));
+		snprintf(in.name, sizeof(in.name), "%s", op->name);
+		in.time = upd_now();
+		comp_ver(&in.cur, p, op);
+		if (found && !strcmp(old.cur.loc, op->old_loc)) {
+			in.has_prev = true;
+			in.prev = old.cur;
+		}
+		if (!(rc = upd_state_put_installed(c->st, &in, e)) && op->kind == UPD_K_MODEL)
+			rc = upd_state_add_model_version(c->st, op->name, op->version, e);
+	}
+	return rc;
+}
+
+/* The final transaction of a healthy apply. */
+static exai_status commit_apply(upd_ctx *c, const upd_plan *p, const char *hist_op,
+				const char *outcome, exai_error *e)
+{
+	upd_event ev = plan_event(p, hist_op, outcome, "");
+	exai_status rc;
+
+	if (p->root_text) {
+		char *path = exai_path_join(c->cfg->state_dir, "root");
+		if (!path)
+			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		rc = exai_file_write_atomic(path, p->root_text, strlen(p->root_text), 0644, e);
+		free(path);
+		if (rc)
+			return exai_error_prefix(e, "persist trust root");
+	}
+	if ((rc = upd_state_begin(c->st, e)))
+		return rc;
+	if ((rc = commit_rows(c, p, e)) ||
+	    (rc = upd_state_raise_channel(c->st, p->channel, p->sequence, e)) ||
+	    (rc = upd_state_raise_counter(c->st, "created", p->created, e)) ||
+	    (rc = upd_state_raise_counter(c->st, "root_version", p->root_version, e)) ||
+	    (rc = upd_state_add_history(c->st, &ev, c->cfg->mirror_socket != NULL, e)) ||
+	    (rc = upd_state_journal_clear(c->st, e))) {
+		upd_state_rollback(c->st);
+		return rc;
+	}
+	return upd_state_commit(c->st, e);
+}
+
+static void gc_models(upd_ctx *c, const upd_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const upd_op *op = &p->ops[i];
+		exai_error ignored;
+		if (op->kind != UPD_K_MODEL || op->skip)
+			continue;
+		if (upd_models_gc(c->st, c->cfg->dirs[EXAI_C_MODEL], op->name,
+				  (size_t)c->cfg->models_keep, op->new_loc,
+				  op->old_loc[0] ? op->old_loc : NULL, &ignored))
+			continue; /* what GC left is removed by the next one */
+	}
+}
+
+static void describe_changes(upd_result *r, const upd_plan *p, bool forward)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const upd_op *op = &p->ops[i];
+		const char *from = forward ? op->old_loc : op->new_loc;
+		const char *to = forward ? op->new_loc : op->old_loc;
+		if (op->skip)
+			upd_result_change(r, "%s/%s %s: unchanged", exai_ctype_name(op->type),
+					  op->name, op->version);
+		else
+			upd_result_change(r, "%s/%s %s: %s -> %s", exai_ctype_name(op->type),
+					  op->name, op->version, from[0] ? from : "(none)",
+					  to[0] ? to : "(none)");
+	}
+}
+
+/* Switches back every op, reloads policy, records why. The slot that held the previous
+ * version now holds the failed one, so it stops being a rollback target. */
+static void revert_all(upd_ctx *c, const upd_plan *p, const char *hist_op, const exai_error *why,
+		       upd_result *r)
+{
+	upd_event ev = plan_event(p, hist_op, "reverted", why->msg);
+	exai_error e;
+	exai_status rc = journal_phase(c, "reverting", &e);
+
+	for (size_t i = p->n; !rc && i-- > 0;)
+		rc = upd_op_revert(c->cfg, &p->ops[i], &e);
+	if (!rc && plan_has(p, EXAI_C_POLICY) &&
+	    run_hook(c, c->cfg->policy_reload, "policy reload", &e) != EXAI_OK)
+		rc = EXAI_OK; /* the old policy is in place; a failing reload is reported below */
+	if (!rc && !(rc = upd_state_begin(c->st, &e))) {
+		for (size_t i = 0; !rc && i < p->n; i++) {
+			const upd_op *op = &p->ops[i];
+			upd_installed in;
+			bool found;
+			if (op->kind != UPD_K_SLOT || op->skip)
+				continue;
+			rc = upd_state_get_installed(c->st, exai_ctype_name(op->type), op->name,
+						     &in, &found, &e);
+			if (!rc && found && in.has_prev) {
+				in.has_prev = false;
+				rc = upd_state_put_installed(c->st, &in, &e);
+			}
+		}
+		if (!rc &&
+		    !(rc = upd_state_add_history(c->st, &ev, c->cfg->mirror_socket != NULL, &e)))
+			rc = upd_state_journal_clear(c->st, &e);
+		if (rc)
+			upd_state_rollback(c->st);
+		else
+			rc = upd_state_commit(c->st, &e);
+	}
+	if (rc) {
+		exai_error_prefix(&e, "%s; switching back also failed (run exai-update recover)",
+				  why->msg);
+		set_result(r, UPD_PENDING, "revert-failed", &e);
+		return;
+	}
+	describe_changes(r, p, false);
+	set_result(r, UPD_REVERTED, "reverted", why);
+}
+
+/* From the commit point on: switch, reload, health check, final commit (or revert). */
+static void finish_forward(upd_ctx *c, upd_plan *p, const char *hist_op, upd_result *r)
+{
+	exai_error e;
+	exai_status rc = EXAI_OK;
+
+	for (size_t i = 0; !rc && i < p->n; i++)
+		if ((rc = upd_op_switch(c->cfg, &p->ops[i], &e)))
+			exai_error_prefix(&e, "switch %s/%s", exai_ctype_name(p->ops[i].type),
+					  p->ops[i].name);
+	if (!rc && plan_has(p, EXAI_C_POLICY))
+		rc = run_hook(c, c->cfg->policy_reload, "policy reload", &e);
+	if (!rc)
+		rc = run_hook(c, c->cfg->health_check, "health check", &e);
+	if (rc) {
+		revert_all(c, p, hist_op, &e, r);
+		return;
+	}
+	if ((rc =
+		 commit_apply(c, p, hist_op, !strcmp(hist_op, "apply") ? "ok" : "completed", &e))) {
+		exai_error_prefix(&e, "final commit (run exai-update recover)");
+		set_result(r, UPD_PENDING, "commit-failed", &e);
+		return;
+	}
+	gc_models(c, p);
+	describe_changes(r, p, true);
+	set_result(r, UPD_OK, !strcmp(hist_op, "apply") ? "applied" : "completed", NULL);
+}
+
+/* ---- commands ---- */
+
+static bool pending(upd_ctx *c, upd_result *r)
+{
+	upd_journal j;
+	exai_error e;
+
+	if (upd_state_journal_get(c->st, &j, &e)) {
+		set_result(r, UPD_FAILED, "failed", &e);
+		return true;
+	}
+	if (!j.present)
+		return false;
+	exai_error_set(&e, EXAI_EREFUSED,
+		       "an interrupted %s (phase %s, bundle %.16s) must be finished first: run "
+		       "'exai-update recover'",
+		       j.op, j.phase, j.bundle_id);
+	upd_journal_free(&j);
+	set_result(r, UPD_PENDING, "pending", &e);
+	return true;
+}
+
+static void refuse(upd_ctx *c, const char *op, upd_result *r, const exai_error *e)
+{
+	exai_error ignored;
+
+	set_result(r, UPD_REFUSED, "refused", e);
+	if (upd_record(c, op, r, &ignored))
+		return; /* the refusal stands; history is best effort here */
+}
+
+void upd_cmd_verify(upd_ctx *c, const char *media, upd_result *r)
+{
+	exai_bundle *b = NULL;
+	upd_plan *p = NULL;
+	exai_progress prog;
+	exai_error e, ignored;
+
+	if (upd_select(c, media, &b, &p, r, &e)) {
+		refuse(c, "verify", r, &e);
+		return;
+	}
+	exai_progress_start(&prog, "verify", exai_index_file_get(b->index, "payload")->size);
+	exai_status rc = exai_bundle_stream(b, NULL, &prog, &e);
+	exai_progress_finish(&prog);
+	if (rc) {
+		refuse(c, "verify", r, &e);
+	} else {
+		describe_changes(r, p, true);
+		set_result(r, UPD_OK, "verified", NULL);
+		if (upd_record(c, "verify", r, &ignored))
+			fprintf(stderr, "exai-update: history: %s\n", ignored.msg);
+	}
+	upd_plan_free(p);
+	exai_bundle_free(b);
+}
+
+void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r)
+{
+	exai_bundle *b = NULL;
+	upd_plan *p = NULL;
+	exai_error e;
+
+	if (pending(c, r))
+		return;
+	if (upd_select(c, media, &b, &p, r, &e)) {
+		refuse(c, "apply", r, &e);
+		return;
+	}
+	if (begin_staging(c, p, &e)) {
+		set_result(r, UPD_FAILED, "failed", &e);
+		goto out;
+	}
+	if (stage_all(c, b, p, &e)) {
+		upd_event ev = plan_event(p, "apply", "failed", e.msg);
+		exai_error e2;
+		discard_all(p);
+		set_result(r, UPD_FAILED, "failed", &e);
+		if (record(c, &ev, true, &e2))
+			set_result(r, UPD_PENDING, "failed", &e2);
+		goto out;
+	}
+	exai_bundle_free(b); /* the media is not touched again */
+	b = NULL;
+	if (journal_phase(c, "switching", &e)) {
+		/* Not committed: still wholly old. */
+		upd_event ev = plan_event(p, "apply", "failed", e.msg);
+		exai_error e2;
+		discard_all(p);
+		set_result(r, UPD_FAILED, "failed", &e);
+		if (record(c, &ev, true, &e2))
+			set_result(r, UPD_PENDING, "failed", &e2);
+		goto out;
+	}
+	finish_forward(c, p, "apply", r);
+out:
+	upd_plan_free(p);
+	exai_bundle_free(b);
+}
+
+static void recover_rollback(upd_ctx *c, upd_plan *p, upd_result *r);
+
+void upd_cmd_recover(upd_ctx *c, upd_result *r)
+{
+	upd_journal j;
+	upd_plan *p = NULL;
+	exai_error e;
+
+	if (upd_state_journal_get(c->st, &j, &e)) {
+		set_result(r, UPD_FAILED, "failed", &e);
+		return;
+	}
+	if (!j.present) {
+		set_result(r, UPD_OK, "clean", NULL);
+		return;
+	}
+	if (upd_plan_from_json(j.plan, &p, &e)) {
+		set_result(r, UPD_FAILED, "failed", &e);
+		upd_journal_free(&j);
+		return;
+	}
+	note_plan(r, p);
+	if (!strcmp(j.op, "rollback")) {
+		recover_rollback(c, p, r);
+	} else if (!strcmp(j.phase, "staging")) {
+		upd_event ev = plan_event(p, "recover", "undone", "interrupted while staging");
+		discard_all(p);
+		if (record(c, &ev, true, &e))
+			set_result(r, UPD_FAILED, "failed", &e);
+		else {
+			describe_changes(r, p, false);
+			set_result(r, UPD_OK, "undone", NULL);
+		}
+	} else if (!strcmp(j.phase, "switching")) {
+		finish_forward(c, p, "recover", r);
+	} else {
+		exai_error_set(&e, EXAI_EREFUSED, "interrupted while switching back");
+		revert_all(c, p, "recover", &e, r);
+		if (r->outcome == UPD_REVERTED)
+			r->outcome = UPD_OK;
+	}
+	upd_plan_free(p);
+	upd_journal_free(&j);
+}
+
+/* ---- rollback ---- */
+
+static exai_status rollback_plan(upd_ctx *c, upd_plan **out, exai_error *e)
+{
+	char last[65];
+	bool found;
+	upd_installed *rows = NULL;
+	size_t n = 0;
+	upd_plan *p = NULL;
+	exai_status rc = upd_state_last_apply(c->st, last, &found, e);
+
+	*out = NULL;
+	if (rc)
+		return rc;
+	if (!found)
+		return exai_error_set(e, EXAI_EREFUSED,
+				      "nothing to roll back (no apply since the last rollback)");
+	if ((rc = upd_state_list_installed(c->st, &rows, &n, e)))
+		return rc;
+	if (!(p = calloc(1, sizeof(*p))) || !(p->ops = calloc(n ? n : 1, sizeof(*p->ops)))) {
+		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		goto out;
+	}
+	snprintf(p->bundle_id, sizeof(p->bundle_id), "%s", last);
+	for (size_t i = 0; i < n; i++) {
+		const upd_installed *in = &rows[i];
+		upd_op *op = &p->ops[p->n];
+		if (strcmp(in->cur.bundle_id, last) || !in->has_prev)
+			continue;
+		if (!exai_ctype_parse(in->type, &op->type))
+			continue;
+		op->kind = op->type == EXAI_C_MODEL    ? UPD_K_MODEL
+			   : op->type == EXAI_C_ROOTFS ? UPD_K_ROOTFS
+						       : UPD_K_SLOT;
+		snprintf(op->name, sizeof(op->name), "%s", in->name);
+		snprintf(op->version, sizeof(op->version), "%s", in->prev.version);
+		snprintf(op->sha256, sizeof(op->sha256), "%s", in->prev.sha256);
+		snprintf(op->new_loc, sizeof(op->new_loc), "%s", in->prev.loc);
+		snprintf(op->old_loc, sizeof(op->old_loc), "%s", in->cur.loc);
+		if (op->kind == UPD_K_ROOTFS)
+			snprintf(op->base, sizeof(op->base), "%s",
+				 upd_rootfs_path(c->cfg, op->new_loc));
+		else if (c->cfg->dirs[op->type])
+			snprintf(op->base, sizeof(op->base), "%s/%s", c->cfg->dirs[op->type],
+				 in->name);
+		else
+			continue;
+		op->reuse = true; /* nothing staged: the previous tree is already there */
+		p->n++;
+	}
+	if (p->n == 0)
+		rc = exai_error_set(e, EXAI_EREFUSED,
+				    "nothing to roll back: the last apply (bundle %.16s) left no "
+				    "previous versions",
+				    last);
+out:
+	free(rows);
+	if (rc)
+		upd_plan_free(p);
+	else
+		*out = p;
+	return rc;
+}
+
+/* Swaps cur and prev of every row the rollback switched. */
+static exai_status commit_rollback(upd_ctx *c, const upd_plan *p, const char *hist_op,
+				   exai_error *e)
+{
+	upd_event ev = plan_event(p, hist_op, "ok", "");
+	exai_status rc = upd_state_begin(c->st, e);
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; !rc && i < p->n; i++) {
+		upd_installed in;
+		bool found;
+		rc = upd_state_get_installed(c->st, exai_ctype_name(p->ops[i].type), p->ops[i].name,
+					     &in, &found, e);
+		if (!rc && found && in.has_prev && !strcmp(in.cur.loc, p->ops[i].old_loc)) {
+			upd_comp_ver t = in.cur;
+			in.cur = in.prev;
+			in.prev = t;
+			in.time = upd_now();
+			rc = upd_state_put_installed(c->st, &in, e);
+		}
+	}
+	if (!rc && !(rc = upd_state_add_history(c->st, &ev, c->cfg->mirror_socket != NULL, e)))
+		rc = upd_state_journal_clear(c->st, e);
+	if (rc) {
+		upd_state_rollback(c->st);
+		return rc;
+	}
+	return upd_state_commit(c->st, e);
+}
+
+static void finish_rollback(upd_ctx *c, upd_plan *p, const char *hist_op, upd_result *r)
+{
+	exai_error e, he;
+	exai_status rc = EXAI_OK;
+
+	for (size_t i = 0; !rc && i < p->n; i++)
+		rc = upd_op_switch(c->cfg, &p->ops[i], &e);
+	if (!rc && plan_has(p, EXAI_C_POLICY))
+		rc = run_hook(c, c->cfg->policy_reload, "policy reload", &e);
+	if (!rc)
+		rc = commit_rollback(c, p, hist_op, &e);
+	if (rc) {
+		exai_error_prefix(&e, "rollback (run exai-update recover)");
+		set_result(r, UPD_PENDING, "failed", &e);
+		return;
+	}
+	describe_changes(r, p, true);
+	if (run_hook(c, c->cfg->health_check, "health check", &he)) {
+		/* The previous version is what the operator asked for; report, do not undo. */
+		set_result(r, UPD_FAILED, "rolled-back-unhealthy", &he);
+		return;
+	}
+	set_result(r, UPD_OK, "rolled-back", NULL);
+}
+
+static void recover_rollback(upd_ctx *c, upd_plan *p, upd_result *r)
+{
+	finish_rollback(c, p, "rollback", r); /* recorded as the rollback it finishes */
+}
+
+void upd_cmd_rollback(upd_ctx *c, upd_result *r)
+{
+	upd_plan *p = NULL;
+	exai_error e;
+
+	if (pending(c, r))
+		return;
+	if (rollback_plan(c, &p, &e)) {
+		refuse(c, "rollback", r, &e);
+		return;
+	}
+	note_plan(r, p);
+	if (journal(c, "rollback", "switching", p, &e)) {
+		set_result(r, UPD_FAILED, "failed", &e);
+		upd_plan_free(p);
+		return;
+	}
+	finish_rollback(c, p, "rollback", r);
+	upd_plan_free(p);
+}

@@ -1,0 +1,24 @@
+/*
+ * apply: the operations that change the appliance, as journaled transactions.
+ *
+ * apply:    verify+plan (check.c) -> journal "staging" -> one streaming pass staging every
+ *           component -> journal "switching" (the commit point) -> switch every component ->
+ *           policy reload -> health check -> one transaction: installed, ratchets, history,
+ *           journal cleared -> model GC. A health check failure switches everything back
+ *           (journal "reverting") and records why; ratchets stay where they were.
+ * recover:  staging -> undo (remove staged trees); switching -> redo the switch (every step
+ *           is idempotent) and carry on as apply would; reverting -> redo the revert.
+ * rollback: swaps every component of the last apply with its previous slot/version (journal
+ *           "rollback"/"switching"), then records it. Ratchets do not move back.
+ */
+#ifndef UPD_APPLY_H
+#define UPD_APPLY_H
+
+#include "ctx.h"
+
+void upd_cmd_verify(upd_ctx *c, const char *media, upd_result *r);
+void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r);
+void upd_cmd_recover(upd_ctx *c, upd_result *r);
+void upd_cmd_rollback(upd_ctx *c, upd_result *r);
+
+#endif

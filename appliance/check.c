@@ -1,0 +1,426 @@
+/*
+ * check: trust, policy and planning before anything is written.
+ *
+ * Order: the library verifies the bundle (root chain, signature threshold, every small
+ * entry's hash, expiry against the ratchet time); then our policy: target, channel sequence
+ * ratchet (rollback/replay), creation time ratchet (freeze), encryption; then the manifest is
+ * unlocked and every component is planned against the config and what is installed. Any
+ * refusal here happens before a single byte is written.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctx.h"
+#include "exai/file.h"
+#include "install.h"
+
+void upd_result_change(upd_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->n_changes == UPD_MAX_CHANGES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->changes[r->n_changes++], sizeof(r->changes[0]), fmt, ap);
+	va_end(ap);
+}
+
+static exai_status load_root_file(const char *path, exai_root **out, exai_error *e)
+{
+	exai_status rc = exai_root_load(path, out, e);
+
+	if (!rc && (rc = exai_root_check_self(*out, e))) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc ? exai_error_prefix(e, "trust root %s", path) : rc;
+}
+
+exai_status upd_ctx_load_trust(upd_ctx *c, exai_error *e)
+{
+	char *stored_path = exai_path_join(c->cfg->state_dir, "root");
+	exai_root *base = NULL, *stored = NULL;
+	uint64_t ratchet = 0;
+	exai_status rc;
+
+	if (!stored_path)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	if ((rc = load_root_file(c->cfg->trust_root, &base, e)))
+		goto out;
+	rc = load_root_file(stored_path, &stored, e);
+	if (rc == EXAI_ENOENT)
+		rc = EXAI_OK;
+	if (rc)
+		goto out;
+	if (stored && stored->version > base->version) {
+		c->root = stored;
+		stored = NULL;
+	} else {
+		c->root = base;
+		base = NULL;
+	}
+	if ((rc = upd_state_counter(c->st, "root_version", &ratchet, e)))
+		goto out;
+	if (c->root->version < ratchet) {
+		rc = exai_error_set(e, EXAI_EREFUSED,
+				    "trust root version %llu is older than the root version "
+				    "ratchet %llu (was %s replaced?)",
+				    (unsigned long long)c->root->version,
+				    (unsigned long long)ratchet, stored_path);
+		goto out;
+	}
+	if (c->cfg->site_key && (rc = exai_site_key_load(c->cfg->site_key, &c->key, e)))
+		exai_error_prefix(e, "site key");
+out:
+	free(base);
+	free(stored);
+	free(stored_path);
+	return rc;
+}
+
+exai_status upd_ratchet_time(upd_ctx *c, uint64_t *out, exai_error *e)
+{
+	exai_status rc = upd_state_counter(c->st, "created", out, e);
+
+	if (!rc && c->root->created > *out)
+		*out = c->root->created;
+	return rc;
+}
+
+static bool listed(const char list[][EXAI_NAME_MAX + 1], size_t n, const char *v)
+{
+	for (size_t i = 0; v && i < n; i++)
+		if (!strcmp(list[i], v))
+			return true;
+	return false;
+}
+
+static exai_status check_policy(upd_ctx *c, const exai_bundle *b, exai_error *e)
+{
+	const exai_index *ix = b->index;
+	uint64_t seq = 0, newest = 0;
+	bool found;
+	exai_status rc;
+
+	if (ix->n_classes && !listed(ix->classes, ix->n_classes, c->cfg->class_name))
+		return exai_error_set(e, EXAI_EREFUSED,
+				      "wrong target: bundle is for class %s%s, this appliance is "
+				      "class %s",
+				      ix->classes[0], ix->n_classes > 1 ? " (and others)" : "",
+				      c->cfg->class_name ? c->cfg->class_name : "(none)");
+	if (ix->n_sites && !listed(ix->sites, ix->n_sites, c->cfg->site_id))
+		return exai_error_set(e, EXAI_EREFUSED,
+				      "wrong target: bundle is for site %s%s, this appliance is "
+				      "site %s",
+				      ix->sites[0], ix->n_sites > 1 ? " (and others)" : "",
+				      c->cfg->site_id ? c->cfg->site_id : "(none)");
+	if ((rc = upd_state_channel_seq(c->st, ix->channel, &seq, &found, e)))
+		return rc;
+	if (found && ix->sequence <= seq)
+		return exai_error_set(e, EXAI_EREFUSED,
+				      "rollback/replay: sequence %llu is not above %llu, the "
+				      "highest applied on channel %s",
+				      (unsigned long long)ix->sequence, (unsigned long long)seq,
+				      ix->channel);
+	if ((rc = upd_state_counter(c->st, "created", &newest, e)))
+		return rc;
+	if (ix->created < newest)
+		return exai_error_set(e, EXAI_EREFUSED,
+				      "freeze: bundle created at %llu, older than the newest "
+				      "signed time seen (%llu)",
+				      (unsigned long long)ix->created, (unsigned long long)newest);
+	if (c->cfg->require_encryption && ix->encryption == EXAI_ENC_NONE)
+		return exai_error_set(e, EXAI_EREFUSED,
+				      "bundle is not encrypted and require_encryption is set");
+	return EXAI_OK;
+}
+
+/* Plans one component against the config and the installed state. */
+static exai_status plan_op(upd_ctx *c, const exai_component *m, upd_op *op, exai_error *e)
+{
+	const char *tname = exai_ctype_name(m->type);
+	const char *dir = c->cfg->dirs[m->type];
+	upd_installed in;
+	bool found;
+	exai_status rc;
+
+	op->type = m->type;
+	snprintf(op->name, sizeof(op->name), "%s", m->name);
+	snprintf(op->version, sizeof(op->version), "%s", m->version);
+	exai_hex_encode(m->sha256, EXAI_SHA256_LEN, op->sha256);
+	if ((rc = upd_state_get_installed(c->st, tname, m->name, &in, &found, e)))
+		return rc;
+	if (m->encoding == EXAI_CENC_TAR && m->unpacked / c->cfg->max_ratio > m->size)
+		return exai_error_set(
+		    e, EXAI_EREFUSED,
+		    "%s/%s: unpacks to %llu bytes from %llu, over the ratio limit "
+		    "of %llu",
+		    tname, m->name, (unsigned long long)m->unpacked, (unsigned long long)m->size,
+		    (unsigned long long)c->cfg->max_ratio);
+	if (m->type == EXAI_C_ROOTFS) {
+		char active[2];
+		struct stat st;
+		if (!c->cfg->boot_selector)
+			return exai_error_set(e, EXAI_EREFUSED,
+					      "rootfs/%s: no rootfs slots configured", m->name);
+		if ((rc = upd_selector_read(c->cfg, active, e)))
+			return rc;
+		op->kind = UPD_K_ROOTFS;
+		snprintf(op->old_loc, sizeof(op->old_loc), "%s", active);
+		snprintf(op->new_loc, sizeof(op->new_loc), "%s", active[0] == 'A' ? "B" : "A");
+		snprintf(op->base, sizeof(op->base), "%s", upd_rootfs_path(c->cfg, op->new_loc));
+		op->skip =
+		    found && !strcmp(in.cur.sha256, op->sha256) && !strcmp(in.cur.loc, active);
+		if (stat(op->base, &st) != 0)
+			return exai_error_sys(e, EXAI_EREFUSED, "rootfs slot %s (%s)", op->new_loc,
+					      op->base);
+		if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < m->size)
+			return exai_error_set(
+			    e, EXAI_EREFUSED,
+			    "rootfs/%s: %llu bytes do not fit slot %s (%lld bytes)", m->name,
+			    (unsigned long long)m->size, op->new_loc, (long long)st.st_size);
+		return EXAI_OK;
+	}
+	if (!dir)
+		return exai_error_set(e, EXAI_EREFUSED,
+				      "%s/%s: this appliance has no install dir for %s components",
+				      tname, m->name, tname);
+	snprintf(op->base, sizeof(op->base), "%s/%s", dir, m->name);
+	if (m->type == EXAI_C_MODEL) {
+		op->kind = UPD_K_MODEL;
+		snprintf(op->new_loc, sizeof(op->new_loc), "%s", m->version);
+		if (found)
+			snprintf(op->old_loc, sizeof(op->old_loc), "%s", in.cur.version);
+		if (found && !strcmp(in.cur.version, m->version)) {
+			if (strcmp(in.cur.sha256, op->sha256))
+				return exai_error_set(
+				    e, EXAI_EREFUSED,
+				    "model/%s: version %s is active with different "
+				    "content (versions are immutable)",
+				    m->name, m->version);
+			op->skip = true;
+		} else if (found && in.has_prev && !strcmp(in.prev.version, m->version) &&
+			   !strcmp(in.prev.sha256, op->sha256)) {
+			op->reuse = true;
+		}
+		return EXAI_OK;
+	}
+	op->kind = UPD_K_SLOT;
+	if (found) {
+		snprintf(op->old_loc, sizeof(op->old_loc), "%s", in.cur.loc);
+		op->skip =
+		    !strcmp(in.cur.sha256, op->sha256) && !strcmp(in.cur.version, m->version);
+	}
+	snprintf(op->new_loc, sizeof(op->new_loc), "%s", !strcmp(op->old_loc, "a") ? "b" : "a");
+	return EXAI_OK;
+}
+
+static void signers_text(const exai_bundle *b, char *buf, size_t cap)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < b->n_signers && used + 18 < cap; i++) {
+		char id[EXAI_KEYID_STR];
+		if (b->signers[i].state != EXAI_SIG_VALID)
+			continue;
+		exai_keyid_str(b->signers[i].id, id);
+		used += (size_t)snprintf(buf + used, cap - used, "%s%s", used ? "," : "", id);
+	}
+}
+
+exai_status upd_check_bundle(upd_ctx *c, exai_bundle *b, upd_plan **plan, exai_error *e)
+{
+	exai_verify_opts opts = {0};
+	upd_plan *p = NULL;
+	exai_status rc;
+
+	*plan = NULL;
+	if ((rc = upd_ratchet_time(c, &opts.now, e)))
+		return rc;
+	if ((rc = exai_bundle_verify(b, c->root, &opts, e)) || (rc = check_policy(c, b, e)) ||
+	    (rc = exai_bundle_unlock(b, c->key, e)))
+		return rc;
+	if (!(p = calloc(1, sizeof(*p))) || !(p->ops = calloc(b->manifest->n, sizeof(*p->ops)))) {
+		upd_plan_free(p);
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	}
+	exai_hex_encode(b->index->bundle_id, EXAI_BUNDLE_ID_LEN, p->bundle_id);
+	snprintf(p->channel, sizeof(p->channel), "%s", b->index->channel);
+	p->sequence = b->index->sequence;
+	p->created = b->index->created;
+	p->root_version = b->root->version;
+	signers_text(b, p->signers, sizeof(p->signers));
+	if (b->root->version > c->root->version && !(p->root_text = exai_root_file_text(b->root))) {
+		upd_plan_free(p);
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	}
+	p->n = b->manifest->n;
+	for (size_t i = 0; i < p->n; i++)
+		if ((rc = plan_op(c, &b->manifest->c[i], &p->ops[i], e))) {
+			upd_plan_free(p);
+			return rc;
+		}
+	*plan = p;
+	return EXAI_OK;
+}
+
+static void note_bundle(upd_result *r, const exai_bundle *b, const char *path)
+{
+	snprintf(r->bundle, sizeof(r->bundle), "%s", path);
+	if (!b || !b->index)
+		return;
+	exai_hex_encode(b->index->bundle_id, EXAI_BUNDLE_ID_LEN, r->bundle_id);
+	snprintf(r->channel, sizeof(r->channel), "%s", b->index->channel);
+	r->sequence = b->index->sequence;
+	r->created = b->index->created;
+	if (b->verified)
+		signers_text(b, r->signers, sizeof(r->signers));
+}
+
+static bool is_bundle_dir(const char *path)
+{
+	char *ix = exai_path_join(path, "index");
+	struct stat st;
+	bool yes = ix && lstat(ix, &st) == 0 && S_ISREG(st.st_mode);
+
+	free(ix);
+	return yes;
+}
+
+static bool newer(const exai_bundle *a, const exai_bundle *b)
+{
+	if (a->index->created != b->index->created)
+		return a->index->created > b->index->created;
+	return a->index->sequence > b->index->sequence;
+}
+
+/* A directory of bundles: every candidate is opened and checked; the newest acceptable wins. */
+static exai_status select_dir(upd_ctx *c, const char *media, exai_bundle **out, upd_plan **plan,
+			      upd_result *r, exai_error *e)
+{
+	char *names[UPD_MAX_CANDIDATES];
+	size_t n = 0;
+	exai_bundle *best = NULL;
+	upd_plan *best_plan = NULL;
+	char best_path[PATH_MAX] = "";
+	struct dirent *de;
+	DIR *d = opendir(media);
+
+	if (!d)
+		return exai_error_sys(e, EXAI_EIO, "%s: open media", media);
+	while ((de = readdir(d)) && n < UPD_MAX_CANDIDATES) {
+		size_t len = strlen(de->d_name);
+		char *p;
+		if (de->d_name[0] == '.')
+			continue;
+		if (!(p = exai_path_join(media, de->d_name)))
+			break;
+		if ((len > 4 && !strcmp(de->d_name + len - 4, ".exb")) || is_bundle_dir(p))
+			names[n++] = p;
+		else
+			free(p);
+	}
+	closedir(d);
+	for (size_t i = 0; i < n; i++) {
+		exai_bundle *b = NULL;
+		upd_plan *p = NULL;
+		exai_error ce;
+		exai_status rc = exai_bundle_open(names[i], &b, &ce);
+		if (!rc)
+			rc = upd_check_bundle(c, b, &p, &ce);
+		if (rc) {
+			upd_skip *s = &r->skipped[r->n_skipped++];
+			snprintf(s->path, sizeof(s->path), "%s", names[i]);
+			snprintf(s->reason, sizeof(s->reason), "%s", ce.msg);
+			exai_bundle_free(b);
+			continue;
+		}
+		if (best && !newer(b, best)) {
+			upd_skip *s = &r->skipped[r->n_skipped++];
+			snprintf(s->path, sizeof(s->path), "%s", names[i]);
+			snprintf(s->reason, sizeof(s->reason), "acceptable, but older than %s",
+				 best_path);
+			exai_bundle_free(b);
+			upd_plan_free(p);
+			continue;
+		}
+		if (best) {
+			upd_skip *s = &r->skipped[r->n_skipped++];
+			snprintf(s->path, sizeof(s->path), "%s", best_path);
+			snprintf(s->reason, sizeof(s->reason), "acceptable, but older than %s",
+				 names[i]);
+		}
+		exai_bundle_free(best);
+		upd_plan_free(best_plan);
+		best = b;
+		best_plan = p;
+		snprintf(best_path, sizeof(best_path), "%s", names[i]);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	if (!best) {
+		r->bundle[0] = '\0';
+		return exai_error_set(e, EXAI_EREFUSED, "%s: no acceptable bundle (%zu found%s)",
+				      media, n, n ? ", see the reasons above" : "");
+	}
+	note_bundle(r, best, best_path);
+	*out = best;
+	*plan = best_plan;
+	return EXAI_OK;
+}
+
+exai_status upd_select(upd_ctx *c, const char *media, exai_bundle **out, upd_plan **plan,
+		       upd_result *r, exai_error *e)
+{
+	struct stat st;
+	exai_bundle *b = NULL;
+	exai_status rc;
+
+	*out = NULL;
+	*plan = NULL;
+	if (stat(media, &st) != 0)
+		return exai_error_sys(e, EXAI_EREFUSED, "%s", media);
+	if (S_ISDIR(st.st_mode) && !is_bundle_dir(media))
+		return select_dir(c, media, out, plan, r, e);
+	rc = exai_bundle_open(media, &b, e);
+	note_bundle(r, b, media);
+	if (!rc)
+		rc = upd_check_bundle(c, b, plan, e);
+	note_bundle(r, b, media);
+	if (rc) {
+		exai_bundle_free(b);
+		return rc;
+	}
+	*out = b;
+	return EXAI_OK;
+}
+
+exai_status upd_record(upd_ctx *c, const char *op, const upd_result *r, exai_error *e)
+{
+	upd_event ev = {
+	    .op = op,
+	    .bundle_id = r->bundle_id,
+	    .channel = r->channel,
+	    .sequence = r->sequence,
+	    .signers = r->signers,
+	    .outcome = r->what ? r->what : "ok",
+	    .reason = r->outcome == UPD_OK ? "" : r->err.msg,
+	};
+	exai_status rc = upd_state_begin(c->st, e);
+
+	if (rc)
+		return rc;
+	if ((rc = upd_state_add_history(c->st, &ev, c->cfg->mirror_socket != NULL, e))) {
+		upd_state_rollback(c->st);
+		return rc;
+	}
+	return upd_state_commit(c->st, e);
+}

@@ -1,0 +1,205 @@
+/*
+ * exai-update: verifies and applies offline update bundles on the appliance. Front end:
+ * argument parsing, loading config/state/trust, printing, exit codes. The no-network filter
+ * goes in before anything else runs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply.h"
+#include "exai/json.h"
+#include "exai/secmem.h"
+#include "mirror.h"
+#include "output.h"
+#include "sandbox.h"
+
+enum {
+	EX_OK = 0,
+	EX_FAIL = 1,	 /* refused, or failed with nothing changed */
+	EX_USAGE = 2,	 /* usage or config error */
+	EX_REVERTED = 3, /* applied, health check failed, switched back to the old version */
+	EX_PENDING = 4,	 /* an interrupted operation needs recover, or another run holds the lock */
+};
+
+static void usage(FILE *out)
+{
+	fputs(
+	    "usage: exai-update [--config FILE] [--json] <command> [args]\n"
+	    "\n"
+	    "commands:\n"
+	    "  verify MEDIA    full offline check of the bundle apply would pick; changes nothing\n"
+	    "  apply MEDIA     verify, stage, switch atomically, health check (or switch back)\n"
+	    "  status          what is installed, ratchets, pending journal\n"
+	    "  history [--limit N]   every verify, apply, refusal, rollback and recover\n"
+	    "  rollback        switch the last apply's components back to their previous versions\n"
+	    "  recover         finish or undo an interrupted apply (run at boot)\n"
+	    "\n"
+	    "MEDIA is a bundle (.exb file or bundle directory) or a directory holding bundles,\n"
+	    "of which the newest acceptable one is used (the others are listed with the reason).\n"
+	    "Config: --config, else $EXAI_UPDATE_CONFIG, else " UPD_DEFAULT_CONFIG ".\n"
+	    "Exit status: 0 ok; 1 refused or failed (nothing changed); 2 usage or config error;\n"
+	    "3 applied but the health check failed and the old version was switched back;\n"
+	    "4 an interrupted operation must be recovered first, or another run is active.\n",
+	    out);
+}
+
+typedef struct args {
+	const char *config;
+	const char *cmd;
+	const char *media;
+	size_t limit;
+	bool json;
+} args;
+
+static int parse(int argc, char **argv, args *a)
+{
+	a->limit = 100;
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i];
+		if (!strcmp(s, "--json")) {
+			a->json = true;
+		} else if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+			usage(stdout);
+			return -1;
+		} else if (!strcmp(s, "--config") && i + 1 < argc) {
+			a->config = argv[++i];
+		} else if (!strncmp(s, "--config=", 9)) {
+			a->config = s + 9;
+		} else if (!strcmp(s, "--limit") && i + 1 < argc) {
+			char *end;
+			unsigned long long v = strtoull(argv[++i], &end, 10);
+			if (*end || v == 0 || v > 100000) {
+				fprintf(stderr, "exai-update: --limit must be 1..100000\n");
+				return EX_USAGE;
+			}
+			a->limit = (size_t)v;
+		} else if (s[0] == '-') {
+			fprintf(stderr, "exai-update: unknown option '%s' (see --help)\n", s);
+			return EX_USAGE;
+		} else if (!a->cmd) {
+			a->cmd = s;
+		} else if (!a->media) {
+			a->media = s;
+		} else {
+			fprintf(stderr, "exai-update: unexpected argument '%s'\n", s);
+			return EX_USAGE;
+		}
+	}
+	if (!a->cmd) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	bool needs_media = !strcmp(a->cmd, "verify") || !strcmp(a->cmd, "apply");
+	bool known = needs_media || !strcmp(a->cmd, "status") || !strcmp(a->cmd, "history") ||
+		     !strcmp(a->cmd, "rollback") || !strcmp(a->cmd, "recover");
+	if (!known) {
+		fprintf(stderr, "exai-update: unknown command '%s' (see --help)\n", a->cmd);
+		return EX_USAGE;
+	}
+	if (needs_media != (a->media != NULL)) {
+		fprintf(stderr, "exai-update %s: %s\n", a->cmd,
+			needs_media ? "MEDIA is required" : "takes no argument");
+		return EX_USAGE;
+	}
+	return 0;
+}
+
+static int report_error(const args *a, const exai_error *e, int code)
+{
+	if (a->json)
+		exai_json_emit(exai_json_error(e), stdout);
+	else
+		fprintf(stderr, "exai-update %s: %s\n", a->cmd, e->msg);
+	return code;
+}
+
+static int exit_code(upd_outcome o)
+{
+	switch (o) {
+	case UPD_OK:
+		return EX_OK;
+	case UPD_REVERTED:
+		return EX_REVERTED;
+	case UPD_PENDING:
+		return EX_PENDING;
+	default:
+		return EX_FAIL;
+	}
+}
+
+static void flush_mirror(upd_ctx *c, bool quiet)
+{
+	size_t sent = 0;
+	exai_error e;
+
+	if (!c->cfg->mirror_socket)
+		return;
+	if (upd_mirror_flush(c->st, c->cfg->mirror_socket, &sent, &e) && !quiet)
+		fprintf(stderr, "exai-update: events stay queued for the mirror: %s\n", e.msg);
+}
+
+static int run(const args *a)
+{
+	static upd_result r; /* large; one per process */
+	bool mutating = strcmp(a->cmd, "status") && strcmp(a->cmd, "history");
+	bool needs_lock = mutating && strcmp(a->cmd, "verify");
+	upd_ctx c = {0};
+	exai_error e;
+	int ret;
+
+	if (upd_config_load(upd_config_path(a->config), &c.cfg, &e))
+		return report_error(a, &e, EX_USAGE);
+	if (upd_state_open(c.cfg->state_dir, needs_lock, &c.st, &e)) {
+		ret = report_error(a, &e, e.code == EXAI_EEXIST ? EX_PENDING : EX_FAIL);
+		goto out;
+	}
+	if (!strcmp(a->cmd, "status") || !strcmp(a->cmd, "history")) {
+		exai_status rc = !strcmp(a->cmd, "status")
+				     ? upd_print_status(&c, a->json, &e)
+				     : upd_print_history(&c, a->limit, a->json, &e);
+		ret = rc ? report_error(a, &e, EX_FAIL) : EX_OK;
+		goto out;
+	}
+	if ((!strcmp(a->cmd, "verify") || !strcmp(a->cmd, "apply")) && upd_ctx_load_trust(&c, &e)) {
+		ret = report_error(a, &e, e.code == EXAI_EREFUSED ? EX_FAIL : EX_USAGE);
+		goto out;
+	}
+	if (!strcmp(a->cmd, "verify"))
+		upd_cmd_verify(&c, a->media, &r);
+	else if (!strcmp(a->cmd, "apply"))
+		upd_cmd_apply(&c, a->media, &r);
+	else if (!strcmp(a->cmd, "rollback"))
+		upd_cmd_rollback(&c, &r);
+	else
+		upd_cmd_recover(&c, &r);
+	upd_print_result(a->cmd, &r, a->json);
+	ret = exit_code(r.outcome);
+	flush_mirror(&c, a->json);
+out:
+	exai_site_key_free(c.key);
+	free(c.root);
+	upd_state_close(c.st);
+	upd_config_free(c.cfg);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	args a = {0};
+	exai_error e;
+	int ret;
+
+	/* First: no internet socket can be opened by this process or anything it starts. */
+	if (upd_sandbox_install(&e) != EXAI_OK) {
+		fprintf(stderr, "exai-update: %s\n", e.msg);
+		return EX_USAGE;
+	}
+	if ((ret = parse(argc, argv, &a)))
+		return ret < 0 ? EX_OK : ret;
+	if (exai_init(&e) != EXAI_OK) {
+		fprintf(stderr, "exai-update: %s\n", e.msg);
+		return EX_USAGE;
+	}
+	return run(&a);
+}

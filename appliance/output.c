@@ -1,0 +1,226 @@
+/*
+ * output: text and JSON renderings. JSON goes to stdout as one document; text results go to
+ * stdout, and reasons for refusals and failures to stderr.
+ */
+#include "output.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exai/json.h"
+#include "install.h"
+
+static json_t *signers_json(const char *s)
+{
+	json_t *a = json_array();
+	char buf[sizeof(((upd_result *)0)->signers)];
+	char *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		json_array_append_new(a, json_string(t));
+	return a;
+}
+
+static void print_json_result(const char *cmd, const upd_result *r)
+{
+	json_t *o = json_object(), *ch = json_array(), *sk = json_array();
+
+	exai_json_set(o, "ok", json_boolean(r->outcome == UPD_OK));
+	exai_json_set(o, "command", json_string(cmd));
+	exai_json_set(o, "outcome", json_string(r->what ? r->what : "ok"));
+	if (r->bundle[0])
+		exai_json_set(o, "bundle", json_string(r->bundle));
+	if (r->bundle_id[0]) {
+		exai_json_set(o, "bundle_id", json_string(r->bundle_id));
+		exai_json_set(o, "channel", json_string(r->channel));
+		exai_json_set(o, "sequence", json_integer((json_int_t)r->sequence));
+		exai_json_set(o, "signers", signers_json(r->signers));
+	}
+	for (size_t i = 0; i < r->n_changes; i++)
+		json_array_append_new(ch, json_string(r->changes[i]));
+	exai_json_set(o, "changes", ch);
+	for (size_t i = 0; i < r->n_skipped; i++)
+		json_array_append_new(sk, json_pack("{s:s,s:s}", "bundle", r->skipped[i].path,
+						    "reason", r->skipped[i].reason));
+	exai_json_set(o, "skipped", sk);
+	if (r->outcome != UPD_OK)
+		exai_json_set(o, "error",
+			      json_pack("{s:s,s:s}", "code", exai_status_name(r->err.code),
+					"message", r->err.msg));
+	exai_json_emit(o, stdout);
+}
+
+void upd_print_result(const char *cmd, const upd_result *r, bool json)
+{
+	if (json) {
+		print_json_result(cmd, r);
+		return;
+	}
+	for (size_t i = 0; i < r->n_skipped; i++)
+		fprintf(stderr, "exai-update %s: skipped %s: %s\n", cmd, r->skipped[i].path,
+			r->skipped[i].reason);
+	if (r->bundle[0] && r->bundle_id[0])
+		printf("exai-update %s: %s %s (bundle %.16s, channel %s, sequence %llu)\n", cmd,
+		       r->what, r->bundle, r->bundle_id, r->channel,
+		       (unsigned long long)r->sequence);
+	else if (r->bundle_id[0])
+		printf("exai-update %s: %s (bundle %.16s, channel %s, sequence %llu)\n", cmd,
+		       r->what, r->bundle_id, r->channel, (unsigned long long)r->sequence);
+	else
+		printf("exai-update %s: %s\n", cmd, r->what);
+	for (size_t i = 0; i < r->n_changes; i++)
+		printf("  %s\n", r->changes[i]);
+	if (r->outcome != UPD_OK)
+		fprintf(stderr, "exai-update %s: %s: %s\n", cmd, r->what, r->err.msg);
+}
+
+static void add_channel(void *arg, const char *channel, uint64_t seq)
+{
+	json_object_set_new(arg, channel, json_integer((json_int_t)seq));
+}
+
+static json_t *ver_json(const upd_comp_ver *v)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:I}", "version", v->version, "sha256", v->sha256,
+			 "location", v->loc, "bundle_id", v->bundle_id, "sequence",
+			 (json_int_t)v->sequence);
+}
+
+static exai_status status_json(upd_ctx *c, exai_error *e)
+{
+	json_t *o = json_object(), *rat = json_object(), *chans = json_object(), *comps;
+	upd_installed *rows = NULL;
+	upd_journal j;
+	uint64_t created = 0, rootv = 0;
+	size_t n = 0;
+	exai_status rc;
+
+	if ((rc = upd_state_journal_get(c->st, &j, e)) ||
+	    (rc = upd_state_counter(c->st, "created", &created, e)) ||
+	    (rc = upd_state_counter(c->st, "root_version", &rootv, e)) ||
+	    (rc = upd_state_channels(c->st, add_channel, chans, e)) ||
+	    (rc = upd_state_list_installed(c->st, &rows, &n, e))) {
+		json_decref(o);
+		json_decref(rat);
+		json_decref(chans);
+		return rc;
+	}
+	exai_json_set(o, "ok", json_true());
+	exai_json_set(o, "pending",
+		      j.present
+			  ? json_pack("{s:s,s:s,s:s,s:I}", "op", j.op, "phase", j.phase,
+				      "bundle_id", j.bundle_id, "started", (json_int_t)j.started)
+			  : json_null());
+	exai_json_set(rat, "channels", chans);
+	exai_json_set(rat, "created", json_integer((json_int_t)created));
+	exai_json_set(rat, "root_version", json_integer((json_int_t)rootv));
+	exai_json_set(o, "ratchets", rat);
+	comps = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *cj = json_pack("{s:s,s:s,s:o,s:o}", "type", rows[i].type, "name",
+				       rows[i].name, "current", ver_json(&rows[i].cur), "previous",
+				       rows[i].has_prev ? ver_json(&rows[i].prev) : json_null());
+		json_array_append_new(comps, cj);
+	}
+	exai_json_set(o, "components", comps);
+	if (c->cfg->boot_selector) {
+		char slot[2];
+		exai_error ignored;
+		if (upd_selector_read(c->cfg, slot, &ignored) == EXAI_OK)
+			exai_json_set(o, "rootfs_active_slot", json_string(slot));
+	}
+	upd_journal_free(&j);
+	free(rows);
+	exai_json_emit(o, stdout);
+	return EXAI_OK;
+}
+
+static void print_channel(void *arg, const char *channel, uint64_t seq)
+{
+	(void)arg;
+	printf("  channel %s: sequence %llu\n", channel, (unsigned long long)seq);
+}
+
+exai_status upd_print_status(upd_ctx *c, bool json, exai_error *e)
+{
+	upd_installed *rows = NULL;
+	upd_journal j;
+	uint64_t created = 0, rootv = 0;
+	size_t n = 0;
+	exai_status rc;
+
+	if (json)
+		return status_json(c, e);
+	if ((rc = upd_state_journal_get(c->st, &j, e)) ||
+	    (rc = upd_state_counter(c->st, "created", &created, e)) ||
+	    (rc = upd_state_counter(c->st, "root_version", &rootv, e)) ||
+	    (rc = upd_state_list_installed(c->st, &rows, &n, e)))
+		return rc;
+	if (j.present)
+		printf("PENDING: interrupted %s (phase %s, bundle %.16s): run 'exai-update "
+		       "recover'\n",
+		       j.op, j.phase, j.bundle_id);
+	printf("ratchets: newest signed time %llu, root version %llu\n",
+	       (unsigned long long)created, (unsigned long long)rootv);
+	if ((rc = upd_state_channels(c->st, print_channel, NULL, e)))
+		goto out;
+	printf("components:%s\n", n ? "" : " none installed");
+	for (size_t i = 0; i < n; i++) {
+		printf("  %s/%s %s at %s (bundle %.16s, sequence %llu)", rows[i].type, rows[i].name,
+		       rows[i].cur.version, rows[i].cur.loc, rows[i].cur.bundle_id,
+		       (unsigned long long)rows[i].cur.sequence);
+		if (rows[i].has_prev)
+			printf("; previous %s at %s", rows[i].prev.version, rows[i].prev.loc);
+		printf("\n");
+	}
+	if (c->cfg->boot_selector) {
+		char slot[2];
+		if (upd_selector_read(c->cfg, slot, e) == EXAI_OK)
+			printf("rootfs: boot slot %s\n", slot);
+	}
+out:
+	upd_journal_free(&j);
+	free(rows);
+	return rc;
+}
+
+typedef struct hist_ctx {
+	bool json;
+	json_t *arr;
+} hist_ctx;
+
+static void history_row(void *arg, int64_t id, uint64_t t, const upd_event *ev)
+{
+	hist_ctx *h = arg;
+
+	if (h->json) {
+		json_array_append_new(h->arr,
+				      json_pack("{s:I,s:I,s:s,s:s,s:s,s:I,s:o,s:s,s:s}", "id",
+						(json_int_t)id, "time", (json_int_t)t, "op", ev->op,
+						"bundle_id", ev->bundle_id, "channel", ev->channel,
+						"sequence", (json_int_t)ev->sequence, "signers",
+						signers_json(ev->signers), "outcome", ev->outcome,
+						"reason", ev->reason));
+		return;
+	}
+	printf("%lld %llu %-8s %-9s %.16s %s %llu [%s]%s%s\n", (long long)id, (unsigned long long)t,
+	       ev->op, ev->outcome, ev->bundle_id[0] ? ev->bundle_id : "-",
+	       ev->channel[0] ? ev->channel : "-", (unsigned long long)ev->sequence, ev->signers,
+	       ev->reason[0] ? ": " : "", ev->reason);
+}
+
+exai_status upd_print_history(upd_ctx *c, size_t limit, bool json, exai_error *e)
+{
+	hist_ctx h = {.json = json, .arr = json ? json_array() : NULL};
+	exai_status rc = upd_state_history(c->st, limit, history_row, &h, e);
+
+	if (rc) {
+		json_decref(h.arr);
+		return rc;
+	}
+	if (json)
+		exai_json_emit(json_pack("{s:b,s:o}", "ok", 1, "history", h.arr), stdout);
+	return EXAI_OK;
+}

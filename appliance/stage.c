@@ -1,0 +1,205 @@
+/*
+ * stage: staging components from the payload stream. See stage.h.
+ */
+#include "stage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exai/file.h"
+
+#define READBACK_BUF (1u << 20)
+
+void upd_stager_init(upd_stager *s, const upd_config *cfg, const exai_manifest *m, upd_plan *plan)
+{
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	s->m = m;
+	s->plan = plan;
+	s->dirfd = -1;
+	s->fd = -1;
+}
+
+void upd_stager_cleanup(upd_stager *s)
+{
+	upd_extract_abort(s->x);
+	s->x = NULL;
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	s->fd = s->dirfd = -1;
+	s->op = NULL;
+}
+
+static exai_status open_stage_dir(upd_stager *s, exai_error *e)
+{
+	char stage[PATH_MAX];
+	exai_status rc;
+
+	upd_op_stage_path(s->op, stage, sizeof(stage));
+	if ((rc = exai_mkdir_p(s->op->base, 0755, e)) || (rc = exai_tree_remove(stage, e)))
+		return rc;
+	if (mkdir(stage, 0755) != 0)
+		return exai_error_sys(e, EXAI_EIO, "%s: mkdir", stage);
+	s->dirfd = open(stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (s->dirfd < 0)
+		return exai_error_sys(e, EXAI_EIO, "%s: open", stage);
+	return EXAI_OK;
+}
+
+static exai_status open_raw_file(upd_stager *s, const exai_component *c, exai_error *e)
+{
+	char path[EXAI_RELPATH_MAX + 1];
+	const char *leaf;
+	exai_status rc;
+	int dfd;
+
+	snprintf(path, sizeof(path), "%s", c->target);
+	if ((rc = upd_open_parent(s->dirfd, path, true, &dfd, &leaf, e)))
+		return rc;
+	if (exai_fault("stage.write")) {
+		close(dfd);
+		return exai_error_sys(e, EXAI_EIO, "%s: create (injected)", c->target);
+	}
+	s->fd = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	close(dfd);
+	if (s->fd < 0)
+		return exai_error_sys(e, EXAI_EIO, "%s: create", c->target);
+	return EXAI_OK;
+}
+
+static exai_status open_rootfs(upd_stager *s, exai_error *e)
+{
+	struct stat st;
+
+	if (exai_fault("stage.write"))
+		return exai_error_sys(e, EXAI_EIO, "%s: open (injected)", s->op->base);
+	s->fd = open(s->op->base, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (s->fd < 0)
+		return exai_error_sys(e, EXAI_EIO, "rootfs slot %s: open", s->op->base);
+	if (fstat(s->fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+		return exai_error_set(e, EXAI_EUNSAFE,
+				      "rootfs slot %s: not a block device or image file",
+				      s->op->base);
+	return EXAI_OK;
+}
+
+static exai_status sink_begin(void *arg, const exai_component *c, exai_error *e)
+{
+	upd_stager *s = arg;
+	const upd_op *op = &s->plan->ops[c - s->m->c];
+	exai_status rc;
+
+	s->op = op;
+	s->written = 0;
+	if (op->skip || op->reuse)
+		return EXAI_OK;
+	if (op->kind == UPD_K_ROOTFS)
+		return open_rootfs(s, e);
+	if ((rc = open_stage_dir(s, e)))
+		return rc;
+	if (c->encoding == EXAI_CENC_RAW)
+		return open_raw_file(s, c, e);
+	upd_extract_limits lim = {
+	    .max_entries = c->entries,
+	    .max_bytes = c->unpacked,
+	    .max_ratio = s->cfg->max_ratio,
+	    .allow_setuid = (c->flags & EXAI_CFLAG_SETUID) != 0,
+	};
+	return upd_extract_start(s->dirfd, &lim, &s->x, e);
+}
+
+static exai_status sink_data(void *arg, const exai_component *c, const uint8_t *buf, size_t len,
+			     exai_error *e)
+{
+	upd_stager *s = arg;
+
+	(void)c;
+	if (s->op->skip || s->op->reuse)
+		return EXAI_OK;
+	if (s->x)
+		return upd_extract_feed(s->x, buf, len, e);
+	s->written += len;
+	return exai_write_full(s->fd, buf, len, "stage", e);
+}
+
+/* Reads the slot back from the device (not the page cache) and compares the hash. */
+static exai_status readback(upd_stager *s, const exai_component *c, exai_error *e)
+{
+	uint8_t md[EXAI_SHA256_LEN], *buf = malloc(READBACK_BUF);
+	exai_sha256 h;
+	exai_status rc;
+	uint64_t off = 0;
+
+	if (!buf)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	if (exai_fault("stage.fsync") || fsync(s->fd) != 0) {
+		free(buf);
+		return exai_error_sys(e, EXAI_EIO, "rootfs slot %s: fsync", s->op->base);
+	}
+	(void)posix_fadvise(s->fd, 0, 0, POSIX_FADV_DONTNEED);
+	if ((rc = exai_sha256_init(&h, e))) {
+		free(buf);
+		return rc;
+	}
+	while (off < c->size) {
+		size_t want = c->size - off < READBACK_BUF ? (size_t)(c->size - off) : READBACK_BUF;
+		ssize_t n = pread(s->fd, buf, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? exai_error_sys(e, EXAI_EIO, "rootfs slot %s: read back",
+						    s->op->base)
+				   : exai_error_set(e, EXAI_ESHORT,
+						    "rootfs slot %s: read back ended at %llu",
+						    s->op->base, (unsigned long long)off);
+			exai_sha256_free(&h);
+			free(buf);
+			return rc;
+		}
+		exai_sha256_update(&h, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	exai_sha256_final(&h, md);
+	free(buf);
+	if (exai_fault("stage.readback"))
+		md[0] ^= 1; /* tests: a slot that does not keep what was written */
+	if (!exai_memeq(md, c->sha256, EXAI_SHA256_LEN))
+		return exai_error_set(e, EXAI_EVERIFY,
+				      "rootfs slot %s: read-back hash mismatch (the slot does not "
+				      "hold what was written)",
+				      s->op->base);
+	return EXAI_OK;
+}
+
+static exai_status sink_end(void *arg, const exai_component *c, exai_error *e)
+{
+	upd_stager *s = arg;
+	exai_status rc = EXAI_OK;
+	upd_extract *x = s->x;
+
+	if (s->op->skip || s->op->reuse) {
+		s->op = NULL;
+		return EXAI_OK;
+	}
+	s->x = NULL;
+	if (x)
+		rc = upd_extract_finish(x, e);
+	if (!rc && s->op->kind == UPD_K_ROOTFS)
+		rc = readback(s, c, e);
+	if (!rc && s->dirfd >= 0 && (exai_fault("stage.syncfs") || syncfs(s->dirfd) != 0))
+		rc = exai_error_sys(e, EXAI_EIO, "%s: syncfs", s->op->base);
+	upd_stager_cleanup(s);
+	return rc;
+}
+
+exai_sink upd_stager_sink(upd_stager *s)
+{
+	return (exai_sink){.begin = sink_begin, .data = sink_data, .end = sink_end, .arg = s};
+}

@@ -1,0 +1,38 @@
+/*
+ * stage: the exai_sink that writes each verified component into its staging place during
+ * the one streaming pass over the payload.
+ *
+ * tar components are extracted (extract.h) into the op's staging dir; raw components are
+ * written as the file <stage>/<target>; rootfs is written to the inactive raw slot, then
+ * fsynced, dropped from the page cache and read back and hash-checked. Components whose op
+ * is skip/reuse are consumed and discarded. Each staging tree is flushed with syncfs() when
+ * its component ends ("stage.syncfs"), so everything staged is durable before the journal
+ * moves to the switch phase.
+ */
+#ifndef UPD_STAGE_H
+#define UPD_STAGE_H
+
+#include "config.h"
+#include "exai/bundle.h"
+#include "extract.h"
+#include "plan.h"
+
+typedef struct upd_stager {
+	const upd_config *cfg;
+	const exai_manifest *m;
+	upd_plan *plan;
+	/* the component in progress */
+	const upd_op *op;
+	upd_extract *x;
+	int dirfd; /* its staging dir */
+	int fd;	   /* raw file or rootfs slot */
+	uint64_t written;
+} upd_stager;
+
+void upd_stager_init(upd_stager *s, const upd_config *cfg, const exai_manifest *m, upd_plan *plan);
+/* The sink callbacks over @s. */
+exai_sink upd_stager_sink(upd_stager *s);
+/* Releases whatever a failed stream left open (threads, fds). */
+void upd_stager_cleanup(upd_stager *s);
+
+#endif

@@ -1,0 +1,671 @@
+/*
+ * state: the SQLite state database. See state.h for the tables and durability rules.
+ *
+ * Every statement is prepared per call (the workload is a handful of rows per operation),
+ * every text value is bound, never spliced into SQL.
+ */
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exai/file.h"
+
+struct upd_state {
+	sqlite3 *db;
+	int lock_fd;
+};
+
+static const char *const schema =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS channel_ratchet(channel TEXT PRIMARY KEY,"
+    " sequence INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS counter(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS installed(type TEXT NOT NULL, name TEXT NOT NULL,"
+    " time INTEGER NOT NULL, version TEXT NOT NULL, sha256 TEXT NOT NULL, loc TEXT NOT NULL,"
+    " bundle_id TEXT NOT NULL, sequence INTEGER NOT NULL, prev_version TEXT, prev_sha256 TEXT,"
+    " prev_loc TEXT, prev_bundle_id TEXT, prev_sequence INTEGER, PRIMARY KEY(type, name));"
+    "CREATE TABLE IF NOT EXISTS model_version(name TEXT NOT NULL, version TEXT NOT NULL,"
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, UNIQUE(name, version));"
+    "CREATE TABLE IF NOT EXISTS history(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " time INTEGER NOT NULL, op TEXT NOT NULL, bundle_id TEXT NOT NULL, channel TEXT NOT NULL,"
+    " sequence INTEGER NOT NULL, signers TEXT NOT NULL, outcome TEXT NOT NULL,"
+    " reason TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS journal(id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " op TEXT NOT NULL, phase TEXT NOT NULL, bundle_id TEXT NOT NULL, plan TEXT NOT NULL,"
+    " started INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " line TEXT NOT NULL);"
+    "INSERT OR IGNORE INTO meta VALUES('schema', '1');";
+
+uint64_t upd_now(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+static exai_status db_err(upd_state *s, exai_error *e, const char *what)
+{
+	int code = sqlite3_errcode(s->db);
+
+	return exai_error_set(e, code == SQLITE_FULL ? EXAI_ENOSPC : EXAI_EIO, "state db: %s: %s",
+			      what, sqlite3_errmsg(s->db));
+}
+
+/*
+ * Prepares @sql and binds arguments described by @types: 't' text (const char *, NULL binds
+ * NULL), 'i' integer (uint64_t, stored as int64).
+ */
+static exai_status prep(upd_state *s, sqlite3_stmt **st, exai_error *e, const char *sql,
+			const char *types, ...)
+{
+	va_list ap;
+	int i = 1;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+		return db_err(s, e, "prepare");
+	va_start(ap, types);
+	for (const char *t = types; *t; t++, i++) {
+		int r;
+		if (*t == 't') {
+			const char *v = va_arg(ap, const char *);
+			r = v ? sqlite3_bind_text(*st, i, v, -1, SQLITE_TRANSIENT)
+			      : sqlite3_bind_null(*st, i);
+		} else {
+			r = sqlite3_bind_int64(*st, i, (sqlite3_int64)va_arg(ap, uint64_t));
+		}
+		if (r != SQLITE_OK) {
+			va_end(ap);
+			sqlite3_finalize(*st);
+			*st = NULL;
+			return db_err(s, e, "bind");
+		}
+	}
+	va_end(ap);
+	return EXAI_OK;
+}
+
+/* Runs a statement that returns no rows. */
+static exai_status run(upd_state *s, sqlite3_stmt *st, exai_error *e)
+{
+	int r = sqlite3_step(st);
+
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE)
+		return db_err(s, e, "write");
+	return EXAI_OK;
+}
+
+static exai_status exec(upd_state *s, const char *sql, exai_error *e)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		exai_status rc = exai_error_set(e, EXAI_EIO, "state db: %s", msg ? msg : "error");
+		sqlite3_free(msg);
+		return rc;
+	}
+	return EXAI_OK;
+}
+
+static exai_status take_lock(upd_state *s, const char *dir, exai_error *e)
+{
+	char *path = exai_path_join(dir, "lock");
+
+	if (!path)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	s->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	free(path);
+	if (s->lock_fd < 0)
+		return exai_error_sys(e, EXAI_EIO, "%s/lock: open", dir);
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0)
+		return errno == EWOULDBLOCK
+			   ? exai_error_set(e, EXAI_EEXIST,
+					    "another exai-update is running (%s/lock is held)", dir)
+			   : exai_error_sys(e, EXAI_EIO, "%s/lock: flock", dir);
+	return EXAI_OK;
+}
+
+exai_status upd_state_open(const char *dir, bool lock, upd_state **out, exai_error *e)
+{
+	upd_state *s = calloc(1, sizeof(*s));
+	char *path = NULL;
+	exai_status rc;
+
+	*out = NULL;
+	if (!s)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	s->lock_fd = -1;
+	if ((rc = exai_mkdir_p(dir, 0700, e)))
+		goto fail;
+	if (lock && (rc = take_lock(s, dir, e)))
+		goto fail;
+	if (!(path = exai_path_join(dir, "state.db"))) {
+		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (sqlite3_open_v2(path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW |
+				SQLITE_OPEN_FULLMUTEX,
+			    NULL) != SQLITE_OK) {
+		rc = exai_error_set(e, EXAI_EIO, "%s: %s", path,
+				    s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 10000);
+	if ((rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", e)) ||
+	    (rc = exec(s, "BEGIN IMMEDIATE;", e)))
+		goto fail;
+	if ((rc = exec(s, schema, e)) || (rc = exec(s, "COMMIT;", e))) {
+		upd_state_rollback(s);
+		goto fail;
+	}
+	free(path);
+	*out = s;
+	return EXAI_OK;
+fail:
+	exai_error_prefix(e, "state");
+	free(path);
+	upd_state_close(s);
+	return rc;
+}
+
+void upd_state_close(upd_state *s)
+{
+	if (!s)
+		return;
+	if (s->db)
+		sqlite3_close(s->db);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	free(s);
+}
+
+exai_status upd_state_begin(upd_state *s, exai_error *e)
+{
+	return exec(s, "BEGIN IMMEDIATE;", e);
+}
+
+exai_status upd_state_commit(upd_state *s, exai_error *e)
+{
+	if (exai_fault("db.commit")) {
+		upd_state_rollback(s);
+		return exai_error_sys(e, EXAI_EIO, "state db: commit (injected)");
+	}
+	if (exec(s, "COMMIT;", e) != EXAI_OK) {
+		upd_state_rollback(s);
+		return e->code;
+	}
+	return EXAI_OK;
+}
+
+void upd_state_rollback(upd_state *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK;", NULL, NULL, NULL);
+}
+
+exai_status upd_state_channel_seq(upd_state *s, const char *channel, uint64_t *seq, bool *found,
+				  exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc =
+	    prep(s, &st, e, "SELECT sequence FROM channel_ratchet WHERE channel = ?", "t", channel);
+	int r;
+
+	if (rc)
+		return rc;
+	*found = false;
+	*seq = 0;
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		*found = true;
+		*seq = (uint64_t)sqlite3_column_int64(st, 0);
+	} else if (r != SQLITE_DONE) {
+		rc = db_err(s, e, "read ratchet");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+exai_status upd_state_raise_channel(upd_state *s, const char *channel, uint64_t seq, exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc = prep(s, &st, e,
+			      "INSERT INTO channel_ratchet VALUES(?1, ?2) ON CONFLICT(channel) DO "
+			      "UPDATE SET sequence = max(sequence, ?2)",
+			      "ti", channel, seq);
+
+	return rc ? rc : run(s, st, e);
+}
+
+exai_status upd_state_counter(upd_state *s, const char *key, uint64_t *out, exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc = prep(s, &st, e, "SELECT value FROM counter WHERE key = ?", "t", key);
+	int r;
+
+	if (rc)
+		return rc;
+	*out = 0;
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		*out = (uint64_t)sqlite3_column_int64(st, 0);
+	else if (r != SQLITE_DONE)
+		rc = db_err(s, e, "read counter");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+exai_status upd_state_raise_counter(upd_state *s, const char *key, uint64_t v, exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc = prep(s, &st, e,
+			      "INSERT INTO counter VALUES(?1, ?2) ON CONFLICT(key) DO "
+			      "UPDATE SET value = max(value, ?2)",
+			      "ti", key, v);
+
+	return rc ? rc : run(s, st, e);
+}
+
+exai_status upd_state_channels(upd_state *s, upd_channel_fn fn, void *arg, exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc =
+	    prep(s, &st, e, "SELECT channel, sequence FROM channel_ratchet ORDER BY channel", "");
+	int r;
+
+	if (rc)
+		return rc;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(st, 0),
+		   (uint64_t)sqlite3_column_int64(st, 1));
+	if (r != SQLITE_DONE)
+		rc = db_err(s, e, "read ratchets");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+#define INSTALLED_COLS                                                                             \
+	"type, name, time, version, sha256, loc, bundle_id, sequence, prev_version, prev_sha256, " \
+	"prev_loc, prev_bundle_id, prev_sequence"
+
+static void read_installed(sqlite3_stmt *st, upd_installed *o)
+{
+	memset(o, 0, sizeof(*o));
+	col_text(st, 0, o->type, sizeof(o->type));
+	col_text(st, 1, o->name, sizeof(o->name));
+	o->time = (uint64_t)sqlite3_column_int64(st, 2);
+	col_text(st, 3, o->cur.version, sizeof(o->cur.version));
+	col_text(st, 4, o->cur.sha256, sizeof(o->cur.sha256));
+	col_text(st, 5, o->cur.loc, sizeof(o->cur.loc));
+	col_text(st, 6, o->cur.bundle_id, sizeof(o->cur.bundle_id));
+	o->cur.sequence = (uint64_t)sqlite3_column_int64(st, 7);
+	o->has_prev = sqlite3_column_type(st, 8) != SQLITE_NULL;
+	if (o->has_prev) {
+		col_text(st, 8, o->prev.version, sizeof(o->prev.version));
+		col_text(st, 9, o->prev.sha256, sizeof(o->prev.sha256));
+		col_text(st, 10, o->prev.loc, sizeof(o->prev.loc));
+		col_text(st, 11, o->prev.bundle_id, sizeof(o->prev.bundle_id));
+		o->prev.sequence = (uint64_t)sqlite3_column_int64(st, 12);
+	}
+}
+
+exai_status upd_state_get_installed(upd_state *s, const char *type, const char *name,
+				    upd_installed *out, bool *found, exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc =
+	    prep(s, &st, e, "SELECT " INSTALLED_COLS " FROM installed WHERE type = ? AND name = ?",
+		 "tt", type, name);
+	int r;
+
+	if (rc)
+		return rc;
+	*found = false;
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		read_installed(st, out);
+		*found = true;
+	} else if (r != SQLITE_DONE) {
+		rc = db_err(s, e, "read installed");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+exai_status upd_state_put_installed(upd_state *s, const upd_installed *in, exai_error *e)
+{
+	sqlite3_stmt *st;
+	const upd_comp_ver *p = in->has_prev ? &in->prev : NULL;
+	exai_status rc =
+	    prep(s, &st, e,
+		 "INSERT OR REPLACE INTO installed(" INSTALLED_COLS
+		 ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		 "ttittttittttt", in->type, in->name, in->time, in->cur.version, in->cur.sha256,
+		 in->cur.loc, in->cur.bundle_id, in->cur.sequence, p ? p->version : NULL,
+		 p ? p->sha256 : NULL, p ? p->loc : NULL, p ? p->bundle_id : NULL, NULL);
+
+	if (rc)
+		return rc;
+	if (p && sqlite3_bind_int64(st, 13, (sqlite3_int64)p->sequence) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return db_err(s, e, "bind");
+	}
+	return run(s, st, e);
+}
+
+exai_status upd_state_list_installed(upd_state *s, upd_installed **out, size_t *n, exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc =
+	    prep(s, &st, e, "SELECT " INSTALLED_COLS " FROM installed ORDER BY type, name", "");
+	size_t cap = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			upd_installed *np = realloc(*out, (cap = cap ? cap * 2 : 8) * sizeof(*np));
+			if (!np) {
+				rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
+				break;
+			}
+			*out = np;
+		}
+		read_installed(st, &(*out)[(*n)++]);
+	}
+	if (!rc && r != SQLITE_DONE)
+		rc = db_err(s, e, "list installed");
+	sqlite3_finalize(st);
+	if (rc) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+exai_status upd_state_add_model_version(upd_state *s, const char *name, const char *version,
+					exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc = prep(s, &st, e,
+			      "INSERT OR IGNORE INTO model_version(name, version) "
+			      "VALUES(?, ?)",
+			      "tt", name, version);
+
+	return rc ? rc : run(s, st, e);
+}
+
+exai_status upd_state_del_model_version(upd_state *s, const char *name, const char *version,
+					exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc = prep(s, &st, e, "DELETE FROM model_version WHERE name = ? AND version = ?",
+			      "tt", name, version);
+
+	return rc ? rc : run(s, st, e);
+}
+
+void upd_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+exai_status upd_state_model_versions(upd_state *s, const char *name, char ***out, size_t *n,
+				     exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc =
+	    prep(s, &st, e, "SELECT version FROM model_version WHERE name = ? ORDER BY seq DESC",
+		 "t", name);
+	size_t cap = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			char **np = realloc(*out, (cap = cap ? cap * 2 : 8) * sizeof(*np));
+			if (!np) {
+				rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
+				break;
+			}
+			*out = np;
+		}
+		if (!((*out)[*n] = strdup((const char *)sqlite3_column_text(st, 0)))) {
+			rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
+			break;
+		}
+		(*n)++;
+	}
+	if (!rc && r != SQLITE_DONE)
+		rc = db_err(s, e, "list model versions");
+	sqlite3_finalize(st);
+	if (rc) {
+		upd_strv_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+char *upd_event_json(uint64_t time_s, const upd_event *ev)
+{
+	json_t *o = json_pack("{s:i,s:s,s:I,s:s,s:s,s:s,s:I,s:s,s:s,s:s}", "v", 1, "source",
+			      "exai-update", "time", (json_int_t)time_s, "op", ev->op, "bundle_id",
+			      ev->bundle_id ? ev->bundle_id : "", "channel",
+			      ev->channel ? ev->channel : "", "sequence", (json_int_t)ev->sequence,
+			      "signers", ev->signers ? ev->signers : "", "outcome", ev->outcome,
+			      "reason", ev->reason ? ev->reason : "");
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+	json_decref(o);
+	return s;
+}
+
+exai_status upd_state_add_history(upd_state *s, const upd_event *ev, bool outbox, exai_error *e)
+{
+	uint64_t now = upd_now();
+	sqlite3_stmt *st;
+	exai_status rc = prep(
+	    s, &st, e,
+	    "INSERT INTO history(time, op, bundle_id, channel, sequence, signers, outcome, reason) "
+	    "VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+	    "itttittt", now, ev->op, ev->bundle_id ? ev->bundle_id : "",
+	    ev->channel ? ev->channel : "", ev->sequence, ev->signers ? ev->signers : "",
+	    ev->outcome, ev->reason ? ev->reason : "");
+
+	if (rc || (rc = run(s, st, e)) || !outbox)
+		return rc;
+	char *line = upd_event_json(now, ev);
+	if (!line)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	rc = prep(s, &st, e, "INSERT INTO outbox(line) VALUES(?)", "t", line);
+	free(line);
+	return rc ? rc : run(s, st, e);
+}
+
+exai_status upd_state_history(upd_state *s, size_t limit, upd_history_fn fn, void *arg,
+			      exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc = prep(s, &st, e,
+			      "SELECT * FROM (SELECT id, time, op, bundle_id, channel, sequence, "
+			      "signers, outcome, reason FROM history ORDER BY id DESC LIMIT ?) "
+			      "ORDER BY id",
+			      "i", (uint64_t)limit);
+	int r;
+
+	if (rc)
+		return rc;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		upd_event ev = {
+		    .op = (const char *)sqlite3_column_text(st, 2),
+		    .bundle_id = (const char *)sqlite3_column_text(st, 3),
+		    .channel = (const char *)sqlite3_column_text(st, 4),
+		    .sequence = (uint64_t)sqlite3_column_int64(st, 5),
+		    .signers = (const char *)sqlite3_column_text(st, 6),
+		    .outcome = (const char *)sqlite3_column_text(st, 7),
+		    .reason = (const char *)sqlite3_column_text(st, 8),
+		};
+		fn(arg, sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1), &ev);
+	}
+	if (r != SQLITE_DONE)
+		rc = db_err(s, e, "read history");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+exai_status upd_state_last_apply(upd_state *s, char bundle_id[65], bool *found, exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc = prep(s, &st, e,
+			      "SELECT op, outcome, bundle_id FROM history WHERE (op = 'apply' AND "
+			      "outcome = 'ok') OR (op = 'rollback' AND outcome = 'ok') OR "
+			      "(op = 'recover' AND outcome = 'completed') "
+			      "ORDER BY id DESC LIMIT 1",
+			      "");
+	int r;
+
+	if (rc)
+		return rc;
+	*found = false;
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		/* After a rollback there is nothing newer to roll back from. */
+		*found = strcmp((const char *)sqlite3_column_text(st, 0), "rollback") != 0;
+		col_text(st, 2, bundle_id, 65);
+	} else if (r != SQLITE_DONE) {
+		rc = db_err(s, e, "read history");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+exai_status upd_state_journal_set(upd_state *s, const char *op, const char *phase,
+				  const char *bundle_id, const char *plan, exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc = prep(s, &st, e, "INSERT OR REPLACE INTO journal VALUES(1, ?, ?, ?, ?, ?)",
+			      "tttti", op, phase, bundle_id, plan, upd_now());
+
+	return rc ? rc : run(s, st, e);
+}
+
+exai_status upd_state_journal_phase(upd_state *s, const char *phase, exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc = prep(s, &st, e, "UPDATE journal SET phase = ? WHERE id = 1", "t", phase);
+
+	return rc ? rc : run(s, st, e);
+}
+
+exai_status upd_state_journal_get(upd_state *s, upd_journal *out, exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc =
+	    prep(s, &st, e, "SELECT op, phase, bundle_id, plan, started FROM journal", "");
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (rc)
+		return rc;
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		out->present = true;
+		col_text(st, 0, out->op, sizeof(out->op));
+		col_text(st, 1, out->phase, sizeof(out->phase));
+		col_text(st, 2, out->bundle_id, sizeof(out->bundle_id));
+		out->plan = strdup((const char *)sqlite3_column_text(st, 3));
+		out->started = (uint64_t)sqlite3_column_int64(st, 4);
+		if (!out->plan)
+			rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	} else if (r != SQLITE_DONE) {
+		rc = db_err(s, e, "read journal");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+exai_status upd_state_journal_clear(upd_state *s, exai_error *e)
+{
+	return exec(s, "DELETE FROM journal;", e);
+}
+
+void upd_journal_free(upd_journal *j)
+{
+	if (j) {
+		free(j->plan);
+		j->plan = NULL;
+	}
+}
+
+exai_status upd_state_outbox(upd_state *s, size_t max, upd_outbox_item **out, size_t *n,
+			     exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc =
+	    prep(s, &st, e, "SELECT id, line FROM outbox ORDER BY id LIMIT ?", "i", (uint64_t)max);
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	if (!(*out = calloc(max ? max : 1, sizeof(**out)))) {
+		sqlite3_finalize(st);
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	}
+	while ((r = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		(*out)[*n].id = sqlite3_column_int64(st, 0);
+		if (!((*out)[*n].line = strdup((const char *)sqlite3_column_text(st, 1)))) {
+			rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
+			break;
+		}
+		(*n)++;
+	}
+	if (!rc && r != SQLITE_DONE && r != SQLITE_ROW)
+		rc = db_err(s, e, "read outbox");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+exai_status upd_state_outbox_delete(upd_state *s, int64_t upto_id, exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc =
+	    prep(s, &st, e, "DELETE FROM outbox WHERE id <= ?", "i", (uint64_t)upto_id);
+
+	return rc ? rc : run(s, st, e);
+}
+
+void upd_outbox_free(upd_outbox_item *items, size_t n)
+{
+	for (size_t i = 0; items && i < n; i++)
+		free(items[i].line);
+	free(items);
+}
