@@ -1,0 +1,13 @@
+# exai-update: Check suites for its modules, the test-only bundle assembler, CLI tests.
+foreach(t config state extract sandbox)
+  exai_check_suite(test_update_${t} unit/appliance/test_update_${t}.c exai_update_core)
+endforeach()
+
+# Assembles signed bundles from arbitrary component bytes (hostile tars). Tests only.
+add_executable(upd_mkbundle ${EXAI_TESTS_DIR}/helpers/upd_mkbundle.c)
+target_link_libraries(upd_mkbundle PRIVATE exai_sign exai)
+exai_warnings(upd_mkbundle)
+
+foreach(t basic)
+  exai_cli_test(update_${t} cli/update_${t}.sh)
+endforeach()

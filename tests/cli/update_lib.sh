@@ -1,0 +1,98 @@
+# Shared setup for exai-update CLI tests (sourced after lib.sh): keys, a trust root, a config
+# whose every path is under $T, bundle builders and a snapshot of everything an apply may
+# change (installed trees, active links, boot selector, status with ratchets).
+MK="$EXAI_BUILD/tests/upd_mkbundle"
+NOW=$(date +%s)
+export EXAI_NO_PROGRESS=1
+
+U() { exai-update --config "$T/update.yaml" "$@"; }
+
+setup_keys() {
+	cd "$T"
+	for k in root1 root2; do exai-bundle keygen --type root --out "$k" >/dev/null; done
+	for k in rel1 rel2 rel3; do exai-bundle keygen --type release --out "$k" >/dev/null; done
+	exai-bundle keygen --type site --out site >/dev/null
+	exai-bundle root init --out root.v1 --root-key root1.pub --root-threshold 1 \
+		--release-key rel1.pub --release-key rel2.pub --release-threshold 1 \
+		--created $((NOW - 86400)) >/dev/null
+	exai-bundle root sign root.v1 --key root1.key >/dev/null
+	cd - >/dev/null
+}
+
+# write_config [extra YAML lines...]
+write_config() {
+	mkdir -p "$T/inst"
+	{
+		echo "state_dir: $T/state"
+		echo "trust_root: $T/root.v1"
+		echo "site_key: $T/site.key"
+		echo "identity: {class: gpu, site: site-1}"
+		echo "install:"
+		echo "  software_dir: $T/inst/sw"
+		echo "  models_dir: $T/inst/models"
+		echo "  models_keep: 2"
+		echo "  policy_dir: $T/inst/policy"
+		echo "  files_dir: $T/inst/files"
+		echo "  registry_dir: $T/inst/registry"
+		echo "  chart_dir: $T/inst/charts"
+		for l in "$@"; do echo "$l"; done
+	} >"$T/update.yaml"
+}
+
+# src_app VERSION: a small software tree whose content names the version.
+src_app() {
+	d="$T/src/app-$1"
+	mkdir -p "$d/bin" "$d/lib"
+	printf '#!/bin/sh\necho app %s\n' "$1" >"$d/bin/run"
+	chmod 755 "$d/bin/run"
+	echo "lib $1" >"$d/lib/libapp.so.1"
+	ln -sf libapp.so.1 "$d/lib/libapp.so"
+}
+src_model() {
+	d="$T/src/model-$1"
+	mkdir -p "$d"
+	printf 'weights %s\n' "$1" >"$d/weights.bin"
+}
+
+# bundle OUT SEQ APPVER MODELVER [CREATED] [extra spec lines]: exai-bundle create + sign rel1.
+bundle() {
+	out=$1 seq=$2 av=$3 mv=$4 created=${5:-$NOW}
+	shift 4
+	[ $# -gt 0 ] && shift
+	src_app "$av"
+	src_model "$mv"
+	{
+		echo "channel: stable"
+		echo "sequence: $seq"
+		echo "expires_in_days: 30"
+		echo "target: {classes: [gpu]}"
+		echo "components:"
+		echo "  - {type: software, name: app, version: '$av', source: ./src/app-$av}"
+		echo "  - {type: model, name: llama, version: '$mv', source: ./src/model-$mv}"
+		for l in "$@"; do echo "$l"; done
+	} >"$T/spec-$seq.yaml"
+	(cd "$T" && SOURCE_DATE_EPOCH=$created exai-bundle create "spec-$seq.yaml" --out "$out" \
+		--recipient site.pub >/dev/null && exai-bundle sign "$out" --key rel1.key >/dev/null)
+}
+
+# snapshot: one line per file/link/dir under inst (with content hashes), the boot selector,
+# and status (components, ratchets, pending journal). History is left out on purpose.
+snapshot() {
+	(
+		cd "$T/inst"
+		find . -printf '%p %y %m %l\n' | LC_ALL=C sort
+		find . -type f -exec sha256sum {} + | LC_ALL=C sort
+		[ -f "$T/boot/selector" ] && cat "$T/boot/selector"
+		U --json status
+	)
+}
+
+# active VERSION: bin/run of the active software slot prints "app VERSION".
+assert_app() {
+	out=$(sh "$T/inst/sw/app/current/bin/run")
+	[ "$out" = "app $1" ] || fail "active app is '$out', expected 'app $1'"
+}
+assert_model() {
+	out=$(cat "$T/inst/models/llama/current/weights.bin")
+	[ "$out" = "weights $1" ] || fail "active model is '$out', expected 'weights $1'"
+}
