@@ -10,12 +10,9 @@
  */
 #include "report.h"
 
-#include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "exai/json.h"
 
 #ifndef VF_VERSION
 #define VF_VERSION "0.0.0"
@@ -474,82 +471,92 @@ static void write_text(const vf_report *r, FILE *out)
 	}
 }
 
-/* ---- json ---- */
+/* ---- json (streamed: a report can hold 100k findings; no DOM is built) ---- */
 
-static json_t *json_str_or_null(const char *s)
+/* Writes @s as a JSON string. Report strings are sanitised (no control characters, valid
+ * UTF-8), so only '"' and '\\' need escaping. NULL is written as null. */
+/* The body of a JSON string: runs without '"' or '\\' go out in one write. */
+static void jesc(FILE *o, const char *s)
 {
-	return s ? json_string(s) : json_null();
-}
-
-static json_t *json_finding(const vf_finding *f)
-{
-	json_t *o = json_object();
-
-	if (!o)
-		return NULL;
-	exai_json_set(o, "rule_id", json_string(f->rule_id));
-	exai_json_set(o, "severity", json_string(vf_severity_name(f->severity)));
-	exai_json_set(o, "path", json_str_or_null(f->path));
-	exai_json_set(o, "line", json_integer((json_int_t)f->line));
-	exai_json_set(o, "column", json_integer((json_int_t)f->column));
-	exai_json_set(o, "offset", json_integer((json_int_t)f->offset));
-	exai_json_set(o, "message", json_string(f->message));
-	exai_json_set(o, "evidence", json_str_or_null(f->evidence));
-	exai_json_set(o, "hint", json_str_or_null(f->hint));
-	exai_json_set(o, "suppressed", json_boolean(f->suppressed));
-	if (f->suppressed)
-		exai_json_set(o, "suppress_reason", json_str_or_null(f->suppress_reason));
-	return o;
-}
-
-static json_t *build_json(const vf_report *r)
-{
-	json_t *root = json_object(), *arr, *sum, *by;
-	size_t nrules = 0;
-	rule_view *t = rule_table(r, &nrules);
-
-	if (!root || !t) {
-		json_decref(root);
-		free(t);
-		return NULL;
+	for (;;) {
+		size_t n = strcspn(s, "\"\\");
+		fwrite(s, 1, n, o);
+		if (!s[n])
+			return;
+		fputc('\\', o);
+		fputc(s[n], o);
+		s += n + 1;
 	}
-	exai_json_set(root, "tool", json_string("airgap-verifier"));
-	exai_json_set(root, "version", json_string(VF_VERSION));
-	exai_json_set(root, "mode", json_string(r->mode));
-	exai_json_set(root, "fail_on", json_string(vf_severity_name(r->fail_on)));
-	exai_json_set(root, "passed", json_boolean(vf_report_count(r, r->fail_on) == 0));
-	sum = json_object();
-	by = json_object();
-	for (unsigned s = 0; by && s <= VF_SEV_CRITICAL; s++) {
+}
+
+static void jstr(FILE *o, const char *s)
+{
+	if (!s) {
+		fputs("null", o);
+		return;
+	}
+	fputc('"', o);
+	jesc(o, s);
+	fputc('"', o);
+}
+
+static void jkey(FILE *o, const char *key, const char *s, bool comma)
+{
+	fprintf(o, "%s\"%s\": ", comma ? ", " : "", key);
+	jstr(o, s);
+}
+
+static void write_json(const vf_report *r, const rule_view *t, size_t nrules, FILE *o)
+{
+	fputs("{\n  \"tool\": \"airgap-verifier\",\n  \"version\": ", o);
+	jstr(o, VF_VERSION);
+	fputs(",\n  \"mode\": ", o);
+	jstr(o, r->mode);
+	fprintf(o, ",\n  \"fail_on\": \"%s\",\n  \"passed\": %s,\n", vf_severity_name(r->fail_on),
+		vf_report_count(r, r->fail_on) == 0 ? "true" : "false");
+	fprintf(o, "  \"summary\": {\"findings\": %zu, \"suppressed\": %zu, \"by_severity\": {",
+		vf_report_count(r, VF_SEV_INFO), vf_report_count_suppressed(r));
+	for (unsigned sv = 0; sv <= VF_SEV_CRITICAL; sv++) {
 		size_t n = 0;
 		for (size_t i = 0; i < r->nf; i++)
-			n += !r->f[i].suppressed && r->f[i].severity == (vf_severity)s;
-		exai_json_set(by, sev_names[s], json_integer((json_int_t)n));
+			n += !r->f[i].suppressed && r->f[i].severity == (vf_severity)sv;
+		fprintf(o, "%s\"%s\": %zu", sv ? ", " : "", sev_names[sv], n);
 	}
-	exai_json_set(sum, "findings", json_integer((json_int_t)vf_report_count(r, VF_SEV_INFO)));
-	exai_json_set(sum, "suppressed", json_integer((json_int_t)vf_report_count_suppressed(r)));
-	exai_json_set(sum, "by_severity", by);
-	exai_json_set(root, "summary", sum);
-	arr = json_array();
-	for (size_t i = 0; arr && i < r->nnotes; i++)
-		json_array_append_new(arr, json_string(r->notes[i]));
-	exai_json_set(root, "notes", arr);
-	arr = json_array();
-	for (size_t i = 0; arr && i < nrules; i++)
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:i}", "id", t[i].id,
-						     "severity", vf_severity_name(t[i].sev),
-						     "description", t[i].desc, "findings",
-						     (json_int_t)(t[i].fails + t[i].others)));
-	exai_json_set(root, "rules", arr);
-	arr = json_array();
-	for (size_t i = 0; arr && i < r->nf; i++)
-		json_array_append_new(arr, json_finding(&r->f[i]));
-	exai_json_set(root, "findings", arr);
-	free(t);
-	return root;
+	fputs("}},\n  \"notes\": [", o);
+	for (size_t i = 0; i < r->nnotes; i++) {
+		fputs(i ? ",\n    " : "\n    ", o);
+		jstr(o, r->notes[i]);
+	}
+	fputs(r->nnotes ? "\n  ],\n  \"rules\": [" : "],\n  \"rules\": [", o);
+	for (size_t i = 0; i < nrules; i++) {
+		fputs(i ? ",\n    {" : "\n    {", o);
+		jkey(o, "id", t[i].id, false);
+		jkey(o, "severity", vf_severity_name(t[i].sev), true);
+		jkey(o, "description", t[i].desc, true);
+		fprintf(o, ", \"findings\": %zu}", t[i].fails + t[i].others);
+	}
+	fputs(nrules ? "\n  ],\n  \"findings\": [" : "],\n  \"findings\": [", o);
+	for (size_t i = 0; i < r->nf; i++) {
+		const vf_finding *f = &r->f[i];
+		fputs(i ? ",\n    {" : "\n    {", o);
+		jkey(o, "rule_id", f->rule_id, false);
+		jkey(o, "severity", vf_severity_name(f->severity), true);
+		jkey(o, "path", f->path, true);
+		fprintf(o, ", \"line\": %llu, \"column\": %llu, \"offset\": %llu",
+			(unsigned long long)f->line, (unsigned long long)f->column,
+			(unsigned long long)f->offset);
+		jkey(o, "message", f->message, true);
+		jkey(o, "evidence", f->evidence, true);
+		jkey(o, "hint", f->hint, true);
+		fprintf(o, ", \"suppressed\": %s", f->suppressed ? "true" : "false");
+		if (f->suppressed)
+			jkey(o, "suppress_reason", f->suppress_reason, true);
+		fputc('}', o);
+	}
+	fputs(r->nf ? "\n  ]\n}\n" : "]\n}\n", o);
 }
 
-/* ---- sarif 2.1.0 ---- */
+/* ---- sarif 2.1.0 (streamed) ---- */
 
 static const char *sarif_level(vf_severity s)
 {
@@ -563,131 +570,112 @@ static const char *sarif_security_severity(vf_severity s)
 	return v[s];
 }
 
-/* Percent-encodes what a URI reference may not carry literally (RFC 3986); '!' (our archive
- * separator) and '/' stay as they are. Caller frees. */
-static char *uri_encode(const char *path)
+/* Writes @path as a JSON string holding a URI reference: what RFC 3986 does not allow
+ * literally is percent-encoded; '!' (our archive separator) and '/' stay as they are. */
+static void juri(FILE *o, const char *path)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(path), o = 0;
-	char *out = n < SIZE_MAX / 3 ? malloc(3 * n + 1) : NULL;
 
-	if (!out)
-		return NULL;
+	fputc('"', o);
 	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-._~!$&'()*+,;=:@/", *p)) {
-			out[o++] = (char)*p;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[*p >> 4];
-			out[o++] = hex[*p & 15];
-		}
+		    (*p >= '0' && *p <= '9') || strchr("-._~!$&'()*+,;=:@/", *p))
+			fputc(*p, o);
+		else
+			fprintf(o, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
 	}
-	out[o] = '\0';
-	return out;
+	fputc('"', o);
 }
 
-static json_t *sarif_result(const vf_finding *f, size_t rule_idx)
+static void sarif_result(FILE *o, const vf_finding *f, size_t rule_idx)
 {
-	json_t *res = json_object(), *region = json_object(), *props = json_object();
-	char *msg = NULL, *uri = NULL;
-	size_t len = strlen(f->message) + (f->hint ? strlen(f->hint) : 0) + 8;
-
-	msg = malloc(len);
-	if (!res || !region || !props || !msg)
-		goto fail;
-	snprintf(msg, len, "%s%s%s", f->message, f->hint ? " Fix: " : "", f->hint ? f->hint : "");
-	exai_json_set(res, "ruleId", json_string(f->rule_id));
-	exai_json_set(res, "ruleIndex", json_integer((json_int_t)rule_idx));
-	exai_json_set(res, "level", json_string(sarif_level(f->severity)));
-	exai_json_set(res, "message", json_pack("{s:s}", "text", msg));
-	if (f->line) {
-		exai_json_set(region, "startLine", json_integer((json_int_t)f->line));
-		if (f->column)
-			exai_json_set(region, "startColumn", json_integer((json_int_t)f->column));
-	} else {
-		exai_json_set(region, "byteOffset", json_integer((json_int_t)f->offset));
+	fputs("{", o);
+	jkey(o, "ruleId", f->rule_id, false);
+	fprintf(o, ", \"ruleIndex\": %zu, \"level\": \"%s\", \"message\": {\"text\": ", rule_idx,
+		sarif_level(f->severity));
+	/* message + " Fix: " + hint, escaped in one string */
+	fputc('"', o);
+	for (int part = 0; part < 2; part++) {
+		const char *s = part ? f->hint : f->message;
+		if (!s)
+			continue;
+		if (part)
+			fputs(" Fix: ", o);
+		jesc(o, s);
 	}
+	fputs("\"}", o);
 	if (f->path) {
-		if (!(uri = uri_encode(f->path)))
-			goto fail;
-		exai_json_set(res, "locations",
-			      json_pack("[{s:{s:{s:s}, s:O}}]", "physicalLocation",
-					"artifactLocation", "uri", uri, "region", region));
+		fputs(", \"locations\": [{\"physicalLocation\": {\"artifactLocation\": {\"uri\": ",
+		      o);
+		juri(o, f->path);
+		if (f->line && f->column)
+			fprintf(o, "}, \"region\": {\"startLine\": %llu, \"startColumn\": %llu}}}]",
+				(unsigned long long)f->line, (unsigned long long)f->column);
+		else if (f->line)
+			fprintf(o, "}, \"region\": {\"startLine\": %llu}}}]",
+				(unsigned long long)f->line);
+		else
+			fprintf(o, "}, \"region\": {\"byteOffset\": %llu}}}]",
+				(unsigned long long)f->offset);
 	}
-	json_decref(region);
-	region = NULL;
-	exai_json_set(props, "severity", json_string(vf_severity_name(f->severity)));
+	fputs(", \"properties\": {", o);
+	jkey(o, "severity", vf_severity_name(f->severity), false);
 	if (f->evidence)
-		exai_json_set(props, "evidence", json_string(f->evidence));
+		jkey(o, "evidence", f->evidence, true);
 	if (f->hint)
-		exai_json_set(props, "hint", json_string(f->hint));
-	exai_json_set(res, "properties", props);
-	if (f->suppressed)
-		exai_json_set(res, "suppressions",
-			      json_pack("[{s:s, s:s, s:s}]", "kind", "external", "status",
-					"accepted", "justification",
-					f->suppress_reason ? f->suppress_reason : ""));
-	free(msg);
-	free(uri);
-	return res;
-fail:
-	json_decref(res);
-	json_decref(region);
-	json_decref(props);
-	free(msg);
-	free(uri);
-	return NULL;
+		jkey(o, "hint", f->hint, true);
+	fputc('}', o);
+	if (f->suppressed) {
+		fputs(", \"suppressions\": [{\"kind\": \"external\", \"status\": \"accepted\", ",
+		      o);
+		jkey(o, "justification", f->suppress_reason ? f->suppress_reason : "", false);
+		fputs("}]", o);
+	}
+	fputc('}', o);
 }
 
-static json_t *build_sarif(const vf_report *r)
+static void write_sarif(const vf_report *r, const rule_view *t, size_t nrules, FILE *o)
 {
-	json_t *root = json_object(), *rules = json_array(), *results = json_array(), *notes;
-	size_t nrules = 0;
-	rule_view *t = rule_table(r, &nrules);
-	char tool[64];
-
-	if (!root || !rules || !results || !t)
-		goto fail;
-	for (size_t i = 0; i < nrules; i++)
-		json_array_append_new(
-		    rules, json_pack("{s:s, s:{s:s}, s:{s:s}, s:{s:s, s:s, s:[s]}}", "id", t[i].id,
-				     "shortDescription", "text", t[i].desc, "defaultConfiguration",
-				     "level", sarif_level(t[i].sev), "properties", "severity",
-				     vf_severity_name(t[i].sev), "security-severity",
-				     sarif_security_severity(t[i].sev), "tags", "security"));
+	fputs("{\n  \"version\": \"2.1.0\",\n  \"$schema\": \"" SARIF_SCHEMA "\",\n"
+	      "  \"runs\": [\n    {\n      \"tool\": {\"driver\": {\"name\": \"airgap-verifier\", "
+	      "\"version\": ",
+	      o);
+	jstr(o, VF_VERSION);
+	fputs(", \"fullName\": \"airgap-verifier ", o);
+	jesc(o, r->mode);
+	fputs("\", \"rules\": [", o);
+	for (size_t i = 0; i < nrules; i++) {
+		fputs(i ? ",\n        {" : "\n        {", o);
+		jkey(o, "id", t[i].id, false);
+		fputs(", \"shortDescription\": {", o);
+		jkey(o, "text", t[i].desc, false);
+		fprintf(o,
+			"}, \"defaultConfiguration\": {\"level\": \"%s\"}, \"properties\": "
+			"{\"severity\": \"%s\", \"security-severity\": \"%s\", \"tags\": "
+			"[\"security\"]}}",
+			sarif_level(t[i].sev), vf_severity_name(t[i].sev),
+			sarif_security_severity(t[i].sev));
+	}
+	fputs(nrules ? "\n      ]}},\n" : "]}},\n", o);
+	fputs("      \"invocations\": [{\"executionSuccessful\": true, "
+	      "\"toolExecutionNotifications\": [",
+	      o);
+	for (size_t i = 0; i < r->nnotes; i++) {
+		fputs(i ? ", {\"level\": \"note\", \"message\": {"
+			: "{\"level\": \"note\", "
+			  "\"message\": {",
+		      o);
+		jkey(o, "text", r->notes[i], false);
+		fputs("}}", o);
+	}
+	fputs("]}],\n      \"properties\": {", o);
+	jkey(o, "mode", r->mode, false);
+	fputs("},\n      \"results\": [", o);
 	for (size_t i = 0; i < r->nf; i++) {
-		json_t *res = sarif_result(&r->f[i], rule_index(t, nrules, r->f[i].rule_id));
-		if (!res)
-			goto fail;
-		json_array_append_new(results, res);
+		fputs(i ? ",\n        " : "\n        ", o);
+		sarif_result(o, &r->f[i], rule_index(t, nrules, r->f[i].rule_id));
 	}
-	notes = json_array();
-	for (size_t i = 0; notes && i < r->nnotes; i++)
-		json_array_append_new(notes, json_pack("{s:s, s:{s:s}}", "level", "note", "message",
-						       "text", r->notes[i]));
-	snprintf(tool, sizeof(tool), "airgap-verifier %s", r->mode);
-	exai_json_set(root, "version", json_string("2.1.0"));
-	exai_json_set(root, "$schema", json_string(SARIF_SCHEMA));
-	exai_json_set(root, "runs",
-		      json_pack("[{s:{s:{s:s, s:s, s:s, s:o}}, s:[{s:b, s:o}], s:o, s:{s:s}}]",
-				"tool", "driver", "name", "airgap-verifier", "version", VF_VERSION,
-				"fullName", tool, "rules", rules, "invocations",
-				"executionSuccessful", 1, "toolExecutionNotifications",
-				notes ? notes : json_array(), "results", results, "properties",
-				"mode", r->mode));
-	free(t);
-	if (!json_object_get(root, "runs")) {
-		json_decref(root);
-		return NULL;
-	}
-	return root;
-fail:
-	json_decref(root);
-	json_decref(rules);
-	json_decref(results);
-	free(t);
-	return NULL;
+	fputs(r->nf ? "\n      ]\n    }\n  ]\n}\n" : "]\n    }\n  ]\n}\n", o);
 }
 
 /* ---- junit ---- */
@@ -775,13 +763,10 @@ static void junit_case(const vf_report *r, const rule_view *v, FILE *out)
 	fputs("    </testcase>\n", out);
 }
 
-static exai_status write_junit(const vf_report *r, FILE *out, exai_error *e)
+static void write_junit(const vf_report *r, const rule_view *t, size_t nrules, FILE *out)
 {
-	size_t nrules = 0, failed = 0;
-	rule_view *t = rule_table(r, &nrules);
+	size_t failed = 0;
 
-	if (!t)
-		return exai_error_set(e, EXAI_ENOMEM, "report: out of memory");
 	for (size_t i = 0; i < nrules; i++)
 		failed += t[i].fails > 0;
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
@@ -803,34 +788,34 @@ static exai_status write_junit(const vf_report *r, FILE *out, exai_error *e)
 	for (size_t i = 0; i < nrules; i++)
 		junit_case(r, &t[i], out);
 	fputs("  </testsuite>\n</testsuites>\n", out);
-	free(t);
-	return EXAI_OK;
 }
 
 exai_status vf_report_write(const vf_report *r, vf_format fmt, FILE *out, exai_error *e)
 {
 	exai_status rc = EXAI_OK;
-	json_t *j;
+	size_t nrules = 0;
+	rule_view *t = NULL;
 
+	if ((unsigned)fmt > VF_FMT_SARIF)
+		return exai_error_set(e, EXAI_EINVAL, "report: unknown format %d", (int)fmt);
+	if (fmt != VF_FMT_TEXT && !(t = rule_table(r, &nrules)))
+		return exai_error_set(e, EXAI_ENOMEM, "report: out of memory");
 	switch (fmt) {
 	case VF_FMT_TEXT:
 		write_text(r, out);
 		break;
 	case VF_FMT_JSON:
+		write_json(r, t, nrules, out);
+		break;
 	case VF_FMT_SARIF:
-		j = fmt == VF_FMT_JSON ? build_json(r) : build_sarif(r);
-		if (!j)
-			return exai_error_set(e, EXAI_ENOMEM, "report: out of memory");
-		if (exai_json_emit(j, out) != 0)
-			return exai_error_sys(e, EXAI_EIO, "report: write");
+		write_sarif(r, t, nrules, out);
 		break;
 	case VF_FMT_JUNIT:
-		rc = write_junit(r, out, e);
+		write_junit(r, t, nrules, out);
 		break;
-	default:
-		return exai_error_set(e, EXAI_EINVAL, "report: unknown format %d", (int)fmt);
 	}
-	if (rc == EXAI_OK && (fflush(out) != 0 || ferror(out)))
+	free(t);
+	if (fflush(out) != 0 || ferror(out))
 		rc = exai_error_sys(e, EXAI_EIO, "report: write");
 	return rc;
 }

@@ -1,0 +1,274 @@
+/*
+ * scan: the static mode of airgap-verifier. Shared types of its modules:
+ *
+ *   scan_rules.c   the rules data file (YAML): settings and rules, merged default + user
+ *   scan_allow.c   the allow file: extra local hosts/CIDRs/registries, suppressions, expiry
+ *   scan_lit.c     the multi-literal prefilter every text byte goes through once
+ *   scan_net.c     URL / hostname / IP literal parsing and the "is it local" test
+ *   scan_text.c    one buffer (a file or an archive entry): prefilter hits -> rule checks
+ *   scan_elf.c     bounded ELF parser: imported network functions
+ *   scan_k8s.c     Kubernetes (and values.yaml / compose) YAML checks
+ *   scan_walk.c    paths, trees, the worker pool, dispatch by content type
+ *   scan_archive.c tar / OCI / docker-save archives through libarchive, nested layers
+ *   scan_helm.c    Helm charts: `helm template` when available
+ *   scan_cmd.c     the command line front end
+ *
+ * A finding's rule comes from the rules file: code implements "checks", the data file names
+ * each check's rule id, severity, message and hint, and may disable it.
+ */
+#ifndef VF_SCAN_H
+#define VF_SCAN_H
+
+#include <pthread.h>
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "exai/error.h"
+#include "report.h"
+
+/* The built-in checks (anything that is not a plain pattern rule). */
+typedef enum vf_check {
+	VF_CHK_PATTERN = 0, /* triggers + optional regex, from the data file */
+	VF_CHK_FILENAME,    /* the file name matches `files` globs */
+	VF_CHK_NET_URL,
+	VF_CHK_NET_HOST,
+	VF_CHK_NET_IP,
+	VF_CHK_ELF_IMPORTS,
+	VF_CHK_K8S_IMAGE_REGISTRY,
+	VF_CHK_K8S_IMAGE_DIGEST,
+	VF_CHK_K8S_IMAGE_TAG,
+	VF_CHK_K8S_IMAGE_NO_REGISTRY,
+	VF_CHK_K8S_PULL_ALWAYS,
+	VF_CHK_K8S_HOST_NETWORK,
+	VF_CHK_K8S_SVC_LOADBALANCER,
+	VF_CHK_K8S_SVC_EXTERNALNAME,
+	VF_CHK_K8S_NETPOL_DEFAULT_DENY,
+	VF_CHK_K8S_NETPOL_EGRESS_PUBLIC,
+	VF_CHK_K8S_COREDNS_FORWARD,
+	VF_CHK_K8S_SERVICE_ENTRY,
+	VF_CHK_ALLOW_EXPIRED,
+	VF_CHK_INCOMPLETE,
+	VF_CHK__COUNT
+} vf_check;
+
+/* Name used in the rules file's `check:` key; NULL past the end. */
+const char *vf_check_name(vf_check c);
+
+enum { VF_SCOPE_FILE = 0, VF_SCOPE_SCAN = 1 };
+
+typedef struct vf_strv {
+	char **v;
+	size_t n;
+} vf_strv;
+
+typedef struct vf_rule {
+	char *id;
+	vf_check check;
+	vf_severity sev;
+	char *description, *message, *hint;
+	bool enabled;
+	/* pattern rules */
+	vf_strv triggers; /* literals; one must occur for the rule to be looked at */
+	bool icase;	  /* triggers (and regex) ignore case */
+	bool word;	  /* the match must not be inside a longer word/number */
+	bool redact;	  /* evidence is redacted (secrets) */
+	bool binary;	  /* also applies to strings inside binary files */
+	char *regex_src;
+	regex_t re;
+	bool has_re;
+	vf_strv files;	  /* basename globs the rule applies to ("#!" = has a shebang) */
+	vf_strv except;	  /* no finding when the matched line contains one of these */
+	vf_strv unless;	  /* no finding when one of these occurs (in the file / the scan) */
+	int unless_scope; /* VF_SCOPE_FILE or VF_SCOPE_SCAN */
+	char *where;	  /* "file:line:col" of the rule's definition, for messages */
+} vf_rule;
+
+typedef struct vf_cidr {
+	uint8_t addr[16]; /* IPv4 as ::ffff:a.b.c.d */
+	unsigned bits;	  /* prefix length over the 128-bit form */
+} vf_cidr;
+
+typedef struct vf_cidrs {
+	vf_cidr *v;
+	size_t n;
+} vf_cidrs;
+
+typedef struct vf_settings {
+	vf_strv local_suffixes;	     /* host == s or ends with "." s */
+	vf_strv ignore_hosts;	     /* same matching: documentation names etc. */
+	vf_strv allow_hosts;	     /* from the allow file */
+	vf_strv ignore_url_prefixes; /* identifiers, not fetches (license/namespace URLs) */
+	vf_strv public_tlds;	     /* bare host names are looked for with these TLDs */
+	vf_strv url_schemes;
+	vf_strv local_registries;
+	vf_strv network_symbols;
+	vf_strv skip_dirs;
+	vf_cidrs local_cidrs;
+	uint64_t max_file_size;
+	uint64_t max_entry_size;
+	uint64_t max_archive_bytes;
+	uint64_t max_archive_entries;
+	uint64_t max_archive_depth;
+	uint64_t max_findings_per_file;
+} vf_settings;
+
+struct vf_lits;
+
+typedef struct vf_rules {
+	vf_rule *r;
+	size_t n;
+	vf_settings set;
+	int by_check[VF_CHK__COUNT]; /* index of the enabled rule for a built-in check, or -1 */
+	struct vf_lits *lits;	     /* prefilter over every rule, built by vf_rules_finish() */
+	struct vf_lits *lits_plain;  /* the same without rules limited by `files:` */
+} vf_rules;
+
+/* scan_rules.c */
+exai_status vf_rules_load(vf_rules *rs, const char *path, exai_error *e) EXAI_WUR;
+exai_status vf_rules_load_buf(vf_rules *rs, const char *name, const void *buf, size_t len,
+			      exai_error *e) EXAI_WUR;
+/* Validates, compiles regexes, builds the prefilter. Call once after the last load. */
+exai_status vf_rules_finish(vf_rules *rs, exai_error *e) EXAI_WUR;
+void vf_rules_free(vf_rules *rs);
+/* The enabled rule behind a built-in check, or NULL. */
+const vf_rule *vf_rules_for(const vf_rules *rs, vf_check c);
+/* Declares every enabled rule in the report. */
+exai_status vf_rules_declare(const vf_rules *rs, vf_report *r, exai_error *e) EXAI_WUR;
+exai_status vf_strv_push(vf_strv *sv, const char *s) EXAI_WUR;
+void vf_strv_free(vf_strv *sv);
+
+/* scan_allow.c */
+typedef struct vf_suppression {
+	char *rule;	/* glob on the rule id */
+	char *path;	/* glob on the location path (optional) */
+	char *evidence; /* substring of the evidence (optional) */
+	char *justification;
+	char *expires; /* YYYY-MM-DD or NULL */
+	bool expired;
+	unsigned long line, col;
+	uint64_t used; /* atomically counted */
+} vf_suppression;
+
+typedef struct vf_scan_allow {
+	char *path;
+	vf_suppression *s;
+	size_t n;
+} vf_scan_allow;
+
+/* Loads an allow file; its hosts/cidrs/registries are appended to @set. @today is
+ * "YYYY-MM-DD" (UTC). */
+exai_status vf_scan_allow_load(vf_scan_allow *a, const char *path, vf_settings *set,
+			       const char *today, exai_error *e) EXAI_WUR;
+void vf_scan_allow_free(vf_scan_allow *a);
+/* The live suppression matching @f (path relative to its scan root in @rel), or NULL. */
+vf_suppression *vf_scan_allow_match(vf_scan_allow *a, const vf_finding *f, const char *rel);
+
+/* scan_net.c */
+exai_status vf_net_cidr_parse(const char *s, vf_cidr *out) EXAI_WUR;
+bool vf_net_cidrs_contain(const vf_cidrs *cs, const uint8_t addr[16]);
+/* Parses an IPv4 or IPv6 literal (exactly @len bytes) into the 128-bit form. */
+bool vf_net_ip_parse(const char *s, size_t len, uint8_t out[16]);
+/* Host name or IP literal (no port, no brackets) is local: loopback, private, link-local,
+ * local suffixes, allowed hosts, or a single label. Ignored hosts count as local too. */
+bool vf_net_host_is_local(const vf_settings *set, const char *host, size_t len);
+/* Case-insensitive: @host equals @suffix or ends with "." @suffix. */
+bool vf_net_host_has_suffix(const char *host, size_t len, const char *suffix);
+
+/* scan_elf.c: the imported (undefined, dynamic) symbols of an ELF image that are in
+ * @wanted, as a malloc'ed ", "-joined list in *out (NULL if none). Bounded and strict:
+ * a malformed image is EXAI_EFORMAT with the offending offset. *dynsym_off gets the offset
+ * of the symbol table used. */
+exai_status vf_elf_net_imports(const uint8_t *p, size_t n, const vf_strv *wanted, char **out,
+			       uint64_t *dynsym_off, exai_error *e) EXAI_WUR;
+bool vf_is_elf(const uint8_t *p, size_t n);
+
+/* The state of one scan, shared by the workers. */
+typedef struct vf_scan {
+	vf_rules *rules;
+	vf_scan_allow *allow;
+	vf_report *report;
+	pthread_mutex_t lock;
+	bool *unless_seen; /* per rule: an `unless` literal (scope scan) was seen anywhere */
+	struct vf_held *held;
+	size_t nheld, capheld;
+	struct vf_k8s_state *k8s;
+	unsigned threads;
+	bool helm_render;     /* run `helm template` when helm is on PATH (default true) */
+	const char *helm_bin; /* resolved helm path or NULL */
+	uint64_t files, bytes, yaml_errors, skipped;
+	exai_status fatal; /* first internal error (OOM); the scan stops */
+	exai_error fatal_err;
+} vf_scan;
+
+/* A buffer to scan: a file on disk, an archive entry, or rendered Helm output. */
+typedef struct vf_buf {
+	const char *path; /* display path ("img.tar!layer!usr/bin/x") */
+	const char *rel;  /* path relative to its scan root, for allow globs */
+	const char *base; /* file name */
+	const uint8_t *p;
+	size_t n;
+	unsigned depth; /* archive nesting */
+} vf_buf;
+
+exai_status vf_scan_init(vf_scan *s, vf_rules *rules, vf_scan_allow *allow, vf_report *report,
+			 exai_error *e) EXAI_WUR;
+void vf_scan_fini(vf_scan *s);
+/* Scans each path (file, directory, archive) with the worker pool. Paths that cannot be read
+ * at all are errors (EXAI_ENOENT, ...); problems inside them are scan.incomplete findings. */
+exai_status vf_scan_paths(vf_scan *s, char *const *paths, size_t n, exai_error *e) EXAI_WUR;
+/* Scans one buffer (any content type; archives recurse). Thread-safe. */
+void vf_scan_buffer(vf_scan *s, const vf_buf *b);
+/* Ends the scan: scan-wide rules (held findings, namespaces without default deny, expired
+ * suppressions) are resolved and added to the report. */
+exai_status vf_scan_finish(vf_scan *s, exai_error *e) EXAI_WUR;
+
+/* Adds a finding (suppression applied, strings copied). Thread-safe. */
+void vf_scan_emit(vf_scan *s, const vf_rule *rule, const vf_buf *b, uint64_t line, uint64_t col,
+		  uint64_t off, const char *evidence, const char *message);
+/* Holds a finding of a rule with scan-scoped `unless` markers until vf_scan_finish(). */
+void vf_scan_hold(vf_scan *s, const vf_rule *rule, const vf_buf *b, uint64_t line, uint64_t col,
+		  uint64_t off, const char *evidence, const char *message);
+/* A note in the report header. Thread-safe. */
+void vf_scan_note(vf_scan *s, const char *note);
+/* A scan.incomplete finding (something could not be read fully). */
+void vf_scan_incomplete(vf_scan *s, const vf_buf *b, uint64_t off, const char *what);
+/* Records an internal failure (OOM); the scan reports it as an error. */
+void vf_scan_fail(vf_scan *s, const exai_error *e);
+
+/* scan_text.c: text / binary-string rules over one buffer. */
+void vf_scan_text(vf_scan *s, const vf_buf *b, bool binary);
+/* scan_k8s.c */
+void vf_scan_k8s(vf_scan *s, const vf_buf *b);
+exai_status vf_k8s_state_new(struct vf_k8s_state **out, exai_error *e) EXAI_WUR;
+void vf_k8s_state_free(struct vf_k8s_state *k);
+void vf_k8s_finish(vf_scan *s);
+bool vf_k8s_is_workload(const char *kind, size_t len);
+/* Records that namespace @ns runs workloads (first location kept) or, with @denied, has a
+ * default-deny egress policy. */
+void vf_k8s_ns_mark(vf_scan *s, const vf_buf *b, const char *ns, uint64_t line, uint64_t col,
+		    bool denied);
+/* scan_k8s_fast.c: handles one plain block-style document textually (image checks and
+ * namespace bookkeeping) and returns true, or returns false (having done nothing) when the
+ * document needs a real YAML parse. @first_line: its first line in the buffer. The caller
+ * sends documents holding any of vf_k8s_hard_words to libyaml without asking. */
+extern const char *const vf_k8s_hard_words[];
+bool vf_k8s_fast_doc(vf_scan *s, const vf_buf *b, const uint8_t *p, size_t n, uint64_t first_line,
+		     uint64_t *emitted);
+/* Image reference checks on one reference; returns the number of findings. */
+unsigned vf_k8s_check_image(vf_scan *s, const vf_buf *b, const char *ref, uint64_t line,
+			    uint64_t col);
+/* scan_archive.c */
+bool vf_is_archive(const uint8_t *p, size_t n);
+void vf_scan_archive_mem(vf_scan *s, const vf_buf *b);
+/* scan_helm.c */
+bool vf_is_chart_dir(const char *dir);
+/* The full path of an executable @name on $PATH (malloc'ed), or NULL. */
+char *vf_find_on_path(const char *name);
+void vf_scan_helm_chart(vf_scan *s, const char *dir, const char *display);
+
+/* Glob on a file name (fnmatch, no special '/' handling); "#!" matches a shebang. */
+bool vf_files_match(const vf_strv *globs, const char *base, const uint8_t *p, size_t n);
+
+#endif

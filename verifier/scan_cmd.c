@@ -1,0 +1,267 @@
+/*
+ * scan_cmd: `airgap-verifier scan` front end: options, the default rules file next to the
+ * binary, report output. The only code of the scan mode that prints.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "exai/file.h"
+#include "exai/yaml.h"
+#include "scan.h"
+
+#define MAX_RULE_FILES 32
+
+typedef struct opts {
+	char **paths;
+	size_t npaths;
+	const char *rules[MAX_RULE_FILES];
+	size_t nrules;
+	bool no_default;
+	const char *allow;
+	vf_format fmt;
+	const char *output;
+	vf_severity fail_on;
+	bool fail_never;
+	unsigned jobs;
+	bool no_helm;
+} opts;
+
+static void usage(FILE *out)
+{
+	fputs("usage: airgap-verifier scan PATH... [--rules FILE] [--allow FILE]\n"
+	      "                            [--format text|json|junit|sarif] [--output FILE]\n"
+	      "                            [--fail-on info|low|medium|high|critical|none]\n"
+	      "                            [--no-default-rules] [--no-helm] [--jobs N] [--json]\n"
+	      "\n"
+	      "PATH is a file, a directory, or a tar / OCI / docker-save archive (layers too).\n"
+	      "--rules adds a rules file to the shipped defaults (same id: fields override).\n"
+	      "--allow names the allow file (local hosts/CIDRs/registries, suppressions).\n"
+	      "--fail-on: lowest severity that fails the scan (default: medium).\n"
+	      "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or runtime error.\n",
+	      out);
+}
+
+static int bad_usage(const char *fmt, ...) EXAI_PRINTF(1, 2);
+static int bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("airgap-verifier scan: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage(stderr);
+	return 2;
+}
+
+static int parse(int argc, char **argv, opts *o)
+{
+	o->fmt = VF_FMT_TEXT;
+	o->fail_on = VF_SEV_MEDIUM;
+	if (!(o->paths = calloc((size_t)argc, sizeof(*o->paths))))
+		return 2;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool takes = !strcmp(a, "--rules") || !strcmp(a, "--allow") ||
+			     !strcmp(a, "--format") || !strcmp(a, "--output") ||
+			     !strcmp(a, "--fail-on") || !strcmp(a, "--jobs");
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return -1;
+		}
+		if (takes && !v)
+			return bad_usage("%s needs a value", a);
+		if (!strcmp(a, "--rules")) {
+			if (o->nrules == MAX_RULE_FILES)
+				return bad_usage("too many --rules files");
+			o->rules[o->nrules++] = v;
+		} else if (!strcmp(a, "--allow")) {
+			o->allow = v;
+		} else if (!strcmp(a, "--format")) {
+			if (!vf_format_parse(v, &o->fmt))
+				return bad_usage("unknown format '%s' (text, json, junit, sarif)",
+						 v);
+		} else if (!strcmp(a, "--json")) {
+			o->fmt = VF_FMT_JSON;
+		} else if (!strcmp(a, "--output")) {
+			o->output = v;
+		} else if (!strcmp(a, "--fail-on")) {
+			o->fail_never = !strcmp(v, "none");
+			if (!o->fail_never && !vf_severity_parse(v, &o->fail_on))
+				return bad_usage("unknown severity '%s'", v);
+		} else if (!strcmp(a, "--jobs")) {
+			uint64_t j;
+			if (!exai_parse_u64(v, &j) || j < 1 || j > 64)
+				return bad_usage("--jobs wants 1..64, not '%s'", v);
+			o->jobs = (unsigned)j;
+		} else if (!strcmp(a, "--no-default-rules")) {
+			o->no_default = true;
+		} else if (!strcmp(a, "--no-helm")) {
+			o->no_helm = true;
+		} else if (a[0] == '-' && a[1]) {
+			return bad_usage("unknown option '%s'", a);
+		} else {
+			o->paths[o->npaths++] = argv[i];
+		}
+		if (takes)
+			i++;
+	}
+	if (o->npaths == 0)
+		return bad_usage("no PATH given");
+	if (o->no_default && o->nrules == 0)
+		return bad_usage("--no-default-rules needs at least one --rules file");
+	return 0;
+}
+
+/* The shipped rules: next to the binary in a build tree, or under share/ when installed. */
+static exai_status default_rules_path(char **out, exai_error *e)
+{
+	static const char *const rel[] = {"rules/default.yaml",
+					  "../share/exai/airgap-verifier/default.yaml"};
+	char exe[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return exai_error_sys(e, EXAI_ECONFIG, "/proc/self/exe");
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')))
+		*slash = '\0';
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		char *p = exai_path_join(exe, rel[i]);
+		if (p && access(p, R_OK) == 0) {
+			*out = p;
+			return EXAI_OK;
+		}
+		free(p);
+	}
+	return exai_error_set(e, EXAI_ECONFIG,
+			      "default rules not found in %s/rules/ or "
+			      "%s/../share/exai/airgap-verifier/ (use --rules FILE)",
+			      exe, exe);
+}
+
+static exai_status load_rules(const opts *o, vf_rules *rs, vf_scan_allow *allow, exai_error *e)
+{
+	char *def = NULL, today[16];
+	time_t now = time(NULL);
+	struct tm tm;
+	exai_status rc = EXAI_OK;
+
+	if (!o->no_default) {
+		if ((rc = default_rules_path(&def, e)))
+			return rc;
+		rc = vf_rules_load(rs, def, e);
+		free(def);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < o->nrules && !rc; i++)
+		rc = vf_rules_load(rs, o->rules[i], e);
+	if (!rc && o->allow) {
+		gmtime_r(&now, &tm);
+		strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+		rc = vf_scan_allow_load(allow, o->allow, &rs->set, today, e);
+	}
+	if (!rc)
+		rc = vf_rules_finish(rs, e);
+	return rc;
+}
+
+static exai_status write_report(const opts *o, const vf_report *r, exai_error *e)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	exai_status rc;
+
+	if (!o->output)
+		return vf_report_write(r, o->fmt, stdout, e);
+	if (!(f = open_memstream(&buf, &len)))
+		return exai_error_sys(e, EXAI_ENOMEM, "memstream");
+	rc = vf_report_write(r, o->fmt, f, e);
+	if (fclose(f) != 0 && !rc)
+		rc = exai_error_sys(e, EXAI_EIO, "report");
+	if (!rc)
+		rc = exai_file_write_atomic(o->output, buf, len, 0644, e);
+	free(buf);
+	return rc;
+}
+
+static exai_status summary_notes(vf_scan *s, exai_error *e)
+{
+	char note[256];
+	exai_status rc;
+
+	snprintf(note, sizeof(note), "scanned %llu files, %llu bytes", (unsigned long long)s->files,
+		 (unsigned long long)s->bytes);
+	if ((rc = vf_report_note(s->report, note, e)))
+		return rc;
+	if (s->yaml_errors) {
+		snprintf(note, sizeof(note),
+			 "%llu YAML file(s) did not parse (templates?): Kubernetes checks skipped "
+			 "for them, text rules ran",
+			 (unsigned long long)s->yaml_errors);
+		rc = vf_report_note(s->report, note, e);
+	}
+	return rc;
+}
+
+int vf_cmd_scan(int argc, char **argv)
+{
+	opts o = {0};
+	vf_rules rs = {0};
+	vf_scan_allow allow = {0};
+	vf_report *rep = NULL;
+	vf_scan s;
+	bool scan_ready = false;
+	exai_error e;
+	int ret = 2, pr;
+
+	if ((pr = parse(argc, argv, &o)) != 0) {
+		free(o.paths);
+		return pr < 0 ? 0 : pr;
+	}
+	if (load_rules(&o, &rs, &allow, &e))
+		goto fail;
+	if (!(rep = vf_report_new("scan"))) {
+		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
+		goto fail;
+	}
+	vf_report_set_fail_on(rep, o.fail_never ? VF_SEV_CRITICAL : o.fail_on);
+	if (vf_rules_declare(&rs, rep, &e) ||
+	    vf_scan_init(&s, &rs, o.allow ? &allow : NULL, rep, &e))
+		goto fail;
+	scan_ready = true;
+	if (o.jobs)
+		s.threads = o.jobs;
+	s.helm_render = !o.no_helm;
+	s.helm_bin = vf_find_on_path("helm");
+	if (vf_scan_paths(&s, o.paths, o.npaths, &e) || vf_scan_finish(&s, &e) ||
+	    summary_notes(&s, &e))
+		goto fail;
+	vf_report_sort(rep);
+	if (write_report(&o, rep, &e))
+		goto fail;
+	ret = !o.fail_never && vf_report_count(rep, o.fail_on) > 0 ? 1 : 0;
+	goto out;
+fail:
+	fprintf(stderr, "airgap-verifier scan: %s\n", e.msg);
+out:
+	if (scan_ready) {
+		free((char *)s.helm_bin);
+		vf_scan_fini(&s);
+	}
+	vf_report_free(rep);
+	vf_scan_allow_free(&allow);
+	vf_rules_free(&rs);
+	free(o.paths);
+	return ret;
+}

@@ -1,0 +1,554 @@
+/*
+ * scan_k8s: checks on YAML that describes what runs: Kubernetes manifests (multi-document),
+ * Helm values files and compose files.
+ *
+ * Documents are parsed leniently (third-party YAML may use anchors), so every walk is bounded
+ * in depth and in nodes visited (an alias can make a small file look huge). Any mapping key
+ * `image` (a reference, or a values-style map with repository/tag/registry/digest),
+ * `imagePullPolicy`/`pullPolicy` and `hostNetwork` is checked wherever it appears, so CRDs and
+ * values files are covered too. Kind-specific checks: Service type, NetworkPolicy egress,
+ * CoreDNS Corefile, Istio ServiceEntry. Namespaces that run workloads but have no default-deny
+ * egress policy are only known at the end of the scan (vf_k8s_finish).
+ */
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exai/yaml.h"
+#include "scan.h"
+#include "scan_lit.h"
+
+#define WALK_DEPTH  64
+#define WALK_BUDGET 200000
+
+typedef struct ns_rec {
+	char *name;
+	char *path, *rel;
+	uint64_t line, col;
+	bool denied; /* has a default-deny egress policy */
+	bool used;   /* has workloads or a Namespace object */
+} ns_rec;
+
+struct vf_k8s_state {
+	ns_rec *v;
+	size_t n;
+	struct vf_lits *hard; /* prefilter over vf_k8s_hard_words */
+};
+
+typedef struct hard_pos {
+	size_t *v, n, cap;
+	bool oom;
+} hard_pos;
+
+typedef struct kctx {
+	vf_scan *s;
+	const vf_buf *b;
+	exai_yaml *y;
+	size_t budget;
+	uint64_t emitted;  /* findings from this buffer, capped by max_findings_per_file */
+	uint64_t line_off; /* lines before the document parsed on its own */
+} kctx;
+
+exai_status vf_k8s_state_new(struct vf_k8s_state **out, exai_error *e)
+{
+	size_t n = 0;
+
+	if (!(*out = calloc(1, sizeof(**out))))
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	while (vf_k8s_hard_words[n])
+		n++;
+	return vf_lits_build_raw((const char *const *)vf_k8s_hard_words, NULL, n, &(*out)->hard, e);
+}
+
+void vf_k8s_state_free(struct vf_k8s_state *k)
+{
+	if (!k)
+		return;
+	for (size_t i = 0; i < k->n; i++) {
+		free(k->v[i].name);
+		free(k->v[i].path);
+		free(k->v[i].rel);
+	}
+	free(k->v);
+	vf_lits_free(k->hard);
+	free(k);
+}
+
+static void emit(kctx *k, vf_check c, const exai_ynode *n, const char *evidence,
+		 const char *message)
+{
+	const vf_rule *r = vf_rules_for(k->s->rules, c);
+
+	if (r && k->emitted++ < k->s->rules->set.max_findings_per_file)
+		vf_scan_emit(k->s, r, k->b, k->line_off + exai_yaml_line(n), exai_yaml_col(n), 0,
+			     evidence, message);
+}
+
+/* ---- images ---- */
+
+static bool registry_is_local(const vf_settings *set, const char *reg)
+{
+	const char *colon = strrchr(reg, ':');
+	size_t hl = colon ? (size_t)(colon - reg) : strlen(reg);
+
+	for (size_t i = 0; i < set->local_registries.n; i++)
+		if (fnmatch(set->local_registries.v[i], reg, 0) == 0 ||
+		    (strlen(set->local_registries.v[i]) == hl &&
+		     strncmp(set->local_registries.v[i], reg, hl) == 0))
+			return true;
+	if (reg[0] == '[') /* [v6]:port */
+		return false;
+	return vf_net_host_is_local(set, reg, hl);
+}
+
+static void check_image_at(kctx *k, const char *ref, const exai_ynode *n)
+{
+	if (k->emitted < k->s->rules->set.max_findings_per_file)
+		k->emitted += vf_k8s_check_image(k->s, k->b, ref, k->line_off + exai_yaml_line(n),
+						 exai_yaml_col(n));
+}
+
+unsigned vf_k8s_check_image(vf_scan *s, const vf_buf *b, const char *ref, uint64_t line,
+			    uint64_t col)
+{
+	const vf_settings *set = &s->rules->set;
+	char name[1024], reg[256] = "";
+	const char *at = strchr(ref, '@'), *slash, *colon;
+	size_t nl;
+	bool digest, tagged, latest;
+	const vf_rule *r;
+	unsigned n = 0;
+
+	if (!*ref || strlen(ref) >= sizeof(name) || strpbrk(ref, "{}$ <>\t\"'"))
+		return 0; /* templated, empty or not a reference */
+	nl = at ? (size_t)(at - ref) : strlen(ref);
+	memcpy(name, ref, nl);
+	name[nl] = '\0';
+	digest = at && strncmp(at + 1, "sha256:", 7) == 0 && strlen(at + 8) == 64;
+	slash = strchr(name, '/');
+	if (slash && (size_t)(slash - name) < sizeof(reg) &&
+	    (memchr(name, '.', (size_t)(slash - name)) ||
+	     memchr(name, ':', (size_t)(slash - name)) || strncmp(name, "localhost/", 10) == 0)) {
+		memcpy(reg, name, (size_t)(slash - name));
+		reg[slash - name] = '\0';
+	}
+	colon = strrchr(name, ':');
+	tagged = colon && (!slash || colon > strrchr(name, '/'));
+	latest = tagged && strcmp(colon + 1, "latest") == 0;
+	if (!reg[0] && (r = vf_rules_for(s->rules, VF_CHK_K8S_IMAGE_NO_REGISTRY)) && ++n)
+		vf_scan_emit(s, r, b, line, col, 0, ref, NULL);
+	if (reg[0] && !registry_is_local(set, reg) &&
+	    (r = vf_rules_for(s->rules, VF_CHK_K8S_IMAGE_REGISTRY)) && ++n)
+		vf_scan_emit(s, r, b, line, col, 0, ref, NULL);
+	if (!digest && (r = vf_rules_for(s->rules, VF_CHK_K8S_IMAGE_DIGEST)) && ++n)
+		vf_scan_emit(s, r, b, line, col, 0, ref, NULL);
+	if ((latest || (!tagged && !digest)) &&
+	    (r = vf_rules_for(s->rules, VF_CHK_K8S_IMAGE_TAG)) && ++n)
+		vf_scan_emit(s, r, b, line, col, 0, ref, NULL);
+	return n;
+}
+
+/* A values-style image map: {registry, repository, tag, digest}. */
+static void check_image_map(kctx *k, exai_ynode *m)
+{
+	exai_ynode *repo = exai_yaml_get(k->y, m, "repository");
+	const char *reg = exai_yaml_scalar(exai_yaml_get(k->y, m, "registry"));
+	const char *rp = exai_yaml_scalar(repo);
+	const char *tag = exai_yaml_scalar(exai_yaml_get(k->y, m, "tag"));
+	const char *dig = exai_yaml_scalar(exai_yaml_get(k->y, m, "digest"));
+	char ref[1024];
+
+	if (!rp || !*rp)
+		return;
+	snprintf(ref, sizeof(ref), "%s%s%s%s%s%s%s", reg && *reg ? reg : "", reg && *reg ? "/" : "",
+		 rp, tag && *tag ? ":" : "", tag && *tag ? tag : "", dig && *dig ? "@" : "",
+		 dig && *dig ? dig : "");
+	check_image_at(k, ref, repo);
+}
+
+/* ---- the generic walk ---- */
+
+static void walk(kctx *k, exai_ynode *n, unsigned depth)
+{
+	if (!n || depth > WALK_DEPTH || k->budget == 0)
+		return;
+	k->budget--;
+	if (exai_yaml_is_seq(n)) {
+		for (size_t i = 0; i < exai_yaml_seq_len(n); i++)
+			walk(k, exai_yaml_seq_at(k->y, n, i), depth + 1);
+		return;
+	}
+	if (!exai_yaml_is_map(n))
+		return;
+	for (size_t i = 0; i < exai_yaml_map_len(n); i++) {
+		const char *key = exai_yaml_scalar(exai_yaml_map_key(k->y, n, i));
+		exai_ynode *v = exai_yaml_map_value(k->y, n, i);
+		const char *sv = exai_yaml_scalar(v);
+		if (!key) {
+			walk(k, v, depth + 1);
+			continue;
+		}
+		if (strcmp(key, "image") == 0 && sv)
+			check_image_at(k, sv, v);
+		else if (strcmp(key, "image") == 0 && exai_yaml_is_map(v))
+			check_image_map(k, v);
+		else if ((!strcmp(key, "imagePullPolicy") || !strcmp(key, "pullPolicy")) && sv &&
+			 !strcmp(sv, "Always"))
+			emit(k, VF_CHK_K8S_PULL_ALWAYS, v, "imagePullPolicy: Always", NULL);
+		else if (!strcmp(key, "hostNetwork") && sv && !strcmp(sv, "true"))
+			emit(k, VF_CHK_K8S_HOST_NETWORK, v, "hostNetwork: true", NULL);
+		walk(k, v, depth + 1);
+	}
+}
+
+/* ---- namespaces and NetworkPolicies ---- */
+
+static ns_rec *ns_get(struct vf_k8s_state *st, const char *name)
+{
+	ns_rec *nv;
+
+	for (size_t i = 0; i < st->n; i++)
+		if (strcmp(st->v[i].name, name) == 0)
+			return &st->v[i];
+	if (!(nv = realloc(st->v, (st->n + 1) * sizeof(*nv))))
+		return NULL;
+	st->v = nv;
+	memset(&st->v[st->n], 0, sizeof(*st->v));
+	if (!(st->v[st->n].name = strdup(name)))
+		return NULL;
+	return &st->v[st->n++];
+}
+
+void vf_k8s_ns_mark(vf_scan *s, const vf_buf *b, const char *ns, uint64_t line, uint64_t col,
+		    bool denied)
+{
+	ns_rec *r;
+	exai_error e;
+
+	pthread_mutex_lock(&s->lock);
+	r = ns_get(s->k8s, ns);
+	if (r && denied) {
+		r->denied = true;
+	} else if (r && (!r->used || !r->path || strcmp(b->path, r->path) < 0 ||
+			 (strcmp(b->path, r->path) == 0 && line < r->line))) {
+		/* Keep the first location in path order, whatever order the workers ran in. */
+		free(r->path);
+		free(r->rel);
+		r->used = true;
+		r->path = strdup(b->path);
+		r->rel = strdup(b->rel);
+		r->line = line;
+		r->col = col;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!r) {
+		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
+		vf_scan_fail(s, &e);
+	}
+}
+
+static void ns_mark(kctx *k, const char *ns, const exai_ynode *at, bool denied)
+{
+	vf_k8s_ns_mark(k->s, k->b, ns, k->line_off + exai_yaml_line(at), exai_yaml_col(at), denied);
+}
+
+static bool seq_has(exai_yaml *y, exai_ynode *seq, const char *s)
+{
+	for (size_t i = 0; i < exai_yaml_seq_len(seq); i++) {
+		const char *v = exai_yaml_scalar(exai_yaml_seq_at(y, seq, i));
+		if (v && strcmp(v, s) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool empty_selector(exai_yaml *y, exai_ynode *sel)
+{
+	if (!exai_yaml_is_map(sel))
+		return false;
+	for (size_t i = 0; i < exai_yaml_map_len(sel); i++) {
+		exai_ynode *v = exai_yaml_map_value(y, sel, i);
+		if (exai_yaml_map_len(v) || exai_yaml_seq_len(v))
+			return false;
+	}
+	return true;
+}
+
+static void check_egress_rule(kctx *k, exai_ynode *rule)
+{
+	exai_ynode *to = exai_yaml_get(k->y, rule, "to");
+	const vf_settings *set = &k->s->rules->set;
+
+	if (!to || exai_yaml_seq_len(to) == 0) {
+		emit(k, VF_CHK_K8S_NETPOL_EGRESS_PUBLIC, rule, "egress rule without 'to'",
+		     "egress rule allows every destination");
+		return;
+	}
+	for (size_t i = 0; i < exai_yaml_seq_len(to); i++) {
+		exai_ynode *peer = exai_yaml_seq_at(k->y, to, i);
+		exai_ynode *cn = exai_yaml_get(k->y, exai_yaml_get(k->y, peer, "ipBlock"), "cidr");
+		const char *cidr = exai_yaml_scalar(cn);
+		vf_cidr c;
+		bool local = false;
+		if (!cidr)
+			continue;
+		/* Local only when the whole block lies inside one local range. */
+		if (vf_net_cidr_parse(cidr, &c) == EXAI_OK)
+			for (size_t j = 0; j < set->local_cidrs.n && !local; j++)
+				local = set->local_cidrs.v[j].bits <= c.bits &&
+					vf_net_cidrs_contain(&(vf_cidrs){&set->local_cidrs.v[j], 1},
+							     c.addr);
+		if (!local)
+			emit(k, VF_CHK_K8S_NETPOL_EGRESS_PUBLIC, cn, cidr, NULL);
+	}
+}
+
+static void check_netpol(kctx *k, exai_ynode *spec, const char *ns)
+{
+	exai_ynode *types = exai_yaml_get(k->y, spec, "policyTypes");
+	exai_ynode *egress = exai_yaml_get(k->y, spec, "egress");
+	bool egress_type = seq_has(k->y, types, "Egress") || (!types && egress);
+
+	if (!egress_type)
+		return;
+	if (empty_selector(k->y, exai_yaml_get(k->y, spec, "podSelector")) &&
+	    exai_yaml_seq_len(egress) == 0)
+		ns_mark(k, ns, spec, true);
+	for (size_t i = 0; i < exai_yaml_seq_len(egress); i++)
+		check_egress_rule(k, exai_yaml_seq_at(k->y, egress, i));
+}
+
+/* ---- CoreDNS and Services ---- */
+
+static void check_corefile(kctx *k, exai_ynode *n)
+{
+	const char *text = exai_yaml_scalar(n);
+	bool block = n->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
+		     n->data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
+	uint64_t line = k->line_off + exai_yaml_line(n) + (block ? 1 : 0);
+
+	for (const char *l = text; l && *l; line++) {
+		const char *end = strchr(l, '\n'), *f;
+		size_t len = end ? (size_t)(end - l) : strlen(l);
+		char buf[512], *tok, *save = NULL;
+		if (len < sizeof(buf) && (f = strstr(l, "forward")) && f < l + len) {
+			memcpy(buf, f, len - (size_t)(f - l));
+			buf[len - (size_t)(f - l)] = '\0';
+			strtok_r(buf, " \t", &save);	    /* forward */
+			tok = strtok_r(NULL, " \t", &save); /* the zone */
+			while (tok && (tok = strtok_r(NULL, " \t{", &save))) {
+				char *h = strstr(tok, "://") ? strstr(tok, "://") + 3 : tok;
+				char *colon = strrchr(h, ':');
+				uint8_t a[16];
+				if (colon && strchr(h, '.') && !strchr(colon + 1, '.'))
+					*colon = '\0'; /* 8.8.8.8:53 */
+				if (vf_net_ip_parse(h, strlen(h), a) &&
+				    !vf_net_host_is_local(&k->s->rules->set, h, strlen(h))) {
+					const vf_rule *r =
+					    vf_rules_for(k->s->rules, VF_CHK_K8S_COREDNS_FORWARD);
+					if (r)
+						vf_scan_emit(k->s, r, k->b, line, 0, 0, h, NULL);
+				}
+			}
+		}
+		l = end ? end + 1 : NULL;
+	}
+}
+
+static void check_kind(kctx *k, exai_ynode *root, const char *kind)
+{
+	exai_yaml *y = k->y;
+	exai_ynode *meta = exai_yaml_get(y, root, "metadata"),
+		   *spec = exai_yaml_get(y, root, "spec");
+	const char *ns = exai_yaml_scalar(exai_yaml_get(y, meta, "namespace"));
+
+	if (!ns)
+		ns = "default";
+	if (vf_k8s_is_workload(kind, strlen(kind)))
+		ns_mark(k, ns, root, false);
+	if (strcmp(kind, "Namespace") == 0) {
+		const char *name = exai_yaml_scalar(exai_yaml_get(y, meta, "name"));
+		if (name)
+			ns_mark(k, name, root, false);
+	} else if (strcmp(kind, "NetworkPolicy") == 0 && exai_yaml_is_map(spec)) {
+		check_netpol(k, spec, ns);
+	} else if (strcmp(kind, "Service") == 0) {
+		exai_ynode *t = exai_yaml_get(y, spec, "type");
+		const char *ts = exai_yaml_scalar(t);
+		if (ts && strcmp(ts, "LoadBalancer") == 0)
+			emit(k, VF_CHK_K8S_SVC_LOADBALANCER, t, "type: LoadBalancer", NULL);
+		else if (ts && strcmp(ts, "ExternalName") == 0) {
+			const char *en = exai_yaml_scalar(exai_yaml_get(y, spec, "externalName"));
+			emit(k, VF_CHK_K8S_SVC_EXTERNALNAME, t, en ? en : "type: ExternalName",
+			     NULL);
+		}
+	} else if (strcmp(kind, "ConfigMap") == 0) {
+		exai_ynode *cf = exai_yaml_get(y, exai_yaml_get(y, root, "data"), "Corefile");
+		if (exai_yaml_scalar(cf))
+			check_corefile(k, cf);
+	} else if (strcmp(kind, "ServiceEntry") == 0) {
+		exai_ynode *hosts = exai_yaml_get(y, spec, "hosts");
+		for (size_t i = 0; i < exai_yaml_seq_len(hosts); i++) {
+			exai_ynode *h = exai_yaml_seq_at(y, hosts, i);
+			const char *hs = exai_yaml_scalar(h);
+			if (hs && !vf_net_host_is_local(&k->s->rules->set, hs, strlen(hs)))
+				emit(k, VF_CHK_K8S_SERVICE_ENTRY, h, hs, NULL);
+		}
+	}
+}
+
+static void on_doc(kctx *k, exai_yaml *y)
+{
+	exai_ynode *root = exai_yaml_root(y);
+	const char *kind = exai_yaml_scalar(exai_yaml_get(y, root, "kind"));
+
+	k->y = y;
+	k->budget = WALK_BUDGET;
+	walk(k, root, 0);
+	if (kind && exai_yaml_get(y, root, "apiVersion"))
+		check_kind(k, root, kind);
+}
+
+bool vf_k8s_is_workload(const char *kind, size_t len)
+{
+	static const char *const workloads[] = {
+	    "Pod", "Deployment", "StatefulSet",		  "DaemonSet", "ReplicaSet",
+	    "Job", "CronJob",	 "ReplicationController", NULL};
+
+	for (const char *const *w = workloads; *w; w++)
+		if (strlen(*w) == len && memcmp(*w, kind, len) == 0)
+			return true;
+	return false;
+}
+
+static exai_status each_doc(exai_yaml *y, void *arg, exai_error *e)
+{
+	(void)e;
+	on_doc(arg, y);
+	return EXAI_OK;
+}
+
+/* Parses the documents in p[0..n) (lines before them: @line_off). */
+static void parse_doc(kctx *k, const uint8_t *p, size_t n, uint64_t line_off)
+{
+	exai_error e;
+
+	k->line_off = line_off;
+	if (n > EXAI_YAML_MAX_BYTES)
+		return;
+	if (exai_yaml_each_doc(k->b->path, p, n, each_doc, k, &e) != EXAI_OK) {
+		if (e.code == EXAI_ENOMEM)
+			vf_scan_fail(k->s, &e);
+		else
+			__atomic_add_fetch(&k->s->yaml_errors, 1, __ATOMIC_RELAXED);
+	}
+}
+
+/* True at a bare "---" or "..." line (nothing after it but blanks or a comment). A marker
+ * line with content ("--- |") stays inside its slice, and libyaml handles that slice. */
+static bool doc_marker(const uint8_t *p, const uint8_t *end)
+{
+	const uint8_t *q = p + 3;
+
+	if (end - p < 3 || (memcmp(p, "---", 3) != 0 && memcmp(p, "...", 3) != 0))
+		return false;
+	while (q < end && (*q == ' ' || *q == '\t' || *q == '\r'))
+		q++;
+	return q == end || *q == '\n' || (*q == '#' && q > p + 3);
+}
+
+static void on_hard(void *arg, const vf_lit *l, size_t pos)
+{
+	hard_pos *h = arg;
+
+	(void)l;
+	if (h->n == h->cap) {
+		size_t nc = h->cap ? h->cap * 2 : 64;
+		size_t *nv = realloc(h->v, nc * sizeof(*nv));
+		if (!nv) {
+			h->oom = true;
+			return;
+		}
+		h->v = nv;
+		h->cap = nc;
+	}
+	h->v[h->n++] = pos;
+}
+
+static int size_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+void vf_scan_k8s(vf_scan *s, const vf_buf *b)
+{
+	kctx k = {.s = s, .b = b};
+	const uint8_t *p = b->p, *end = b->p + b->n, *doc = p;
+	uint64_t line = 1, doc_line = 1;
+	hard_pos hp = {0};
+	size_t hi = 0;
+	char note[512];
+
+	/* Most YAML says nothing these checks care about: skip it then. */
+	if (!memmem(p, b->n, "image", 5) && !memmem(p, b->n, "kind", 4) &&
+	    !memmem(p, b->n, "hostNetwork", 11))
+		return;
+	/* Where the words are that the textual path must leave to libyaml: one pass. */
+	vf_lits_scan(s->k8s->hard, p, b->n, on_hard, &hp);
+	if (hp.oom) {
+		hp.n = 0;
+		parse_doc(&k, p, b->n, 0); /* no positions: parse everything */
+		goto out;
+	}
+	qsort(hp.v, hp.n, sizeof(*hp.v), size_cmp);
+	/* Documents end at a "---" line in column 0 (YAML forbids that inside any scalar), so
+	 * each is handled on its own: textually when it is plain, else by libyaml. */
+	for (const uint8_t *l = p;;) {
+		bool last = l >= end, marker = !last && doc_marker(l, end), hard;
+		const uint8_t *nl;
+		if ((last || marker) && l > doc) {
+			while (hi < hp.n && hp.v[hi] < (size_t)(doc - p))
+				hi++;
+			hard = hi < hp.n && hp.v[hi] < (size_t)(l - p);
+			if (hard ||
+			    !vf_k8s_fast_doc(s, b, doc, (size_t)(l - doc), doc_line, &k.emitted))
+				parse_doc(&k, doc, (size_t)(l - doc), doc_line - 1);
+		}
+		if (last)
+			break;
+		nl = memchr(l, '\n', (size_t)(end - l));
+		l = nl ? nl + 1 : end;
+		line++;
+		if (marker) {
+			doc = l;
+			doc_line = line;
+		}
+	}
+out:
+	free(hp.v);
+	if (k.emitted > s->rules->set.max_findings_per_file) {
+		snprintf(note, sizeof(note),
+			 "%.400s: more than %llu YAML findings; the rest are not listed", b->path,
+			 (unsigned long long)s->rules->set.max_findings_per_file);
+		vf_scan_note(s, note);
+	}
+}
+
+void vf_k8s_finish(vf_scan *s)
+{
+	const vf_rule *r = vf_rules_for(s->rules, VF_CHK_K8S_NETPOL_DEFAULT_DENY);
+	char ev[300];
+
+	for (size_t i = 0; r && i < s->k8s->n; i++) {
+		const ns_rec *ns = &s->k8s->v[i];
+		if (!ns->used || ns->denied || !ns->path)
+			continue;
+		snprintf(ev, sizeof(ev), "namespace %.256s", ns->name);
+		vf_scan_emit(s, r, &(vf_buf){.path = ns->path, .rel = ns->rel, .base = ns->path},
+			     ns->line, ns->col, 0, ev, NULL);
+	}
+}

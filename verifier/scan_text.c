@@ -1,0 +1,564 @@
+/*
+ * scan_text: the content rules over one buffer, in a single pass.
+ *
+ * The prefilter (scan_lit) reports literal occurrences left to right; only there does this
+ * module look closer: a pattern rule runs its regex over a bounded window of the line around
+ * the trigger (never the whole line: minified files have multi-megabyte lines), the network
+ * checks parse the URL / IP / host name at that spot. A text buffer's "lines" end at '\n';
+ * in a binary, a "line" is a run of printable bytes and locations are byte offsets.
+ *
+ * Findings are collected per buffer and settled at its end: a generic network finding that
+ * overlaps a specific rule's match (a Sentry DSN is also a URL) is dropped, and rules with
+ * `unless` markers are dropped (file scope) or held for the end of the scan (scan scope).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "scan.h"
+#include "scan_lit.h"
+
+#define WINDOW	     1024 /* bytes either side of a trigger that a regex looks at */
+#define EVIDENCE_MAX 200
+
+typedef struct pend {
+	const vf_rule *rule;
+	size_t start, end; /* span in the buffer */
+	char *evidence;
+	char *message; /* NULL: the rule's message */
+	bool net;
+	bool claim_only; /* another trigger of a rule already reported on this line */
+} pend;
+
+typedef struct tctx {
+	vf_scan *s;
+	const vf_buf *b;
+	const vf_rules *rs;
+	bool binary;
+	uint8_t *applies;    /* per rule */
+	uint8_t *unless_hit; /* per rule, in this buffer */
+	size_t *done_upto;   /* per rule: triggers before this offset are already handled */
+	size_t net_covered;  /* a URL already covers bytes before this offset */
+	size_t ip_done, ip6_done, host_done;
+	pend *p;
+	size_t np, cap;
+	bool oom;
+} tctx;
+
+/* ---- small helpers ---- */
+
+static bool is_word(uint8_t c)
+{
+	return isalnum(c) || c == '_';
+}
+
+static bool is_printable(uint8_t c)
+{
+	return (c >= 0x20 && c < 0x7f) || c == '\t';
+}
+
+/* The "line" around @pos: [*ls, *le). */
+static void line_bounds(const tctx *t, size_t pos, size_t *ls, size_t *le)
+{
+	const uint8_t *p = t->b->p;
+	size_t n = t->b->n, a = pos, z = pos;
+
+	if (t->binary) {
+		while (a > 0 && pos - a < WINDOW && is_printable(p[a - 1]))
+			a--;
+		while (z < n && z - pos < WINDOW && is_printable(p[z]))
+			z++;
+	} else {
+		const uint8_t *lo = pos > WINDOW ? p + pos - WINDOW : p;
+		const uint8_t *nl = pos ? memrchr(lo, '\n', (size_t)(p + pos - lo)) : NULL;
+		const uint8_t *hi = memchr(p + pos, '\n', n - pos < WINDOW ? n - pos : WINDOW);
+		a = nl ? (size_t)(nl - p) + 1 : (size_t)(lo - p);
+		z = hi ? (size_t)(hi - p) : (n - pos < WINDOW ? n : pos + WINDOW);
+	}
+	*ls = a;
+	*le = z;
+}
+
+static bool contains(const uint8_t *p, size_t n, const char *s, bool icase)
+{
+	size_t k = strlen(s);
+
+	if (!icase)
+		return memmem(p, n, s, k) != NULL;
+	for (size_t i = 0; i + k <= n; i++)
+		if (strncasecmp((const char *)p + i, s, k) == 0)
+			return true;
+	return false;
+}
+
+/* A malloc'ed copy of p[a..z), capped, with "..." where cut. */
+static char *clip(const uint8_t *p, size_t a, size_t z)
+{
+	size_t len = z - a, keep = len > EVIDENCE_MAX ? EVIDENCE_MAX : len;
+	char *out = malloc(keep + 4);
+
+	if (!out)
+		return NULL;
+	memcpy(out, p + a, keep);
+	strcpy(out + keep, len > keep ? "..." : "");
+	return out;
+}
+
+static char *redact(const uint8_t *p, size_t a, size_t z)
+{
+	char *out = malloc(64);
+	size_t show = z - a > 8 ? 4 : 0;
+
+	if (out)
+		snprintf(out, 64, "%.*s****[REDACTED %zu bytes]", (int)show, (const char *)p + a,
+			 z - a);
+	return out;
+}
+
+static void add_pend(tctx *t, const vf_rule *r, size_t a, size_t z, char *ev, char *msg, bool net)
+{
+	if (!ev) {
+		free(msg);
+		t->oom = true;
+		return;
+	}
+	if (t->np == t->cap) {
+		size_t nc = t->cap ? t->cap * 2 : 16;
+		pend *nv = realloc(t->p, nc * sizeof(*nv));
+		if (!nv) {
+			free(ev);
+			free(msg);
+			t->oom = true;
+			return;
+		}
+		t->p = nv;
+		t->cap = nc;
+	}
+	t->p[t->np++] = (pend){r, a, z, ev, msg, net, false};
+}
+
+/* ---- pattern rules ---- */
+
+static bool word_ok(const tctx *t, size_t a, size_t z)
+{
+	const uint8_t *p = t->b->p;
+
+	if (a > 0 && (is_word(p[a - 1]) || p[a - 1] == '.' || p[a - 1] == '-'))
+		return false;
+	if (z < t->b->n && (is_word(p[z]) || p[z] == '-'))
+		return false;
+	if (z + 1 < t->b->n && p[z] == '.' && isalnum(p[z + 1]))
+		return false;
+	return true;
+}
+
+static void rule_match(tctx *t, const vf_rule *r, size_t a, size_t z, size_t ls, size_t le)
+{
+	const uint8_t *p = t->b->p;
+	char *ev;
+
+	if (r->word && !word_ok(t, a, z))
+		return;
+	for (size_t i = 0; i < r->except.n; i++)
+		if (contains(p + ls, le - ls, r->except.v[i], r->icase))
+			return;
+	if (r->redact)
+		ev = redact(p, a, z);
+	else if (r->has_re)
+		ev = clip(p, a, z);
+	else {
+		/* The trimmed line around the trigger. */
+		size_t x = a > ls + 80 ? a - 80 : ls, y = z + 80 < le ? z + 80 : le;
+		while (x < a && isspace(p[x]))
+			x++;
+		while (y > z && isspace(p[y - 1]))
+			y--;
+		ev = clip(p, x, y);
+	}
+	add_pend(t, r, a, z, ev, NULL, false);
+}
+
+static void on_rule(tctx *t, const vf_lit *l, size_t pos)
+{
+	const vf_rule *r = &t->rs->r[l->rule];
+	size_t ls, le;
+
+	if (!t->applies[l->rule])
+		return;
+	if (pos < t->done_upto[l->rule]) {
+		/* Still claims its span, so a URL around it is not reported twice. */
+		char *ev = r->has_re ? NULL : strdup("");
+		if (ev) {
+			add_pend(t, r, pos, pos + l->len, ev, NULL, false);
+			if (!t->oom)
+				t->p[t->np - 1].claim_only = true;
+		}
+		return;
+	}
+	line_bounds(t, pos, &ls, &le);
+	if (!r->has_re) {
+		t->done_upto[l->rule] = le; /* one finding per line and rule */
+		rule_match(t, r, pos, pos + l->len, ls, le);
+		return;
+	}
+	for (size_t from = ls > t->done_upto[l->rule] ? ls : t->done_upto[l->rule]; from < le;) {
+		regmatch_t m[1] = {{.rm_so = (regoff_t)from, .rm_eo = (regoff_t)le}};
+		if (regexec(&r->re, (const char *)t->b->p, 1, m, REG_STARTEND) != 0)
+			break;
+		if (m[0].rm_eo <= m[0].rm_so) {
+			from = (size_t)m[0].rm_so + 1;
+			continue;
+		}
+		rule_match(t, r, (size_t)m[0].rm_so, (size_t)m[0].rm_eo, ls, le);
+		from = (size_t)m[0].rm_eo;
+	}
+	t->done_upto[l->rule] = le;
+}
+
+static void on_unless(tctx *t, const vf_lit *l)
+{
+	const vf_rule *r = &t->rs->r[l->rule];
+
+	t->unless_hit[l->rule] = 1;
+	if (r->unless_scope == VF_SCOPE_SCAN)
+		__atomic_store_n(&t->s->unless_seen[l->rule], true, __ATOMIC_RELAXED);
+}
+
+/* ---- network checks ---- */
+
+static bool list_has_ci(const vf_strv *sv, const uint8_t *s, size_t len)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (strlen(sv->v[i]) == len && strncasecmp(sv->v[i], (const char *)s, len) == 0)
+			return true;
+	return false;
+}
+
+static bool url_char(uint8_t c)
+{
+	return c > 0x20 && c < 0x7f && !strchr("\"'<>`\\^{}|", c);
+}
+
+static void net_finding(tctx *t, vf_check c, size_t a, size_t z, const uint8_t *host, size_t hlen)
+{
+	const vf_rule *r = vf_rules_for(t->rs, c);
+	char *msg;
+	size_t ml;
+
+	if (!r || !t->applies[r - t->rs->r])
+		return;
+	ml = strlen(r->message) + hlen + 8;
+	msg = malloc(ml);
+	if (msg)
+		snprintf(msg, ml, "%s: %.*s", r->message, (int)hlen, (const char *)host);
+	add_pend(t, r, a, z, clip(t->b->p, a, z), msg, true);
+}
+
+static void on_url(tctx *t, size_t pos)
+{
+	const uint8_t *p = t->b->p;
+	size_t n = t->b->n, a = pos, h, he, z, at;
+	const vf_settings *set = &t->rs->set;
+
+	while (a > 0 && pos - a < 32 && (isalnum(p[a - 1]) || p[a - 1] == '+' || p[a - 1] == '-'))
+		a--;
+	if (a == pos)
+		return;
+	/* http and https are most URLs: skip the scheme list for them. */
+	if (!((pos - a == 4 && strncasecmp((const char *)p + a, "http", 4) == 0) ||
+	      (pos - a == 5 && strncasecmp((const char *)p + a, "https", 5) == 0)) &&
+	    !list_has_ci(&set->url_schemes, p + a, pos - a))
+		return;
+	h = pos + 3;
+	z = h;
+	while (z < n && z - a < 2048 && url_char(p[z]))
+		z++;
+	/* Authority: up to the first / ? #; userinfo ends at the last '@' in it. */
+	he = h;
+	while (he < z && !strchr("/?#", p[he]))
+		he++;
+	at = h;
+	for (size_t i = h; i < he; i++)
+		if (p[i] == '@')
+			at = i + 1;
+	h = at;
+	if (h < he && p[h] == '[') {
+		const uint8_t *rb = memchr(p + h, ']', he - h);
+		if (!rb)
+			return;
+		he = (size_t)(rb - p) + 1;
+		h++;
+		if (!vf_net_host_is_local(set, (const char *)p + h, he - h - 1)) {
+			t->net_covered = z;
+			net_finding(t, VF_CHK_NET_URL, a, z, p + h, he - h - 1);
+		}
+		return;
+	}
+	for (size_t i = h; i < he; i++)
+		if (p[i] == ':') {
+			he = i;
+			break;
+		}
+	/* Templated or otherwise unresolvable hosts cannot be judged statically. */
+	if (he == h || he - h > 253)
+		return;
+	for (size_t i = h; i < he; i++)
+		if (!isalnum(p[i]) && p[i] != '.' && p[i] != '-' && p[i] != '_')
+			return;
+	t->net_covered = z;
+	if (vf_net_host_is_local(set, (const char *)p + h, he - h))
+		return;
+	for (size_t i = 0; i < set->ignore_url_prefixes.n; i++) {
+		const char *pre = set->ignore_url_prefixes.v[i];
+		size_t pl = strlen(pre);
+		if (z - a >= pl && strncasecmp((const char *)p + a, pre, pl) == 0)
+			return;
+	}
+	net_finding(t, VF_CHK_NET_URL, a, z, p + h, he - h);
+}
+
+static void on_ipv4(tctx *t, size_t pos)
+{
+	const uint8_t *p = t->b->p;
+	size_t n = t->b->n, a = pos, z, groups = 1, digits = 0;
+	uint8_t addr[16];
+	bool ok = true;
+
+	if (pos < t->net_covered)
+		return;
+	while (a > 0 && pos - a < 16 && (isdigit(p[a - 1]) || p[a - 1] == '.'))
+		a--;
+	if (a < t->ip_done)
+		return;
+	z = a;
+	while (z < n && z - a < 40 && (isdigit(p[z]) || p[z] == '.'))
+		z++;
+	t->ip_done = z;
+	if (z > a && p[z - 1] == '.')
+		z--; /* end of a sentence */
+	if (a > 0 && (isalnum(p[a - 1]) || p[a - 1] == '_' || p[a - 1] == '-' || p[a - 1] == '.'))
+		return; /* v1.2.3.4, x1.2.3.4 */
+	if (z < n && (isalnum(p[z]) || p[z] == '_'))
+		return;
+	for (size_t i = a; i < z; i++) {
+		if (p[i] == '.') {
+			ok &= digits > 0 && digits <= 3;
+			groups++;
+			digits = 0;
+		} else {
+			digits++;
+		}
+	}
+	ok &= digits > 0 && digits <= 3 && groups == 4;
+	if (!ok || !vf_net_ip_parse((const char *)p + a, z - a, addr))
+		return;
+	if (!vf_net_host_is_local(&t->rs->set, (const char *)p + a, z - a))
+		net_finding(t, VF_CHK_NET_IP, a, z, p + a, z - a);
+}
+
+static bool hex_or_colon(uint8_t c)
+{
+	return isxdigit(c) || c == ':';
+}
+
+static void on_ipv6(tctx *t, size_t pos)
+{
+	const uint8_t *p = t->b->p;
+	size_t n = t->b->n, a = pos, z = pos, colons = 0;
+	bool digit = false;
+	uint8_t addr[16];
+
+	if (pos < t->net_covered || pos < t->ip6_done)
+		return;
+	while (a > 0 && pos - a < 40 && hex_or_colon(p[a - 1]))
+		a--;
+	while (z < n && z - a < 45 && (hex_or_colon(p[z]) || p[z] == '.'))
+		z++;
+	t->ip6_done = z;
+	if (a > 0 && (is_word(p[a - 1]) || p[a - 1] == ':'))
+		return;
+	if (z < n && (is_word(p[z]) || p[z] == ':'))
+		return;
+	for (size_t i = a; i < z; i++) {
+		colons += p[i] == ':';
+		digit |= isdigit(p[i]) != 0;
+	}
+	if (colons < 2 || !digit || z - a < 3 || !vf_net_ip_parse((const char *)p + a, z - a, addr))
+		return;
+	if (!vf_net_host_is_local(&t->rs->set, (const char *)p + a, z - a))
+		net_finding(t, VF_CHK_NET_IP, a, z, p + a, z - a);
+}
+
+static void on_host(tctx *t, const vf_lit *l, size_t pos)
+{
+	const uint8_t *p = t->b->p;
+	size_t n = t->b->n, z = pos + l->len, a = pos, label = 0;
+
+	if (pos < t->net_covered || pos < t->host_done)
+		return;
+	if (z < n && (is_word(p[z]) || p[z] == '-' || p[z] == '/' || p[z] == '(' || p[z] == '@'))
+		return;
+	if (z + 1 < n && p[z] == '.' && isalnum(p[z + 1]))
+		return;
+	while (a > 0 && pos - a < 253 && (isalnum(p[a - 1]) || p[a - 1] == '-' || p[a - 1] == '.'))
+		a--;
+	while (a < pos && (p[a] == '.' || p[a] == '-'))
+		a++;
+	t->host_done = z;
+	if (a == pos || (a > 0 && strchr("@/_\\$%{", p[a - 1])))
+		return;
+	for (size_t i = a; i < pos; i++) { /* labels: 1..63 bytes, no leading/trailing '-' */
+		if (p[i] == '.') {
+			if (label == 0 || p[i - 1] == '-')
+				return;
+			label = 0;
+		} else if (++label > 63 || (label == 1 && p[i] == '-')) {
+			return;
+		}
+	}
+	if (label == 0 || p[pos - 1] == '-')
+		return;
+	if (!vf_net_host_is_local(&t->rs->set, (const char *)p + a, z - a))
+		net_finding(t, VF_CHK_NET_HOST, a, z, p + a, z - a);
+}
+
+static void on_lit(void *arg, const vf_lit *l, size_t pos)
+{
+	tctx *t = arg;
+
+	switch (l->kind) {
+	case VF_LIT_RULE:
+		on_rule(t, l, pos);
+		break;
+	case VF_LIT_UNLESS:
+		on_unless(t, l);
+		break;
+	case VF_LIT_URL:
+		on_url(t, pos);
+		break;
+	case VF_LIT_IPV4:
+		on_ipv4(t, pos);
+		break;
+	case VF_LIT_IPV6:
+		on_ipv6(t, pos);
+		break;
+	case VF_LIT_HOST:
+		on_host(t, l, pos);
+		break;
+	}
+}
+
+/* ---- settling ---- */
+
+typedef struct linepos {
+	size_t pos;
+	uint64_t line;
+} linepos;
+
+static void locate(const tctx *t, linepos *lp, size_t off, uint64_t *line, uint64_t *col)
+{
+	const uint8_t *p = t->b->p, *nl;
+
+	if (t->binary) {
+		*line = *col = 0;
+		return;
+	}
+	if (off < lp->pos) {
+		lp->pos = 0;
+		lp->line = 1;
+	}
+	for (const uint8_t *q = p + lp->pos; (q = memchr(q, '\n', (size_t)(p + off - q))); q++)
+		lp->line++;
+	lp->pos = off;
+	nl = off ? memrchr(p, '\n', off) : NULL;
+	*line = lp->line;
+	*col = off - (nl ? (size_t)(nl - p) + 1 : 0) + 1;
+}
+
+static bool overlaps_claim(const tctx *t, const pend *q)
+{
+	for (size_t i = 0; i < t->np; i++) {
+		const pend *c = &t->p[i];
+		if (!c->net && c->start < q->end && q->start < c->end)
+			return true;
+	}
+	return false;
+}
+
+static int pend_cmp(const void *a, const void *b)
+{
+	const pend *x = a, *y = b;
+
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+static void settle(tctx *t)
+{
+	linepos lp = {0, 1};
+	uint64_t emitted = 0, max = t->rs->set.max_findings_per_file;
+
+	qsort(t->p, t->np, sizeof(*t->p), pend_cmp);
+	for (size_t i = 0; i < t->np; i++) {
+		pend *q = &t->p[i];
+		size_t ri = (size_t)(q->rule - t->rs->r);
+		uint64_t line, col;
+		if (q->claim_only || (q->net && overlaps_claim(t, q)))
+			continue;
+		if (q->rule->unless.n && t->unless_hit[ri])
+			continue;
+		if (++emitted > max)
+			break;
+		locate(t, &lp, q->start, &line, &col);
+		if (q->rule->unless.n && q->rule->unless_scope == VF_SCOPE_SCAN)
+			vf_scan_hold(t->s, q->rule, t->b, line, col, q->start, q->evidence,
+				     q->message);
+		else
+			vf_scan_emit(t->s, q->rule, t->b, line, col, q->start, q->evidence,
+				     q->message);
+	}
+	if (emitted > max) {
+		char note[512];
+		snprintf(note, sizeof(note), "%s: more than %llu findings; the rest are not listed",
+			 t->b->path, (unsigned long long)max);
+		vf_scan_note(t->s, note);
+	}
+}
+
+void vf_scan_text(vf_scan *s, const vf_buf *b, bool binary)
+{
+	const vf_rules *rs = s->rules;
+	tctx t = {.s = s, .b = b, .rs = rs, .binary = binary};
+	bool filtered = false;
+	exai_error e;
+
+	t.applies = calloc(rs->n + 1, 1);
+	t.unless_hit = calloc(rs->n + 1, 1);
+	t.done_upto = calloc(rs->n + 1, sizeof(*t.done_upto));
+	if (!t.applies || !t.unless_hit || !t.done_upto)
+		goto oom;
+	for (size_t i = 0; i < rs->n; i++) {
+		const vf_rule *r = &rs->r[i];
+		t.applies[i] = r->enabled && (!binary || r->binary) &&
+			       (r->files.n == 0 || vf_files_match(&r->files, b->base, b->p, b->n));
+		filtered |= t.applies[i] && r->files.n > 0;
+	}
+	vf_lits_scan(filtered ? rs->lits : rs->lits_plain, b->p, b->n, on_lit, &t);
+	if (t.oom)
+		goto oom;
+	settle(&t);
+	goto out;
+oom:
+	exai_error_set(&e, EXAI_ENOMEM, "%s: out of memory", b->path);
+	vf_scan_fail(s, &e);
+out:
+	for (size_t i = 0; i < t.np; i++) {
+		free(t.p[i].evidence);
+		free(t.p[i].message);
+	}
+	free(t.p);
+	free(t.applies);
+	free(t.unless_hit);
+	free(t.done_upto);
+}

@@ -1,0 +1,534 @@
+/*
+ * scan_walk: the scan's shared state, dispatch by content, tree walking and the worker pool.
+ *
+ * The walk (single-threaded, never following symlinks, skipping `skip_dirs`) lists regular
+ * files first; then one worker per core takes files by an atomic cursor, reads each (read()
+ * into a per-thread buffer for small files, mmap for large ones) and dispatches on content:
+ * ELF, archive (recursing into layers), binary (strings only), text (plus YAML checks).
+ * Workers share only the report (locked inside), the held-findings list and the k8s state
+ * (each under the scan lock) and atomic counters.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exai/file.h"
+#include "exai/progress.h"
+#include "scan.h"
+
+#define SMALL_FILE     (16u << 20) /* read() below this, mmap above */
+#define MAX_WALK_DEPTH 256
+#define SNIFF	       8192
+
+typedef struct vf_held {
+	const vf_rule *rule;
+	char *path, *rel, *evidence, *message;
+	uint64_t line, col, off;
+} vf_held;
+
+/* ---- shared state ---- */
+
+exai_status vf_scan_init(vf_scan *s, vf_rules *rules, vf_scan_allow *allow, vf_report *report,
+			 exai_error *e)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(s, 0, sizeof(*s));
+	s->rules = rules;
+	s->allow = allow;
+	s->report = report;
+	s->threads = cpus > 0 ? (unsigned)(cpus > 64 ? 64 : cpus) : 1;
+	s->helm_render = true;
+	if (!(s->unless_seen = calloc(rules->n + 1, sizeof(*s->unless_seen))))
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	if (pthread_mutex_init(&s->lock, NULL) != 0) {
+		free(s->unless_seen);
+		return exai_error_set(e, EXAI_EINTERNAL, "mutex init failed");
+	}
+	return vf_k8s_state_new(&s->k8s, e);
+}
+
+void vf_scan_fini(vf_scan *s)
+{
+	for (size_t i = 0; i < s->nheld; i++) {
+		free(s->held[i].path);
+		free(s->held[i].rel);
+		free(s->held[i].evidence);
+		free(s->held[i].message);
+	}
+	free(s->held);
+	free(s->unless_seen);
+	vf_k8s_state_free(s->k8s);
+	pthread_mutex_destroy(&s->lock);
+}
+
+void vf_scan_fail(vf_scan *s, const exai_error *e)
+{
+	pthread_mutex_lock(&s->lock);
+	if (!s->fatal) {
+		s->fatal = e->code ? e->code : EXAI_EINTERNAL;
+		s->fatal_err = *e;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+void vf_scan_note(vf_scan *s, const char *note)
+{
+	exai_error e;
+
+	if (vf_report_note(s->report, note, &e))
+		vf_scan_fail(s, &e);
+}
+
+static void emit_at(vf_scan *s, const vf_rule *rule, const char *path, const char *rel,
+		    uint64_t line, uint64_t col, uint64_t off, const char *evidence,
+		    const char *message)
+{
+	vf_finding f = {.rule_id = rule->id,
+			.severity = rule->sev,
+			.path = path,
+			.line = line,
+			.column = col,
+			.offset = off,
+			.evidence = evidence,
+			.message = message ? message : rule->message,
+			.hint = rule->hint};
+	vf_suppression *sup = s->allow ? vf_scan_allow_match(s->allow, &f, rel) : NULL;
+	exai_error e;
+
+	if (sup) {
+		f.suppressed = true;
+		f.suppress_reason = sup->justification;
+	}
+	if (vf_report_add(s->report, &f, &e))
+		vf_scan_fail(s, &e);
+}
+
+void vf_scan_emit(vf_scan *s, const vf_rule *rule, const vf_buf *b, uint64_t line, uint64_t col,
+		  uint64_t off, const char *evidence, const char *message)
+{
+	emit_at(s, rule, b->path, b->rel, line, col, off, evidence, message);
+}
+
+void vf_scan_hold(vf_scan *s, const vf_rule *rule, const vf_buf *b, uint64_t line, uint64_t col,
+		  uint64_t off, const char *evidence, const char *message)
+{
+	vf_held h = {.rule = rule, .line = line, .col = col, .off = off};
+	exai_error e;
+	bool ok;
+
+	h.path = strdup(b->path);
+	h.rel = strdup(b->rel);
+	h.evidence = evidence ? strdup(evidence) : NULL;
+	h.message = message ? strdup(message) : NULL;
+	ok = h.path && h.rel && (!evidence || h.evidence) && (!message || h.message);
+	pthread_mutex_lock(&s->lock);
+	if (ok && s->nheld == s->capheld) {
+		size_t nc = s->capheld ? s->capheld * 2 : 16;
+		vf_held *nv = realloc(s->held, nc * sizeof(*nv));
+		if (nv) {
+			s->held = nv;
+			s->capheld = nc;
+		} else {
+			ok = false;
+		}
+	}
+	if (ok)
+		s->held[s->nheld++] = h;
+	pthread_mutex_unlock(&s->lock);
+	if (!ok) {
+		free(h.path);
+		free(h.rel);
+		free(h.evidence);
+		free(h.message);
+		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
+		vf_scan_fail(s, &e);
+	}
+}
+
+void vf_scan_incomplete(vf_scan *s, const vf_buf *b, uint64_t off, const char *what)
+{
+	const vf_rule *r = vf_rules_for(s->rules, VF_CHK_INCOMPLETE);
+
+	__atomic_add_fetch(&s->skipped, 1, __ATOMIC_RELAXED);
+	if (r)
+		vf_scan_emit(s, r, b, 0, 0, off, what, NULL);
+}
+
+/* ---- dispatch ---- */
+
+bool vf_files_match(const vf_strv *globs, const char *base, const uint8_t *p, size_t n)
+{
+	size_t bl = strlen(base);
+
+	for (size_t i = 0; i < globs->n; i++) {
+		const char *g = globs->v[i];
+		if (strcmp(g, "#!") == 0) {
+			if (n >= 2 && p[0] == '#' && p[1] == '!')
+				return true;
+		} else if (g[0] == '*' && g[1] == '.' && !strpbrk(g + 1, "*?[")) {
+			size_t gl = strlen(g + 1); /* "*.ext": a plain suffix test */
+			if (bl >= gl && strcmp(base + bl - gl, g + 1) == 0)
+				return true;
+		} else if (fnmatch(g, base, 0) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool is_yaml_name(const char *base)
+{
+	size_t l = strlen(base);
+
+	return (l > 5 && strcmp(base + l - 5, ".yaml") == 0) ||
+	       (l > 4 && strcmp(base + l - 4, ".yml") == 0);
+}
+
+static void scan_elf(vf_scan *s, const vf_buf *b)
+{
+	const vf_rule *r = vf_rules_for(s->rules, VF_CHK_ELF_IMPORTS);
+	char *syms = NULL, what[EXAI_ERROR_MSG_MAX + 32];
+	uint64_t off = 0;
+	exai_error e;
+
+	if (!r)
+		return;
+	if (vf_elf_net_imports(b->p, b->n, &s->rules->set.network_symbols, &syms, &off, &e)) {
+		if (e.code == EXAI_ENOMEM) {
+			vf_scan_fail(s, &e);
+			return;
+		}
+		snprintf(what, sizeof(what), "not analysed: %s", e.msg);
+		vf_scan_incomplete(s, b, 0, what);
+		return;
+	}
+	if (syms)
+		vf_scan_emit(s, r, b, 0, 0, off, syms, NULL);
+	free(syms);
+}
+
+void vf_scan_buffer(vf_scan *s, const vf_buf *b)
+{
+	const vf_rules *rs = s->rules;
+	size_t sniff = b->n < SNIFF ? b->n : SNIFF;
+
+	__atomic_add_fetch(&s->files, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->bytes, b->n, __ATOMIC_RELAXED);
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->r[i].enabled && rs->r[i].check == VF_CHK_FILENAME &&
+		    vf_files_match(&rs->r[i].files, b->base, b->p, b->n))
+			vf_scan_emit(s, &rs->r[i], b, 0, 0, 0, b->base, NULL);
+	if (vf_is_elf(b->p, b->n)) {
+		scan_elf(s, b);
+		vf_scan_text(s, b, true);
+	} else if (vf_is_archive(b->p, b->n)) {
+		if (b->depth >= rs->set.max_archive_depth)
+			vf_scan_incomplete(s, b, 0, "archive nested deeper than max_archive_depth");
+		else
+			vf_scan_archive_mem(s, b);
+	} else if (memchr(b->p, '\0', sniff)) {
+		vf_scan_text(s, b, true);
+	} else {
+		vf_scan_text(s, b, false);
+		if (is_yaml_name(b->base))
+			vf_scan_k8s(s, b);
+	}
+}
+
+/* ---- files on disk ---- */
+
+typedef struct job {
+	char *path, *rel;
+	uint64_t size;
+} job;
+
+typedef struct jobs {
+	job *v;
+	size_t n, cap;
+	char **charts;
+	size_t ncharts;
+	uint64_t total;
+} jobs;
+
+typedef struct pool {
+	vf_scan *s;
+	jobs *j;
+	size_t next;
+	exai_progress *prog;
+} pool;
+
+static const char *base_of(const char *path)
+{
+	const char *sl = strrchr(path, '/');
+
+	return sl ? sl + 1 : path;
+}
+
+static void scan_file(vf_scan *s, const job *jb, uint8_t **buf, size_t *cap)
+{
+	vf_buf b = {.path = jb->path, .rel = jb->rel, .base = base_of(jb->path)};
+	int fd = -1;
+	struct stat st;
+	void *map = MAP_FAILED;
+	char what[256];
+	exai_error e;
+
+	if (exai_file_open_regular(jb->path, O_RDONLY, 0, &fd, &e)) {
+		snprintf(what, sizeof(what), "not read: %.200s", e.msg);
+		vf_scan_incomplete(s, &b, 0, what);
+		return;
+	}
+	if (fstat(fd, &st) != 0)
+		goto unreadable;
+	if ((uint64_t)st.st_size > s->rules->set.max_file_size) {
+		snprintf(what, sizeof(what), "not scanned: %llu bytes, over max_file_size",
+			 (unsigned long long)st.st_size);
+		vf_scan_incomplete(s, &b, 0, what);
+		goto out;
+	}
+	if (st.st_size == 0) {
+		b.p = (const uint8_t *)"";
+		vf_scan_buffer(s, &b);
+		goto out;
+	}
+	if ((uint64_t)st.st_size <= SMALL_FILE) {
+		if ((size_t)st.st_size > *cap) {
+			uint8_t *nb = realloc(*buf, (size_t)st.st_size);
+			if (!nb)
+				goto unreadable;
+			*buf = nb;
+			*cap = (size_t)st.st_size;
+		}
+		if (exai_read_full(fd, *buf, (size_t)st.st_size, jb->path, &e))
+			goto unreadable;
+		b.p = *buf;
+	} else {
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		if (map == MAP_FAILED)
+			goto unreadable;
+		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
+		b.p = map;
+	}
+	b.n = (size_t)st.st_size;
+	vf_scan_buffer(s, &b);
+	goto out;
+unreadable:
+	snprintf(what, sizeof(what), "not read: %s", strerror(errno));
+	vf_scan_incomplete(s, &b, 0, what);
+out:
+	if (map != MAP_FAILED)
+		munmap(map, (size_t)st.st_size);
+	close(fd);
+}
+
+static void *worker(void *arg)
+{
+	pool *pl = arg;
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+
+	for (;;) {
+		size_t i = __atomic_fetch_add(&pl->next, 1, __ATOMIC_RELAXED);
+		if (i >= pl->j->n || __atomic_load_n(&pl->s->fatal, __ATOMIC_RELAXED))
+			break;
+		scan_file(pl->s, &pl->j->v[i], &buf, &cap);
+		exai_progress_add(pl->prog, pl->j->v[i].size);
+	}
+	free(buf);
+	return NULL;
+}
+
+static exai_status add_job(jobs *j, const char *path, const char *rel, uint64_t size, exai_error *e)
+{
+	if (j->n == j->cap) {
+		size_t nc = j->cap ? j->cap * 2 : 256;
+		job *nv = realloc(j->v, nc * sizeof(*nv));
+		if (!nv)
+			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		j->v = nv;
+		j->cap = nc;
+	}
+	j->v[j->n].path = strdup(path);
+	j->v[j->n].rel = strdup(rel);
+	j->v[j->n].size = size;
+	if (!j->v[j->n].path || !j->v[j->n].rel) {
+		free(j->v[j->n].path);
+		free(j->v[j->n].rel);
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	}
+	j->n++;
+	j->total += size;
+	return EXAI_OK;
+}
+
+static exai_status add_chart(jobs *j, const char *dir, exai_error *e)
+{
+	char **nv = realloc(j->charts, (j->ncharts + 1) * sizeof(*nv));
+
+	if (!nv)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	j->charts = nv;
+	if (!(j->charts[j->ncharts] = strdup(dir)))
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	j->ncharts++;
+	return EXAI_OK;
+}
+
+static bool skip_dir(const vf_scan *s, const char *name)
+{
+	const vf_strv *sd = &s->rules->set.skip_dirs;
+
+	for (size_t i = 0; i < sd->n; i++)
+		if (strcmp(sd->v[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* @rel_off: where the path relative to the scan root starts inside @dir's children. */
+static exai_status walk(vf_scan *s, jobs *j, const char *dir, size_t rel_off, unsigned depth,
+			exai_error *e)
+{
+	DIR *d;
+	struct dirent *de;
+	exai_status rc = EXAI_OK;
+
+	if (depth > MAX_WALK_DEPTH)
+		return exai_error_set(e, EXAI_ETOOBIG, "%s: nested deeper than %d directories", dir,
+				      MAX_WALK_DEPTH);
+	if (!(d = opendir(dir)))
+		return exai_error_sys(e, EXAI_EIO, "%s", dir);
+	if (vf_is_chart_dir(dir) && (rc = add_chart(j, dir, e))) {
+		closedir(d);
+		return rc;
+	}
+	while (!rc && (de = readdir(d))) {
+		char *child;
+		struct stat st;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!(child = exai_path_join(dir, de->d_name))) {
+			rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
+			break;
+		}
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			rc = exai_error_sys(e, EXAI_EIO, "%s", child);
+		} else if (S_ISDIR(st.st_mode)) {
+			if (!skip_dir(s, de->d_name))
+				rc = walk(s, j, child, rel_off, depth + 1, e);
+		} else if (S_ISREG(st.st_mode)) {
+			rc = add_job(j, child, child + rel_off, (uint64_t)st.st_size, e);
+		}
+		free(child);
+	}
+	closedir(d);
+	return rc;
+}
+
+static void jobs_free(jobs *j)
+{
+	for (size_t i = 0; i < j->n; i++) {
+		free(j->v[i].path);
+		free(j->v[i].rel);
+	}
+	for (size_t i = 0; i < j->ncharts; i++)
+		free(j->charts[i]);
+	free(j->charts);
+	free(j->v);
+}
+
+static exai_status collect(vf_scan *s, jobs *j, const char *path, exai_error *e)
+{
+	struct stat st;
+	size_t len = strlen(path);
+
+	if (stat(path, &st) != 0)
+		return exai_error_sys(e, EXAI_EIO, "%s", path);
+	if (S_ISREG(st.st_mode))
+		return add_job(j, path, base_of(path), (uint64_t)st.st_size, e);
+	if (!S_ISDIR(st.st_mode))
+		return exai_error_set(e, EXAI_EUNSAFE, "%s: not a file or directory", path);
+	/* Children are "<path>/<name>": their path relative to the root starts after the '/'. */
+	return walk(s, j, path, len + (len && path[len - 1] == '/' ? 0 : 1), 0, e);
+}
+
+exai_status vf_scan_paths(vf_scan *s, char *const *paths, size_t n, exai_error *e)
+{
+	jobs j = {0};
+	pool pl = {.s = s, .j = &j};
+	pthread_t tid[64];
+	unsigned started = 0;
+	exai_progress prog;
+	exai_status rc = EXAI_OK;
+
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = collect(s, &j, paths[i], e);
+	if (rc)
+		goto out;
+	exai_progress_start(&prog, "scan", j.total);
+	pl.prog = &prog;
+	for (unsigned t = 0; t < s->threads && t < j.n; t++) {
+		if (pthread_create(&tid[t], NULL, worker, &pl) != 0)
+			break;
+		started++;
+	}
+	if (started == 0)
+		worker(&pl);
+	for (unsigned t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+	exai_progress_finish(&prog);
+	for (size_t i = 0; i < j.ncharts && !s->fatal; i++)
+		vf_scan_helm_chart(s, j.charts[i], j.charts[i]);
+	if (s->fatal)
+		rc = exai_error_set(e, s->fatal, "%s", s->fatal_err.msg);
+out:
+	jobs_free(&j);
+	return rc;
+}
+
+exai_status vf_scan_finish(vf_scan *s, exai_error *e)
+{
+	const vf_rule *exp = vf_rules_for(s->rules, VF_CHK_ALLOW_EXPIRED);
+	char buf[512];
+
+	for (size_t i = 0; i < s->nheld; i++) {
+		const vf_held *h = &s->held[i];
+		if (!s->unless_seen[h->rule - s->rules->r])
+			emit_at(s, h->rule, h->path, h->rel, h->line, h->col, h->off, h->evidence,
+				h->message);
+	}
+	vf_k8s_finish(s);
+	for (size_t i = 0; s->allow && i < s->allow->n; i++) {
+		const vf_suppression *sp = &s->allow->s[i];
+		if (sp->expired && exp) {
+			vf_finding f = {.rule_id = exp->id,
+					.severity = exp->sev,
+					.path = s->allow->path,
+					.line = sp->line,
+					.column = sp->col,
+					.evidence = sp->expires,
+					.message = exp->message,
+					.hint = exp->hint};
+			snprintf(buf, sizeof(buf), "%s (rule %s, expired %s)", exp->message,
+				 sp->rule, sp->expires);
+			f.message = buf;
+			if (vf_report_add(s->report, &f, e))
+				return e->code;
+		} else if (!sp->expired && sp->used == 0) {
+			snprintf(buf, sizeof(buf),
+				 "allow: suppression at %s:%lu:%lu matched nothing", s->allow->path,
+				 sp->line, sp->col);
+			vf_scan_note(s, buf);
+		}
+	}
+	if (s->fatal)
+		return exai_error_set(e, s->fatal, "%s", s->fatal_err.msg);
+	return EXAI_OK;
+}
