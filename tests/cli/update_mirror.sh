@@ -1,0 +1,54 @@
+# Mirror events: with mirror_socket configured, every history event is queued in the outbox
+# and sent as one JSON line over the unix socket; while the mirror is down the events stay
+# queued, and the next run delivers them, oldest first, exactly once each.
+. "$EXAI_SRC/tests/cli/lib.sh"
+. "$EXAI_SRC/tests/cli/update_lib.sh"
+
+setup_keys
+write_config "mirror_socket: $T/mirror.sock" "hooks: {health_check: [/bin/true]}"
+bundle "$T/b1" 1 1 1
+bundle "$T/b2" 2 2 2
+
+# Mirror down: the apply and a refusal succeed/refuse as usual; events wait in the outbox.
+expect_rc 0 U apply "$T/b1"
+expect_contains "$T/err" "events stay queued for the mirror"
+expect_rc 1 U apply "$T/b1"
+[ "$(sqlite3 "$T/state/state.db" 'SELECT count(*) FROM outbox')" = 2 ] || fail "outbox"
+ok "mirror down: operations are unaffected, events queue in the outbox"
+
+/usr/bin/python3 - "$T" <<'EOS' &
+import os, socket, sys
+t = sys.argv[1]
+s = socket.socket(socket.AF_UNIX); s.bind(t + "/mirror.sock"); s.listen(5); s.settimeout(20)
+try:
+    while True:
+        c, _ = s.accept()
+        with c, open(t + "/received", "ab") as f:
+            while True:
+                d = c.recv(65536)
+                if not d: break
+                f.write(d)
+except Exception:
+    pass
+EOS
+listener=$!
+trap 'kill $listener 2>/dev/null; rm -rf "$T"' EXIT
+i=0
+while [ ! -S "$T/mirror.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+
+expect_rc 0 U apply "$T/b2"
+expect_not_contains "$T/err" "queued"
+sleep 0.3
+[ "$(wc -l <"$T/received")" = 3 ] || fail "expected 3 events: $(cat "$T/received")"
+jq -s -e '[.[].outcome] == ["ok", "refused", "ok"] and [.[].sequence] == [1, 1, 2]
+	and all(.source == "exai-update" and .op == "apply")' "$T/received" >/dev/null ||
+	fail "events: $(cat "$T/received")"
+[ "$(sqlite3 "$T/state/state.db" 'SELECT count(*) FROM outbox')" = 0 ] || fail "outbox not drained"
+ok "mirror up: queued events then the new one are delivered in order, once each"
+
+expect_rc 0 U rollback
+sleep 0.3
+tail -1 "$T/received" | jq -e '.op == "rollback" and .outcome == "ok"' >/dev/null ||
+	fail "rollback event"
+ok "rollback is reported to the mirror too"
+kill $listener 2>/dev/null || true
