@@ -122,6 +122,8 @@ static bool line(fast *f, const uint8_t *l, const uint8_t *e)
 	}
 	if (v < e && (*v == '{' || *v == '[')) {
 		int depth = 0;
+		if (indent == 0)
+			return false; /* metadata: {namespace: x} and the like */
 		for (const uint8_t *c = v; c < e; c++)
 			depth += (*c == '{' || *c == '[') - (*c == '}' || *c == ']');
 		if (depth != 0 || has(v, (size_t)(e - v), "image"))
