@@ -16,6 +16,7 @@ void exai_error_clear(exai_error *e)
 	e->msg[0] = '\0';
 }
 
+static void set_v(exai_error *e, exai_status code, const char *fmt, va_list ap) EXAI_PRINTF(3, 0);
 static void set_v(exai_error *e, exai_status code, const char *fmt, va_list ap)
 {
 	e->code = code;

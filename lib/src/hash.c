@@ -189,6 +189,15 @@ exai_status exai_base64_decode(const char *in, size_t in_len, uint8_t *out, size
 	const char *end = NULL;
 	size_t n = 0;
 
+	/* libsodium 1.0.18 decodes some bytes >= 0x80 as if they were base64 digits (found by
+	 * fuzzing): check the alphabet ourselves first. */
+	for (size_t i = 0; i < in_len; i++) {
+		char c = in[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '+' || c == '/' || c == '='))
+			return exai_error_set(e, EXAI_EFORMAT, "base64: invalid character at %zu",
+					      i);
+	}
 	if (sodium_base642bin(out, cap, in, in_len, NULL, &n, &end,
 			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    end != in + in_len)

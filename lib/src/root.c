@@ -272,7 +272,7 @@ exai_status exai_root_parse(const uint8_t *buf, size_t len, const char *name, ex
 {
 	exai_root *r = NULL;
 	char *copy = NULL, *doc = NULL, *line;
-	size_t lineno = 0, doc_end = 0;
+	size_t lineno = 0;
 	int stage = 0;
 	exai_status rc = EXAI_OK;
 
@@ -296,8 +296,6 @@ exai_status exai_root_parse(const uint8_t *buf, size_t len, const char *name, ex
 		char *nl = strchr(line, '\n');
 		*nl = '\0';
 		lineno++;
-		if (strncmp(line, "signature ", 10) != 0)
-			doc_end = (size_t)(nl + 1 - copy);
 		rc = parse_line(r, line, &stage, e);
 		if (rc) {
 			exai_error_prefix(e, "%s: line %zu", name, lineno);
@@ -313,12 +311,12 @@ exai_status exai_root_parse(const uint8_t *buf, size_t len, const char *name, ex
 		exai_error_prefix(e, "%s", name);
 		goto out;
 	}
-	doc = exai_root_doc_text(r);
+	doc = exai_root_file_text(r);
 	if (!doc) {
 		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (strlen(doc) != doc_end || memcmp(doc, buf, doc_end) != 0) {
+	if (strlen(doc) != len || memcmp(doc, buf, len) != 0) {
 		rc = exai_error_set(e, EXAI_EFORMAT, "%s: not in canonical form", name);
 		goto out;
 	}

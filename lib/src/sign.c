@@ -183,8 +183,8 @@ exai_status exai_seckey_load(const char *path, const char *password, exai_seckey
 	if (!end)
 		end = (char *)buf + len;
 	if ((end < (char *)buf + len && (size_t)(end + 1 - (char *)buf) != len) ||
-	    sodium_base642bin(blob, SK_BLOB_LEN, line2, (size_t)(end - line2), NULL, &n, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    exai_base64_decode(line2, (size_t)(end - line2), blob, SK_BLOB_LEN, &n, NULL) !=
+		EXAI_OK ||
 	    n != SK_BLOB_LEN) {
 		exai_error_set(e, rc, "%s: malformed secret key", path);
 		goto out;

@@ -36,8 +36,7 @@ static exai_status load_blob(const char *path, const char *tag, uint8_t *blob, s
 	if (!end)
 		end = (char *)buf + n;
 	if ((end < (char *)buf + n && (size_t)(end + 1 - (char *)buf) != n) ||
-	    sodium_base642bin(blob, len, l2, (size_t)(end - l2), NULL, &got, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    exai_base64_decode(l2, (size_t)(end - l2), blob, len, &got, NULL) != EXAI_OK ||
 	    got != len || memcmp(blob, tag, 2) != 0) {
 		exai_error_set(e, rc, "%s: malformed site key (expected a '%s' key)", path, tag);
 		goto out;

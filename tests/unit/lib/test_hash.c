@@ -100,6 +100,9 @@ START_TEST(base64_rfc4648_vectors)
 	}
 	ck_assert_int_eq(exai_base64_decode("Zm9v!", 5, out, sizeof(out), &n, &e), EXAI_EFORMAT);
 	ck_assert_int_eq(exai_base64_decode("Zg", 2, out, sizeof(out), &n, &e), EXAI_EFORMAT);
+	/* Bytes >= 0x80 are not base64 (libsodium 1.0.18 alone would decode these). */
+	ck_assert_int_eq(exai_base64_decode("Zm\xff\xff", 4, out, sizeof(out), &n, &e),
+			 EXAI_EFORMAT);
 	ck_assert_int_eq(exai_base64_decode("Zm9vYmFy", 8, out, 5, &n, &e), EXAI_EFORMAT);
 }
 END_TEST
