@@ -1,0 +1,100 @@
+#!/bin/sh
+# Benchmark: exai-bundle create/verify on a 2 GiB incompressible model, side by side with
+#  - the pipeline a user would otherwise write: sha256sum manifest + tar + age -r + minisign -S
+#  - rauc bundle (verity format)
+#  - openssl dgst -sha256 over the same bytes (for verify)
+# CPU paths run on /dev/shm (page cache) so the disk does not decide. Prints a Markdown
+# table on stdout (progress on stderr). EXAI_BENCH_MB sets the model size (default 2048).
+set -eu
+: "${EXAI_BUILD:?run through make bench}"
+B="$EXAI_BUILD/bundler/exai-bundle"
+MB=${EXAI_BENCH_MB:-2048}
+base=/dev/shm
+[ -d "$base" ] && [ "$(df -m --output=avail "$base" | tail -1)" -gt $((MB * 4 + 512)) ] || base=/tmp
+W=$(mktemp -d "$base/exai-bench.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+cd "$W"
+log() { echo "bench/bundle: $*" >&2; }
+
+# best_of N CMD...: prints the best wall time in seconds over N runs.
+best_of() {
+	n=$1
+	shift
+	best=
+	i=0
+	while [ $i -lt "$n" ]; do
+		cleanup_outputs
+		s=$(date +%s.%N)
+		"$@" >/dev/null 2>&1 || { log "failed: $*"; exit 1; }
+		e=$(date +%s.%N)
+		t=$(echo "$e - $s" | bc -l)
+		if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+		i=$((i + 1))
+	done
+	printf '%.2f' "$best"
+}
+cleanup_outputs() { rm -rf out.exb out.tar.age out.tar.age.minisig SHA256SUMS rauc-out.raucb; }
+ratio() { printf '%.1f' "$(echo "$1 / $2" | bc -l)"; }
+
+log "generating ${MB} MiB of random data in $W"
+mkdir model
+head -c $((MB * 1048576)) /dev/urandom >model/model.safetensors
+"$B" keygen --type site --out site >/dev/null
+"$B" keygen --type release --out rel >/dev/null
+"$B" keygen --type root --out rootk >/dev/null
+"$B" root init --out root --root-key rootk.pub --root-threshold 1 --release-key rel.pub --release-threshold 1 >/dev/null
+"$B" root sign root --key rootk.key >/dev/null
+cat >spec.yaml <<SPEC
+channel: bench
+sequence: 1
+expires_in_days: 30
+target: {classes: [bench]}
+components:
+  - {type: model, name: m, version: "1", source: model/model.safetensors}
+SPEC
+age-keygen -o age.key 2>/dev/null
+agepub=$(age-keygen -y age.key)
+minisign -G -W -p mini.pub -s mini.key >/dev/null
+
+pipeline() {
+	sha256sum model/model.safetensors >SHA256SUMS &&
+		tar cf - model SHA256SUMS | age -r "$agepub" >out.tar.age &&
+		minisign -S -s mini.key -m out.tar.age >/dev/null
+}
+
+log "exai-bundle create (encrypted)"
+t_ours=$(best_of 3 "$B" create spec.yaml --out out.exb --recipient site.pub)
+cleanup_outputs
+/usr/bin/time -f "%M" -o rss.txt "$B" create spec.yaml --out out.exb --recipient site.pub >/dev/null
+rss_create=$(( $(cat rss.txt) / 1024 ))
+log "pipeline: sha256sum + tar + age + minisign"
+t_pipe=$(best_of 3 pipeline)
+
+log "rauc bundle (verity)"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout rauc.key -out rauc.pem -days 30 -subj "/CN=bench" >/dev/null 2>&1
+mkdir -p rauc-in
+ln model/model.safetensors rauc-in/model.img 2>/dev/null || cp model/model.safetensors rauc-in/model.img
+printf '[update]\ncompatible=exai-bench\nversion=1\n[bundle]\nformat=verity\n[image.rootfs]\nfilename=model.img\n' >rauc-in/manifest.raucm
+t_rauc=$(best_of 1 rauc bundle --cert=rauc.pem --key=rauc.key rauc-in rauc-out.raucb)
+
+log "verify"
+"$B" create spec.yaml --out v.exb --recipient site.pub >/dev/null
+"$B" sign v.exb --key rel.key >/dev/null
+t_verify=$(best_of 3 "$B" verify v.exb --root root --key site.key)
+/usr/bin/time -f '%M' -o rss.txt "$B" verify v.exb --root root --key site.key >/dev/null
+rss_verify=$(( $(cat rss.txt) / 1024 ))
+t_verify_nokey=$(best_of 3 "$B" verify v.exb --root root)
+t_dgst=$(best_of 3 openssl dgst -sha256 v.exb)
+
+cores=$(nproc)
+echo "Run on $(date -u +%Y-%m-%d), $cores cores, ${MB} MiB incompressible model, files on $base."
+echo
+echo "| operation | exai-bundle (s) | anchor | anchor (s) | ratio (anchor / ours) | target |"
+echo "|---|---|---|---|---|---|"
+echo "| create, encrypted | $t_ours | sha256sum + tar + age -r + minisign -S | $t_pipe | $(ratio "$t_pipe" "$t_ours")x | >= 3x |"
+echo "| create, encrypted | $t_ours | rauc bundle (verity) | $t_rauc | $(ratio "$t_rauc" "$t_ours")x | >= 20x |"
+echo "| verify with decryption | $t_verify | openssl dgst -sha256 (same bytes) | $t_dgst | $(ratio "$t_dgst" "$t_verify")x | > 1x |"
+echo "| verify, no site key (hashes only) | $t_verify_nokey | openssl dgst -sha256 (same bytes) | $t_dgst | $(ratio "$t_dgst" "$t_verify_nokey")x | |"
+echo
+echo "Peak resident memory: create ${rss_create} MiB, verify ${rss_verify} MiB (bounded by the chunk ring,"
+echo "2 x cores + 2 slots of 2 x 4 MiB, whatever the payload size)."
