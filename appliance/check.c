@@ -285,6 +285,22 @@ static void note_bundle(upd_result *r, const exai_bundle *b, const char *path)
 		signers_text(b, r->signers, sizeof(r->signers));
 }
 
+static void note_skip(upd_result *r, const char *path, const char *fmt, ...) EXAI_PRINTF(3, 4);
+static void note_skip(upd_result *r, const char *path, const char *fmt, ...)
+{
+	upd_skip *s;
+	va_list ap;
+
+	if (r->n_skipped == UPD_MAX_CANDIDATES)
+		return;
+	s = &r->skipped[r->n_skipped++];
+	memcpy(s->path, path, strnlen(path, sizeof(s->path) - 1));
+	s->path[strnlen(path, sizeof(s->path) - 1)] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
+	va_end(ap);
+}
+
 static bool is_bundle_dir(const char *path)
 {
 	char *ix = exai_path_join(path, "index");
@@ -337,27 +353,18 @@ static exai_status select_dir(upd_ctx *c, const char *media, exai_bundle **out, 
 		if (!rc)
 			rc = upd_check_bundle(c, b, &p, &ce);
 		if (rc) {
-			upd_skip *s = &r->skipped[r->n_skipped++];
-			snprintf(s->path, sizeof(s->path), "%s", names[i]);
-			snprintf(s->reason, sizeof(s->reason), "%s", ce.msg);
+			note_skip(r, names[i], "%s", ce.msg);
 			exai_bundle_free(b);
 			continue;
 		}
 		if (best && !newer(b, best)) {
-			upd_skip *s = &r->skipped[r->n_skipped++];
-			snprintf(s->path, sizeof(s->path), "%s", names[i]);
-			snprintf(s->reason, sizeof(s->reason), "acceptable, but older than %s",
-				 best_path);
+			note_skip(r, names[i], "acceptable, but older than %s", best_path);
 			exai_bundle_free(b);
 			upd_plan_free(p);
 			continue;
 		}
-		if (best) {
-			upd_skip *s = &r->skipped[r->n_skipped++];
-			snprintf(s->path, sizeof(s->path), "%s", best_path);
-			snprintf(s->reason, sizeof(s->reason), "acceptable, but older than %s",
-				 names[i]);
-		}
+		if (best)
+			note_skip(r, best_path, "acceptable, but older than %s", names[i]);
 		exai_bundle_free(best);
 		upd_plan_free(best_plan);
 		best = b;

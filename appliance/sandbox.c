@@ -70,17 +70,21 @@ static void child(char *const argv[], int out_fd)
 	_exit(127);
 }
 
-/* Keeps the last line of output (bounded) in @tail. */
-static void keep_tail(char *tail, size_t cap, size_t *len, const char *buf, size_t n)
+/* Keeps the last non-empty line of output (bounded) in @tail; *nl says a line just ended, so
+ * the next character starts a new one (output may arrive in any pieces). */
+static void keep_tail(char *tail, size_t cap, size_t *len, bool *nl, const char *buf, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (buf[i] == '\n') {
-			if (i + 1 < n)
-				*len = 0;
+			*nl = true;
 			continue;
 		}
 		if (buf[i] == '\r')
 			continue;
+		if (*nl) {
+			*len = 0;
+			*nl = false;
+		}
 		if (*len + 1 < cap)
 			tail[(*len)++] = (buf[i] >= 32 && buf[i] < 127) ? buf[i] : '?';
 	}
@@ -92,7 +96,7 @@ exai_status upd_run_hook(char *const argv[], uint64_t timeout_s, exai_error *e)
 	uint64_t deadline = exai_now_ns() + timeout_s * 1000000000ull;
 	char tail[256] = "", buf[4096];
 	size_t tail_len = 0;
-	bool timed_out = false, open = true;
+	bool timed_out = false, open = true, nl = false;
 	int fds[2], status = 0;
 	pid_t pid;
 
@@ -122,7 +126,7 @@ exai_status upd_run_hook(char *const argv[], uint64_t timeout_s, exai_error *e)
 		if (r > 0) {
 			ssize_t n = read(fds[0], buf, sizeof(buf));
 			if (n > 0)
-				keep_tail(tail, sizeof(tail), &tail_len, buf, (size_t)n);
+				keep_tail(tail, sizeof(tail), &tail_len, &nl, buf, (size_t)n);
 			else if (n == 0 || errno != EINTR)
 				open = false;
 		}

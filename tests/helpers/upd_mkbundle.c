@@ -262,5 +262,15 @@ int main(int argc, char **argv)
 		exai_seckey_free(sk);
 	}
 	printf("%s\n", out);
+	if (mbytes != (uint8_t *)mtext)
+		free(mbytes);
+	free(mtext);
+	free(itext);
+	free(ct);
+	free(table);
+	free(kb);
+	free(payload);
+	free(m.c);
+	free(ix);
 	return 0;
 }
