@@ -259,10 +259,10 @@ int exb_cmd_inspect(int argc, char **argv)
 		checked = true;
 	}
 	if ((key || b->index->encryption == EXAI_ENC_NONE)) {
-		/* Decrypting needs trust in the index; without --root, trust it only for this
-		 * display (nothing is installed or reported as verified). */
-		b->verified = true;
-		if (exai_bundle_unlock(b, key, &e)) {
+		/* Without --root the entries are checked against an untrusted index: enough to
+		 * display the contents, and nothing is reported as verified. */
+		if ((!checked && exai_bundle_check_entries(b, &e)) ||
+		    exai_bundle_unlock(b, key, &e)) {
 			ret = exb_report("inspect", &e, o.json, EXB_FAIL);
 			goto out;
 		}

@@ -128,7 +128,7 @@ static exai_status check_signatures(exai_bundle *b, exai_error *e)
 }
 
 /* Every entry on the media but index and sig/ must be listed, with its size and hash. */
-static exai_status check_entries(exai_bundle *b, exai_error *e)
+exai_status exai_bundle_check_entries(exai_bundle *b, exai_error *e)
 {
 	const exai_index *ix = b->index;
 
@@ -170,6 +170,7 @@ static exai_status check_entries(exai_bundle *b, exai_error *e)
 					      "%s: listed in the index but missing", name);
 		}
 	}
+	b->entries_checked = true;
 	return EXAI_OK;
 }
 
@@ -179,6 +180,7 @@ exai_status exai_bundle_verify(exai_bundle *b, const exai_root *trusted, const e
 	exai_status rc;
 
 	b->verified = false;
+	b->entries_checked = false;
 	rc = walk_roots(b, trusted, e);
 	if (rc)
 		return rc;
@@ -195,7 +197,7 @@ exai_status exai_bundle_verify(exai_bundle *b, const exai_root *trusted, const e
 				      "reachable root is version %llu",
 				      (unsigned long long)b->index->min_root_version,
 				      (unsigned long long)b->root->version);
-	if ((rc = check_entries(b, e)))
+	if ((rc = exai_bundle_check_entries(b, e)))
 		return rc;
 	if (o && o->now && b->index->expires < o->now)
 		return exai_error_set(e, EXAI_EREFUSED, "bundle expired at %llu (time now %llu)",
@@ -213,7 +215,7 @@ exai_status exai_bundle_unlock(exai_bundle *b, const exai_site_key *key, exai_er
 	size_t plain_len;
 	exai_status rc;
 
-	if (!b->verified)
+	if (!b->entries_checked)
 		return exai_error_set(e, EXAI_EINTERNAL, "unlock before verify");
 	if (ix->encryption == EXAI_ENC_NONE) {
 		plain = (uint8_t *)man->data;

@@ -70,9 +70,10 @@ typedef struct exai_bundle {
 	size_t payload_ordinal; /* exb: position of payload among archive entries */
 	exai_index *index;
 	const exai_bentry *index_entry;
-	/* Filled by exai_bundle_verify: */
-	bool verified;
-	exai_root *root; /* effective root after the chain walk */
+	/* Filled by exai_bundle_verify (or exai_bundle_check_entries for display only): */
+	bool verified;	      /* signatures, root chain, entries: the index is trusted */
+	bool entries_checked; /* every entry matches the index (trusted or not) */
+	exai_root *root;      /* effective root after the chain walk */
 	size_t n_signers;
 	exai_signer signers[EXAI_BUNDLE_MAX_SIGS];
 	unsigned valid_signatures;
@@ -95,8 +96,12 @@ typedef struct exai_verify_opts {
 exai_status exai_bundle_verify(exai_bundle *b, const exai_root *trusted, const exai_verify_opts *o,
 			       exai_error *e) EXAI_WUR;
 
+/* Checks every entry against the index WITHOUT establishing trust in the index (for
+ * `inspect` without a root). exai_bundle_unlock() then works, but nothing is verified. */
+exai_status exai_bundle_check_entries(exai_bundle *b, exai_error *e) EXAI_WUR;
+
 /* Unwraps the data key with @key (NULL for a plain bundle) and decrypts and parses the
- * manifest. Requires exai_bundle_verify() first. */
+ * manifest. Requires exai_bundle_verify() (or exai_bundle_check_entries()) first. */
 exai_status exai_bundle_unlock(exai_bundle *b, const exai_site_key *key, exai_error *e) EXAI_WUR;
 
 /* Receives verified plaintext in payload order. Any callback may be NULL. A component's
