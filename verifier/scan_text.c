@@ -203,16 +203,26 @@ static void on_rule(tctx *t, const vf_lit *l, size_t pos)
 		rule_match(t, r, pos, pos + l->len, ls, le);
 		return;
 	}
-	for (size_t from = ls > t->done_upto[l->rule] ? ls : t->done_upto[l->rule]; from < le;) {
-		regmatch_t m[1] = {{.rm_so = (regoff_t)from, .rm_eo = (regoff_t)le}};
-		if (regexec(&r->re, (const char *)t->b->p, 1, m, REG_STARTEND) != 0)
-			break;
-		if (m[0].rm_eo <= m[0].rm_so) {
-			from = (size_t)m[0].rm_so + 1;
-			continue;
+	/* The window is copied and NUL-terminated: the input is not, and regexec must never be
+	 * able to read past it (sanitizer interceptors ignore REG_STARTEND). */
+	{
+		size_t from0 = ls > t->done_upto[l->rule] ? ls : t->done_upto[l->rule];
+		char win[2 * WINDOW + 2];
+		size_t wl = le > from0 ? le - from0 : 0;
+		memcpy(win, t->b->p + from0, wl);
+		win[wl] = '\0';
+		for (size_t from = 0; from < wl;) {
+			regmatch_t m[1] = {{.rm_so = (regoff_t)from, .rm_eo = (regoff_t)wl}};
+			if (regexec(&r->re, win, 1, m, REG_STARTEND) != 0)
+				break;
+			if (m[0].rm_eo <= m[0].rm_so) {
+				from = (size_t)m[0].rm_so + 1;
+				continue;
+			}
+			rule_match(t, r, from0 + (size_t)m[0].rm_so, from0 + (size_t)m[0].rm_eo, ls,
+				   le);
+			from = (size_t)m[0].rm_eo;
 		}
-		rule_match(t, r, (size_t)m[0].rm_so, (size_t)m[0].rm_eo, ls, le);
-		from = (size_t)m[0].rm_eo;
 	}
 	t->done_upto[l->rule] = le;
 }
@@ -499,7 +509,8 @@ static void settle(tctx *t)
 	linepos lp = {0, 1};
 	uint64_t emitted = 0, max = t->rs->set.max_findings_per_file;
 
-	qsort(t->p, t->np, sizeof(*t->p), pend_cmp);
+	if (t->np > 1)
+		qsort(t->p, t->np, sizeof(*t->p), pend_cmp);
 	for (size_t i = 0; i < t->np; i++) {
 		pend *q = &t->p[i];
 		size_t ri = (size_t)(q->rule - t->rs->r);

@@ -1,0 +1,251 @@
+/* Check suite for the scan modules: address classification, the literal prefilter against a
+ * naive search, the ELF reader on good and hostile input, image references, rules loading. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exai/yaml.h"
+#include "scan.h"
+#include "scan_lit.h"
+#include "testutil.h"
+
+static vf_rules *load_default(void)
+{
+	static vf_rules rs;
+	static int done;
+	exai_error e;
+	char path[4096];
+
+	if (!done) {
+		snprintf(path, sizeof(path), "%s/verifier/rules/default.yaml", getenv("EXAI_SRC"));
+		ck_assert_msg(vf_rules_load(&rs, path, &e) == EXAI_OK, "%s", e.msg);
+		ck_assert_msg(vf_rules_finish(&rs, &e) == EXAI_OK, "%s", e.msg);
+		done = 1;
+	}
+	return &rs;
+}
+
+START_TEST(local_addresses_and_names)
+{
+	const vf_settings *st = &load_default()->set;
+	const char *local[] = {"127.0.0.1",
+			       "10.1.2.3",
+			       "172.31.255.255",
+			       "192.168.0.1",
+			       "169.254.1.1",
+			       "::1",
+			       "fe80::1",
+			       "fd12::5",
+			       "localhost",
+			       "db",
+			       "a.svc.cluster.local",
+			       "reg.internal",
+			       "x.local",
+			       "example.com",
+			       "www.example.org",
+			       "host.invalid",
+			       "0.0.0.0",
+			       "A.Internal."};
+	const char *public[] = {"8.8.8.8",     "172.32.0.1",	 "192.169.0.1",
+				"2001:db8::1", "api.openai.com", "internal.io",
+				"xlocal.io",   "100.64.0.1",	 "localhost.com"};
+	uint8_t a[16];
+
+	for (size_t i = 0; i < sizeof(local) / sizeof(*local); i++)
+		ck_assert_msg(vf_net_host_is_local(st, local[i], strlen(local[i])), "%s", local[i]);
+	for (size_t i = 0; i < sizeof(public) / sizeof(*public); i++)
+		ck_assert_msg(!vf_net_host_is_local(st, public[i], strlen(public[i])), "%s",
+			      public[i]);
+	ck_assert(vf_net_ip_parse("1.2.3.4", 7, a) && a[15] == 4 && a[10] == 0xff);
+	ck_assert(!vf_net_ip_parse("1.2.3.256", 9, a));
+	ck_assert(!vf_net_ip_parse("1.2.3", 5, a));
+	ck_assert(!vf_net_ip_parse("1.2.3.4.5", 9, a));
+	ck_assert(!vf_net_ip_parse("01234.1.1.1", 11, a));
+}
+END_TEST
+
+START_TEST(cidr_parse_and_contain)
+{
+	vf_cidr c;
+	uint8_t a[16];
+	vf_cidrs set = {&c, 1};
+
+	ck_assert_int_eq(vf_net_cidr_parse("10.0.0.0/8", &c), EXAI_OK);
+	ck_assert_uint_eq(c.bits, 104);
+	ck_assert(vf_net_ip_parse("10.255.0.1", 10, a) && vf_net_cidrs_contain(&set, a));
+	ck_assert(vf_net_ip_parse("11.0.0.1", 8, a) && !vf_net_cidrs_contain(&set, a));
+	ck_assert_int_eq(vf_net_cidr_parse("fd00::/8", &c), EXAI_OK);
+	ck_assert(vf_net_ip_parse("fdff::1", 7, a) && vf_net_cidrs_contain(&set, a));
+	ck_assert_int_ne(vf_net_cidr_parse("10.0.0.0/33", &c), EXAI_OK);
+	ck_assert_int_ne(vf_net_cidr_parse("10.0.0.0/x", &c), EXAI_OK);
+	ck_assert_int_ne(vf_net_cidr_parse("host/8", &c), EXAI_OK);
+}
+END_TEST
+
+typedef struct hits {
+	size_t n;
+	size_t pos[4096];
+	uint32_t which[4096];
+} hits;
+
+static void collect(void *arg, const vf_lit *l, size_t pos)
+{
+	hits *h = arg;
+
+	ck_assert_uint_lt(h->n, 4096);
+	h->pos[h->n] = pos;
+	h->which[h->n++] = l->rule;
+}
+
+START_TEST(prefilter_matches_naive_search)
+{
+	const char *lits[] = {"sentry.io", "AKIA", "::", "://", "pip install", "Zz", "eyJ"};
+	const uint8_t icase[] = {0, 0, 0, 0, 1, 0, 0};
+	size_t nl = sizeof(lits) / sizeof(*lits);
+	vf_lits *l = NULL;
+	exai_error e;
+	uint8_t buf[3000];
+	unsigned seed = 7;
+
+	ck_assert_int_eq(vf_lits_build_raw(lits, icase, nl, &l, &e), EXAI_OK);
+	for (int round = 0; round < 200; round++) {
+		hits *h = calloc(1, sizeof(*h));
+		size_t n = (size_t)(rand_r(&seed) % sizeof(buf)), want = 0;
+		for (size_t i = 0; i < n; i++) /* small alphabet: many partial matches */
+			buf[i] = (uint8_t) ":/.AKIZzesntry.iopPIN lsaeyJ"[rand_r(&seed) % 28];
+		for (int k = 0; k < 5 && n > 20; k++) { /* and some whole ones */
+			const char *s = lits[rand_r(&seed) % nl];
+			size_t at = (size_t)rand_r(&seed) % (n - strlen(s));
+			memcpy(buf + at, s, strlen(s));
+		}
+		vf_lits_scan(l, buf, n, collect, h);
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; k < nl; k++) {
+				size_t ln = strlen(lits[k]);
+				if (i + ln > n ||
+				    (icase[k] ? strncasecmp((char *)buf + i, lits[k], ln)
+					      : memcmp(buf + i, lits[k], ln)))
+					continue;
+				bool found = false;
+				for (size_t j = 0; j < h->n; j++)
+					found |= h->pos[j] == i && h->which[j] == k;
+				ck_assert_msg(found, "round %d: '%s' at %zu missed", round, lits[k],
+					      i);
+				want++;
+			}
+		ck_assert_uint_eq(h->n, want); /* and nothing else */
+		free(h);
+	}
+	vf_lits_free(l);
+}
+END_TEST
+
+static uint8_t *read_file(const char *path, size_t *n)
+{
+	return tu_read(path, n);
+}
+
+START_TEST(elf_reader_good_and_hostile)
+{
+	vf_rules *rs = load_default();
+	size_t n = 0;
+	uint8_t *p = read_file("/bin/sh", &n), *q;
+	char *out = NULL;
+	uint64_t off = 0;
+	exai_error e;
+	unsigned seed = 3;
+
+	if (!p)
+		return;
+	ck_assert(vf_is_elf(p, n));
+	ck_assert_int_eq(vf_elf_net_imports(p, n, &rs->set.network_symbols, &out, &off, &e),
+			 EXAI_OK);
+	free(out);
+	/* every truncation and many corruptions: an error or a result, never a crash */
+	q = malloc(n);
+	for (size_t cut = 0; cut < 4096 && cut < n; cut += 7) {
+		out = NULL;
+		exai_status rc =
+		    vf_elf_net_imports(p, cut, &rs->set.network_symbols, &out, &off, &e);
+		ck_assert(rc == EXAI_OK || rc == EXAI_EFORMAT);
+		free(out);
+	}
+	for (int r = 0; r < 300; r++) {
+		memcpy(q, p, n);
+		for (int k = 0; k < 8; k++)
+			q[(size_t)rand_r(&seed) % (n < 8192 ? n : 8192)] = (uint8_t)rand_r(&seed);
+		out = NULL;
+		exai_status rc = vf_elf_net_imports(q, n, &rs->set.network_symbols, &out, &off, &e);
+		ck_assert(rc == EXAI_OK || rc == EXAI_EFORMAT || rc == EXAI_ETOOBIG);
+		free(out);
+	}
+	/* a header pointing the section table past the end */
+	memcpy(q, p, 64);
+	memset(q + 40, 0xff, 8);
+	ck_assert_int_eq(vf_elf_net_imports(q, 64, &rs->set.network_symbols, &out, &off, &e),
+			 EXAI_EFORMAT);
+	ck_assert_ptr_nonnull(strstr(e.msg, "section headers out of bounds"));
+	ck_assert_int_eq(vf_elf_net_imports((const uint8_t *)"\x7f"
+							     "ELF\x09\x01\x01",
+					    16, &rs->set.network_symbols, &out, &off, &e),
+			 EXAI_EFORMAT);
+	free(q);
+	free(p);
+}
+END_TEST
+
+START_TEST(rules_merge_and_validate)
+{
+	vf_rules rs = {0};
+	exai_error e;
+	const char *base = "version: 1\nrules:\n  - id: a.b\n    severity: low\n"
+			   "    triggers: [xyz]\n    message: base\n";
+	const char *over = "version: 1\nrules:\n  - id: a.b\n    severity: high\n";
+	const char *dup = "version: 1\nrules:\n  - id: u1\n    check: net.url\n    severity: low\n"
+			  "  - id: u2\n    check: net.url\n    severity: low\n";
+
+	ck_assert_int_eq(vf_rules_load_buf(&rs, "base.yaml", base, strlen(base), &e), EXAI_OK);
+	ck_assert_int_eq(vf_rules_load_buf(&rs, "over.yaml", over, strlen(over), &e), EXAI_OK);
+	ck_assert_int_eq(vf_rules_finish(&rs, &e), EXAI_OK);
+	ck_assert_uint_eq(rs.n, 1);
+	ck_assert_int_eq(rs.r[0].sev, VF_SEV_HIGH);
+	ck_assert_str_eq(rs.r[0].message, "base");
+	vf_rules_free(&rs);
+	ck_assert_int_eq(vf_rules_load_buf(&rs, "dup.yaml", dup, strlen(dup), &e), EXAI_OK);
+	ck_assert_int_eq(vf_rules_finish(&rs, &e), EXAI_EFORMAT);
+	ck_assert_str_eq(e.msg, "dup.yaml:6:5: rule 'u2': check 'net.url' is already rule 'u1'");
+	vf_rules_free(&rs);
+	ck_assert_int_eq(vf_rules_load_buf(&rs, "v.yaml", "version: 2\n", 11, &e), EXAI_EFORMAT);
+	ck_assert_str_eq(e.msg, "v.yaml:1:10: 'version' must be between 1 and 1");
+	vf_rules_free(&rs);
+}
+END_TEST
+
+START_TEST(default_rules_cover_every_check)
+{
+	vf_rules *rs = load_default();
+
+	for (unsigned c = VF_CHK_NET_URL; c < VF_CHK__COUNT; c++)
+		ck_assert_msg(vf_rules_for(rs, (vf_check)c) != NULL, "no rule for check %s",
+			      vf_check_name((vf_check)c));
+	for (size_t i = 0; i < rs->n; i++)
+		ck_assert_msg(rs->r[i].hint && rs->r[i].message && rs->r[i].description,
+			      "rule %s lacks a message, hint or description", rs->r[i].id);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("scan");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, local_addresses_and_names);
+	tcase_add_test(tc, cidr_parse_and_contain);
+	tcase_add_test(tc, prefilter_matches_naive_search);
+	tcase_add_test(tc, elf_reader_good_and_hostile);
+	tcase_add_test(tc, rules_merge_and_validate);
+	tcase_add_test(tc, default_rules_cover_every_check);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
