@@ -504,7 +504,8 @@ void vf_scan_k8s(vf_scan *s, const vf_buf *b)
 		parse_doc(&k, p, b->n, 0); /* no positions: parse everything */
 		goto out;
 	}
-	qsort(hp.v, hp.n, sizeof(*hp.v), size_cmp);
+	if (hp.n > 1)
+		qsort(hp.v, hp.n, sizeof(*hp.v), size_cmp);
 	/* Documents end at a "---" line in column 0 (YAML forbids that inside any scalar), so
 	 * each is handled on its own: textually when it is plain, else by libyaml. */
 	for (const uint8_t *l = p;;) {
