@@ -27,6 +27,7 @@ typedef struct upd_stager {
 	int dirfd; /* its staging dir */
 	int fd;	   /* raw file or rootfs slot */
 	uint64_t written;
+	uint64_t flushed; /* bytes of the raw file whose writeback was started */
 } upd_stager;
 
 void upd_stager_init(upd_stager *s, const upd_config *cfg, const exai_manifest *m, upd_plan *plan);
