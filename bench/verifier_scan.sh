@@ -178,8 +178,8 @@ sf=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["s
 echo "verifier_scan: grep ${g}s ($gl matching lines), scan ${s}s ($sf findings)" >&2
 
 cores=$(nproc)
-printf '| tool (%s files, %s MiB, %s cores, /dev/shm or /tmp) | seconds (best of 3) | ratio vs grep |\n' \
-	"$nf" "$((actual / 1048576))" "$cores"
+printf '| tool (%s files, %s MiB, %s cores, tree in %s) | seconds (best of 3) | ratio vs grep |\n' \
+	"$nf" "$((actual / 1048576))" "$cores" "$BENCH_DIR"
 printf '|---|---|---|\n'
 awk -v g="$g" -v s="$s" -v gl="$gl" -v sf="$sf" 'BEGIN {
 	printf "| `grep -rEIn` URL pattern only (%d matching lines) | %.2f | 1.00 |\n", gl, g
