@@ -68,7 +68,8 @@ assert_app 2
 ok "a health check that connects to 127.0.0.1:$port is denied (EACCES) and switched back"
 
 "$T/phone.sh" >/dev/null || fail "control: the listener is not reachable outside exai-update"
-sleep 0.3
+i=0
+while [ ! -f "$T/connections" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 [ "$(wc -l <"$T/connections")" = 1 ] || fail "control connection not seen"
 ok "control: the same command outside exai-update connects"
 kill $listener 2>/dev/null || true

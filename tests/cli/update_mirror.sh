@@ -36,9 +36,18 @@ trap 'kill $listener 2>/dev/null; rm -rf "$T"' EXIT
 i=0
 while [ ! -S "$T/mirror.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 
+# wait_lines N: until the listener has written N lines (it runs concurrently), at most 10 s.
+wait_lines() {
+	i=0
+	while [ "$(cat "$T/received" 2>/dev/null | wc -l)" -lt "$1" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 expect_rc 0 U apply "$T/b2"
 expect_not_contains "$T/err" "queued"
-sleep 0.3
+wait_lines 3
 [ "$(wc -l <"$T/received")" = 3 ] || fail "expected 3 events: $(cat "$T/received")"
 jq -s -e '[.[].outcome] == ["ok", "refused", "ok"] and [.[].sequence] == [1, 1, 2]
 	and all(.source == "exai-update" and .op == "apply")' "$T/received" >/dev/null ||
@@ -47,7 +56,7 @@ jq -s -e '[.[].outcome] == ["ok", "refused", "ok"] and [.[].sequence] == [1, 1, 
 ok "mirror up: queued events then the new one are delivered in order, once each"
 
 expect_rc 0 U rollback
-sleep 0.3
+wait_lines 4
 tail -1 "$T/received" | jq -e '.op == "rollback" and .outcome == "ok"' >/dev/null ||
 	fail "rollback event"
 ok "rollback is reported to the mirror too"
