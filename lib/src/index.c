@@ -7,41 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct sb {
-	char *p;
-	size_t len, cap;
-	bool oom;
-} sb;
-
-static void sb_add(sb *b, const char *fmt, ...) EXAI_PRINTF(2, 3);
-static void sb_add(sb *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || b->len + (size_t)n + 1 > b->cap) {
-		size_t ncap = (b->cap ? b->cap * 2 : 4096) + (size_t)(n < 0 ? 0 : n);
-		char *np = n < 0 ? NULL : realloc(b->p, ncap);
-		if (!np) {
-			free(b->p);
-			b->p = NULL;
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
 uint64_t exai_index_chunk_plain_len(const exai_index *ix, uint64_t i)
 {
 	uint64_t start = i * ix->chunk_size;
@@ -56,32 +21,33 @@ char *exai_index_text(const exai_index *ix)
 {
 	char hex[EXAI_SHA256_HEX];
 	char id[EXAI_KEYID_STR];
-	sb b = {0};
+	exai_strbuf b = {0};
 
 	exai_hex_encode(ix->bundle_id, EXAI_BUNDLE_ID_LEN, hex);
-	sb_add(&b, "exai-bundle-index 1\nbundle-id %s\nchannel %s\n", hex, ix->channel);
-	sb_add(&b, "sequence %llu\ncreated %llu\nexpires %llu\nmin-root-version %llu\n",
-	       (unsigned long long)ix->sequence, (unsigned long long)ix->created,
-	       (unsigned long long)ix->expires, (unsigned long long)ix->min_root_version);
+	exai_strbuf_printf(&b, "exai-bundle-index 1\nbundle-id %s\nchannel %s\n", hex, ix->channel);
+	exai_strbuf_printf(&b, "sequence %llu\ncreated %llu\nexpires %llu\nmin-root-version %llu\n",
+			   (unsigned long long)ix->sequence, (unsigned long long)ix->created,
+			   (unsigned long long)ix->expires,
+			   (unsigned long long)ix->min_root_version);
 	for (size_t i = 0; i < ix->n_classes; i++)
-		sb_add(&b, "target-class %s\n", ix->classes[i]);
+		exai_strbuf_printf(&b, "target-class %s\n", ix->classes[i]);
 	for (size_t i = 0; i < ix->n_sites; i++)
-		sb_add(&b, "target-site %s\n", ix->sites[i]);
-	sb_add(&b, "encryption %s\n",
-	       ix->encryption == EXAI_ENC_AES256GCM ? "aes-256-gcm" : "none");
-	sb_add(&b, "chunk-size %llu\npayload-size %llu\nchunk-count %llu\n",
-	       (unsigned long long)ix->chunk_size, (unsigned long long)ix->payload_size,
-	       (unsigned long long)ix->chunk_count);
+		exai_strbuf_printf(&b, "target-site %s\n", ix->sites[i]);
+	exai_strbuf_printf(&b, "encryption %s\n",
+			   ix->encryption == EXAI_ENC_AES256GCM ? "aes-256-gcm" : "none");
+	exai_strbuf_printf(&b, "chunk-size %llu\npayload-size %llu\nchunk-count %llu\n",
+			   (unsigned long long)ix->chunk_size, (unsigned long long)ix->payload_size,
+			   (unsigned long long)ix->chunk_count);
 	for (size_t i = 0; i < ix->n_recipients; i++) {
 		exai_keyid_str(ix->recipients[i], id);
-		sb_add(&b, "recipient %s\n", id);
+		exai_strbuf_printf(&b, "recipient %s\n", id);
 	}
 	for (size_t i = 0; i < ix->n_files; i++) {
 		exai_hex_encode(ix->files[i].sha256, EXAI_SHA256_LEN, hex);
-		sb_add(&b, "file %s %llu %s\n", ix->files[i].name,
-		       (unsigned long long)ix->files[i].size, hex);
+		exai_strbuf_printf(&b, "file %s %llu %s\n", ix->files[i].name,
+				   (unsigned long long)ix->files[i].size, hex);
 	}
-	return b.oom ? NULL : b.p;
+	return exai_strbuf_take(&b);
 }
 
 static int cmp_name(const void *a, const void *b)

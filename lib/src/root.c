@@ -14,48 +14,7 @@
 
 #define SIG_DOMAIN "exai-root-sig-v1\n"
 
-/* A growable string buffer; on OOM it stays NULL and every append is a no-op. */
-typedef struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) EXAI_PRINTF(2, 3);
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-		va_start(ap, fmt);
-		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if (b->p && (size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t ncap = (b->cap ? b->cap * 2 : 256) + (size_t)n;
-		char *np = realloc(b->p, ncap);
-		if (!np) {
-			free(b->p);
-			b->p = NULL;
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-}
-
-static void sb_key(sbuf *b, const char *label, const exai_pubkey *k)
+static void sb_key(exai_strbuf *b, const char *label, const exai_pubkey *k)
 {
 	char id[EXAI_KEYID_STR];
 	char *b64 = exai_pubkey_b64(k);
@@ -67,37 +26,37 @@ static void sb_key(sbuf *b, const char *label, const exai_pubkey *k)
 		return;
 	}
 	exai_keyid_str(k->id, id);
-	sb_printf(b, "%s %s %s\n", label, id, b64);
+	exai_strbuf_printf(b, "%s %s %s\n", label, id, b64);
 	free(b64);
 }
 
 char *exai_root_doc_text(const exai_root *r)
 {
-	sbuf b = {0};
+	exai_strbuf b = {0};
 
-	sb_printf(&b, "exai-root 1\nversion %llu\ncreated %llu\n", (unsigned long long)r->version,
-		  (unsigned long long)r->created);
+	exai_strbuf_printf(&b, "exai-root 1\nversion %llu\ncreated %llu\n",
+			   (unsigned long long)r->version, (unsigned long long)r->created);
 	if (r->expires)
-		sb_printf(&b, "expires %llu\n", (unsigned long long)r->expires);
+		exai_strbuf_printf(&b, "expires %llu\n", (unsigned long long)r->expires);
 	else
-		sb_printf(&b, "expires never\n");
-	sb_printf(&b, "root-threshold %u\n", r->root_threshold);
+		exai_strbuf_printf(&b, "expires never\n");
+	exai_strbuf_printf(&b, "root-threshold %u\n", r->root_threshold);
 	for (size_t i = 0; i < r->n_root_keys; i++)
 		sb_key(&b, "root-key", &r->root_keys[i]);
-	sb_printf(&b, "release-threshold %u\n", r->release_threshold);
+	exai_strbuf_printf(&b, "release-threshold %u\n", r->release_threshold);
 	for (size_t i = 0; i < r->n_release_keys; i++)
 		sb_key(&b, "release-key", &r->release_keys[i]);
-	return b.oom ? NULL : b.p;
+	return exai_strbuf_take(&b);
 }
 
 char *exai_root_file_text(const exai_root *r)
 {
 	char *doc = exai_root_doc_text(r);
-	sbuf b = {0};
+	exai_strbuf b = {0};
 
 	if (!doc)
 		return NULL;
-	sb_printf(&b, "%s", doc);
+	exai_strbuf_printf(&b, "%s", doc);
 	free(doc);
 	for (size_t i = 0; i < r->n_sigs; i++) {
 		char id[EXAI_KEYID_STR];
@@ -107,10 +66,10 @@ char *exai_root_file_text(const exai_root *r)
 			return NULL;
 		}
 		exai_keyid_str(r->sigs[i].id, id);
-		sb_printf(&b, "signature %s %s\n", id, s64);
+		exai_strbuf_printf(&b, "signature %s %s\n", id, s64);
 		free(s64);
 	}
-	return b.oom ? NULL : b.p;
+	return exai_strbuf_take(&b);
 }
 
 uint8_t *exai_root_signed_message(const exai_root *r, size_t *len_out)

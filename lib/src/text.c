@@ -4,6 +4,8 @@
 #include "exai/text.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,4 +95,41 @@ int exai_split_fields(char *line, char **fields, int max)
 			return -1;
 	}
 	return n;
+}
+
+void exai_strbuf_printf(exai_strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || b->len + (size_t)n + 1 > b->cap) {
+		size_t ncap = (b->cap ? b->cap * 2 : 1024) + (size_t)(n < 0 ? 0 : n);
+		char *np = n < 0 ? NULL : realloc(b->p, ncap);
+		if (!np) {
+			free(b->p);
+			b->p = NULL;
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = ncap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+char *exai_strbuf_take(exai_strbuf *b)
+{
+	char *p = b->oom ? NULL : b->p;
+
+	b->p = NULL;
+	b->len = b->cap = 0;
+	return p;
 }

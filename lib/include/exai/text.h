@@ -27,4 +27,17 @@ bool exai_relpath_valid(const char *s);
  * -1 if there are more fields, empty fields (double spaces) or a leading/trailing space. */
 int exai_split_fields(char *line, char **fields, int max);
 
+/* A growable NUL-terminated string for canonical serialisers. After an allocation failure
+ * it is marked oom, its buffer is freed and every later append is a no-op, so a serialiser
+ * appends freely and checks once at the end. */
+typedef struct exai_strbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+} exai_strbuf;
+
+void exai_strbuf_printf(exai_strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The string (caller frees), or NULL after an allocation failure. */
+char *exai_strbuf_take(exai_strbuf *b);
+
 #endif
