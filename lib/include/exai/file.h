@@ -82,8 +82,9 @@ char *exai_path_join(const char *a, const char *b);
  * n-th (default 1st) time that exai_fault("<point>") is reached either fail (action "fail",
  * default: the call site reports an injected error) or kill the process at once ("crash":
  * _exit(86), as a power cut would stop it) or stop it ("stop": SIGSTOP, so a test can change
- * files at that exact point, then SIGCONT; the call then returns false). EXAI_FAULT_LOG=<file> appends every point reached,
- * one per line, so a test can enumerate them. Inactive (and cheap) when the variables are unset.
+ * files at that exact point, then SIGCONT; the call then returns false). EXAI_FAULT_LOG=<file>
+ * appends every point reached, one per line, so a test can enumerate them. Inactive (and cheap)
+ * when the variables are unset.
  */
 bool exai_fault(const char *point);
 
