@@ -161,7 +161,16 @@ static void discard_all(const upd_plan *p)
 	}
 }
 
-static exai_status stage_all(upd_ctx *c, exai_bundle *b, upd_plan *p, exai_error *e)
+static void free_lists(upd_filelist *files, size_t n)
+{
+	for (size_t i = 0; files && i < n; i++)
+		upd_filelist_clear(&files[i]);
+	free(files);
+}
+
+/* Stages every op; files[i] gets the records of op i's staged tree. */
+static exai_status stage_all(upd_ctx *c, exai_bundle *b, upd_plan *p, upd_filelist *files,
+			     exai_error *e)
 {
 	upd_stager s;
 	exai_progress prog;
@@ -171,13 +180,41 @@ static exai_status stage_all(upd_ctx *c, exai_bundle *b, upd_plan *p, exai_error
 	for (size_t i = 0; i < p->n; i++)
 		if ((rc = upd_op_discard(&p->ops[i], e)))
 			return rc;
-	upd_stager_init(&s, c->cfg, b->manifest, p);
+	upd_stager_init(&s, c->cfg, b->manifest, p, files);
 	sink = upd_stager_sink(&s);
 	exai_progress_start(&prog, "apply", exai_index_file_get(b->index, "payload")->size);
 	rc = exai_bundle_stream(b, &sink, &prog, e);
 	exai_progress_finish(&prog);
 	upd_stager_cleanup(&s);
 	return rc ? exai_error_prefix(e, "stage") : rc;
+}
+
+/*
+ * The commit point: journal "switching" and the file records of every staged tree, in one
+ * transaction. From here on, recover puts each staged tree at its new loc (or, for a model
+ * version, removes it again on revert, together with its records), so the records written
+ * here describe what that loc holds once the journal is finished.
+ */
+static exai_status switch_point(upd_ctx *c, const upd_plan *p, const upd_filelist *files,
+				exai_error *e)
+{
+	exai_status rc = upd_state_begin(c->st, e);
+
+	if (rc)
+		return rc;
+	rc = upd_state_journal_phase(c->st, "switching", e);
+	for (size_t i = 0; !rc && i < p->n; i++) {
+		const upd_op *op = &p->ops[i];
+		if (op->skip || op->reuse)
+			continue;
+		rc = upd_state_put_files(c->st, exai_ctype_name(op->type), op->name, op->new_loc,
+					 &files[i], e);
+	}
+	if (rc) {
+		upd_state_rollback(c->st);
+		return rc;
+	}
+	return upd_state_commit(c->st, e);
 }
 
 /* ---- commit, revert ---- */
@@ -298,6 +335,13 @@ static void revert_all(upd_ctx *c, const upd_plan *p, const char *hist_op, const
 			const upd_op *op = &p->ops[i];
 			upd_installed in;
 			bool found;
+			if (op->kind == UPD_K_MODEL && !op->skip && !op->reuse &&
+			    strcmp(op->new_loc, op->old_loc)) {
+				/* upd_op_revert removed that version's tree */
+				rc = upd_state_del_files(c->st, exai_ctype_name(op->type), op->name,
+							 op->new_loc, &e);
+				continue;
+			}
 			if (op->kind != UPD_K_SLOT || op->skip)
 				continue;
 			rc = upd_state_get_installed(c->st, exai_ctype_name(op->type), op->name,
@@ -415,6 +459,7 @@ void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r)
 {
 	exai_bundle *b = NULL;
 	upd_plan *p = NULL;
+	upd_filelist *files = NULL;
 	exai_error e;
 
 	if (pending(c, r))
@@ -423,11 +468,16 @@ void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r)
 		refuse(c, "apply", r, &e);
 		return;
 	}
+	if (!(files = calloc(p->n ? p->n : 1, sizeof(*files)))) {
+		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
+		set_result(r, UPD_FAILED, "failed", &e);
+		goto out;
+	}
 	if (begin_staging(c, p, &e)) {
 		set_result(r, UPD_FAILED, "failed", &e);
 		goto out;
 	}
-	if (stage_all(c, b, p, &e)) {
+	if (stage_all(c, b, p, files, &e)) {
 		upd_event ev = plan_event(p, "apply", "failed", e.msg);
 		exai_error e2;
 		discard_all(p);
@@ -438,7 +488,7 @@ void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r)
 	}
 	exai_bundle_free(b); /* the media is not touched again */
 	b = NULL;
-	if (journal_phase(c, "switching", &e)) {
+	if (switch_point(c, p, files, &e)) {
 		/* Not committed: still wholly old. */
 		upd_event ev = plan_event(p, "apply", "failed", e.msg);
 		exai_error e2;
@@ -448,8 +498,11 @@ void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r)
 			set_result(r, UPD_PENDING, "failed", &e2);
 		goto out;
 	}
+	free_lists(files, p->n);
+	files = NULL;
 	finish_forward(c, p, "apply", r);
 out:
+	free_lists(files, p ? p->n : 0);
 	upd_plan_free(p);
 	exai_bundle_free(b);
 }

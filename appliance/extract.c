@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "exai/file.h"
+#include "exai/hash.h"
 
 #define PATH_CAP    4096
 #define MAX_DEPTH   64
@@ -132,6 +133,21 @@ static la_ssize_t read_cb(struct archive *a, void *arg, const void **out)
 exai_status upd_open_parent(int rootfd, char *path, bool create, int *dfd_out, const char **leaf,
 			    exai_error *e)
 {
+	return upd_open_parent_rec(rootfd, path, create, NULL, dfd_out, leaf, e);
+}
+
+/* A directory this extraction just made: exactly 0755 (not umask-dependent, so the recorded
+ * mode is the mode on disk), and recorded. @path is the directory's own path. */
+static exai_status made_dir(int fd, const char *path, upd_filelist *rec, exai_error *e)
+{
+	if (fchmod(fd, 0755) != 0)
+		return exai_error_sys(e, EXAI_EIO, "%s: chmod", path);
+	return rec ? upd_filelist_add(rec, path, UPD_F_DIR, 0755, 0, NULL, NULL, e) : EXAI_OK;
+}
+
+exai_status upd_open_parent_rec(int rootfd, char *path, bool create, upd_filelist *rec,
+				int *dfd_out, const char **leaf, exai_error *e)
+{
 	int dfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
 	char *p = path, *slash;
 
@@ -143,13 +159,23 @@ exai_status upd_open_parent(int rootfd, char *path, bool create, int *dfd_out, c
 		*slash = '\0';
 		nfd = openat(dfd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (nfd < 0 && errno == ENOENT && create) {
-			if (mkdirat(dfd, p, 0755) != 0 && errno != EEXIST) {
+			bool made = mkdirat(dfd, p, 0755) == 0;
+			if (!made && errno != EEXIST) {
 				exai_status rc = exai_error_sys(e, EXAI_EIO, "%s: mkdir", path);
 				*slash = '/';
 				close(dfd);
 				return rc;
 			}
 			nfd = openat(dfd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (made && nfd >= 0) {
+				exai_status rc = made_dir(nfd, path, rec, e);
+				if (rc) {
+					*slash = '/';
+					close(nfd);
+					close(dfd);
+					return rc;
+				}
+			}
 		}
 		if (nfd < 0) {
 			int err = errno;
@@ -173,6 +199,33 @@ exai_status upd_open_parent(int rootfd, char *path, bool create, int *dfd_out, c
 	return EXAI_OK;
 }
 
+static void hash_zeros(exai_sha256 *h, uint64_t n)
+{
+	static const uint8_t zeros[16384];
+
+	while (n > 0) {
+		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
+		exai_sha256_update(h, zeros, k);
+		n -= k;
+	}
+}
+
+/* Hashes a data block in file order: holes before it (sparse entries) hash as the zeros
+ * they read back as. Blocks must come in increasing offsets and stay within the entry's
+ * size, which libarchive guarantees for well-formed tar; anything else is refused. */
+static exai_status hash_block(exai_sha256 *h, uint64_t *hashed, const void *blk, size_t n,
+			      la_int64_t off, int64_t size, const char *path, exai_error *e)
+{
+	if (off < 0 || (uint64_t)off < *hashed || (uint64_t)off > (uint64_t)size ||
+	    n > (uint64_t)size - (uint64_t)off)
+		return exai_error_set(e, EXAI_EFORMAT, "%s: tar data out of order or past its size",
+				      path);
+	hash_zeros(h, (uint64_t)off - *hashed);
+	exai_sha256_update(h, blk, n);
+	*hashed = (uint64_t)off + n;
+	return EXAI_OK;
+}
+
 static exai_status write_file(upd_extract *x, struct archive *a, struct archive_entry *ent,
 			      char *path, mode_t perm, exai_error *e)
 {
@@ -180,24 +233,34 @@ static exai_status write_file(upd_extract *x, struct archive *a, struct archive_
 	const char *leaf;
 	exai_status rc;
 	int dfd, fd;
+	uint8_t md[EXAI_SHA256_LEN];
+	exai_sha256 h = {0};
+	uint64_t hashed = 0;
 
 	if (size < 0 || (uint64_t)size > x->lim.max_bytes - x->bytes)
 		return exai_error_set(e, EXAI_ETOOBIG,
 				      "%s: file content over the manifest's %llu unpacked bytes",
 				      path, (unsigned long long)x->lim.max_bytes);
 	x->bytes += (uint64_t)size;
-	if ((rc = upd_open_parent(x->rootfd, path, true, &dfd, &leaf, e)))
+	if ((rc = upd_open_parent_rec(x->rootfd, path, true, x->lim.files, &dfd, &leaf, e)))
 		return rc;
 	if (exai_fault("stage.write")) {
 		close(dfd);
 		return exai_error_sys(e, EXAI_EIO, "%s: create (injected)", path);
 	}
+	if (x->lim.files && (rc = exai_sha256_init(&h, e))) {
+		close(dfd);
+		return rc;
+	}
 	fd = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	close(dfd);
-	if (fd < 0)
-		return errno == EEXIST ? exai_error_set(e, EXAI_EUNSAFE,
-							"%s: refused: entry appears twice", path)
-				       : exai_error_sys(e, EXAI_EIO, "%s: create", path);
+	if (fd < 0) {
+		rc = errno == EEXIST
+			 ? exai_error_set(e, EXAI_EUNSAFE, "%s: refused: entry appears twice", path)
+			 : exai_error_sys(e, EXAI_EIO, "%s: create", path);
+		exai_sha256_free(&h);
+		return rc;
+	}
 	for (;;) {
 		const void *blk;
 		size_t n;
@@ -218,6 +281,8 @@ static exai_status write_file(upd_extract *x, struct archive *a, struct archive_
 					    (unsigned long long)x->lim.max_ratio);
 			goto out;
 		}
+		if (x->lim.files && (rc = hash_block(&h, &hashed, blk, n, off, size, path, e)))
+			goto out;
 		for (size_t done = 0; done < n;) {
 			ssize_t w =
 			    pwrite(fd, (const char *)blk + done, n - done, off + (off_t)done);
@@ -236,7 +301,14 @@ static exai_status write_file(upd_extract *x, struct archive *a, struct archive_
 	}
 	struct timespec ts[2] = {{archive_entry_mtime(ent), 0}, {archive_entry_mtime(ent), 0}};
 	(void)futimens(fd, ts);
+	if (x->lim.files) {
+		hash_zeros(&h, (uint64_t)size - hashed); /* a sparse tail */
+		exai_sha256_final(&h, md);
+		rc = upd_filelist_add(x->lim.files, path, UPD_F_FILE, perm, (uint64_t)size, md,
+				      NULL, e);
+	}
 out:
+	exai_sha256_free(&h);
 	close(fd);
 	return rc;
 }
@@ -247,7 +319,7 @@ static exai_status make_dir(upd_extract *x, char *path, mode_t perm, exai_error 
 	exai_status rc;
 	int dfd, fd;
 
-	if ((rc = upd_open_parent(x->rootfd, path, true, &dfd, &leaf, e)))
+	if ((rc = upd_open_parent_rec(x->rootfd, path, true, x->lim.files, &dfd, &leaf, e)))
 		return rc;
 	if (mkdirat(dfd, leaf, 0700) != 0 && errno != EEXIST) {
 		rc = exai_error_sys(e, EXAI_EIO, "%s: mkdir", path);
@@ -263,6 +335,8 @@ static exai_status make_dir(upd_extract *x, char *path, mode_t perm, exai_error 
 	/* Owner keeps write access so later entries can be created inside. */
 	if (fchmod(fd, perm | 0700) != 0)
 		rc = exai_error_sys(e, EXAI_EIO, "%s: chmod", path);
+	else if (x->lim.files)
+		rc = upd_filelist_add(x->lim.files, path, UPD_F_DIR, perm | 0700, 0, NULL, NULL, e);
 	close(fd);
 	return rc;
 }
@@ -277,12 +351,15 @@ static exai_status make_symlink(upd_extract *x, char *path, const char *target, 
 		return exai_error_set(e, EXAI_EUNSAFE,
 				      "%s: refused: symlink target '%.200s' leaves the tree", path,
 				      target ? target : "");
-	if ((rc = upd_open_parent(x->rootfd, path, true, &dfd, &leaf, e)))
+	if ((rc = upd_open_parent_rec(x->rootfd, path, true, x->lim.files, &dfd, &leaf, e)))
 		return rc;
 	if (exai_fault("stage.write") || symlinkat(target, dfd, leaf) != 0)
 		rc = errno == EEXIST
 			 ? exai_error_set(e, EXAI_EUNSAFE, "%s: refused: entry appears twice", path)
 			 : exai_error_sys(e, EXAI_EIO, "%s: symlink", path);
+	else if (x->lim.files)
+		rc = upd_filelist_add(x->lim.files, path, UPD_F_LINK, 0, strlen(target), NULL,
+				      target, e);
 	close(dfd);
 	return rc;
 }
@@ -308,7 +385,7 @@ static exai_status make_hardlink(upd_extract *x, char *path, const char *src, ex
 				      "regular file of this archive",
 				      path, clean);
 	}
-	if ((rc = upd_open_parent(x->rootfd, path, true, &dfd, &leaf, e))) {
+	if ((rc = upd_open_parent_rec(x->rootfd, path, true, x->lim.files, &dfd, &leaf, e))) {
 		close(sfd);
 		return rc;
 	}
@@ -316,6 +393,8 @@ static exai_status make_hardlink(upd_extract *x, char *path, const char *src, ex
 		rc = errno == EEXIST
 			 ? exai_error_set(e, EXAI_EUNSAFE, "%s: refused: entry appears twice", path)
 			 : exai_error_sys(e, EXAI_EIO, "%s: hard link", path);
+	else if (x->lim.files)
+		rc = upd_filelist_add(x->lim.files, path, UPD_F_HARD, 0, 0, NULL, clean, e);
 	close(sfd);
 	close(dfd);
 	return rc;

@@ -22,12 +22,18 @@
 #include <stdint.h>
 
 #include "exai/error.h"
+#include "files.h"
 
 typedef struct upd_extract_limits {
 	uint64_t max_entries;
 	uint64_t max_bytes;
 	uint64_t max_ratio;
 	bool allow_setuid;
+	/* When not NULL, every entry created is recorded here (files with the SHA-256 of the
+	 * bytes written, computed as they are written; directories made implicitly for a
+	 * deeper entry as 0755). Owned by the caller; only the extractor touches it until
+	 * upd_extract_finish/abort returns. */
+	upd_filelist *files;
 } upd_extract_limits;
 
 typedef struct upd_extract upd_extract;
@@ -45,9 +51,13 @@ void upd_extract_abort(upd_extract *x);
 
 /* Opens the directory holding @path's last component under @rootfd, component by component
  * with O_NOFOLLOW; *leaf points into @path. With @create, missing directories are made
- * (0755). A component that is a symlink or not a directory is refused (EXAI_EUNSAFE). */
+ * (mode 0755 exactly, whatever the umask). A component that is a symlink or not a directory
+ * is refused (EXAI_EUNSAFE). */
 exai_status upd_open_parent(int rootfd, char *path, bool create, int *dfd_out, const char **leaf,
 			    exai_error *e) EXAI_WUR;
+/* The same, recording each directory it creates in @rec (NULL: not recorded). */
+exai_status upd_open_parent_rec(int rootfd, char *path, bool create, upd_filelist *rec,
+				int *dfd_out, const char **leaf, exai_error *e) EXAI_WUR;
 
 /* Exposed for tests: cleans a tar path (strips "./" prefixes and a trailing '/'); false if it
  * is absolute, empty, or has '..', '.' or empty components. */

@@ -214,7 +214,8 @@ exai_status upd_models_gc(upd_state *s, const char *models_dir, const char *name
 		}
 		if ((rc = exai_tree_remove(path, e)))
 			break;
-		rc = upd_state_del_model_version(s, name, v[i], e);
+		if (!(rc = upd_state_del_model_version(s, name, v[i], e)))
+			rc = upd_state_del_files(s, "model", name, v[i], e);
 	}
 	upd_strv_free(v, n);
 	return rc;

@@ -35,7 +35,8 @@ exai_status upd_op_revert(const upd_config *c, const upd_op *op, exai_error *e) 
 /* Removes the op's staging tree, if any. */
 exai_status upd_op_discard(const upd_op *op, exai_error *e) EXAI_WUR;
 
-/* Removes versions of model @name beyond the newest @keep, never @cur or @prev. */
+/* Removes versions of model @name beyond the newest @keep, never @cur or @prev, with their
+ * model_version rows and file records. */
 exai_status upd_models_gc(upd_state *s, const char *models_dir, const char *name, size_t keep,
 			  const char *cur, const char *prev, exai_error *e) EXAI_WUR;
 

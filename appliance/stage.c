@@ -18,9 +18,11 @@
  * the pipeline decrypts the rest and the final sync has little left to wait for. */
 #define WRITEBACK_STEP (32u << 20)
 
-void upd_stager_init(upd_stager *s, const upd_config *cfg, const exai_manifest *m, upd_plan *plan)
+void upd_stager_init(upd_stager *s, const upd_config *cfg, const exai_manifest *m, upd_plan *plan,
+		     upd_filelist *files)
 {
 	memset(s, 0, sizeof(*s));
+	s->files = files;
 	s->cfg = cfg;
 	s->m = m;
 	s->plan = plan;
@@ -40,6 +42,12 @@ void upd_stager_cleanup(upd_stager *s)
 	s->op = NULL;
 }
 
+/* The record list of the component in progress. */
+static upd_filelist *op_files(upd_stager *s)
+{
+	return &s->files[s->op - s->plan->ops];
+}
+
 static exai_status open_stage_dir(upd_stager *s, exai_error *e)
 {
 	char stage[PATH_MAX];
@@ -53,7 +61,9 @@ static exai_status open_stage_dir(upd_stager *s, exai_error *e)
 	s->dirfd = open(stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->dirfd < 0)
 		return exai_error_sys(e, EXAI_EIO, "%s: open", stage);
-	return EXAI_OK;
+	if (fchmod(s->dirfd, 0755) != 0)
+		return exai_error_sys(e, EXAI_EIO, "%s: chmod", stage);
+	return upd_filelist_add(op_files(s), ".", UPD_F_DIR, 0755, 0, NULL, NULL, e);
 }
 
 static exai_status open_raw_file(upd_stager *s, const exai_component *c, exai_error *e)
@@ -64,7 +74,7 @@ static exai_status open_raw_file(upd_stager *s, const exai_component *c, exai_er
 	int dfd;
 
 	snprintf(path, sizeof(path), "%s", c->target);
-	if ((rc = upd_open_parent(s->dirfd, path, true, &dfd, &leaf, e)))
+	if ((rc = upd_open_parent_rec(s->dirfd, path, true, op_files(s), &dfd, &leaf, e)))
 		return rc;
 	if (exai_fault("stage.write")) {
 		close(dfd);
@@ -74,6 +84,8 @@ static exai_status open_raw_file(upd_stager *s, const exai_component *c, exai_er
 	close(dfd);
 	if (s->fd < 0)
 		return exai_error_sys(e, EXAI_EIO, "%s: create", c->target);
+	if (fchmod(s->fd, 0644) != 0)
+		return exai_error_sys(e, EXAI_EIO, "%s: chmod", c->target);
 	return EXAI_OK;
 }
 
@@ -114,6 +126,7 @@ static exai_status sink_begin(void *arg, const exai_component *c, exai_error *e)
 	    .max_bytes = c->unpacked,
 	    .max_ratio = s->cfg->max_ratio,
 	    .allow_setuid = (c->flags & EXAI_CFLAG_SETUID) != 0,
+	    .files = op_files(s),
 	};
 	return upd_extract_start(s->dirfd, &lim, &s->x, e);
 }
@@ -188,6 +201,20 @@ static exai_status readback(upd_stager *s, const exai_component *c, exai_error *
 	return EXAI_OK;
 }
 
+/* A raw file or image is recorded with the component's plaintext hash, which the pipeline
+ * checks over exactly these bytes: no second pass over what was written. */
+static exai_status record_end(upd_stager *s, const exai_component *c, exai_error *e)
+{
+	upd_filelist *l = op_files(s);
+	exai_status rc = EXAI_OK;
+
+	if (s->op->kind == UPD_K_ROOTFS)
+		rc = upd_filelist_add(l, ".", UPD_F_RAW, 0, c->size, c->sha256, NULL, e);
+	else if (c->encoding == EXAI_CENC_RAW)
+		rc = upd_filelist_add(l, c->target, UPD_F_FILE, 0644, c->size, c->sha256, NULL, e);
+	return rc ? rc : upd_filelist_finish(l, e);
+}
+
 static exai_status sink_end(void *arg, const exai_component *c, exai_error *e)
 {
 	upd_stager *s = arg;
@@ -203,6 +230,8 @@ static exai_status sink_end(void *arg, const exai_component *c, exai_error *e)
 		rc = upd_extract_finish(x, e);
 	if (!rc && s->op->kind == UPD_K_ROOTFS)
 		rc = readback(s, c, e);
+	if (!rc)
+		rc = record_end(s, c, e);
 	if (!rc && s->dirfd >= 0 && (exai_fault("stage.syncfs") || syncfs(s->dirfd) != 0))
 		rc = exai_error_sys(e, EXAI_EIO, "%s: syncfs", s->op->base);
 	upd_stager_cleanup(s);

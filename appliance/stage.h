@@ -8,6 +8,12 @@
  * is skip/reuse are consumed and discarded. Each staging tree is flushed with syncfs() when
  * its component ends ("stage.syncfs"), so everything staged is durable before the journal
  * moves to the switch phase.
+ *
+ * Every staged tree is also recorded file by file into files[i] (the op's index): tar
+ * entries as the extractor writes them (hashed on the way), a raw file with the component's
+ * verified plaintext hash (no second pass), a rootfs image as one raw record. The root
+ * directory of a tree is made 0755 exactly, so the record matches the disk whatever the
+ * umask.
  */
 #ifndef UPD_STAGE_H
 #define UPD_STAGE_H
@@ -15,6 +21,7 @@
 #include "config.h"
 #include "exai/bundle.h"
 #include "extract.h"
+#include "files.h"
 #include "plan.h"
 
 typedef struct upd_stager {
@@ -27,10 +34,14 @@ typedef struct upd_stager {
 	int dirfd; /* its staging dir */
 	int fd;	   /* raw file or rootfs slot */
 	uint64_t written;
-	uint64_t flushed; /* bytes of the raw file whose writeback was started */
+	uint64_t flushed;    /* bytes of the raw file whose writeback was started */
+	upd_filelist *files; /* one per plan op, owned by the caller */
 } upd_stager;
 
-void upd_stager_init(upd_stager *s, const upd_config *cfg, const exai_manifest *m, upd_plan *plan);
+/* @files: an array of plan->n empty lists (caller-owned), filled as components are staged;
+ * a list is finished (sorted) when its component ends. */
+void upd_stager_init(upd_stager *s, const upd_config *cfg, const exai_manifest *m, upd_plan *plan,
+		     upd_filelist *files);
 /* The sink callbacks over @s. */
 exai_sink upd_stager_sink(upd_stager *s);
 /* Releases whatever a failed stream left open (threads, fds). */

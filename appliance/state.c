@@ -19,6 +19,11 @@
 #include <unistd.h>
 
 #include "exai/file.h"
+#include "exai/hash.h"
+
+#define STR_(x)		     #x
+#define STR(x)		     STR_(x)
+#define UPD_STATE_SCHEMA_STR STR(UPD_STATE_SCHEMA)
 
 struct upd_state {
 	sqlite3 *db;
@@ -45,7 +50,12 @@ static const char *const schema =
     " started INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " line TEXT NOT NULL);"
-    "INSERT OR IGNORE INTO meta VALUES('schema', '1');";
+    /* schema 2: per-file records of each installed tree (type, name, loc) */
+    "CREATE TABLE IF NOT EXISTS installed_file(type TEXT NOT NULL, name TEXT NOT NULL,"
+    " loc TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL, mode INTEGER NOT NULL,"
+    " size INTEGER NOT NULL, sha256 TEXT, target TEXT, PRIMARY KEY(type, name, loc, path))"
+    " WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO meta VALUES('schema', '" UPD_STATE_SCHEMA_STR "');";
 
 uint64_t upd_now(void)
 {
@@ -134,6 +144,39 @@ static exai_status take_lock(upd_state *s, const char *dir, exai_error *e)
 	return EXAI_OK;
 }
 
+/*
+ * Brings an existing database to UPD_STATE_SCHEMA, inside the opening transaction (the schema
+ * text has already created any missing table). 1 -> 2 adds installed_file: trees installed
+ * before it have no per-file records until they are replaced (airgap-verifier host reports
+ * them as unrecorded rather than guessing from what is on disk now). A newer schema than this
+ * binary knows is refused: an older exai-update must not half-understand a newer state.
+ */
+static exai_status migrate(upd_state *s, exai_error *e)
+{
+	sqlite3_stmt *st;
+	uint64_t v = 0;
+	exai_status rc = prep(s, &st, e, "SELECT value FROM meta WHERE key = 'schema'", "");
+
+	if (rc)
+		return rc;
+	if (sqlite3_step(st) != SQLITE_ROW ||
+	    !exai_parse_u64((const char *)sqlite3_column_text(st, 0), &v) || v == 0) {
+		sqlite3_finalize(st);
+		return exai_error_set(e, EXAI_EFORMAT, "state db: unreadable schema version");
+	}
+	sqlite3_finalize(st);
+	if (v > UPD_STATE_SCHEMA)
+		return exai_error_set(
+		    e, EXAI_EREFUSED,
+		    "state db: schema version %llu is newer than this exai-update "
+		    "(%d)",
+		    (unsigned long long)v, UPD_STATE_SCHEMA);
+	if (v == UPD_STATE_SCHEMA)
+		return EXAI_OK;
+	return exec(s, "UPDATE meta SET value = '" UPD_STATE_SCHEMA_STR "' WHERE key = 'schema';",
+		    e);
+}
+
 exai_status upd_state_open(const char *dir, bool lock, upd_state **out, exai_error *e)
 {
 	upd_state *s = calloc(1, sizeof(*s));
@@ -164,7 +207,7 @@ exai_status upd_state_open(const char *dir, bool lock, upd_state **out, exai_err
 	if ((rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", e)) ||
 	    (rc = exec(s, "BEGIN IMMEDIATE;", e)))
 		goto fail;
-	if ((rc = exec(s, schema, e)) || (rc = exec(s, "COMMIT;", e))) {
+	if ((rc = exec(s, schema, e)) || (rc = migrate(s, e)) || (rc = exec(s, "COMMIT;", e))) {
 		upd_state_rollback(s);
 		goto fail;
 	}
@@ -668,4 +711,99 @@ void upd_outbox_free(upd_outbox_item *items, size_t n)
 	for (size_t i = 0; items && i < n; i++)
 		free(items[i].line);
 	free(items);
+}
+
+/* ---- per-file records (schema 2) ---- */
+
+exai_status upd_state_del_files(upd_state *s, const char *type, const char *name, const char *loc,
+				exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc =
+	    prep(s, &st, e, "DELETE FROM installed_file WHERE type = ? AND name = ? AND loc = ?",
+		 "ttt", type, name, loc);
+
+	return rc ? rc : run(s, st, e);
+}
+
+static exai_status bind_file(upd_state *s, sqlite3_stmt *st, const upd_file *f, exai_error *e)
+{
+	char hex[EXAI_SHA256_HEX];
+	bool hashed = f->kind == UPD_F_FILE || f->kind == UPD_F_RAW;
+	int r;
+
+	exai_hex_encode(f->sha256, EXAI_SHA256_LEN, hex);
+	sqlite3_reset(st);
+	r = sqlite3_bind_text(st, 4, f->path, -1, SQLITE_STATIC);
+	if (r == SQLITE_OK)
+		r = sqlite3_bind_text(st, 5, upd_fkind_name(f->kind), -1, SQLITE_STATIC);
+	if (r == SQLITE_OK)
+		r = sqlite3_bind_int64(st, 6, (sqlite3_int64)f->mode);
+	if (r == SQLITE_OK)
+		r = sqlite3_bind_int64(st, 7, (sqlite3_int64)f->size);
+	if (r == SQLITE_OK)
+		r = hashed ? sqlite3_bind_text(st, 8, hex, -1, SQLITE_TRANSIENT)
+			   : sqlite3_bind_null(st, 8);
+	if (r == SQLITE_OK)
+		r = f->target ? sqlite3_bind_text(st, 9, f->target, -1, SQLITE_STATIC)
+			      : sqlite3_bind_null(st, 9);
+	if (r != SQLITE_OK)
+		return db_err(s, e, "bind");
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_err(s, e, "write file record");
+	return EXAI_OK;
+}
+
+exai_status upd_state_put_files(upd_state *s, const char *type, const char *name, const char *loc,
+				const upd_filelist *l, exai_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	exai_status rc;
+
+	if (!l->finished)
+		return exai_error_set(e, EXAI_EINTERNAL, "%s/%s: file records not finished", type,
+				      name);
+	if ((rc = upd_state_del_files(s, type, name, loc, e)) ||
+	    (rc = prep(s, &st, e,
+		       "INSERT INTO installed_file(type, name, loc, path, kind, mode, size, sha256,"
+		       " target) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		       "ttt", type, name, loc)))
+		return rc;
+	for (size_t i = 0; !rc && i < l->n; i++)
+		rc = bind_file(s, st, &l->v[i], e);
+	sqlite3_finalize(st);
+	return rc ? exai_error_prefix(e, "%s/%s", type, name) : rc;
+}
+
+exai_status upd_state_files(upd_state *s, const char *type, const char *name, const char *loc,
+			    upd_filelist *out, exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc = prep(s, &st, e,
+			      "SELECT path, kind, mode, size, sha256, target FROM installed_file "
+			      "WHERE type = ? AND name = ? AND loc = ? ORDER BY path",
+			      "ttt", type, name, loc);
+	int r;
+
+	if (rc)
+		return rc;
+	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *sha = (const char *)sqlite3_column_text(st, 4);
+		uint8_t md[EXAI_SHA256_LEN] = {0};
+		char kind;
+		if (!upd_fkind_parse((const char *)sqlite3_column_text(st, 1), &kind) ||
+		    (sha && exai_hex_decode(sha, md, sizeof(md), e))) {
+			rc = exai_error_set(e, EXAI_EFORMAT, "state db: bad file record for %s/%s",
+					    type, name);
+			break;
+		}
+		rc = upd_filelist_add(out, (const char *)sqlite3_column_text(st, 0), kind,
+				      (uint32_t)sqlite3_column_int64(st, 2),
+				      (uint64_t)sqlite3_column_int64(st, 3), md,
+				      (const char *)sqlite3_column_text(st, 5), e);
+	}
+	if (!rc && r != SQLITE_DONE)
+		rc = db_err(s, e, "read file records");
+	sqlite3_finalize(st);
+	return rc ? rc : upd_filelist_finish(out, e);
 }

@@ -4,8 +4,17 @@
  * Tables: ratchets (highest sequence per channel; newest signed creation time; root version),
  * installed components (what is active and what the previous slot/version holds), model
  * versions present on disk, history (every verify, apply, refusal, rollback, recover), the
- * journal of the operation in progress (at most one row), and the outbox of events for the
- * mirror.
+ * journal of the operation in progress (at most one row), the outbox of events for the
+ * mirror, and (schema 2) installed_file: every entry of every installed tree, keyed by
+ * (type, name, loc, path), where loc is the slot / model version / rootfs slot the tree sits
+ * in. A tree's records are written in the transaction that reaches the apply's commit point
+ * (journal "switching"), so they always describe what the switch puts at that loc; the rows
+ * of the active tree of a component are those with loc = installed.loc. airgap-verifier host
+ * reads this table (read-only) to find drift: its columns are a documented contract
+ * (docs/update.md).
+ *
+ * meta.schema holds the schema version; opening an older database migrates it, a newer one
+ * is refused.
  *
  * Durability: WAL with synchronous=FULL, so a committed transaction survives a power cut and
  * an uncommitted one vanishes. Each multi-row change is one transaction; the fault point
@@ -19,8 +28,11 @@
 
 #include "exai/error.h"
 #include "exai/text.h"
+#include "files.h"
 
 typedef struct upd_state upd_state;
+
+#define UPD_STATE_SCHEMA 2
 
 #define UPD_LOC_MAX 160
 
@@ -129,6 +141,16 @@ exai_status upd_state_outbox(upd_state *s, size_t max, upd_outbox_item **out, si
 			     exai_error *e) EXAI_WUR;
 exai_status upd_state_outbox_delete(upd_state *s, int64_t upto_id, exai_error *e) EXAI_WUR;
 void upd_outbox_free(upd_outbox_item *items, size_t n);
+
+/* Per-file records of the tree at (@type, @name, @loc): replaced by a finished @l; deleted;
+ * read back (appended to @out, which is finished on return). Call put/del inside a
+ * transaction with the change they describe. */
+exai_status upd_state_put_files(upd_state *s, const char *type, const char *name, const char *loc,
+				const upd_filelist *l, exai_error *e) EXAI_WUR;
+exai_status upd_state_del_files(upd_state *s, const char *type, const char *name, const char *loc,
+				exai_error *e) EXAI_WUR;
+exai_status upd_state_files(upd_state *s, const char *type, const char *name, const char *loc,
+			    upd_filelist *out, exai_error *e) EXAI_WUR;
 
 /* The event as one JSON line (no newline), malloc'ed; NULL on OOM. */
 char *upd_event_json(uint64_t time, const upd_event *ev);

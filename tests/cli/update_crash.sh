@@ -3,7 +3,8 @@
 # fsync, rename, link switch, database commit...). Then, for every point and every time it is
 # reached, the appliance is reset to the old state, the apply is killed right there
 # (EXAI_FAULT=<point>:<n>:crash, _exit(86) like a power cut), `recover` runs, and the
-# installed trees, active links, boot selector and status must be wholly old or wholly new.
+# installed trees, active links, boot selector and status must be wholly old or wholly new,
+# and the state db's per-file records must match every installed tree exactly.
 . "$EXAI_SRC/tests/cli/lib.sh"
 . "$EXAI_SRC/tests/cli/update_lib.sh"
 
@@ -67,6 +68,7 @@ while read -r count point; do
 			fail "$point:$k: after recover the appliance is neither wholly old nor wholly new"
 		fi
 		U --json status | jq -e '.pending == null' >/dev/null || fail "$point:$k: still pending"
+		assert_records
 		runs=$((runs + 1))
 		k=$((k + 1))
 	done
@@ -96,5 +98,6 @@ for k in 1 2 3; do
 	U recover >/dev/null 2>&1 || true
 	S=$(snapshot)
 	[ "$S" = "$OLD" ] || [ "$S" = "$NEW" ] || fail "db.commit:$k:fail left a mix"
+	assert_records
 done
-ok "a failing database commit at each step ends wholly old or wholly new"
+ok "a failing database commit at each step ends wholly old or wholly new (file records too)"

@@ -96,3 +96,63 @@ assert_model() {
 	out=$(cat "$T/inst/models/llama/current/weights.bin")
 	[ "$out" = "weights $1" ] || fail "active model is '$out', expected 'weights $1'"
 }
+
+# ---- per-file records (state db schema 2, table installed_file) ----
+
+# disk_records DIR: one line per entry of the tree at DIR, in the form db_records prints:
+# path|kind|octal mode|size|sha256|symlink target ("." is the root; dirs have size 0).
+disk_records() {
+	(cd "$1" && find . -printf '%P|%y|%m|%s|%l\n') | while IFS='|' read -r p y m s l; do
+		[ -n "$p" ] || p=.
+		case $y in
+		f) echo "$p|file|$m|$s|$(sha256sum <"$1/$p" | cut -d' ' -f1)|-" ;;
+		d) echo "$p|dir|$m|0|-|-" ;;
+		l) echo "$p|link|0|$s|-|$l" ;;
+		*) echo "$p|other-$y" ;;
+		esac
+	done | LC_ALL=C sort
+}
+
+# db_records TYPE NAME [LOC]: the records of the tree at LOC (default: the active one).
+db_records() {
+	loc=${3:-$(sqlite3 "$T/state/state.db" \
+		"SELECT loc FROM installed WHERE type = '$1' AND name = '$2'")}
+	sqlite3 -separator '|' "$T/state/state.db" \
+		"SELECT path, kind, printf('%o', mode), size, coalesce(sha256, '-'),
+		 coalesce(target, '-') FROM installed_file
+		 WHERE type = '$1' AND name = '$2' AND loc = '$loc'" | LC_ALL=C sort
+}
+
+# install_dir TYPE: where update_lib's config installs components of TYPE.
+install_dir() {
+	case $1 in
+	software) echo "$T/inst/sw" ;; model) echo "$T/inst/models" ;;
+	policy) echo "$T/inst/policy" ;; files) echo "$T/inst/files" ;;
+	images) echo "$T/inst/registry" ;; chart) echo "$T/inst/charts" ;;
+	esac
+}
+
+# assert_records: for every installed tree component (active and previous), the records
+# in the state db are exactly the tree on disk; a rootfs has one raw record whose hash is
+# that of the first SIZE bytes of its slot.
+assert_records() {
+	sqlite3 -separator ' ' "$T/state/state.db" \
+		"SELECT type, name, loc FROM installed UNION
+		 SELECT type, name, prev_loc FROM installed WHERE prev_loc IS NOT NULL" >"$T/rec.list"
+	while read -r ty nm lc; do
+		if [ "$ty" = rootfs ]; then
+			row=$(db_records rootfs "$nm" "$lc")
+			sz=$(echo "$row" | cut -d'|' -f4)
+			img=$(sed -n "s/.*slot_$(echo "$lc" | tr AB ab): \([^,}]*\).*/\1/p" "$T/update.yaml")
+			want=$(head -c "$sz" "$img" | sha256sum | cut -d' ' -f1)
+			[ "$row" = ".|raw|0|$sz|$want|-" ] || fail "rootfs/$nm $lc record: '$row' (want hash $want)"
+			continue
+		fi
+		d="$(install_dir "$ty")/$nm/$lc"
+		[ -d "$d" ] || fail "$ty/$nm: $d is recorded as installed but missing"
+		db_records "$ty" "$nm" "$lc" >"$T/rec.db"
+		disk_records "$d" >"$T/rec.disk"
+		[ -s "$T/rec.db" ] || fail "$ty/$nm $lc: no file records"
+		diff "$T/rec.disk" "$T/rec.db" >&2 || fail "$ty/$nm $lc: records differ from the tree"
+	done <"$T/rec.list"
+}

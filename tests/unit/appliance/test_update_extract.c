@@ -9,8 +9,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "exai/hash.h"
 #include "extract.h"
 #include "testutil.h"
+
+/* @dir/@rel in a static buffer. */
+static const char *tu_path(const char *dir, const char *rel)
+{
+	static char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s/%s", dir, rel);
+	return buf;
+}
 
 typedef struct ent {
 	const char *path;
@@ -75,7 +85,7 @@ static exai_status run(const char *dir, const uint8_t *tar, size_t len, size_t p
 	return upd_extract_finish(x, e);
 }
 
-static const upd_extract_limits lim_default = {1000, 1u << 20, 100, false};
+static const upd_extract_limits lim_default = {1000, 1u << 20, 100, false, NULL};
 
 /* Extracts @ents into a fresh dir; returns the status, with the dir in *dir_out if wanted. */
 static exai_status extract(const ent *ents, size_t n, const upd_extract_limits *lim, exai_error *e,
@@ -271,7 +281,7 @@ START_TEST(decompression_ratio_capped)
 	char *zeros = calloc(1, 4u << 20);
 	memset(zeros, '0', (4u << 20) - 1);
 	ent ents[] = {{"bomb", AE_IFREG, 0644, zeros, NULL, NULL}};
-	upd_extract_limits lim = {10, 8u << 20, 4, false};
+	upd_extract_limits lim = {10, 8u << 20, 4, false, NULL};
 	char *dir = tu_tempdir();
 	uint8_t *tar;
 	size_t len = mk_tar(ents, 1, "gzip", &tar);
@@ -304,6 +314,87 @@ START_TEST(garbage_and_trailing_data)
 }
 END_TEST
 
+static void sha_hex(const char *data, char out[EXAI_SHA256_HEX])
+{
+	uint8_t md[EXAI_SHA256_LEN];
+	exai_error e;
+
+	ck_assert_int_eq(exai_sha256_buf(data, strlen(data), md, &e), EXAI_OK);
+	exai_hex_encode(md, sizeof(md), out);
+}
+
+/* With lim.files, every entry is recorded as written: file hashes computed while writing,
+ * explicit dir modes (with the owner bits the extractor adds), implicit dirs as 0755 (the
+ * mode they really get, whatever the umask), symlink targets, hard links as their source's
+ * content, and the same dir declared after an implicit creation wins. */
+START_TEST(records_what_it_writes)
+{
+	static const ent ents[] = {
+	    {"a/b/file", AE_IFREG, 0640, "hello\n", NULL, NULL},
+	    {"a", AE_IFDIR, 0550, NULL, NULL, NULL},
+	    {"a/link", AE_IFLNK, 0777, NULL, "b/file", NULL},
+	    {"a/hard", AE_IFREG, 0, NULL, NULL, "a/b/file"},
+	    {"empty", AE_IFREG, 0600, "", NULL, NULL},
+	};
+	upd_filelist l = {0};
+	upd_extract_limits lim = lim_default;
+	const upd_file *f;
+	char *dir, want[EXAI_SHA256_HEX], got[EXAI_SHA256_HEX];
+	struct stat st;
+	exai_error e;
+	mode_t old = umask(077);
+
+	lim.files = &l;
+	ck_assert_msg(extract(ents, 5, &lim, &e, &dir) == EXAI_OK, "%s", e.msg);
+	umask(old);
+	ck_assert_int_eq(upd_filelist_finish(&l, &e), EXAI_OK);
+	ck_assert_uint_eq(l.n, 6); /* a, a/b, a/b/file, a/hard, a/link, empty */
+	ck_assert_str_eq(l.v[0].path, "a");
+	ck_assert_int_eq(l.v[0].kind, UPD_F_DIR);
+	ck_assert_uint_eq(l.v[0].mode, 0750);
+	ck_assert_ptr_nonnull(f = upd_filelist_find(&l, "a/b"));
+	ck_assert_uint_eq(f->mode, 0755);
+	ck_assert_int_eq(stat(tu_path(dir, "a/b"), &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0755);
+	ck_assert_ptr_nonnull(f = upd_filelist_find(&l, "a/b/file"));
+	sha_hex("hello\n", want);
+	exai_hex_encode(f->sha256, EXAI_SHA256_LEN, got);
+	ck_assert_str_eq(got, want);
+	ck_assert_uint_eq(f->size, 6);
+	ck_assert_uint_eq(f->mode, 0640);
+	ck_assert_ptr_nonnull(f = upd_filelist_find(&l, "a/hard"));
+	ck_assert_int_eq(f->kind, UPD_F_FILE);
+	exai_hex_encode(f->sha256, EXAI_SHA256_LEN, got);
+	ck_assert_str_eq(got, want);
+	ck_assert_ptr_nonnull(f = upd_filelist_find(&l, "a/link"));
+	ck_assert_int_eq(f->kind, UPD_F_LINK);
+	ck_assert_str_eq(f->target, "b/file");
+	ck_assert_ptr_nonnull(f = upd_filelist_find(&l, "empty"));
+	sha_hex("", want);
+	exai_hex_encode(f->sha256, EXAI_SHA256_LEN, got);
+	ck_assert_str_eq(got, want);
+	upd_filelist_clear(&l);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* A refused extraction leaves records only of what was created before the refusal; the
+ * caller discards them with the staging tree. */
+START_TEST(hardlink_records_need_a_recorded_source)
+{
+	upd_filelist l = {0};
+	exai_error e;
+
+	ck_assert_int_eq(upd_filelist_add(&l, "x", UPD_F_HARD, 0, 0, NULL, "nope", &e), EXAI_OK);
+	ck_assert_int_eq(upd_filelist_finish(&l, &e), EXAI_EINTERNAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "hard link source 'nope'"));
+	upd_filelist_clear(&l);
+	ck_assert_uint_eq(l.n, 0);
+	upd_filelist_clear(NULL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("update_extract");
@@ -322,6 +413,8 @@ int main(void)
 	tcase_add_test(tc, entry_and_size_caps);
 	tcase_add_test(tc, decompression_ratio_capped);
 	tcase_add_test(tc, garbage_and_trailing_data);
+	tcase_add_test(tc, records_what_it_writes);
+	tcase_add_test(tc, hardlink_records_need_a_recorded_source);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

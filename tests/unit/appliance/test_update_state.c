@@ -1,5 +1,6 @@
 /* Check suite for appliance/state.c: ratchets only rise, rows round-trip, the journal, the
  * outbox, an injected commit failure leaves nothing behind, and the run lock. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,6 +159,69 @@ START_TEST(second_locked_open_is_refused)
 }
 END_TEST
 
+/* Per-file records: put replaces a tree's rows, reading them back gives the same records
+ * (sorted), del removes one tree only; a schema-1 database is migrated, a newer one refused. */
+START_TEST(file_records_round_trip_and_migrate)
+{
+	char *dir = tu_tempdir();
+	upd_state *s = open_state(dir, true);
+	upd_filelist l = {0}, back = {0};
+	uint8_t md[EXAI_SHA256_LEN];
+	exai_error e;
+
+	memset(md, 0xab, sizeof(md));
+	ck_assert_int_eq(upd_filelist_add(&l, "bin/run", UPD_F_FILE, 0755, 12, md, NULL, &e), 0);
+	ck_assert_int_eq(upd_filelist_add(&l, ".", UPD_F_DIR, 0755, 0, NULL, NULL, &e), 0);
+	ck_assert_int_eq(upd_filelist_add(&l, "bin", UPD_F_DIR, 0700, 0, NULL, NULL, &e), 0);
+	ck_assert_int_eq(upd_filelist_add(&l, "lib/x.so", UPD_F_LINK, 0, 6, NULL, "x.so.1", &e), 0);
+	ck_assert_int_eq(upd_state_put_files(s, "software", "app", "a", &l, &e), EXAI_EINTERNAL);
+	ck_assert_int_eq(upd_filelist_finish(&l, &e), EXAI_OK);
+	ck_assert_int_eq(upd_state_put_files(s, "software", "app", "a", &l, &e), EXAI_OK);
+	ck_assert_int_eq(upd_state_put_files(s, "software", "app", "b", &l, &e), EXAI_OK);
+	ck_assert_int_eq(upd_state_put_files(s, "software", "app", "a", &l, &e), EXAI_OK);
+	ck_assert_int_eq(upd_state_files(s, "software", "app", "a", &back, &e), EXAI_OK);
+	ck_assert_uint_eq(back.n, 4);
+	ck_assert_str_eq(back.v[0].path, ".");
+	ck_assert_str_eq(back.v[2].path, "bin/run");
+	ck_assert_uint_eq(back.v[2].mode, 0755);
+	ck_assert_uint_eq(back.v[2].size, 12);
+	ck_assert_mem_eq(back.v[2].sha256, md, sizeof(md));
+	ck_assert_str_eq(back.v[3].target, "x.so.1");
+	upd_filelist_clear(&back);
+	ck_assert_int_eq(upd_state_del_files(s, "software", "app", "a", &e), EXAI_OK);
+	ck_assert_int_eq(upd_state_files(s, "software", "app", "a", &back, &e), EXAI_OK);
+	ck_assert_uint_eq(back.n, 0);
+	ck_assert_int_eq(upd_state_files(s, "software", "app", "b", &back, &e), EXAI_OK);
+	ck_assert_uint_eq(back.n, 4);
+	upd_filelist_clear(&back);
+	upd_state_close(s);
+
+	/* back to schema 1 by hand, as an older exai-update left it */
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd),
+		 "sqlite3 %s/state.db \"DROP TABLE installed_file; UPDATE meta SET value = '1' "
+		 "WHERE key = 'schema'\"",
+		 dir);
+	ck_assert_int_eq(system(cmd), 0);
+	s = open_state(dir, false);
+	ck_assert_int_eq(upd_state_files(s, "software", "app", "b", &back, &e), EXAI_OK);
+	ck_assert_uint_eq(back.n, 0);
+	ck_assert_int_eq(upd_state_put_files(s, "software", "app", "b", &l, &e), EXAI_OK);
+	upd_state_close(s);
+	snprintf(cmd, sizeof(cmd),
+		 "test \"$(sqlite3 %s/state.db \"SELECT value FROM meta WHERE key = 'schema'\")\" "
+		 "= 2 && "
+		 "sqlite3 %s/state.db \"UPDATE meta SET value = '3' WHERE key = 'schema'\"",
+		 dir, dir);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(upd_state_open(dir, false, &s, &e), EXAI_EREFUSED);
+	ck_assert_ptr_nonnull(strstr(e.msg, "schema version 3 is newer"));
+	upd_filelist_clear(&l);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("update_state");
@@ -168,6 +232,7 @@ int main(void)
 	tcase_add_test(tc, journal_and_outbox);
 	tcase_add_test(tc, injected_commit_failure_keeps_nothing);
 	tcase_add_test(tc, second_locked_open_is_refused);
+	tcase_add_test(tc, file_records_round_trip_and_migrate);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
