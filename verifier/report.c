@@ -434,7 +434,9 @@ static void text_location(const vf_finding *f, FILE *out)
 		fprintf(out, ":%llu", (unsigned long long)f->line);
 		if (f->column)
 			fprintf(out, ":%llu", (unsigned long long)f->column);
-	} else if (f->path) {
+	} else if (f->path && f->offset) {
+		/* A byte offset only where it locates something (a binary, an archive entry); a
+		 * finding at an address (run mode) or about a whole file or bundle has none. */
 		fprintf(out, " (offset %llu)", (unsigned long long)f->offset);
 	}
 }
