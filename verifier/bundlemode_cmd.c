@@ -1,0 +1,291 @@
+/*
+ * bundlemode_cmd: `airgap-verifier bundle` front end: options, the trust root and site key,
+ * the rules (the same files as scan), report output and the exit status. The only code of
+ * the bundle mode that prints.
+ *
+ * Exit: 0 clean; 1 a verification failure (whatever --fail-on says) or findings at or above
+ * --fail-on; 2 usage, an unreadable root, key, rules or allow file, or a runtime error.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bundlemode.h"
+#include "commands.h"
+#include "exai/file.h"
+
+#define MAX_RULE_FILES 32
+
+typedef struct opts {
+	const char *media, *root, *key, *allow, *output;
+	const char *rules[MAX_RULE_FILES];
+	size_t nrules;
+	bool no_default, fail_never, now_set;
+	vf_format fmt;
+	vf_severity fail_on;
+	uint64_t now;
+	unsigned window_mib;
+} opts;
+
+static void usage(FILE *out)
+{
+	fputs("usage: airgap-verifier bundle MEDIA --root ROOT [--key SITE.key] [--rules FILE]\n"
+	      "                              [--allow FILE] [--format text|json|junit|sarif]\n"
+	      "                              [--output FILE] [--fail-on SEVERITY|none]\n"
+	      "                              [--now TIME] [--no-default-rules] [--json]\n"
+	      "\n"
+	      "Verifies MEDIA (a bundle directory or .exb) offline against the trust root ROOT,\n"
+	      "decrypts it with SITE.key, scans its contents with the scan rules and checks that\n"
+	      "every image its chart and manifests reference is in its image archives by digest.\n"
+	      "Nothing is installed. An encrypted bundle without --key fails closed (high).\n"
+	      "--now: expiry is checked against TIME (unix seconds or YYYY-MM-DD[THH:MM:SSZ]),\n"
+	      "default the clock. --fail-on: lowest severity that fails (default: medium).\n"
+	      "Exit status: 0 clean, 1 verification failed or findings at or above --fail-on,\n"
+	      "2 usage or runtime error.\n",
+	      out);
+}
+
+static int bad_usage(const char *fmt, ...) EXAI_PRINTF(1, 2);
+static int bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("airgap-verifier bundle: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage(stderr);
+	return 2;
+}
+
+static bool parse_time(const char *s, uint64_t *out)
+{
+	struct tm tm = {0};
+	const char *end;
+	time_t t;
+
+	if (exai_parse_u64(s, out))
+		return true;
+	if (!(end = strptime(s, "%Y-%m-%d", &tm)))
+		return false;
+	if (*end == 'T') {
+		end = strptime(end + 1, "%H:%M:%S", &tm);
+		if (!end || strcmp(end, "Z") != 0)
+			return false;
+	} else if (*end) {
+		return false;
+	}
+	if ((t = timegm(&tm)) < 0)
+		return false;
+	*out = (uint64_t)t;
+	return true;
+}
+
+static int parse(int argc, char **argv, opts *o)
+{
+	o->fmt = VF_FMT_TEXT;
+	o->fail_on = VF_SEV_MEDIUM;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool takes = !strcmp(a, "--root") || !strcmp(a, "--key") || !strcmp(a, "--rules") ||
+			     !strcmp(a, "--allow") || !strcmp(a, "--format") ||
+			     !strcmp(a, "--output") || !strcmp(a, "--fail-on") ||
+			     !strcmp(a, "--now") || !strcmp(a, "--window-mib");
+		uint64_t n;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return -1;
+		}
+		if (takes && !v)
+			return bad_usage("%s needs a value", a);
+		if (!strcmp(a, "--root")) {
+			o->root = v;
+		} else if (!strcmp(a, "--key")) {
+			o->key = v;
+		} else if (!strcmp(a, "--rules")) {
+			if (o->nrules == MAX_RULE_FILES)
+				return bad_usage("too many --rules files");
+			o->rules[o->nrules++] = v;
+		} else if (!strcmp(a, "--allow")) {
+			o->allow = v;
+		} else if (!strcmp(a, "--format")) {
+			if (!vf_format_parse(v, &o->fmt))
+				return bad_usage("unknown format '%s' (text, json, junit, sarif)",
+						 v);
+		} else if (!strcmp(a, "--json")) {
+			o->fmt = VF_FMT_JSON;
+		} else if (!strcmp(a, "--output")) {
+			o->output = v;
+		} else if (!strcmp(a, "--fail-on")) {
+			o->fail_never = !strcmp(v, "none");
+			if (!o->fail_never && !vf_severity_parse(v, &o->fail_on))
+				return bad_usage("unknown severity '%s'", v);
+		} else if (!strcmp(a, "--now")) {
+			if (!parse_time(v, &o->now))
+				return bad_usage("--now wants unix seconds or YYYY-MM-DD, not '%s'",
+						 v);
+			o->now_set = true;
+		} else if (!strcmp(a, "--window-mib")) { /* testing: windows of oversized blobs */
+			if (!exai_parse_u64(v, &n) || n < 1 || n > 1024)
+				return bad_usage("--window-mib wants 1..1024, not '%s'", v);
+			o->window_mib = (unsigned)n;
+		} else if (!strcmp(a, "--no-default-rules")) {
+			o->no_default = true;
+		} else if (a[0] == '-' && a[1]) {
+			return bad_usage("unknown option '%s'", a);
+		} else if (o->media) {
+			return bad_usage("one MEDIA only ('%s' and '%s')", o->media, a);
+		} else {
+			o->media = a;
+		}
+		if (takes)
+			i++;
+	}
+	if (!o->media)
+		return bad_usage("no MEDIA given");
+	if (!o->root)
+		return bad_usage("--root ROOT is required (the site's trust root)");
+	if (o->no_default && o->nrules == 0)
+		return bad_usage("--no-default-rules needs at least one --rules file");
+	if (!o->now_set)
+		o->now = (uint64_t)time(NULL);
+	return 0;
+}
+
+/* The shipped rules: next to the binary in a build tree, or under share/ when installed. */
+static exai_status default_rules_path(char **out, exai_error *e)
+{
+	static const char *const rel[] = {"rules/default.yaml",
+					  "../share/exai/airgap-verifier/default.yaml"};
+	char exe[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return exai_error_sys(e, EXAI_ECONFIG, "/proc/self/exe");
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')))
+		*slash = '\0';
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		char *p = exai_path_join(exe, rel[i]);
+		if (p && access(p, R_OK) == 0) {
+			*out = p;
+			return EXAI_OK;
+		}
+		free(p);
+	}
+	return exai_error_set(e, EXAI_ECONFIG,
+			      "default rules not found in %s/rules/ or "
+			      "%s/../share/exai/airgap-verifier/ (use --rules FILE)",
+			      exe, exe);
+}
+
+static exai_status load_rules(const opts *o, vf_rules *rs, vf_scan_allow *allow, exai_error *e)
+{
+	time_t now = (time_t)o->now;
+	char *def = NULL, today[16];
+	struct tm tm;
+	exai_status rc = EXAI_OK;
+
+	if (!o->no_default) {
+		if ((rc = default_rules_path(&def, e)))
+			return rc;
+		rc = vf_rules_load(rs, def, e);
+		free(def);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < o->nrules && !rc; i++)
+		rc = vf_rules_load(rs, o->rules[i], e);
+	if (!rc && o->allow) {
+		gmtime_r(&now, &tm);
+		strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+		rc = vf_scan_allow_load(allow, o->allow, &rs->set, today, e);
+	}
+	if (!rc)
+		rc = vf_rules_finish(rs, e);
+	return rc;
+}
+
+static exai_status write_report(const opts *o, const vf_report *r, exai_error *e)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	exai_status rc;
+
+	if (!o->output)
+		return vf_report_write(r, o->fmt, stdout, e);
+	if (!(f = open_memstream(&buf, &len)))
+		return exai_error_sys(e, EXAI_ENOMEM, "memstream");
+	rc = vf_report_write(r, o->fmt, f, e);
+	if (fclose(f) != 0 && !rc)
+		rc = exai_error_sys(e, EXAI_EIO, "report");
+	if (!rc)
+		rc = exai_file_write_atomic(o->output, buf, len, 0644, e);
+	free(buf);
+	return rc;
+}
+
+int vf_cmd_bundle(int argc, char **argv)
+{
+	opts o = {0};
+	vf_rules rs = {0};
+	vf_scan_allow allow = {0};
+	exai_root *root = NULL;
+	exai_site_key *key = NULL;
+	vf_bm_result res = {0};
+	exai_error e;
+	int ret = 2, pr;
+
+	if ((pr = parse(argc, argv, &o)) != 0)
+		return pr < 0 ? 0 : pr;
+	if (exai_root_load(o.root, &root, &e) || exai_root_check_self(root, &e)) {
+		exai_error_prefix(&e, "--root");
+		goto fail;
+	}
+	if (o.key && exai_site_key_load(o.key, &key, &e)) {
+		exai_error_prefix(&e, "--key");
+		goto fail;
+	}
+	if (load_rules(&o, &rs, &allow, &e))
+		goto fail;
+	{
+		vf_bm_opts bo = {.media = o.media,
+				 .root = root,
+				 .key = key,
+				 .now = o.now,
+				 .rules = &rs,
+				 .allow = o.allow ? &allow : NULL,
+				 .window_mib = o.window_mib};
+		if (vf_bundlemode_run(&bo, &res, &e))
+			goto fail;
+	}
+	vf_report_set_fail_on(res.report, o.fail_never ? VF_SEV_CRITICAL : o.fail_on);
+	if (write_report(&o, res.report, &e))
+		goto fail;
+	if (res.verify_failed)
+		fprintf(stderr,
+			"airgap-verifier bundle: %s: verification failed (see the report)\n",
+			o.media);
+	if (res.unscanned)
+		fprintf(stderr,
+			"airgap-verifier bundle: %s: encrypted and no --key: verified, but the "
+			"contents were not scanned (fails closed; give --key SITE.key)\n",
+			o.media);
+	ret = res.verify_failed || (!o.fail_never && vf_report_count(res.report, o.fail_on) > 0);
+	goto out;
+fail:
+	fprintf(stderr, "airgap-verifier bundle: %s\n", e.msg);
+out:
+	vf_report_free(res.report);
+	vf_scan_allow_free(&allow);
+	vf_rules_free(&rs);
+	exai_site_key_free(key);
+	free(root);
+	return ret;
+}
