@@ -7,7 +7,8 @@
 # it into docs/benchmarks.md); progress goes to stderr.
 #
 # Environment: EXAI_BUILD (build dir, default build), BENCH_FILES (20000), BENCH_BYTES (1 GiB),
-# BENCH_DIR (where to put the tree), BENCH_KEEP=1 (keep the tree).
+# BENCH_DIR (where to put the tree), BENCH_KEEP=1 (keep the tree; its path is printed),
+# BENCH_TREE (an existing tree from an earlier BENCH_KEEP=1 run: measure it, generate nothing).
 set -eu
 src=${EXAI_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
 build=${EXAI_BUILD:-$src/build}
@@ -26,9 +27,18 @@ if [ -z "${BENCH_DIR:-}" ]; then
 	fi
 fi
 work=$(mktemp -d "$BENCH_DIR/vf-scan-bench.XXXXXX")
-[ "${BENCH_KEEP:-0}" = 1 ] || trap 'rm -rf "$work"' EXIT
-tree="$work/tree"
+if [ "${BENCH_KEEP:-0}" = 1 ] && [ -z "${BENCH_TREE:-}" ]; then
+	echo "verifier_scan: keeping $work/tree (BENCH_TREE=$work/tree reuses it)" >&2
+	trap 'rm -f "$work/grep.out" "$work/scan.json"' EXIT
+else
+	trap 'rm -rf "$work"' EXIT
+fi
+tree=${BENCH_TREE:-$work/tree}
 
+if [ -n "${BENCH_TREE:-}" ]; then
+	[ -d "$tree" ] || { echo "verifier_scan: BENCH_TREE $tree is not a directory" >&2; exit 1; }
+	echo "verifier_scan: reusing $tree" >&2
+else
 echo "verifier_scan: generating $files files, $bytes bytes in $tree" >&2
 /usr/bin/python3 - "$tree" "$files" "$bytes" <<'PY'
 import os, random, sys, glob
@@ -140,6 +150,7 @@ for i, size in enumerate(sizes):
     with open(os.path.join(d, 'f%05d.%s' % (i, ext)), 'wb') as f:
         f.write(fill(kind, max(size, 1)))
 PY
+fi
 actual=$(du -sb "$tree" | cut -f1)
 nf=$(find "$tree" -type f | wc -l)
 echo "verifier_scan: tree has $nf files, $actual bytes" >&2

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -175,24 +176,44 @@ static exai_status load_rules(const opts *o, vf_rules *rs, vf_scan_allow *allow,
 	return rc;
 }
 
+/* fopencookie write: straight into the atomic temp file. */
+static ssize_t afile_cookie_write(void *cookie, const char *buf, size_t len)
+{
+	exai_afile *af = cookie;
+	exai_error e;
+
+	return exai_write_full(af->fd, buf, len, af->path, &e) ? -1 : (ssize_t)len;
+}
+
+/* The report goes through a large stdio buffer straight into a temp file that replaces
+ * --output atomically: no in-memory copy of a report that can be tens of megabytes, and no
+ * stream locking (one thread writes it). */
 static exai_status write_report(const opts *o, const vf_report *r, exai_error *e)
 {
-	char *buf = NULL;
-	size_t len = 0;
+	static const cookie_io_functions_t io = {.write = afile_cookie_write};
+	exai_afile af = {.fd = -1};
 	FILE *f;
 	exai_status rc;
 
 	if (!o->output)
 		return vf_report_write(r, o->fmt, stdout, e);
-	if (!(f = open_memstream(&buf, &len)))
-		return exai_error_sys(e, EXAI_ENOMEM, "memstream");
+	if ((rc = exai_afile_open(&af, o->output, 0644, e)))
+		return rc;
+	if (!(f = fopencookie(&af, "w", io))) {
+		exai_afile_abort(&af);
+		return exai_error_sys(e, EXAI_ENOMEM, "%s: stream", o->output);
+	}
+	__fsetlocking(f, FSETLOCKING_BYCALLER);
+	setvbuf(f, NULL, _IOFBF, 1u << 20);
 	rc = vf_report_write(r, o->fmt, f, e);
-	if (fclose(f) != 0 && !rc)
-		rc = exai_error_sys(e, EXAI_EIO, "report");
-	if (!rc)
-		rc = exai_file_write_atomic(o->output, buf, len, 0644, e);
-	free(buf);
-	return rc;
+	if ((fflush(f) != 0 || ferror(f)) && !rc)
+		rc = exai_error_sys(e, EXAI_EIO, "%s: write", o->output);
+	fclose(f);
+	if (rc) {
+		exai_afile_abort(&af);
+		return rc;
+	}
+	return exai_afile_commit(&af, e);
 }
 
 static exai_status summary_notes(vf_scan *s, exai_error *e)
