@@ -201,11 +201,41 @@ exai_status exai_fsync_dir_of(const char *path, exai_error *e)
 	return rc;
 }
 
+/* An existing character device or FIFO (/dev/null, /dev/stdout, a pipe) is written in place:
+ * renaming a temp file over it would replace the device node with a regular file. Anything
+ * else that is not a regular file (a directory, a socket, a block device) is refused. */
+static exai_status open_special(exai_afile *af, const char *path, bool *special, exai_error *e)
+{
+	struct stat st;
+
+	*special = false;
+	if (lstat(path, &st) != 0 || S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
+		return EXAI_OK;
+	if (!S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode))
+		return exai_error_set(e, EXAI_EUNSAFE, "%s: refusing to replace %s", path,
+				      kind_of(st.st_mode));
+	*special = true;
+	af->fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (af->fd < 0)
+		return exai_error_sys(e, EXAI_EIO, "%s: open", path);
+	if (!(af->path = strdup(path))) {
+		exai_afile_abort(af);
+		return exai_error_set(e, EXAI_ENOMEM, "%s: out of memory", path);
+	}
+	return EXAI_OK;
+}
+
 exai_status exai_afile_open(exai_afile *af, const char *path, mode_t mode, exai_error *e)
 {
 	size_t n = strlen(path);
+	bool special;
+	exai_status rc;
 
 	af->fd = -1;
+	af->path = NULL;
+	af->tmp = NULL;
+	if ((rc = open_special(af, path, &special, e)) || special)
+		return rc;
 	af->path = strdup(path);
 	af->tmp = malloc(n + sizeof(".tmp.XXXXXX"));
 	if (!af->path || !af->tmp) {
@@ -216,14 +246,14 @@ exai_status exai_afile_open(exai_afile *af, const char *path, mode_t mode, exai_
 	memcpy(af->tmp + n, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
 	af->fd = mkostemp(af->tmp, O_CLOEXEC);
 	if (af->fd < 0) {
-		exai_status rc = exai_error_sys(e, EXAI_EIO, "%s: create temp file", path);
+		rc = exai_error_sys(e, EXAI_EIO, "%s: create temp file", path);
 		free(af->tmp);
 		af->tmp = NULL;
 		exai_afile_abort(af);
 		return rc;
 	}
 	if (fchmod(af->fd, mode) != 0) {
-		exai_status rc = exai_error_sys(e, EXAI_EIO, "%s: chmod", af->tmp);
+		rc = exai_error_sys(e, EXAI_EIO, "%s: chmod", af->tmp);
 		exai_afile_abort(af);
 		return rc;
 	}
@@ -242,6 +272,14 @@ exai_status exai_afile_write(exai_afile *af, const void *buf, size_t len, exai_e
 exai_status exai_afile_commit(exai_afile *af, exai_error *e)
 {
 	exai_status rc = EXAI_OK;
+
+	if (!af->tmp) { /* a device or FIFO written in place */
+		if (close(af->fd) != 0)
+			rc = exai_error_sys(e, EXAI_EIO, "%s: close", af->path);
+		af->fd = -1;
+		exai_afile_abort(af);
+		return rc;
+	}
 
 	if (exai_fault("fsync") || fsync(af->fd) != 0) {
 		rc = exai_error_sys(e, EXAI_EIO, "%s: fsync", af->path);

@@ -40,11 +40,14 @@ exai_status exai_file_read_bounded(const char *path, size_t max, uint8_t **buf_o
 exai_status exai_fsync_dir_of(const char *path, exai_error *e) EXAI_WUR;
 exai_status exai_fsync_dir(const char *dir, exai_error *e) EXAI_WUR;
 
-/* Atomically replaces @path with @len bytes of @buf, file mode @mode. */
+/* Atomically replaces @path with @len bytes of @buf, file mode @mode (a device or FIFO at
+ * @path is written in place, as for exai_afile_open). */
 exai_status exai_file_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
 				   exai_error *e) EXAI_WUR;
 
-/* Streaming form of atomic write, for large outputs. */
+/* Streaming form of atomic write, for large outputs. An existing character device or FIFO at
+ * @path (/dev/null, /dev/stdout) is written in place instead, never replaced; a directory,
+ * socket or block device there is refused. */
 typedef struct exai_afile {
 	int fd;
 	char *path; /* final name */

@@ -201,6 +201,37 @@ START_TEST(atomic_write_enospc_on_small_filesystem)
 }
 END_TEST
 
+/* Writing "atomically" to /dev/null must not rename a temp file over the device node. */
+START_TEST(atomic_write_to_device_or_fifo_writes_in_place)
+{
+	char *d = tu_tempdir();
+	char *fifo = exai_path_join(d, "fifo");
+	struct stat st;
+	exai_error e;
+	char buf[8] = {0};
+	int rfd;
+
+	ck_assert_int_eq(exai_file_write_atomic("/dev/null", "x", 1, 0644, &e), EXAI_OK);
+	ck_assert_int_eq(stat("/dev/null", &st), 0);
+	ck_assert(S_ISCHR(st.st_mode));
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	rfd = open(fifo, O_RDONLY | O_NONBLOCK);
+	ck_assert_int_ge(rfd, 0);
+	ck_assert_int_eq(exai_file_write_atomic(fifo, "hello", 5, 0644, &e), EXAI_OK);
+	ck_assert_int_eq(read(rfd, buf, sizeof(buf)), 5);
+	ck_assert_mem_eq(buf, "hello", 5);
+	close(rfd);
+	ck_assert_int_eq(lstat(fifo, &st), 0);
+	ck_assert(S_ISFIFO(st.st_mode));
+	ck_assert_int_eq(tu_count_entries(d), 1);
+	ck_assert_int_eq(exai_file_write_atomic(d, "x", 1, 0644, &e), EXAI_EUNSAFE);
+	ck_assert_ptr_nonnull(strstr(e.msg, "refusing to replace a directory"));
+	free(fifo);
+	tu_rmtree(d);
+	free(d);
+}
+END_TEST
+
 START_TEST(tempdir_private_and_tree_remove_does_not_follow_links)
 {
 	char *d = tu_tempdir();
@@ -253,6 +284,7 @@ int main(void)
 	tcase_add_test(tc, atomic_write_replaces_and_leaves_no_temp);
 	tcase_add_test(tc, atomic_write_failure_keeps_old_file);
 	tcase_add_test(tc, atomic_write_enospc_on_small_filesystem);
+	tcase_add_test(tc, atomic_write_to_device_or_fifo_writes_in_place);
 	tcase_add_test(tc, tempdir_private_and_tree_remove_does_not_follow_links);
 	tcase_add_test(tc, path_join_single_slash);
 	suite_add_tcase(s, tc);
