@@ -167,6 +167,7 @@ ok "expired bundle (--now): bundle.verify"
 expect_rc 0 "$B" keygen --type site --out keys/s3
 expect_rc 1 $V bundle clean-enc --root keys/root --key keys/s3.key --now $NOW
 expect_contains "$T/out" "[bundle.verify] bundle verification failed (unlock)"
+expect_contains "$T/out" "evidence: bundle is not encrypted to site key $(awk 'NR==1 {print $NF}' keys/s3.pub)"
 ok "a site key that is not a recipient: bundle.verify at unlock"
 
 # --- errors: usage, unreadable root / key / media
