@@ -390,23 +390,173 @@ void vf_closure_image_file(vf_closure *c, vf_scan *s, const char *archive, const
 	c->nfiles++;
 }
 
-/* ---- resolution ---- */
+/* ---- resolution ----
+ *
+ * Done once, after the stream: kept JSON is parsed once; blobs, images and names are sorted
+ * and looked up by binary search; the walk through image indexes has a step budget (an index
+ * may list the same index a thousand times). Over the budget: a scan.incomplete finding.
+ */
 
-static const lfile *find_blob(const vf_closure *c, const lfile *layout, const char *hex)
+#define RESOLVE_BUDGET 50000
+
+typedef struct name_ent {
+	char *name;
+	const lfile *at;
+} name_ent;
+
+typedef struct resolver {
+	const vf_closure *c;
+	json_t **docs;	     /* per file: its JSON, parsed, or NULL */
+	const lfile **blobs; /* by hex, archive, dir */
+	size_t nblobs;
+	const lfile **roots; /* distinct layouts (archive, dir) with index.json or manifest.json */
+	size_t nroots;
+	name_ent *names; /* by name */
+	size_t nnames, capnames;
+	imgs is; /* by hex after resolve_all */
+	size_t budget;
+	bool oom, truncated;
+} resolver;
+
+static int loc_cmp(const lfile *a, const lfile *b)
 {
-	for (size_t i = 0; i < c->nfiles; i++) {
-		const lfile *f = &c->files[i];
-		if (f->kind == L_BLOB && !strcmp(f->hex, hex) &&
-		    !strcmp(f->archive, layout->archive) && !strcmp(f->dir, layout->dir))
-			return f;
-	}
-	return NULL;
+	int c = strcmp(a->archive, b->archive);
+
+	return c ? c : strcmp(a->dir, b->dir);
+}
+
+static int blob_cmp(const void *x, const void *y)
+{
+	const lfile *a = *(const lfile *const *)x, *b = *(const lfile *const *)y;
+	int c = strcmp(a->hex, b->hex);
+
+	return c ? c : loc_cmp(a, b);
+}
+
+static int root_cmp(const void *x, const void *y)
+{
+	return loc_cmp(*(const lfile *const *)x, *(const lfile *const *)y);
+}
+
+static int name_cmp(const void *x, const void *y)
+{
+	return strcmp(((const name_ent *)x)->name, ((const name_ent *)y)->name);
+}
+
+static int img_cmp(const void *x, const void *y)
+{
+	const img *a = x, *b = y;
+	int c = strcmp(a->hex, b->hex);
+
+	return c ? c : (a->problem[0] != 0) - (b->problem[0] != 0); /* complete first */
+}
+
+static const lfile *find_blob(const resolver *rv, const lfile *layout, const char *hex)
+{
+	lfile key = {.archive = layout->archive, .dir = layout->dir};
+	const lfile *kp = &key, **hit;
+
+	memcpy(key.hex, hex, 65);
+	hit = bsearch(&kp, rv->blobs, rv->nblobs, sizeof(*rv->blobs), blob_cmp);
+	return hit ? *hit : NULL;
+}
+
+static json_t *doc_of(const resolver *rv, const lfile *f)
+{
+	return rv->docs[f - rv->c->files];
 }
 
 /* "sha256:HEX" -> HEX, or NULL. */
 static const char *digest_hex(const char *d)
 {
 	return d && !strncmp(d, "sha256:", 7) && is_hex64(d + 7) ? d + 7 : NULL;
+}
+
+static void add_name(resolver *rv, json_t *v, const lfile *at)
+{
+	if (!json_is_string(v))
+		return;
+	if (rv->nnames == rv->capnames) {
+		size_t nc = rv->capnames ? rv->capnames * 2 : 16;
+		name_ent *nv = realloc(rv->names, nc * sizeof(*nv));
+		if (!nv) {
+			rv->oom = true;
+			return;
+		}
+		rv->names = nv;
+		rv->capnames = nc;
+	}
+	if (!(rv->names[rv->nnames].name = strdup(json_string_value(v)))) {
+		rv->oom = true;
+		return;
+	}
+	rv->names[rv->nnames++].at = at;
+}
+
+/* Names images carry: docker RepoTags, OCI ref-name annotations of index.json. */
+static void collect_names(resolver *rv, const lfile *f, json_t *j)
+{
+	json_t *v, *x;
+	size_t k, t;
+
+	if (f->kind == L_DOCKER) {
+		json_array_foreach(j, k, v)
+		{
+			json_array_foreach(json_object_get(v, "RepoTags"), t, x) add_name(rv, x, f);
+		}
+		return;
+	}
+	json_array_foreach(json_object_get(j, "manifests"), k, v)
+	{
+		json_t *ann = json_object_get(v, "annotations");
+		add_name(rv, json_object_get(ann, "io.containerd.image.name"), f);
+		add_name(rv, json_object_get(ann, "org.opencontainers.image.ref.name"), f);
+	}
+}
+
+static exai_status resolver_init(resolver *rv, const vf_closure *c, exai_error *e)
+{
+	size_t n = c->nfiles ? c->nfiles : 1;
+
+	memset(rv, 0, sizeof(*rv));
+	rv->c = c;
+	rv->budget = RESOLVE_BUDGET;
+	rv->docs = calloc(n, sizeof(*rv->docs));
+	rv->blobs = calloc(n, sizeof(*rv->blobs));
+	rv->roots = calloc(n, sizeof(*rv->roots));
+	if (!rv->docs || !rv->blobs || !rv->roots)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	for (size_t i = 0; i < c->nfiles && !rv->oom; i++) {
+		const lfile *f = &c->files[i];
+		if (f->json)
+			rv->docs[i] = json_loadb(f->json, f->jlen, 0, NULL);
+		if (f->kind == L_BLOB)
+			rv->blobs[rv->nblobs++] = f;
+		else
+			rv->roots[rv->nroots++] = f;
+		if (f->kind != L_BLOB && rv->docs[i])
+			collect_names(rv, f, rv->docs[i]);
+	}
+	if (rv->oom)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	qsort(rv->blobs, rv->nblobs, sizeof(*rv->blobs), blob_cmp);
+	qsort(rv->roots, rv->nroots, sizeof(*rv->roots), root_cmp);
+	if (rv->nnames)
+		qsort(rv->names, rv->nnames, sizeof(*rv->names), name_cmp);
+	return EXAI_OK;
+}
+
+static void resolver_fini(resolver *rv)
+{
+	for (size_t i = 0; rv->docs && i < rv->c->nfiles; i++)
+		json_decref(rv->docs[i]);
+	for (size_t i = 0; i < rv->nnames; i++)
+		free(rv->names[i].name);
+	free(rv->docs);
+	free(rv->blobs);
+	free(rv->roots);
+	free(rv->names);
+	free(rv->is.v);
 }
 
 static img *imgs_add(imgs *is, const char *hex, const lfile *at)
@@ -427,9 +577,18 @@ static img *imgs_add(imgs *is, const char *hex, const lfile *at)
 	return &is->v[is->n++];
 }
 
+static bool spend(resolver *rv)
+{
+	if (rv->budget == 0) {
+		rv->truncated = true;
+		return false;
+	}
+	rv->budget--;
+	return true;
+}
+
 /* Checks that every blob a manifest names is in the layout; "" when complete. */
-static void check_manifest(const vf_closure *c, const lfile *layout, json_t *m, char *problem,
-			   size_t cap)
+static void check_manifest(resolver *rv, const lfile *layout, json_t *m, char *problem, size_t cap)
 {
 	json_t *layers = json_object_get(m, "layers"), *l;
 	const char *ch =
@@ -440,14 +599,16 @@ static void check_manifest(const vf_closure *c, const lfile *layout, json_t *m, 
 		snprintf(problem, cap, "its manifest has no config digest or no layers");
 		return;
 	}
-	if (!find_blob(c, layout, ch)) {
+	if (!find_blob(rv, layout, ch)) {
 		snprintf(problem, cap, "config blob sha256:%.12s… is missing", ch);
 		return;
 	}
 	json_array_foreach(layers, i, l)
 	{
 		const char *lh = digest_hex(json_string_value(json_object_get(l, "digest")));
-		if (!lh || !find_blob(c, layout, lh)) {
+		if (!spend(rv))
+			return;
+		if (!lh || !find_blob(rv, layout, lh)) {
 			snprintf(problem, cap, "layer %zu (%.80s) is missing", i,
 				 lh ? lh : "bad digest");
 			return;
@@ -456,124 +617,98 @@ static void check_manifest(const vf_closure *c, const lfile *layout, json_t *m, 
 }
 
 /* Adds the image @hex of @layout, and what an image index lists under it. */
-static void resolve(const vf_closure *c, const lfile *layout, const char *hex, imgs *is,
-		    unsigned depth)
+static void resolve(resolver *rv, const lfile *layout, const char *hex, unsigned depth)
 {
-	const lfile *blob = find_blob(c, layout, hex);
-	size_t at = is->n, ok = 0, n = 0, i;
-	json_t *j = NULL, *list, *m;
+	const lfile *blob = find_blob(rv, layout, hex);
+	size_t at = rv->is.n, ok = 0, n = 0, i;
+	json_t *j = blob ? doc_of(rv, blob) : NULL, *list, *m;
 	char problem[256] = "";
 
-	if (!imgs_add(is, hex, layout))
+	if (!spend(rv) || !imgs_add(&rv->is, hex, layout))
 		return;
 	if (!blob)
 		snprintf(problem, sizeof(problem), "an index lists it but its blob is missing");
 	else if (blob->hashed && !blob->verified)
 		snprintf(problem, sizeof(problem), "its blob does not hash to its name");
-	else if (!blob->json || !(j = json_loadb(blob->json, blob->jlen, 0, NULL)))
+	else if (!j)
 		snprintf(problem, sizeof(problem), "its blob is not a manifest");
-	if (problem[0] || !j)
+	if (problem[0])
 		goto out;
 	list = json_object_get(j, "manifests");
 	if (!json_is_array(list)) {
-		check_manifest(c, layout, j, problem, sizeof(problem));
+		check_manifest(rv, layout, j, problem, sizeof(problem));
 		goto out;
 	}
 	/* An image index: present when at least one image it lists is complete. */
 	json_array_foreach(list, i, m)
 	{
 		const char *ch = digest_hex(json_string_value(json_object_get(m, "digest")));
-		size_t before = is->n;
+		size_t before = rv->is.n;
 		if (!ch || depth >= INDEX_DEPTH)
 			continue;
 		n++;
-		resolve(c, layout, ch, is, depth + 1);
-		if (is->n > before && !is->v[before].problem[0])
+		resolve(rv, layout, ch, depth + 1);
+		if (rv->is.n > before && !rv->is.v[before].problem[0])
 			ok++;
 	}
 	if (ok == 0)
 		snprintf(problem, sizeof(problem),
 			 "none of the %zu images its index lists is complete", n);
 out:
-	json_decref(j);
-	memcpy(is->v[at].problem, problem, sizeof(problem));
+	memcpy(rv->is.v[at].problem, problem, sizeof(problem));
 }
 
-static void resolve_all(const vf_closure *c, imgs *is)
+static void resolve_all(resolver *rv)
 {
-	for (size_t i = 0; i < c->nfiles; i++) {
-		const lfile *f = &c->files[i];
-		json_t *j, *list, *m;
+	for (size_t i = 0; i < rv->c->nfiles; i++) {
+		const lfile *f = &rv->c->files[i];
+		json_t *m;
 		size_t k;
-		if (f->kind != L_INDEX || !f->json || !(j = json_loadb(f->json, f->jlen, 0, NULL)))
+		if (f->kind != L_INDEX || !rv->docs[i])
 			continue;
-		list = json_object_get(j, "manifests");
-		json_array_foreach(list, k, m)
+		json_array_foreach(json_object_get(rv->docs[i], "manifests"), k, m)
 		{
 			const char *h = digest_hex(json_string_value(json_object_get(m, "digest")));
 			if (h)
-				resolve(c, f, h, is, 0);
+				resolve(rv, f, h, 0);
 		}
-		json_decref(j);
 	}
+	if (rv->is.n)
+		qsort(rv->is.v, rv->is.n, sizeof(*rv->is.v), img_cmp);
 }
 
-/* Whether some image archive names @ref (docker RepoTags, OCI ref-name annotations). */
-static const lfile *named(const vf_closure *c, const char *ref)
+/* The first image with digest @hex (a complete one if any), or NULL. */
+static const img *find_img(const resolver *rv, const char *hex)
 {
-	static const char *const keys[] = {"io.containerd.image.name",
-					   "org.opencontainers.image.ref.name"};
+	size_t lo = 0, hi = rv->is.n;
 
-	for (size_t i = 0; i < c->nfiles; i++) {
-		const lfile *f = &c->files[i];
-		json_t *j, *v, *x;
-		size_t k, t;
-		bool hit = false;
-		if (f->kind == L_BLOB || !f->json || !(j = json_loadb(f->json, f->jlen, 0, NULL)))
-			continue;
-		if (f->kind == L_DOCKER) {
-			json_array_foreach(j, k, v)
-			{
-				json_array_foreach(json_object_get(v, "RepoTags"), t, x)
-				{
-					hit = hit || (json_is_string(x) &&
-						      !strcmp(json_string_value(x), ref));
-				}
-			}
-		} else {
-			json_array_foreach(json_object_get(j, "manifests"), k, v)
-			{
-				for (t = 0; t < 2; t++) {
-					x = json_object_get(json_object_get(v, "annotations"),
-							    keys[t]);
-					hit = hit || (json_is_string(x) &&
-						      !strcmp(json_string_value(x), ref));
-				}
-			}
-		}
-		json_decref(j);
-		if (hit)
-			return f;
+	while (lo < hi) { /* lower bound */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(rv->is.v[mid].hex, hex) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return NULL;
+	return lo < rv->is.n && !strcmp(rv->is.v[lo].hex, hex) ? &rv->is.v[lo] : NULL;
 }
 
-/* "N image archive(s): A, B, C (+M more)" into @buf. */
-static void where_list(const vf_closure *c, char *buf, size_t cap)
+static const lfile *named(const resolver *rv, const char *ref)
+{
+	name_ent key = {.name = (char *)ref}, *hit;
+
+	hit = rv->nnames ? bsearch(&key, rv->names, rv->nnames, sizeof(key), name_cmp) : NULL;
+	return hit ? hit->at : NULL;
+}
+
+/* "A, B, C (+M more)": the distinct image archives, into @buf. */
+static void where_list(const resolver *rv, char *buf, size_t cap)
 {
 	size_t n = 0, used = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < c->nfiles; i++) {
-		const lfile *f = &c->files[i];
-		bool seen = false;
-		if (f->kind == L_BLOB)
-			continue;
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = c->files[k].kind != L_BLOB &&
-			       !strcmp(c->files[k].archive, f->archive) &&
-			       !strcmp(c->files[k].dir, f->dir);
-		if (seen)
+	for (size_t i = 0; i < rv->nroots; i++) {
+		const lfile *f = rv->roots[i];
+		if (i && !loc_cmp(rv->roots[i - 1], f))
 			continue;
 		if (++n <= 3 && used < cap)
 			used +=
@@ -583,7 +718,9 @@ static void where_list(const vf_closure *c, char *buf, size_t cap)
 	if (n > 3 && used < cap)
 		snprintf(buf + used, cap - used, " (+%zu more)", n - 3);
 	if (n == 0)
-		snprintf(buf, cap, "the bundle has no image archive (OCI layout or docker save)");
+		snprintf(buf, cap,
+			 "the bundle, which has no image archive (OCI layout or docker "
+			 "save)");
 }
 
 static void add(vf_scan *s, const img_ref *r, const char *rule, vf_severity sev,
@@ -607,56 +744,46 @@ static void add(vf_scan *s, const img_ref *r, const char *rule, vf_severity sev,
 		*rc = vf_report_add(s->report, &f, e);
 }
 
-static void check_ref(const vf_closure *c, vf_scan *s, const imgs *is, const img_ref *r,
-		      const char *where, exai_status *rc, exai_error *e)
+static void check_ref(const resolver *rv, vf_scan *s, const img_ref *r, const char *where,
+		      exai_status *rc, exai_error *e)
 {
 	const char *at = strrchr(r->ref, '@'), *hex = at ? digest_hex(at + 1) : NULL;
-	const img *partial = NULL;
+	const img *im;
 	char msg[2048], name[600];
 	const lfile *nf;
 
 	if (!at) {
-		if ((nf = named(c, r->ref)))
+		if ((nf = named(rv, r->ref)))
 			snprintf(name, sizeof(name), "an image archive names it: %.300s%s%.200s",
 				 nf->archive, nf->dir[0] ? "!" : "", nf->dir);
 		else
 			snprintf(name, sizeof(name), "no image archive names it");
-		snprintf(
-		    msg, sizeof(msg),
-		    "image referenced without a digest: the bundle's closure cannot be checked "
-		    "for it (%s)",
-		    name);
+		snprintf(msg, sizeof(msg),
+			 "image referenced without a digest: the bundle's closure cannot be "
+			 "checked for it (%s)",
+			 name);
 		add(s, r, VF_BM_RULE_UNPINNED, VF_SEV_MEDIUM, msg,
 		    "reference the image by digest (name@sha256:...), as its manifest digest in "
-		    "the "
-		    "bundle's image archive",
+		    "the bundle's image archive",
 		    rc, e);
 		return;
 	}
 	if (!hex) {
-		snprintf(msg, sizeof(msg),
-			 "image digest is not sha256:<64 lower-case hex>: cannot be found in the "
-			 "bundle");
-		add(s, r, VF_BM_RULE_MISSING, VF_SEV_HIGH, msg,
+		add(s, r, VF_BM_RULE_MISSING, VF_SEV_HIGH,
+		    "image digest is not sha256:<64 lower-case hex>: cannot be found in the bundle",
 		    "fix the reference: name@sha256:<the manifest digest in the image archive>", rc,
 		    e);
 		return;
 	}
-	for (size_t i = 0; i < is->n; i++) {
-		if (strcmp(is->v[i].hex, hex) != 0)
-			continue;
-		if (!is->v[i].problem[0])
-			return; /* present, complete */
-		partial = &is->v[i];
-	}
+	if ((im = find_img(rv, hex)) && !im->problem[0])
+		return; /* present, complete */
 	snprintf(name, sizeof(name), "%.*s", (int)(at - r->ref), r->ref);
-	if (partial)
+	if (im)
 		snprintf(msg, sizeof(msg),
 			 "image %.300s is not complete in the bundle: manifest sha256:%s is in "
-			 "%.300s%s%.200s, "
-			 "but %s",
-			 name, hex, partial->at->archive, partial->at->dir[0] ? "!" : "",
-			 partial->at->dir, partial->problem);
+			 "%.300s%s%.200s, but %s",
+			 name, hex, im->at->archive, im->at->dir[0] ? "!" : "", im->at->dir,
+			 im->problem);
 	else
 		snprintf(
 		    msg, sizeof(msg),
@@ -668,49 +795,59 @@ static void check_ref(const vf_closure *c, vf_scan *s, const imgs *is, const img
 	    rc, e);
 }
 
-exai_status vf_closure_check(vf_closure *c, vf_scan *s, exai_error *e)
+static exai_status notes(const vf_closure *c, const resolver *rv, vf_scan *s, const char *where,
+			 exai_error *e)
 {
-	imgs is = {0};
-	char where[1024], note[1400];
+	char note[1400];
 	size_t pinned = 0, complete = 0;
-	exai_status rc = EXAI_OK;
+	exai_status rc;
 
-	resolve_all(c, &is);
-	if (is.oom) {
-		free(is.v);
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	}
-	where_list(c, where, sizeof(where));
-	for (size_t i = 0; i < c->nrefs && !rc; i++) {
+	for (size_t i = 0; i < c->nrefs; i++)
 		pinned += strchr(c->refs[i].ref, '@') != NULL;
-		check_ref(c, s, &is, &c->refs[i], where, &rc, e);
-	}
-	for (size_t i = 0; i < is.n; i++)
-		complete += !is.v[i].problem[0];
+	for (size_t i = 0; i < rv->is.n; i++)
+		complete += !rv->is.v[i].problem[0];
 	snprintf(note, sizeof(note),
 		 "closure: %zu image reference(s) (%zu by digest); %zu complete image(s) by digest "
 		 "in %s",
 		 c->nrefs, pinned, complete, where);
-	if (!rc)
-		rc = vf_report_note(s->report, note, e);
-	if (!rc && c->templated) {
-		snprintf(
-		    note, sizeof(note),
-		    "closure: %llu templated image reference(s) ({{ }}) not judged; the values "
-		    "they come from are",
-		    (unsigned long long)c->templated);
-		rc = vf_report_note(s->report, note, e);
+	if ((rc = vf_report_note(s->report, note, e)) || !c->templated)
+		return rc;
+	snprintf(note, sizeof(note),
+		 "closure: %llu templated image reference(s) ({{ }}) not judged; the values they "
+		 "come from are",
+		 (unsigned long long)c->templated);
+	return vf_report_note(s->report, note, e);
+}
+
+exai_status vf_closure_check(vf_closure *c, vf_scan *s, exai_error *e)
+{
+	resolver rv;
+	char where[1024];
+	exai_status rc;
+
+	if ((rc = resolver_init(&rv, c, e)))
+		goto out;
+	resolve_all(&rv);
+	if (rv.is.oom) {
+		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		goto out;
 	}
-	if (!rc && c->truncated) {
+	where_list(&rv, where, sizeof(where));
+	for (size_t i = 0; i < c->nrefs && !rc; i++)
+		check_ref(&rv, s, &c->refs[i], where, &rc, e);
+	if (!rc)
+		rc = notes(c, &rv, s, where, e);
+	if (!rc && (c->truncated || rv.truncated)) {
 		const vf_rule *inc = vf_rules_for(s->rules, VF_CHK_INCOMPLETE);
 		vf_finding f = {.rule_id = inc ? inc->id : "scan.incomplete",
 				.severity = inc ? inc->sev : VF_SEV_MEDIUM,
-				.evidence = "closure: over the caps on image references or image "
-					    "archive files",
-				.message = "the closure check is not complete",
-				.hint = "split the bundle"};
+				.evidence = "closure: over the caps on image references, image "
+					    "archive files or image index entries",
+				.message = "the image closure check is not complete",
+				.hint = "split the bundle, or flatten its image indexes"};
 		rc = vf_report_add(s->report, &f, e);
 	}
-	free(is.v);
+out:
+	resolver_fini(&rv);
 	return rc;
 }

@@ -239,6 +239,39 @@ START_TEST(image_index_resolves_children)
 }
 END_TEST
 
+START_TEST(image_index_fan_out_is_bounded)
+{
+	fx f;
+	char md[72], b[72], a[72], text[512];
+	char *big = malloc(100000);
+	size_t used;
+
+	ck_assert_ptr_nonnull(big);
+	fx_init(&f);
+	layout(&f, "B!images/a", "", true, md);
+	/* index B lists the manifest 1000 times, index A lists B 1000 times: a million steps */
+	for (int level = 0; level < 2; level++) {
+		used = (size_t)snprintf(big, 100000, "{\"manifests\": [");
+		for (int i = 0; i < 1000; i++)
+			used +=
+			    (size_t)snprintf(big + used, 100000 - used, "%s{\"digest\": \"%s\"}",
+					     i ? ", " : "", level ? b : md);
+		snprintf(big + used, 100000 - used, "]}");
+		blob(&f, "B!images/a", "", big, level ? a : b);
+	}
+	snprintf(text, sizeof(text), "{\"manifests\": [{\"digest\": \"%s\"}]}", a);
+	vf_closure_image_file(f.cl, &f.s, "B!images/a", "index.json", (const uint8_t *)text,
+			      strlen(text));
+	snprintf(text, sizeof(text), "image: r.internal/a@%s\n", md);
+	yaml(&f, "B!files/m!k.yaml", text);
+	check(&f);
+	ck_assert_uint_eq(vf_report_size(f.r), 1);
+	ck_assert_str_eq(vf_report_get(f.r, 0)->rule_id, "scan.incomplete");
+	fx_fini(&f);
+	free(big);
+}
+END_TEST
+
 typedef struct memsrc {
 	const uint8_t *p;
 	size_t n, off, step;
@@ -342,6 +375,7 @@ int main(void)
 	tcase_add_test(tc, closure_needs_every_blob);
 	tcase_add_test(tc, closure_refuses_blobs_that_do_not_hash);
 	tcase_add_test(tc, image_index_resolves_children);
+	tcase_add_test(tc, image_index_fan_out_is_bounded);
 	tcase_add_test(tc, windows_find_what_a_whole_scan_finds);
 	tcase_add_test(tc, text_location_offset_only_when_meaningful);
 	suite_add_tcase(s, tc);
