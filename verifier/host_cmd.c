@@ -1,0 +1,200 @@
+/*
+ * host_cmd: `airgap-verifier host` front end: options, the host config, running the checks,
+ * report output. The only code of the host mode that prints.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "exai/file.h"
+#include "host.h"
+
+typedef struct opts {
+	const char *root;
+	const char *config;
+	vf_format fmt;
+	const char *output;
+	vf_severity fail_on;
+	bool fail_never;
+} opts;
+
+static void usage(FILE *out)
+{
+	fputs("usage: airgap-verifier host [--root DIR] [--config FILE]\n"
+	      "                            [--format text|json|junit|sarif] [--json] [--output "
+	      "FILE]\n"
+	      "                            [--fail-on info|low|medium|high|critical|none]\n"
+	      "\n"
+	      "Checks the live host: no default route, only allowed listening sockets, local\n"
+	      "resolvers and time servers, exai-egress pins present, and every file exai-update\n"
+	      "installed unchanged (re-hashed against its state database).\n"
+	      "--root: read the appliance's files under DIR (default /).\n"
+	      "--config: the host config (default " VF_HOST_DEFAULT_CONFIG
+	      " under --root, if any).\n"
+	      "--fail-on: lowest severity that fails (default: medium).\n"
+	      "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or runtime error.\n",
+	      out);
+}
+
+static int bad_usage(const char *fmt, ...) EXAI_PRINTF(1, 2);
+static int bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("airgap-verifier host: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage(stderr);
+	return 2;
+}
+
+static int parse(int argc, char **argv, opts *o)
+{
+	o->root = "/";
+	o->fmt = VF_FMT_TEXT;
+	o->fail_on = VF_SEV_MEDIUM;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool takes = !strcmp(a, "--root") || !strcmp(a, "--config") ||
+			     !strcmp(a, "--format") || !strcmp(a, "--output") ||
+			     !strcmp(a, "--fail-on");
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return -1;
+		}
+		if (takes && !v)
+			return bad_usage("%s needs a value", a);
+		if (!strcmp(a, "--root")) {
+			o->root = v;
+		} else if (!strcmp(a, "--config")) {
+			o->config = v;
+		} else if (!strcmp(a, "--format")) {
+			if (!vf_format_parse(v, &o->fmt))
+				return bad_usage("unknown format '%s' (text, json, junit, sarif)",
+						 v);
+		} else if (!strcmp(a, "--json")) {
+			o->fmt = VF_FMT_JSON;
+		} else if (!strcmp(a, "--output")) {
+			o->output = v;
+		} else if (!strcmp(a, "--fail-on")) {
+			o->fail_never = !strcmp(v, "none");
+			if (!o->fail_never && !vf_severity_parse(v, &o->fail_on))
+				return bad_usage("unknown severity '%s'", v);
+		} else {
+			return bad_usage("unexpected argument '%s'", a);
+		}
+		if (takes)
+			i++;
+	}
+	return 0;
+}
+
+/* --config as given; else the default under the root when it exists; else defaults. */
+static exai_status load_config(const opts *o, const vf_host_root *root, vf_host_config *c,
+			       const char **used, exai_error *e)
+{
+	char *buf = NULL;
+	size_t len;
+	exai_status rc;
+
+	*used = NULL;
+	if (o->config) {
+		*used = o->config;
+		return vf_host_config_load(c, o->config, e);
+	}
+	rc = vf_host_read(root, VF_HOST_DEFAULT_CONFIG, 256u << 10, &buf, &len, e);
+	if (rc == EXAI_ENOENT)
+		return EXAI_OK;
+	if (!rc) {
+		*used = VF_HOST_DEFAULT_CONFIG;
+		rc = vf_host_config_load_buf(c, VF_HOST_DEFAULT_CONFIG, buf, len, e);
+	}
+	free(buf);
+	return rc;
+}
+
+static exai_status write_report(const opts *o, const vf_report *r, exai_error *e)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	exai_status rc;
+
+	if (!o->output)
+		return vf_report_write(r, o->fmt, stdout, e);
+	if (!(f = open_memstream(&buf, &len)))
+		return exai_error_sys(e, EXAI_ENOMEM, "memstream");
+	rc = vf_report_write(r, o->fmt, f, e);
+	if (fclose(f) != 0 && !rc)
+		rc = exai_error_sys(e, EXAI_EIO, "report");
+	if (!rc)
+		rc = exai_file_write_atomic(o->output, buf, len, 0644, e);
+	free(buf);
+	return rc;
+}
+
+static exai_status run_checks(vf_host *h, exai_error *e)
+{
+	static const struct {
+		unsigned bit;
+		exai_status (*fn)(vf_host *, exai_error *);
+		const char *name;
+	} checks[] = {
+	    {VF_HC_ROUTES, vf_host_check_routes, "routes"},
+	    {VF_HC_LISTEN, vf_host_check_listen, "listen"},
+	    {VF_HC_DNS, vf_host_check_dns, "dns"},
+	    {VF_HC_NTP, vf_host_check_ntp, "ntp"},
+	    {VF_HC_EGRESS, vf_host_check_egress, "egress"},
+	    {VF_HC_DRIFT, vf_host_check_drift, "drift"},
+	};
+	exai_status rc = EXAI_OK;
+
+	for (size_t i = 0; !rc && i < sizeof(checks) / sizeof(checks[0]); i++)
+		rc = (h->cfg->checks & checks[i].bit)
+			 ? checks[i].fn(h, e)
+			 : vf_host_note(h, e, "%s: not checked (not in the config's checks)",
+					checks[i].name);
+	return rc;
+}
+
+int vf_cmd_host(int argc, char **argv)
+{
+	opts o = {0};
+	vf_host_config cfg;
+	vf_host h = {.cfg = &cfg, .root = {.fd = -1}};
+	const char *used = NULL;
+	exai_error e;
+	int ret = 2, pr;
+
+	vf_host_config_init(&cfg);
+	if ((pr = parse(argc, argv, &o)) != 0)
+		return pr < 0 ? 0 : pr;
+	if (vf_host_root_open(&h.root, o.root, &e) || load_config(&o, &h.root, &cfg, &used, &e))
+		goto fail;
+	if (!(h.report = vf_report_new("host"))) {
+		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
+		goto fail;
+	}
+	vf_report_set_fail_on(h.report, o.fail_never ? VF_SEV_CRITICAL : o.fail_on);
+	if (vf_host_declare_rules(h.report, &e) ||
+	    vf_host_note(&h, &e, "root: %s; host config: %s", o.root,
+			 used ? used : "none (built-in defaults)") ||
+	    run_checks(&h, &e))
+		goto fail;
+	vf_report_sort(h.report);
+	if (write_report(&o, h.report, &e))
+		goto fail;
+	ret = !o.fail_never && vf_report_count(h.report, o.fail_on) > 0 ? 1 : 0;
+	goto out;
+fail:
+	fprintf(stderr, "airgap-verifier host: %s\n", e.msg);
+out:
+	vf_report_free(h.report);
+	vf_host_root_close(&h.root);
+	vf_host_config_free(&cfg);
+	return ret;
+}
