@@ -331,7 +331,8 @@ static exai_status walk(tree *t, int dfd, char *rel, size_t rlen, unsigned depth
 		if (fstatat(dirfd(d), nm, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			r = find_rec(t, rel);
 			rc = r ? compare(t, dirfd(d), nm, rel, &st, r, e) : extra(t, rel, &st, e);
-			if (!rc && S_ISDIR(st.st_mode)) {
+			/* an extra directory is one finding; what it holds is not walked */
+			if (!rc && r && S_ISDIR(st.st_mode)) {
 				int sub = -1;
 				if (depth + 1 > VF_HOST_DEPTH_MAX)
 					t->truncated = true;

