@@ -48,7 +48,7 @@ except Exception:
     pass
 EOS
 listener=$!
-trap 'kill $listener 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill $listener 2>/dev/null || true; rm -rf "$T"' EXIT
 i=0
 while [ ! -f "$T/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 port=$(cat "$T/port")

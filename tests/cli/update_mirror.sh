@@ -32,7 +32,7 @@ except Exception:
     pass
 EOS
 listener=$!
-trap 'kill $listener 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill $listener 2>/dev/null || true; rm -rf "$T"' EXIT
 i=0
 while [ ! -S "$T/mirror.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 
