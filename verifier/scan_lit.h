@@ -2,11 +2,14 @@
  * scan_lit: the multi-literal prefilter. Every byte of every scanned buffer goes through it
  * exactly once, so it is the hot loop of `scan`.
  *
- * Each literal is indexed by its rarest 2-byte window (its "anchor", chosen from a static
- * byte-frequency estimate; a case-insensitive literal sets every case variant of it). The
- * scan tests one bit of an 8 KiB bitmap per input byte and only looks closer where an anchor
- * occurs; there it compares the few literals of that bucket. Callbacks receive every
- * occurrence of every literal, left to right by anchor position.
+ * Each literal is indexed by a "window" of 3 bytes (2 for 2-byte literals) inside it, chosen
+ * to be as rare as possible in real text by a static byte and byte-pair frequency model (a
+ * case-insensitive literal files every case variant). The scan tests 32 positions at a time
+ * against nibble tables of all windows (AVX2, with a scalar fallback that tests one bigram
+ * bit per byte); only where a window may start does it look closer, and compares the few
+ * literals filed under that window's first two bytes. Callbacks receive every occurrence of
+ * every literal in order of where it starts (ties: in the order the literals were added),
+ * whichever windows were chosen.
  */
 #ifndef VF_SCAN_LIT_H
 #define VF_SCAN_LIT_H
@@ -28,10 +31,11 @@ typedef enum vf_lit_kind {
 typedef struct vf_lit {
 	const char *s;
 	uint32_t len;
-	uint32_t anchor; /* offset of the anchor window in s */
+	uint32_t anchor; /* offset of the window in s */
 	uint32_t rule;	 /* index into vf_rules.r (RULE, UNLESS) */
 	uint8_t kind;
 	uint8_t icase;
+	uint8_t wlen; /* window length: 3, or 2 for 2-byte literals */
 } vf_lit;
 
 typedef struct vf_lits vf_lits;
@@ -47,6 +51,12 @@ exai_status vf_lits_build(const vf_rules *rs, bool filtered, vf_lits **out, exai
 exai_status vf_lits_build_raw(const char *const *lits, const uint8_t *icase, size_t n,
 			      vf_lits **out, exai_error *e) EXAI_WUR;
 void vf_lits_free(vf_lits *l);
-void vf_lits_scan(const vf_lits *l, const uint8_t *p, size_t n, vf_lit_cb cb, void *arg);
+/* Calls @cb for every occurrence in p[0..n), in start order. Returns false only when out of
+ * memory (ordering needs a buffer in pathological input), occurrences then being lost. */
+bool vf_lits_scan(const vf_lits *l, const uint8_t *p, size_t n, vf_lit_cb cb, void *arg);
+/* The same with the portable scalar loop, whatever the CPU (tests compare the two). */
+bool vf_lits_scan_scalar(const vf_lits *l, const uint8_t *p, size_t n, vf_lit_cb cb, void *arg);
+/* How many bytes of p[0..n) equal @c (AVX2 when the CPU has it). */
+size_t vf_count_byte(const uint8_t *p, size_t n, uint8_t c);
 
 #endif

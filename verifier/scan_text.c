@@ -49,14 +49,58 @@ typedef struct tctx {
 
 /* ---- small helpers ---- */
 
-static bool is_word(uint8_t c)
+/* Byte classes (the C locale's, which is the one this program runs in), one table lookup
+ * instead of a ctype call or a strchr per byte in the loops that walk URLs and addresses. */
+enum {
+	CL_ALNUM = 1,
+	CL_DIGIT = 2,
+	CL_XDIGIT = 4,
+	CL_URL = 8,	   /* may be part of a URL */
+	CL_AUTH_END = 16,  /* ends a URL's authority: / ? # */
+	CL_HOST_STOP = 32, /* before a bare host name, makes it something else: @ / _ \ $ % { NUL */
+	CL_SPACE = 64,
+	CL_PRINT = 128 /* part of a printable run in a binary */
+};
+#define CL_IS_DIGIT(c)	((c) >= '0' && (c) <= '9')
+#define CL_IS_ALPHA(c)	(((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
+#define CL_IS_XALPHA(c) (((c) >= 'a' && (c) <= 'f') || ((c) >= 'A' && (c) <= 'F'))
+#define CL_NOT_URL(c)                                                                          \
+	((c) == '"' || (c) == '\'' || (c) == '<' || (c) == '>' || (c) == '`' || (c) == '\\' || \
+	 (c) == '^' || (c) == '{' || (c) == '}' || (c) == '|')
+#define CL_STOP(c)                                                                            \
+	((c) == '@' || (c) == '/' || (c) == '_' || (c) == '\\' || (c) == '$' || (c) == '%' || \
+	 (c) == '{' || (c) == 0)
+#define CL_OF(c)                                                                               \
+	((CL_IS_DIGIT(c) || CL_IS_ALPHA(c) ? CL_ALNUM : 0) | (CL_IS_DIGIT(c) ? CL_DIGIT : 0) | \
+	 (CL_IS_DIGIT(c) || CL_IS_XALPHA(c) ? CL_XDIGIT : 0) |                                 \
+	 ((c) > 0x20 && (c) < 0x7f && !CL_NOT_URL(c) ? CL_URL : 0) |                           \
+	 ((c) == '/' || (c) == '?' || (c) == '#' ? CL_AUTH_END : 0) |                          \
+	 (CL_STOP(c) ? CL_HOST_STOP : 0) |                                                     \
+	 ((c) == ' ' || ((c) >= '\t' && (c) <= '\r') ? CL_SPACE : 0) |                         \
+	 (((c) >= 0x20 && (c) < 0x7f) || (c) == '\t' ? CL_PRINT : 0))
+#define CL4(i)	CL_OF(i), CL_OF((i) + 1), CL_OF((i) + 2), CL_OF((i) + 3)
+#define CL16(i) CL4(i), CL4((i) + 4), CL4((i) + 8), CL4((i) + 12)
+#define CL64(i) CL16(i), CL16((i) + 16), CL16((i) + 32), CL16((i) + 48)
+static const uint8_t cls[256] = {CL64(0), CL64(64), CL64(128), CL64(192)};
+
+static inline bool is_alnum(uint8_t c)
 {
-	return isalnum(c) || c == '_';
+	return cls[c] & CL_ALNUM;
 }
 
-static bool is_printable(uint8_t c)
+static inline bool is_digit(uint8_t c)
 {
-	return (c >= 0x20 && c < 0x7f) || c == '\t';
+	return cls[c] & CL_DIGIT;
+}
+
+static inline bool is_word(uint8_t c)
+{
+	return (cls[c] & CL_ALNUM) || c == '_';
+}
+
+static inline bool is_printable(uint8_t c)
+{
+	return cls[c] & CL_PRINT;
 }
 
 /* The "line" around @pos: [*ls, *le). */
@@ -149,7 +193,7 @@ static bool word_ok(const tctx *t, size_t a, size_t z)
 		return false;
 	if (z < t->b->n && (is_word(p[z]) || p[z] == '-'))
 		return false;
-	if (z + 1 < t->b->n && p[z] == '.' && isalnum(p[z + 1]))
+	if (z + 1 < t->b->n && p[z] == '.' && is_alnum(p[z + 1]))
 		return false;
 	return true;
 }
@@ -171,9 +215,9 @@ static void rule_match(tctx *t, const vf_rule *r, size_t a, size_t z, size_t ls,
 	else {
 		/* The trimmed line around the trigger. */
 		size_t x = a > ls + 80 ? a - 80 : ls, y = z + 80 < le ? z + 80 : le;
-		while (x < a && isspace(p[x]))
+		while (x < a && (cls[p[x]] & CL_SPACE))
 			x++;
-		while (y > z && isspace(p[y - 1]))
+		while (y > z && (cls[p[y - 1]] & CL_SPACE))
 			y--;
 		ev = clip(p, x, y);
 	}
@@ -246,11 +290,6 @@ static bool list_has_ci(const vf_strv *sv, const uint8_t *s, size_t len)
 	return false;
 }
 
-static bool url_char(uint8_t c)
-{
-	return c > 0x20 && c < 0x7f && !strchr("\"'<>`\\^{}|", c);
-}
-
 static void net_finding(tctx *t, vf_check c, size_t a, size_t z, const uint8_t *host, size_t hlen)
 {
 	const vf_rule *r = vf_rules_for(t->rs, c);
@@ -272,7 +311,7 @@ static void on_url(tctx *t, size_t pos)
 	size_t n = t->b->n, a = pos, h, he, z, at;
 	const vf_settings *set = &t->rs->set;
 
-	while (a > 0 && pos - a < 32 && (isalnum(p[a - 1]) || p[a - 1] == '+' || p[a - 1] == '-'))
+	while (a > 0 && pos - a < 32 && (is_alnum(p[a - 1]) || p[a - 1] == '+' || p[a - 1] == '-'))
 		a--;
 	if (a == pos)
 		return;
@@ -283,11 +322,11 @@ static void on_url(tctx *t, size_t pos)
 		return;
 	h = pos + 3;
 	z = h;
-	while (z < n && z - a < 2048 && url_char(p[z]))
+	while (z < n && z - a < 2048 && (cls[p[z]] & CL_URL))
 		z++;
 	/* Authority: up to the first / ? #; userinfo ends at the last '@' in it. */
 	he = h;
-	while (he < z && !strchr("/?#", p[he]))
+	while (he < z && !(cls[p[he]] & CL_AUTH_END))
 		he++;
 	at = h;
 	for (size_t i = h; i < he; i++)
@@ -315,7 +354,7 @@ static void on_url(tctx *t, size_t pos)
 	if (he == h || he - h > 253)
 		return;
 	for (size_t i = h; i < he; i++)
-		if (!isalnum(p[i]) && p[i] != '.' && p[i] != '-' && p[i] != '_')
+		if (!is_alnum(p[i]) && p[i] != '.' && p[i] != '-' && p[i] != '_')
 			return;
 	t->net_covered = z;
 	if (vf_net_host_is_local(set, (const char *)p + h, he - h))
@@ -338,19 +377,19 @@ static void on_ipv4(tctx *t, size_t pos)
 
 	if (pos < t->net_covered)
 		return;
-	while (a > 0 && pos - a < 16 && (isdigit(p[a - 1]) || p[a - 1] == '.'))
+	while (a > 0 && pos - a < 16 && (is_digit(p[a - 1]) || p[a - 1] == '.'))
 		a--;
 	if (a < t->ip_done)
 		return;
 	z = a;
-	while (z < n && z - a < 40 && (isdigit(p[z]) || p[z] == '.'))
+	while (z < n && z - a < 40 && (is_digit(p[z]) || p[z] == '.'))
 		z++;
 	t->ip_done = z;
 	if (z > a && p[z - 1] == '.')
 		z--; /* end of a sentence */
-	if (a > 0 && (isalnum(p[a - 1]) || p[a - 1] == '_' || p[a - 1] == '-' || p[a - 1] == '.'))
+	if (a > 0 && (is_alnum(p[a - 1]) || p[a - 1] == '_' || p[a - 1] == '-' || p[a - 1] == '.'))
 		return; /* v1.2.3.4, x1.2.3.4 */
-	if (z < n && (isalnum(p[z]) || p[z] == '_'))
+	if (z < n && (is_alnum(p[z]) || p[z] == '_'))
 		return;
 	for (size_t i = a; i < z; i++) {
 		if (p[i] == '.') {
@@ -370,7 +409,7 @@ static void on_ipv4(tctx *t, size_t pos)
 
 static bool hex_or_colon(uint8_t c)
 {
-	return isxdigit(c) || c == ':';
+	return (cls[c] & CL_XDIGIT) || c == ':';
 }
 
 static void on_ipv6(tctx *t, size_t pos)
@@ -393,7 +432,7 @@ static void on_ipv6(tctx *t, size_t pos)
 		return;
 	for (size_t i = a; i < z; i++) {
 		colons += p[i] == ':';
-		digit |= isdigit(p[i]) != 0;
+		digit |= is_digit(p[i]);
 	}
 	if (colons < 2 || !digit || z - a < 3 || !vf_net_ip_parse((const char *)p + a, z - a, addr))
 		return;
@@ -410,14 +449,14 @@ static void on_host(tctx *t, const vf_lit *l, size_t pos)
 		return;
 	if (z < n && (is_word(p[z]) || p[z] == '-' || p[z] == '/' || p[z] == '(' || p[z] == '@'))
 		return;
-	if (z + 1 < n && p[z] == '.' && isalnum(p[z + 1]))
+	if (z + 1 < n && p[z] == '.' && is_alnum(p[z + 1]))
 		return;
-	while (a > 0 && pos - a < 253 && (isalnum(p[a - 1]) || p[a - 1] == '-' || p[a - 1] == '.'))
+	while (a > 0 && pos - a < 253 && (is_alnum(p[a - 1]) || p[a - 1] == '-' || p[a - 1] == '.'))
 		a--;
 	while (a < pos && (p[a] == '.' || p[a] == '-'))
 		a++;
 	t->host_done = z;
-	if (a == pos || (a > 0 && strchr("@/_\\$%{", p[a - 1])))
+	if (a == pos || (a > 0 && (cls[p[a - 1]] & CL_HOST_STOP)))
 		return;
 	for (size_t i = a; i < pos; i++) { /* labels: 1..63 bytes, no leading/trailing '-' */
 		if (p[i] == '.') {
@@ -462,38 +501,57 @@ static void on_lit(void *arg, const vf_lit *l, size_t pos)
 
 /* ---- settling ---- */
 
+/* Where settling has got to: findings are located in increasing offset order, so newlines
+ * are only ever counted once. */
 typedef struct linepos {
 	size_t pos;
-	uint64_t line;
+	uint64_t line;	/* the line @pos is on */
+	size_t line_at; /* where that line starts */
 } linepos;
 
 static void locate(const tctx *t, linepos *lp, size_t off, uint64_t *line, uint64_t *col)
 {
-	const uint8_t *p = t->b->p, *nl;
+	const uint8_t *p = t->b->p;
 
 	if (t->binary) {
 		*line = *col = 0;
 		return;
 	}
-	if (off < lp->pos) {
-		lp->pos = 0;
-		lp->line = 1;
+	if (off < lp->pos)
+		*lp = (linepos){0, 1, 0};
+	if (off > lp->pos) {
+		size_t nls = vf_count_byte(p + lp->pos, off - lp->pos, '\n');
+		if (nls) {
+			const uint8_t *nl = memrchr(p + lp->pos, '\n', off - lp->pos);
+			lp->line += nls;
+			lp->line_at = (size_t)(nl - p) + 1;
+		}
+		lp->pos = off;
 	}
-	for (const uint8_t *q = p + lp->pos; (q = memchr(q, '\n', (size_t)(p + off - q))); q++)
-		lp->line++;
-	lp->pos = off;
-	nl = off ? memrchr(p, '\n', off) : NULL;
 	*line = lp->line;
-	*col = off - (nl ? (size_t)(nl - p) + 1 : 0) + 1;
+	*col = off - lp->line_at + 1;
 }
 
-static bool overlaps_claim(const tctx *t, const pend *q)
+/* Whether net finding t->p[i] overlaps a claim (a non-network pending finding). Pendings are
+ * sorted by start: claims before i overlap iff the furthest end among them (@claim_end) is
+ * past q's start; after i, only those starting before q's end can. */
+static bool overlaps_claim(const tctx *t, size_t i, size_t claim_end)
 {
-	for (size_t i = 0; i < t->np; i++) {
-		const pend *c = &t->p[i];
-		if (!c->net && c->start < q->end && q->start < c->end)
-			return true;
+	const pend *q = &t->p[i];
+
+	if (q->end <= q->start) { /* empty span (not made by the checks): the plain way */
+		for (size_t j = 0; j < t->np; j++) {
+			const pend *c = &t->p[j];
+			if (!c->net && c->start < q->end && q->start < c->end)
+				return true;
+		}
+		return false;
 	}
+	if (claim_end > q->start)
+		return true;
+	for (size_t j = i + 1; j < t->np && t->p[j].start < q->end; j++)
+		if (!t->p[j].net && q->start < t->p[j].end)
+			return true;
 	return false;
 }
 
@@ -506,8 +564,9 @@ static int pend_cmp(const void *a, const void *b)
 
 static void settle(tctx *t)
 {
-	linepos lp = {0, 1};
+	linepos lp = {0, 1, 0};
 	uint64_t emitted = 0, max = t->rs->set.max_findings_per_file;
+	size_t claim_end = 0; /* furthest end of the claims before i */
 
 	if (t->np > 1)
 		qsort(t->p, t->np, sizeof(*t->p), pend_cmp);
@@ -515,7 +574,10 @@ static void settle(tctx *t)
 		pend *q = &t->p[i];
 		size_t ri = (size_t)(q->rule - t->rs->r);
 		uint64_t line, col;
-		if (q->claim_only || (q->net && overlaps_claim(t, q)))
+		bool covered = q->net && overlaps_claim(t, i, claim_end);
+		if (!q->net && q->end > claim_end)
+			claim_end = q->end;
+		if (q->claim_only || covered)
 			continue;
 		if (q->rule->unless.n && t->unless_hit[ri])
 			continue;

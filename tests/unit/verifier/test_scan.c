@@ -1,8 +1,10 @@
 /* Check suite for the scan modules: address classification, the literal prefilter against a
  * naive search, the ELF reader on good and hostile input, image references, rules loading. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "exai/yaml.h"
 #include "scan.h"
@@ -140,6 +142,153 @@ START_TEST(prefilter_matches_naive_search)
 }
 END_TEST
 
+typedef struct occ {
+	size_t n, cap;
+	size_t *pos;
+	uint32_t *lit;
+	const vf_lit *base;
+} occ;
+
+static void occ_add(occ *o, size_t pos, uint32_t lit)
+{
+	if (o->n == o->cap) {
+		o->cap = o->cap ? 2 * o->cap : 256;
+		o->pos = realloc(o->pos, o->cap * sizeof(*o->pos));
+		o->lit = realloc(o->lit, o->cap * sizeof(*o->lit));
+		ck_assert(o->pos && o->lit);
+	}
+	o->pos[o->n] = pos;
+	o->lit[o->n++] = lit;
+}
+
+static void occ_cb(void *arg, const vf_lit *l, size_t pos)
+{
+	occ_add(arg, pos, l->rule);
+}
+
+static void occ_same(const occ *got, const occ *want, const char *what, int round)
+{
+	ck_assert_msg(got->n == want->n, "round %d: %s found %zu occurrences, not %zu", round, what,
+		      got->n, want->n);
+	for (size_t i = 0; i < want->n; i++)
+		ck_assert_msg(got->pos[i] == want->pos[i] && got->lit[i] == want->lit[i],
+			      "round %d: %s occurrence %zu is literal %u at %zu, not %u at %zu",
+			      round, what, i, got->lit[i], got->pos[i], want->lit[i], want->pos[i]);
+}
+
+/* Random literal sets (2..90 bytes, some case-insensitive, long ones with their window far
+ * in, so occurrences are found out of start order) over random text and noise, every buffer
+ * length around the vector block size: the AVX2 path (on this CPU), the scalar path and a
+ * naive search report the same occurrences in the same (start, literal) order. */
+START_TEST(prefilter_vector_scalar_naive_agree)
+{
+	static const char alpha[] = "abcAB:/._-0123456789 \n\"eyJK";
+	/* Same start, found far apart: "xx..QZ!" by its rare window 12 bytes in, "xx" at once;
+	 * the first-added literal still comes first. */
+	const char *tie[] = {"xxxxxxxxxxxxQZ!", "xx"};
+	const uint8_t tie_icase[] = {0, 1};
+	const uint8_t tie_buf[] = "..xxxxxxxxxxxxQZ!..XX";
+	unsigned seed = 11;
+	vf_lits *tl = NULL;
+	occ to = {0};
+	exai_error te;
+
+	ck_assert_int_eq(vf_lits_build_raw(tie, tie_icase, 2, &tl, &te), EXAI_OK);
+	for (int pass = 0; pass < 2; pass++) {
+		to.n = 0;
+		ck_assert(pass ? vf_lits_scan_scalar(tl, tie_buf, sizeof(tie_buf) - 1, occ_cb, &to)
+			       : vf_lits_scan(tl, tie_buf, sizeof(tie_buf) - 1, occ_cb, &to));
+		ck_assert_uint_eq(to.n, 13); /* the long one, then "xx" at 2..13 and 19 */
+		ck_assert(to.pos[0] == 2 && to.lit[0] == 0 && to.pos[1] == 2 && to.lit[1] == 1);
+		for (size_t i = 2; i < 12; i++)
+			ck_assert(to.pos[i] == i + 1 && to.lit[i] == 1);
+		ck_assert(to.pos[12] == 19 && to.lit[12] == 1);
+	}
+	free(to.pos);
+	free(to.lit);
+	vf_lits_free(tl);
+
+	for (int round = 0; round < 300; round++) {
+		size_t nl = 1 + (size_t)rand_r(&seed) % (round % 3 ? 40 : 300), n;
+		char **lits = calloc(nl, sizeof(*lits));
+		uint8_t *icase = calloc(nl, 1), *buf;
+		vf_lits *l = NULL;
+		occ fast = {0}, slow = {0}, naive = {0};
+		exai_error e;
+
+		for (size_t k = 0; k < nl; k++) {
+			size_t len = 2 + (size_t)rand_r(&seed) % (rand_r(&seed) % 4 ? 6 : 88);
+			lits[k] = malloc(len + 1);
+			for (size_t j = 0; j < len; j++)
+				lits[k][j] = alpha[rand_r(&seed) % (sizeof(alpha) - 1)];
+			lits[k][len] = '\0';
+			icase[k] = rand_r(&seed) % 5 == 0;
+		}
+		ck_assert_int_eq(vf_lits_build_raw((const char *const *)lits, icase, nl, &l, &e),
+				 EXAI_OK);
+		n = round < 100 ? (size_t)round : (size_t)rand_r(&seed) % 5000;
+		buf = malloc(n ? n : 1); /* exact size: ASan sees any overread */
+		for (size_t i = 0; i < n; i++)
+			buf[i] = rand_r(&seed) % 8
+				     ? (uint8_t)alpha[rand_r(&seed) % (sizeof(alpha) - 1)]
+				     : (uint8_t)rand_r(&seed);
+		for (int p = 0; p < 20 && n > 100; p++) { /* planted, some upper-cased */
+			const char *s = lits[(size_t)rand_r(&seed) % nl];
+			size_t ln = strlen(s), at;
+			if (ln >= n)
+				continue;
+			at = (size_t)rand_r(&seed) % (n - ln + 1);
+			for (size_t j = 0; j < ln; j++)
+				buf[at + j] =
+				    (uint8_t)(p % 3 ? s[j] : toupper((unsigned char)s[j]));
+		}
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; k < nl; k++) {
+				size_t ln = strlen(lits[k]);
+				if (i + ln <= n &&
+				    (icase[k] ? strncasecmp((char *)buf + i, lits[k], ln)
+					      : memcmp(buf + i, lits[k], ln)) == 0)
+					occ_add(&naive, i, (uint32_t)k);
+			}
+		ck_assert(vf_lits_scan(l, buf, n, occ_cb, &fast));
+		ck_assert(vf_lits_scan_scalar(l, buf, n, occ_cb, &slow));
+		occ_same(&fast, &naive, "vf_lits_scan", round);
+		occ_same(&slow, &naive, "vf_lits_scan_scalar", round);
+		for (size_t k = 0; k < nl; k++)
+			free(lits[k]);
+		free(lits);
+		free(icase);
+		free(buf);
+		free(fast.pos);
+		free(fast.lit);
+		free(slow.pos);
+		free(slow.lit);
+		free(naive.pos);
+		free(naive.lit);
+		vf_lits_free(l);
+	}
+}
+END_TEST
+
+START_TEST(count_byte_matches_naive)
+{
+	unsigned seed = 5;
+	uint8_t *buf = malloc(4096);
+
+	for (int round = 0; round < 2000; round++) {
+		size_t off = (size_t)rand_r(&seed) % 64, n = (size_t)rand_r(&seed) % (4096 - 64);
+		size_t want = 0;
+		uint8_t c = round % 2 ? '\n' : (uint8_t)rand_r(&seed);
+		for (size_t i = 0; i < 4096; i++)
+			buf[i] = rand_r(&seed) % 4 ? c : (uint8_t)rand_r(&seed);
+		for (size_t i = 0; i < n; i++)
+			want += buf[off + i] == c;
+		ck_assert_uint_eq(vf_count_byte(buf + off, n, c), want);
+	}
+	free(buf);
+}
+END_TEST
+
 static uint8_t *read_file(const char *path, size_t *n)
 {
 	return tu_read(path, n);
@@ -243,6 +392,8 @@ int main(void)
 	tcase_add_test(tc, local_addresses_and_names);
 	tcase_add_test(tc, cidr_parse_and_contain);
 	tcase_add_test(tc, prefilter_matches_naive_search);
+	tcase_add_test(tc, prefilter_vector_scalar_naive_agree);
+	tcase_add_test(tc, count_byte_matches_naive);
 	tcase_add_test(tc, elf_reader_good_and_hostile);
 	tcase_add_test(tc, rules_merge_and_validate);
 	tcase_add_test(tc, default_rules_cover_every_check);

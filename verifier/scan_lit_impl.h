@@ -1,0 +1,53 @@
+/*
+ * scan_lit_impl: the layout of a literal table, shared by its builder (scan_lit.c) and its
+ * scanner (scan_lit_scan.c). Nothing else looks inside.
+ *
+ * Three levels, each exact about what it rejects and never missing an occurrence:
+ *   1. Teddy masks: for every position, the 2-3 byte "window" starting there is tested against
+ *      up to 8 * nsets buckets of windows by nibble tables, 32 positions per step (AVX2);
+ *   2. the bigram bitmap: the window's first two bytes must be those of some literal's window;
+ *   3. the literals filed under that bigram (start/ent) are compared in full, the first 8
+ *      bytes with one masked 64-bit compare.
+ * Invariants: every literal is 2..4096 bytes and its window lies inside it, starting at most
+ * VF_LIT_MAX_ANCHOR bytes in; `start` has 65537 entries and the literals of bigram b are
+ * ent[start[b] .. start[b+1]) in increasing literal order; a bit of `bits` is set iff that
+ * bigram has literals; every byte triple a literal's window can match passes the masks.
+ */
+#ifndef VF_SCAN_LIT_IMPL_H
+#define VF_SCAN_LIT_IMPL_H
+
+#include "scan_lit.h"
+
+#define VF_LIT_NBIGRAMS	  65536u
+#define VF_LIT_SETS_MAX	  3  /* sets of 8 Teddy buckets */
+#define VF_LIT_MAX_ANCHOR 61 /* a window starts within the first 64 bytes of its literal */
+
+/* One literal filed under one bigram. Bytes past its first 8 are compared from lit[]. */
+typedef struct vf_lit_ent {
+	uint64_t head; /* its first (up to) 8 bytes, lower case where icase, little-endian */
+	uint64_t fold; /* 0x20 in the bytes where a letter may be either case */
+	uint64_t mask; /* 0xff in its first min(len, 8) bytes */
+	uint32_t lit;  /* index into lit[] */
+	uint32_t anchor;
+	uint32_t len;
+} vf_lit_ent;
+
+struct vf_lits {
+	uint8_t bits[VF_LIT_NBIGRAMS / 8];
+	/* Teddy: byte x at window offset j is in bucket bit k of set s iff
+	 * nib[s][j][0][x & 15] & nib[s][j][1][x >> 4] has bit k. */
+	uint8_t nib[VF_LIT_SETS_MAX][3][2][16];
+	unsigned nsets;	     /* 0 when there are no literals */
+	uint32_t max_anchor; /* largest window offset: how far start order lags anchor order */
+	uint32_t start[VF_LIT_NBIGRAMS + 1];
+	vf_lit_ent *ent;
+	vf_lit *lit;
+	size_t n, cap;
+	char **owned; /* strings this table allocated (".com", "0.") */
+	size_t nowned;
+};
+
+/* Case-insensitive byte equality of a literal at @p (which has l->len bytes). */
+bool vf_lit_eq(const vf_lit *l, const uint8_t *p);
+
+#endif
