@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -264,6 +265,9 @@ int vf_cmd_scan(int argc, char **argv)
 	if (o.jobs)
 		s.threads = o.jobs;
 	s.helm_render = !o.no_helm;
+	/* The report keeps every finding (tens of thousands of small strings in a big tree):
+	 * grow the heap in large steps rather than a system call every 128 KiB. */
+	mallopt(M_TOP_PAD, 64 << 20);
 	s.helm_bin = vf_find_on_path("helm");
 	if (vf_scan_paths(&s, o.paths, o.npaths, &e) || vf_scan_finish(&s, &e) ||
 	    summary_notes(&s, &e))

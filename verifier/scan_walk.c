@@ -253,6 +253,7 @@ typedef struct job {
 typedef struct jobs {
 	job *v;
 	size_t n, cap;
+	bool sizes; /* stat every file while walking (for a progress bar's total) */
 	char **charts;
 	size_t ncharts;
 	uint64_t total;
@@ -272,22 +273,35 @@ static const char *base_of(const char *path)
 	return sl ? sl + 1 : path;
 }
 
-static void scan_file(vf_scan *s, const job *jb, uint8_t **buf, size_t *cap)
+/* Scans one file; returns its size (for the progress bar). */
+static uint64_t scan_file(vf_scan *s, const job *jb, uint8_t **buf, size_t *cap)
 {
 	vf_buf b = {.path = jb->path, .rel = jb->rel, .base = base_of(jb->path)};
 	int fd = -1;
 	struct stat st;
 	void *map = MAP_FAILED;
 	char what[256];
+	uint64_t size = jb->size;
 	exai_error e;
 
-	if (exai_file_open_regular(jb->path, O_RDONLY, 0, &fd, &e)) {
-		snprintf(what, sizeof(what), "not read: %.200s", e.msg);
-		vf_scan_incomplete(s, &b, 0, what);
-		return;
+	/* One open and one fstat per file (20,000 small files: the syscalls show). O_NONBLOCK
+	 * keeps a FIFO swapped in from blocking the open, and changes nothing for a regular
+	 * file. Anything else goes through the checked open for its exact refusal. */
+	fd = open(jb->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
 	}
-	if (fstat(fd, &st) != 0)
-		goto unreadable;
+	if (fd < 0) {
+		if (exai_file_open_regular(jb->path, O_RDONLY, 0, &fd, &e)) {
+			snprintf(what, sizeof(what), "not read: %.200s", e.msg);
+			vf_scan_incomplete(s, &b, 0, what);
+			return 0;
+		}
+		if (fstat(fd, &st) != 0)
+			goto unreadable;
+	}
+	size = (uint64_t)st.st_size;
 	if ((uint64_t)st.st_size > s->rules->set.max_file_size) {
 		snprintf(what, sizeof(what), "not scanned: %llu bytes, over max_file_size",
 			 (unsigned long long)st.st_size);
@@ -300,12 +314,15 @@ static void scan_file(vf_scan *s, const job *jb, uint8_t **buf, size_t *cap)
 		goto out;
 	}
 	if ((uint64_t)st.st_size <= SMALL_FILE) {
-		if ((size_t)st.st_size > *cap) {
-			uint8_t *nb = realloc(*buf, (size_t)st.st_size);
-			if (!nb)
+		if ((size_t)st.st_size > *cap) { /* grown by doubling; the old bytes are not kept */
+			size_t nc = *cap * 2 < SMALL_FILE ? *cap * 2 : SMALL_FILE;
+			if (nc < (size_t)st.st_size)
+				nc = (size_t)st.st_size;
+			free(*buf);
+			*cap = 0;
+			if (!(*buf = malloc(nc)))
 				goto unreadable;
-			*buf = nb;
-			*cap = (size_t)st.st_size;
+			*cap = nc;
 		}
 		if (exai_read_full(fd, *buf, (size_t)st.st_size, jb->path, &e))
 			goto unreadable;
@@ -327,6 +344,7 @@ out:
 	if (map != MAP_FAILED)
 		munmap(map, (size_t)st.st_size);
 	close(fd);
+	return size;
 }
 
 static void *worker(void *arg)
@@ -339,8 +357,7 @@ static void *worker(void *arg)
 		size_t i = __atomic_fetch_add(&pl->next, 1, __ATOMIC_RELAXED);
 		if (i >= pl->j->n || __atomic_load_n(&pl->s->fatal, __ATOMIC_RELAXED))
 			break;
-		scan_file(pl->s, &pl->j->v[i], &buf, &cap);
-		exai_progress_add(pl->prog, pl->j->v[i].size);
+		exai_progress_add(pl->prog, scan_file(pl->s, &pl->j->v[i], &buf, &cap));
 	}
 	free(buf);
 	return NULL;
@@ -411,19 +428,29 @@ static exai_status walk(vf_scan *s, jobs *j, const char *dir, size_t rel_off, un
 	}
 	while (!rc && (de = readdir(d))) {
 		char *child;
-		struct stat st;
+		struct stat st = {0};
+		bool is_dir = de->d_type == DT_DIR, is_reg = de->d_type == DT_REG;
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (!(child = exai_path_join(dir, de->d_name))) {
 			rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
 			break;
 		}
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-			rc = exai_error_sys(e, EXAI_EIO, "%s", child);
-		} else if (S_ISDIR(st.st_mode)) {
+		/* The entry's type usually comes with it: a stat per file only for a size the
+		 * progress bar shows, or when the file system does not say. */
+		if (j->sizes || (!is_dir && !is_reg)) {
+			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+				rc = exai_error_sys(e, EXAI_EIO, "%s", child);
+				free(child);
+				break;
+			}
+			is_dir = S_ISDIR(st.st_mode);
+			is_reg = S_ISREG(st.st_mode);
+		}
+		if (is_dir) {
 			if (!skip_dir(s, de->d_name))
 				rc = walk(s, j, child, rel_off, depth + 1, e);
-		} else if (S_ISREG(st.st_mode)) {
+		} else if (is_reg) {
 			rc = add_job(j, child, child + rel_off, (uint64_t)st.st_size, e);
 		}
 		free(child);
@@ -461,7 +488,7 @@ static exai_status collect(vf_scan *s, jobs *j, const char *path, exai_error *e)
 
 exai_status vf_scan_paths(vf_scan *s, char *const *paths, size_t n, exai_error *e)
 {
-	jobs j = {0};
+	jobs j = {.sizes = isatty(STDERR_FILENO) && !getenv("EXAI_NO_PROGRESS")};
 	pool pl = {.s = s, .j = &j};
 	pthread_t tid[64];
 	unsigned started = 0;
