@@ -11,6 +11,11 @@ exai_check_suite(test_vf_scan unit/verifier/test_scan.c vf_scan)
 #   cmake --build build-fuzz --target fuzz_elf fuzz_scan_buf
 #   EXAI_SRC=$PWD build-fuzz/tests/fuzz_scan_buf -max_total_time=120 CORPUS_DIR tests/fixtures/verifier/scan/dirty
 option(EXAI_FUZZ "Build the libFuzzer harnesses (needs CMAKE_C_COMPILER=clang)" OFF)
+if(EXAI_FUZZ)
+  # Every prefilter scan in a fuzzing build also runs the scalar loop and a naive search and
+  # aborts unless all agree (scan_lit_scan.c): fuzz_scan_buf checks the vector code.
+  target_compile_definitions(vf_scan PRIVATE VF_LITS_SELFCHECK=1)
+endif()
 foreach(h fuzz_elf fuzz_scan_buf)
   add_executable(${h}_replay ${EXAI_TESTS_DIR}/fuzz/${h}.c ${EXAI_TESTS_DIR}/fuzz/fuzz_scan_replay.c)
   target_link_libraries(${h}_replay PRIVATE vf_scan)

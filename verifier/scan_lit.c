@@ -11,6 +11,7 @@
 #include "scan_lit_impl.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,13 +82,14 @@ typedef struct model {
 	double half[16][2][256];
 } model;
 
-static model *model_new(void)
+static model the_model;
+static pthread_once_t model_once = PTHREAD_ONCE_INIT;
+
+static void model_init(void)
 {
-	model *m = malloc(sizeof(*m));
+	model *m = &the_model;
 	float floor_f = (float)common_pair_freq[255];
 
-	if (!m)
-		return NULL;
 	for (unsigned v = 0; v < VF_LIT_NBIGRAMS; v++) {
 		float ind = (float)byte_freq[v & 255] * (float)byte_freq[v >> 8] / 1e6f;
 		m->pair[v] =
@@ -108,7 +110,13 @@ static model *model_new(void)
 						    (double)byte_freq[h << 4 | (k * 8 + x)] / 1e6;
 				m->half[h][k][v] = sum;
 			}
-	return m;
+}
+
+/* The model, computed once per process. */
+static const model *model_get(void)
+{
+	pthread_once(&model_once, model_init);
+	return &the_model;
 }
 
 /* Estimated frequency of the exact bytes w[0..len), len 2 or 3. */
@@ -172,10 +180,13 @@ static void pick_window(const model *m, vf_lit *l)
 
 /* ---- Teddy buckets ---- */
 
-/* A group of windows: for each window offset, the low and high nibbles its bytes use. The
- * vector test lets through every byte whose nibbles are both in the sets. */
+/* A group of windows: for each window offset, the low and high nibbles its bytes use (the
+ * AVX2 test lets through every byte whose nibbles are both in the sets), and exactly which
+ * ASCII bytes (the AVX-512 test); a byte past a 2-byte window is any byte. */
 typedef struct group {
 	uint16_t lo[3], hi[3];
+	uint64_t ascii[3][2];
+	bool wide; /* a window byte is not ASCII */
 } group;
 
 /* Weight of the bytes with a low nibble in @lo and a high nibble in @hi (all: 1). */
@@ -205,7 +216,10 @@ static group group_union(const group *a, const group *b)
 	for (int j = 0; j < 3; j++) {
 		u.lo[j] = (uint16_t)(a->lo[j] | b->lo[j]);
 		u.hi[j] = (uint16_t)(a->hi[j] | b->hi[j]);
+		u.ascii[j][0] = a->ascii[j][0] | b->ascii[j][0];
+		u.ascii[j][1] = a->ascii[j][1] | b->ascii[j][1];
 	}
+	u.wide = a->wide || b->wide;
 	return u;
 }
 
@@ -214,15 +228,20 @@ static group group_of(const vf_lit *l)
 	group g;
 	uint8_t v[2];
 
+	memset(&g, 0, sizeof(g));
 	for (int j = 0; j < 3; j++) {
-		g.lo[j] = g.hi[j] = 0;
-		if (j >= l->wlen) {
-			g.lo[j] = g.hi[j] = 0xffff; /* any byte */
+		if (j >= l->wlen) { /* any byte */
+			g.lo[j] = g.hi[j] = 0xffff;
+			g.ascii[j][0] = g.ascii[j][1] = ~0ull;
 			continue;
 		}
 		for (int k = case_variants((uint8_t)l->s[l->anchor + j], l->icase, v); k-- > 0;) {
 			g.lo[j] = (uint16_t)(g.lo[j] | 1u << (v[k] & 15));
 			g.hi[j] = (uint16_t)(g.hi[j] | 1u << (v[k] >> 4));
+			if (v[k] < 128)
+				g.ascii[j][v[k] >> 6] |= 1ull << (v[k] & 63);
+			else
+				g.wide = true;
 		}
 	}
 	return g;
@@ -296,28 +315,38 @@ out:
 static void fill_masks(vf_lits *l, const group *g, size_t n)
 {
 	memset(l->nib, 0, sizeof(l->nib));
+	memset(l->ascii, 0, sizeof(l->ascii));
+	memset(l->any2, 0, sizeof(l->any2));
+	l->all_ascii = true;
 	for (size_t k = 0; k < n; k++) {
 		size_t set = k / 8;
 		uint8_t bit = (uint8_t)(1u << (k % 8));
-		for (int j = 0; j < 3; j++)
+		for (int j = 0; j < 3; j++) {
 			for (unsigned x = 0; x < 16; x++) {
 				if (g[k].lo[j] >> x & 1)
 					l->nib[set][j][0][x] |= bit;
 				if (g[k].hi[j] >> x & 1)
 					l->nib[set][j][1][x] |= bit;
 			}
+			for (unsigned x = 0; x < 128; x++)
+				if (g[k].ascii[j][x >> 6] >> (x & 63) & 1)
+					l->ascii[set][j][x] |= bit;
+		}
+		if (g[k].lo[2] == 0xffff && g[k].hi[2] == 0xffff)
+			l->any2[set] |= bit;
+		l->all_ascii &= !g[k].wide;
 	}
 }
 
 /* Picks windows, then buckets: one set of 8 for a few windows, up to VF_LIT_SETS_MAX. */
 static exai_status plan(vf_lits *l, exai_error *e)
 {
-	model *m = model_new();
+	const model *m = model_get();
 	group *g = NULL;
 	size_t ng = 0, want;
 	exai_status rc = EXAI_OK;
 
-	if (!m || !(g = malloc((l->n + 1) * sizeof(*g)))) {
+	if (!(g = malloc((l->n + 1) * sizeof(*g)))) {
 		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -341,7 +370,6 @@ static exai_status plan(vf_lits *l, exai_error *e)
 	fill_masks(l, g, ng);
 out:
 	free(g);
-	free(m);
 	return rc;
 }
 

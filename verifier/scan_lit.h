@@ -4,10 +4,11 @@
  *
  * Each literal is indexed by a "window" of 3 bytes (2 for 2-byte literals) inside it, chosen
  * to be as rare as possible in real text by a static byte and byte-pair frequency model (a
- * case-insensitive literal files every case variant). The scan tests 32 positions at a time
- * against nibble tables of all windows (AVX2, with a scalar fallback that tests one bigram
- * bit per byte); only where a window may start does it look closer, and compares the few
- * literals filed under that window's first two bytes. Callbacks receive every occurrence of
+ * case-insensitive literal files every case variant). The scan tests 64 positions at a time
+ * against exact byte classes of all windows (AVX-512 VBMI), or 32 against nibble tables
+ * (AVX2), or falls back to testing one bigram bit per byte; only where a window may start
+ * does it look closer, and compares the few literals filed under that window's first two
+ * bytes. Callbacks receive every occurrence of
  * every literal in order of where it starts (ties: in the order the literals were added),
  * whichever windows were chosen.
  */
@@ -56,6 +57,11 @@ void vf_lits_free(vf_lits *l);
 bool vf_lits_scan(const vf_lits *l, const uint8_t *p, size_t n, vf_lit_cb cb, void *arg);
 /* The same with the portable scalar loop, whatever the CPU (tests compare the two). */
 bool vf_lits_scan_scalar(const vf_lits *l, const uint8_t *p, size_t n, vf_lit_cb cb, void *arg);
+/* Tests: the same with one given loop. 1 done, 0 out of memory, -1 this CPU (or, for
+ * AVX-512, a table with non-ASCII windows) cannot use that loop. */
+enum { VF_LITS_SCALAR = 0, VF_LITS_AVX2 = 1, VF_LITS_AVX512 = 2 };
+int vf_lits_scan_using(const vf_lits *l, int impl, const uint8_t *p, size_t n, vf_lit_cb cb,
+		       void *arg);
 /* How many bytes of p[0..n) equal @c (AVX2 when the CPU has it). */
 size_t vf_count_byte(const uint8_t *p, size_t n, uint8_t c);
 

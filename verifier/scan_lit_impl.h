@@ -4,7 +4,8 @@
  *
  * Three levels, each exact about what it rejects and never missing an occurrence:
  *   1. Teddy masks: for every position, the 2-3 byte "window" starting there is tested against
- *      up to 8 * nsets buckets of windows by nibble tables, 32 positions per step (AVX2);
+ *      up to 8 * nsets buckets of windows by nibble tables, 32 positions per step (AVX2), or
+ *      by exact byte classes, 64 positions per step (AVX-512 VBMI);
  *   2. the bigram bitmap: the window's first two bytes must be those of some literal's window;
  *   3. the literals filed under that bigram (start/ent) are compared in full, the first 8
  *      bytes with one masked 64-bit compare.
@@ -37,6 +38,12 @@ struct vf_lits {
 	/* Teddy: byte x at window offset j is in bucket bit k of set s iff
 	 * nib[s][j][0][x & 15] & nib[s][j][1][x >> 4] has bit k. */
 	uint8_t nib[VF_LIT_SETS_MAX][3][2][16];
+	/* AVX-512 VBMI: the same buckets by exact class of ASCII bytes (ascii[s][j][x]);
+	 * usable when every window byte is ASCII. A non-ASCII byte is in no class, except
+	 * past a 2-byte window (any2: the buckets of 2-byte windows). */
+	uint8_t ascii[VF_LIT_SETS_MAX][3][128];
+	uint8_t any2[VF_LIT_SETS_MAX];
+	bool all_ascii;
 	unsigned nsets;	     /* 0 when there are no literals */
 	uint32_t max_anchor; /* largest window offset: how far start order lags anchor order */
 	uint32_t start[VF_LIT_NBIGRAMS + 1];

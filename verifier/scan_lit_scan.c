@@ -1,16 +1,17 @@
 /*
  * scan_lit_scan: the hot loop of `scan` (see scan_lit_impl.h for the table).
  *
- * The AVX2 loop tests 32 positions per step against the Teddy masks; a position that passes
- * is checked against the exact bigram bitmap, then its literals are compared. The scalar loop
- * (no AVX2, or tests) skips the masks and tests the bigram bit of every position. Both find
- * exactly the same occurrences: the masks only ever let through a superset.
+ * The AVX-512 VBMI loop tests 64 positions per step against exact byte classes, the AVX2 loop
+ * 32 against the Teddy nibble masks; a position that passes is checked against the exact
+ * bigram bitmap, then its literals are compared. The scalar loop (no AVX2, or tests) skips
+ * the masks and tests the bigram bit of every position. All find exactly the same
+ * occurrences: the masks only ever let through a superset.
  *
  * Occurrences are found in window order; a literal whose window is k bytes in starts k bytes
  * before it is found. To hand them out in start order, found ones wait in a small sorted list
  * until the scan is more than max_anchor bytes past their start. Nothing reads outside
- * [p, p + n): the vector loop stops 34 bytes before the end and the rest is copied into a
- * zero-padded block (a zero byte is in no window, and positions past the end are dropped).
+ * [p, p + n): the vector loops stop 34 (66) bytes before the end and the rest is copied into
+ * a zero-padded block (positions past the end are dropped; their windows cannot fit).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -292,17 +293,23 @@ AVX2 static void scan_avx2_3(sink *k, const uint8_t *p, size_t n)
 	scan_avx2_n(k, p, n, 3);
 }
 
-static bool have_avx2(void)
+/* What this CPU can do: bit 1 AVX2, bit 2 AVX-512 VBMI (with F and BW). */
+static int cpu_caps(void)
 {
-	static int state; /* 0 unknown, 1 no, 2 yes */
+	static int state; /* 0 unknown, else caps | 1 */
 	int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
 
 	if (!s) {
 		__builtin_cpu_init();
-		s = __builtin_cpu_supports("avx2") ? 2 : 1;
+		s = 1;
+		if (__builtin_cpu_supports("avx2"))
+			s |= 2;
+		if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+		    __builtin_cpu_supports("avx512vbmi"))
+			s |= 4;
 		__atomic_store_n(&state, s, __ATOMIC_RELAXED);
 	}
-	return s == 2;
+	return s;
 }
 
 AVX2 static size_t count_byte_avx2(const uint8_t *p, size_t n, uint8_t c)
@@ -318,36 +325,121 @@ AVX2 static size_t count_byte_avx2(const uint8_t *p, size_t n, uint8_t c)
 	return cnt + count_byte_scalar(p + i, n - i, c);
 }
 
-/* The vector scan, if this CPU has AVX2; false when it does not (nothing done). */
-static bool scan_vector(sink *k, const uint8_t *p, size_t n)
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vbmi")))
+
+/* One set's exact class tables: [window byte][ASCII 0-63, 64-127]. */
+typedef struct xset {
+	__m512i c[3][2];
+	__m512i any2;
+} xset;
+
+/* Bit i: the window at q + i may be in some bucket (q[0..65] readable). A non-ASCII byte is
+ * in no class (maskz), except after a 2-byte window (blended to any2). */
+AVX512 static inline __attribute__((always_inline)) uint64_t vbmi64(const xset *t, unsigned nsets,
+								    const uint8_t *q)
 {
-	if (!have_avx2())
-		return false;
-	switch (k->l->nsets) {
-	case 1:
-		scan_avx2_1(k, p, n);
-		break;
-	case 2:
-		scan_avx2_2(k, p, n);
-		break;
-	default:
-		scan_avx2_3(k, p, n);
-		break;
+	__m512i v0 = _mm512_loadu_si512(q), v1 = _mm512_loadu_si512(q + 1);
+	__m512i v2 = _mm512_loadu_si512(q + 2), acc = _mm512_setzero_si512();
+	__mmask64 a0 = ~_mm512_movepi8_mask(v0), a1 = ~_mm512_movepi8_mask(v1);
+	__mmask64 w2 = _mm512_movepi8_mask(v2);
+
+	for (unsigned s = 0; s < nsets; s++) {
+		__m512i x = _mm512_maskz_permutex2var_epi8(a0, t[s].c[0][0], v0, t[s].c[0][1]);
+		__m512i y = _mm512_maskz_permutex2var_epi8(a1, t[s].c[1][0], v1, t[s].c[1][1]);
+		__m512i z = _mm512_permutex2var_epi8(t[s].c[2][0], v2, t[s].c[2][1]);
+		z = _mm512_mask_blend_epi8(w2, z, t[s].any2);
+		acc = _mm512_or_si512(acc, _mm512_and_si512(_mm512_and_si512(x, y), z));
 	}
-	return true;
+	return _mm512_test_epi8_mask(acc, acc);
+}
+
+static inline __attribute__((always_inline)) void candidates64(sink *k, const uint8_t *p, size_t n,
+							       size_t base, uint64_t m)
+{
+	while (m) {
+		size_t pos = base + (size_t)__builtin_ctzll(m);
+		m &= m - 1;
+		if (bigram_hit(k->l, p + pos))
+			verify(k, p, n, pos);
+	}
+}
+
+AVX512 static inline __attribute__((always_inline)) void scan_vbmi_n(sink *k, const uint8_t *p,
+								     size_t n, unsigned nsets)
+{
+	xset t[VF_LIT_SETS_MAX];
+	uint8_t tail[128];
+	size_t i = 0;
+
+	for (unsigned s = 0; s < nsets; s++) {
+		for (int j = 0; j < 3; j++)
+			for (int h = 0; h < 2; h++)
+				t[s].c[j][h] = _mm512_loadu_si512(k->l->ascii[s][j] + 64 * h);
+		t[s].any2 = _mm512_set1_epi8((char)k->l->any2[s]);
+	}
+	for (; i + 66 <= n; i += 64)
+		candidates64(k, p, n, i, vbmi64(t, nsets, p + i));
+	/* The last n - i <= 65 bytes: positions i .. n - 2. */
+	if (i + 1 < n) {
+		uint64_t m;
+		memset(tail, 0, sizeof(tail));
+		memcpy(tail, p + i, n - i);
+		m = vbmi64(t, nsets, tail);
+		if (n - 1 - i < 64)
+			m &= (1ull << (n - 1 - i)) - 1;
+		candidates64(k, p, n, i, m);
+	}
+}
+
+AVX512 static void scan_vbmi_1(sink *k, const uint8_t *p, size_t n)
+{
+	scan_vbmi_n(k, p, n, 1);
+}
+
+AVX512 static void scan_vbmi_2(sink *k, const uint8_t *p, size_t n)
+{
+	scan_vbmi_n(k, p, n, 2);
+}
+
+AVX512 static void scan_vbmi_3(sink *k, const uint8_t *p, size_t n)
+{
+	scan_vbmi_n(k, p, n, 3);
+}
+
+static bool impl_ok(const vf_lits *l, int impl)
+{
+	return impl == VF_LITS_SCALAR || (impl == VF_LITS_AVX2 && (cpu_caps() & 2)) ||
+	       (impl == VF_LITS_AVX512 && (cpu_caps() & 4) && l->all_ascii);
+}
+
+/* Scans with loop @impl, which impl_ok() allows. */
+static void scan_with(sink *k, int impl, const uint8_t *p, size_t n)
+{
+	unsigned nsets = k->l->nsets;
+
+	if (impl == VF_LITS_AVX512)
+		(nsets == 1 ? scan_vbmi_1 : nsets == 2 ? scan_vbmi_2 : scan_vbmi_3)(k, p, n);
+	else if (impl == VF_LITS_AVX2)
+		(nsets == 1 ? scan_avx2_1 : nsets == 2 ? scan_avx2_2 : scan_avx2_3)(k, p, n);
+	else
+		scan_scalar(k, p, n, 0);
 }
 
 size_t vf_count_byte(const uint8_t *p, size_t n, uint8_t c)
 {
-	return have_avx2() ? count_byte_avx2(p, n, c) : count_byte_scalar(p, n, c);
+	return (cpu_caps() & 2) ? count_byte_avx2(p, n, c) : count_byte_scalar(p, n, c);
 }
 #else
-static bool scan_vector(sink *k, const uint8_t *p, size_t n)
+static bool impl_ok(const vf_lits *l, int impl)
 {
-	(void)k;
-	(void)p;
-	(void)n;
-	return false;
+	(void)l;
+	return impl == VF_LITS_SCALAR;
+}
+
+static void scan_with(sink *k, int impl, const uint8_t *p, size_t n)
+{
+	(void)impl;
+	scan_scalar(k, p, n, 0);
 }
 
 size_t vf_count_byte(const uint8_t *p, size_t n, uint8_t c)
@@ -356,20 +448,28 @@ size_t vf_count_byte(const uint8_t *p, size_t n, uint8_t c)
 }
 #endif
 
-bool vf_lits_scan_scalar(const vf_lits *l, const uint8_t *p, size_t n, vf_lit_cb cb, void *arg)
+int vf_lits_scan_using(const vf_lits *l, int impl, const uint8_t *p, size_t n, vf_lit_cb cb,
+		       void *arg)
 {
 	sink k;
 
+	if (!impl_ok(l, impl))
+		return -1;
 	if (n < 2 || l->nsets == 0)
-		return true;
+		return 1;
 	sink_init(&k, l, cb, arg);
-	scan_scalar(&k, p, n, 0);
-	return sink_finish(&k);
+	scan_with(&k, impl, p, n);
+	return sink_finish(&k) ? 1 : 0;
+}
+
+bool vf_lits_scan_scalar(const vf_lits *l, const uint8_t *p, size_t n, vf_lit_cb cb, void *arg)
+{
+	return vf_lits_scan_using(l, VF_LITS_SCALAR, p, n, cb, arg) == 1;
 }
 
 #ifdef VF_LITS_SELFCHECK
-/* Fuzzing builds: every scan also runs the scalar loop and a naive search, and aborts unless
- * all three hand out the same occurrences in the same order. */
+/* Fuzzing builds: every scan also runs every loop this CPU has and a naive search, and aborts
+ * unless all hand out the same occurrences in the same order. */
 typedef struct rec {
 	hit *v;
 	size_t n, cap;
@@ -388,8 +488,6 @@ static void rec_cb(void *arg, const vf_lit *lt, size_t pos)
 	r->v[r->n++] = (hit){pos, (uint32_t)(lt - r->l->lit)};
 }
 
-static bool scan_fast(const vf_lits *l, const uint8_t *p, size_t n, vf_lit_cb cb, void *arg);
-
 static bool rec_same(const rec *a, const rec *b)
 {
 	if (a->n != b->n)
@@ -402,34 +500,40 @@ static bool rec_same(const rec *a, const rec *b)
 
 bool vf_lits_scan(const vf_lits *l, const uint8_t *p, size_t n, vf_lit_cb cb, void *arg)
 {
-	rec fast = {.l = l}, slow = {.l = l}, naive = {.l = l};
-	bool ok = scan_fast(l, p, n, rec_cb, &fast) && vf_lits_scan_scalar(l, p, n, rec_cb, &slow);
+	rec naive = {.l = l};
+	bool ok = true;
 
 	for (size_t i = 0; n >= 2 && i < n; i++)
 		for (size_t x = 0; x < l->n; x++)
 			if (l->lit[x].len <= n - i && vf_lit_eq(&l->lit[x], p + i))
 				rec_cb(&naive, &l->lit[x], i);
-	if (ok && (!rec_same(&fast, &naive) || !rec_same(&slow, &naive)))
-		abort();
+	for (int impl = VF_LITS_SCALAR; impl <= VF_LITS_AVX512; impl++) {
+		rec r = {.l = l};
+		int rc = vf_lits_scan_using(l, impl, p, n, rec_cb, &r);
+		if (rc == 0)
+			ok = false;
+		else if (rc == 1 && !rec_same(&r, &naive))
+			abort();
+		free(r.v);
+	}
 	for (size_t i = 0; i < naive.n; i++)
 		cb(arg, &l->lit[naive.v[i].lit], naive.v[i].start);
-	free(fast.v);
-	free(slow.v);
 	free(naive.v);
 	return ok;
 }
-
-static bool scan_fast(const vf_lits *l, const uint8_t *p, size_t n, vf_lit_cb cb, void *arg)
 #else
+/* The best loop this CPU and table allow. */
 bool vf_lits_scan(const vf_lits *l, const uint8_t *p, size_t n, vf_lit_cb cb, void *arg)
-#endif
 {
 	sink k;
+	int impl = impl_ok(l, VF_LITS_AVX512) ? VF_LITS_AVX512
+		   : impl_ok(l, VF_LITS_AVX2) ? VF_LITS_AVX2
+					      : VF_LITS_SCALAR;
 
 	if (n < 2 || l->nsets == 0)
 		return true;
 	sink_init(&k, l, cb, arg);
-	if (!scan_vector(&k, p, n))
-		scan_scalar(&k, p, n, 0);
+	scan_with(&k, impl, p, n);
 	return sink_finish(&k);
 }
+#endif

@@ -176,13 +176,15 @@ static void occ_same(const occ *got, const occ *want, const char *what, int roun
 			      round, what, i, got->lit[i], got->pos[i], want->lit[i], want->pos[i]);
 }
 
-/* Random literal sets (2..90 bytes, some case-insensitive, long ones with their window far
- * in, so occurrences are found out of start order) over random text and noise, every buffer
- * length around the vector block size: the AVX2 path (on this CPU), the scalar path and a
- * naive search report the same occurrences in the same (start, literal) order. */
+/* Random literal sets (2..90 bytes, some case-insensitive, some with non-ASCII bytes, long
+ * ones with their window far in, so occurrences are found out of start order) over random
+ * text and noise, every buffer length around the vector block sizes: every loop this CPU
+ * has (AVX-512, AVX2, scalar), the default one and a naive search report the same
+ * occurrences in the same (start, literal) order. */
 START_TEST(prefilter_vector_scalar_naive_agree)
 {
-	static const char alpha[] = "abcAB:/._-0123456789 \n\"eyJK";
+	static const char alpha[] = "abcAB:/._-0123456789 \n\"eyJK\xc3\xa9";
+	static const char *const impl_name[] = {"scalar", "AVX2", "AVX-512"};
 	/* Same start, found far apart: "xx..QZ!" by its rare window 12 bytes in, "xx" at once;
 	 * the first-added literal still comes first. */
 	const char *tie[] = {"xxxxxxxxxxxxQZ!", "xx"};
@@ -194,10 +196,13 @@ START_TEST(prefilter_vector_scalar_naive_agree)
 	exai_error te;
 
 	ck_assert_int_eq(vf_lits_build_raw(tie, tie_icase, 2, &tl, &te), EXAI_OK);
-	for (int pass = 0; pass < 2; pass++) {
+	for (int pass = VF_LITS_SCALAR; pass <= VF_LITS_AVX512 + 1; pass++) {
 		to.n = 0;
-		ck_assert(pass ? vf_lits_scan_scalar(tl, tie_buf, sizeof(tie_buf) - 1, occ_cb, &to)
-			       : vf_lits_scan(tl, tie_buf, sizeof(tie_buf) - 1, occ_cb, &to));
+		if (pass > VF_LITS_AVX512)
+			ck_assert(vf_lits_scan(tl, tie_buf, sizeof(tie_buf) - 1, occ_cb, &to));
+		else if (vf_lits_scan_using(tl, pass, tie_buf, sizeof(tie_buf) - 1, occ_cb, &to) <
+			 0)
+			continue;
 		ck_assert_uint_eq(to.n, 13); /* the long one, then "xx" at 2..13 and 19 */
 		ck_assert(to.pos[0] == 2 && to.lit[0] == 0 && to.pos[1] == 2 && to.lit[1] == 1);
 		for (size_t i = 2; i < 12; i++)
@@ -219,8 +224,9 @@ START_TEST(prefilter_vector_scalar_naive_agree)
 		for (size_t k = 0; k < nl; k++) {
 			size_t len = 2 + (size_t)rand_r(&seed) % (rand_r(&seed) % 4 ? 6 : 88);
 			lits[k] = malloc(len + 1);
-			for (size_t j = 0; j < len; j++)
-				lits[k][j] = alpha[rand_r(&seed) % (sizeof(alpha) - 1)];
+			for (size_t j = 0; j < len; j++) /* ASCII only in half the rounds */
+				lits[k][j] =
+				    alpha[rand_r(&seed) % (sizeof(alpha) - (round % 2 ? 1 : 3))];
 			lits[k][len] = '\0';
 			icase[k] = rand_r(&seed) % 5 == 0;
 		}
@@ -254,6 +260,14 @@ START_TEST(prefilter_vector_scalar_naive_agree)
 		ck_assert(vf_lits_scan_scalar(l, buf, n, occ_cb, &slow));
 		occ_same(&fast, &naive, "vf_lits_scan", round);
 		occ_same(&slow, &naive, "vf_lits_scan_scalar", round);
+		for (int impl = VF_LITS_SCALAR; impl <= VF_LITS_AVX512; impl++) {
+			int rc;
+			slow.n = 0;
+			rc = vf_lits_scan_using(l, impl, buf, n, occ_cb, &slow);
+			ck_assert_int_ne(rc, 0);
+			if (rc == 1)
+				occ_same(&slow, &naive, impl_name[impl], round);
+		}
 		for (size_t k = 0; k < nl; k++)
 			free(lits[k]);
 		free(lits);
