@@ -69,23 +69,42 @@ exai_status vf_net_cidr_parse(const char *s, vf_cidr *out)
 	return EXAI_OK;
 }
 
-static bool cidr_contains(const vf_cidr *c, const uint8_t a[16])
+static uint64_t be64(const uint8_t *p)
 {
-	unsigned full = c->bits / 8, rest = c->bits % 8;
+	uint64_t v;
 
-	if (memcmp(c->addr, a, full) != 0)
-		return false;
-	if (rest) {
-		uint8_t mask = (uint8_t)(0xff << (8 - rest));
-		return (c->addr[full] & mask) == (a[full] & mask);
-	}
-	return true;
+	memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/* The address as two big-endian words, so a prefix test is two masked compares. */
+static void words(const uint8_t a[16], uint64_t w[2])
+{
+	w[0] = be64(a);
+	w[1] = be64(a + 8);
+}
+
+static bool cidr_contains(const vf_cidr *c, const uint64_t a[2])
+{
+	uint64_t cw[2];
+	unsigned bits = c->bits > 128 ? 128 : c->bits;
+	uint64_t m0 = bits >= 64 ? ~0ull : bits ? ~0ull << (64 - bits) : 0;
+	uint64_t m1 = bits > 64 ? ~0ull << (128 - bits) : 0;
+
+	words(c->addr, cw);
+	return ((cw[0] ^ a[0]) & m0) == 0 && ((cw[1] ^ a[1]) & m1) == 0;
 }
 
 bool vf_net_cidrs_contain(const vf_cidrs *cs, const uint8_t addr[16])
 {
+	uint64_t a[2];
+
+	words(addr, a);
 	for (size_t i = 0; i < cs->n; i++)
-		if (cidr_contains(&cs->v[i], addr))
+		if (cidr_contains(&cs->v[i], a))
 			return true;
 	return false;
 }

@@ -23,12 +23,15 @@
 #define WINDOW	     1024 /* bytes either side of a trigger that a regex looks at */
 #define EVIDENCE_MAX 200
 
+/* A finding not yet settled. Its strings are only made if it is reported: a buffer can hold
+ * many more candidates than max_findings_per_file, or claims that are never reported. */
 typedef struct pend {
 	const vf_rule *rule;
-	size_t start, end; /* span in the buffer */
-	char *evidence;
-	char *message; /* NULL: the rule's message */
+	size_t start, end;     /* span in the buffer */
+	size_t ev_a, ev_b;     /* evidence: p[ev_a..ev_b), clipped (or start..end redacted) */
+	size_t host_a, host_n; /* net: the host the message names */
 	bool net;
+	bool redacted;
 	bool claim_only; /* another trigger of a rule already reported on this line */
 } pend;
 
@@ -161,26 +164,20 @@ static char *redact(const uint8_t *p, size_t a, size_t z)
 	return out;
 }
 
-static void add_pend(tctx *t, const vf_rule *r, size_t a, size_t z, char *ev, char *msg, bool net)
+/* Adds a pending finding (a copy of @q). */
+static void add_pend(tctx *t, const pend *q)
 {
-	if (!ev) {
-		free(msg);
-		t->oom = true;
-		return;
-	}
 	if (t->np == t->cap) {
 		size_t nc = t->cap ? t->cap * 2 : 16;
 		pend *nv = realloc(t->p, nc * sizeof(*nv));
 		if (!nv) {
-			free(ev);
-			free(msg);
 			t->oom = true;
 			return;
 		}
 		t->p = nv;
 		t->cap = nc;
 	}
-	t->p[t->np++] = (pend){r, a, z, ev, msg, net, false};
+	t->p[t->np++] = *q;
 }
 
 /* ---- pattern rules ---- */
@@ -201,27 +198,24 @@ static bool word_ok(const tctx *t, size_t a, size_t z)
 static void rule_match(tctx *t, const vf_rule *r, size_t a, size_t z, size_t ls, size_t le)
 {
 	const uint8_t *p = t->b->p;
-	char *ev;
+	pend q = {.rule = r, .start = a, .end = z, .ev_a = a, .ev_b = z, .redacted = r->redact};
 
 	if (r->word && !word_ok(t, a, z))
 		return;
 	for (size_t i = 0; i < r->except.n; i++)
 		if (contains(p + ls, le - ls, r->except.v[i], r->icase))
 			return;
-	if (r->redact)
-		ev = redact(p, a, z);
-	else if (r->has_re)
-		ev = clip(p, a, z);
-	else {
+	if (!r->redact && !r->has_re) {
 		/* The trimmed line around the trigger. */
 		size_t x = a > ls + 80 ? a - 80 : ls, y = z + 80 < le ? z + 80 : le;
 		while (x < a && (cls[p[x]] & CL_SPACE))
 			x++;
 		while (y > z && (cls[p[y - 1]] & CL_SPACE))
 			y--;
-		ev = clip(p, x, y);
+		q.ev_a = x;
+		q.ev_b = y;
 	}
-	add_pend(t, r, a, z, ev, NULL, false);
+	add_pend(t, &q);
 }
 
 static void on_rule(tctx *t, const vf_lit *l, size_t pos)
@@ -233,12 +227,11 @@ static void on_rule(tctx *t, const vf_lit *l, size_t pos)
 		return;
 	if (pos < t->done_upto[l->rule]) {
 		/* Still claims its span, so a URL around it is not reported twice. */
-		char *ev = r->has_re ? NULL : strdup("");
-		if (ev) {
-			add_pend(t, r, pos, pos + l->len, ev, NULL, false);
-			if (!t->oom)
-				t->p[t->np - 1].claim_only = true;
-		}
+		if (!r->has_re)
+			add_pend(t, &(pend){.rule = r,
+					    .start = pos,
+					    .end = pos + l->len,
+					    .claim_only = true});
 		return;
 	}
 	line_bounds(t, pos, &ls, &le);
@@ -293,16 +286,17 @@ static bool list_has_ci(const vf_strv *sv, const uint8_t *s, size_t len)
 static void net_finding(tctx *t, vf_check c, size_t a, size_t z, const uint8_t *host, size_t hlen)
 {
 	const vf_rule *r = vf_rules_for(t->rs, c);
-	char *msg;
-	size_t ml;
 
 	if (!r || !t->applies[r - t->rs->r])
 		return;
-	ml = strlen(r->message) + hlen + 8;
-	msg = malloc(ml);
-	if (msg)
-		snprintf(msg, ml, "%s: %.*s", r->message, (int)hlen, (const char *)host);
-	add_pend(t, r, a, z, clip(t->b->p, a, z), msg, true);
+	add_pend(t, &(pend){.rule = r,
+			    .start = a,
+			    .end = z,
+			    .ev_a = a,
+			    .ev_b = z,
+			    .host_a = (size_t)(host - t->b->p),
+			    .host_n = hlen,
+			    .net = true});
 }
 
 static void on_url(tctx *t, size_t pos)
@@ -562,6 +556,33 @@ static int pend_cmp(const void *a, const void *b)
 	return (x->start > y->start) - (x->start < y->start);
 }
 
+/* Reports (or holds) one pending finding, making its strings; false when out of memory. */
+static bool settle_one(tctx *t, const pend *q, uint64_t line, uint64_t col)
+{
+	const uint8_t *p = t->b->p;
+	char *ev = q->redacted ? redact(p, q->start, q->end) : clip(p, q->ev_a, q->ev_b);
+	char *msg = NULL;
+
+	if (ev && q->net) {
+		size_t ml = strlen(q->rule->message) + q->host_n + 8;
+		if ((msg = malloc(ml)))
+			snprintf(msg, ml, "%s: %.*s", q->rule->message, (int)q->host_n,
+				 (const char *)p + q->host_a);
+	}
+	if (!ev || (q->net && !msg)) {
+		free(ev);
+		t->oom = true;
+		return false;
+	}
+	if (q->rule->unless.n && q->rule->unless_scope == VF_SCOPE_SCAN)
+		vf_scan_hold(t->s, q->rule, t->b, line, col, q->start, ev, msg);
+	else
+		vf_scan_emit(t->s, q->rule, t->b, line, col, q->start, ev, msg);
+	free(ev);
+	free(msg);
+	return true;
+}
+
 static void settle(tctx *t)
 {
 	linepos lp = {0, 1, 0};
@@ -584,12 +605,8 @@ static void settle(tctx *t)
 		if (++emitted > max)
 			break;
 		locate(t, &lp, q->start, &line, &col);
-		if (q->rule->unless.n && q->rule->unless_scope == VF_SCOPE_SCAN)
-			vf_scan_hold(t->s, q->rule, t->b, line, col, q->start, q->evidence,
-				     q->message);
-		else
-			vf_scan_emit(t->s, q->rule, t->b, line, col, q->start, q->evidence,
-				     q->message);
+		if (!settle_one(t, q, line, col))
+			return;
 	}
 	if (emitted > max) {
 		char note[512];
@@ -621,15 +638,13 @@ void vf_scan_text(vf_scan *s, const vf_buf *b, bool binary)
 	if (t.oom)
 		goto oom;
 	settle(&t);
+	if (t.oom)
+		goto oom;
 	goto out;
 oom:
 	exai_error_set(&e, EXAI_ENOMEM, "%s: out of memory", b->path);
 	vf_scan_fail(s, &e);
 out:
-	for (size_t i = 0; i < t.np; i++) {
-		free(t.p[i].evidence);
-		free(t.p[i].message);
-	}
 	free(t.p);
 	free(t.applies);
 	free(t.unless_hit);
