@@ -28,8 +28,8 @@ typedef struct sink {
 	const vf_lits *l;
 	vf_lit_cb cb;
 	void *arg;
-	hit *v; /* pending, sorted by (start, lit) */
-	size_t n, cap;
+	hit *v; /* pending: v[head..n), sorted by (start, lit) */
+	size_t head, n, cap;
 	bool oom;
 	hit local[64];
 } sink;
@@ -40,7 +40,7 @@ static void sink_init(sink *k, const vf_lits *l, vf_lit_cb cb, void *arg)
 	k->cb = cb;
 	k->arg = arg;
 	k->v = k->local;
-	k->n = 0;
+	k->head = k->n = 0;
 	k->cap = sizeof(k->local) / sizeof(*k->local);
 	k->oom = false;
 }
@@ -48,21 +48,25 @@ static void sink_init(sink *k, const vf_lits *l, vf_lit_cb cb, void *arg)
 /* Hands out the pending occurrences that start before @below. */
 static void sink_flush(sink *k, size_t below)
 {
-	size_t i = 0;
-
-	while (i < k->n && k->v[i].start < below) {
-		k->cb(k->arg, &k->l->lit[k->v[i].lit], k->v[i].start);
-		i++;
+	while (k->head < k->n && k->v[k->head].start < below) {
+		k->cb(k->arg, &k->l->lit[k->v[k->head].lit], k->v[k->head].start);
+		k->head++;
 	}
-	if (i) {
-		memmove(k->v, k->v + i, (k->n - i) * sizeof(*k->v));
-		k->n -= i;
-	}
+	if (k->head == k->n)
+		k->head = k->n = 0;
 }
 
+/* Room for one more: the handed-out front is dropped first, then the list grows. */
 static bool sink_grow(sink *k)
 {
 	size_t nc = k->cap * 2;
+
+	if (k->head) {
+		memmove(k->v, k->v + k->head, (k->n - k->head) * sizeof(*k->v));
+		k->n -= k->head;
+		k->head = 0;
+		return true;
+	}
 	hit *nv = k->v == k->local ? malloc(nc * sizeof(*nv)) : realloc(k->v, nc * sizeof(*nv));
 
 	if (!nv)
@@ -86,8 +90,8 @@ static void sink_add(sink *k, size_t start, uint32_t lit)
 		k->oom = true;
 		return;
 	}
-	for (i = k->n; i > 0 && (k->v[i - 1].start > start ||
-				 (k->v[i - 1].start == start && k->v[i - 1].lit > lit));
+	for (i = k->n; i > k->head && (k->v[i - 1].start > start ||
+				       (k->v[i - 1].start == start && k->v[i - 1].lit > lit));
 	     i--)
 		k->v[i] = k->v[i - 1];
 	k->v[i] = (hit){start, lit};
@@ -124,13 +128,15 @@ static inline bool ent_eq(const vf_lits *l, const vf_lit_ent *e, const uint8_t *
 	return vf_lit_eq(&l->lit[e->lit], q);
 }
 
-/* Position @i of p[0..n) (i + 1 < n) passed the bigram test: compare its literals. */
-static void verify(sink *k, const uint8_t *p, size_t n, size_t i)
+/* Position @i of p[0..n) (i + 1 < n) passed the bigram test: compare its literals (a 2-byte
+ * literal is its own window, filed under exactly the bigrams it matches). */
+static inline __attribute__((always_inline)) void verify(sink *k, const uint8_t *p, size_t n,
+							 size_t i)
 {
 	const vf_lits *l = k->l;
 	unsigned b = p[i] | p[i + 1] << 8;
 
-	if (k->n && i >= l->max_anchor && k->v[0].start < i - l->max_anchor)
+	if (k->n && i >= l->max_anchor && k->v[k->head].start < i - l->max_anchor)
 		sink_flush(k, i - l->max_anchor);
 	for (uint32_t x = l->start[b]; x < l->start[b + 1]; x++) {
 		const vf_lit_ent *e = &l->ent[x];
@@ -140,7 +146,7 @@ static void verify(sink *k, const uint8_t *p, size_t n, size_t i)
 		st = i - e->anchor;
 		if (e->len > n - st)
 			continue;
-		if (ent_eq(l, e, p + st, n - st))
+		if (e->len == 2 || ent_eq(l, e, p + st, n - st))
 			sink_add(k, st, e->lit);
 	}
 }
