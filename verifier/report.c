@@ -92,18 +92,31 @@ static size_t utf8_ok(const unsigned char *s)
 	return n;
 }
 
+/* Size of @s once sanitised (without the NUL): invalid UTF-8 and control bytes become \xNN. */
+static size_t sanitized_len(const unsigned char *p)
+{
+	size_t o = 0;
+
+	while (*p) {
+		size_t k = utf8_ok(p);
+		o += k ? k : 4;
+		p += k ? k : 1;
+	}
+	return o;
+}
+
 /* A sanitised malloc'ed copy of @s; NULL for NULL or on allocation failure (*oom set). */
 static char *sanitize(const char *s, bool *oom)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
-	size_t n, o = 0;
+	size_t o = 0;
 	char *out;
 
 	if (!s)
 		return NULL;
-	n = strlen(s);
-	out = n < SIZE_MAX / 4 ? malloc(4 * n + 1) : NULL;
+	/* Exactly sized: reports hold hundreds of thousands of these strings. */
+	out = malloc(sanitized_len(p) + 1);
 	if (!out) {
 		*oom = true;
 		return NULL;
