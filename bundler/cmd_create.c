@@ -252,6 +252,11 @@ typedef struct comp_writer {
 	exai_sha256 h;
 } comp_writer;
 
+static exai_status comp_reserve(void *arg, uint8_t **buf, size_t *room, exai_error *e)
+{
+	return exb_encpipe_reserve(((comp_writer *)arg)->pipe, buf, room, e);
+}
+
 static exai_status comp_write(void *arg, const void *buf, size_t len, exai_error *e)
 {
 	comp_writer *w = arg;
@@ -332,7 +337,7 @@ static exai_status build(create_ctx *c, exai_progress *prog, exai_error *e)
 	for (size_t i = 0; i < c->n_plans; i++) {
 		if ((rc = exai_sha256_init(&w.h, e)))
 			goto fail;
-		rc = exb_stream_component(&c->plans[i], comp_write, &w, e);
+		rc = exb_stream_component(&c->plans[i], comp_write, comp_reserve, &w, e);
 		if (rc) {
 			exai_sha256_free(&w.h);
 			exai_error_prefix(e, "component %s/%s", exai_ctype_name(c->man.c[i].type),

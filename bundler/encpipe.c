@@ -72,18 +72,12 @@ static void *worker(void *arg)
 		p->next_work++;
 		s->state = S_BUSY;
 		pthread_mutex_unlock(&p->mu);
-		const uint8_t *stored = s->pt;
-		size_t stored_len = s->len;
-		s->rc = EXAI_OK;
-		if (p->key) {
-			s->rc = exai_chunk_seal(p->key, p->bundle_id, s->idx, p->chunk_count, s->pt,
-						s->len, s->ct, &s->err);
-			stored = s->ct;
-			stored_len = s->len + EXAI_TAG_LEN;
-		}
-		if (!s->rc)
-			s->rc = exai_sha256_buf(stored, stored_len,
-						p->table + s->idx * EXAI_SHA256_LEN, &s->err);
+		uint8_t *md = p->table + s->idx * EXAI_SHA256_LEN;
+		if (p->key)
+			s->rc = exai_chunk_seal_hash(p->key, p->bundle_id, s->idx, p->chunk_count,
+						     s->pt, s->len, s->ct, md, &s->err);
+		else
+			s->rc = exai_sha256_buf(s->pt, s->len, md, &s->err);
 		pthread_mutex_lock(&p->mu);
 		s->state = S_DONE;
 		pthread_cond_broadcast(&p->cv);
@@ -247,10 +241,29 @@ static void submit(exb_encpipe *p)
 	p->cur_idx++;
 }
 
+exai_status exb_encpipe_reserve(exb_encpipe *p, uint8_t **buf, size_t *room, exai_error *e)
+{
+	exai_status rc;
+
+	if (!p->cur && (rc = take_slot(p, e)))
+		return rc;
+	*buf = p->cur->pt + p->cur->len;
+	*room = (size_t)p->chunk_size - p->cur->len;
+	return EXAI_OK;
+}
+
 exai_status exb_encpipe_write(exb_encpipe *p, const void *buf, size_t len, exai_error *e)
 {
 	const uint8_t *in = buf;
 	exai_status rc;
+
+	/* Bytes already read into the reserved space: no copy. */
+	if (p->cur && in == p->cur->pt + p->cur->len && len <= p->chunk_size - p->cur->len) {
+		p->cur->len += len;
+		if (p->cur->len == p->chunk_size)
+			submit(p);
+		return EXAI_OK;
+	}
 
 	while (len) {
 		size_t room, n;

@@ -19,6 +19,11 @@ typedef struct exb_encpipe exb_encpipe;
 exai_status exb_encpipe_start(exb_output *out, const uint8_t *key, const uint8_t bundle_id[32],
 			      uint64_t chunk_size, uint64_t chunk_count, uint8_t *table,
 			      exai_progress *progress, exb_encpipe **pp, exai_error *e) EXAI_WUR;
+/* The free space of the current chunk (taking a slot if needed): a producer may read straight
+ * into *buf (up to *room bytes) and then pass that same pointer to exb_encpipe_write, which
+ * then copies nothing. */
+exai_status exb_encpipe_reserve(exb_encpipe *p, uint8_t **buf, size_t *room,
+				exai_error *e) EXAI_WUR;
 /* Appends plaintext (producer thread only). */
 exai_status exb_encpipe_write(exb_encpipe *p, const void *buf, size_t len, exai_error *e) EXAI_WUR;
 /* Flushes the last chunk, waits for everything to be written, stops the threads, frees @p. */

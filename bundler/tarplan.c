@@ -162,6 +162,7 @@ out:
 
 typedef struct tar_sink {
 	exb_write_fn fn;
+	exb_reserve_fn reserve;
 	void *arg;
 	exai_error *e;
 	exai_status rc;
@@ -202,7 +203,16 @@ static exai_status copy_file(exb_plan *p, exb_item *it, struct archive *a, tar_s
 		goto out;
 	}
 	for (;;) {
-		ssize_t n = read(fd, buf, IO_BLOCK);
+		uint8_t *dst = buf;
+		size_t want = IO_BLOCK;
+		/* Once the planned size is read, probe for growth with the private buffer. */
+		if (!a && s->reserve && done < (uint64_t)it->st.st_size) {
+			if ((rc = s->reserve(s->arg, &dst, &want, e)))
+				goto out;
+			if (want > IO_BLOCK)
+				want = IO_BLOCK;
+		}
+		ssize_t n = read(fd, dst, want);
 		if (n < 0) {
 			rc = exai_error_sys(e, EXAI_EIO, "%s: read", it->abs);
 			goto out;
@@ -216,13 +226,13 @@ static exai_status copy_file(exb_plan *p, exb_item *it, struct archive *a, tar_s
 		}
 		done += (uint64_t)n;
 		if (a) {
-			if (archive_write_data(a, buf, (size_t)n) != n) {
+			if (archive_write_data(a, dst, (size_t)n) != n) {
 				rc = s->rc ? s->rc
 					   : exai_error_set(e, EXAI_EIO, "tar: %s",
 							    archive_error_string(a));
 				goto out;
 			}
-		} else if ((rc = s->fn(s->arg, buf, (size_t)n, e))) {
+		} else if ((rc = s->fn(s->arg, dst, (size_t)n, e))) {
 			goto out;
 		}
 	}
@@ -331,13 +341,14 @@ exai_status exb_plan_component(exb_plan *p, const exb_spec_component *spec, uint
 	return tar_run(p, NULL, NULL, &mc->size, e);
 }
 
-exai_status exb_stream_component(exb_plan *p, exb_write_fn fn, void *arg, exai_error *e)
+exai_status exb_stream_component(exb_plan *p, exb_write_fn fn, exb_reserve_fn reserve, void *arg,
+				 exai_error *e)
 {
 	uint64_t bytes = 0;
 	exai_status rc;
 
 	if (p->mc.encoding == EXAI_CENC_RAW) {
-		tar_sink s = {.fn = fn, .arg = arg, .e = e};
+		tar_sink s = {.fn = fn, .reserve = reserve, .arg = arg, .e = e};
 		return copy_file(p, &p->items[0], NULL, &s, e);
 	}
 	rc = tar_run(p, fn, arg, &bytes, e);

@@ -36,10 +36,14 @@ typedef struct exb_plan {
 
 /* Output of the stream: called with consecutive pieces of the component's bytes. */
 typedef exai_status (*exb_write_fn)(void *arg, const void *buf, size_t len, exai_error *e);
+/* Optional: where the next bytes of a raw source may be read directly (zero copy); the bytes
+ * are then passed to the write function at that same address. */
+typedef exai_status (*exb_reserve_fn)(void *arg, uint8_t **buf, size_t *room, exai_error *e);
 
 exai_status exb_plan_component(exb_plan *p, const exb_spec_component *spec, uint64_t mtime,
 			       exai_error *e) EXAI_WUR;
-exai_status exb_stream_component(exb_plan *p, exb_write_fn fn, void *arg, exai_error *e) EXAI_WUR;
+exai_status exb_stream_component(exb_plan *p, exb_write_fn fn, exb_reserve_fn reserve, void *arg,
+				 exai_error *e) EXAI_WUR;
 void exb_plan_free(exb_plan *p);
 
 #endif

@@ -24,6 +24,8 @@
 
 enum slot_state { SLOT_FREE, SLOT_FILLED, SLOT_BUSY, SLOT_DONE };
 
+#define CONSUME_PIECE (256u << 10)
+
 typedef struct slot {
 	enum slot_state state;
 	uint64_t idx;
@@ -224,11 +226,15 @@ static exai_status consume(consumer *c, const uint8_t *pt, size_t len, exai_erro
 			return rc;
 		left = comp->offset + comp->size - c->pos;
 		take = len < left ? len : (size_t)left;
-		exai_sha256_update(&c->h, pt, take);
-		if (take && c->sink && c->sink->data &&
-		    (rc = c->sink->data(c->sink->arg, comp, pt, take, e)))
-			return exai_error_prefix(e, "component %s/%s", exai_ctype_name(comp->type),
-						 comp->name);
+		/* Hash and hand out in pieces that stay in cache between the two passes. */
+		for (size_t off = 0; off < take; off += CONSUME_PIECE) {
+			size_t n = take - off < CONSUME_PIECE ? take - off : CONSUME_PIECE;
+			exai_sha256_update(&c->h, pt + off, n);
+			if (c->sink && c->sink->data &&
+			    (rc = c->sink->data(c->sink->arg, comp, pt + off, n, e)))
+				return exai_error_prefix(e, "component %s/%s",
+							 exai_ctype_name(comp->type), comp->name);
+		}
 		pt += take;
 		len -= take;
 		c->pos += take;
