@@ -48,6 +48,11 @@ tar tvf media.exb
 step "5. at the site: exai-bundle verify, offline, with the site key"
 "$EB" verify media.exb --root vendor/root.txt --key site/site.key
 
+if [ -x "$AV" ]; then
+	step "5b. airgap-verifier bundle: the same offline verification, then a scan of the contents"
+	"$AV" bundle media.exb --root vendor/root.txt --key site/site.key
+fi
+
 if [ -x "$EU" ]; then
 	cp vendor/root.txt site/root.txt
 	cat >site/update.yaml <<CONF
