@@ -157,80 +157,6 @@ static int parse(int argc, char **argv, opts *o)
 	return 0;
 }
 
-/* The shipped rules: next to the binary in a build tree, or under share/ when installed. */
-static exai_status default_rules_path(char **out, exai_error *e)
-{
-	static const char *const rel[] = {"rules/default.yaml",
-					  "../share/exai/airgap-verifier/default.yaml"};
-	char exe[PATH_MAX], *slash;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (n <= 0)
-		return exai_error_sys(e, EXAI_ECONFIG, "/proc/self/exe");
-	exe[n] = '\0';
-	if ((slash = strrchr(exe, '/')))
-		*slash = '\0';
-	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		char *p = exai_path_join(exe, rel[i]);
-		if (p && access(p, R_OK) == 0) {
-			*out = p;
-			return EXAI_OK;
-		}
-		free(p);
-	}
-	return exai_error_set(e, EXAI_ECONFIG,
-			      "default rules not found in %s/rules/ or "
-			      "%s/../share/exai/airgap-verifier/ (use --rules FILE)",
-			      exe, exe);
-}
-
-static exai_status load_rules(const opts *o, vf_rules *rs, vf_scan_allow *allow, exai_error *e)
-{
-	time_t now = (time_t)o->now;
-	char *def = NULL, today[16];
-	struct tm tm;
-	exai_status rc = EXAI_OK;
-
-	if (!o->no_default) {
-		if ((rc = default_rules_path(&def, e)))
-			return rc;
-		rc = vf_rules_load(rs, def, e);
-		free(def);
-		if (rc)
-			return rc;
-	}
-	for (size_t i = 0; i < o->nrules && !rc; i++)
-		rc = vf_rules_load(rs, o->rules[i], e);
-	if (!rc && o->allow) {
-		gmtime_r(&now, &tm);
-		strftime(today, sizeof(today), "%Y-%m-%d", &tm);
-		rc = vf_scan_allow_load(allow, o->allow, &rs->set, today, e);
-	}
-	if (!rc)
-		rc = vf_rules_finish(rs, e);
-	return rc;
-}
-
-static exai_status write_report(const opts *o, const vf_report *r, exai_error *e)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
-	exai_status rc;
-
-	if (!o->output)
-		return vf_report_write(r, o->fmt, stdout, e);
-	if (!(f = open_memstream(&buf, &len)))
-		return exai_error_sys(e, EXAI_ENOMEM, "memstream");
-	rc = vf_report_write(r, o->fmt, f, e);
-	if (fclose(f) != 0 && !rc)
-		rc = exai_error_sys(e, EXAI_EIO, "report");
-	if (!rc)
-		rc = exai_file_write_atomic(o->output, buf, len, 0644, e);
-	free(buf);
-	return rc;
-}
-
 int vf_cmd_bundle(int argc, char **argv)
 {
 	opts o = {0};
@@ -252,7 +178,8 @@ int vf_cmd_bundle(int argc, char **argv)
 		exai_error_prefix(&e, "--key");
 		goto fail;
 	}
-	if (load_rules(&o, &rs, &allow, &e))
+	if (vf_rules_load_all(&rs, o.no_default, o.rules, o.nrules, o.allow, &allow, (time_t)o.now,
+			      &e))
 		goto fail;
 	{
 		vf_bm_opts bo = {.media = o.media,
@@ -266,7 +193,7 @@ int vf_cmd_bundle(int argc, char **argv)
 			goto fail;
 	}
 	vf_report_set_fail_on(res.report, o.fail_never ? VF_SEV_CRITICAL : o.fail_on);
-	if (write_report(&o, res.report, &e))
+	if (vf_report_emit(res.report, o.fmt, o.output, &e))
 		goto fail;
 	if (res.verify_failed)
 		fprintf(stderr,

@@ -117,26 +117,6 @@ static exai_status load_config(const opts *o, const vf_host_root *root, vf_host_
 	return rc;
 }
 
-static exai_status write_report(const opts *o, const vf_report *r, exai_error *e)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
-	exai_status rc;
-
-	if (!o->output)
-		return vf_report_write(r, o->fmt, stdout, e);
-	if (!(f = open_memstream(&buf, &len)))
-		return exai_error_sys(e, EXAI_ENOMEM, "memstream");
-	rc = vf_report_write(r, o->fmt, f, e);
-	if (fclose(f) != 0 && !rc)
-		rc = exai_error_sys(e, EXAI_EIO, "report");
-	if (!rc)
-		rc = exai_file_write_atomic(o->output, buf, len, 0644, e);
-	free(buf);
-	return rc;
-}
-
 static exai_status run_checks(vf_host *h, exai_error *e)
 {
 	static const struct {
@@ -186,7 +166,7 @@ int vf_cmd_host(int argc, char **argv)
 	    run_checks(&h, &e))
 		goto fail;
 	vf_report_sort(h.report);
-	if (write_report(&o, h.report, &e))
+	if (vf_report_emit(h.report, o.fmt, o.output, &e))
 		goto fail;
 	ret = !o.fail_never && vf_report_count(h.report, o.fail_on) > 0 ? 1 : 0;
 	goto out;

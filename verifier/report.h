@@ -58,6 +58,11 @@ exai_status vf_report_rule(vf_report *r, const char *rule_id, vf_severity sev,
 			   const char *description, exai_error *e) EXAI_WUR;
 
 exai_status vf_report_write(const vf_report *r, vf_format fmt, FILE *out, exai_error *e) EXAI_WUR;
+/* Writes the report to stdout (@path NULL) or to @path, replaced atomically (a device or FIFO
+ * such as /dev/stdout is written in place), through a large buffer, without an in-memory copy
+ * of the whole report. Every mode's --output goes through here. */
+exai_status vf_report_emit(const vf_report *r, vf_format fmt, const char *path,
+			   exai_error *e) EXAI_WUR;
 size_t vf_report_count(const vf_report *r, vf_severity at_least); /* unsuppressed only */
 
 /*

@@ -162,32 +162,6 @@ static exai_status parse_args(int argc, char **argv, run_args *a, exai_error *e)
 	return EXAI_OK;
 }
 
-/* Writes the report to @path atomically, or to stdout. */
-static exai_status emit(const vf_report *r, vf_format fmt, const char *path, exai_error *e)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *mem;
-	exai_status st;
-
-	if (!path) {
-		st = vf_report_write(r, fmt, stdout, e);
-		if (st == EXAI_OK && fflush(stdout) != 0)
-			st = exai_error_sys(e, EXAI_EIO, "write the report to stdout");
-		return st;
-	}
-	mem = open_memstream(&buf, &len);
-	if (!mem)
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	st = vf_report_write(r, fmt, mem, e);
-	if (fclose(mem) != 0 && st == EXAI_OK)
-		st = exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	if (st == EXAI_OK)
-		st = exai_file_write_atomic(path, buf, len, 0644, e);
-	free(buf);
-	return st;
-}
-
 /* Refuses an --output whose directory cannot be written, before the command runs. */
 static exai_status check_output(const char *path, exai_error *e)
 {
@@ -316,7 +290,7 @@ int vf_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (run(a, path, &log, r, &interrupted, &e) != EXAI_OK ||
-	    emit(r, a->format, a->output, &e) != EXAI_OK) {
+	    vf_report_emit(r, a->format, a->output, &e) != EXAI_OK) {
 		fprintf(stderr, "airgap-verifier run: %s\n", e.msg);
 		goto out;
 	}

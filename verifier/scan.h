@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "exai/error.h"
 #include "report.h"
@@ -131,6 +132,13 @@ exai_status vf_rules_load_buf(vf_rules *rs, const char *name, const void *buf, s
 			      exai_error *e) EXAI_WUR;
 /* Validates, compiles regexes, builds the prefilter. Call once after the last load. */
 exai_status vf_rules_finish(vf_rules *rs, exai_error *e) EXAI_WUR;
+struct vf_scan_allow;
+/* What every mode that scans does: the shipped rules (next to the binary in a build tree,
+ * under share/ when installed) unless @no_default, then each of @files, then the allow file
+ * (its expiries judged against @now), then vf_rules_finish(). */
+exai_status vf_rules_load_all(vf_rules *rs, bool no_default, const char *const *files, size_t n,
+			      const char *allow_path, struct vf_scan_allow *allow, time_t now,
+			      exai_error *e) EXAI_WUR;
 void vf_rules_free(vf_rules *rs);
 /* The enabled rule behind a built-in check, or NULL. */
 const vf_rule *vf_rules_for(const vf_rules *rs, vf_check c);

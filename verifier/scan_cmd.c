@@ -123,100 +123,6 @@ static int parse(int argc, char **argv, opts *o)
 	return 0;
 }
 
-/* The shipped rules: next to the binary in a build tree, or under share/ when installed. */
-static exai_status default_rules_path(char **out, exai_error *e)
-{
-	static const char *const rel[] = {"rules/default.yaml",
-					  "../share/exai/airgap-verifier/default.yaml"};
-	char exe[PATH_MAX], *slash;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (n <= 0)
-		return exai_error_sys(e, EXAI_ECONFIG, "/proc/self/exe");
-	exe[n] = '\0';
-	if ((slash = strrchr(exe, '/')))
-		*slash = '\0';
-	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		char *p = exai_path_join(exe, rel[i]);
-		if (p && access(p, R_OK) == 0) {
-			*out = p;
-			return EXAI_OK;
-		}
-		free(p);
-	}
-	return exai_error_set(e, EXAI_ECONFIG,
-			      "default rules not found in %s/rules/ or "
-			      "%s/../share/exai/airgap-verifier/ (use --rules FILE)",
-			      exe, exe);
-}
-
-static exai_status load_rules(const opts *o, vf_rules *rs, vf_scan_allow *allow, exai_error *e)
-{
-	char *def = NULL, today[16];
-	time_t now = time(NULL);
-	struct tm tm;
-	exai_status rc = EXAI_OK;
-
-	if (!o->no_default) {
-		if ((rc = default_rules_path(&def, e)))
-			return rc;
-		rc = vf_rules_load(rs, def, e);
-		free(def);
-		if (rc)
-			return rc;
-	}
-	for (size_t i = 0; i < o->nrules && !rc; i++)
-		rc = vf_rules_load(rs, o->rules[i], e);
-	if (!rc && o->allow) {
-		gmtime_r(&now, &tm);
-		strftime(today, sizeof(today), "%Y-%m-%d", &tm);
-		rc = vf_scan_allow_load(allow, o->allow, &rs->set, today, e);
-	}
-	if (!rc)
-		rc = vf_rules_finish(rs, e);
-	return rc;
-}
-
-/* fopencookie write: straight into the atomic temp file. */
-static ssize_t afile_cookie_write(void *cookie, const char *buf, size_t len)
-{
-	exai_afile *af = cookie;
-	exai_error e;
-
-	return exai_write_full(af->fd, buf, len, af->path, &e) ? -1 : (ssize_t)len;
-}
-
-/* The report goes through a large stdio buffer straight into a temp file that replaces
- * --output atomically: no in-memory copy of a report that can be tens of megabytes, and no
- * stream locking (one thread writes it). */
-static exai_status write_report(const opts *o, const vf_report *r, exai_error *e)
-{
-	static const cookie_io_functions_t io = {.write = afile_cookie_write};
-	exai_afile af = {.fd = -1};
-	FILE *f;
-	exai_status rc;
-
-	if (!o->output)
-		return vf_report_write(r, o->fmt, stdout, e);
-	if ((rc = exai_afile_open(&af, o->output, 0644, e)))
-		return rc;
-	if (!(f = fopencookie(&af, "w", io))) {
-		exai_afile_abort(&af);
-		return exai_error_sys(e, EXAI_ENOMEM, "%s: stream", o->output);
-	}
-	__fsetlocking(f, FSETLOCKING_BYCALLER);
-	setvbuf(f, NULL, _IOFBF, 1u << 20);
-	rc = vf_report_write(r, o->fmt, f, e);
-	if ((fflush(f) != 0 || ferror(f)) && !rc)
-		rc = exai_error_sys(e, EXAI_EIO, "%s: write", o->output);
-	fclose(f);
-	if (rc) {
-		exai_afile_abort(&af);
-		return rc;
-	}
-	return exai_afile_commit(&af, e);
-}
-
 static exai_status summary_notes(vf_scan *s, exai_error *e)
 {
 	char note[256];
@@ -251,7 +157,8 @@ int vf_cmd_scan(int argc, char **argv)
 		free(o.paths);
 		return pr < 0 ? 0 : pr;
 	}
-	if (load_rules(&o, &rs, &allow, &e))
+	if (vf_rules_load_all(&rs, o.no_default, o.rules, o.nrules, o.allow, &allow, time(NULL),
+			      &e))
 		goto fail;
 	if (!(rep = vf_report_new("scan"))) {
 		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
@@ -273,7 +180,7 @@ int vf_cmd_scan(int argc, char **argv)
 	    summary_notes(&s, &e))
 		goto fail;
 	vf_report_sort(rep);
-	if (write_report(&o, rep, &e))
+	if (vf_report_emit(rep, o.fmt, o.output, &e))
 		goto fail;
 	ret = !o.fail_never && vf_report_count(rep, o.fail_on) > 0 ? 1 : 0;
 	goto out;

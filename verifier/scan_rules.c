@@ -15,9 +15,13 @@
  * unknown keys, wrong types and bad values are errors at "file:line:col". After the last load
  * vf_rules_finish() validates the merged set, compiles regexes and builds the prefilter.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "exai/file.h"
 #include "exai/yaml.h"
 #include "scan.h"
 #include "scan_lit.h"
@@ -501,4 +505,59 @@ exai_status vf_rules_declare(const vf_rules *rs, vf_report *r, exai_error *e)
 			 rs->r[i].description ? rs->r[i].description : rs->r[i].message, e)))
 			return rc;
 	return EXAI_OK;
+}
+
+/* The shipped rules: next to the binary in a build tree, or under share/ when installed. */
+static exai_status default_rules_path(char **out, exai_error *e)
+{
+	static const char *const rel[] = {"rules/default.yaml",
+					  "../share/exai/airgap-verifier/default.yaml"};
+	char exe[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return exai_error_sys(e, EXAI_ECONFIG, "/proc/self/exe");
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')))
+		*slash = '\0';
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		char *p = exai_path_join(exe, rel[i]);
+		if (p && access(p, R_OK) == 0) {
+			*out = p;
+			return EXAI_OK;
+		}
+		free(p);
+	}
+	return exai_error_set(e, EXAI_ECONFIG,
+			      "default rules not found in %s/rules/ or "
+			      "%s/../share/exai/airgap-verifier/ (use --rules FILE)",
+			      exe, exe);
+}
+
+exai_status vf_rules_load_all(vf_rules *rs, bool no_default, const char *const *files, size_t n,
+			      const char *allow_path, vf_scan_allow *allow, time_t now,
+			      exai_error *e)
+{
+	char *def = NULL, today[16];
+	struct tm tm;
+	exai_status rc = EXAI_OK;
+
+	if (!no_default) {
+		if ((rc = default_rules_path(&def, e)))
+			return rc;
+		rc = vf_rules_load(rs, def, e);
+		free(def);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = vf_rules_load(rs, files[i], e);
+	if (!rc && allow_path) {
+		gmtime_r(&now, &tm);
+		strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+		rc = vf_scan_allow_load(allow, allow_path, &rs->set, today, e);
+	}
+	if (!rc)
+		rc = vf_rules_finish(rs, e);
+	return rc;
 }
