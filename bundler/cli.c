@@ -89,30 +89,6 @@ uint64_t exb_now(void)
 	return (uint64_t)time(NULL);
 }
 
-bool exb_parse_time(const char *s, uint64_t *out)
-{
-	struct tm tm = {0};
-	const char *end;
-
-	if (exai_parse_u64(s, out))
-		return true;
-	end = strptime(s, "%Y-%m-%d", &tm);
-	if (!end)
-		return false;
-	if (*end == 'T') {
-		end = strptime(end + 1, "%H:%M:%S", &tm);
-		if (!end || strcmp(end, "Z") != 0)
-			return false;
-	} else if (*end) {
-		return false;
-	}
-	time_t t = timegm(&tm);
-	if (t < 0)
-		return false;
-	*out = (uint64_t)t;
-	return true;
-}
-
 void exb_format_time(uint64_t t, char *buf, size_t cap)
 {
 	time_t tt = (time_t)t;

@@ -32,8 +32,6 @@ exai_status exb_load_seckey(const char *path, const char *password_file, exai_se
 
 /* SOURCE_DATE_EPOCH if set and valid, else the current time. */
 uint64_t exb_now(void);
-/* Parses a time: unix seconds, or YYYY-MM-DD[THH:MM:SSZ] (UTC). */
-bool exb_parse_time(const char *s, uint64_t *out);
 /* "2026-11-30T12:00:00Z" into @buf. */
 void exb_format_time(uint64_t t, char *buf, size_t cap);
 

@@ -91,7 +91,7 @@ static int root_init(int argc, char **argv)
 			break;
 		case 'x':
 		case 'c':
-			if (!exb_parse_time(optarg, c == 'x' ? &r->expires : &r->created)) {
+			if (!exai_parse_time(optarg, c == 'x' ? &r->expires : &r->created)) {
 				exb_usage_error("root init", "bad time '%s'", optarg);
 				goto out;
 			}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "exai/text.h"
 #include "exai/bundle.h"
 #include "exai/json.h"
 
@@ -209,7 +210,7 @@ static int parse(const char *cmd, int argc, char **argv, show_opts *o, void (*us
 			o->key = optarg;
 			break;
 		case 'n':
-			if (!exb_parse_time(optarg, &o->now))
+			if (!exai_parse_time(optarg, &o->now))
 				return exb_usage_error(cmd, "bad time '%s'", optarg);
 			o->now_set = true;
 			break;

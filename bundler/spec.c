@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "exai/text.h"
 #include "exai/file.h"
 #include "exai/yaml.h"
 
@@ -157,7 +158,7 @@ static exai_status load_top(exai_yaml *y, exb_spec *s, uint64_t created, const c
 	if (!exp == !days)
 		return exai_yaml_error(y, root, e, EXAI_EFORMAT,
 				       "give exactly one of 'expires' and 'expires_in_days'");
-	if (exp && !exb_parse_time(exp, &s->expires))
+	if (exp && !exai_parse_time(exp, &s->expires))
 		return exai_yaml_error(y, exai_yaml_get(y, root, "expires"), e, EXAI_EFORMAT,
 				       "expires: not unix seconds or YYYY-MM-DD[THH:MM:SSZ]");
 	if (days)

@@ -16,6 +16,7 @@
 
 #include "bundlemode.h"
 #include "commands.h"
+#include "exai/text.h"
 #include "exai/file.h"
 
 #define MAX_RULE_FILES 32
@@ -49,43 +50,6 @@ static void usage(FILE *out)
 	      out);
 }
 
-static int bad_usage(const char *fmt, ...) EXAI_PRINTF(1, 2);
-static int bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("airgap-verifier bundle: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	return 2;
-}
-
-static bool parse_time(const char *s, uint64_t *out)
-{
-	struct tm tm = {0};
-	const char *end;
-	time_t t;
-
-	if (exai_parse_u64(s, out))
-		return true;
-	if (!(end = strptime(s, "%Y-%m-%d", &tm)))
-		return false;
-	if (*end == 'T') {
-		end = strptime(end + 1, "%H:%M:%S", &tm);
-		if (!end || strcmp(end, "Z") != 0)
-			return false;
-	} else if (*end) {
-		return false;
-	}
-	if ((t = timegm(&tm)) < 0)
-		return false;
-	*out = (uint64_t)t;
-	return true;
-}
-
 static int parse(int argc, char **argv, opts *o)
 {
 	o->fmt = VF_FMT_TEXT;
@@ -102,21 +66,22 @@ static int parse(int argc, char **argv, opts *o)
 			return -1;
 		}
 		if (takes && !v)
-			return bad_usage("%s needs a value", a);
+			return vf_usage_error("bundle", usage, "%s needs a value", a);
 		if (!strcmp(a, "--root")) {
 			o->root = v;
 		} else if (!strcmp(a, "--key")) {
 			o->key = v;
 		} else if (!strcmp(a, "--rules")) {
 			if (o->nrules == MAX_RULE_FILES)
-				return bad_usage("too many --rules files");
+				return vf_usage_error("bundle", usage, "too many --rules files");
 			o->rules[o->nrules++] = v;
 		} else if (!strcmp(a, "--allow")) {
 			o->allow = v;
 		} else if (!strcmp(a, "--format")) {
 			if (!vf_format_parse(v, &o->fmt))
-				return bad_usage("unknown format '%s' (text, json, junit, sarif)",
-						 v);
+				return vf_usage_error(
+				    "bundle", usage,
+				    "unknown format '%s' (text, json, junit, sarif)", v);
 		} else if (!strcmp(a, "--json")) {
 			o->fmt = VF_FMT_JSON;
 		} else if (!strcmp(a, "--output")) {
@@ -124,22 +89,25 @@ static int parse(int argc, char **argv, opts *o)
 		} else if (!strcmp(a, "--fail-on")) {
 			o->fail_never = !strcmp(v, "none");
 			if (!o->fail_never && !vf_severity_parse(v, &o->fail_on))
-				return bad_usage("unknown severity '%s'", v);
+				return vf_usage_error("bundle", usage, "unknown severity '%s'", v);
 		} else if (!strcmp(a, "--now")) {
-			if (!parse_time(v, &o->now))
-				return bad_usage("--now wants unix seconds or YYYY-MM-DD, not '%s'",
-						 v);
+			if (!exai_parse_time(v, &o->now))
+				return vf_usage_error(
+				    "bundle", usage,
+				    "--now wants unix seconds or YYYY-MM-DD, not '%s'", v);
 			o->now_set = true;
 		} else if (!strcmp(a, "--window-mib")) { /* testing: windows of oversized blobs */
 			if (!exai_parse_u64(v, &n) || n < 1 || n > 1024)
-				return bad_usage("--window-mib wants 1..1024, not '%s'", v);
+				return vf_usage_error("bundle", usage,
+						      "--window-mib wants 1..1024, not '%s'", v);
 			o->window_mib = (unsigned)n;
 		} else if (!strcmp(a, "--no-default-rules")) {
 			o->no_default = true;
 		} else if (a[0] == '-' && a[1]) {
-			return bad_usage("unknown option '%s'", a);
+			return vf_usage_error("bundle", usage, "unknown option '%s'", a);
 		} else if (o->media) {
-			return bad_usage("one MEDIA only ('%s' and '%s')", o->media, a);
+			return vf_usage_error("bundle", usage, "one MEDIA only ('%s' and '%s')",
+					      o->media, a);
 		} else {
 			o->media = a;
 		}
@@ -147,11 +115,13 @@ static int parse(int argc, char **argv, opts *o)
 			i++;
 	}
 	if (!o->media)
-		return bad_usage("no MEDIA given");
+		return vf_usage_error("bundle", usage, "no MEDIA given");
 	if (!o->root)
-		return bad_usage("--root ROOT is required (the site's trust root)");
+		return vf_usage_error("bundle", usage,
+				      "--root ROOT is required (the site's trust root)");
 	if (o->no_default && o->nrules == 0)
-		return bad_usage("--no-default-rules needs at least one --rules file");
+		return vf_usage_error("bundle", usage,
+				      "--no-default-rules needs at least one --rules file");
 	if (!o->now_set)
 		o->now = (uint64_t)time(NULL);
 	return 0;

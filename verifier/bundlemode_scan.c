@@ -162,20 +162,6 @@ static bool wants_yaml(const exai_component *c)
 	       c->type == EXAI_C_SOFTWARE;
 }
 
-static struct archive *reader_new(void)
-{
-	struct archive *a = archive_read_new();
-
-	if (!a)
-		return NULL;
-	archive_read_support_filter_gzip(a);
-	archive_read_support_filter_zstd(a);
-	archive_read_support_filter_xz(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_raw(a);
-	return a;
-}
-
 typedef struct arc_src {
 	struct archive *a;
 	budget *bud;
@@ -279,7 +265,7 @@ static void scan_nested(ctx *c, struct archive *parent, const vf_buf *eb, const 
 			 .head_len = hl,
 			 .bud = &c->bud,
 			 .max_bytes = c->s->rules->set.max_archive_bytes};
-	struct archive *a = reader_new();
+	struct archive *a = vf_archive_reader_new();
 	char what[512];
 
 	ns.chunk = malloc(CHUNK);
@@ -435,7 +421,7 @@ static void scan_component(vf_bm_scanner *sc, const exai_component *comp)
 		goto out;
 	if (comp->encoding == EXAI_CENC_TAR || vf_is_archive(head, (size_t)hl)) {
 		top_src ts = {.sc = sc, .head = head, .head_len = (size_t)hl};
-		struct archive *a = reader_new();
+		struct archive *a = vf_archive_reader_new();
 		char what[512];
 		if (!a) {
 			fail_oom(sc->s);

@@ -38,20 +38,6 @@ static void usage(FILE *out)
 	      out);
 }
 
-static int bad_usage(const char *fmt, ...) EXAI_PRINTF(1, 2);
-static int bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("airgap-verifier host: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	return 2;
-}
-
 static int parse(int argc, char **argv, opts *o)
 {
 	o->root = "/";
@@ -67,15 +53,16 @@ static int parse(int argc, char **argv, opts *o)
 			return -1;
 		}
 		if (takes && !v)
-			return bad_usage("%s needs a value", a);
+			return vf_usage_error("host", usage, "%s needs a value", a);
 		if (!strcmp(a, "--root")) {
 			o->root = v;
 		} else if (!strcmp(a, "--config")) {
 			o->config = v;
 		} else if (!strcmp(a, "--format")) {
 			if (!vf_format_parse(v, &o->fmt))
-				return bad_usage("unknown format '%s' (text, json, junit, sarif)",
-						 v);
+				return vf_usage_error(
+				    "host", usage, "unknown format '%s' (text, json, junit, sarif)",
+				    v);
 		} else if (!strcmp(a, "--json")) {
 			o->fmt = VF_FMT_JSON;
 		} else if (!strcmp(a, "--output")) {
@@ -83,9 +70,9 @@ static int parse(int argc, char **argv, opts *o)
 		} else if (!strcmp(a, "--fail-on")) {
 			o->fail_never = !strcmp(v, "none");
 			if (!o->fail_never && !vf_severity_parse(v, &o->fail_on))
-				return bad_usage("unknown severity '%s'", v);
+				return vf_usage_error("host", usage, "unknown severity '%s'", v);
 		} else {
-			return bad_usage("unexpected argument '%s'", a);
+			return vf_usage_error("host", usage, "unexpected argument '%s'", a);
 		}
 		if (takes)
 			i++;

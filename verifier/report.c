@@ -11,6 +11,7 @@
 #include "report.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -881,4 +882,17 @@ exai_status vf_report_emit(const vf_report *r, vf_format fmt, const char *path, 
 		return rc;
 	}
 	return exai_afile_commit(&af, e);
+}
+
+int vf_usage_error(const char *mode, void (*usage)(FILE *), const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "airgap-verifier %s: ", mode);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage(stderr);
+	return 2;
 }

@@ -86,6 +86,10 @@ const vf_finding *vf_report_get(const vf_report *r, size_t i);
 /* Number of suppressed findings. */
 size_t vf_report_count_suppressed(const vf_report *r);
 
+/* Front-end helper of every mode: prints "airgap-verifier <mode>: <message>" and the mode's
+ * usage to stderr; returns 2 (the usage-error exit status). */
+int vf_usage_error(const char *mode, void (*usage)(FILE *), const char *fmt, ...) EXAI_PRINTF(3, 4);
+
 /* "info" | "low" | "medium" | "high" | "critical" */
 bool vf_severity_parse(const char *s, vf_severity *out);
 const char *vf_severity_name(vf_severity s);

@@ -270,6 +270,9 @@ unsigned vf_k8s_check_image(vf_scan *s, const vf_buf *b, const char *ref, uint64
 /* scan_archive.c */
 bool vf_is_archive(const uint8_t *p, size_t n);
 void vf_scan_archive_mem(vf_scan *s, const vf_buf *b);
+/* A libarchive reader with exactly the formats and filters the verifier reads (tar family,
+ * raw; gzip, zstd, xz): never archive_read_support_format_all. NULL on OOM. */
+struct archive *vf_archive_reader_new(void);
 /* scan_helm.c */
 bool vf_is_chart_dir(const char *dir);
 /* The full path of an executable @name on $PATH (malloc'ed), or NULL. */

@@ -50,7 +50,7 @@ bool vf_is_archive(const uint8_t *p, size_t n)
 	return n >= 262 && memcmp(p + 257, "ustar", 5) == 0;
 }
 
-static struct archive *reader_new(void)
+struct archive *vf_archive_reader_new(void)
 {
 	struct archive *a = archive_read_new();
 
@@ -127,7 +127,7 @@ static void scan_nested(vf_scan *s, struct archive *parent, const vf_buf *eb, bu
 			 .head_len = head_len,
 			 .bud = bud,
 			 .max_bytes = s->rules->set.max_archive_bytes};
-	struct archive *a = reader_new();
+	struct archive *a = vf_archive_reader_new();
 	char what[512];
 
 	ns.chunk = malloc(CHUNK);
@@ -274,7 +274,7 @@ static void scan_reader(vf_scan *s, struct archive *a, const vf_buf *parent, bud
 
 void vf_scan_archive_mem(vf_scan *s, const vf_buf *b)
 {
-	struct archive *a = reader_new();
+	struct archive *a = vf_archive_reader_new();
 	budget bud = {0};
 	char what[512];
 

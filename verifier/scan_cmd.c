@@ -50,20 +50,6 @@ static void usage(FILE *out)
 	      out);
 }
 
-static int bad_usage(const char *fmt, ...) EXAI_PRINTF(1, 2);
-static int bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("airgap-verifier scan: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	return 2;
-}
-
 static int parse(int argc, char **argv, opts *o)
 {
 	o->fmt = VF_FMT_TEXT;
@@ -80,17 +66,18 @@ static int parse(int argc, char **argv, opts *o)
 			return -1;
 		}
 		if (takes && !v)
-			return bad_usage("%s needs a value", a);
+			return vf_usage_error("scan", usage, "%s needs a value", a);
 		if (!strcmp(a, "--rules")) {
 			if (o->nrules == MAX_RULE_FILES)
-				return bad_usage("too many --rules files");
+				return vf_usage_error("scan", usage, "too many --rules files");
 			o->rules[o->nrules++] = v;
 		} else if (!strcmp(a, "--allow")) {
 			o->allow = v;
 		} else if (!strcmp(a, "--format")) {
 			if (!vf_format_parse(v, &o->fmt))
-				return bad_usage("unknown format '%s' (text, json, junit, sarif)",
-						 v);
+				return vf_usage_error(
+				    "scan", usage, "unknown format '%s' (text, json, junit, sarif)",
+				    v);
 		} else if (!strcmp(a, "--json")) {
 			o->fmt = VF_FMT_JSON;
 		} else if (!strcmp(a, "--output")) {
@@ -98,18 +85,19 @@ static int parse(int argc, char **argv, opts *o)
 		} else if (!strcmp(a, "--fail-on")) {
 			o->fail_never = !strcmp(v, "none");
 			if (!o->fail_never && !vf_severity_parse(v, &o->fail_on))
-				return bad_usage("unknown severity '%s'", v);
+				return vf_usage_error("scan", usage, "unknown severity '%s'", v);
 		} else if (!strcmp(a, "--jobs")) {
 			uint64_t j;
 			if (!exai_parse_u64(v, &j) || j < 1 || j > 64)
-				return bad_usage("--jobs wants 1..64, not '%s'", v);
+				return vf_usage_error("scan", usage, "--jobs wants 1..64, not '%s'",
+						      v);
 			o->jobs = (unsigned)j;
 		} else if (!strcmp(a, "--no-default-rules")) {
 			o->no_default = true;
 		} else if (!strcmp(a, "--no-helm")) {
 			o->no_helm = true;
 		} else if (a[0] == '-' && a[1]) {
-			return bad_usage("unknown option '%s'", a);
+			return vf_usage_error("scan", usage, "unknown option '%s'", a);
 		} else {
 			o->paths[o->npaths++] = argv[i];
 		}
@@ -117,9 +105,10 @@ static int parse(int argc, char **argv, opts *o)
 			i++;
 	}
 	if (o->npaths == 0)
-		return bad_usage("no PATH given");
+		return vf_usage_error("scan", usage, "no PATH given");
 	if (o->no_default && o->nrules == 0)
-		return bad_usage("--no-default-rules needs at least one --rules file");
+		return vf_usage_error("scan", usage,
+				      "--no-default-rules needs at least one --rules file");
 	return 0;
 }
 

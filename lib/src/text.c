@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 bool exai_parse_u64(const char *s, uint64_t *out)
 {
@@ -29,6 +30,29 @@ bool exai_parse_u64_canon(const char *s, uint64_t *out)
 	if (!s || (s[0] == '0' && s[1] != '\0') || strlen(s) > 20)
 		return false;
 	return exai_parse_u64(s, out);
+}
+
+bool exai_parse_time(const char *s, uint64_t *out)
+{
+	struct tm tm = {0};
+	const char *end;
+	time_t t;
+
+	if (exai_parse_u64(s, out))
+		return true;
+	if (!(end = strptime(s, "%Y-%m-%d", &tm)))
+		return false;
+	if (*end == 'T') {
+		end = strptime(end + 1, "%H:%M:%S", &tm);
+		if (!end || strcmp(end, "Z") != 0)
+			return false;
+	} else if (*end) {
+		return false;
+	}
+	if ((t = timegm(&tm)) < 0)
+		return false;
+	*out = (uint64_t)t;
+	return true;
 }
 
 static bool name_char(char c, bool at_sign)

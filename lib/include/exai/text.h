@@ -13,6 +13,9 @@ bool exai_parse_u64(const char *s, uint64_t *out);
 /* Canonical unsigned decimal: as above and no leading zero (except "0" itself). */
 bool exai_parse_u64_canon(const char *s, uint64_t *out);
 
+/* A time given by a user: unix seconds, or YYYY-MM-DD[THH:MM:SSZ] (UTC). */
+bool exai_parse_time(const char *s, uint64_t *out);
+
 #define EXAI_NAME_MAX 128
 /* A name (channel, component, version, target class or site): 1..EXAI_NAME_MAX characters of
  * [A-Za-z0-9._+-], starting with a letter or digit. */
