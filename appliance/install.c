@@ -177,8 +177,11 @@ exai_status upd_op_revert(const upd_config *c, const upd_op *op, exai_error *e)
 	if (op->kind == UPD_K_MODEL && !op->reuse && strcmp(op->new_loc, op->old_loc)) {
 		if (!path2(dst, sizeof(dst), op->base, op->new_loc))
 			return exai_error_set(e, EXAI_EINVAL, "%s: path too long", op->base);
-		return exai_tree_remove(dst, e);
+		if ((rc = exai_tree_remove(dst, e)))
+			return rc;
 	}
+	if (!op->old_loc[0])
+		(void)rmdir(op->base); /* as in upd_op_discard */
 	return EXAI_OK;
 }
 
@@ -189,7 +192,12 @@ exai_status upd_op_discard(const upd_op *op, exai_error *e)
 	if (op->kind == UPD_K_ROOTFS)
 		return EXAI_OK;
 	upd_op_stage_path(op, stage, sizeof(stage));
-	return exai_tree_remove(stage, e);
+	exai_status rc = exai_tree_remove(stage, e);
+	/* A component new to this host leaves no empty <dir>/<name> behind; rmdir only
+	 * removes an empty directory, so anything else there stays. */
+	if (!rc && !op->old_loc[0])
+		(void)rmdir(op->base);
+	return rc;
 }
 
 exai_status upd_models_gc(upd_state *s, const char *models_dir, const char *name, size_t keep,
