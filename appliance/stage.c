@@ -12,14 +12,9 @@
 #include <unistd.h>
 
 #include "exai/file.h"
-#include "flush.h"
+#include "exai/wb.h"
 
 #define READBACK_BUF (1u << 20)
-/* Writeback of a large raw file is started every this many bytes, so the disk works while
- * the pipeline decrypts the rest and the final sync has little left to wait for. */
-#define WRITEBACK_STEP (32u << 20)
-/* ...and a background fdatasync every this many steps (see flush.h). */
-#define FLUSH_EVERY 4
 
 void upd_stager_init(upd_stager *s, const upd_config *cfg, const exai_manifest *m, upd_plan *plan,
 		     upd_filelist *files)
@@ -35,8 +30,7 @@ void upd_stager_init(upd_stager *s, const upd_config *cfg, const exai_manifest *
 
 void upd_stager_cleanup(upd_stager *s)
 {
-	(void)upd_flusher_stop(s->flusher, NULL);
-	s->flusher = NULL;
+	(void)exai_wb_finish(&s->wb, NULL);
 	upd_extract_abort(s->x);
 	s->x = NULL;
 	if (s->fd >= 0)
@@ -91,6 +85,7 @@ static exai_status open_raw_file(upd_stager *s, const exai_component *c, exai_er
 		return exai_error_sys(e, EXAI_EIO, "%s: create", c->target);
 	if (fchmod(s->fd, 0644) != 0)
 		return exai_error_sys(e, EXAI_EIO, "%s: chmod", c->target);
+	exai_wb_init(&s->wb, s->fd, 0, c->target);
 	return EXAI_OK;
 }
 
@@ -107,6 +102,7 @@ static exai_status open_rootfs(upd_stager *s, exai_error *e)
 		return exai_error_set(e, EXAI_EUNSAFE,
 				      "rootfs slot %s: not a block device or image file",
 				      s->op->base);
+	exai_wb_init(&s->wb, s->fd, 0, s->op->base);
 	return EXAI_OK;
 }
 
@@ -117,8 +113,6 @@ static exai_status sink_begin(void *arg, const exai_component *c, exai_error *e)
 	exai_status rc;
 
 	s->op = op;
-	s->written = s->flushed = s->prev_flushed = 0;
-	s->steps = 0;
 	if (op->skip || op->reuse)
 		return EXAI_OK;
 	if (op->kind == UPD_K_ROOTFS)
@@ -137,36 +131,6 @@ static exai_status sink_begin(void *arg, const exai_component *c, exai_error *e)
 	return upd_extract_start(s->dirfd, &lim, &s->x, e);
 }
 
-/*
- * Streaming writeback of a large raw file: start writeback of the bytes written since the
- * last step, wait for the step before it to reach the disk and drop it from the page cache.
- * The disk then works while the pipeline decrypts the rest, dirty pages stay bounded to two
- * steps, and the next writes reuse the pages just dropped instead of taking fresh ones
- * (which costs several times more CPU in a VM: see docs/benchmarks.md, update_apply). Both
- * calls are hints: a write error surfaces at the fsync/syncfs that ends the component.
- */
-static void writeback_step(upd_stager *s)
-{
-	uint64_t len = s->written - s->flushed;
-
-	(void)sync_file_range(s->fd, (off_t)s->flushed, (off_t)len, SYNC_FILE_RANGE_WRITE);
-	if (s->flushed > 0) {
-		off_t prev = (off_t)s->prev_flushed, plen = (off_t)(s->flushed - s->prev_flushed);
-		(void)sync_file_range(s->fd, prev, plen,
-				      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-					  SYNC_FILE_RANGE_WAIT_AFTER);
-		(void)posix_fadvise(s->fd, prev, plen, POSIX_FADV_DONTNEED);
-	}
-	s->prev_flushed = s->flushed;
-	s->flushed = s->written;
-	if (++s->steps % FLUSH_EVERY == 0) {
-		/* Without the thread the final sync does all the flushing, as before. */
-		const exai_component *c = &s->m->c[s->op - s->plan->ops];
-		if (s->flusher || !upd_flusher_start(s->fd, c->target, &s->flusher, NULL))
-			upd_flusher_kick(s->flusher);
-	}
-}
-
 static exai_status sink_data(void *arg, const exai_component *c, const uint8_t *buf, size_t len,
 			     exai_error *e)
 {
@@ -178,9 +142,8 @@ static exai_status sink_data(void *arg, const exai_component *c, const uint8_t *
 	if (s->x)
 		return upd_extract_feed(s->x, buf, len, e);
 	exai_status rc = exai_write_full(s->fd, buf, len, "stage", e);
-	s->written += len;
-	if (!rc && s->written - s->flushed >= WRITEBACK_STEP)
-		writeback_step(s);
+	if (!rc)
+		exai_wb_wrote(&s->wb, len);
 	return rc;
 }
 
@@ -260,9 +223,8 @@ static exai_status sink_end(void *arg, const exai_component *c, exai_error *e)
 	s->x = NULL;
 	if (x)
 		rc = upd_extract_finish(x, e);
-	if (s->flusher) {
-		exai_status frc = upd_flusher_stop(s->flusher, rc ? NULL : e);
-		s->flusher = NULL;
+	if (s->fd >= 0) {
+		exai_status frc = exai_wb_finish(&s->wb, rc ? NULL : e);
 		rc = rc ? rc : frc;
 	}
 	if (!rc && s->op->kind == UPD_K_ROOTFS)

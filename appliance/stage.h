@@ -21,7 +21,7 @@
 #include "config.h"
 #include "exai/bundle.h"
 #include "extract.h"
-#include "flush.h"
+#include "exai/wb.h"
 #include "files.h"
 #include "plan.h"
 
@@ -32,14 +32,10 @@ typedef struct upd_stager {
 	/* the component in progress */
 	const upd_op *op;
 	upd_extract *x;
-	int dirfd; /* its staging dir */
-	int fd;	   /* raw file or rootfs slot */
-	uint64_t written;
-	uint64_t flushed;      /* bytes of the raw file whose writeback was started */
-	uint64_t prev_flushed; /* where the step before that one began */
-	unsigned steps;	       /* writeback steps so far */
-	upd_flusher *flusher;  /* started at the first periodic flush, else NULL */
-	upd_filelist *files;   /* one per plan op, owned by the caller */
+	int dirfd;	     /* its staging dir */
+	int fd;		     /* raw file or rootfs slot */
+	exai_wb wb;	     /* streaming writeback of fd (exai/wb.h) */
+	upd_filelist *files; /* one per plan op, owned by the caller */
 } upd_stager;
 
 /* @files: an array of plan->n empty lists (caller-owned), filled as components are staged;

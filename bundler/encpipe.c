@@ -175,7 +175,7 @@ exai_status exb_encpipe_start(exb_output *out, const uint8_t *key, const uint8_t
 	p->chunk_count = chunk_count;
 	p->table = table;
 	p->progress = progress;
-	p->nworkers = exai_worker_count();
+	p->nworkers = exai_worker_count(true); /* the reader hashes the plaintext */
 	p->nslots = 2 * (size_t)p->nworkers + 2;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "exai/file.h"
+#include "exai/wb.h"
 
 #define MAX_BLOBS 80
 
@@ -25,6 +26,7 @@ struct exb_output {
 	int dirfd; /* temp directory (directory form) */
 	struct archive *a;
 	uint64_t pos; /* bytes written to the .exb so far */
+	exai_wb wb;   /* streaming writeback of fd (exai/wb.h) */
 	exai_status cb_rc;
 	exai_error *cb_e;
 	size_t n;
@@ -42,6 +44,7 @@ static la_ssize_t exb_cb(struct archive *a, void *client, const void *buf, size_
 	if ((o->cb_rc = exai_write_full(o->fd, buf, len, o->tmp, o->cb_e)))
 		return -1;
 	o->pos += len;
+	exai_wb_wrote(&o->wb, len);
 	return (la_ssize_t)len;
 }
 
@@ -116,6 +119,7 @@ static exai_status make_tmp(exb_output *o, const char *path, exai_error *e)
 			return exai_error_sys(e, EXAI_EIO, "%s: create", o->tmp);
 		if (fchmod(o->fd, 0644) != 0)
 			return exai_error_sys(e, EXAI_EIO, "%s: chmod", o->tmp);
+		exai_wb_init(&o->wb, o->fd, 0, o->tmp);
 		return EXAI_OK;
 	}
 	if (!mkdtemp(o->tmp))
@@ -128,6 +132,7 @@ static exai_status make_tmp(exb_output *o, const char *path, exai_error *e)
 	o->fd = openat(o->dirfd, "payload", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (o->fd < 0)
 		return exai_error_sys(e, EXAI_EIO, "%s/payload: create", o->tmp);
+	exai_wb_init(&o->wb, o->fd, 0, o->tmp);
 	return EXAI_OK;
 }
 
@@ -186,7 +191,10 @@ exai_status exb_output_payload(exb_output *o, const void *buf, size_t len, exai_
 {
 	if (o->exb)
 		return tar_data(o, buf, len, e);
-	return exai_write_full(o->fd, buf, len, "payload", e);
+	exai_status rc = exai_write_full(o->fd, buf, len, "payload", e);
+	if (!rc)
+		exai_wb_wrote(&o->wb, len);
+	return rc;
 }
 
 static exai_status write_dir_file(exb_output *o, const char *name, const uint8_t *data,
@@ -252,6 +260,8 @@ exai_status exb_output_finish(exb_output *o, const exb_blob *fill, size_t n_fill
 			if ((rc = write_dir_file(o, fill[i].name, fill[i].data, fill[i].len, e)))
 				goto fail;
 	}
+	if ((rc = exai_wb_finish(&o->wb, e)))
+		goto fail;
 	if (exai_fault("create.fsync") || fsync(o->fd) != 0) {
 		rc = exai_error_sys(e, EXAI_EIO, "%s: fsync", o->tmp);
 		goto fail;
@@ -278,6 +288,7 @@ void exb_output_abort(exb_output *o)
 
 	if (!o)
 		return;
+	(void)exai_wb_finish(&o->wb, NULL);
 	if (o->a)
 		archive_write_free(o->a);
 	if (o->fd >= 0)

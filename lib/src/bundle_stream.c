@@ -51,10 +51,19 @@ typedef struct pipe_ctx {
 	int fd;
 } pipe_ctx;
 
-unsigned exai_worker_count(void)
+unsigned exai_worker_count(bool caller_hashes)
 {
+	const char *env = getenv("EXAI_WORKERS");
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
+	if (env && *env) {
+		char *end;
+		long v = strtol(env, &end, 10);
+		if (!*end && v >= 1)
+			return v > 64 ? 64 : (unsigned)v;
+	}
+	if (caller_hashes && n > 1)
+		n--;
 	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }
 
@@ -342,7 +351,6 @@ exai_status exai_bundle_stream(exai_bundle *b, const exai_sink *sink, exai_progr
 			       exai_error *e)
 {
 	const exai_bentry *table = exai_bundle_entry(b, "chunks");
-	unsigned nw = exai_worker_count();
 	pipe_ctx p = {0};
 	consumer c = {0};
 	exai_status rc;
@@ -352,6 +360,8 @@ exai_status exai_bundle_stream(exai_bundle *b, const exai_sink *sink, exai_progr
 	p.b = b;
 	p.table = table->data;
 	p.decrypt = b->manifest && (b->index->encryption == EXAI_ENC_NONE || b->data_key);
+	/* With the manifest, this thread hashes every plaintext byte per component. */
+	unsigned nw = exai_worker_count(p.decrypt);
 	p.nslots = 2 * (size_t)nw + 2;
 	c.m = b->manifest;
 	c.sink = sink;

@@ -25,7 +25,7 @@ EOS
 (cd "$T" && exai-bundle create spec-big.yaml --out b2.exb --recipient site.pub >/dev/null &&
 	exai-bundle sign b2.exb --key rel1.key >/dev/null)
 
-expect_rc 1 env EXAI_FAULT=stage.flush:1:fail exai-update --config "$T/update.yaml" apply "$T/b2.exb"
+expect_rc 1 env EXAI_FAULT=flush:1:fail exai-update --config "$T/update.yaml" apply "$T/b2.exb"
 expect_contains "$T/err" "weights.bin"
 expect_contains "$T/err" "fdatasync"
 snapshot >"$T/after"; echo "$base" >"$T/before"; diff "$T/before" "$T/after" >&2 || fail "a failed background flush changed state"
@@ -33,7 +33,7 @@ snapshot >"$T/after"; echo "$base" >"$T/before"; diff "$T/before" "$T/after" >&2
 ok "a failed background fdatasync fails the apply and changes nothing"
 
 EXAI_FAULT_LOG="$T/points" U apply "$T/b2.exb" >/dev/null || fail "apply of the large model failed: $(cat "$T/err")"
-n=$(grep -c '^stage.flush$' "$T/points" || true)
+n=$(grep -c '^flush$' "$T/points" || true)
 [ "$n" -ge 1 ] || fail "the background flush never ran"
 inst="$T/inst/models/big/current/weights.bin"
 if [ "$(stat -f -c %T "$T")" != tmpfs ]; then

@@ -119,7 +119,9 @@ typedef struct exai_sink {
 exai_status exai_bundle_stream(exai_bundle *b, const exai_sink *sink, exai_progress *progress,
 			       exai_error *e) EXAI_WUR;
 
-/* Number of worker threads the pipeline uses (online CPUs, at least 1, at most 64). */
-unsigned exai_worker_count(void);
+/* Worker threads for a chunk pipeline: EXAI_WORKERS if set (1..64), else one per online core,
+ * less one when @caller_hashes (the calling thread hashes every byte too, so it needs a core
+ * of its own: on 2 cores 1 worker + the caller beats 2 workers + the caller). */
+unsigned exai_worker_count(bool caller_hashes);
 
 #endif
