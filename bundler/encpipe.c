@@ -1,5 +1,7 @@
 /*
- * encpipe: parallel chunk encryption and hashing with ordered output.
+ * encpipe: parallel chunk encryption and hashing with ordered output. Workers take up to four
+ * filled chunks at a time, seal each, then hash the sealed chunks together
+ * (exai_sha256_multi); a writer thread writes them out in order.
  */
 #include "encpipe.h"
 
@@ -12,6 +14,9 @@
 #include "exai/hash.h"
 
 enum { S_FREE, S_FILLED, S_BUSY, S_DONE };
+
+/* Most bytes the ring of chunk buffers may take. */
+#define RING_BUDGET ((size_t)192 << 20)
 
 typedef struct eslot {
 	int state;
@@ -30,6 +35,7 @@ struct exb_encpipe {
 	uint8_t *table;
 	exai_progress *progress;
 	size_t nslots;
+	size_t batch; /* chunks a worker seals and hashes at once */
 	eslot *slots;
 	unsigned nworkers;
 	pthread_t workers[64], writer;
@@ -57,29 +63,65 @@ static void fail(exb_encpipe *p, exai_status rc, const exai_error *e)
 	pthread_cond_broadcast(&p->cv);
 }
 
+static bool work_ready(const exb_encpipe *p)
+{
+	return p->next_work < p->produced && p->slots[p->next_work % p->nslots].state == S_FILLED;
+}
+
+/* Seals each chunk of a batch, then hashes the results together (exai_sha256_multi) into the
+ * chunk table; without a key the plaintext chunks are hashed. */
+static void process(exb_encpipe *p, eslot **batch, size_t n)
+{
+	uint8_t md[EXAI_SHA256_MULTI_MAX][EXAI_SHA256_LEN];
+	const uint8_t *data[EXAI_SHA256_MULTI_MAX] = {0};
+	size_t len[EXAI_SHA256_MULTI_MAX] = {0};
+	exai_error err;
+	exai_status rc = EXAI_OK;
+
+	for (size_t i = 0; i < n; i++) {
+		eslot *s = batch[i];
+		s->rc = EXAI_OK;
+		if (p->key)
+			s->rc = exai_chunk_seal(p->key, p->bundle_id, s->idx, p->chunk_count, s->pt,
+						s->len, s->ct, &s->err);
+		data[i] = p->key ? s->ct : s->pt;
+		len[i] = s->len + (p->key ? EXAI_TAG_LEN : 0);
+	}
+	rc = exai_sha256_multi(n, data, len, md, &err);
+	for (size_t i = 0; i < n; i++) {
+		eslot *s = batch[i];
+		if (!s->rc && rc) {
+			s->rc = rc;
+			memcpy(&s->err, &err, sizeof(err));
+		}
+		if (!s->rc)
+			memcpy(p->table + s->idx * EXAI_SHA256_LEN, md[i], EXAI_SHA256_LEN);
+	}
+}
+
 static void *worker(void *arg)
 {
 	exb_encpipe *p = arg;
+	eslot *batch[EXAI_SHA256_MULTI_MAX];
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (!p->abort && !(p->next_work < p->produced &&
-				      p->slots[p->next_work % p->nslots].state == S_FILLED))
+		while (!p->abort && !work_ready(p))
 			pthread_cond_wait(&p->cv, &p->mu);
 		if (p->abort)
 			break;
-		eslot *s = &p->slots[p->next_work % p->nslots];
-		p->next_work++;
-		s->state = S_BUSY;
+		/* Every consecutive chunk that is ready, up to the batch size. */
+		size_t n = 0;
+		while (n < p->batch && work_ready(p)) {
+			batch[n] = &p->slots[p->next_work % p->nslots];
+			batch[n++]->state = S_BUSY;
+			p->next_work++;
+		}
 		pthread_mutex_unlock(&p->mu);
-		uint8_t *md = p->table + s->idx * EXAI_SHA256_LEN;
-		if (p->key)
-			s->rc = exai_chunk_seal_hash(p->key, p->bundle_id, s->idx, p->chunk_count,
-						     s->pt, s->len, s->ct, md, &s->err);
-		else
-			s->rc = exai_sha256_buf(s->pt, s->len, md, &s->err);
+		process(p, batch, n);
 		pthread_mutex_lock(&p->mu);
-		s->state = S_DONE;
+		for (size_t i = 0; i < n; i++)
+			batch[i]->state = S_DONE;
 		pthread_cond_broadcast(&p->cv);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -176,7 +218,14 @@ exai_status exb_encpipe_start(exb_output *out, const uint8_t *key, const uint8_t
 	p->table = table;
 	p->progress = progress;
 	p->nworkers = exai_worker_count(true); /* the reader hashes the plaintext */
-	p->nslots = 2 * (size_t)p->nworkers + 2;
+	/* Ring: each worker's batch twice over and two more, within RING_BUDGET (never fewer
+	 * than 3 slots: producer, worker, writer). */
+	size_t slot_bytes = (size_t)chunk_size * (key ? 2 : 1) + EXAI_TAG_LEN;
+	size_t cap = RING_BUDGET / slot_bytes < 3 ? 3 : RING_BUDGET / slot_bytes;
+	p->batch = exai_sha256_multi_width();
+	p->nslots = 2 * (size_t)p->nworkers * p->batch + 2;
+	if (p->nslots > cap)
+		p->nslots = cap;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	p->slots = calloc(p->nslots, sizeof(*p->slots));

@@ -99,55 +99,6 @@ exai_status exai_chunk_seal(const uint8_t key[EXAI_DATA_KEY_LEN], const uint8_t 
 	return gcm_op(1, key, nonce, ad, n, in, len, out, e);
 }
 
-exai_status exai_chunk_seal_hash(const uint8_t key[EXAI_DATA_KEY_LEN], const uint8_t bundle_id[32],
-				 uint64_t index, uint64_t count, const uint8_t *in, size_t len,
-				 uint8_t *out, uint8_t md[32], exai_error *e)
-{
-	enum { PIECE = 128 << 10 };
-	uint8_t nonce[12], ad[64];
-	size_t adn = chunk_ad(ad, bundle_id, index, count);
-	EVP_CIPHER_CTX *ctx = NULL;
-	exai_sha256 h = {0};
-	exai_status rc;
-	int n = 0;
-
-	make_nonce(nonce, 0, index);
-	pthread_once(&gcm_once, gcm_fetch);
-	if (!gcm)
-		return exai_error_set(e, EXAI_ECRYPTO, "OpenSSL has no AES-256-GCM");
-	if (len > INT_MAX)
-		return exai_error_set(e, EXAI_EFORMAT, "AEAD input of %zu bytes out of range", len);
-	if ((rc = exai_sha256_init(&h, e)))
-		return rc;
-	rc = EXAI_ECRYPTO;
-	ctx = EVP_CIPHER_CTX_new();
-	if (!ctx || EVP_CipherInit_ex2(ctx, gcm, key, nonce, 1, NULL) != 1 ||
-	    EVP_CipherUpdate(ctx, NULL, &n, ad, (int)adn) != 1) {
-		exai_error_set(e, rc, "AES-GCM init failed");
-		goto out;
-	}
-	for (size_t off = 0; off < len; off += PIECE) {
-		int piece = (int)(len - off < PIECE ? len - off : PIECE);
-		if (EVP_CipherUpdate(ctx, out + off, &n, in + off, piece) != 1 || n != piece) {
-			exai_error_set(e, rc, "AES-GCM failed");
-			goto out;
-		}
-		exai_sha256_update(&h, out + off, (size_t)piece);
-	}
-	if (EVP_CipherFinal_ex(ctx, out + len, &n) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, EXAI_TAG_LEN, out + len) != 1) {
-		exai_error_set(e, rc, "AES-GCM tag failed");
-		goto out;
-	}
-	exai_sha256_update(&h, out + len, EXAI_TAG_LEN);
-	exai_sha256_final(&h, md);
-	rc = EXAI_OK;
-out:
-	exai_sha256_free(&h);
-	EVP_CIPHER_CTX_free(ctx);
-	return rc;
-}
-
 exai_status exai_chunk_open(const uint8_t key[EXAI_DATA_KEY_LEN], const uint8_t bundle_id[32],
 			    uint64_t index, uint64_t count, const uint8_t *in, size_t len,
 			    uint8_t *out, exai_error *e)

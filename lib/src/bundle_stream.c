@@ -1,10 +1,12 @@
 /*
  * bundle_stream: the payload pipeline. One reader thread reads chunks in order from the media
- * into a ring of slots; worker threads (one per core) hash each chunk, compare the hash with
- * the signed chunk table and only then decrypt it; the calling thread takes finished chunks in
- * order, hashes the plaintext per component and hands it to the sink.
+ * into a ring of slots; worker threads (exai_worker_count) take up to four ready chunks at a
+ * time, hash them together (exai_sha256_multi), compare each hash with the signed chunk table
+ * and only then decrypt the chunk; the calling thread takes finished chunks in order, hashes
+ * the plaintext per component and hands it to the sink.
  *
- * Memory is bounded by the ring: 2 * workers + 2 slots of (chunk size + tag) * 2 bytes,
+ * Memory is bounded by the ring: 2 * workers * batch + 2 slots of (chunk size + tag) bytes
+ * (twice that when decrypting), at most RING_BUDGET (192 MiB, but never fewer than 3 slots),
  * whatever the payload size. Errors travel with their chunk, so the one reported is always
  * the first in payload order ("payload: chunk 17: hash mismatch").
  */
@@ -25,6 +27,8 @@
 enum slot_state { SLOT_FREE, SLOT_FILLED, SLOT_BUSY, SLOT_DONE };
 
 #define CONSUME_PIECE (256u << 10)
+/* Most bytes the ring of chunk buffers may take (see exai_bundle_stream). */
+#define RING_BUDGET ((size_t)192 << 20)
 
 typedef struct slot {
 	enum slot_state state;
@@ -40,6 +44,7 @@ typedef struct pipe_ctx {
 	const uint8_t *table;
 	bool decrypt;
 	size_t nslots;
+	size_t batch; /* chunks a worker hashes at once */
 	slot *slots;
 	uint64_t next_work; /* next chunk a worker may take */
 	uint64_t filled;    /* chunks read so far */
@@ -124,19 +129,11 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-static void process(pipe_ctx *p, slot *s)
+/* After its hash matched the table: decrypt (or copy) one chunk. */
+static void open_chunk(pipe_ctx *p, slot *s)
 {
-	uint8_t md[EXAI_SHA256_LEN];
 	exai_bundle *b = p->b;
 
-	s->rc = exai_sha256_buf(s->ct, s->ct_len, md, &s->err);
-	if (s->rc)
-		return;
-	if (!exai_memeq(md, p->table + s->idx * EXAI_SHA256_LEN, EXAI_SHA256_LEN)) {
-		s->rc = exai_error_set(&s->err, EXAI_EVERIFY, "payload: chunk %llu: hash mismatch",
-				       (unsigned long long)s->idx);
-		return;
-	}
 	if (!p->decrypt)
 		return;
 	if (b->index->encryption == EXAI_ENC_NONE) {
@@ -149,25 +146,64 @@ static void process(pipe_ctx *p, slot *s)
 		exai_error_prefix(&s->err, "payload: chunk %llu", (unsigned long long)s->idx);
 }
 
+/* A batch of consecutive chunks: hash them together (exai_sha256_multi), compare each with
+ * the signed table, and only then decrypt it. */
+static void process(pipe_ctx *p, slot **batch, size_t n)
+{
+	uint8_t md[EXAI_SHA256_MULTI_MAX][EXAI_SHA256_LEN];
+	const uint8_t *data[EXAI_SHA256_MULTI_MAX] = {0};
+	size_t len[EXAI_SHA256_MULTI_MAX] = {0};
+	exai_error err;
+
+	for (size_t i = 0; i < n; i++) {
+		data[i] = batch[i]->ct;
+		len[i] = batch[i]->ct_len;
+	}
+	exai_status rc = exai_sha256_multi(n, data, len, md, &err);
+	for (size_t i = 0; i < n; i++) {
+		slot *s = batch[i];
+		if (rc) {
+			s->rc = rc;
+			memcpy(&s->err, &err, sizeof(err));
+		} else if (!exai_memeq(md[i], p->table + s->idx * EXAI_SHA256_LEN,
+				       EXAI_SHA256_LEN)) {
+			s->rc = exai_error_set(&s->err, EXAI_EVERIFY,
+					       "payload: chunk %llu: hash mismatch",
+					       (unsigned long long)s->idx);
+		} else {
+			open_chunk(p, s);
+		}
+	}
+}
+
+static bool work_ready(const pipe_ctx *p)
+{
+	return p->next_work < p->filled && p->slots[p->next_work % p->nslots].state == SLOT_FILLED;
+}
+
 static void *worker_main(void *arg)
 {
 	pipe_ctx *p = arg;
+	slot *batch[EXAI_SHA256_MULTI_MAX];
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (!p->abort && p->next_work < p->b->index->chunk_count &&
-		       !(p->next_work < p->filled &&
-			 p->slots[p->next_work % p->nslots].state == SLOT_FILLED))
+		while (!p->abort && p->next_work < p->b->index->chunk_count && !work_ready(p))
 			pthread_cond_wait(&p->cv, &p->mu);
 		if (p->abort || p->next_work >= p->b->index->chunk_count)
 			break;
-		slot *s = &p->slots[p->next_work % p->nslots];
-		p->next_work++;
-		s->state = SLOT_BUSY;
+		/* Every consecutive chunk that is ready, up to the batch size. */
+		size_t n = 0;
+		while (n < p->batch && work_ready(p)) {
+			batch[n] = &p->slots[p->next_work % p->nslots];
+			batch[n++]->state = SLOT_BUSY;
+			p->next_work++;
+		}
 		pthread_mutex_unlock(&p->mu);
-		process(p, s);
+		process(p, batch, n);
 		pthread_mutex_lock(&p->mu);
-		s->state = SLOT_DONE;
+		for (size_t i = 0; i < n; i++)
+			batch[i]->state = SLOT_DONE;
 		pthread_cond_broadcast(&p->cv);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -362,7 +398,14 @@ exai_status exai_bundle_stream(exai_bundle *b, const exai_sink *sink, exai_progr
 	p.decrypt = b->manifest && (b->index->encryption == EXAI_ENC_NONE || b->data_key);
 	/* With the manifest, this thread hashes every plaintext byte per component. */
 	unsigned nw = exai_worker_count(p.decrypt);
-	p.nslots = 2 * (size_t)nw + 2;
+	/* Ring: each worker's batch twice over (one in work, one being read) and two more, within
+	 * RING_BUDGET; never fewer than 3 slots (reader, worker, consumer). */
+	size_t slot_bytes = ((size_t)b->index->chunk_size + EXAI_AEAD_TAG) * (p.decrypt ? 2 : 1);
+	size_t cap = RING_BUDGET / slot_bytes < 3 ? 3 : RING_BUDGET / slot_bytes;
+	p.batch = exai_sha256_multi_width();
+	p.nslots = 2 * (size_t)nw * p.batch + 2;
+	if (p.nslots > cap)
+		p.nslots = cap;
 	c.m = b->manifest;
 	c.sink = sink;
 	pthread_mutex_init(&p.mu, NULL);

@@ -29,11 +29,6 @@ exai_status exai_chunk_seal(const uint8_t key[EXAI_DATA_KEY_LEN], const uint8_t 
 exai_status exai_chunk_open(const uint8_t key[EXAI_DATA_KEY_LEN], const uint8_t bundle_id[32],
 			    uint64_t index, uint64_t count, const uint8_t *in, size_t len,
 			    uint8_t *out, exai_error *e) EXAI_WUR;
-/* exai_chunk_seal, also writing SHA-256(out) (ciphertext and tag) to @md: the ciphertext is
- * hashed piece by piece while it is still in cache. */
-exai_status exai_chunk_seal_hash(const uint8_t key[EXAI_DATA_KEY_LEN], const uint8_t bundle_id[32],
-				 uint64_t index, uint64_t count, const uint8_t *in, size_t len,
-				 uint8_t *out, uint8_t md[32], exai_error *e) EXAI_WUR;
 exai_status exai_manifest_seal(const uint8_t key[EXAI_DATA_KEY_LEN], const uint8_t bundle_id[32],
 			       const uint8_t *in, size_t len, uint8_t *out, exai_error *e) EXAI_WUR;
 exai_status exai_manifest_open(const uint8_t key[EXAI_DATA_KEY_LEN], const uint8_t bundle_id[32],

@@ -44,29 +44,6 @@ START_TEST(open_refuses_any_other_place)
 }
 END_TEST
 
-START_TEST(seal_hash_equals_seal_then_sha256)
-{
-	static const size_t sizes[] = {0, 1, 131071, 131072, 131073, 4u << 20};
-	exai_error e;
-
-	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
-		size_t n = sizes[k];
-		uint8_t *pt = malloc(n + 1), *c1 = malloc(n + 16), *c2 = malloc(n + 16);
-		uint8_t md1[32], md2[32];
-		for (size_t i = 0; i < n; i++)
-			pt[i] = (uint8_t)(i ^ (i >> 8));
-		ck_assert_int_eq(exai_chunk_seal(key, id, k, 6, pt, n, c1, &e), EXAI_OK);
-		ck_assert_int_eq(exai_chunk_seal_hash(key, id, k, 6, pt, n, c2, md2, &e), EXAI_OK);
-		ck_assert_mem_eq(c1, c2, n + 16);
-		ck_assert_int_eq(exai_sha256_buf(c1, n + 16, md1, &e), EXAI_OK);
-		ck_assert_mem_eq(md1, md2, 32);
-		free(pt);
-		free(c1);
-		free(c2);
-	}
-}
-END_TEST
-
 START_TEST(manifest_seal_is_bound_to_the_bundle)
 {
 	const uint8_t text[] = "exai-bundle-manifest 1\n";
@@ -90,7 +67,6 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, open_refuses_any_other_place);
-	tcase_add_test(tc, seal_hash_equals_seal_then_sha256);
 	tcase_add_test(tc, manifest_seal_is_bound_to_the_bundle);
 	suite_add_tcase(s, tc);
 	return tu_run(s);

@@ -44,6 +44,72 @@ START_TEST(sha256_streaming_million_a)
 }
 END_TEST
 
+/* exai_sha256_multi against OpenSSL one buffer at a time: every length around the block and
+ * padding boundaries, groups of 1-4 buffers of different lengths, unaligned starts. */
+START_TEST(sha256_multi_matches_single)
+{
+	enum { MAXLEN = 300 };
+	uint8_t *buf = malloc(4 * (MAXLEN + 8));
+	uint8_t want[EXAI_SHA256_LEN], got[EXAI_SHA256_MULTI_MAX][EXAI_SHA256_LEN];
+	exai_error e;
+
+	ck_assert_ptr_nonnull(buf);
+	for (size_t i = 0; i < 4 * (MAXLEN + 8); i++)
+		buf[i] = (uint8_t)(i * 131 + 7);
+	for (size_t n = 1; n <= EXAI_SHA256_MULTI_MAX; n++) {
+		for (size_t len = 0; len <= MAXLEN; len++) {
+			const uint8_t *data[EXAI_SHA256_MULTI_MAX];
+			size_t lens[EXAI_SHA256_MULTI_MAX];
+			for (size_t j = 0; j < n; j++) {
+				data[j] = buf + j * (MAXLEN + 8) + j; /* unaligned */
+				lens[j] = (len + j * 37) % (MAXLEN + 1);
+			}
+			ck_assert_int_eq(exai_sha256_multi(n, data, lens, got, &e), EXAI_OK);
+			for (size_t j = 0; j < n; j++) {
+				ck_assert_int_eq(exai_sha256_buf(data[j], lens[j], want, &e),
+						 EXAI_OK);
+				ck_assert_msg(memcmp(want, got[j], EXAI_SHA256_LEN) == 0,
+					      "n=%zu stream %zu len %zu differs", n, j, lens[j]);
+			}
+		}
+	}
+	free(buf);
+}
+END_TEST
+
+/* Four chunk-sized buffers (4 MiB + a GCM tag), as the pipelines hash them; and a group whose
+ * lengths differ by many blocks. */
+START_TEST(sha256_multi_large)
+{
+	size_t big = (4u << 20) + 16;
+	uint8_t *buf = malloc(4 * big);
+	uint8_t want[EXAI_SHA256_LEN], got[EXAI_SHA256_MULTI_MAX][EXAI_SHA256_LEN];
+	exai_error e;
+
+	ck_assert_ptr_nonnull(buf);
+	for (size_t i = 0; i < 4 * big; i++)
+		buf[i] = (uint8_t)((i * 2654435761u) >> 13);
+	const uint8_t *data[4] = {buf, buf + big, buf + 2 * big, buf + 3 * big};
+	size_t lens[4] = {big, big, big, big};
+	ck_assert_int_eq(exai_sha256_multi(4, data, lens, got, &e), EXAI_OK);
+	for (size_t j = 0; j < 4; j++) {
+		ck_assert_int_eq(exai_sha256_buf(data[j], lens[j], want, &e), EXAI_OK);
+		ck_assert(memcmp(want, got[j], EXAI_SHA256_LEN) == 0);
+	}
+	size_t odd[4] = {big, 1000, 64 * 1000 + 55, 3};
+	ck_assert_int_eq(exai_sha256_multi(4, data, odd, got, &e), EXAI_OK);
+	for (size_t j = 0; j < 4; j++) {
+		ck_assert_int_eq(exai_sha256_buf(data[j], odd[j], want, &e), EXAI_OK);
+		ck_assert(memcmp(want, got[j], EXAI_SHA256_LEN) == 0);
+	}
+	ck_assert_int_eq(exai_sha256_multi(0, data, lens, got, &e), EXAI_OK);
+	ck_assert_int_eq(exai_sha256_multi(5, data, lens, got, &e), EXAI_EINTERNAL);
+	ck_assert_uint_ge(exai_sha256_multi_width(), 1);
+	ck_assert_uint_le(exai_sha256_multi_width(), EXAI_SHA256_MULTI_MAX);
+	free(buf);
+}
+END_TEST
+
 START_TEST(sha256_file_matches_and_enforces_cap)
 {
 	char *d = tu_tempdir();
@@ -121,6 +187,8 @@ int main(void)
 
 	tcase_add_test(tc, sha256_known_answers);
 	tcase_add_test(tc, sha256_streaming_million_a);
+	tcase_add_test(tc, sha256_multi_matches_single);
+	tcase_add_test(tc, sha256_multi_large);
 	tcase_add_test(tc, sha256_file_matches_and_enforces_cap);
 	tcase_add_test(tc, hex_round_trip_and_strictness);
 	tcase_add_test(tc, base64_rfc4648_vectors);
