@@ -4,35 +4,55 @@
 # against copying the same plaintext onto the same filesystem with `cp` followed by `sync`;
 # and `exai-update verify` against `exai-bundle verify` of the same bundle. Run twice: in
 # /dev/shm (page cache: the CPU-bound figure) and in /tmp (disk-bound, where the copy pays for
-# the writes too). Best of 3, wall clock. Prints a Markdown table on stdout (scripts/bench.sh splices it into
-# docs/benchmarks.md); progress goes to stderr.
+# the writes too). The two sides of each comparison run alternately, 5 times each, and the
+# table gives medians and ranges, so a slow moment of the disk hits both; wall clock. Prints a
+# Markdown table on stdout (scripts/bench.sh splices it into docs/benchmarks.md); progress goes
+# to stderr.
 #
 # Environment: EXAI_BUILD (build dir), BENCH_BYTES (model size, default 2 GiB), BENCH_DIRS
-# (default "/dev/shm /tmp"), BENCH_RUNS (3), BENCH_KEEP=1 (keep the work dirs).
+# (default "/dev/shm /tmp"), BENCH_RUNS (5), BENCH_KEEP=1 (keep the work dirs).
 set -eu
 src=${EXAI_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
 build=${EXAI_BUILD:-$src/build}
 upd="$build/appliance/exai-update"
 exb="$build/bundler/exai-bundle"
 bytes=${BENCH_BYTES:-2147483648}
-runs=${BENCH_RUNS:-3}
+runs=${BENCH_RUNS:-5}
 export EXAI_NO_PROGRESS=1
 [ -x "$upd" ] && [ -x "$exb" ] || { echo "update_apply: build exai-update and exai-bundle first" >&2; exit 1; }
 
 now() { date +%s.%N; }
-# best CMD...: the smallest wall time of $runs runs; $setup runs (untimed) before each.
-best() {
-	b=""
+# timed CMD...: runs $setup (untimed), then CMD; prints CMD's wall time in seconds.
+timed() {
+	eval "$setup"
+	t0=$(now)
+	"$@" >/dev/null
+	t1=$(now)
+	awk -v a="$t0" -v z="$t1" 'BEGIN { printf "%.3f\n", z - a }'
+}
+# stats FILE: "median min max" of the numbers in FILE, one per line.
+stats() {
+	sort -n "$1" | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f %.2f %.2f\n", m, v[1], v[NR] }'
+}
+# pair NAME_A CMD_A SETUP_A NAME_B CMD_B SETUP_B: runs A and B alternately $runs times (so
+# both see the same disk weather), leaving the times in $w/NAME_A.t and $w/NAME_B.t.
+pair() {
+	: >"$w/$1.t"
+	: >"$w/$4.t"
 	i=0
 	while [ $i -lt "$runs" ]; do
-		eval "$setup"
-		t0=$(now)
-		"$@" >/dev/null
-		t1=$(now)
-		b=$(awk -v a="$t0" -v z="$t1" -v b="$b" 'BEGIN { t = z - a; if (b == "" || t < b) print t; else print b }')
+		setup=$3
+		eval "timed $2" >>"$w/$1.t"
+		setup=$6
+		eval "timed $5" >>"$w/$4.t"
 		i=$((i + 1))
 	done
-	echo "$b"
+}
+# row LABEL OURS BASE BASELABEL: a table row from the two time files (medians, ranges).
+row() {
+	set -- "$1" $(stats "$w/$2.t") "$4" $(stats "$w/$3.t")
+	awk -v l="$1" -v om="$2" -v olo="$3" -v ohi="$4" -v bl="$5" -v bm="$6" -v blo="$7" -v bhi="$8" \
+		'BEGIN { printf "| %s | %.2f s (%.2f-%.2f) | %s | %.2f s (%.2f-%.2f) | %.2f |\n", l, om, olo, ohi, bl, bm, blo, bhi, bm / om }'
 }
 
 # run_in DIR: prints the two table rows for a work dir under DIR.
@@ -69,26 +89,25 @@ install: {models_dir: $w/inst/models}
 EOS
 
 cpsync() { cp "$w/src/weights.bin" "$w/copy/weights.bin" && sync; }
+apply() { "$upd" --config "$w/update.yaml" apply "$w/model.exb"; }
+uverify() { "$upd" --config "$w/update.yaml" verify "$w/model.exb"; }
+bverify() { "$exb" verify "$w/model.exb" --root "$w/root.txt" --key "$w/site.key"; }
+# Before each run: the inputs warm in the page cache (as after the bundle was copied in),
+# the previous output gone and everything on disk.
+warm='cat "$w/src/weights.bin" "$w/model.exb" >/dev/null'
 
-echo "update_apply: cp + sync" >&2
-setup='rm -rf "$w/copy"; mkdir -p "$w/copy"; sync'
-t_cp=$(best cpsync)
-rm -rf "$w/copy"
-echo "update_apply: exai-update apply" >&2
-setup='rm -rf "$w/state" "$w/inst"; sync'
-t_apply=$(best "$upd" --config "$w/update.yaml" apply "$w/model.exb")
+echo "update_apply: cp + sync and exai-update apply, alternately, $runs times each" >&2
+pair cp cpsync "rm -rf \"\$w/copy\"; mkdir -p \"\$w/copy\"; $warm; sync" \
+	apply apply "rm -rf \"\$w/state\" \"\$w/inst\" \"\$w/copy\"; $warm; sync"
 cmp -s "$w/src/weights.bin" "$w/inst/models/big/current/weights.bin" ||
 	{ echo "update_apply: installed model differs" >&2; exit 1; }
 rm -rf "$w/inst"
-echo "update_apply: verify" >&2
-setup='rm -rf "$w/state"'
-t_verify=$(best "$upd" --config "$w/update.yaml" verify "$w/model.exb")
-setup=':'
-t_exbv=$(best "$exb" verify "$w/model.exb" --root "$w/root.txt" --key "$w/site.key")
+echo "update_apply: exai-update verify and exai-bundle verify, alternately" >&2
+pair uverify uverify "rm -rf \"\$w/state\"" bverify bverify ":"
 
 where=$(df -P "$w" | awk 'NR == 2 { print $1 }')
-awk -v a="$t_apply" -v c="$t_cp" -v d="$where" 'BEGIN { printf "| apply end to end (verify, decrypt, stage, fsync, switch, commit), on %s | %.2f s | cp + sync of the plaintext | %.2f s | %.2f |\n", d, a, c, c / a }'
-awk -v a="$t_verify" -v c="$t_exbv" -v d="$where" 'BEGIN { printf "| verify (signatures, chunk hashes, decrypt, component hashes), on %s | %.2f s | exai-bundle verify --key | %.2f s | %.2f |\n", d, a, c, c / a }'
+row "apply end to end (verify, decrypt, stage, fsync, switch, commit), on $where" apply cp "cp + sync of the plaintext"
+row "verify (signatures, chunk hashes, decrypt, component hashes), on $where" uverify bverify "exai-bundle verify --key"
 cd /
 [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$w"
 }
@@ -101,6 +120,6 @@ for d in ${BENCH_DIRS:-/dev/shm /tmp}; do
 	[ "$room" = 1 ] || { echo "update_apply: not enough room in $d, skipped" >&2; continue; }
 	run_in "$d" >>"$rows"
 done
-echo "| operation ($gib model, encrypted bundle, best of $runs) | exai-update | baseline | baseline time | ratio (baseline / exai-update) |"
+echo "| operation ($gib model, encrypted bundle; median of $runs, range) | exai-update | baseline | baseline time | ratio of medians (baseline / exai-update) |"
 echo "|---|---|---|---|---|"
 cat "$rows"
