@@ -22,7 +22,8 @@ typedef struct eslot {
 	int state;
 	uint64_t idx;
 	uint8_t *pt, *ct;
-	size_t len; /* plaintext length */
+	size_t len;  /* plaintext length */
+	size_t used; /* most plaintext bytes this slot may have held: what is wiped at the end */
 	exai_status rc;
 	exai_error err;
 } eslot;
@@ -183,7 +184,7 @@ static void destroy(exb_encpipe *p)
 {
 	for (size_t i = 0; i < p->nslots && p->slots; i++) {
 		if (p->slots[i].pt)
-			memset(p->slots[i].pt, 0, (size_t)p->chunk_size);
+			memset(p->slots[i].pt, 0, p->slots[i].used); /* untouched pages stay so */
 		free(p->slots[i].pt);
 		free(p->slots[i].ct);
 	}
@@ -298,6 +299,7 @@ exai_status exb_encpipe_reserve(exb_encpipe *p, uint8_t **buf, size_t *room, exa
 		return rc;
 	*buf = p->cur->pt + p->cur->len;
 	*room = (size_t)p->chunk_size - p->cur->len;
+	p->cur->used = (size_t)p->chunk_size; /* the producer may read into all of it */
 	return EXAI_OK;
 }
 
@@ -322,6 +324,8 @@ exai_status exb_encpipe_write(exb_encpipe *p, const void *buf, size_t len, exai_
 		n = len < room ? len : room;
 		memcpy(p->cur->pt + p->cur->len, in, n);
 		p->cur->len += n;
+		if (p->cur->len > p->cur->used)
+			p->cur->used = p->cur->len;
 		in += n;
 		len -= n;
 		if (p->cur->len == p->chunk_size)

@@ -26,6 +26,12 @@
 
 enum slot_state { SLOT_FREE, SLOT_FILLED, SLOT_BUSY, SLOT_DONE };
 
+/* Only the consumer (the calling thread) sets `abort`, once it has stopped waiting for chunks:
+ * it waits for every chunk in order until one fails, so each chunk before the first failure
+ * must still be checked by a worker. A worker or the reader that fails marks its chunk DONE
+ * with the error and the consumer reports it in order. (A reader that aborted the pipeline
+ * itself once left the chunks before a failed read unchecked, and the consumer waiting.) */
+
 #define CONSUME_PIECE (256u << 10)
 /* Most bytes the ring of chunk buffers may take (see exai_bundle_stream). */
 #define RING_BUDGET ((size_t)192 << 20)
@@ -35,6 +41,7 @@ typedef struct slot {
 	uint64_t idx;
 	uint8_t *ct, *pt;
 	size_t ct_len, pt_len;
+	size_t pt_used; /* most plaintext bytes this slot ever held: what is wiped at the end */
 	exai_status rc;
 	exai_error err;
 } slot;
@@ -114,13 +121,15 @@ static void *reader_main(void *arg)
 		s->idx = i;
 		s->ct_len = clen;
 		s->pt_len = plen;
+		if (plen > s->pt_used)
+			s->pt_used = plen;
 		s->rc = media_read(p, s->ct, clen, i, &s->err);
 		pthread_mutex_lock(&p->mu);
 		/* A failed read goes straight to the consumer, which reports it in order. */
 		s->state = s->rc ? SLOT_DONE : SLOT_FILLED;
 		p->filled = i + 1;
-		if (s->rc)
-			p->abort = true;
+		/* No abort here: the chunks before this one must still be checked and consumed,
+		 * and the consumer aborts when it reaches this one. */
 		pthread_cond_broadcast(&p->cv);
 		pthread_mutex_unlock(&p->mu);
 		if (s->rc)
@@ -445,7 +454,8 @@ out:
 		close(p.fd);
 	for (size_t i = 0; p.slots && i < p.nslots; i++) {
 		if (p.slots[i].pt)
-			memset(p.slots[i].pt, 0, (size_t)b->index->chunk_size);
+			memset(p.slots[i].pt, 0,
+			       p.slots[i].pt_used); /* pages never used stay untouched */
 		free(p.slots[i].ct);
 		free(p.slots[i].pt);
 	}

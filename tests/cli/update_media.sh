@@ -20,7 +20,10 @@ EXAI_FAULT_LOG="$T/reads" U verify "$T/b2" >/dev/null
 n=$(grep -c '^read$' "$T/reads")
 [ "$n" -gt 20 ] || fail "expected many media reads, saw $n"
 k=$((n - 5))
-expect_rc 1 env EXAI_FAULT="read:$k:fail" exai-update --config "$T/update.yaml" apply "$T/b2"
+# One worker: the reader runs far ahead of it, so the failed read happens while earlier
+# chunks still wait to be checked (the pipeline must finish those, then report the read; it
+# once hung there). timeout turns a hang into a failure.
+expect_rc 1 env EXAI_FAULT="read:$k:fail" EXAI_WORKERS=1 timeout 60 exai-update --config "$T/update.yaml" apply "$T/b2"
 expect_contains "$T/err" "Input/output error"
 [ "$(snapshot)" = "$base" ] || fail "read error changed state"
 [ -z "$(find "$T/inst" -name '.stage*')" ] || fail "staging left behind"
