@@ -219,12 +219,13 @@ exai_status exb_encpipe_start(exb_output *out, const uint8_t *key, const uint8_t
 	p->table = table;
 	p->progress = progress;
 	p->nworkers = exai_worker_count(true); /* the reader hashes the plaintext */
-	/* Ring: each worker's batch twice over and two more, within RING_BUDGET (never fewer
-	 * than 3 slots: producer, worker, writer). */
+	/* Ring: one batch per worker and two more (producer, writer), within RING_BUDGET (never
+	 * fewer than 3 slots). A larger ring measured slower: the plaintext and ciphertext of a
+	 * chunk are then less often still in cache when the next stage reads them. */
 	size_t slot_bytes = (size_t)chunk_size * (key ? 2 : 1) + EXAI_TAG_LEN;
 	size_t cap = RING_BUDGET / slot_bytes < 3 ? 3 : RING_BUDGET / slot_bytes;
 	p->batch = exai_sha256_multi_width();
-	p->nslots = 2 * (size_t)p->nworkers * p->batch + 2;
+	p->nslots = (size_t)p->nworkers * p->batch + 2;
 	if (p->nslots > cap)
 		p->nslots = cap;
 	pthread_mutex_init(&p->mu, NULL);
