@@ -21,6 +21,7 @@
 
 #include "exai/file.h"
 #include "exai/hash.h"
+#include "exai/wb.h"
 
 #define PATH_CAP    4096
 #define MAX_DEPTH   64
@@ -235,6 +236,7 @@ static exai_status write_file(upd_extract *x, struct archive *a, struct archive_
 	int dfd, fd;
 	uint8_t md[EXAI_SHA256_LEN];
 	exai_sha256 h = {0};
+	exai_wb wb;
 	uint64_t hashed = 0;
 
 	if (size < 0 || (uint64_t)size > x->lim.max_bytes - x->bytes)
@@ -261,6 +263,8 @@ static exai_status write_file(upd_extract *x, struct archive *a, struct archive_
 		exai_sha256_free(&h);
 		return rc;
 	}
+	/* Large files stream to the disk as they are written (exai/wb.h). */
+	exai_wb_init(&wb, fd, 0, path);
 	for (;;) {
 		const void *blk;
 		size_t n;
@@ -294,6 +298,8 @@ static exai_status write_file(upd_extract *x, struct archive *a, struct archive_
 			}
 			done += (size_t)w;
 		}
+		if ((uint64_t)off == wb.written) /* after a sparse hole: hints stop */
+			exai_wb_wrote(&wb, n);
 	}
 	if (ftruncate(fd, (off_t)size) != 0 || fchmod(fd, perm) != 0) {
 		rc = exai_error_sys(e, EXAI_EIO, "%s: set size/mode", path);
@@ -307,7 +313,10 @@ static exai_status write_file(upd_extract *x, struct archive *a, struct archive_
 		rc = upd_filelist_add(x->lim.files, path, UPD_F_FILE, perm, (uint64_t)size, md,
 				      NULL, e);
 	}
-out:
+out:;
+	exai_status frc = exai_wb_finish(&wb, rc ? NULL : e); /* a background fdatasync */
+	if (!rc)
+		rc = frc;
 	exai_sha256_free(&h);
 	close(fd);
 	return rc;

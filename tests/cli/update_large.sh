@@ -48,3 +48,34 @@ fi
 cmp -s "$inst" "$T/src/big/weights.bin" || fail "installed model differs from its source"
 ok "a 200 MiB model installs byte for byte through the streaming writer ($n background flush)"
 
+
+# The same 200 MiB file inside a tar component (a model directory, as most models ship):
+# streamed to the disk by the extractor as well, and a failed background flush fails it.
+mkdir -p "$T/src/dir3"
+ln "$T/src/big/weights.bin" "$T/src/dir3/shard-1.bin"
+echo '{"shards": 1}' >"$T/src/dir3/config.json"
+cat >"$T/spec-dir.yaml" <<EOS
+channel: stable
+sequence: 3
+expires_in_days: 30
+target: {classes: [gpu]}
+components:
+  - {type: model, name: dirmodel, version: '1', source: ./src/dir3}
+EOS
+(cd "$T" && exai-bundle create spec-dir.yaml --out b3.exb --recipient site.pub >/dev/null &&
+	exai-bundle sign b3.exb --key rel1.key >/dev/null)
+before=$(snapshot)
+expect_rc 1 env EXAI_FAULT=flush:1:fail exai-update --config "$T/update.yaml" apply "$T/b3.exb"
+expect_contains "$T/err" "shard-1.bin: fdatasync"
+[ "$(snapshot)" = "$before" ] || fail "a failed background flush in a tar component changed state"
+ok "a failed background fdatasync inside a tar component fails the apply and changes nothing"
+
+expect_rc 0 U apply "$T/b3.exb"
+shard="$T/inst/models/dirmodel/current/shard-1.bin"
+if [ "$(stat -f -c %T "$T")" != tmpfs ]; then
+	res=$(fincore --bytes --noheadings --output RES "$(readlink -f "$shard")" | tr -d ' ')
+	[ "$res" -le $((64 << 20)) ] || fail "extracted shard still has $res bytes in the page cache"
+	ok "a 200 MiB file of a tar component is not left in the page cache ($res bytes resident)"
+fi
+cmp -s "$shard" "$T/src/big/weights.bin" || fail "extracted shard differs from its source"
+ok "a 200 MiB file inside a tar component installs byte for byte"
