@@ -159,6 +159,14 @@ exai_status upd_op_switch(const upd_config *c, const upd_op *op, exai_error *e)
 	return upd_set_link(op->base, op->new_loc, e);
 }
 
+/* A component new to this host leaves no empty <dir>/<name> behind when it is discarded or
+ * reverted; rmdir removes only an empty directory, so anything still there stays. */
+static void drop_empty_base(const upd_op *op)
+{
+	if (!op->old_loc[0])
+		(void)rmdir(op->base);
+}
+
 exai_status upd_op_revert(const upd_config *c, const upd_op *op, exai_error *e)
 {
 	char dst[PATH_MAX];
@@ -180,8 +188,7 @@ exai_status upd_op_revert(const upd_config *c, const upd_op *op, exai_error *e)
 		if ((rc = exai_tree_remove(dst, e)))
 			return rc;
 	}
-	if (!op->old_loc[0])
-		(void)rmdir(op->base); /* as in upd_op_discard */
+	drop_empty_base(op);
 	return EXAI_OK;
 }
 
@@ -193,10 +200,8 @@ exai_status upd_op_discard(const upd_op *op, exai_error *e)
 		return EXAI_OK;
 	upd_op_stage_path(op, stage, sizeof(stage));
 	exai_status rc = exai_tree_remove(stage, e);
-	/* A component new to this host leaves no empty <dir>/<name> behind; rmdir only
-	 * removes an empty directory, so anything else there stays. */
-	if (!rc && !op->old_loc[0])
-		(void)rmdir(op->base);
+	if (!rc)
+		drop_empty_base(op);
 	return rc;
 }
 

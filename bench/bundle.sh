@@ -7,6 +7,7 @@
 # table on stdout (progress on stderr). EXAI_BENCH_MB sets the model size (default 2048).
 set -eu
 : "${EXAI_BUILD:?run through make bench}"
+. "$(cd "$(dirname "$0")" && pwd)/lib/warm.sh"
 B="$EXAI_BUILD/bundler/exai-bundle"
 MB=${EXAI_BENCH_MB:-2048}
 base=/dev/shm
@@ -33,14 +34,11 @@ best_of() {
 	done
 	printf '%.2f' "$best"
 }
-# Before every timed run (untimed): remove the outputs, then fill and drop 1.5x the model's
-# size of tmpfs. In a VM, writing into memory the guest has not touched lately costs several
-# times more (the host backs each page on first touch), and whichever run met such memory was
-# slow; every tool now starts from memory that was just used, as on bare metal.
+# Before every timed run (untimed): remove the outputs and warm 1.5x the model's size of
+# memory (bench/lib/warm.sh).
 cleanup_outputs() {
 	rm -rf out.exb out.tar.age out.tar.age.minisig SHA256SUMS rauc-out.raucb
-	head -c $((MB * 1572864)) /dev/zero >/dev/shm/exai-bench-warm.$$ 2>/dev/null || true
-	rm -f /dev/shm/exai-bench-warm.$$
+	warm_memory $((MB * 1572864))
 }
 ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
 

@@ -19,6 +19,7 @@ exb="$build/bundler/exai-bundle"
 bytes=${BENCH_BYTES:-2147483648}
 runs=${BENCH_RUNS:-5}
 export EXAI_NO_PROGRESS=1
+. "$src/bench/lib/warm.sh"
 [ -x "$upd" ] && [ -x "$exb" ] || { echo "update_apply: build exai-update and exai-bundle first" >&2; exit 1; }
 
 now() { date +%s.%N; }
@@ -97,13 +98,9 @@ bverify() { "$exb" verify "$w/model.exb" --root "$w/root.txt" --key "$w/site.key
 warm='cat "$w/src/weights.bin" "$w/model.exb" >/dev/null'
 
 echo "update_apply: cp + sync and exai-update apply, alternately, $runs times each" >&2
-# Both setups remove both outputs, then fill and drop 1.5x the model's size of tmpfs: in a VM,
-# writing into memory the guest has not touched lately costs several times more (the host
-# backs each page on first touch; cp + sync of 2 GiB onto tmpfs took 0.4 s to 5.5 s in
-# consecutive runs), and which side got such memory decided the result. Both sides now start
-# from memory that was just used, as on bare metal.
-warmfile=/dev/shm/exai-bench-warm.$$
-clean='rm -rf "$w/copy" "$w/state" "$w/inst"; mkdir -p "$w/copy"; head -c $((bytes / 2 * 3)) /dev/zero >"$warmfile"; rm -f "$warmfile"'
+# Both setups remove both outputs and warm 1.5x the model's size of memory
+# (bench/lib/warm.sh), so neither side meets memory the VM host has not backed lately.
+clean='rm -rf "$w/copy" "$w/state" "$w/inst"; mkdir -p "$w/copy"; warm_memory $((bytes / 2 * 3))'
 pair cp cpsync "$clean; $warm; sync" apply apply "$clean; $warm; sync"
 cmp -s "$w/src/weights.bin" "$w/inst/models/big/current/weights.bin" ||
 	{ echo "update_apply: installed model differs" >&2; exit 1; }

@@ -77,7 +77,6 @@ static void process(exb_encpipe *p, eslot **batch, size_t n)
 	const uint8_t *data[EXAI_SHA256_MULTI_MAX] = {0};
 	size_t len[EXAI_SHA256_MULTI_MAX] = {0};
 	exai_error err;
-	exai_status rc = EXAI_OK;
 
 	for (size_t i = 0; i < n; i++) {
 		eslot *s = batch[i];
@@ -88,7 +87,7 @@ static void process(exb_encpipe *p, eslot **batch, size_t n)
 		data[i] = p->key ? s->ct : s->pt;
 		len[i] = s->len + (p->key ? EXAI_TAG_LEN : 0);
 	}
-	rc = exai_sha256_multi(n, data, len, md, &err);
+	exai_status rc = exai_sha256_multi(n, data, len, md, &err);
 	for (size_t i = 0; i < n; i++) {
 		eslot *s = batch[i];
 		if (!s->rc && rc) {

@@ -2,6 +2,9 @@
 exai_check_suite(test_error unit/lib/test_error.c)
 exai_check_suite(test_file unit/lib/test_file.c)
 exai_check_suite(test_hash unit/lib/test_hash.c)
+# The same suite on OpenSSL's SHA-256 alone (exai_sha256_multi's fallback).
+add_test(NAME test_hash_generic COMMAND test_hash)
+set_tests_properties(test_hash_generic PROPERTIES ENVIRONMENT "CK_VERBOSITY=normal;EXAI_SHA_GENERIC=1")
 exai_check_suite(test_yaml unit/lib/test_yaml.c)
 exai_check_suite(test_progress unit/lib/test_progress.c)
 exai_check_suite(test_minisign unit/lib/test_minisign.c exai_sign)

@@ -8,8 +8,6 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "exai/hash.h"
-
 static EVP_CIPHER *gcm;
 static pthread_once_t gcm_once = PTHREAD_ONCE_INIT;
 

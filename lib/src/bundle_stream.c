@@ -26,12 +26,6 @@
 
 enum slot_state { SLOT_FREE, SLOT_FILLED, SLOT_BUSY, SLOT_DONE };
 
-/* Only the consumer (the calling thread) sets `abort`, once it has stopped waiting for chunks:
- * it waits for every chunk in order until one fails, so each chunk before the first failure
- * must still be checked by a worker. A worker or the reader that fails marks its chunk DONE
- * with the error and the consumer reports it in order. (A reader that aborted the pipeline
- * itself once left the chunks before a failed read unchecked, and the consumer waiting.) */
-
 #define CONSUME_PIECE (256u << 10)
 /* Most bytes the ring of chunk buffers may take (see exai_bundle_stream). */
 #define RING_BUDGET ((size_t)192 << 20)
@@ -55,6 +49,12 @@ typedef struct pipe_ctx {
 	slot *slots;
 	uint64_t next_work; /* next chunk a worker may take */
 	uint64_t filled;    /* chunks read so far */
+	/* Set only by the consumer (the calling thread), once it has stopped waiting for chunks:
+	 * it waits for every chunk in order until one fails, so each chunk before the first
+	 * failure must still be checked by a worker. A worker or the reader that fails marks its
+	 * chunk DONE with the error and the consumer reports it in order. (A reader that aborted
+	 * the pipeline itself once left the chunks before a failed read unchecked, and the
+	 * consumer waiting.) */
 	bool abort;
 	/* When a worker may take less than a full batch (see batch_due) */
 	bool reader_waiting;	 /* the reader waits for a free slot */

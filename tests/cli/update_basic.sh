@@ -82,17 +82,9 @@ ok "a media dir: the newest acceptable bundle is applied, the others are named w
 mkdir -p "$T/src/pol"
 echo "allow: [10.0.0.0/8]" >"$T/src/pol/egress.yaml"
 echo "hello" >"$T/src/notes.txt"
-cat >"$T/spec-7.yaml" <<EOS
-channel: stable
-sequence: 7
-expires_in_days: 30
-target: {classes: [gpu]}
-components:
-  - {type: policy, name: egress, version: '1', source: ./src/pol}
-  - {type: files, name: notes, version: '1', source: ./src/notes.txt}
-EOS
-(cd "$T" && SOURCE_DATE_EPOCH=$((NOW + 30)) exai-bundle create spec-7.yaml --out b7.exb \
-	--recipient site.pub >/dev/null && exai-bundle sign b7.exb --key rel1.key >/dev/null)
+CREATED=$((NOW + 30)) bundle_of "$T/b7.exb" 7 \
+	"{type: policy, name: egress, version: '1', source: ./src/pol}" \
+	"{type: files, name: notes, version: '1', source: ./src/notes.txt}"
 expect_rc 0 U apply "$T/b7.exb"
 [ "$(cat "$T/reloaded")" = "allow: [10.0.0.0/8]" ] || fail "policy reload did not see the new policy"
 [ "$(cat "$T/inst/files/notes/current/notes.txt")" = hello ] || fail "files component"

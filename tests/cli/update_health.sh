@@ -15,7 +15,8 @@ EOS
 chmod +x "$T/health.sh"
 write_config "hooks: {health_check: [$T/health.sh], timeout: 10}"
 bundle "$T/b1" 1 1 1
-bundle "$T/b2" 2 2 2
+# b2 also brings a model this host has never had: the revert must leave no trace of it.
+bundle "$T/b2" 2 2 2 "$NOW" "  - {type: model, name: newm, version: '1', source: ./src/model-1}"
 expect_rc 0 U apply "$T/b1"
 links() { readlink "$T/inst/sw/app/current" "$T/inst/models/llama/current"; U --json status; }
 before=$(links)
@@ -27,6 +28,7 @@ assert_app 1
 assert_model 1
 [ "$(links)" = "$before" ] || fail "links or status changed after the revert"
 [ ! -e "$T/inst/models/llama/2" ] || fail "the reverted model version was kept"
+[ ! -e "$T/inst/models/newm" ] || fail "the reverted new model left $(ls -A "$T/inst/models/newm")"
 U history | tail -1 | grep -q "apply    reverted .*app 2 does not answer" || fail "history"
 ok "failing health check: switched back automatically, exit 3, reason recorded"
 

@@ -14,21 +14,18 @@ base=$(snapshot)
 # 200 MiB of random weights, stored raw: 6 writeback steps and 1 background flush.
 mkdir -p "$T/src/big"
 head -c $((200 << 20)) /dev/urandom >"$T/src/big/weights.bin"
-cat >"$T/spec-big.yaml" <<EOS
-channel: stable
-sequence: 2
-expires_in_days: 30
-target: {classes: [gpu]}
-components:
-  - {type: model, name: big, version: '1', source: ./src/big/weights.bin}
-EOS
-(cd "$T" && exai-bundle create spec-big.yaml --out b2.exb --recipient site.pub >/dev/null &&
-	exai-bundle sign b2.exb --key rel1.key >/dev/null)
+bundle_of "$T/b2.exb" 2 "{type: model, name: big, version: '1', source: ./src/big/weights.bin}"
 
 expect_rc 1 env EXAI_FAULT=flush:1:fail exai-update --config "$T/update.yaml" apply "$T/b2.exb"
 expect_contains "$T/err" "weights.bin"
 expect_contains "$T/err" "fdatasync"
-snapshot >"$T/after"; echo "$base" >"$T/before"; diff "$T/before" "$T/after" >&2 || fail "a failed background flush changed state"
+# same_state BEFORE WHAT: the snapshot still equals BEFORE; otherwise show the difference.
+same_state() {
+	echo "$1" >"$T/before"
+	snapshot >"$T/after"
+	diff "$T/before" "$T/after" >&2 || fail "$2 changed state"
+}
+same_state "$base" "a failed background flush"
 [ -z "$(find "$T/inst" -name '.stage*')" ] || fail "staging left behind"
 ok "a failed background fdatasync fails the apply and changes nothing"
 
@@ -54,20 +51,11 @@ ok "a 200 MiB model installs byte for byte through the streaming writer ($n back
 mkdir -p "$T/src/dir3"
 ln "$T/src/big/weights.bin" "$T/src/dir3/shard-1.bin"
 echo '{"shards": 1}' >"$T/src/dir3/config.json"
-cat >"$T/spec-dir.yaml" <<EOS
-channel: stable
-sequence: 3
-expires_in_days: 30
-target: {classes: [gpu]}
-components:
-  - {type: model, name: dirmodel, version: '1', source: ./src/dir3}
-EOS
-(cd "$T" && exai-bundle create spec-dir.yaml --out b3.exb --recipient site.pub >/dev/null &&
-	exai-bundle sign b3.exb --key rel1.key >/dev/null)
+bundle_of "$T/b3.exb" 3 "{type: model, name: dirmodel, version: '1', source: ./src/dir3}"
 before=$(snapshot)
 expect_rc 1 env EXAI_FAULT=flush:1:fail exai-update --config "$T/update.yaml" apply "$T/b3.exb"
 expect_contains "$T/err" "shard-1.bin: fdatasync"
-[ "$(snapshot)" = "$before" ] || fail "a failed background flush in a tar component changed state"
+same_state "$before" "a failed background flush in a tar component"
 ok "a failed background fdatasync inside a tar component fails the apply and changes nothing"
 
 expect_rc 0 U apply "$T/b3.exb"

@@ -75,6 +75,23 @@ bundle() {
 		--recipient site.pub >/dev/null && exai-bundle sign "$out" --key rel1.key >/dev/null)
 }
 
+# bundle_of OUT SEQ COMPONENT...: a bundle of exactly these spec component entries (flow
+# mappings, one per argument), created at ${CREATED:-$NOW} and signed by rel1.
+bundle_of() {
+	out=$1 seq=$2
+	shift 2
+	{
+		echo "channel: stable"
+		echo "sequence: $seq"
+		echo "expires_in_days: 30"
+		echo "target: {classes: [gpu]}"
+		echo "components:"
+		for l in "$@"; do echo "  - $l"; done
+	} >"$T/spec-$seq.yaml"
+	(cd "$T" && SOURCE_DATE_EPOCH=${CREATED:-$NOW} exai-bundle create "spec-$seq.yaml" \
+		--out "$out" --recipient site.pub >/dev/null && exai-bundle sign "$out" --key rel1.key >/dev/null)
+}
+
 # snapshot: one line per file/link/dir under inst (with content hashes), the boot selector,
 # and status (components, ratchets, pending journal). History is left out on purpose.
 snapshot() {

@@ -11,7 +11,7 @@
  *
  * Everything here is a hint except the background fdatasync's result: exai_wb_finish()
  * reports a failed one (fault point "flush"). The caller still makes its own final fsync.
- * On tmpfs the calls do nothing and cost nothing.
+ * On tmpfs the calls do nothing (there is no writeback and shmem pages cannot be dropped).
  */
 #ifndef EXAI_WB_H
 #define EXAI_WB_H
