@@ -1,8 +1,9 @@
 /*
  * encpipe: the create-side payload pipeline. The producer (the caller) appends plaintext;
- * full chunks go to worker threads (one per core) that encrypt them (unless the bundle is
- * plain) and hash the result into the chunk table; a writer thread hands the chunks, in
- * order, to the output. Memory is bounded by a ring of 2 * workers + 2 chunk buffers.
+ * full chunks go to worker threads (exai_worker_count) that encrypt them (unless the bundle
+ * is plain) and hash the result into the chunk table, four at a time; a writer thread hands
+ * the chunks, in order, to the output. Memory is bounded by a ring of 2 * 4 * workers + 2
+ * chunk buffers (at most 192 MiB).
  */
 #ifndef EXB_ENCPIPE_H
 #define EXB_ENCPIPE_H
