@@ -77,8 +77,8 @@ static bool work_ready(const exb_encpipe *p)
  * writer waiting does not count: it only writes, and the producer keeps the ring filling. */
 static bool batch_due(const exb_encpipe *p)
 {
-	return work_ready(p) && (p->produced - p->next_work >= p->batch || p->producer_waiting ||
-				 p->producer_done);
+	return work_ready(p) &&
+	       (p->produced - p->next_work >= p->batch || p->producer_waiting || p->producer_done);
 }
 
 /* Seals each chunk of a batch, then hashes the results together (exai_sha256_multi) into the
