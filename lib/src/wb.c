@@ -91,25 +91,37 @@ static int flusher_stop(exai_flusher *f)
 void exai_wb_init(exai_wb *w, int fd, uint64_t pos, const char *what)
 {
 	w->fd = fd;
-	w->written = w->flushed = w->prev_flushed = pos;
+	w->written = w->flushed = pos;
+	w->pending_head = w->pending_n = 0;
 	w->steps = 0;
 	w->flusher = NULL;
 	snprintf(w->what, sizeof(w->what), "%s", what);
+}
+
+/* Waits for the oldest pending step to reach the disk and drops it from the page cache. */
+static void retire_oldest(exai_wb *w)
+{
+	uint64_t start = w->pending[w->pending_head];
+	unsigned next = (w->pending_head + 1) % (EXAI_WB_WINDOW + 1);
+	uint64_t end = w->pending_n > 1 ? w->pending[next] : w->flushed;
+
+	(void)sync_file_range(w->fd, (off_t)start, (off_t)(end - start),
+			      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+				  SYNC_FILE_RANGE_WAIT_AFTER);
+	(void)posix_fadvise(w->fd, (off_t)start, (off_t)(end - start), POSIX_FADV_DONTNEED);
+	w->pending_head = next;
+	w->pending_n--;
 }
 
 static void step(exai_wb *w)
 {
 	(void)sync_file_range(w->fd, (off_t)w->flushed, (off_t)(w->written - w->flushed),
 			      SYNC_FILE_RANGE_WRITE);
-	if (w->steps > 0) {
-		off_t prev = (off_t)w->prev_flushed, plen = (off_t)(w->flushed - w->prev_flushed);
-		(void)sync_file_range(w->fd, prev, plen,
-				      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-					  SYNC_FILE_RANGE_WAIT_AFTER);
-		(void)posix_fadvise(w->fd, prev, plen, POSIX_FADV_DONTNEED);
-	}
-	w->prev_flushed = w->flushed;
+	w->pending[(w->pending_head + w->pending_n) % (EXAI_WB_WINDOW + 1)] = w->flushed;
+	w->pending_n++;
 	w->flushed = w->written;
+	while (w->pending_n > EXAI_WB_WINDOW)
+		retire_oldest(w);
 	if (++w->steps % FLUSH_EVERY == 0) {
 		/* Without the thread the caller's final sync does all the flushing. */
 		if (!w->flusher)
