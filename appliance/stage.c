@@ -239,5 +239,7 @@ static exai_status sink_end(void *arg, const exai_component *c, exai_error *e)
 
 exai_sink upd_stager_sink(upd_stager *s)
 {
-	return (exai_sink){.begin = sink_begin, .data = sink_data, .end = sink_end, .arg = s};
+	/* Its own thread: writing the staged files overlaps the hashing of the next chunks. */
+	return (exai_sink){
+	    .begin = sink_begin, .data = sink_data, .end = sink_end, .arg = s, .own_thread = true};
 }

@@ -3,12 +3,14 @@
  * into a ring of slots; worker threads (exai_worker_count) take up to four ready chunks at a
  * time, hash them together (exai_sha256_multi), compare each hash with the signed chunk table
  * and only then decrypt the chunk; the calling thread takes finished chunks in order, hashes
- * the plaintext per component and hands it to the sink.
+ * the plaintext per component and hands it to the sink, directly or (own_thread) through a
+ * queue to a sink thread, which gives each slot back once it has written it out.
  *
  * Memory is bounded by the ring: workers * batch + 2 slots of (chunk size + tag) bytes
- * (twice that when decrypting), at most RING_BUDGET (192 MiB, but never fewer than 3 slots),
- * whatever the payload size. Errors travel with their chunk, so the one reported is always
- * the first in payload order ("payload: chunk 17: hash mismatch").
+ * (twice that when decrypting; one more slot with a sink thread), at most RING_BUDGET
+ * (192 MiB, but never fewer than 3 slots), whatever the payload size. Errors travel with their
+ * chunk, so the one reported is always the first in payload order ("payload: chunk 17: hash
+ * mismatch").
  */
 #include "exai/bundle.h"
 
@@ -250,15 +252,133 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * A sink with own_thread: the consumer posts its calls as events, in order, and the sink
+ * thread makes them. A chunk's slot goes back to the reader only when the sink thread reaches
+ * the chunk's RELEASE event, since data() reads the plaintext in place.
+ */
+enum sink_ev_kind { SEV_BEGIN, SEV_DATA, SEV_END, SEV_RELEASE, SEV_STOP };
+
+typedef struct sink_ev {
+	enum sink_ev_kind kind;
+	const exai_component *comp;
+	const uint8_t *buf;
+	size_t len;
+	slot *s;
+} sink_ev;
+
+#define SINK_QUEUE 256
+
+typedef struct sink_thread {
+	pipe_ctx *p;
+	const exai_sink *sink;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	sink_ev q[SINK_QUEUE];
+	size_t head, count;
+	bool cancel;	/* the stream failed: no more callbacks */
+	exai_status rc; /* the sink's first failure */
+	exai_error err;
+} sink_thread;
+
+/* Makes one sink call; errors name the component. */
+static exai_status call_sink(const exai_sink *sink, const sink_ev *ev, exai_error *e)
+{
+	exai_status rc = EXAI_OK;
+
+	if (ev->kind == SEV_BEGIN && sink->begin)
+		rc = sink->begin(sink->arg, ev->comp, e);
+	else if (ev->kind == SEV_DATA && sink->data)
+		rc = sink->data(sink->arg, ev->comp, ev->buf, ev->len, e);
+	else if (ev->kind == SEV_END && sink->end)
+		rc = sink->end(sink->arg, ev->comp, e);
+	if (rc)
+		exai_error_prefix(e, "component %s/%s", exai_ctype_name(ev->comp->type),
+				  ev->comp->name);
+	return rc;
+}
+
+static void *sink_main(void *arg)
+{
+	sink_thread *t = arg;
+
+	for (;;) {
+		pthread_mutex_lock(&t->mu);
+		while (!t->count)
+			pthread_cond_wait(&t->cv, &t->mu);
+		sink_ev ev = t->q[t->head];
+		t->head = (t->head + 1) % SINK_QUEUE;
+		t->count--;
+		bool skip = t->cancel || t->rc;
+		pthread_cond_broadcast(&t->cv); /* room in the queue */
+		pthread_mutex_unlock(&t->mu);
+		if (ev.kind == SEV_STOP)
+			break;
+		if (ev.kind == SEV_RELEASE) {
+			pthread_mutex_lock(&t->p->mu);
+			ev.s->state = SLOT_FREE;
+			pthread_cond_broadcast(&t->p->cv);
+			pthread_mutex_unlock(&t->p->mu);
+			continue;
+		}
+		if (skip)
+			continue;
+		exai_error err;
+		exai_status rc = call_sink(t->sink, &ev, &err);
+		if (rc) {
+			pthread_mutex_lock(&t->mu);
+			t->rc = rc;
+			memcpy(&t->err, &err, sizeof(err));
+			pthread_mutex_unlock(&t->mu);
+		}
+	}
+	return NULL;
+}
+
+/* Queues one event. Unless @always, fails with the sink's error once it has failed. */
+static exai_status sink_post(sink_thread *t, sink_ev ev, bool always, exai_error *e)
+{
+	exai_status rc = EXAI_OK;
+
+	pthread_mutex_lock(&t->mu);
+	while (t->count == SINK_QUEUE)
+		pthread_cond_wait(&t->cv, &t->mu);
+	if (t->rc && !always) {
+		rc = t->rc;
+		memcpy(e, &t->err, sizeof(*e));
+	} else {
+		t->q[(t->head + t->count) % SINK_QUEUE] = ev;
+		t->count++;
+		pthread_cond_broadcast(&t->cv);
+	}
+	pthread_mutex_unlock(&t->mu);
+	return rc;
+}
+
 /* Per-component state of the consumer. */
 typedef struct consumer {
 	const exai_manifest *m;
 	const exai_sink *sink;
-	size_t comp;  /* current component */
-	uint64_t pos; /* payload offset reached */
-	bool in_comp; /* begin() called, hash running */
+	sink_thread *async; /* the sink's own thread, if it asked for one */
+	size_t comp;	    /* current component */
+	uint64_t pos;	    /* payload offset reached */
+	bool in_comp;	    /* begin() called, hash running */
 	exai_sha256 h;
 } consumer;
+
+/* Hands one call to the sink, directly or through its thread. */
+static exai_status to_sink(consumer *c, enum sink_ev_kind kind, const exai_component *comp,
+			   const uint8_t *buf, size_t len, exai_error *e)
+{
+	sink_ev ev = {.kind = kind, .comp = comp, .buf = buf, .len = len};
+
+	if (!c->sink)
+		return EXAI_OK;
+	if (c->async)
+		return sink_post(c->async, ev, false, e);
+	return call_sink(c->sink, &ev, e);
+}
 
 static exai_status finish_component(consumer *c, exai_error *e)
 {
@@ -270,12 +390,9 @@ static exai_status finish_component(consumer *c, exai_error *e)
 	if (!exai_memeq(md, comp->sha256, EXAI_SHA256_LEN))
 		return exai_error_set(e, EXAI_EVERIFY, "component %s/%s: plaintext hash mismatch",
 				      exai_ctype_name(comp->type), comp->name);
-	if (c->sink && c->sink->end) {
-		exai_status rc = c->sink->end(c->sink->arg, comp, e);
-		if (rc)
-			return exai_error_prefix(e, "component %s/%s", exai_ctype_name(comp->type),
-						 comp->name);
-	}
+	exai_status rc = to_sink(c, SEV_END, comp, NULL, 0, e);
+	if (rc)
+		return rc;
 	c->comp++;
 	return EXAI_OK;
 }
@@ -288,10 +405,7 @@ static exai_status start_component(consumer *c, exai_error *e)
 	if (rc)
 		return rc;
 	c->in_comp = true;
-	if (c->sink && c->sink->begin && (rc = c->sink->begin(c->sink->arg, comp, e)))
-		return exai_error_prefix(e, "component %s/%s", exai_ctype_name(comp->type),
-					 comp->name);
-	return EXAI_OK;
+	return to_sink(c, SEV_BEGIN, comp, NULL, 0, e);
 }
 
 /* Feeds one verified plaintext chunk through the component boundaries it spans. */
@@ -311,14 +425,17 @@ static exai_status consume(consumer *c, const uint8_t *pt, size_t len, exai_erro
 			return rc;
 		left = comp->offset + comp->size - c->pos;
 		take = len < left ? len : (size_t)left;
+		if (c->async) {
+			exai_sha256_update(&c->h, pt, take);
+			if (take && (rc = to_sink(c, SEV_DATA, comp, pt, take, e)))
+				return rc;
+		}
 		/* Hash and hand out in pieces that stay in cache between the two passes. */
-		for (size_t off = 0; off < take; off += CONSUME_PIECE) {
+		for (size_t off = 0; !c->async && off < take; off += CONSUME_PIECE) {
 			size_t n = take - off < CONSUME_PIECE ? take - off : CONSUME_PIECE;
 			exai_sha256_update(&c->h, pt + off, n);
-			if (c->sink && c->sink->data &&
-			    (rc = c->sink->data(c->sink->arg, comp, pt + off, n, e)))
-				return exai_error_prefix(e, "component %s/%s",
-							 exai_ctype_name(comp->type), comp->name);
+			if ((rc = to_sink(c, SEV_DATA, comp, pt + off, n, e)))
+				return rc;
 		}
 		pt += take;
 		len -= take;
@@ -374,6 +491,10 @@ static exai_status run_pipeline(pipe_ctx *p, consumer *c, exai_progress *progres
 	bool reader_started = false;
 	exai_status rc = EXAI_OK;
 
+	if (c->async && pthread_create(&c->async->thread, NULL, sink_main, c->async) != 0) {
+		c->async = NULL;
+		return exai_error_set(e, EXAI_ENOMEM, "cannot start the sink thread");
+	}
 	if (pthread_create(&reader, NULL, reader_main, p) != 0) {
 		rc = exai_error_set(e, EXAI_ENOMEM, "cannot start the reader thread");
 		goto out;
@@ -404,8 +525,12 @@ static exai_status run_pipeline(pipe_ctx *p, consumer *c, exai_progress *progres
 		}
 		if (progress)
 			exai_progress_add(progress, s->ct_len);
+		/* The sink thread frees the slot once it is done with the plaintext. */
+		sink_ev release = {.kind = SEV_RELEASE, .s = s};
+		bool posted = c->async && !s->rc && !sink_post(c->async, release, true, e);
 		pthread_mutex_lock(&p->mu);
-		s->state = SLOT_FREE;
+		if (!posted)
+			s->state = SLOT_FREE;
 		if (rc)
 			p->abort = true;
 		pthread_cond_broadcast(&p->cv);
@@ -417,6 +542,20 @@ static exai_status run_pipeline(pipe_ctx *p, consumer *c, exai_progress *progres
 		rc = exai_error_set(e, EXAI_EVERIFY, "payload ended inside component %zu",
 				    c->comp + 1);
 out:
+	if (c->async) {
+		sink_thread *t = c->async;
+		exai_error dummy;
+		pthread_mutex_lock(&t->mu);
+		t->cancel = rc != EXAI_OK;
+		pthread_mutex_unlock(&t->mu);
+		(void)sink_post(t, (sink_ev){.kind = SEV_STOP}, true, &dummy);
+		pthread_join(t->thread, NULL);
+		/* The sink's failure concerns bytes before any the consumer was at. */
+		if (t->rc) {
+			rc = t->rc;
+			memcpy(e, &t->err, sizeof(*e));
+		}
+	}
 	pthread_mutex_lock(&p->mu);
 	p->abort = true;
 	pthread_cond_broadcast(&p->cv);
@@ -456,6 +595,17 @@ exai_status exai_bundle_stream(exai_bundle *b, const exai_sink *sink, exai_progr
 		p.nslots = cap;
 	c.m = b->manifest;
 	c.sink = sink;
+	sink_thread *st = NULL;
+	if (sink && sink->own_thread && p.decrypt) {
+		if (!(st = calloc(1, sizeof(*st))))
+			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		st->p = &p;
+		st->sink = sink;
+		pthread_mutex_init(&st->mu, NULL);
+		pthread_cond_init(&st->cv, NULL);
+		c.async = st;
+		p.nslots++; /* the one the sink thread is writing out */
+	}
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);
 	p.slots = calloc(p.nslots, sizeof(*p.slots));
@@ -501,5 +651,10 @@ out:
 	free(p.slots);
 	pthread_mutex_destroy(&p.mu);
 	pthread_cond_destroy(&p.cv);
+	if (st) {
+		pthread_mutex_destroy(&st->mu);
+		pthread_cond_destroy(&st->cv);
+		free(st);
+	}
 	return rc;
 }

@@ -105,13 +105,18 @@ exai_status exai_bundle_check_entries(exai_bundle *b, exai_error *e) EXAI_WUR;
 exai_status exai_bundle_unlock(exai_bundle *b, const exai_site_key *key, exai_error *e) EXAI_WUR;
 
 /* Receives verified plaintext in payload order. Any callback may be NULL. A component's
- * end() is called only after its plaintext hash matched. */
+ * end() is called only after its plaintext hash matched. With @own_thread the callbacks run,
+ * in the same order, on a thread of their own, so what they do (writing files) overlaps the
+ * hashing of the next chunks instead of following it; a buffer stays valid until data()
+ * returns. Once the sink fails no further callback runs, and once the stream fails the calls
+ * still queued are dropped. */
 typedef struct exai_sink {
 	exai_status (*begin)(void *arg, const exai_component *c, exai_error *e);
 	exai_status (*data)(void *arg, const exai_component *c, const uint8_t *buf, size_t len,
 			    exai_error *e);
 	exai_status (*end)(void *arg, const exai_component *c, exai_error *e);
 	void *arg;
+	bool own_thread;
 } exai_sink;
 
 /* Reads the payload once, on all cores. Without a data key (encrypted bundle, no site key)
