@@ -12,6 +12,7 @@
 #include "exai/aead.h"
 #include "exai/bundle.h"
 #include "exai/hash.h"
+#include "exai/secmem.h"
 
 enum { S_FREE, S_FILLED, S_BUSY, S_DONE };
 
@@ -38,6 +39,7 @@ struct exb_encpipe {
 	size_t nslots;
 	size_t batch; /* chunks a worker seals and hashes at once */
 	eslot *slots;
+	uint8_t *ring; /* every slot's buffers, one exai_bigbuf_alloc */
 	unsigned nworkers;
 	pthread_t workers[64], writer;
 	bool writer_started;
@@ -193,12 +195,9 @@ static void stop(exb_encpipe *p)
 
 static void destroy(exb_encpipe *p)
 {
-	for (size_t i = 0; i < p->nslots && p->slots; i++) {
-		if (p->slots[i].pt)
-			memset(p->slots[i].pt, 0, p->slots[i].used); /* untouched pages stay so */
-		free(p->slots[i].pt);
-		free(p->slots[i].ct);
-	}
+	for (size_t i = 0; i < p->nslots && p->slots && p->ring; i++)
+		memset(p->slots[i].pt, 0, p->slots[i].used); /* untouched pages stay so */
+	free(p->ring);
 	free(p->slots);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
@@ -242,14 +241,16 @@ exai_status exb_encpipe_start(exb_output *out, const uint8_t *key, const uint8_t
 		p->nslots = cap;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
+	/* One buffer for the ring, each slot's plaintext then ciphertext, page-aligned. */
+	size_t pt_room = ((size_t)chunk_size + 4095) / 4096 * 4096;
+	size_t ct_room = key ? ((size_t)chunk_size + EXAI_TAG_LEN + 4095) / 4096 * 4096 : 0;
 	p->slots = calloc(p->nslots, sizeof(*p->slots));
-	if (!p->slots)
+	p->ring = exai_bigbuf_alloc(p->nslots * (pt_room + ct_room));
+	if (!p->slots || !p->ring)
 		goto oom;
 	for (size_t i = 0; i < p->nslots; i++) {
-		p->slots[i].pt = malloc((size_t)chunk_size);
-		p->slots[i].ct = key ? malloc((size_t)chunk_size + EXAI_TAG_LEN) : NULL;
-		if (!p->slots[i].pt || (key && !p->slots[i].ct))
-			goto oom;
+		p->slots[i].pt = p->ring + i * (pt_room + ct_room);
+		p->slots[i].ct = key ? p->slots[i].pt + pt_room : NULL;
 	}
 	for (; p->started < p->nworkers; p->started++)
 		if (pthread_create(&p->workers[p->started], NULL, worker, p) != 0)

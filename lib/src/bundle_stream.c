@@ -25,6 +25,7 @@
 
 #include "exai/aead.h"
 #include "exai/file.h"
+#include "exai/secmem.h"
 
 enum slot_state { SLOT_FREE, SLOT_FILLED, SLOT_BUSY, SLOT_DONE };
 
@@ -49,6 +50,7 @@ typedef struct pipe_ctx {
 	size_t nslots;
 	size_t batch; /* chunks a worker hashes at once */
 	slot *slots;
+	uint8_t *ring;	    /* every slot's buffers, one exai_bigbuf_alloc */
 	uint64_t next_work; /* next chunk a worker may take */
 	uint64_t filled;    /* chunks read so far */
 	/* Set only by the consumer (the calling thread), once it has stopped waiting for chunks:
@@ -608,19 +610,18 @@ exai_status exai_bundle_stream(exai_bundle *b, const exai_sink *sink, exai_progr
 	}
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);
+	/* One buffer for the ring: each slot's ciphertext, then its plaintext, page-aligned. */
+	size_t room = ((size_t)b->index->chunk_size + EXAI_AEAD_TAG + 4095) / 4096 * 4096;
+	size_t stride = room * (p.decrypt ? 2 : 1);
 	p.slots = calloc(p.nslots, sizeof(*p.slots));
-	if (!p.slots) {
-		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	p.ring = exai_bigbuf_alloc(p.nslots * stride);
+	if (!p.slots || !p.ring) {
+		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory for chunk buffers");
 		goto out;
 	}
 	for (size_t i = 0; i < p.nslots; i++) {
-		size_t n = (size_t)b->index->chunk_size + EXAI_AEAD_TAG;
-		p.slots[i].ct = malloc(n);
-		p.slots[i].pt = p.decrypt ? malloc(n) : NULL;
-		if (!p.slots[i].ct || (p.decrypt && !p.slots[i].pt)) {
-			rc = exai_error_set(e, EXAI_ENOMEM, "out of memory for chunk buffers");
-			goto out;
-		}
+		p.slots[i].ct = p.ring + i * stride;
+		p.slots[i].pt = p.decrypt ? p.slots[i].ct + room : NULL;
 	}
 	if ((rc = open_payload(&p, e)))
 		goto out;
@@ -641,13 +642,11 @@ out:
 		archive_read_free(p.ar);
 	if (p.fd >= 0)
 		close(p.fd);
-	for (size_t i = 0; p.slots && i < p.nslots; i++) {
+	for (size_t i = 0; p.slots && p.ring && i < p.nslots; i++)
 		if (p.slots[i].pt)
 			memset(p.slots[i].pt, 0,
 			       p.slots[i].pt_used); /* pages never used stay untouched */
-		free(p.slots[i].ct);
-		free(p.slots[i].pt);
-	}
+	free(p.ring);
 	free(p.slots);
 	pthread_mutex_destroy(&p.mu);
 	pthread_cond_destroy(&p.cv);

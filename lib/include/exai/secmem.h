@@ -18,6 +18,11 @@ exai_status exai_init(exai_error *e) EXAI_WUR;
 void *exai_secmem_alloc(size_t len);
 /* Wipes and frees; accepts NULL. */
 void exai_secmem_free(void *p);
+/* A large buffer (a ring of chunk buffers): 2 MiB-aligned and marked for transparent huge
+ * pages, so streaming through it costs a page fault and a TLB entry per 2 MiB instead of per
+ * 4 KiB (create of 2 GiB: 1.68-1.79 s instead of 1.97-2.25 s in most runs, mostly less
+ * system time). Free with free(); NULL on failure. */
+void *exai_bigbuf_alloc(size_t len);
 /* Zeroes @len bytes in a way the compiler cannot remove. */
 void exai_wipe(void *p, size_t len);
 /* Fills @buf with random bytes from the kernel CSPRNG. */
