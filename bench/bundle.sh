@@ -103,4 +103,4 @@ echo "| verify with decryption | $t_verify | openssl dgst -sha256 (same bytes) |
 echo "| verify, no site key (hashes only) | $t_verify_nokey | openssl dgst -sha256 (same bytes) | $t_dgst | $(ratio "$t_dgst" "$t_verify_nokey")x | |"
 echo
 echo "Peak resident memory: create ${rss_create} MiB, verify ${rss_verify} MiB (bounded by the chunk ring:"
-echo "workers x 4 + 2 slots of 2 x 4 MiB, at most 192 MiB, whatever the payload size)."
+echo "workers x 8 + 2 slots of 2 x 4 MiB, at most 192 MiB, whatever the payload size)."

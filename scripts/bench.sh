@@ -1,7 +1,8 @@
 #!/bin/sh
 # make bench: runs every bench/*.sh (each prints Markdown table rows for its section) and
 # rewrites the matching tables in docs/benchmarks.md between
-# "<!-- bench:NAME:begin -->" and "<!-- bench:NAME:end -->" markers.
+# "<!-- bench:NAME:begin -->" and "<!-- bench:NAME:end -->" markers. BENCH_ONLY="NAME..." runs
+# only those.
 set -eu
 build=$(cd "${1:-build}" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,6 +14,7 @@ for b in "$src"/bench/*.sh; do
 	[ -e "$b" ] || continue
 	found=1
 	name=$(basename "$b" .sh)
+	case " ${BENCH_ONLY:-$name} " in *" $name "*) ;; *) continue ;; esac
 	echo "bench: $name"
 	out=$(mktemp)
 	if ! sh "$b" >"$out"; then
