@@ -158,7 +158,7 @@ static exai_status scan_contents(const vf_bm_opts *o, exai_bundle *b, vf_report 
 	uint64_t window = (uint64_t)(o->window_mib ? o->window_mib : DEFAULT_WINDOW_MIB) << 20;
 	vf_closure *cl = NULL;
 	vf_bm_scanner *sc = NULL;
-	exai_sink sink;
+	exai_sink sink = {0};
 	exai_error verr;
 	vf_scan s;
 	bool ready = false;

@@ -544,10 +544,8 @@ exai_status vf_bm_scanner_new(vf_scan *s, vf_closure *cl, const char *media, uin
 
 void vf_bm_scanner_sink(vf_bm_scanner *sc, exai_sink *out)
 {
-	out->begin = sink_begin;
-	out->data = sink_data;
-	out->end = sink_end;
-	out->arg = sc;
+	/* Every field set (own_thread false: the scanner hands data to its own thread already). */
+	*out = (exai_sink){.begin = sink_begin, .data = sink_data, .end = sink_end, .arg = sc};
 }
 
 void vf_bm_scanner_abort(vf_bm_scanner *sc)
