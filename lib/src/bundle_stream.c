@@ -338,23 +338,28 @@ static void *sink_main(void *arg)
 	return NULL;
 }
 
-/* Queues one event. Unless @always, fails with the sink's error once it has failed. */
-static exai_status sink_post(sink_thread *t, sink_ev ev, bool always, exai_error *e)
+/* Queues one event, whatever has failed (RELEASE and STOP must always arrive). */
+static void sink_push(sink_thread *t, sink_ev ev)
 {
-	exai_status rc = EXAI_OK;
-
 	pthread_mutex_lock(&t->mu);
 	while (t->count == SINK_QUEUE)
 		pthread_cond_wait(&t->cv, &t->mu);
-	if (t->rc && !always) {
-		rc = t->rc;
-		memcpy(e, &t->err, sizeof(*e));
-	} else {
-		t->q[(t->head + t->count) % SINK_QUEUE] = ev;
-		t->count++;
-		pthread_cond_broadcast(&t->cv);
-	}
+	t->q[(t->head + t->count) % SINK_QUEUE] = ev;
+	t->count++;
+	pthread_cond_broadcast(&t->cv);
 	pthread_mutex_unlock(&t->mu);
+}
+
+/* Queues one sink call; once the sink has failed, returns its error instead. */
+static exai_status sink_post(sink_thread *t, sink_ev ev, exai_error *e)
+{
+	pthread_mutex_lock(&t->mu);
+	exai_status rc = t->rc;
+	if (rc)
+		memcpy(e, &t->err, sizeof(*e));
+	pthread_mutex_unlock(&t->mu);
+	if (!rc)
+		sink_push(t, ev);
 	return rc;
 }
 
@@ -378,7 +383,7 @@ static exai_status to_sink(consumer *c, enum sink_ev_kind kind, const exai_compo
 	if (!c->sink)
 		return EXAI_OK;
 	if (c->async)
-		return sink_post(c->async, ev, false, e);
+		return sink_post(c->async, ev, e);
 	return call_sink(c->sink, &ev, e);
 }
 
@@ -427,14 +432,11 @@ static exai_status consume(consumer *c, const uint8_t *pt, size_t len, exai_erro
 			return rc;
 		left = comp->offset + comp->size - c->pos;
 		take = len < left ? len : (size_t)left;
-		if (c->async) {
-			exai_sha256_update(&c->h, pt, take);
-			if (take && (rc = to_sink(c, SEV_DATA, comp, pt, take, e)))
-				return rc;
-		}
-		/* Hash and hand out in pieces that stay in cache between the two passes. */
-		for (size_t off = 0; !c->async && off < take; off += CONSUME_PIECE) {
-			size_t n = take - off < CONSUME_PIECE ? take - off : CONSUME_PIECE;
+		/* In pieces that stay in cache between hashing and the sink, unless the sink runs
+		 * later on its own thread anyway. */
+		size_t piece = c->async ? take : CONSUME_PIECE;
+		for (size_t off = 0; off < take; off += piece) {
+			size_t n = take - off < piece ? take - off : piece;
 			exai_sha256_update(&c->h, pt + off, n);
 			if ((rc = to_sink(c, SEV_DATA, comp, pt + off, n, e)))
 				return rc;
@@ -527,11 +529,11 @@ static exai_status run_pipeline(pipe_ctx *p, consumer *c, exai_progress *progres
 		}
 		if (progress)
 			exai_progress_add(progress, s->ct_len);
-		/* The sink thread frees the slot once it is done with the plaintext. */
-		sink_ev release = {.kind = SEV_RELEASE, .s = s};
-		bool posted = c->async && !s->rc && !sink_post(c->async, release, true, e);
+		/* With a sink thread, it frees the slot once it is done with the plaintext. */
+		if (c->async)
+			sink_push(c->async, (sink_ev){.kind = SEV_RELEASE, .s = s});
 		pthread_mutex_lock(&p->mu);
-		if (!posted)
+		if (!c->async)
 			s->state = SLOT_FREE;
 		if (rc)
 			p->abort = true;
@@ -546,11 +548,10 @@ static exai_status run_pipeline(pipe_ctx *p, consumer *c, exai_progress *progres
 out:
 	if (c->async) {
 		sink_thread *t = c->async;
-		exai_error dummy;
 		pthread_mutex_lock(&t->mu);
 		t->cancel = rc != EXAI_OK;
 		pthread_mutex_unlock(&t->mu);
-		(void)sink_post(t, (sink_ev){.kind = SEV_STOP}, true, &dummy);
+		sink_push(t, (sink_ev){.kind = SEV_STOP});
 		pthread_join(t->thread, NULL);
 		/* The sink's failure concerns bytes before any the consumer was at. */
 		if (t->rc) {
