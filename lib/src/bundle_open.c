@@ -73,11 +73,16 @@ static exai_status add_entry(exai_bundle *b, const char *name, uint64_t size, ex
 	if (cap == 0)
 		return exai_error_set(e, EXAI_EUNSAFE,
 				      "%s: entry '%.64s' is not part of the format", b->path, name);
-	/* A signer may appear twice in an .exb (signed twice); it is counted once later. */
-	if ((strncmp(name, "sig/", 4) && exai_bundle_entry(b, name)) ||
-	    (!strcmp(name, "payload") && b->has_payload))
-		return exai_error_set(e, EXAI_EFORMAT, "%s: entry '%s' appears twice", b->path,
-				      name);
+	/* No name may repeat, signatures included: a repeated sig/ entry is how a threshold
+	 * would be padded, and nothing we write ever repeats one. */
+	if (exai_bundle_entry(b, name) || (!strcmp(name, "payload") && b->has_payload))
+		return exai_error_set(e, EXAI_EFORMAT, "%s: entry '%s' appears twice (refused)",
+				      b->path, name);
+	if (!strncmp(name, "sig/", 4) && b->n_sig_entries == EXAI_BUNDLE_MAX_SIGS)
+		return exai_error_set(e, EXAI_ETOOBIG,
+				      "%s: more than %d signature entries (refused before any is "
+				      "checked)",
+				      b->path, EXAI_BUNDLE_MAX_SIGS);
 	if (!strcmp(name, "payload")) {
 		b->has_payload = true;
 		b->payload_media_size = size;
@@ -92,6 +97,8 @@ static exai_status add_entry(exai_bundle *b, const char *name, uint64_t size, ex
 	if (b->n_entries == EXAI_BUNDLE_MAX_ENTRIES)
 		return exai_error_set(e, EXAI_ETOOBIG, "%s: more than %d entries", b->path,
 				      EXAI_BUNDLE_MAX_ENTRIES);
+	if (!strncmp(name, "sig/", 4))
+		b->n_sig_entries++;
 	*slot = &b->entries[b->n_entries++];
 	strcpy((*slot)->name, name);
 	(*slot)->size = size;
@@ -189,6 +196,20 @@ static exai_status open_dir(exai_bundle *b, exai_error *e)
 
 /* ---- .exb form ---- */
 
+/* Position of @name in the order an .exb must follow (format.md section 1): index, the
+ * roots, manifest, keys, chunks, payload, the signatures; -1 for a name outside the set. */
+static int exb_rank(const char *name)
+{
+	static const char *const order[] = {"index",  "roots/",	 "manifest", "keys",
+					    "chunks", "payload", "sig/"};
+
+	for (int i = 0; i < (int)(sizeof(order) / sizeof(order[0])); i++)
+		if (!strcmp(name, order[i]) || (order[i][strlen(order[i]) - 1] == '/' &&
+						!strncmp(name, order[i], strlen(order[i]))))
+			return i;
+	return -1;
+}
+
 static exai_status archive_err(exai_bundle *b, struct archive *a, exai_error *e)
 {
 	return exai_error_set(e, EXAI_EFORMAT, "%s: %s", b->path,
@@ -201,7 +222,8 @@ static exai_status open_exb(exai_bundle *b, exai_error *e)
 	struct archive_entry *ent;
 	exai_status rc = EXAI_OK;
 	size_t ordinal = 0;
-	int r;
+	int r, last_rank = 0;
+	const char *last_name = "";
 
 	if (!a)
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
@@ -243,6 +265,15 @@ static exai_status open_exb(exai_bundle *b, exai_error *e)
 					    b->path, name);
 			break;
 		}
+		if (exb_rank(name) >= 0 && exb_rank(name) < last_rank) {
+			rc = exai_error_set(
+			    e, EXAI_EFORMAT,
+			    "%s: entry '%.64s' after '%.64s' (the format fixes the "
+			    "order: index, roots/*, manifest, keys, chunks, payload, "
+			    "sig/*)",
+			    b->path, name, last_name);
+			break;
+		}
 		if (archive_entry_size(ent) < 0) {
 			rc = exai_error_set(e, EXAI_EFORMAT, "%s: %s: no size", b->path, name);
 			break;
@@ -250,6 +281,8 @@ static exai_status open_exb(exai_bundle *b, exai_error *e)
 		rc = add_entry(b, name, (uint64_t)archive_entry_size(ent), &slot, e);
 		if (rc)
 			break;
+		last_rank = exb_rank(name);
+		last_name = slot ? slot->name : "payload";
 		if (!slot) { /* payload: skip its data (a seek on a regular file) */
 			b->payload_ordinal = ordinal;
 			if (archive_read_data_skip(a) != ARCHIVE_OK)

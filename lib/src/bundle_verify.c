@@ -47,70 +47,121 @@ static exai_status walk_roots(exai_bundle *b, const exai_root *trusted, exai_err
 	return EXAI_OK;
 }
 
-static void note_signer(exai_bundle *b, const uint8_t *id, exai_sigstate st, const char *detail)
+/* Records the outcome of one sig/ entry for display. The record is bounded like the entries
+ * themselves (open refuses more than EXAI_BUNDLE_MAX_SIGS); reaching the bound anyway is an
+ * error, never a silent drop. Counting does not depend on this record. */
+static exai_status note_signer(exai_bundle *b, const uint8_t *id, exai_sigstate st,
+			       const char *detail, exai_error *e)
 {
 	exai_signer *s;
 
-	if (b->n_signers == EXAI_BUNDLE_MAX_SIGS)
-		return;
+	if (b->n_signers >= EXAI_BUNDLE_MAX_SIGS)
+		return exai_error_set(e, EXAI_ETOOBIG, "signatures: more than %d (refused)",
+				      EXAI_BUNDLE_MAX_SIGS);
 	s = &b->signers[b->n_signers++];
 	memcpy(s->id, id, EXAI_KEYID_LEN);
 	s->state = st;
 	snprintf(s->detail, sizeof(s->detail), "%.159s", detail);
+	return EXAI_OK;
+}
+
+/* Index into @root's release keys of the first key with the same public key bytes as @pk:
+ * the identity of a signer is its public key, never the key id (a minisign signature does not
+ * cover the id, so an id can be rewritten freely). */
+static size_t release_key_slot(const exai_root *root, const exai_pubkey *pk)
+{
+	size_t i = 0;
+
+	while (i < root->n_release_keys &&
+	       sodium_memcmp(root->release_keys[i].pk, pk->pk, sizeof(pk->pk)) != 0)
+		i++;
+	return i;
+}
+
+/* One sig/ entry: its state, and whether it adds a distinct key (@counted, one flag per
+ * release key slot of the effective root, so the count can never exceed the root's key
+ * count whatever the media holds). */
+static exai_sigstate check_one(const exai_bundle *b, const exai_bentry *ent, bool *counted,
+			       uint8_t id[EXAI_KEYID_LEN], char *detail, size_t dcap)
+{
+	const exai_bentry *ix = b->index_entry;
+	const exai_pubkey *pk;
+	exai_minisig sig;
+	exai_error se;
+	char hex[17];
+	size_t slot;
+
+	memcpy(hex, ent->name + 4, 16);
+	hex[16] = '\0';
+	snprintf(detail, dcap, "valid");
+	if (exai_keyid_parse(hex, id, &se) != EXAI_OK) {
+		memset(id, 0, EXAI_KEYID_LEN);
+		snprintf(detail, dcap, "bad file name");
+		return EXAI_SIG_BAD;
+	}
+	if (exai_minisig_parse(ent->data, ent->size, &sig, &se) != EXAI_OK) {
+		snprintf(detail, dcap, "%.159s", se.msg);
+		return EXAI_SIG_BAD;
+	}
+	if (memcmp(sig.id, id, EXAI_KEYID_LEN) != 0) {
+		snprintf(detail, dcap, "file name and signature key id differ");
+		return EXAI_SIG_BAD;
+	}
+	if (!(pk = exai_root_release_key(b->root, sig.id))) {
+		snprintf(detail, dcap, "not a release key of the trusted root");
+		return EXAI_SIG_UNKNOWN_KEY;
+	}
+	if (exai_minisig_verify(&sig, pk, ix->data, ix->size, &se) != EXAI_OK) {
+		snprintf(detail, dcap, "%.159s", se.msg);
+		return EXAI_SIG_BAD;
+	}
+	slot = release_key_slot(b->root, pk);
+	if (slot >= b->root->n_release_keys || counted[slot]) {
+		snprintf(detail, dcap, "same public key as another signature: counted once");
+		return EXAI_SIG_DUPLICATE;
+	}
+	counted[slot] = true;
+	return EXAI_SIG_VALID;
 }
 
 static exai_status check_signatures(exai_bundle *b, exai_error *e)
 {
-	const exai_bentry *ix = b->index_entry;
+	bool counted[EXAI_ROOT_MAX_KEYS] = {false};
 	char summary[EXAI_ERROR_MSG_MAX] = "";
-	size_t used = 0;
+	size_t used = 0, n_sig = 0, shown = 0;
+	exai_status rc;
 
 	b->n_signers = 0;
 	b->valid_signatures = 0;
+	for (size_t i = 0; i < b->n_entries; i++)
+		n_sig += !strncmp(b->entries[i].name, "sig/", 4);
+	if (n_sig > EXAI_BUNDLE_MAX_SIGS)
+		return exai_error_set(e, EXAI_ETOOBIG,
+				      "signatures: %zu signature entries, more than the %d the "
+				      "format allows (refused before any is checked)",
+				      n_sig, EXAI_BUNDLE_MAX_SIGS);
 	for (size_t i = 0; i < b->n_entries; i++) {
-		const exai_bentry *ent = &b->entries[i];
-		uint8_t name_id[EXAI_KEYID_LEN];
-		const exai_pubkey *pk;
-		exai_minisig sig;
-		exai_error se;
-		char hex[17];
-		bool dup = false;
+		uint8_t id[EXAI_KEYID_LEN];
+		char detail[160];
+		exai_sigstate st;
 
-		if (strncmp(ent->name, "sig/", 4) != 0)
+		if (strncmp(b->entries[i].name, "sig/", 4) != 0)
 			continue;
-		memcpy(hex, ent->name + 4, 16);
-		hex[16] = '\0';
-		if (exai_keyid_parse(hex, name_id, &se) != EXAI_OK)
-			continue; /* impossible: names were checked on open */
-		if (exai_minisig_parse(ent->data, ent->size, &sig, &se) != EXAI_OK) {
-			note_signer(b, name_id, EXAI_SIG_BAD, se.msg);
-			continue;
-		}
-		if (memcmp(sig.id, name_id, EXAI_KEYID_LEN) != 0) {
-			note_signer(b, name_id, EXAI_SIG_BAD,
-				    "file name and signature key id differ");
-			continue;
-		}
-		for (size_t k = 0; k < b->n_signers; k++)
-			if (b->signers[k].state == EXAI_SIG_VALID &&
-			    !memcmp(b->signers[k].id, sig.id, EXAI_KEYID_LEN))
-				dup = true;
-		pk = exai_root_release_key(b->root, sig.id);
-		if (!pk) {
-			note_signer(b, sig.id, EXAI_SIG_UNKNOWN_KEY,
-				    "not a release key of the trusted root");
-		} else if (exai_minisig_verify(&sig, pk, ix->data, ix->size, &se) != EXAI_OK) {
-			note_signer(b, sig.id, EXAI_SIG_BAD, se.msg);
-		} else if (dup) {
-			note_signer(b, sig.id, EXAI_SIG_DUPLICATE, "counted once");
-		} else {
-			note_signer(b, sig.id, EXAI_SIG_VALID, "valid");
-			b->valid_signatures++;
-		}
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(b->entries[j].name, b->entries[i].name))
+				return exai_error_set(e, EXAI_EFORMAT,
+						      "signatures: entry '%s' appears twice "
+						      "(refused)",
+						      b->entries[i].name);
+		st = check_one(b, &b->entries[i], counted, id, detail, sizeof(detail));
+		if ((rc = note_signer(b, id, st, detail, e)))
+			return rc;
 	}
+	for (size_t k = 0; k < b->root->n_release_keys; k++)
+		b->valid_signatures += counted[k];
 	if (b->valid_signatures >= b->root->release_threshold)
 		return EXAI_OK;
-	for (size_t k = 0; k < b->n_signers && used < sizeof(summary) - 64; k++) {
+	for (size_t k = 0; k < b->n_signers && used < sizeof(summary) - 64; k++, shown++) {
 		char id[EXAI_KEYID_STR];
 		static const char *const what[] = {"valid", "unknown key", "bad signature",
 						   "duplicate"};
@@ -120,7 +171,14 @@ static exai_status check_signatures(exai_bundle *b, exai_error *e)
 		    (size_t)snprintf(summary + used, sizeof(summary) - used, "%s%s %s%s%s%s",
 				     k ? "; " : "", id, what[b->signers[k].state], bad ? " (" : "",
 				     bad ? b->signers[k].detail : "", bad ? ")" : "");
+		if (used >= sizeof(summary) - 1) {
+			used = sizeof(summary) - 1;
+			break;
+		}
 	}
+	if (shown < b->n_signers && used < sizeof(summary) - 1)
+		snprintf(summary + used, sizeof(summary) - used, "; and %zu more",
+			 b->n_signers - shown);
 	return exai_error_set(
 	    e, EXAI_EVERIFY, "signatures: %u valid of the %u required by root version %llu%s%s",
 	    b->valid_signatures, b->root->release_threshold, (unsigned long long)b->root->version,

@@ -208,6 +208,13 @@ static exai_status parse_line(exai_index *ix, char *line, int *stage, exai_error
 			if (!exai_parse_u64_canon(f[1], dst[k]))
 				return exai_error_set(e, EXAI_EFORMAT,
 						      "'%s' is not a canonical number", f[0]);
+			/* These become ratchets in a database of signed 64-bit integers: the
+			 * format and the database must agree on the largest value. */
+			if (*dst[k] > EXAI_INDEX_NUM_MAX)
+				return exai_error_set(e, EXAI_EFORMAT,
+						      "'%s' %s is over the largest allowed value, "
+						      "2^63-1",
+						      f[0], f[1]);
 			(*stage)++;
 			return EXAI_OK;
 		}

@@ -10,6 +10,7 @@
 
 #include "exai/file.h"
 #include "exai/hash.h"
+#include "exai/index.h"
 #include "exai/text.h"
 
 #define SIG_DOMAIN "exai-root-sig-v1\n"
@@ -99,6 +100,50 @@ static bool has_key(const exai_pubkey *keys, size_t n, const uint8_t *id)
 	return false;
 }
 
+/* The identity of a key is its public key: a minisign signature does not cover the key id,
+ * so a copy of one key under another id must not count as a second key. */
+static bool has_pk(const exai_pubkey *keys, size_t n, const exai_pubkey *k)
+{
+	for (size_t i = 0; i < n; i++)
+		if (sodium_memcmp(keys[i].pk, k->pk, sizeof(k->pk)) == 0)
+			return true;
+	return false;
+}
+
+/* One key, one place: no public key twice in a list, nor in both lists (a root key that is
+ * also a release key would let one secret meet both thresholds). */
+static exai_status check_keys_distinct(const exai_root *r, exai_error *e)
+{
+	char id[EXAI_KEYID_STR];
+
+	for (size_t i = 0; i < r->n_root_keys; i++) {
+		exai_keyid_str(r->root_keys[i].id, id);
+		if (has_key(r->root_keys, i, r->root_keys[i].id))
+			return exai_error_set(e, EXAI_EFORMAT, "root key %s listed twice", id);
+		if (has_pk(r->root_keys, i, &r->root_keys[i]))
+			return exai_error_set(e, EXAI_EFORMAT,
+					      "root key %s: the same public key is listed twice "
+					      "(under another key id)",
+					      id);
+	}
+	for (size_t i = 0; i < r->n_release_keys; i++) {
+		exai_keyid_str(r->release_keys[i].id, id);
+		if (has_key(r->release_keys, i, r->release_keys[i].id))
+			return exai_error_set(e, EXAI_EFORMAT, "release key %s listed twice", id);
+		if (has_pk(r->release_keys, i, &r->release_keys[i]))
+			return exai_error_set(e, EXAI_EFORMAT,
+					      "release key %s: the same public key is listed twice "
+					      "(under another key id)",
+					      id);
+		if (has_pk(r->root_keys, r->n_root_keys, &r->release_keys[i]))
+			return exai_error_set(e, EXAI_EFORMAT,
+					      "release key %s is also a root key (one key, one "
+					      "role)",
+					      id);
+	}
+	return EXAI_OK;
+}
+
 exai_status exai_root_validate(const exai_root *r, exai_error *e)
 {
 	if (r->version < 1)
@@ -115,13 +160,7 @@ exai_status exai_root_validate(const exai_root *r, exai_error *e)
 				      r->release_threshold, r->n_release_keys);
 	if (r->expires && r->expires <= r->created)
 		return exai_error_set(e, EXAI_EFORMAT, "expires is not after created");
-	for (size_t i = 0; i < r->n_root_keys; i++)
-		if (has_key(r->root_keys, i, r->root_keys[i].id))
-			return exai_error_set(e, EXAI_EFORMAT, "root key listed twice");
-	for (size_t i = 0; i < r->n_release_keys; i++)
-		if (has_key(r->release_keys, i, r->release_keys[i].id))
-			return exai_error_set(e, EXAI_EFORMAT, "release key listed twice");
-	return EXAI_OK;
+	return check_keys_distinct(r, e);
 }
 
 /* Parses "<label> <KEYID> <b64>" whose id must match the key blob's. */
@@ -164,19 +203,20 @@ static exai_status parse_line(exai_root *r, char *line, int *stage, exai_error *
 		*stage = 1;
 		return EXAI_OK;
 	}
+	/* Version and times are ratchets kept as signed 64-bit integers: at most 2^63-1. */
 	if (*stage == 1 && !strcmp(f[0], "version")) {
 		*stage = 2;
-		return parse_u(f, nf, UINT64_MAX, &r->version, e);
+		return parse_u(f, nf, EXAI_INDEX_NUM_MAX, &r->version, e);
 	}
 	if (*stage == 2 && !strcmp(f[0], "created")) {
 		*stage = 3;
-		return parse_u(f, nf, UINT64_MAX, &r->created, e);
+		return parse_u(f, nf, EXAI_INDEX_NUM_MAX, &r->created, e);
 	}
 	if (*stage == 3 && !strcmp(f[0], "expires")) {
 		*stage = 4;
 		if (nf == 2 && !strcmp(f[1], "never"))
 			return EXAI_OK;
-		rc = parse_u(f, nf, UINT64_MAX, &r->expires, e);
+		rc = parse_u(f, nf, EXAI_INDEX_NUM_MAX, &r->expires, e);
 		if (!rc && r->expires == 0)
 			return exai_error_set(e, EXAI_EFORMAT, "expires 0: write 'never'");
 		return rc;
@@ -306,20 +346,27 @@ unsigned exai_root_count_valid(const exai_root *r, const exai_pubkey *keys, size
 {
 	size_t mlen = 0;
 	uint8_t *msg = exai_root_signed_message(r, &mlen);
-	bool counted[EXAI_ROOT_MAX_KEYS] = {false};
+	const exai_pubkey *counted[EXAI_ROOT_MAX_KEYS];
 	unsigned n = 0;
 
-	if (!msg)
+	/* Keys are counted by public key, in a set as large as the key list can be: a list
+	 * longer than that is not a list this code may judge, so nothing counts. */
+	if (!msg || n_keys > EXAI_ROOT_MAX_KEYS) {
+		free(msg);
 		return 0;
+	}
 	for (size_t s = 0; s < r->n_sigs; s++) {
-		for (size_t k = 0; k < n_keys && k < EXAI_ROOT_MAX_KEYS; k++) {
-			if (counted[k] || memcmp(keys[k].id, r->sigs[s].id, EXAI_KEYID_LEN) != 0)
+		for (size_t k = 0; k < n_keys; k++) {
+			bool seen = false;
+			if (memcmp(keys[k].id, r->sigs[s].id, EXAI_KEYID_LEN) != 0)
 				continue;
-			if (crypto_sign_verify_detached(r->sigs[s].sig, msg, mlen, keys[k].pk) ==
-			    0) {
-				counted[k] = true;
-				n++;
-			}
+			for (unsigned c = 0; c < n && !seen; c++)
+				seen =
+				    !sodium_memcmp(counted[c]->pk, keys[k].pk, sizeof(keys[k].pk));
+			if (seen ||
+			    crypto_sign_verify_detached(r->sigs[s].sig, msg, mlen, keys[k].pk) != 0)
+				continue;
+			counted[n++] = &keys[k];
 		}
 	}
 	free(msg);

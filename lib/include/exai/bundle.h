@@ -64,7 +64,8 @@ typedef struct exai_bundle {
 	int fd; /* the open .exb file or bundle directory, kept so the payload is read from the
 		 * same file that was opened, whatever happens to the path meanwhile */
 	size_t n_entries;
-	exai_bentry entries[EXAI_BUNDLE_MAX_ENTRIES];
+	exai_bentry entries[EXAI_BUNDLE_MAX_ENTRIES]; /* no two with the same name */
+	size_t n_sig_entries;			      /* sig/ entries, at most MAX_SIGS */
 	bool has_payload;
 	uint64_t payload_media_size;
 	size_t payload_ordinal; /* exb: position of payload among archive entries */

@@ -39,8 +39,11 @@
 #define EXAI_CHUNK_MAX		  (64u << 20)
 #define EXAI_CHUNK_DEFAULT	  (4u << 20)
 #define EXAI_AEAD_TAG		  16
-#define EXAI_BUNDLE_ID_LEN	  32
-#define EXAI_FILE_NAME_MAX	  32
+/* Largest sequence, time or version in the index and in roots: they are ratchets kept as
+ * signed 64-bit integers (SQLite), so the format stops where the database does. */
+#define EXAI_INDEX_NUM_MAX INT64_MAX
+#define EXAI_BUNDLE_ID_LEN 32
+#define EXAI_FILE_NAME_MAX 32
 
 typedef enum exai_encryption { EXAI_ENC_NONE = 0, EXAI_ENC_AES256GCM = 1 } exai_encryption;
 

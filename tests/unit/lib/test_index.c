@@ -85,7 +85,20 @@ START_TEST(index_validation_rules)
 	EXPECT_BAD(ix->min_root_version = 0, "min-root-version");
 	EXPECT_BAD(ix->files[3].sha256[0] = 1, "payload hash must equal");
 	EXPECT_BAD(strcpy(ix->files[1].name, "keyz"), "file name");
+	/* Ratchet values stop at 2^63-1, where the state database's integers do. */
+	EXPECT_BAD(ix->sequence = 1ull << 63, "'sequence' 9223372036854775808 is over");
+	EXPECT_BAD(ix->sequence = UINT64_MAX, "largest allowed value, 2^63-1");
+	EXPECT_BAD((ix->created = 1ull << 63, ix->expires = UINT64_MAX), "'created'");
+	EXPECT_BAD(ix->expires = 1ull << 63, "'expires'");
+	EXPECT_BAD(ix->min_root_version = 1ull << 63, "'min-root-version'");
 #undef EXPECT_BAD
+	ix = sample();
+	ix->sequence = INT64_MAX;
+	ix->expires = INT64_MAX;
+	ck_assert_msg(reparse(ix, &back, &e) == EXAI_OK, "%s", e.msg);
+	ck_assert_uint_eq(back->sequence, (uint64_t)INT64_MAX);
+	free(back);
+	free(ix);
 }
 END_TEST
 

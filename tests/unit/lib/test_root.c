@@ -151,6 +151,89 @@ START_TEST(parser_refuses_non_canonical_and_bad_fields)
 }
 END_TEST
 
+/* One public key is one key, whatever id it is listed under: a root listing a key twice
+ * (under two ids, or as both root and release key) is refused, and counting goes by public
+ * key, so a copy under another id never adds a signature. */
+START_TEST(one_public_key_counts_once)
+{
+	exai_root *r = make_root(1, 0, 3, 2);
+	exai_pubkey copies[3];
+	char *text;
+	exai_root *p = NULL;
+	exai_error e;
+
+	/* Release key 5 listed again under a rewritten id. */
+	r->release_keys[r->n_release_keys] = r->release_keys[1];
+	r->release_keys[r->n_release_keys].id[0] ^= 0x5a;
+	r->n_release_keys++;
+	ck_assert_int_eq(exai_root_validate(r, &e), EXAI_EFORMAT);
+	ck_assert_ptr_nonnull(strstr(e.msg, "same public key is listed twice"));
+	text = exai_root_file_text(r);
+	ck_assert_int_ne(exai_root_parse((uint8_t *)text, strlen(text), "root", &p, &e), EXAI_OK);
+	ck_assert_ptr_nonnull(strstr(e.msg, "same public key is listed twice"));
+	free(text);
+	r->n_release_keys--;
+	/* The same for root keys. */
+	r->root_keys[r->n_root_keys] = r->root_keys[0];
+	r->root_keys[r->n_root_keys].id[7] ^= 1;
+	r->n_root_keys++;
+	ck_assert_int_eq(exai_root_validate(r, &e), EXAI_EFORMAT);
+	ck_assert_ptr_nonnull(strstr(e.msg, "root key"));
+	r->n_root_keys--;
+	/* A release key that is also a root key. */
+	exai_seckey_public(keys[0], &r->release_keys[r->n_release_keys++]);
+	ck_assert_int_eq(exai_root_validate(r, &e), EXAI_EFORMAT);
+	ck_assert_ptr_nonnull(strstr(e.msg, "also a root key"));
+	r->n_release_keys--;
+	ck_assert_int_eq(exai_root_validate(r, &e), EXAI_OK);
+
+	/* Counting: a key list with one public key under three ids (as a caller could pass)
+	 * and three signatures, each under one of the ids, count as one. */
+	for (int i = 0; i < 3; i++) {
+		exai_seckey_public(keys[0], &copies[i]);
+		copies[i].id[0] = (uint8_t)(0x10 + i);
+	}
+	for (int i = 0; i < 3; i++) {
+		size_t len = 0;
+		uint8_t *msg = exai_root_signed_message(r, &len);
+		exai_root_sig *s = &r->sigs[r->n_sigs++];
+		memcpy(s->id, copies[i].id, 8);
+		exai_ed25519_sign(keys[0], msg, len, s->sig);
+		free(msg);
+	}
+	ck_assert_uint_eq(exai_root_count_valid(r, copies, 3), 1);
+	/* Distinct keys do add up. */
+	sign_with(r, 1);
+	sign_with(r, 2);
+	ck_assert_uint_eq(exai_root_count_valid(r, r->root_keys, r->n_root_keys), 2);
+	free(r);
+}
+END_TEST
+
+/* Version and times are ratchets in signed 64-bit columns: 2^63 and above are refused. */
+START_TEST(numbers_stop_at_int64_max)
+{
+	exai_root *r = make_root(1, 0, 1, 1), *p = NULL;
+	char *text, *big;
+	exai_error e;
+
+	sign_with(r, 0);
+	text = exai_root_file_text(r);
+	big = malloc(strlen(text) + 64);
+	/* created 1001 -> 9223372036854775808 (2^63); then 2^63-1 parses (but the signature no
+	 * longer verifies, which is not what this checks). */
+	char *at = strstr(text, "created 1001\n");
+	ck_assert_ptr_nonnull(at);
+	sprintf(big, "%.*screated 9223372036854775808\n%s", (int)(at - text), text,
+		at + strlen("created 1001\n"));
+	ck_assert_int_ne(exai_root_parse((uint8_t *)big, strlen(big), "root", &p, &e), EXAI_OK);
+	ck_assert_ptr_nonnull(strstr(e.msg, "9223372036854775807"));
+	free(big);
+	free(text);
+	free(r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("root");
@@ -160,6 +243,8 @@ int main(void)
 	tcase_add_test(tc, round_trip_and_self_threshold);
 	tcase_add_test(tc, chain_needs_old_and_new_thresholds);
 	tcase_add_test(tc, parser_refuses_non_canonical_and_bad_fields);
+	tcase_add_test(tc, one_public_key_counts_once);
+	tcase_add_test(tc, numbers_stop_at_int64_max);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
