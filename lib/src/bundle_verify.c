@@ -42,8 +42,49 @@ static exai_status walk_roots(exai_bundle *b, const exai_root *trusted, exai_err
 		free(cur);
 		cur = next;
 	}
+	/* A root past the end of the chain means a gap (roots/4 without roots/3): the chain is
+	 * never skipped, so that is a refusal, not an unused entry. */
+	for (size_t i = 0; i < b->n_entries; i++) {
+		uint64_t v = 0;
+		if (strncmp(b->entries[i].name, "roots/", 6) ||
+		    !exai_parse_u64_canon(b->entries[i].name + 6, &v) || v <= cur->version)
+			continue;
+		exai_error_set(e, EXAI_EVERIFY,
+			       "root chain: the bundle carries %s but not roots/%llu (a gap after "
+			       "root version %llu; the chain is never skipped)",
+			       b->entries[i].name, (unsigned long long)cur->version + 1,
+			       (unsigned long long)cur->version);
+		free(cur);
+		return EXAI_EVERIFY;
+	}
 	free(b->root);
 	b->root = cur;
+	return EXAI_OK;
+}
+
+/* The newest time this verification can vouch for: the caller's (the clock, or the
+ * appliance's ratchet), and the creation time of every root it trusts on the way. A root is
+ * expired relative to that even when the caller knows no time at all. */
+static uint64_t newest_trusted_time(const exai_bundle *b, const exai_root *trusted,
+				    const exai_verify_opts *o)
+{
+	uint64_t t = o ? o->now : 0;
+
+	if (trusted->created > t)
+		t = trusted->created;
+	if (b->root->created > t)
+		t = b->root->created;
+	return t;
+}
+
+static exai_status check_root_expiry(const exai_root *r, uint64_t now, const char *when,
+				     exai_error *e)
+{
+	if (r->expires && now && r->expires < now)
+		return exai_error_set(
+		    e, EXAI_EREFUSED, "root version %llu expired at %llu (%s %llu)",
+		    (unsigned long long)r->version, (unsigned long long)r->expires, when,
+		    (unsigned long long)now);
 	return EXAI_OK;
 }
 
@@ -242,12 +283,16 @@ exai_status exai_bundle_verify(exai_bundle *b, const exai_root *trusted, const e
 	rc = walk_roots(b, trusted, e);
 	if (rc)
 		return rc;
-	if (o && o->now && b->root->expires && b->root->expires < o->now)
-		return exai_error_set(
-		    e, EXAI_EREFUSED, "root version %llu expired at %llu (time now %llu)",
-		    (unsigned long long)b->root->version, (unsigned long long)b->root->expires,
-		    (unsigned long long)o->now);
+	if ((rc = check_root_expiry(b->root, o ? o->now : 0, "time now", e)) ||
+	    (rc = check_root_expiry(b->root, newest_trusted_time(b, trusted, o),
+				    "newest trusted time: a root's creation", e)))
+		return rc;
 	if ((rc = check_signatures(b, e)))
+		return rc;
+	/* Once the signatures hold, the bundle's own creation time is trusted too: a bundle
+	 * signed after its root expired is refused whatever the caller's clock says. */
+	if ((rc = check_root_expiry(b->root, b->index->created,
+				    "the bundle was signed after it: created", e)))
 		return rc;
 	if (b->index->min_root_version > b->root->version)
 		return exai_error_set(e, EXAI_EREFUSED,

@@ -35,9 +35,13 @@ ok "truncated or extended files refused"
 fresh && echo x >t/extra
 expect_rc 1 "$B" verify t $V
 expect_contains "$T/err" "'extra' is not part of the format"
+fresh && mkdir -p t/roots && cp keys/root t/roots/1
+expect_rc 1 "$B" verify t $V
+expect_contains "$T/err" "roots/1: not listed in the signed index"
+# A root past the end of the chain is a gap, refused before anything else is judged.
 fresh && mkdir -p t/roots && cp keys/root t/roots/5
 expect_rc 1 "$B" verify t $V
-expect_contains "$T/err" "roots/5: not listed in the signed index"
+expect_contains "$T/err" "carries roots/5 but not roots/2 (a gap after root version 1"
 ok "unlisted files refused"
 
 # A symlink where a file should be.

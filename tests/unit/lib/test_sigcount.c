@@ -388,6 +388,63 @@ START_TEST(padding_plus_copies_is_refused)
 }
 END_TEST
 
+/* Root expiry is judged against the newest trusted time even when the caller knows none:
+ * a bundle signed (created 1000) after its root expired (950) is refused with no clock; a
+ * root past the end of the chain is a gap, refused with its name. */
+START_TEST(expiry_without_a_clock_and_chain_gaps)
+{
+	exai_root root;
+	sig_entry ents[2];
+	exai_bundle *b = NULL;
+	exai_error e;
+	char *dir = tu_tempdir(), *path;
+
+	memset(&root, 0, sizeof(root));
+	root.version = 1;
+	root.created = 900;
+	root.expires = 950;
+	exai_seckey_public(other, &root.root_keys[root.n_root_keys++]);
+	root.root_threshold = 1;
+	exai_seckey_public(keys[0], &root.release_keys[root.n_release_keys++]);
+	root.release_threshold = 1;
+	set_name(&ents[0], keys[0]->id);
+	ents[0].text = sign_text(keys[0], index_text);
+	path = write_exb(dir, 0, ents, 1);
+	ck_assert_int_eq(exai_bundle_open(path, &b, &e), EXAI_OK);
+	ck_assert_int_eq(exai_bundle_verify(b, &root, NULL, &e), EXAI_EREFUSED);
+	ck_assert_msg(strstr(e.msg, "root version 1 expired at 950 (the bundle was signed after "
+				    "it: created 1000)"),
+		      "%s", e.msg);
+	exai_bundle_free(b);
+	free(path);
+	/* Not expired: the same bundle passes the signature stage. */
+	root.expires = 5000;
+	path = write_exb(dir, 1, ents, 1);
+	ck_assert_int_eq(exai_bundle_open(path, &b, &e), EXAI_OK);
+	ck_assert_int_ne(exai_bundle_verify(b, &root, NULL, &e), EXAI_OK);
+	ck_assert_uint_eq(b->valid_signatures, 1);
+	ck_assert_msg(!strstr(e.msg, "expired") && !strstr(e.msg, "signatures:"), "%s", e.msg);
+	exai_bundle_free(b);
+	free(path);
+	/* roots/3 with the trusted root at version 1: a gap. */
+	snprintf(ents[1].name, sizeof(ents[1].name), "roots/3");
+	ents[1].text = strdup("exai-root 1\n");
+	{
+		sig_entry two[2] = {ents[1], ents[0]};
+		path = write_exb(dir, 2, two, 2);
+	}
+	ck_assert_int_eq(exai_bundle_open(path, &b, &e), EXAI_OK);
+	ck_assert_int_eq(exai_bundle_verify(b, &root, NULL, &e), EXAI_EVERIFY);
+	ck_assert_msg(strstr(e.msg, "carries roots/3 but not roots/2"), "%s", e.msg);
+	exai_bundle_free(b);
+	free(path);
+	for (int i = 0; i < 2; i++)
+		free(ents[i].text);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sigcount");
@@ -397,6 +454,7 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, count_equals_distinct_listed_keys);
 	tcase_add_test(tc, padding_plus_copies_is_refused);
+	tcase_add_test(tc, expiry_without_a_clock_and_chain_gaps);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

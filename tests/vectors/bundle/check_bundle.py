@@ -156,6 +156,12 @@ def parse_root(data):
         k, pk = parse_pubkey_b64(b64)
         assert k == kid
         root["release_keys"][kid] = pk
+    # One public key, one place: never twice (under two ids) nor in both lists.
+    pks = list(root["root_keys"].values()) + list(root["release_keys"].values())
+    if len(set(pks)) != len(pks) or len(root["root_keys"]) != sum(
+            1 for d in doc if d.startswith("root-key ")) or len(root["release_keys"]) != sum(
+            1 for d in doc if d.startswith("release-key ")):
+        raise Fail("root: a public key is listed twice")
     message = b"exai-root-sig-v1\n" + ("\n".join(doc) + "\n").encode()
     valid = set()
     for s in sigs:
@@ -165,7 +171,7 @@ def parse_root(data):
             continue
         try:
             Ed25519PublicKey.from_public_bytes(pk).verify(base64.b64decode(b64), message)
-            valid.add(kid)
+            valid.add(pk)  # distinct public keys, not ids
         except InvalidSignature:
             pass
     if len(valid) < root["root_thr"]:
@@ -245,6 +251,8 @@ def main():
     ix = parse_index(index)
 
     valid = set()
+    if len(os.listdir(os.path.join(bdir, "sig"))) > 64:
+        raise Fail("more than 64 signature entries")
     for name in sorted(os.listdir(os.path.join(bdir, "sig"))):
         kid = name[:-len(".minisig")]
         pk = root["release_keys"].get(kid)
@@ -252,7 +260,7 @@ def main():
             continue
         try:
             if minisig_verify(read("sig/" + name), pk, index) == kid:
-                valid.add(kid)
+                valid.add(pk)  # distinct public keys, not ids or files
         except (InvalidSignature, Fail):
             pass
     if len(valid) < root["release_thr"]:
