@@ -71,7 +71,11 @@ ok "a health check that connects to 127.0.0.1:$port is denied (EACCES) and switc
 
 "$T/phone.sh" >/dev/null || fail "control: the listener is not reachable outside exai-update"
 i=0
-while [ ! -f "$T/connections" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+# The listener creates the file before it writes the line: wait for the line itself.
+while [ "$(cat "$T/connections" 2>/dev/null | wc -l)" != 1 ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 [ "$(wc -l <"$T/connections")" = 1 ] || fail "control connection not seen"
 ok "control: the same command outside exai-update connects"
 kill $listener 2>/dev/null || true
