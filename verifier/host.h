@@ -30,7 +30,7 @@
 #define VF_HOST_CONF_MAX   (1u << 20)  /* resolv.conf, chrony.conf, ... */
 #define VF_HOST_LINE_MAX   1024	       /* a line of any of them */
 #define VF_HOST_LIST_MAX   1024	       /* entries of one config list */
-#define VF_HOST_INCLUDES   64	       /* drop-in files read per directory */
+#define VF_HOST_INCLUDES   1024	       /* drop-in files per directory; more is an error */
 #define VF_HOST_TREE_MAX   1000000     /* entries walked in one installed tree */
 #define VF_HOST_DEPTH_MAX  64
 #define VF_HOST_EXTRA_SHOW 200 /* host.drift.extra findings per tree; the rest in a note */
@@ -180,7 +180,8 @@ exai_status vf_host_open(const vf_host_root *r, const char *path, int flags, int
 exai_status vf_host_read(const vf_host_root *r, const char *path, size_t cap, char **buf,
 			 size_t *len, exai_error *e) EXAI_WUR;
 /* The regular files of directory @dir whose name ends in @suffix, sorted, at most
- * VF_HOST_INCLUDES (malloc'ed absolute paths). A missing dir gives none. */
+ * VF_HOST_INCLUDES (malloc'ed absolute paths; more is an error, never a cut). A missing dir
+ * gives none. */
 exai_status vf_host_list_dir(const vf_host_root *r, const char *dir, const char *suffix,
 			     char ***out, size_t *n, exai_error *e) EXAI_WUR;
 void vf_host_strv_free(char **v, size_t n);

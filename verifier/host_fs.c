@@ -158,7 +158,7 @@ exai_status vf_host_list_dir(const vf_host_root *r, const char *dir, const char 
 		closedir(d);
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	}
-	while ((de = readdir(d)) && cnt < VF_HOST_INCLUDES) {
+	while ((de = readdir(d))) {
 		size_t nl = strlen(de->d_name);
 		struct stat st;
 		if (de->d_name[0] == '.' || nl <= sl || strcmp(de->d_name + nl - sl, suffix))
@@ -167,6 +167,15 @@ exai_status vf_host_list_dir(const vf_host_root *r, const char *dir, const char 
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)))
 			continue;
+		/* Reading only some drop-ins would let the next one name any server unseen: past
+		 * the bound the check refuses to judge the host. */
+		if (cnt == VF_HOST_INCLUDES) {
+			rc = exai_error_set(e, EXAI_ETOOBIG,
+					    "%s: more than %d '*%s' files: refusing to check only "
+					    "some of them",
+					    dir, VF_HOST_INCLUDES, suffix);
+			break;
+		}
 		if (!(v[cnt] = malloc(strlen(dir) + nl + 2))) {
 			rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
 			break;

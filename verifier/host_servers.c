@@ -259,14 +259,17 @@ static exai_status ini_files(vf_host *h, const char *main, ini_ctx *c, bool *fou
 /* Each server of an assignment's space-separated value. */
 static exai_status check_assign(const srv_check *sc, const ini_assign *a, exai_error *e)
 {
-	char val[VF_HOST_LINE_MAX + 1], *tok[64];
-	unsigned col[64];
+	/* As many tokens as the value can hold (one character and a separator each), so no
+	 * server of a long list goes unchecked. */
+	enum { MAXTOK = VF_HOST_LINE_MAX / 2 + 1 };
+	char val[VF_HOST_LINE_MAX + 1], *tok[MAXTOK];
+	unsigned col[MAXTOK];
 	int n;
 
 	if (!a->set)
 		return EXAI_OK;
 	memcpy(val, a->value, sizeof(val));
-	n = tokens(val, tok, col, 64);
+	n = tokens(val, tok, col, MAXTOK);
 	for (int i = 0; i < n; i++) {
 		exai_status rc =
 		    check_server(sc, a->path, a->line, a->col + col[i] - 1, tok[i], a->orig, e);

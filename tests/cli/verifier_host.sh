@@ -123,3 +123,36 @@ ok "usage and config errors exit 2 (config errors at file:line:col)"
 expect_rc 2 V --root "$F/clean" --config "$EXAI_SRC/verifier/host.yaml.example"
 expect_contains "$T/err" "drift: exai-update config /etc/exai/update.yaml not found under $F/clean"
 ok "verifier/host.yaml.example is a valid host config"
+
+# Bounds refuse, never cut: a DNS= list of 64 local servers then a public one still reports
+# the public one (the token list used to stop at 64), 100 drop-ins are all read (the 100th
+# names a public server), and more drop-ins than the checker reads is an error, not a pass.
+cp -a "$F/clean" "$T/many"
+mkdir -p "$T/many/etc/systemd/resolved.conf.d"
+{
+	echo "[Resolve]"
+	printf 'DNS='
+	i=1
+	while [ $i -le 64 ]; do printf '10.0.0.%d ' $i; i=$((i + 1)); done
+	echo "8.8.8.8"
+} >"$T/many/etc/systemd/resolved.conf"
+expect_rc 1 V --root "$T/many" --format json
+jq -e '[.findings[] | select(.rule_id == "host.dns.public" and (.evidence | test("8.8.8.8")))] | length == 1' \
+	"$T/out" >/dev/null || { cat "$T/out" >&2; fail "the 65th server of DNS= was not checked"; }
+printf '[Resolve]\nDNS=10.0.0.1\n' >"$T/many/etc/systemd/resolved.conf"
+i=1
+while [ $i -le 100 ]; do
+	printf '[Resolve]\nDNS=10.1.0.%d\n' $i >"$T/many/etc/systemd/resolved.conf.d/$(printf %03d $i).conf"
+	i=$((i + 1))
+done
+printf '[Resolve]\nDNS=9.9.9.9\n' >"$T/many/etc/systemd/resolved.conf.d/100.conf"
+expect_rc 1 V --root "$T/many" --format json
+jq -e '[.findings[] | select(.rule_id == "host.dns.public" and (.path | test("100.conf")))] | length == 1' \
+	"$T/out" >/dev/null || { cat "$T/out" >&2; fail "the 100th drop-in was not read"; }
+while [ $i -le 1025 ]; do
+	: >"$T/many/etc/systemd/resolved.conf.d/x$i.conf"
+	i=$((i + 1))
+done
+expect_rc 2 V --root "$T/many"
+expect_contains "$T/err" "more than 1024 '*.conf' files: refusing to check only some of them"
+ok "bounds refuse: 65 DNS= servers all checked, 100 drop-ins all read, 1025 is an error"
