@@ -196,12 +196,23 @@ typedef struct ini_assign {
 	bool set;
 } ini_assign;
 
+/* systemd reads DNS=, NTP= and their Fallback keys as lists: every assignment appends, and
+ * only an empty one resets. @last is the latest assignment (set/empty decide the fallback
+ * rules); @list every non-empty one since the last reset, all of which are checked. */
+typedef struct ini_key {
+	ini_assign last;
+	ini_assign *list;
+	size_t n;
+} ini_key;
+
 typedef struct ini_ctx {
 	const char *section; /* "[Time]" */
 	const char *keys[2];
-	ini_assign *out[2];
+	ini_key *out[2];
 	bool in;
 } ini_ctx;
+
+static bool empty_value(const ini_assign *a);
 
 static exai_status on_ini(void *arg, const char *path, unsigned no, char *line, const char *orig,
 			  exai_error *e)
@@ -210,7 +221,6 @@ static exai_status on_ini(void *arg, const char *path, unsigned no, char *line, 
 	const char *t = trim(line);
 	const char *eq;
 
-	(void)e;
 	if (*t == '#' || *t == ';' || !*t)
 		return EXAI_OK;
 	if (*t == '[') {
@@ -221,7 +231,8 @@ static exai_status on_ini(void *arg, const char *path, unsigned no, char *line, 
 		return EXAI_OK;
 	for (int i = 0; i < 2; i++) {
 		size_t kl = strlen(c->keys[i]);
-		ini_assign *a = c->out[i];
+		ini_key *k = c->out[i];
+		ini_assign *a = &k->last, *grown;
 		if ((size_t)(eq - t) != kl || strncmp(t, c->keys[i], kl))
 			continue;
 		snprintf(a->path, sizeof(a->path), "%s", path);
@@ -230,11 +241,26 @@ static exai_status on_ini(void *arg, const char *path, unsigned no, char *line, 
 		snprintf(a->value, sizeof(a->value), "%s", eq + 1);
 		snprintf(a->orig, sizeof(a->orig), "%s", orig);
 		a->set = true;
+		if (empty_value(a)) {
+			k->n = 0;
+			continue;
+		}
+		if (!(grown = realloc(k->list, (k->n + 1) * sizeof(*k->list))))
+			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		k->list = grown;
+		k->list[k->n++] = *a;
 	}
 	return EXAI_OK;
 }
 
-/* Loads @main and its drop-ins @main.d/NAME.conf in order; the last assignment of each key wins. */
+static void ini_keys_free(ini_key *k)
+{
+	for (int i = 0; k && i < 2; i++)
+		free(k[i].list);
+	free(k);
+}
+
+/* Loads @main and its drop-ins @main.d/NAME.conf in order; each key collects its list. */
 static exai_status ini_files(vf_host *h, const char *main, ini_ctx *c, bool *found, exai_error *e)
 {
 	char dir[256], **v = NULL;
@@ -257,7 +283,7 @@ static exai_status ini_files(vf_host *h, const char *main, ini_ctx *c, bool *fou
 }
 
 /* Each server of an assignment's space-separated value. */
-static exai_status check_assign(const srv_check *sc, const ini_assign *a, exai_error *e)
+static exai_status check_one_assign(const srv_check *sc, const ini_assign *a, exai_error *e)
 {
 	/* As many tokens as the value can hold (one character and a separator each), so no
 	 * server of a long list goes unchecked. */
@@ -279,6 +305,16 @@ static exai_status check_assign(const srv_check *sc, const ini_assign *a, exai_e
 	return EXAI_OK;
 }
 
+/* Every server the key's list holds, from every assignment since the last reset. */
+static exai_status check_assign(const srv_check *sc, const ini_key *k, exai_error *e)
+{
+	exai_status rc = EXAI_OK;
+
+	for (size_t i = 0; i < k->n && !rc; i++)
+		rc = check_one_assign(sc, &k->list[i], e);
+	return rc;
+}
+
 static bool empty_value(const ini_assign *a)
 {
 	for (const char *p = a->value; *p; p++)
@@ -298,7 +334,7 @@ exai_status vf_host_check_dns(vf_host *h, exai_error *e)
 			"point it at the site's resolver (or list that resolver under dns.allow "
 			"in the host config)"};
 	directive_ctx dc = {&sc, dirs, 0};
-	ini_assign *a = calloc(2, sizeof(*a));
+	ini_key *a = calloc(2, sizeof(*a));
 	ini_ctx ic = {"[Resolve]", {"DNS", "FallbackDNS"}, {a, a + 1}, false};
 	bool found;
 	exai_status rc;
@@ -310,14 +346,14 @@ exai_status vf_host_check_dns(vf_host *h, exai_error *e)
 	if (!rc && !(rc = ini_files(h, "/etc/systemd/resolved.conf", &ic, &found, e)) &&
 	    !(rc = check_assign(&sc, &a[0], e)))
 		rc = check_assign(&sc, &a[1], e);
-	free(a);
+	ini_keys_free(a);
 	return rc;
 }
 
 static exai_status timesyncd(vf_host *h, const srv_check *sc, exai_error *e)
 {
 	static const char main[] = "/etc/systemd/timesyncd.conf";
-	ini_assign *a = calloc(2, sizeof(*a));
+	ini_key *a = calloc(2, sizeof(*a));
 	ini_ctx ic = {"[Time]", {"NTP", "FallbackNTP"}, {a, a + 1}, false};
 	bool found;
 	exai_status rc;
@@ -328,14 +364,14 @@ static exai_status timesyncd(vf_host *h, const srv_check *sc, exai_error *e)
 		goto out;
 	if ((rc = check_assign(sc, &a[0], e)) || (rc = check_assign(sc, &a[1], e)))
 		goto out;
-	if ((!a[0].set || empty_value(&a[0])) && !a[1].set)
+	if ((!a[0].last.set || empty_value(&a[0].last)) && !a[1].last.set)
 		rc = vf_host_finding(
 		    h, sc->rule, sc->sev, main, 0, 0, "NTP= empty and FallbackNTP= never set",
 		    "systemd-timesyncd falls back to its compiled-in public time servers",
 		    "set NTP= to the site's time server and FallbackNTP= (empty) in timesyncd.conf",
 		    e);
 out:
-	free(a);
+	ini_keys_free(a);
 	return rc;
 }
 

@@ -156,3 +156,16 @@ done
 expect_rc 2 V --root "$T/many"
 expect_contains "$T/err" "more than 1024 '*.conf' files: refusing to check only some of them"
 ok "bounds refuse: 65 DNS= servers all checked, 100 drop-ins all read, 1025 is an error"
+
+# systemd reads DNS= as a list: a drop-in's DNS= adds to the main file's, only an empty DNS=
+# resets it. A public server in the main file is not hidden by a local one in a drop-in.
+rm -rf "$T/many/etc/systemd/resolved.conf.d"
+mkdir -p "$T/many/etc/systemd/resolved.conf.d"
+printf '[Resolve]\nDNS=8.8.8.8\n' >"$T/many/etc/systemd/resolved.conf"
+printf '[Resolve]\nDNS=10.0.0.1\n' >"$T/many/etc/systemd/resolved.conf.d/local.conf"
+expect_rc 1 V --root "$T/many" --format json
+jq -e '[.findings[] | select(.rule_id == "host.dns.public" and .path == "/etc/systemd/resolved.conf")] | length == 1' \
+	"$T/out" >/dev/null || { cat "$T/out" >&2; fail "a drop-in hid the main file's public DNS="; }
+printf '[Resolve]\nDNS=\nDNS=10.0.0.1\n' >"$T/many/etc/systemd/resolved.conf.d/local.conf"
+expect_rc 0 V --root "$T/many"
+ok "DNS= assignments add up across drop-ins; only an empty DNS= resets the list"
