@@ -201,14 +201,16 @@ static exai_status get_env(exai_yaml *y, exai_ynode *hooks, upd_config *c, exai_
 			  strcmp(k, "PATH") && strcmp(k, "LANG") && strncmp(k, "LD_", 3);
 
 		if (!ok)
-			return exai_yaml_error(y, kn, e, EXAI_ECONFIG,
-					       "hooks.env: a name is A-Z 0-9 _ (not first a digit), "
-					       "at most 64 bytes, and not PATH, LANG or LD_*");
+			return exai_yaml_error(
+			    y, kn, e, EXAI_ECONFIG,
+			    "hooks.env: a name is A-Z 0-9 _ (not first a digit), "
+			    "at most 64 bytes, and not PATH, LANG or LD_*");
 		if (!v || vl > 1024)
-			return exai_yaml_error(y, vn, e, EXAI_ECONFIG,
-					       "hooks.env %s: the value must be a string of at most "
-					       "1024 bytes",
-					       k);
+			return exai_yaml_error(
+			    y, vn, e, EXAI_ECONFIG,
+			    "hooks.env %s: the value must be a string of at most "
+			    "1024 bytes",
+			    k);
 		for (size_t j = 0; j < vl; j++)
 			if ((unsigned char)v[j] < 32 || (unsigned char)v[j] > 126)
 				return exai_yaml_error(y, vn, e, EXAI_ECONFIG,

@@ -34,8 +34,8 @@ typedef struct upd_config {
 	uint64_t hook_timeout; /* seconds */
 	char *hook_user;       /* hooks.user: a name or a decimal uid; NULL = the default */
 	char *hook_env[UPD_MAX_HOOK_ENV + 1]; /* hooks.env as "NAME=value", NULL-terminated */
-	char *mirror_socket;   /* NULL = no mirror */
-	uint64_t max_ratio;    /* unpacked / stored bytes of a tar component */
+	char *mirror_socket;		      /* NULL = no mirror */
+	uint64_t max_ratio;		      /* unpacked / stored bytes of a tar component */
 	bool require_encryption;
 } upd_config;
 

@@ -52,13 +52,13 @@
 #ifndef SANITIZER_NEEDS_PTRACE
 #define SANITIZER_NEEDS_PTRACE 0
 #endif
-#define ENV_MAX		 (UPD_HOOK_MAX_ENV + 3)
+#define ENV_MAX (UPD_HOOK_MAX_ENV + 3)
 
 /* Who hooks run as, decided once by upd_sandbox_hooks(). */
 static struct {
 	bool set;
-	bool root;   /* exai-update runs as root: netns, bounding set, user switch */
-	uid_t uid;   /* the hook's uid and gid (as root) */
+	bool root; /* exai-update runs as root: netns, bounding set, user switch */
+	uid_t uid; /* the hook's uid and gid (as root) */
 	gid_t gid;
 	int last_cap; /* /proc/sys/kernel/cap_last_cap */
 	char *env[ENV_MAX];
@@ -93,11 +93,20 @@ static int only_unix_family(scmp_filter_ctx ctx, int sys)
 /* The rules of both filters; @hook_filter refuses unshare altogether. */
 static int add_rules(scmp_filter_ctx ctx, bool hook_filter)
 {
-	static const char *const refused[] = {
-	    "setns",	      "bpf",	       "io_uring_setup",    "io_uring_enter",
-	    "io_uring_register", "ptrace",	       "process_vm_writev", "process_vm_readv",
-	    "pidfd_getfd",    "init_module",   "finit_module",	    "delete_module",
-	    "kexec_load",     "kexec_file_load"};
+	static const char *const refused[] = {"setns",
+					      "bpf",
+					      "io_uring_setup",
+					      "io_uring_enter",
+					      "io_uring_register",
+					      "ptrace",
+					      "process_vm_writev",
+					      "process_vm_readv",
+					      "pidfd_getfd",
+					      "init_module",
+					      "finit_module",
+					      "delete_module",
+					      "kexec_load",
+					      "kexec_file_load"};
 	static const unsigned long ns_flags[] = {CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUTS,
 						 CLONE_NEWIPC, CLONE_NEWUSER,	CLONE_NEWPID,
 						 CLONE_NEWNET};
@@ -250,8 +259,8 @@ static exai_status resolve_user(const char *user, uid_t *uid, gid_t *gid, exai_e
 		return EXAI_OK;
 	}
 	if (!passwd_find(user, 0, uid, gid))
-		return exai_error_set(e, EXAI_ECONFIG, "hooks.user '%s': no such user in /etc/passwd",
-				      user);
+		return exai_error_set(e, EXAI_ECONFIG,
+				      "hooks.user '%s': no such user in /etc/passwd", user);
 	return EXAI_OK;
 }
 
@@ -325,10 +334,10 @@ nomem:
 
 /* ---- the child ---- */
 
-#define CHILD_FAIL(fd, what)                                                                       \
-	do {                                                                                       \
-		dprintf(fd, "exai-update: hook sandbox: %s: %s\n", what, strerror(errno));         \
-		_exit(126);                                                                        \
+#define CHILD_FAIL(fd, what)                                                               \
+	do {                                                                               \
+		dprintf(fd, "exai-update: hook sandbox: %s: %s\n", what, strerror(errno)); \
+		_exit(126);                                                                \
 	} while (0)
 
 /* Drops every capability: bounding set (as root), ambient, then after the user switch the

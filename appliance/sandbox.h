@@ -27,7 +27,7 @@
 
 #include "exai/error.h"
 
-#define UPD_HOOK_MAX_ENV  32  /* hooks.env entries */
+#define UPD_HOOK_MAX_ENV  32 /* hooks.env entries */
 #define UPD_HOOK_PATH	  "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 #define UPD_HOOK_LANG	  "LANG=C.UTF-8"
 #define UPD_HOOK_USER	  "exai-hook" /* the default hook user when it exists... */

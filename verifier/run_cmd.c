@@ -223,8 +223,8 @@ static exai_status catch_signals(sigset_t *old, int *fd_out, exai_error *e)
 }
 
 /* Everything between the namespaces and the report. */
-static exai_status run(const run_args *a, const char *path, uid_t uid, gid_t gid,
-		       vf_run_log *log, vf_report *r, int *interrupted, exai_error *e)
+static exai_status run(const run_args *a, const char *path, uid_t uid, gid_t gid, vf_run_log *log,
+		       vf_report *r, int *interrupted, exai_error *e)
 {
 	vf_run_net net = {.tun_fd = -1};
 	vf_run_sink *sink = NULL;

@@ -180,7 +180,8 @@ static void quiet_ipv6(void)
  * has no CAP_NET_RAW, and its pings must still reach the TUN device to be seen. */
 static exai_status allow_ping_sockets(exai_error *e)
 {
-	static const char path[] = "/proc/sys/net/ipv4/ping_group_range", range[] = "0 2147483647\n";
+	static const char path[] = "/proc/sys/net/ipv4/ping_group_range",
+			  range[] = "0 2147483647\n";
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	exai_status st = EXAI_OK;
 

@@ -54,11 +54,11 @@ exai_status vf_run_find_user(const char *user, uid_t *uid, gid_t *gid, exai_erro
 
 /* How the command is started. */
 typedef struct vf_run_spawn_opts {
-	bool drop_caps;	       /* remove the capabilities listed above */
-	bool switch_user;      /* run as @uid/@gid, with no capabilities at all */
+	bool drop_caps;	  /* remove the capabilities listed above */
+	bool switch_user; /* run as @uid/@gid, with no capabilities at all */
 	uid_t uid;
 	gid_t gid;
-	bool writable_cwd; /* the working directory stays writable in the read-only view */
+	bool writable_cwd;     /* the working directory stays writable in the read-only view */
 	bool stdout_to_stderr; /* the report owns stdout: send the command's stdout to stderr */
 	const sigset_t *mask;  /* the signal mask the command starts with */
 } vf_run_spawn_opts;

@@ -72,15 +72,16 @@ static void try_sockets(void)
 				long arg = hi ? f | 0x100000000L : f;
 				long r;
 
-				snprintf(what, sizeof(what), "socket family=%ld type=%s arg=%#lx", f,
-					 types[t].name, arg);
+				snprintf(what, sizeof(what), "socket family=%ld type=%s arg=%#lx",
+					 f, types[t].name, arg);
 				errno = 0;
 				r = syscall(SYS_socket, arg, types[t].type, 0);
 				report(what, r, f == AF_UNIX);
 				if (r >= 0)
 					close((int)r);
-				snprintf(what, sizeof(what), "socketpair family=%ld type=%s arg=%#lx",
-					 f, types[t].name, arg);
+				snprintf(what, sizeof(what),
+					 "socketpair family=%ld type=%s arg=%#lx", f, types[t].name,
+					 arg);
 				errno = 0;
 				r = syscall(SYS_socketpair, arg, types[t].type, 0, sv);
 				report(what, r, f == AF_UNIX);
@@ -151,9 +152,9 @@ static void try_in_child(const char *what, int abi)
 
 static void who_am_i(void)
 {
-	static const char *const keys[] = {"Uid:",    "Gid:",	 "Groups:",    "CapInh:",
-					   "CapPrm:", "CapEff:", "CapBnd:",    "CapAmb:",
-					   "NoNewPrivs:", "Seccomp:", NULL};
+	static const char *const keys[] = {
+	    "Uid:",    "Gid:",	  "Groups:",	 "CapInh:",  "CapPrm:", "CapEff:",
+	    "CapBnd:", "CapAmb:", "NoNewPrivs:", "Seccomp:", NULL};
 	char line[512], cwd[256];
 	FILE *f = fopen("/proc/self/status", "re");
 
@@ -166,7 +167,8 @@ static void who_am_i(void)
 				for (char *p = v; *p; p++)
 					if (*p == '\t')
 						*p = ' ';
-				fprintf(out, "status %.*s %s\n", (int)strlen(keys[i]) - 1, keys[i], v);
+				fprintf(out, "status %.*s %s\n", (int)strlen(keys[i]) - 1, keys[i],
+					v);
 			}
 	if (f)
 		fclose(f);

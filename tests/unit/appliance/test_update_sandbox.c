@@ -64,10 +64,11 @@ START_TEST(high_bit_families_denied)
 			long f = hi ? families[i] | 0x100000000L : families[i];
 			errno = 0;
 			fd = syscall(SYS_socket, f, SOCK_DGRAM, 0);
-			ck_assert_msg(fd == -1 && errno == EACCES, "socket(%#lx) = %ld, errno %d", f,
-				      fd, errno);
+			ck_assert_msg(fd == -1 && errno == EACCES, "socket(%#lx) = %ld, errno %d",
+				      f, fd, errno);
 			fd = syscall(SYS_socket, f, SOCK_RAW, 0);
-			ck_assert_msg(fd == -1 && errno == EACCES, "socket(%#lx, raw) = %ld", f, fd);
+			ck_assert_msg(fd == -1 && errno == EACCES, "socket(%#lx, raw) = %ld", f,
+				      fd);
 			fd = syscall(SYS_socketpair, f, SOCK_DGRAM, 0, sv);
 			ck_assert_msg(fd == -1 && errno == EACCES, "socketpair(%#lx) = %ld", f, fd);
 		}
@@ -224,20 +225,26 @@ static exai_status load_hooks(const char *dir, const char *hooks, upd_config **c
 
 START_TEST(config_hooks_user_env)
 {
-	static const char *const bad[] = {
-	    "  user: -x",		"  user: 12ab",		 "  user: 'a b'",
-	    "  user: [x]",		"  env: {LD_PRELOAD: /x}", "  env: {PATH: /tmp}",
-	    "  env: {LANG: C}",		"  env: {lower: x}",	 "  env: {1X: x}",
-	    "  env: {X: \"a\\nb\"}",	"  env: {X: [a]}",	 "  env: [X]",
-	    "  env: {X: a, X: b}"};
+	static const char *const bad[] = {"  user: -x",
+					  "  user: 12ab",
+					  "  user: 'a b'",
+					  "  user: [x]",
+					  "  env: {LD_PRELOAD: /x}",
+					  "  env: {PATH: /tmp}",
+					  "  env: {LANG: C}",
+					  "  env: {lower: x}",
+					  "  env: {1X: x}",
+					  "  env: {X: \"a\\nb\"}",
+					  "  env: {X: [a]}",
+					  "  env: [X]",
+					  "  env: {X: a, X: b}"};
 	char *dir = tu_tempdir();
 	char many[2048] = "  env: {";
 	upd_config *c = NULL;
 	exai_error e;
 
-	ck_assert_int_eq(load_hooks(dir, "  user: nobody\n  env: {TZ: UTC, EXAI_SITE: 'b 1'}", &c,
-				    &e),
-			 EXAI_OK);
+	ck_assert_int_eq(
+	    load_hooks(dir, "  user: nobody\n  env: {TZ: UTC, EXAI_SITE: 'b 1'}", &c, &e), EXAI_OK);
 	ck_assert_str_eq(c->hook_user, "nobody");
 	ck_assert_str_eq(c->hook_env[0], "TZ=UTC");
 	ck_assert_str_eq(c->hook_env[1], "EXAI_SITE=b 1");
