@@ -1,5 +1,5 @@
 /*
- * sandbox: no network by construction, for exai-updater and for the hooks it runs.
+ * sandbox: no network by construction, for exai-update and for the hooks it runs.
  *
  * upd_sandbox_install() loads a seccomp filter into the process (and so into every thread
  * and child it later has). It is an allow-list for sockets: socket() and socketpair() succeed
