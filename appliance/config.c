@@ -40,6 +40,9 @@ void upd_config_free(upd_config *c)
 		free(c->health_check[i]);
 	for (int i = 0; c->policy_reload[i]; i++)
 		free(c->policy_reload[i]);
+	free(c->hook_user);
+	for (int i = 0; c->hook_env[i]; i++)
+		free(c->hook_env[i]);
 	free(c->mirror_socket);
 	free(c);
 }
@@ -152,9 +155,81 @@ static exai_status load_rootfs(exai_yaml *y, exai_ynode *root, upd_config *c, ex
 	return EXAI_OK;
 }
 
+/* hooks.user: a passwd name (letters, digits, . _ -; not starting with a digit or '-') or a
+ * decimal uid; whether it exists is checked by the sandbox. */
+static exai_status get_user(exai_yaml *y, exai_ynode *map, char **out, exai_error *e)
+{
+	const char *s = NULL;
+	exai_status rc = exai_yaml_get_str(y, map, "user", false, &s, e);
+	size_t n, digits;
+
+	if (rc || !s)
+		return rc;
+	n = strlen(s);
+	digits = strspn(s, "0123456789");
+	if (n == 0 || n > 32 || (digits && digits != n) || s[0] == '-' ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
+		return exai_yaml_error(y, exai_yaml_get(y, map, "user"), e, EXAI_ECONFIG,
+				       "'user' must be a user name (A-Z a-z 0-9 . _ -) or a uid");
+	if (!(*out = strdup(s)))
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	return EXAI_OK;
+}
+
+/* hooks.env: NAME: value pairs added to the fixed PATH and LANG. Names are [A-Z_][A-Z0-9_]*
+ * (at most 64 bytes) and neither PATH, LANG nor anything the dynamic loader reads (LD_*);
+ * values are printable ASCII, at most 1024 bytes. */
+static exai_status get_env(exai_yaml *y, exai_ynode *hooks, upd_config *c, exai_error *e)
+{
+	exai_ynode *m = exai_yaml_get(y, hooks, "env");
+	exai_status rc;
+	size_t n;
+
+	if (!m)
+		return EXAI_OK;
+	if ((rc = exai_yaml_expect_map(y, m, "hooks.env", e)))
+		return rc;
+	if ((n = exai_yaml_map_len(m)) > UPD_MAX_HOOK_ENV)
+		return exai_yaml_error(y, m, e, EXAI_ECONFIG, "hooks.env: more than %d variables",
+				       UPD_MAX_HOOK_ENV);
+	for (size_t i = 0; i < n; i++) {
+		exai_ynode *kn = exai_yaml_map_key(y, m, i), *vn = exai_yaml_map_value(y, m, i);
+		const char *k = exai_yaml_scalar(kn), *v = exai_yaml_scalar(vn);
+		size_t kl = k ? strlen(k) : 0, vl = v ? strlen(v) : 0;
+		bool ok = kl > 0 && kl <= 64 && !(k[0] >= '0' && k[0] <= '9') &&
+			  strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == kl &&
+			  strcmp(k, "PATH") && strcmp(k, "LANG") && strncmp(k, "LD_", 3);
+
+		if (!ok)
+			return exai_yaml_error(
+			    y, kn, e, EXAI_ECONFIG,
+			    "hooks.env: a name is A-Z 0-9 _ (not first a digit), "
+			    "at most 64 bytes, and not PATH, LANG or LD_*");
+		if (!v || vl > 1024)
+			return exai_yaml_error(
+			    y, vn, e, EXAI_ECONFIG,
+			    "hooks.env %s: the value must be a string of at most "
+			    "1024 bytes",
+			    k);
+		for (size_t j = 0; j < vl; j++)
+			if ((unsigned char)v[j] < 32 || (unsigned char)v[j] > 126)
+				return exai_yaml_error(y, vn, e, EXAI_ECONFIG,
+						       "hooks.env %s: the value must be printable "
+						       "ASCII",
+						       k);
+		if (!(c->hook_env[i] = malloc(kl + vl + 2)))
+			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		memcpy(c->hook_env[i], k, kl);
+		c->hook_env[i][kl] = '=';
+		memcpy(c->hook_env[i] + kl + 1, v, vl + 1);
+	}
+	return EXAI_OK;
+}
+
 static exai_status load_hooks(exai_yaml *y, exai_ynode *root, upd_config *c, exai_error *e)
 {
-	static const char *const keys[] = {"health_check", "policy_reload", "timeout", NULL};
+	static const char *const keys[] = {"health_check", "policy_reload", "timeout",
+					   "user",	   "env",	    NULL};
 	exai_ynode *m = exai_yaml_get(y, root, "hooks");
 	exai_status rc;
 
@@ -163,7 +238,8 @@ static exai_status load_hooks(exai_yaml *y, exai_ynode *root, upd_config *c, exa
 	if ((rc = exai_yaml_expect_map(y, m, "hooks", e)) ||
 	    (rc = exai_yaml_check_keys(y, m, keys, e)) ||
 	    (rc = get_argv(y, m, "health_check", c->health_check, e)) ||
-	    (rc = get_argv(y, m, "policy_reload", c->policy_reload, e)))
+	    (rc = get_argv(y, m, "policy_reload", c->policy_reload, e)) ||
+	    (rc = get_user(y, m, &c->hook_user, e)) || (rc = get_env(y, m, c, e)))
 		return rc;
 	return exai_yaml_get_u64(y, m, "timeout", false, 1, 3600, &c->hook_timeout, e);
 }

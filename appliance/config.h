@@ -16,6 +16,7 @@
 
 #define UPD_DEFAULT_CONFIG "/etc/exai/update.yaml"
 #define UPD_MAX_ARGV	   32
+#define UPD_MAX_HOOK_ENV   32 /* = UPD_HOOK_MAX_ENV of sandbox.h */
 
 typedef struct upd_config {
 	char *path;
@@ -31,8 +32,10 @@ typedef struct upd_config {
 	char *health_check[UPD_MAX_ARGV + 1]; /* argv, NULL-terminated; [0] NULL = none */
 	char *policy_reload[UPD_MAX_ARGV + 1];
 	uint64_t hook_timeout; /* seconds */
-	char *mirror_socket;   /* NULL = no mirror */
-	uint64_t max_ratio;    /* unpacked / stored bytes of a tar component */
+	char *hook_user;       /* hooks.user: a name or a decimal uid; NULL = the default */
+	char *hook_env[UPD_MAX_HOOK_ENV + 1]; /* hooks.env as "NAME=value", NULL-terminated */
+	char *mirror_socket;		      /* NULL = no mirror */
+	uint64_t max_ratio;		      /* unpacked / stored bytes of a tar component */
 	bool require_encryption;
 } upd_config;
 

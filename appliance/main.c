@@ -161,6 +161,10 @@ static int run(const args *a)
 		ret = rc ? report_error(a, &e, EX_FAIL) : EX_OK;
 		goto out;
 	}
+	if (upd_sandbox_hooks(c.cfg->hook_user, c.cfg->hook_env, &e)) { /* who hooks run as */
+		ret = report_error(a, &e, EX_USAGE);
+		goto out;
+	}
 	if ((!strcmp(a->cmd, "verify") || !strcmp(a->cmd, "apply")) && upd_ctx_load_trust(&c, &e)) {
 		ret = report_error(a, &e, e.code == EXAI_EREFUSED ? EX_FAIL : EX_USAGE);
 		goto out;

@@ -11,3 +11,8 @@ exai_warnings(upd_mkbundle)
 foreach(t basic refusals extract crash health rootfs media mirror static files large)
   exai_cli_test(update_${t} cli/update_${t}.sh)
 endforeach()
+
+# Tries every way out of the hook sandbox and reports each attempt (update_sandbox.sh).
+add_executable(netprobe ${EXAI_TESTS_DIR}/helpers/netprobe.c)
+exai_warnings(netprobe)
+exai_cli_test(update_sandbox cli/update_sandbox.sh)

@@ -29,7 +29,7 @@ exai_warnings(vf_run_phone_home)
 
 # CLI tests (root; each skips with a message otherwise). Every verifier run in them sits in an
 # outer network namespace of its own: see tests/cli/verifier_run_lib.sh.
-foreach(t usage negative clean allow timeout)
+foreach(t usage negative clean allow timeout sandbox)
   exai_cli_test(verifier_run_${t} cli/verifier_run_${t}.sh)
 endforeach()
 

@@ -43,6 +43,8 @@ typedef struct run_args {
 	vf_format format;
 	const char *output;
 	bool keep_caps;
+	bool writable_cwd;
+	const char *user; /* --user; NULL: nobody (root with --keep-caps) */
 	char **cmd;
 } run_args;
 
@@ -50,11 +52,14 @@ static void usage(FILE *out)
 {
 	fputs("usage: airgap-verifier run [--allow CIDR:PORT]... [--timeout S] [--format "
 	      "text|json|junit|sarif]\n"
-	      "                           [--output FILE] [--keep-caps] -- CMD ARGS...\n"
+	      "                           [--output FILE] [--user NAME|UID] [--writable-cwd]\n"
+	      "                           [--keep-caps] -- CMD ARGS...\n"
 	      "\n"
-	      "Runs CMD (as root) in a network namespace holding only loopback and a TUN device\n"
-	      "that every outbound packet is routed into, recorded and dropped, with a DNS sink\n"
-	      "that records every lookup and answers NXDOMAIN. Nothing can leave.\n"
+	      "Runs CMD in a network namespace holding only loopback and a TUN device that every\n"
+	      "outbound packet is routed into, recorded and dropped, with a DNS sink that records\n"
+	      "every lookup and answers NXDOMAIN. Nothing can leave. CMD runs as an unprivileged\n"
+	      "user with no_new_privs, sees / read-only (a private tmpfs on /tmp) and cannot open\n"
+	      "AF_VSOCK sockets.\n"
 	      "\n"
 	      "  --allow CIDR:PORT  do not fail on attempts to CIDR at PORT (1-65535 or *);\n"
 	      "                     IPv6 as [2001:db8::/32]:443; repeatable\n"
@@ -63,8 +68,11 @@ static void usage(FILE *out)
 	      "  --format F         report format (default text)\n"
 	      "  --output FILE      write the report to FILE (atomically) instead of stdout;\n"
 	      "                     without it, CMD's stdout is sent to stderr\n"
-	      "  --keep-caps        let CMD keep CAP_SYS_ADMIN, CAP_NET_ADMIN... (it could then\n"
-	      "                     change its namespace's routes)\n"
+	      "  --user NAME|UID    run CMD as this user (default nobody; 'root' keeps root\n"
+	      "                     without CAP_SYS_ADMIN, CAP_NET_ADMIN...)\n"
+	      "  --writable-cwd     keep the working directory writable for CMD\n"
+	      "  --keep-caps        run CMD as root with CAP_SYS_ADMIN, CAP_NET_ADMIN... (it\n"
+	      "                     could then change its namespace's routes)\n"
 	      "\n"
 	      "Exit status: 0 nothing seen, 1 attempts or lookups not allowed, 2 error.\n"
 	      "CMD's own exit status is in the report.\n",
@@ -130,6 +138,10 @@ static exai_status parse_args(int argc, char **argv, run_args *a, exai_error *e)
 			a->keep_caps = true;
 			continue;
 		}
+		if (!strcmp(argv[i], "--writable-cwd")) {
+			a->writable_cwd = true;
+			continue;
+		}
 		if (opt_value(argc, argv, &i, "--allow", &v, e)) {
 			if (!v)
 				return e->code;
@@ -146,6 +158,11 @@ static exai_status parse_args(int argc, char **argv, run_args *a, exai_error *e)
 						      "or sarif",
 						      v);
 			st = v ? EXAI_OK : e->code;
+		} else if (opt_value(argc, argv, &i, "--user", &v, e)) {
+			if (v && !*v)
+				return exai_error_set(e, EXAI_EINVAL, "--user needs a name or uid");
+			a->user = v;
+			st = v ? EXAI_OK : e->code;
 		} else if (opt_value(argc, argv, &i, "--output", &v, e)) {
 			a->output = v;
 			st = v ? EXAI_OK : e->code;
@@ -159,6 +176,12 @@ static exai_status parse_args(int argc, char **argv, run_args *a, exai_error *e)
 		return exai_error_set(e, EXAI_EINVAL,
 				      "no command given (run [options] -- CMD ARGS...)");
 	a->cmd = argv + i;
+	if (a->keep_caps && a->user && strcmp(a->user, "root") && strcmp(a->user, "0"))
+		return exai_error_set(e, EXAI_EINVAL,
+				      "--keep-caps runs CMD as root; it cannot go with --user %s",
+				      a->user);
+	if (!a->user)
+		a->user = a->keep_caps ? "root" : "nobody";
 	return EXAI_OK;
 }
 
@@ -200,8 +223,8 @@ static exai_status catch_signals(sigset_t *old, int *fd_out, exai_error *e)
 }
 
 /* Everything between the namespaces and the report. */
-static exai_status run(const run_args *a, const char *path, vf_run_log *log, vf_report *r,
-		       int *interrupted, exai_error *e)
+static exai_status run(const run_args *a, const char *path, uid_t uid, gid_t gid, vf_run_log *log,
+		       vf_report *r, int *interrupted, exai_error *e)
 {
 	vf_run_net net = {.tun_fd = -1};
 	vf_run_sink *sink = NULL;
@@ -221,6 +244,10 @@ static exai_status run(const run_args *a, const char *path, vf_run_log *log, vf_
 		st = catch_signals(&old, &sig_fd, e);
 	if (st == EXAI_OK) {
 		vf_run_spawn_opts o = {.drop_caps = !a->keep_caps,
+				       .switch_user = uid != 0,
+				       .uid = uid,
+				       .gid = gid,
+				       .writable_cwd = a->writable_cwd,
 				       .stdout_to_stderr = a->output == NULL,
 				       .mask = &old};
 
@@ -234,6 +261,9 @@ static exai_status run(const run_args *a, const char *path, vf_run_log *log, vf_
 				    .outcome = &outcome,
 				    .timeout_s = a->timeout_s,
 				    .caps_dropped = !a->keep_caps,
+				    .user = a->user,
+				    .uid = uid,
+				    .writable_cwd = a->writable_cwd,
 				    .masked = masked,
 				    .dns_answered = sink->answered,
 				    .dns_refused_conns = sink->refused_conns};
@@ -257,6 +287,8 @@ int vf_cmd_run(int argc, char **argv)
 	char *path = NULL;
 	exai_error e;
 	int rc = 2, interrupted = 0;
+	uid_t uid = 0;
+	gid_t gid = 0;
 
 	vf_run_log_init(&log);
 	if (!a || !r) {
@@ -278,7 +310,8 @@ int vf_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (check_output(a->output, &e) != EXAI_OK ||
-	    vf_run_find_cmd(a->cmd[0], &path, &e) != EXAI_OK) {
+	    vf_run_find_cmd(a->cmd[0], &path, &e) != EXAI_OK ||
+	    vf_run_find_user(a->user, &uid, &gid, &e) != EXAI_OK) {
 		fprintf(stderr, "airgap-verifier run: %s\n", e.msg);
 		goto out;
 	}
@@ -289,7 +322,7 @@ int vf_cmd_run(int argc, char **argv)
 			fprintf(stderr, "airgap-verifier run: unshare: %s\n", strerror(errno));
 		goto out;
 	}
-	if (run(a, path, &log, r, &interrupted, &e) != EXAI_OK ||
+	if (run(a, path, uid, gid, &log, r, &interrupted, &e) != EXAI_OK ||
 	    vf_report_emit(r, a->format, a->output, &e) != EXAI_OK) {
 		fprintf(stderr, "airgap-verifier run: %s\n", e.msg);
 		goto out;

@@ -176,6 +176,23 @@ static void quiet_ipv6(void)
 	}
 }
 
+/* ICMP echo through datagram sockets ("ping sockets") for every group: an unprivileged command
+ * has no CAP_NET_RAW, and its pings must still reach the TUN device to be seen. */
+static exai_status allow_ping_sockets(exai_error *e)
+{
+	static const char path[] = "/proc/sys/net/ipv4/ping_group_range",
+			  range[] = "0 2147483647\n";
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	exai_status st = EXAI_OK;
+
+	if (fd < 0)
+		return exai_error_sys(e, EXAI_EIO, "open %s", path);
+	if (write(fd, range, sizeof(range) - 1) != (ssize_t)(sizeof(range) - 1))
+		st = exai_error_sys(e, EXAI_EIO, "write %s", path);
+	close(fd);
+	return st;
+}
+
 static exai_status tun_open(vf_run_net *net, exai_error *e)
 {
 	struct ifreq ifr;
@@ -225,7 +242,9 @@ exai_status vf_run_net_setup(vf_run_net *net, exai_error *e)
 	if (st != EXAI_OK)
 		goto out;
 	quiet_ipv6();
-	st = addr_add(fd, net->ifindex, AF_INET, VF_RUN_TUN_ADDR4, 2, e);
+	st = allow_ping_sockets(e);
+	if (st == EXAI_OK)
+		st = addr_add(fd, net->ifindex, AF_INET, VF_RUN_TUN_ADDR4, 2, e);
 	if (st == EXAI_OK)
 		st = addr_add(fd, net->ifindex, AF_INET6, VF_RUN_TUN_ADDR6, 3, e);
 	if (st == EXAI_OK)

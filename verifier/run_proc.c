@@ -11,14 +11,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/capability.h>
+#include <linux/mount.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
+#include <seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -101,6 +107,115 @@ static int drop_capabilities(void)
 	return (int)syscall(SYS_capset, &hdr, data);
 }
 
+exai_status vf_run_find_user(const char *user, uid_t *uid, gid_t *gid, exai_error *e)
+{
+	FILE *f = fopen("/etc/passwd", "re");
+	struct passwd *pw;
+	char *end = NULL;
+	unsigned long n = 0;
+	bool numeric = user[0] >= '0' && user[0] <= '9', found = false;
+
+	if (numeric) {
+		errno = 0;
+		n = strtoul(user, &end, 10);
+		if (errno || *end || n >= (uid_t)-1 || (user[0] == '0' && user[1])) {
+			if (f)
+				fclose(f);
+			return exai_error_set(e, EXAI_EINVAL, "--user '%s': not a uid", user);
+		}
+		*uid = (uid_t)n;
+		*gid = (gid_t)n;
+	}
+	while (f && !found && (pw = fgetpwent(f)))
+		if (numeric ? pw->pw_uid == (uid_t)n : !strcmp(pw->pw_name, user)) {
+			*uid = pw->pw_uid;
+			*gid = pw->pw_gid;
+			found = true;
+		}
+	if (f)
+		fclose(f);
+	if (!found && !numeric)
+		return exai_error_set(e, EXAI_EINVAL, "--user '%s': no such user in /etc/passwd",
+				      user);
+	return EXAI_OK;
+}
+
+/* Leaves root for @o's user: an empty bounding set, no ambient or inheritable capabilities,
+ * no supplementary groups, then gid and uid (which clears the permitted and effective sets).
+ * Returns 0 or -1 (errno set). */
+static int switch_user(const vf_run_spawn_opts *o)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+
+	for (int cap = 0; cap < 64; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno == EINVAL) /* past the kernel's last capability */
+				break;
+			return -1;
+		}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -1;
+	if (setgroups(0, NULL) < 0 || setresgid(o->gid, o->gid, o->gid) < 0 ||
+	    setresuid(o->uid, o->uid, o->uid) < 0)
+		return -1;
+	memset(data, 0, sizeof(data));
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+/* AF_VSOCK refused for socket() and socketpair(): the low 32 bits of the family (all the
+ * kernel reads) compared with a mask. x32 and ia32 programs get the same rules (on ia32
+ * libseccomp refuses socketcall's SOCKET and SOCKETPAIR whole: their arguments are behind a
+ * pointer). Returns 0 or -1 (errno set). */
+static int refuse_vsock(void)
+{
+	static const uint32_t arches[] = {SCMP_ARCH_X86, SCMP_ARCH_X32};
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	struct scmp_arg_cmp c;
+	int r = ctx ? 0 : -ENOMEM;
+
+	memset(&c, 0, sizeof(c));
+	c.arg = 0;
+	c.op = SCMP_CMP_MASKED_EQ;
+	c.datum_a = 0xffffffff;
+	c.datum_b = AF_VSOCK;
+	for (size_t i = 0; i < sizeof(arches) / sizeof(arches[0]) && !r; i++)
+		if (seccomp_arch_exist(ctx, arches[i]) == -EEXIST)
+			r = seccomp_arch_add(ctx, arches[i]);
+	if (!r)
+		r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1, &c);
+	if (!r)
+		r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socketpair), 1,
+					   &c);
+	if (!r)
+		r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
+	if (!r)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (r)
+		errno = -r;
+	return r ? -1 : 0;
+}
+
+/* In init's mount namespace: every mount read-only, a private tmpfs on /tmp, and with
+ * @writable_cwd the working directory bound writable again. Returns 0 or -1 (errno set). */
+static int readonly_view(bool writable_cwd)
+{
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+	struct mount_attr rw = {.attr_clr = MOUNT_ATTR_RDONLY};
+	char cwd[4096];
+
+	if (writable_cwd && !getcwd(cwd, sizeof(cwd)))
+		return -1;
+	if (syscall(SYS_mount_setattr, -1, "/", AT_RECURSIVE, &ro, sizeof(ro)) < 0)
+		return -1;
+	if (writable_cwd &&
+	    (mount(cwd, cwd, NULL, MS_BIND, NULL) < 0 ||
+	     syscall(SYS_mount_setattr, -1, cwd, 0, &rw, sizeof(rw)) < 0 || chdir(cwd) < 0))
+		return -1;
+	return mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=25%");
+}
+
 static void write_errno(int fd, int err)
 {
 	int32_t v = err;
@@ -131,6 +246,11 @@ static void command_main(const char *path, char *const *argv, const vf_run_spawn
 		write_errno(errfd, errno);
 		_exit(127);
 	}
+	if ((o->switch_user && switch_user(o) < 0) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    refuse_vsock() < 0) {
+		write_errno(errfd, errno);
+		_exit(127);
+	}
 	execv(path, argv);
 	write_errno(errfd, errno);
 	_exit(127);
@@ -146,7 +266,8 @@ static void init_main(const char *path, char *const *argv, const vf_run_spawn_op
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
+	    readonly_view(o->writable_cwd) < 0) {
 		init_report(statfd, INIT_FAILED, errno, 0, 0);
 		_exit(1);
 	}
@@ -291,7 +412,8 @@ static exai_status reap(vf_run_child *c, vf_run_outcome *out, exai_error *e)
 	}
 	if (r.kind == INIT_FAILED) {
 		errno = r.err;
-		return exai_error_sys(e, EXAI_EIO, "namespace init: mount /proc or fork");
+		return exai_error_sys(e, EXAI_EIO,
+				      "namespace init: mount /proc, the read-only view or fork");
 	}
 	out->finished = true;
 	out->wstatus = r.wstatus;

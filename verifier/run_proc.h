@@ -10,6 +10,12 @@
  * (PR_SET_PDEATHSIG). Unless told to keep them, the command runs without the capabilities that
  * could undo the isolation (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_MODULE, CAP_SYS_PTRACE,
  * CAP_SYS_RAWIO, CAP_BPF, CAP_PERFMON), removed from its bounding set before exec.
+ *
+ * In init's mount namespace every mount is made read-only (mount_setattr, recursively), then a
+ * private tmpfs is mounted on /tmp and, when asked, the working directory is bound writable
+ * again. The command runs as the given user (by default an unprivileged one: no supplementary
+ * groups, an empty bounding set, no capabilities), with no_new_privs, under a seccomp filter
+ * that refuses AF_VSOCK sockets (not isolated by network namespaces: they reach the host).
  */
 #ifndef VF_RUN_PROC_H
 #define VF_RUN_PROC_H
@@ -42,9 +48,17 @@ typedef struct vf_run_outcome {
  * an executable regular file. EXAI_ENOENT when there is none. */
 exai_status vf_run_find_cmd(const char *cmd, char **path_out, exai_error *e) EXAI_WUR;
 
+/* Resolves @user (a name in /etc/passwd or a decimal uid; the gid is the passwd entry's,
+ * else the same number) for --user. EXAI_EINVAL when there is no such user. */
+exai_status vf_run_find_user(const char *user, uid_t *uid, gid_t *gid, exai_error *e) EXAI_WUR;
+
 /* How the command is started. */
 typedef struct vf_run_spawn_opts {
-	bool drop_caps;	       /* remove the capabilities listed above */
+	bool drop_caps;	  /* remove the capabilities listed above */
+	bool switch_user; /* run as @uid/@gid, with no capabilities at all */
+	uid_t uid;
+	gid_t gid;
+	bool writable_cwd;     /* the working directory stays writable in the read-only view */
 	bool stdout_to_stderr; /* the report owns stdout: send the command's stdout to stderr */
 	const sigset_t *mask;  /* the signal mask the command starts with */
 } vf_run_spawn_opts;

@@ -190,6 +190,13 @@ static exai_status isolation_notes(vf_report *r, const vf_run_log *log, const vf
 					     "CAP_SYS_RAWIO, CAP_BPF and CAP_PERFMON"
 					   : "--keep-caps: the command kept every capability "
 					     "and could have changed its namespace's routes");
+	if (st == EXAI_OK && in->user)
+		st = note(
+		    r, e,
+		    "the command ran as %s (uid %u)%s with no_new_privs, a read-only view of / "
+		    "(a private writable tmpfs on /tmp%s) and AF_VSOCK sockets refused",
+		    in->user, in->uid, in->uid ? ", with no capabilities," : "",
+		    in->writable_cwd ? "; the working directory writable" : "");
 	if (st == EXAI_OK)
 		st = note(r, e,
 			  "exai-egress: not used (attempts are not attributed to a pid or "

@@ -25,6 +25,9 @@ typedef struct vf_run_info {
 	const vf_run_outcome *outcome; /* how it ended */
 	uint64_t timeout_s;
 	bool caps_dropped;
+	const char *user; /* --user as given (NULL: not said) */
+	unsigned uid;	  /* what it resolved to */
+	bool writable_cwd;
 	const char *masked; /* resolver sockets masked, "" if none */
 	uint64_t dns_answered, dns_refused_conns;
 } vf_run_info;

@@ -10,7 +10,7 @@ cat >"$T/reload.sh" <<EOS
 cat "$T/inst/policy/egress/current/egress.yaml" >"$T/reloaded"
 EOS
 chmod +x "$T/reload.sh"
-write_config "hooks: {policy_reload: [$T/reload.sh], health_check: [/bin/true]}"
+write_config "hooks: {policy_reload: [$T/reload.sh], health_check: [/bin/true], user: root}"
 
 bundle "$T/b1.exb" 1 1.0 1
 expect_rc 0 U verify "$T/b1.exb"

@@ -12,7 +12,7 @@ cat >"$T/health.sh" <<EOS
 [ ! -f "$T/unhealthy" ] || { echo "told to fail"; exit 1; }
 EOS
 chmod +x "$T/health.sh"
-write_config "hooks: {health_check: [$T/health.sh]}"
+write_config "hooks: {health_check: [$T/health.sh], user: root}"
 
 # richer source trees than update_lib's: a 0750 dir, a setgid-free 0600 file, a hard link,
 # an empty file, a nested symlink; and a raw (single-file) model.

@@ -13,7 +13,7 @@ out=\$(sh "$T/inst/sw/app/current/bin/run")
 [ "\$out" != "app 2" ] || { echo "app 2 does not answer on its socket"; exit 1; }
 EOS
 chmod +x "$T/health.sh"
-write_config "hooks: {health_check: [$T/health.sh], timeout: 10}"
+write_config "hooks: {health_check: [$T/health.sh], timeout: 10, user: root}"
 bundle "$T/b1" 1 1 1
 # b2 also brings a model this host has never had: the revert must leave no trace of it.
 bundle "$T/b2" 2 2 2 "$NOW" "  - {type: model, name: newm, version: '1', source: ./src/model-1}"

@@ -21,13 +21,14 @@ attempt "$T/out" "192.0.2.1:443" "proto=tcp" true
 attempt "$T/out" "192.0.2.200:53" "proto=udp" false
 ok "a prefix covers only its own addresses"
 
-expect_rc 0 in_netns airgap-verifier run --format json --allow '[2001:db8::/32]:8443' \
+# phone_home's ICMP uses a raw socket: CAP_NET_RAW, so these run as root.
+expect_rc 0 in_netns airgap-verifier run --user root --format json --allow '[2001:db8::/32]:8443' \
 	--allow '203.0.113.0/24:*' -- "$PHONE" tcp 2001:db8::1 8443 icmp 203.0.113.9
 attempt "$T/out" "[2001:db8::1]:8443" "proto=tcp" true
 attempt "$T/out" "203.0.113.9" "proto=icmp" true
 ok "IPv6 CIDRs and any-port rules"
 
-expect_rc 1 in_netns airgap-verifier run --format json --allow 203.0.113.0/24:443 -- \
+expect_rc 1 in_netns airgap-verifier run --user root --format json --allow 203.0.113.0/24:443 -- \
 	"$PHONE" icmp 203.0.113.9
 attempt "$T/out" "203.0.113.9" "proto=icmp" false
 ok "ICMP has no port: only a * rule allows it"

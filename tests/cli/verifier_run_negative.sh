@@ -5,7 +5,7 @@
 need_root
 
 resolv_before=$(sha256sum /etc/resolv.conf)
-expect_rc 1 in_netns airgap-verifier run --format json --output "$T/r.json" -- "$PHONE" \
+expect_rc 1 in_netns airgap-verifier run --user root --format json --output "$T/r.json" -- "$PHONE" \
 	lookup example.com \
 	tcp 192.0.2.1 443 udp 198.51.100.7 123 icmp 203.0.113.9 \
 	tcp 2001:db8::1 8443 udp 2001:db8::2 123 icmp 2001:db8::3 \
