@@ -125,7 +125,7 @@ static exai_status sink_begin(void *arg, const exai_component *c, exai_error *e)
 	    .max_entries = c->entries,
 	    .max_bytes = c->unpacked,
 	    .max_ratio = s->cfg->max_ratio,
-	    .allow_setuid = (c->flags & EXAI_CFLAG_SETUID) != 0,
+	    .flags = c->flags,
 	    .files = op_files(s),
 	};
 	return upd_extract_start(s->dirfd, &lim, &s->x, e);
