@@ -11,6 +11,11 @@
  * from a bundle that did not verify. An encrypted bundle without a site key is verified as far
  * as it can be (signatures, entries, chunk hashes) and then fails closed with a
  * bundle.encrypted finding: its contents were not scanned.
+ *
+ * What exai-update apply would refuse is a verification failure too, with the same rules and
+ * limits (exai/tarcheck.h): the manifest's unpacked-to-stored ratio before the stream
+ * ("extraction limits"), and every tar component's entries during it ("extraction rules"),
+ * each message naming the component and the entry.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +25,7 @@
 
 #include "bundlemode.h"
 #include "exai/progress.h"
+#include "exai/tarcheck.h"
 
 #define DEFAULT_WINDOW_MIB 64
 
@@ -169,12 +175,16 @@ static exai_status scan_contents(const vf_bm_opts *o, exai_bundle *b, vf_report 
 	ready = true;
 	s.helm_render = false;
 	if ((rc = vf_closure_new(&cl, e)) ||
-	    (rc = vf_bm_scanner_new(&s, cl, o->media, window, &sc, e)))
+	    (rc = vf_bm_scanner_new(&s, cl, o->media, window, o->max_ratio, &sc, e)))
 		goto out;
 	vf_bm_scanner_sink(sc, &sink);
 	if (stream(b, &sink, &verr)) {
+		const char *stage = "payload";
 		vf_bm_scanner_abort(sc);
-		if (vf_bm_scanner_failed(sc) || s.fatal) {
+		if (vf_bm_scanner_refusal(sc)) {
+			verr = *vf_bm_scanner_refusal(sc);
+			stage = "extraction rules";
+		} else if (vf_bm_scanner_failed(sc) || s.fatal) {
 			rc = exai_error_set(e, verr.code, "%s", verr.msg);
 			goto out;
 		}
@@ -185,13 +195,13 @@ static exai_status scan_contents(const vf_bm_opts *o, exai_bundle *b, vf_report 
 		ready = false;
 		vf_report_free(*r);
 		*r = NULL;
-		if ((rc = new_report(o, r, e)) ||
-		    (rc = verify_finding(*r, o->media, "payload", &verr, e)))
+		if ((rc = new_report(o, r, e)) || (rc = verify_finding(*r, o->media, stage, &verr, e)))
 			goto out;
 		res->verify_failed = true;
 		rc = notef(*r, e,
 			   "nothing from this bundle's contents is reported: the payload did not "
-			   "verify");
+			   "verify%s",
+			   strcmp(stage, "payload") ? ", or exai-update apply would refuse it" : "");
 		goto out;
 	}
 	if ((rc = vf_scan_finish(&s, e)) || (rc = vf_closure_check(cl, &s, e)))
@@ -259,6 +269,11 @@ exai_status vf_bundlemode_run(const vf_bm_opts *o, vf_bm_result *res, exai_error
 		stage = "unlock";
 		goto failed;
 	}
+	for (size_t i = 0; i < b->manifest->n; i++)
+		if (exai_tarcheck_component(&b->manifest->c[i], o->max_ratio, &verr)) {
+			stage = "extraction limits";
+			goto failed;
+		}
 	if ((rc = scan_contents(o, b, &r, res, e)))
 		goto out;
 	goto done;
