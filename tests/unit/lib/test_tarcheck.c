@@ -274,6 +274,41 @@ START_TEST(ratio_block_component)
 }
 END_TEST
 
+/* The manifest flags the rules read: four spellings, in one order, round trip. */
+START_TEST(manifest_flags)
+{
+	static const char *const texts[] = {"-", "setuid", "world-writable",
+					    "setuid,world-writable"};
+	exai_component c = {.type = EXAI_C_SOFTWARE, .name = "app", .version = "1",
+			    .encoding = EXAI_CENC_TAR, .size = 10, .target = "app",
+			    .entries = 1, .unpacked = 10};
+	exai_manifest m = {.n = 1, .c = &c}, *back = NULL;
+	unsigned f;
+	exai_error e;
+
+	for (unsigned i = 0; i < 4; i++) {
+		ck_assert_str_eq(exai_cflags_text(i), texts[i]);
+		ck_assert(exai_cflags_parse(texts[i], &f));
+		ck_assert_uint_eq(f, i);
+	}
+	ck_assert(!exai_cflags_parse("world-writable,setuid", &f));
+	ck_assert(!exai_cflags_parse("world_writable", &f));
+	ck_assert(!exai_cflags_parse("", &f));
+	c.flags = EXAI_CFLAG_SETUID | EXAI_CFLAG_WORLD_WRITABLE;
+	char *t = exai_manifest_text(&m);
+	ck_assert_ptr_nonnull(strstr(t, " 1 10 setuid,world-writable\n"));
+	ck_assert_int_eq(exai_manifest_parse((uint8_t *)t, strlen(t), 10, &back, &e), EXAI_OK);
+	ck_assert_uint_eq(back->c[0].flags, EXAI_CFLAG_SETUID | EXAI_CFLAG_WORLD_WRITABLE);
+	ck_assert_uint_eq(exai_tar_limits_of(&back->c[0], 0).flags, back->c[0].flags);
+	ck_assert_uint_eq(exai_tar_limits_of(&back->c[0], 0).max_ratio, 1000);
+	exai_manifest_free(back);
+	memcpy(strstr(t, "setuid,world"), "world,setuid", 12);
+	ck_assert_int_eq(exai_manifest_parse((uint8_t *)t, strlen(t), 10, &back, &e), EXAI_EFORMAT);
+	ck_assert_msg(strstr(e.msg, "unknown flags"), "%s", e.msg);
+	free(t);
+}
+END_TEST
+
 /* ---- the pass over a stream ---- */
 
 /* A tar (pax) of @ents; "sparse" puts one byte at 512 GiB of a 1 TiB file named huge. */
@@ -468,6 +503,7 @@ int main(void)
 	tcase_add_test(tc, modes_need_their_flags);
 	tcase_add_test(tc, limits_at_the_header);
 	tcase_add_test(tc, ratio_block_component);
+	tcase_add_test(tc, manifest_flags);
 	tcase_add_test(tc, pass_in_pieces);
 	tcase_add_test(tc, pass_refuses_a_gzip_bomb);
 	tcase_add_test(tc, pass_never_expands_sparse_holes);
