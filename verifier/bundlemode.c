@@ -78,9 +78,10 @@ static exai_status verify_finding(vf_report *r, const char *media, const char *s
 			    "vendor, and check that --root is this site's trust root"};
 
 	if (!strncmp(stage, "extraction", 10))
-		f.hint = "do not install this bundle: exai-update apply refuses it; the vendor must "
-			 "rebuild it (declaring setuid or world_writable in the spec where such modes "
-			 "are intended)";
+		f.hint =
+		    "do not install this bundle: exai-update apply refuses it; the vendor must "
+		    "rebuild it (declaring setuid or world_writable in the spec where such modes "
+		    "are intended)";
 	snprintf(msg, sizeof(msg), "bundle verification failed (%s)", stage);
 	return vf_report_add(r, &f, e);
 }
@@ -199,7 +200,8 @@ static exai_status scan_contents(const vf_bm_opts *o, exai_bundle *b, vf_report 
 		ready = false;
 		vf_report_free(*r);
 		*r = NULL;
-		if ((rc = new_report(o, r, e)) || (rc = verify_finding(*r, o->media, stage, &verr, e)))
+		if ((rc = new_report(o, r, e)) ||
+		    (rc = verify_finding(*r, o->media, stage, &verr, e)))
 			goto out;
 		res->verify_failed = true;
 		rc = notef(*r, e, "nothing from this bundle's contents is reported: %s",

@@ -108,9 +108,9 @@ static int parse(int argc, char **argv, opts *o)
 			o->window_mib = (unsigned)n;
 		} else if (!strcmp(a, "--max-unpack-ratio")) {
 			if (!exai_parse_u64(v, &n) || n < 1 || n > 1000000)
-				return vf_usage_error("bundle", usage,
-						      "--max-unpack-ratio wants 1..1000000, not '%s'",
-						      v);
+				return vf_usage_error(
+				    "bundle", usage,
+				    "--max-unpack-ratio wants 1..1000000, not '%s'", v);
 			o->max_ratio = n;
 		} else if (!strcmp(a, "--no-default-rules")) {
 			o->no_default = true;

@@ -294,8 +294,7 @@ static la_ssize_t nested_read(struct archive *a, void *client, const void **buf)
 	return got;
 }
 
-static void scan_nested(ctx *c, arc_src *parent, const vf_buf *eb, const uint8_t *head,
-			size_t hl)
+static void scan_nested(ctx *c, arc_src *parent, const vf_buf *eb, const uint8_t *head, size_t hl)
 {
 	nested_src ns = {.parent = parent,
 			 .head = head,

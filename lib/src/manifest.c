@@ -27,8 +27,7 @@ bool exai_ctype_parse(const char *s, exai_ctype *out)
 }
 
 /* Canonical order: setuid before world-writable, comma-separated. */
-static const char *const flag_texts[] = {"-", "setuid", "world-writable",
-					 "setuid,world-writable"};
+static const char *const flag_texts[] = {"-", "setuid", "world-writable", "setuid,world-writable"};
 
 const char *exai_cflags_text(unsigned flags)
 {

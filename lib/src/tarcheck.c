@@ -36,7 +36,7 @@ struct exai_tarcheck {
 	uint64_t entries, bytes;
 	node *nodes;
 	size_t n_nodes, cap_nodes;
-	uint32_t *table; /* node index + 1; 0 is empty */
+	uint32_t *table;  /* node index + 1; 0 is empty */
 	size_t table_cap; /* a power of two */
 	char *arena;
 	size_t arena_len, arena_cap;
@@ -233,8 +233,8 @@ static long find(const exai_tarcheck *t, uint32_t parent, const char *name, size
  * ones are made (implicit directories). *@parent is the last one's node, *@leaf the last part.
  * Refusals read as the extractor's own: "a parent is a symlink or not a directory".
  */
-static exai_status walk_parents(exai_tarcheck *t, const char *path, bool create,
-				uint32_t *parent, const char **leaf, exai_error *e)
+static exai_status walk_parents(exai_tarcheck *t, const char *path, bool create, uint32_t *parent,
+				const char **leaf, exai_error *e)
 {
 	uint32_t cur = 0;
 	const char *p = path, *slash;
@@ -296,8 +296,8 @@ static exai_status check_hardlink(exai_tarcheck *t, exai_tar_entry *te, const ch
 
 	if (!exai_tar_path_clean(src, te->link, sizeof(te->link)))
 		return exai_error_set(e, EXAI_EUNSAFE,
-				      "%s: refused: hard link to '%.200s' leaves the tree", te->path,
-				      src);
+				      "%s: refused: hard link to '%.200s' leaves the tree",
+				      te->path, src);
 	if (!walk_parents(t, te->link, false, &parent, &leaf, &ignored))
 		n = find(t, parent, leaf, strlen(leaf));
 	if (n < 0 || t->nodes[n].kind != N_FILE)
@@ -322,6 +322,11 @@ exai_status exai_tarcheck_new(const exai_tar_limits *lim, exai_tarcheck **out, e
 	t->lim = *lim;
 	if (t->lim.max_ratio == 0)
 		t->lim.max_ratio = 1;
+	t->arena_cap = 4096;
+	if (!(t->arena = malloc(t->arena_cap))) {
+		free(t);
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	}
 	/* node 0: the root, a directory no path names */
 	if ((rc = add_node(t, UINT32_MAX, "", 0, N_DIR, &root, e))) {
 		exai_tarcheck_free(t);
@@ -390,8 +395,7 @@ static exai_status kind_of(struct archive_entry *ent, exai_tar_entry *te, exai_e
 	case AE_IFSOCK:
 		return exai_error_set(e, EXAI_EUNSAFE, "%s: refused: socket", te->path);
 	default:
-		return exai_error_set(e, EXAI_EUNSAFE, "%s: refused: unknown entry type",
-				      te->path);
+		return exai_error_set(e, EXAI_EUNSAFE, "%s: refused: unknown entry type", te->path);
 	}
 }
 
@@ -409,7 +413,8 @@ exai_status exai_tarcheck_entry(exai_tarcheck *t, struct archive_entry *ent, exa
 	te->mtime = 0;
 	te->sparse = false;
 	if (++t->entries > t->lim.max_entries)
-		return exai_error_set(e, EXAI_ETOOBIG, "%.200s: more than the manifest's %llu entries",
+		return exai_error_set(e, EXAI_ETOOBIG,
+				      "%.200s: more than the manifest's %llu entries",
 				      raw ? raw : "?", (unsigned long long)t->lim.max_entries);
 	if (!raw)
 		return exai_error_set(e, EXAI_EFORMAT, "entry %llu: no path",
@@ -436,9 +441,9 @@ exai_status exai_tarcheck_entry(exai_tarcheck *t, struct archive_entry *ent, exa
 	case EXAI_TAR_SYMLINK: {
 		const char *target = archive_entry_symlink(ent);
 		if (!target || !exai_tar_symlink_ok(te->path, target))
-			return exai_error_set(e, EXAI_EUNSAFE,
-					      "%s: refused: symlink target '%.200s' leaves the tree",
-					      te->path, target ? target : "");
+			return exai_error_set(
+			    e, EXAI_EUNSAFE, "%s: refused: symlink target '%.200s' leaves the tree",
+			    te->path, target ? target : "");
 		snprintf(te->link, sizeof(te->link), "%s", target);
 		return place(t, te, N_LINK, e);
 	}
@@ -499,8 +504,9 @@ exai_status exai_tarcheck_component(const exai_component *c, uint64_t max_ratio,
 		max_ratio = EXAI_TAR_DEFAULT_RATIO;
 	if (c->encoding != EXAI_CENC_TAR || c->unpacked / max_ratio <= c->size)
 		return EXAI_OK;
-	return exai_error_set(e, EXAI_EREFUSED,
-			      "%s/%s: unpacks to %llu bytes from %llu, over the ratio limit of %llu",
-			      exai_ctype_name(c->type), c->name, (unsigned long long)c->unpacked,
-			      (unsigned long long)c->size, (unsigned long long)max_ratio);
+	return exai_error_set(
+	    e, EXAI_EREFUSED,
+	    "%s/%s: unpacks to %llu bytes from %llu, over the ratio limit of %llu",
+	    exai_ctype_name(c->type), c->name, (unsigned long long)c->unpacked,
+	    (unsigned long long)c->size, (unsigned long long)max_ratio);
 }

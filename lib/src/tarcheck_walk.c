@@ -148,8 +148,8 @@ static exai_status one_entry(exai_tarwalk *w, struct archive_entry *ent, exai_er
 	const char *raw = archive_entry_pathname(ent);
 	exai_status rc;
 
-	if ((rc = exai_tarcheck_ratio(w->chk, fed_so_far(w), unpacked_so_far(w),
-				      raw ? raw : "?", e)) ||
+	if ((rc = exai_tarcheck_ratio(w->chk, fed_so_far(w), unpacked_so_far(w), raw ? raw : "?",
+				      e)) ||
 	    (rc = exai_tarcheck_entry(w->chk, ent, &w->te, e)))
 		return rc;
 	if (w->te.kind == EXAI_TAR_SKIP)

@@ -12,8 +12,8 @@
 #include "exai/tarcheck.h"
 #include "testutil.h"
 
-static const exai_tar_limits lim_default = {.max_entries = 100, .max_bytes = 1u << 20,
-					    .max_ratio = 100};
+static const exai_tar_limits lim_default = {
+    .max_entries = 100, .max_bytes = 1u << 20, .max_ratio = 100};
 
 typedef struct ent {
 	const char *path;
@@ -45,9 +45,9 @@ static exai_status decide(const ent *ents, size_t n, const exai_tar_limits *lim,
 			archive_entry_set_symlink(a, ents[i].link);
 		if (ents[i].hard)
 			archive_entry_set_hardlink(a, ents[i].hard);
-		archive_entry_set_size(a, ents[i].size ? ents[i].size
-					 : ents[i].data ? (int64_t)strlen(ents[i].data)
-							: 0);
+		archive_entry_set_size(a, ents[i].size	 ? ents[i].size
+					  : ents[i].data ? (int64_t)strlen(ents[i].data)
+							 : 0);
 		rc = exai_tarcheck_entry(t, a, te, e);
 		archive_entry_free(a);
 		if (rc)
@@ -61,14 +61,14 @@ out:
 	return rc;
 }
 
-#define DECIDE(ents, lim, want, what)                                                         \
-	do {                                                                                  \
-		exai_error e_;                                                                \
-		size_t n_;                                                                    \
-		exai_error_clear(&e_);                                                        \
+#define DECIDE(ents, lim, want, what)                                                          \
+	do {                                                                                   \
+		exai_error e_;                                                                 \
+		size_t n_;                                                                     \
+		exai_error_clear(&e_);                                                         \
 		exai_status rc_ = decide(ents, sizeof(ents) / sizeof(ents[0]), lim, &e_, &n_); \
-		ck_assert_msg(rc_ == (want), "rc %d: %s", rc_, e_.msg);                       \
-		ck_assert_msg(strstr(e_.msg, what), "%s", e_.msg);                            \
+		ck_assert_msg(rc_ == (want), "rc %d: %s", rc_, e_.msg);                        \
+		ck_assert_msg(strstr(e_.msg, what), "%s", e_.msg);                             \
 	} while (0)
 #define REFUSED(ents, what) DECIDE(ents, NULL, EXAI_EUNSAFE, what)
 #define ACCEPTED(ents)	    DECIDE(ents, NULL, EXAI_OK, "")
@@ -102,7 +102,8 @@ START_TEST(names_and_types)
 	static const ent blk[] = {{.path = "sda", .type = AE_IFBLK, .perm = 0660}};
 	static const ent fifo[] = {{.path = "p", .type = AE_IFIFO, .perm = 0644}};
 	static const ent sock[] = {{.path = "s", .type = AE_IFSOCK, .perm = 0644}};
-	static const ent dot[] = {{.path = "./", .type = AE_IFDIR, .perm = 0755}, {.path = ".", .type = AE_IFDIR, .perm = 0755}};
+	static const ent dot[] = {{.path = "./", .type = AE_IFDIR, .perm = 0755},
+				  {.path = ".", .type = AE_IFDIR, .perm = 0755}};
 	ent lp[] = {{.path = longpart, .type = AE_IFREG, .data = "x"}};
 
 	memset(longpart, 'a', sizeof(longpart) - 1);
@@ -126,21 +127,27 @@ START_TEST(links)
 	    {.path = "bin/h1", .type = AE_IFREG, .hard = "lib/libx.so.1"},
 	    {.path = "bin/h2", .type = AE_IFREG, .hard = "bin/h1"}, /* a hard link to a hard link */
 	};
-	static const ent sym_abs[] = {{.path = "etc", .type = AE_IFLNK, .perm = 0777, .link = "/etc"}};
-	static const ent sym_up[] = {{.path = "d/x", .type = AE_IFLNK, .perm = 0777, .link = "../../x"}};
+	static const ent sym_abs[] = {
+	    {.path = "etc", .type = AE_IFLNK, .perm = 0777, .link = "/etc"}};
+	static const ent sym_up[] = {
+	    {.path = "d/x", .type = AE_IFLNK, .perm = 0777, .link = "../../x"}};
 	static const ent hard_up[] = {{.path = "h", .type = AE_IFREG, .hard = "../../etc/passwd"}};
 	static const ent hard_missing[] = {{.path = "h", .type = AE_IFREG, .hard = "nothere"}};
-	static const ent hard_to_dir[] = {{.path = "d", .type = AE_IFDIR, .perm = 0755}, {.path = "h", .type = AE_IFREG, .hard = "d"}};
-	static const ent hard_to_link[] = {{.path = "f", .type = AE_IFREG, .data = "x"},
-					   {.path = "l", .type = AE_IFLNK, .perm = 0777, .link = "f"},
-					   {.path = "h", .type = AE_IFREG, .hard = "l"}};
-	static const ent hard_via_link[] = {{.path = "d/f", .type = AE_IFREG, .data = "x"},
-					    {.path = "l", .type = AE_IFLNK, .perm = 0777, .link = "d"},
-					    {.path = "h", .type = AE_IFREG, .hard = "l/f"}};
+	static const ent hard_to_dir[] = {{.path = "d", .type = AE_IFDIR, .perm = 0755},
+					  {.path = "h", .type = AE_IFREG, .hard = "d"}};
+	static const ent hard_to_link[] = {
+	    {.path = "f", .type = AE_IFREG, .data = "x"},
+	    {.path = "l", .type = AE_IFLNK, .perm = 0777, .link = "f"},
+	    {.path = "h", .type = AE_IFREG, .hard = "l"}};
+	static const ent hard_via_link[] = {
+	    {.path = "d/f", .type = AE_IFREG, .data = "x"},
+	    {.path = "l", .type = AE_IFLNK, .perm = 0777, .link = "d"},
+	    {.path = "h", .type = AE_IFREG, .hard = "l/f"}};
 	static const ent through[] = {{.path = "sub", .type = AE_IFDIR, .perm = 0755},
 				      {.path = "l", .type = AE_IFLNK, .perm = 0777, .link = "sub"},
 				      {.path = "l/f", .type = AE_IFREG, .data = "x"}};
-	static const ent under_file[] = {{.path = "f", .type = AE_IFREG, .data = "x"}, {.path = "f/g", .type = AE_IFREG, .data = "x"}};
+	static const ent under_file[] = {{.path = "f", .type = AE_IFREG, .data = "x"},
+					 {.path = "f/g", .type = AE_IFREG, .data = "x"}};
 
 	ACCEPTED(good);
 	REFUSED(sym_abs, "etc: refused: symlink target '/etc' leaves the tree");
@@ -157,11 +164,15 @@ END_TEST
 
 START_TEST(duplicates)
 {
-	static const ent file_twice[] = {{.path = "f", .type = AE_IFREG, .data = "x"}, {.path = "./f", .type = AE_IFREG, .data = "y"}};
-	static const ent link_over_file[] = {{.path = "f", .type = AE_IFREG, .data = "x"},
-					     {.path = "f", .type = AE_IFLNK, .perm = 0777, .link = "g"}};
-	static const ent file_over_dir[] = {{.path = "d/x", .type = AE_IFREG, .data = "x"}, {.path = "d", .type = AE_IFREG, .data = "y"}};
-	static const ent dir_over_file[] = {{.path = "f", .type = AE_IFREG, .data = "x"}, {.path = "f", .type = AE_IFDIR, .perm = 0755}};
+	static const ent file_twice[] = {{.path = "f", .type = AE_IFREG, .data = "x"},
+					 {.path = "./f", .type = AE_IFREG, .data = "y"}};
+	static const ent link_over_file[] = {
+	    {.path = "f", .type = AE_IFREG, .data = "x"},
+	    {.path = "f", .type = AE_IFLNK, .perm = 0777, .link = "g"}};
+	static const ent file_over_dir[] = {{.path = "d/x", .type = AE_IFREG, .data = "x"},
+					    {.path = "d", .type = AE_IFREG, .data = "y"}};
+	static const ent dir_over_file[] = {{.path = "f", .type = AE_IFREG, .data = "x"},
+					    {.path = "f", .type = AE_IFDIR, .perm = 0755}};
 	static const ent hard_over_file[] = {{.path = "f", .type = AE_IFREG, .data = "x"},
 					     {.path = "g", .type = AE_IFREG, .data = "y"},
 					     {.path = "g", .type = AE_IFREG, .hard = "f"}};
@@ -207,7 +218,8 @@ END_TEST
 
 START_TEST(limits_at_the_header)
 {
-	static const ent two[] = {{.path = "a", .type = AE_IFREG, .data = "12345"}, {.path = "b", .type = AE_IFREG, .data = "12345"}};
+	static const ent two[] = {{.path = "a", .type = AE_IFREG, .data = "12345"},
+				  {.path = "b", .type = AE_IFREG, .data = "12345"}};
 	/* a declared size counts before any data: a sparse 1 TiB entry storing one byte */
 	static const ent huge[] = {{.path = "huge", .type = AE_IFREG, .size = (int64_t)1 << 40}};
 	exai_tar_limits lim = lim_default;
@@ -279,9 +291,14 @@ START_TEST(manifest_flags)
 {
 	static const char *const texts[] = {"-", "setuid", "world-writable",
 					    "setuid,world-writable"};
-	exai_component c = {.type = EXAI_C_SOFTWARE, .name = "app", .version = "1",
-			    .encoding = EXAI_CENC_TAR, .size = 10, .target = "app",
-			    .entries = 1, .unpacked = 10};
+	exai_component c = {.type = EXAI_C_SOFTWARE,
+			    .name = "app",
+			    .version = "1",
+			    .encoding = EXAI_CENC_TAR,
+			    .size = 10,
+			    .target = "app",
+			    .entries = 1,
+			    .unpacked = 10};
 	exai_manifest m = {.n = 1, .c = &c}, *back = NULL;
 	unsigned f;
 	exai_error e;
@@ -482,8 +499,7 @@ START_TEST(pass_refuses_garbage_and_other_formats)
 	exai_error e;
 
 	memset(junk, 'x', sizeof(junk));
-	ck_assert_int_eq(walk(junk, sizeof(junk), 512, &lim_default, NULL, NULL, &e),
-			 EXAI_EFORMAT);
+	ck_assert_int_eq(walk(junk, sizeof(junk), 512, &lim_default, NULL, NULL, &e), EXAI_EFORMAT);
 	ck_assert_int_eq(walk(zip, len, 512, &lim_default, NULL, NULL, &e), EXAI_EFORMAT);
 	ck_assert_msg(strstr(e.msg, "not a tar stream"), "%s", e.msg);
 	free(zip);
