@@ -150,6 +150,24 @@ within20 0 airgap-verifier bundle "$T/r1" $VFK
 ok "max_unpack_ratio 10 refuses in verify and in airgap-verifier --max-unpack-ratio 10"
 sed -i "/^max_unpack_ratio: 10$/d" "$T/update.yaml"
 
+# A component already installed (same version, same bytes) is not written again, but its tar
+# still passes the rules: a new manifest that drops the flag is refused by apply as by verify.
+same() {
+	"$MK" --out "$1" --sequence "$2" --created "$NOW" --expires $((NOW + 86400)) --class gpu \
+		--recipient "$T/site.pub" --sign "$T/rel1.key" \
+		--comp "software:app:9:tar:app:10:10:$3:$T/evil/setuid.tar" >/dev/null
+}
+same "$T/s1" 35 setuid
+within20 0 $UPD apply "$T/s1"
+same "$T/s2" 36 -
+within20 1 $UPD verify "$T/s2"
+expect_contains "$T/err" "su: refused: setuid/setgid bit"
+before=$(snapshot)
+within20 1 $UPD apply "$T/s2"
+expect_contains "$T/err" "su: refused: setuid/setgid bit"
+[ "$(snapshot)" = "$before" ] || fail "refused apply of a skipped component changed the appliance"
+ok "an installed component whose new manifest breaks a rule: verify and apply both refuse"
+
 # World-writable modes the signed manifest declares are installed as they come.
 app "$T/w1" 41 wwfile 10 10 world-writable
 within20 0 $UPD verify "$T/w1"
