@@ -112,7 +112,8 @@ static exai_status walk(exb_plan *p, const char *abs, const char *rel, int depth
 			goto out;
 		}
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n) /* an empty directory: names is NULL */
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n && !rc; i++) {
 		char *cabs = exai_path_join(abs, names[i]);
 		char *crel = *rel ? exai_path_join(rel, names[i]) : strdup(names[i]);
