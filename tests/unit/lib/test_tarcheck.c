@@ -95,7 +95,7 @@ END_TEST
 
 START_TEST(names_and_types)
 {
-	static char longpart[300];
+	static char longpart[300], deep[140], longpath[5000];
 	static const ent abs[] = {{.path = "/tmp/evil", .type = AE_IFREG, .data = "x"}};
 	static const ent up[] = {{.path = "../x", .type = AE_IFREG, .data = "x"}};
 	static const ent chr[] = {{.path = "null", .type = AE_IFCHR, .perm = 0666}};
@@ -114,6 +114,16 @@ START_TEST(names_and_types)
 	REFUSED(fifo, "p: refused: FIFO");
 	REFUSED(sock, "s: refused: socket");
 	REFUSED(lp, "refused: a path part over 255 bytes");
+	for (size_t i = 0; i < 64; i++)
+		memcpy(deep + 2 * i, "a/", 2);
+	deep[128] = 'a'; /* 65 parts */
+	lp[0].path = deep;
+	REFUSED(lp, "refused: path deeper than 64 parts");
+	memset(longpath, 'b', sizeof(longpath) - 1);
+	for (size_t i = 200; i < sizeof(longpath) - 1; i += 200)
+		longpath[i] = '/';
+	lp[0].path = longpath;
+	REFUSED(lp, "refused: path over 4095 bytes");
 	ACCEPTED(dot);
 }
 END_TEST
