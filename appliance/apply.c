@@ -441,7 +441,7 @@ void upd_cmd_verify(upd_ctx *c, const char *media, upd_result *r)
 		return;
 	}
 	exai_progress_start(&prog, "verify", exai_index_file_get(b->index, "payload")->size);
-	exai_status rc = exai_bundle_stream(b, NULL, &prog, &e);
+	exai_status rc = upd_check_stream(c, b, &prog, &e);
 	exai_progress_finish(&prog);
 	if (rc) {
 		refuse(c, "verify", r, &e);

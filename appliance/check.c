@@ -6,6 +6,10 @@
  * ratchet (rollback/replay), creation time ratchet (freeze), encryption; then the manifest is
  * unlocked and every component is planned against the config and what is installed. Any
  * refusal here happens before a single byte is written.
+ *
+ * upd_check_stream is verify's pass over the payload: every chunk and component hash, and
+ * every tar component through the extraction rules with the limits apply uses (exai/
+ * tarcheck.h), writing nothing, so what verify accepts apply does not refuse for its content.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +23,8 @@
 
 #include "ctx.h"
 #include "exai/file.h"
+#include "exai/tarcheck.h"
+#include "extract.h"
 #include "install.h"
 
 void upd_result_change(upd_result *r, const char *fmt, ...)
@@ -157,13 +163,8 @@ static exai_status plan_op(upd_ctx *c, const exai_component *m, upd_op *op, exai
 	exai_hex_encode(m->sha256, EXAI_SHA256_LEN, op->sha256);
 	if ((rc = upd_state_get_installed(c->st, tname, m->name, &in, &found, e)))
 		return rc;
-	if (m->encoding == EXAI_CENC_TAR && m->unpacked / c->cfg->max_ratio > m->size)
-		return exai_error_set(
-		    e, EXAI_EREFUSED,
-		    "%s/%s: unpacks to %llu bytes from %llu, over the ratio limit "
-		    "of %llu",
-		    tname, m->name, (unsigned long long)m->unpacked, (unsigned long long)m->size,
-		    (unsigned long long)c->cfg->max_ratio);
+	if ((rc = exai_tarcheck_component(m, c->cfg->max_ratio, e)))
+		return rc;
 	if (m->type == EXAI_C_ROOTFS) {
 		char active[2];
 		struct stat st;
@@ -270,6 +271,64 @@ exai_status upd_check_bundle(upd_ctx *c, exai_bundle *b, upd_plan **plan, exai_e
 		}
 	*plan = p;
 	return EXAI_OK;
+}
+
+/* ---- the check-only pass (verify) ---- */
+
+typedef struct check_sink {
+	const upd_config *cfg;
+	upd_extract *x; /* the tar component in progress, check only */
+} check_sink;
+
+static exai_status check_begin(void *arg, const exai_component *c, exai_error *e)
+{
+	check_sink *s = arg;
+	upd_extract_limits lim;
+
+	if (c->encoding != EXAI_CENC_TAR)
+		return EXAI_OK;
+	lim = (upd_extract_limits){.max_entries = c->entries,
+				   .max_bytes = c->unpacked,
+				   .max_ratio = s->cfg->max_ratio,
+				   .flags = c->flags};
+	if (upd_extract_start(-1, &lim, &s->x, e))
+		return exai_error_prefix(e, "%s/%s", exai_ctype_name(c->type), c->name);
+	return EXAI_OK;
+}
+
+static exai_status check_data(void *arg, const exai_component *c, const uint8_t *buf, size_t len,
+			      exai_error *e)
+{
+	check_sink *s = arg;
+
+	if (s->x && upd_extract_feed(s->x, buf, len, e))
+		return exai_error_prefix(e, "%s/%s", exai_ctype_name(c->type), c->name);
+	return EXAI_OK;
+}
+
+static exai_status check_end(void *arg, const exai_component *c, exai_error *e)
+{
+	check_sink *s = arg;
+	upd_extract *x = s->x;
+
+	s->x = NULL;
+	if (x && upd_extract_finish(x, e))
+		return exai_error_prefix(e, "%s/%s", exai_ctype_name(c->type), c->name);
+	return EXAI_OK;
+}
+
+exai_status upd_check_stream(upd_ctx *c, exai_bundle *b, exai_progress *prog, exai_error *e)
+{
+	check_sink s = {.cfg = c->cfg};
+	exai_sink sink = {.begin = check_begin,
+			  .data = check_data,
+			  .end = check_end,
+			  .arg = &s,
+			  .own_thread = true};
+	exai_status rc = exai_bundle_stream(b, &sink, prog, e);
+
+	upd_extract_abort(s.x); /* a failed stream leaves the component's pass running */
+	return rc;
 }
 
 static void note_bundle(upd_result *r, const exai_bundle *b, const char *path)

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "exai/bundle.h"
+#include "exai/progress.h"
 #include "plan.h"
 #include "state.h"
 
@@ -69,6 +70,11 @@ exai_status upd_ratchet_time(upd_ctx *c, uint64_t *out, exai_error *e) EXAI_WUR;
 /* verify + policy checks + unlock + plan for one opened bundle. On refusal *plan is NULL
  * and @e says why. */
 exai_status upd_check_bundle(upd_ctx *c, exai_bundle *b, upd_plan **plan, exai_error *e) EXAI_WUR;
+
+/* verify's pass over the payload of a checked bundle: every chunk and component hash, and
+ * every tar component through the extraction rules with apply's limits; nothing written. */
+exai_status upd_check_stream(upd_ctx *c, exai_bundle *b, exai_progress *prog,
+			     exai_error *e) EXAI_WUR;
 
 /* Opens MEDIA (a bundle file, a bundle dir, or a dir of bundles) and picks the newest
  * acceptable bundle; others are listed in r->skipped with the reason. */

@@ -1,19 +1,14 @@
 /*
  * extract: hardened, streaming extraction of a verified tar component into a staging dir.
  *
- * The payload pipeline pushes plaintext (exai_sink data callbacks); libarchive pulls. A
- * thread per component runs libarchive with read callbacks that hand it the producer's buffer
- * itself (no copy, nothing buffered beyond the chunk in flight): the producer waits until
- * libarchive asks for the next block, which is when it is done with the previous one.
+ * The rules and the pass over the stream are the library's (exai/tarcheck.h): every entry is
+ * decided there from its header, with the signed manifest's limits, before anything is
+ * written, and `exai-update verify` and `airgap-verifier bundle` run the same pass without
+ * writing. This module only writes what the pass accepted, and keeps the disk checks as a
+ * second line: every path component is opened with O_NOFOLLOW under the staging dir fd, files
+ * are created O_EXCL, a hard link's source must be a regular file on disk.
  *
- * Rules (each refusal names the entry): paths are relative, without '..' or empty parts, and
- * never pass through a symlink or non-directory (every component is opened with O_NOFOLLOW
- * under the staging dir fd; files are created O_EXCL, so an entry cannot replace an earlier
- * one); symlink targets are relative with '..' only as a leading prefix that does not climb
- * above the staging dir; hard links name an earlier regular file of the same archive; no
- * device nodes, FIFOs or sockets; setuid/setgid only with @allow_setuid; at most
- * @max_entries entries and @max_bytes of file content (the signed manifest's numbers); the
- * tar stream after decompression (gzip, zstd) at most @max_ratio times the bytes fed.
+ * With a negative root fd nothing is written: the pass checks only (the verify path).
  */
 #ifndef UPD_EXTRACT_H
 #define UPD_EXTRACT_H
@@ -25,10 +20,10 @@
 #include "files.h"
 
 typedef struct upd_extract_limits {
-	uint64_t max_entries;
-	uint64_t max_bytes;
-	uint64_t max_ratio;
-	bool allow_setuid;
+	uint64_t max_entries; /* the manifest's entries */
+	uint64_t max_bytes;   /* the manifest's unpacked */
+	uint64_t max_ratio;   /* max_unpack_ratio */
+	unsigned flags;	      /* the manifest's EXAI_CFLAG_* */
 	/* When not NULL, every entry created is recorded here (files with the SHA-256 of the
 	 * bytes written, computed as they are written; directories made implicitly for a
 	 * deeper entry as 0755). Owned by the caller; only the extractor touches it until
@@ -38,7 +33,8 @@ typedef struct upd_extract_limits {
 
 typedef struct upd_extract upd_extract;
 
-/* Starts extracting into @rootfd (dup'ed; the caller keeps its own). */
+/* Starts extracting into @rootfd (dup'ed; the caller keeps its own); @rootfd < 0: check
+ * only, nothing written. */
 exai_status upd_extract_start(int rootfd, const upd_extract_limits *lim, upd_extract **out,
 			      exai_error *e) EXAI_WUR;
 /* Hands @len bytes to the extractor; returns once it has consumed them. */
@@ -58,11 +54,5 @@ exai_status upd_open_parent(int rootfd, char *path, bool create, int *dfd_out, c
 /* The same, recording each directory it creates in @rec (NULL: not recorded). */
 exai_status upd_open_parent_rec(int rootfd, char *path, bool create, upd_filelist *rec,
 				int *dfd_out, const char **leaf, exai_error *e) EXAI_WUR;
-
-/* Exposed for tests: cleans a tar path (strips "./" prefixes and a trailing '/'); false if it
- * is absolute, empty, or has '..', '.' or empty components. */
-bool upd_tar_path_clean(const char *in, char *out, size_t cap);
-/* Whether symlink @target, placed at @path (cleaned), stays inside the tree. */
-bool upd_symlink_target_ok(const char *path, const char *target);
 
 #endif

@@ -112,22 +112,26 @@ static exai_status sink_begin(void *arg, const exai_component *c, exai_error *e)
 	const upd_op *op = &s->plan->ops[c - s->m->c];
 	exai_status rc;
 
+	upd_extract_limits lim = {
+	    .max_entries = c->entries,
+	    .max_bytes = c->unpacked,
+	    .max_ratio = s->cfg->max_ratio,
+	    .flags = c->flags,
+	};
+
 	s->op = op;
+	/* A component already in place is not written, but its tar still passes the rules (check
+	 * only), so apply refuses exactly what verify refuses. */
 	if (op->skip || op->reuse)
-		return EXAI_OK;
+		return c->encoding == EXAI_CENC_TAR ? upd_extract_start(-1, &lim, &s->x, e)
+						    : EXAI_OK;
 	if (op->kind == UPD_K_ROOTFS)
 		return open_rootfs(s, e);
 	if ((rc = open_stage_dir(s, e)))
 		return rc;
 	if (c->encoding == EXAI_CENC_RAW)
 		return open_raw_file(s, c, e);
-	upd_extract_limits lim = {
-	    .max_entries = c->entries,
-	    .max_bytes = c->unpacked,
-	    .max_ratio = s->cfg->max_ratio,
-	    .allow_setuid = (c->flags & EXAI_CFLAG_SETUID) != 0,
-	    .files = op_files(s),
-	};
+	lim.files = op_files(s);
 	return upd_extract_start(s->dirfd, &lim, &s->x, e);
 }
 
@@ -137,10 +141,10 @@ static exai_status sink_data(void *arg, const exai_component *c, const uint8_t *
 	upd_stager *s = arg;
 
 	(void)c;
-	if (s->op->skip || s->op->reuse)
-		return EXAI_OK;
 	if (s->x)
 		return upd_extract_feed(s->x, buf, len, e);
+	if (s->op->skip || s->op->reuse)
+		return EXAI_OK;
 	exai_status rc = exai_write_full(s->fd, buf, len, "stage", e);
 	if (!rc)
 		exai_wb_wrote(&s->wb, len);
@@ -216,11 +220,11 @@ static exai_status sink_end(void *arg, const exai_component *c, exai_error *e)
 	exai_status rc = EXAI_OK;
 	upd_extract *x = s->x;
 
+	s->x = NULL;
 	if (s->op->skip || s->op->reuse) {
 		s->op = NULL;
-		return EXAI_OK;
+		return x ? upd_extract_finish(x, e) : EXAI_OK;
 	}
-	s->x = NULL;
 	if (x)
 		rc = upd_extract_finish(x, e);
 	if (s->fd >= 0) {

@@ -5,7 +5,8 @@
  * tar components are extracted (extract.h) into the op's staging dir; raw components are
  * written as the file <stage>/<target>; rootfs is written to the inactive raw slot, then
  * fsynced, dropped from the page cache and read back and hash-checked. Components whose op
- * is skip/reuse are consumed and discarded. Each staging tree is flushed with syncfs() when
+ * is skip/reuse are consumed and discarded (a tar one still passes the extraction rules, check
+ * only). Each staging tree is flushed with syncfs() when
  * its component ends ("stage.syncfs"), so everything staged is durable before the journal
  * moves to the switch phase.
  *

@@ -77,13 +77,14 @@ static json_t *components_json(const exai_manifest *m)
 	for (size_t i = 0; m && i < m->n; i++) {
 		const exai_component *c = &m->c[i];
 		json_array_append_new(
-		    a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:b}", "type",
+		    a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:b,s:b}", "type",
 				 exai_ctype_name(c->type), "name", c->name, "version", c->version,
 				 "encoding", c->encoding == EXAI_CENC_TAR ? "tar" : "raw", "target",
 				 c->target, "size", (json_int_t)c->size, "entries",
 				 (json_int_t)c->entries, "unpacked", (json_int_t)c->unpacked,
 				 "sha256", exai_json_hex(c->sha256, EXAI_SHA256_LEN), "setuid",
-				 (c->flags & EXAI_CFLAG_SETUID) != 0));
+				 (c->flags & EXAI_CFLAG_SETUID) != 0, "world_writable",
+				 (c->flags & EXAI_CFLAG_WORLD_WRITABLE) != 0));
 	}
 	return a;
 }
@@ -153,11 +154,12 @@ static void print_components(const exai_manifest *m)
 		char size[32], hex[EXAI_SHA256_HEX];
 		exai_format_bytes(size, sizeof(size), (double)c->size);
 		exai_hex_encode(c->sha256, EXAI_SHA256_LEN, hex);
-		printf("    %-8s %s %s -> %s (%s, %s, %llu entries) sha256:%.16s...%s\n",
+		printf("    %-8s %s %s -> %s (%s, %s, %llu entries) sha256:%.16s...%s%s\n",
 		       exai_ctype_name(c->type), c->name, c->version, c->target,
 		       c->encoding == EXAI_CENC_TAR ? "tar" : "raw", size,
 		       (unsigned long long)c->entries, hex,
-		       c->flags & EXAI_CFLAG_SETUID ? " setuid" : "");
+		       c->flags & EXAI_CFLAG_SETUID ? " setuid" : "",
+		       c->flags & EXAI_CFLAG_WORLD_WRITABLE ? " world-writable" : "");
 	}
 }
 

@@ -60,8 +60,8 @@ static exai_status name_list(exai_yaml *y, exai_ynode *map, const char *key, siz
 static exai_status load_component(exai_yaml *y, exai_ynode *n, const char *base,
 				  exb_spec_component *c, exai_error *e)
 {
-	static const char *const keys[] = {"type",   "name",   "version", "source",
-					   "target", "setuid", NULL};
+	static const char *const keys[] = {"type",   "name",   "version",	 "source",
+					   "target", "setuid", "world_writable", NULL};
 	const char *type = NULL, *src = NULL, *target = NULL;
 	struct stat st;
 	exai_status rc;
@@ -81,7 +81,8 @@ static exai_status load_component(exai_yaml *y, exai_ynode *n, const char *base,
 	    (rc = name_field(y, n, "version", true, c->version, e)) ||
 	    (rc = exai_yaml_get_str(y, n, "source", true, &src, e)) ||
 	    (rc = exai_yaml_get_str(y, n, "target", false, &target, e)) ||
-	    (rc = exai_yaml_get_bool(y, n, "setuid", false, &c->setuid, e)))
+	    (rc = exai_yaml_get_bool(y, n, "setuid", false, &c->setuid, e)) ||
+	    (rc = exai_yaml_get_bool(y, n, "world_writable", false, &c->world_writable, e)))
 		return rc;
 	if (src[0] == '/')
 		c->source = strdup(src);

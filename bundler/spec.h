@@ -17,7 +17,9 @@
  *       source: ./app               # a directory (stored as tar) or a file (stored raw),
  *                                   # relative to the spec file
  *       target: app                 # optional install path, default: the name (raw: file name)
- *       setuid: false               # optional: allow setuid/setgid files
+ *       setuid: false               # optional: allow setuid/setgid files and directories
+ *       world_writable: false       # optional: allow files writable by others, and such
+ *                                   # directories without the sticky bit
  *
  * Every error names spec-file:line:column.
  */
@@ -38,6 +40,7 @@ typedef struct exb_spec_component {
 	char *source; /* resolved path */
 	bool is_dir;  /* source is a directory (tar) */
 	bool setuid;
+	bool world_writable;
 	char where[320]; /* "spec.yaml:12:7" of the component, for messages */
 } exb_spec_component;
 

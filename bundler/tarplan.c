@@ -74,6 +74,14 @@ static bool link_stays_inside(const char *rel, const char *target)
 	return true;
 }
 
+/* What exai-update refuses unless the manifest says world-writable (exai/tarcheck.h). */
+static bool world_writable(const struct stat *st)
+{
+	if (S_ISREG(st->st_mode))
+		return (st->st_mode & S_IWOTH) != 0;
+	return S_ISDIR(st->st_mode) && (st->st_mode & S_IWOTH) && !(st->st_mode & S_ISVTX);
+}
+
 static exai_status walk(exb_plan *p, const char *abs, const char *rel, int depth, exai_error *e)
 {
 	char **names = NULL;
@@ -104,7 +112,8 @@ static exai_status walk(exb_plan *p, const char *abs, const char *rel, int depth
 			goto out;
 		}
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n) /* an empty directory: names is NULL */
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n && !rc; i++) {
 		char *cabs = exai_path_join(abs, names[i]);
 		char *crel = *rel ? exai_path_join(rel, names[i]) : strdup(names[i]);
@@ -118,12 +127,22 @@ static exai_status walk(exb_plan *p, const char *abs, const char *rel, int depth
 			rc = exai_error_set(e, EXAI_EUNSAFE,
 					    "%s: devices, FIFOs and sockets cannot be bundled",
 					    cabs);
-		else if ((st.st_mode & (S_ISUID | S_ISGID)) && !S_ISDIR(st.st_mode) &&
+		else if ((st.st_mode & (S_ISUID | S_ISGID)) && !S_ISLNK(st.st_mode) &&
 			 !p->spec->setuid)
+			/* exai-update refuses these without the flag, directories included */
 			rc = exai_error_set(e, EXAI_EUNSAFE,
-					    "%s: setuid/setgid file; remove the bit or declare "
+					    "%s: setuid/setgid %s; remove the bit or declare "
 					    "'setuid: true' for component %s (%s)",
-					    cabs, p->spec->name, p->spec->where);
+					    cabs, S_ISDIR(st.st_mode) ? "directory" : "file",
+					    p->spec->name, p->spec->where);
+		else if (world_writable(&st) && !p->spec->world_writable)
+			rc = exai_error_set(e, EXAI_EUNSAFE,
+					    "%s: world-writable %s (mode %04o); remove o+w%s or "
+					    "declare 'world_writable: true' for component %s (%s)",
+					    cabs, S_ISDIR(st.st_mode) ? "directory" : "file",
+					    (unsigned)(st.st_mode & 07777),
+					    S_ISDIR(st.st_mode) ? ", add the sticky bit" : "",
+					    p->spec->name, p->spec->where);
 		else if (!(rc = add_item(p, crel, cabs, &st, e))) {
 			exb_item *it = &p->items[p->n_items - 1];
 			if (S_ISLNK(st.st_mode)) {
@@ -317,7 +336,8 @@ exai_status exb_plan_component(exb_plan *p, const exb_spec_component *spec, uint
 	strcpy(mc->name, spec->name);
 	strcpy(mc->version, spec->version);
 	strcpy(mc->target, spec->target);
-	mc->flags = spec->setuid ? EXAI_CFLAG_SETUID : 0;
+	mc->flags = (spec->setuid ? EXAI_CFLAG_SETUID : 0) |
+		    (spec->world_writable ? EXAI_CFLAG_WORLD_WRITABLE : 0);
 	if (lstat(spec->source, &st) != 0)
 		return exai_error_sys(e, EXAI_EIO, "%s", spec->source);
 	if (!spec->is_dir) {

@@ -11,6 +11,11 @@
  * from a bundle that did not verify. An encrypted bundle without a site key is verified as far
  * as it can be (signatures, entries, chunk hashes) and then fails closed with a
  * bundle.encrypted finding: its contents were not scanned.
+ *
+ * What exai-update apply would refuse is a verification failure too, with the same rules and
+ * limits (exai/tarcheck.h): the manifest's unpacked-to-stored ratio before the stream
+ * ("extraction limits"), and every tar component's entries during it ("extraction rules"),
+ * each message naming the component and the entry.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +25,7 @@
 
 #include "bundlemode.h"
 #include "exai/progress.h"
+#include "exai/tarcheck.h"
 
 #define DEFAULT_WINDOW_MIB 64
 
@@ -30,7 +36,7 @@ exai_status vf_bm_declare(const vf_rules *rules, vf_report *r, exai_error *e)
 	if ((rc = vf_rules_declare(rules, r, e)) ||
 	    (rc = vf_report_rule(r, VF_BM_RULE_VERIFY, VF_SEV_CRITICAL,
 				 "the bundle failed offline verification (root chain, signatures, "
-				 "hashes, decryption)",
+				 "hashes, decryption), or exai-update's extraction rules",
 				 e)) ||
 	    (rc = vf_report_rule(
 		 r, VF_BM_RULE_ENCRYPTED, VF_SEV_HIGH,
@@ -71,6 +77,11 @@ static exai_status verify_finding(vf_report *r, const char *media, const char *s
 			    "do not install this bundle: get a fresh copy of the media from the "
 			    "vendor, and check that --root is this site's trust root"};
 
+	if (!strncmp(stage, "extraction", 10))
+		f.hint =
+		    "do not install this bundle: exai-update apply refuses it; the vendor must "
+		    "rebuild it (declaring setuid or world_writable in the spec where such modes "
+		    "are intended)";
 	snprintf(msg, sizeof(msg), "bundle verification failed (%s)", stage);
 	return vf_report_add(r, &f, e);
 }
@@ -169,12 +180,16 @@ static exai_status scan_contents(const vf_bm_opts *o, exai_bundle *b, vf_report 
 	ready = true;
 	s.helm_render = false;
 	if ((rc = vf_closure_new(&cl, e)) ||
-	    (rc = vf_bm_scanner_new(&s, cl, o->media, window, &sc, e)))
+	    (rc = vf_bm_scanner_new(&s, cl, o->media, window, o->max_ratio, &sc, e)))
 		goto out;
 	vf_bm_scanner_sink(sc, &sink);
 	if (stream(b, &sink, &verr)) {
+		const char *stage = "payload";
 		vf_bm_scanner_abort(sc);
-		if (vf_bm_scanner_failed(sc) || s.fatal) {
+		if (vf_bm_scanner_refusal(sc)) {
+			verr = *vf_bm_scanner_refusal(sc);
+			stage = "extraction rules";
+		} else if (vf_bm_scanner_failed(sc) || s.fatal) {
 			rc = exai_error_set(e, verr.code, "%s", verr.msg);
 			goto out;
 		}
@@ -186,12 +201,12 @@ static exai_status scan_contents(const vf_bm_opts *o, exai_bundle *b, vf_report 
 		vf_report_free(*r);
 		*r = NULL;
 		if ((rc = new_report(o, r, e)) ||
-		    (rc = verify_finding(*r, o->media, "payload", &verr, e)))
+		    (rc = verify_finding(*r, o->media, stage, &verr, e)))
 			goto out;
 		res->verify_failed = true;
-		rc = notef(*r, e,
-			   "nothing from this bundle's contents is reported: the payload did not "
-			   "verify");
+		rc = notef(*r, e, "nothing from this bundle's contents is reported: %s",
+			   strcmp(stage, "payload") ? "exai-update apply would refuse it"
+						    : "the payload did not verify");
 		goto out;
 	}
 	if ((rc = vf_scan_finish(&s, e)) || (rc = vf_closure_check(cl, &s, e)))
@@ -259,6 +274,11 @@ exai_status vf_bundlemode_run(const vf_bm_opts *o, vf_bm_result *res, exai_error
 		stage = "unlock";
 		goto failed;
 	}
+	for (size_t i = 0; i < b->manifest->n; i++)
+		if (exai_tarcheck_component(&b->manifest->c[i], o->max_ratio, &verr)) {
+			stage = "extraction limits";
+			goto failed;
+		}
 	if ((rc = scan_contents(o, b, &r, res, e)))
 		goto out;
 	goto done;

@@ -5,7 +5,8 @@
  *
  *   bundlemode_cmd.c      command line, rules, output and exit status (the only code that
  *                         prints)
- *   bundlemode.c          open / verify / unlock / stream, verification findings, the report
+ *   bundlemode.c          open / verify / unlock / stream, verification findings, the report;
+ *                         tar components also pass exai-update apply's extraction rules
  *   bundlemode_scan.c     the sink: each component's plaintext handed to a scanning thread;
  *                         tar streams through libarchive; entries to the scan engine
  *   bundlemode_window.c   blobs over max_entry_size (model weights): binary rules in windows
@@ -42,6 +43,7 @@ typedef struct vf_bm_opts {
 	vf_rules *rules;	  /* finished */
 	vf_scan_allow *allow;	  /* NULL: no allow file */
 	unsigned window_mib;	  /* 0: default window for oversized blobs */
+	uint64_t max_ratio;	  /* the appliance's max_unpack_ratio; 0: its default, 1000 */
 } vf_bm_opts;
 
 typedef struct vf_bm_result {
@@ -81,15 +83,19 @@ exai_status vf_closure_check(vf_closure *c, vf_scan *s, exai_error *e) EXAI_WUR;
 /* ---- bundlemode_scan.c ---- */
 typedef struct vf_bm_scanner vf_bm_scanner;
 
-/* A scanner feeding @s (and @cl) from the sink; locations start with @media. */
+/* A scanner feeding @s (and @cl) from the sink; locations start with @media. Tar components
+ * also pass the extraction rules with @max_ratio (0: exai-update's default). */
 exai_status vf_bm_scanner_new(vf_scan *s, vf_closure *cl, const char *media, uint64_t window,
-			      vf_bm_scanner **out, exai_error *e) EXAI_WUR;
+			      uint64_t max_ratio, vf_bm_scanner **out, exai_error *e) EXAI_WUR;
 /* The sink to give exai_bundle_stream. */
 void vf_bm_scanner_sink(vf_bm_scanner *sc, exai_sink *out);
 /* After a failed stream: stops a component's scanning thread if one runs. */
 void vf_bm_scanner_abort(vf_bm_scanner *sc);
 /* Whether the sink itself failed (the stream error is then ours, not the bundle's). */
 bool vf_bm_scanner_failed(const vf_bm_scanner *sc);
+/* After a failed stream: the extraction rules' refusal that stopped it (naming the component
+ * and the entry), or NULL. */
+const exai_error *vf_bm_scanner_refusal(const vf_bm_scanner *sc);
 /* Components fully scanned. */
 uint64_t vf_bm_scanner_components(const vf_bm_scanner *sc);
 void vf_bm_scanner_free(vf_bm_scanner *sc);

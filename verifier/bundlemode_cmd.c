@@ -30,6 +30,7 @@ typedef struct opts {
 	vf_severity fail_on;
 	uint64_t now;
 	unsigned window_mib;
+	uint64_t max_ratio;
 } opts;
 
 static void usage(FILE *out)
@@ -37,7 +38,8 @@ static void usage(FILE *out)
 	fputs("usage: airgap-verifier bundle MEDIA --root ROOT [--key SITE.key] [--rules FILE]\n"
 	      "                              [--allow FILE] [--format text|json|junit|sarif]\n"
 	      "                              [--output FILE] [--fail-on SEVERITY|none]\n"
-	      "                              [--now TIME] [--no-default-rules] [--json]\n"
+	      "                              [--now TIME] [--max-unpack-ratio N]\n"
+	      "                              [--no-default-rules] [--json]\n"
 	      "\n"
 	      "Verifies MEDIA (a bundle directory or .exb) offline against the trust root ROOT,\n"
 	      "decrypts it with SITE.key, scans its contents with the scan rules and checks that\n"
@@ -45,6 +47,8 @@ static void usage(FILE *out)
 	      "Nothing is installed. An encrypted bundle without --key fails closed (high).\n"
 	      "--now: expiry is checked against TIME (unix seconds or YYYY-MM-DD[THH:MM:SSZ]),\n"
 	      "default the clock. --fail-on: lowest severity that fails (default: medium).\n"
+	      "Tar components must pass exai-update apply's extraction rules; --max-unpack-ratio:\n"
+	      "the appliance's max_unpack_ratio (default 1000).\n"
 	      "Exit status: 0 clean, 1 verification failed or findings at or above --fail-on,\n"
 	      "2 usage or runtime error.\n",
 	      out);
@@ -59,7 +63,8 @@ static int parse(int argc, char **argv, opts *o)
 		bool takes = !strcmp(a, "--root") || !strcmp(a, "--key") || !strcmp(a, "--rules") ||
 			     !strcmp(a, "--allow") || !strcmp(a, "--format") ||
 			     !strcmp(a, "--output") || !strcmp(a, "--fail-on") ||
-			     !strcmp(a, "--now") || !strcmp(a, "--window-mib");
+			     !strcmp(a, "--now") || !strcmp(a, "--window-mib") ||
+			     !strcmp(a, "--max-unpack-ratio");
 		uint64_t n;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
@@ -101,6 +106,12 @@ static int parse(int argc, char **argv, opts *o)
 				return vf_usage_error("bundle", usage,
 						      "--window-mib wants 1..1024, not '%s'", v);
 			o->window_mib = (unsigned)n;
+		} else if (!strcmp(a, "--max-unpack-ratio")) {
+			if (!exai_parse_u64(v, &n) || n < 1 || n > 1000000)
+				return vf_usage_error(
+				    "bundle", usage,
+				    "--max-unpack-ratio wants 1..1000000, not '%s'", v);
+			o->max_ratio = n;
 		} else if (!strcmp(a, "--no-default-rules")) {
 			o->no_default = true;
 		} else if (a[0] == '-' && a[1]) {
@@ -158,7 +169,8 @@ int vf_cmd_bundle(int argc, char **argv)
 				 .now = o.now,
 				 .rules = &rs,
 				 .allow = o.allow ? &allow : NULL,
-				 .window_mib = o.window_mib};
+				 .window_mib = o.window_mib,
+				 .max_ratio = o.max_ratio};
 		if (vf_bundlemode_run(&bo, &res, &e))
 			goto fail;
 	}

@@ -17,6 +17,12 @@
  * scan. YAML of chart/files/policy/software components and the manifests of images
  * components also go to the closure collector. Caps (entries, bytes, depth) are the rules'
  * max_archive_*; hitting one, or a damaged archive, is a scan.incomplete finding.
+ *
+ * A tar component also goes, buffer by buffer and before the scanner sees it, through the
+ * extraction rules of exai-update apply (exai/tarcheck.h, the same pass, no bytes written,
+ * the manifest's limits and max_unpack_ratio): a refusal stops the stream, and the caller
+ * reports it as a verification failure naming the entry. Entry data is read as its stored
+ * blocks (archive_read_data_block): sparse holes are never expanded to be scanned.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -26,6 +32,7 @@
 #include <string.h>
 
 #include "bundlemode.h"
+#include "exai/tarcheck.h"
 
 #define PEEK  512
 #define CHUNK (256u << 10)
@@ -47,6 +54,11 @@ struct vf_bm_scanner {
 	pthread_t tid;
 	const exai_component *comp;
 	uint64_t components;
+	/* the extraction rules' pass over the tar component in progress */
+	uint64_t max_ratio;
+	exai_tarwalk *walk;
+	bool refused;
+	exai_error refusal;
 	/* consumer side: the rest of the buffer last taken */
 	const uint8_t *cur;
 	size_t curlen;
@@ -162,19 +174,44 @@ static bool wants_yaml(const exai_component *c)
 	       c->type == EXAI_C_SOFTWARE;
 }
 
+/* An entry's data as its stored blocks, in order: holes of a sparse entry are skipped, never
+ * filled with the zeros they would read back as. */
 typedef struct arc_src {
 	struct archive *a;
 	budget *bud;
+	const uint8_t *blk; /* the rest of the last block */
+	size_t left;
+	bool end;
 } arc_src;
 
 static long arc_read(void *arg, uint8_t *dst, size_t cap)
 {
 	arc_src *as = arg;
-	la_ssize_t r = archive_read_data(as->a, dst, cap);
+	size_t k;
 
-	if (r > 0)
-		as->bud->bytes += (uint64_t)r;
-	return r < 0 ? -1 : (long)r;
+	while (as->left == 0) {
+		const void *b;
+		size_t n;
+		la_int64_t off;
+		int r;
+		if (as->end)
+			return 0;
+		r = archive_read_data_block(as->a, &b, &n, &off);
+		if (r == ARCHIVE_EOF) {
+			as->end = true;
+			return 0;
+		}
+		if (r < ARCHIVE_WARN)
+			return -1;
+		as->blk = b;
+		as->left = n;
+	}
+	k = cap < as->left ? cap : as->left;
+	memcpy(dst, as->blk, k);
+	as->blk += k;
+	as->left -= k;
+	as->bud->bytes += k;
+	return (long)k;
 }
 
 /* A blob held whole (at most max_entry_size): closure hooks, then the engine. @archive and
@@ -228,7 +265,7 @@ out:
 static void scan_archive(ctx *c, struct archive *a, const vf_buf *parent);
 
 typedef struct nested_src {
-	struct archive *parent;
+	arc_src *parent; /* the entry holding this archive */
 	const uint8_t *head;
 	size_t head_len;
 	bool head_done;
@@ -247,8 +284,8 @@ static la_ssize_t nested_read(struct archive *a, void *client, const void **buf)
 		*buf = ns->head;
 		return (la_ssize_t)ns->head_len;
 	}
-	got = archive_read_data(ns->parent, ns->chunk, CHUNK);
-	if (got > 0 && (ns->bud->bytes += (uint64_t)got) > ns->max_bytes) {
+	got = arc_read(ns->parent, ns->chunk, CHUNK);
+	if (got > 0 && ns->bud->bytes > ns->max_bytes) {
 		ns->bud->exhausted = true;
 		archive_set_error(a, -1, "over max_archive_bytes");
 		return -1;
@@ -257,8 +294,7 @@ static la_ssize_t nested_read(struct archive *a, void *client, const void **buf)
 	return got;
 }
 
-static void scan_nested(ctx *c, struct archive *parent, const vf_buf *eb, const uint8_t *head,
-			size_t hl)
+static void scan_nested(ctx *c, arc_src *parent, const vf_buf *eb, const uint8_t *head, size_t hl)
 {
 	nested_src ns = {.parent = parent,
 			 .head = head,
@@ -327,7 +363,7 @@ static void scan_entry(ctx *c, struct archive *a, struct archive_entry *ent, con
 			vf_scan_incomplete(c->s, &eb, 0,
 					   "archive nested deeper than max_archive_depth");
 		else
-			scan_nested(c, a, &eb, head, hl);
+			scan_nested(c, &as, &eb, head, hl);
 		goto out;
 	}
 	scan_blob(c, &eb, head, hl, &src,
@@ -459,6 +495,15 @@ static void *scan_main(void *arg)
 
 /* ---- the sink (stream side) ---- */
 
+/* A refusal of the extraction rules: kept for the report, and the stream's error. */
+static exai_status refuse(vf_bm_scanner *sc, const exai_component *c, exai_error *e)
+{
+	exai_error_prefix(e, "%s/%s", exai_ctype_name(c->type), c->name);
+	sc->refused = true;
+	sc->refusal = *e;
+	return e->code;
+}
+
 static exai_status sink_begin(void *arg, const exai_component *c, exai_error *e)
 {
 	vf_bm_scanner *sc = arg;
@@ -468,6 +513,13 @@ static exai_status sink_begin(void *arg, const exai_component *c, exai_error *e)
 	sc->eof = sc->abort = sc->done = false;
 	sc->cur = NULL;
 	sc->curlen = 0;
+	if (c->encoding == EXAI_CENC_TAR) {
+		exai_tar_limits lim = exai_tar_limits_of(c, sc->max_ratio);
+		if (exai_tarwalk_start(&lim, NULL, NULL, &sc->walk, e)) {
+			sc->failed = true;
+			return e->code;
+		}
+	}
 	if (pthread_create(&sc->tid, NULL, scan_main, sc) != 0) {
 		sc->failed = true;
 		return exai_error_set(e, EXAI_ENOMEM, "cannot start the scanning thread");
@@ -481,8 +533,9 @@ static exai_status sink_data(void *arg, const exai_component *c, const uint8_t *
 {
 	vf_bm_scanner *sc = arg;
 
-	(void)c;
-	(void)e;
+	/* The rules see the bytes first: the scanner never reads past a refused entry. */
+	if (sc->walk && exai_tarwalk_feed(sc->walk, buf, len, e))
+		return refuse(sc, c, e);
 	pthread_mutex_lock(&sc->mu);
 	if (!sc->done) {
 		sc->buf = buf;
@@ -498,6 +551,10 @@ static exai_status sink_data(void *arg, const exai_component *c, const uint8_t *
 
 static void stop(vf_bm_scanner *sc, bool abort)
 {
+	if (abort) {
+		exai_tarwalk_abort(sc->walk);
+		sc->walk = NULL;
+	}
 	if (!sc->running)
 		return;
 	pthread_mutex_lock(&sc->mu);
@@ -513,8 +570,13 @@ static void stop(vf_bm_scanner *sc, bool abort)
 static exai_status sink_end(void *arg, const exai_component *c, exai_error *e)
 {
 	vf_bm_scanner *sc = arg;
+	exai_tarwalk *w = sc->walk;
 
-	(void)c;
+	sc->walk = NULL;
+	if (w && exai_tarwalk_finish(w, e)) {
+		stop(sc, true);
+		return refuse(sc, c, e);
+	}
 	stop(sc, false);
 	sc->components++;
 	if (sc->s->fatal) {
@@ -525,7 +587,7 @@ static exai_status sink_end(void *arg, const exai_component *c, exai_error *e)
 }
 
 exai_status vf_bm_scanner_new(vf_scan *s, vf_closure *cl, const char *media, uint64_t window,
-			      vf_bm_scanner **out, exai_error *e)
+			      uint64_t max_ratio, vf_bm_scanner **out, exai_error *e)
 {
 	vf_bm_scanner *sc = calloc(1, sizeof(*sc));
 
@@ -536,6 +598,7 @@ exai_status vf_bm_scanner_new(vf_scan *s, vf_closure *cl, const char *media, uin
 	sc->s = s;
 	sc->cl = cl;
 	sc->window = window;
+	sc->max_ratio = max_ratio;
 	pthread_mutex_init(&sc->mu, NULL);
 	pthread_cond_init(&sc->cv, NULL);
 	*out = sc;
@@ -557,6 +620,11 @@ void vf_bm_scanner_abort(vf_bm_scanner *sc)
 bool vf_bm_scanner_failed(const vf_bm_scanner *sc)
 {
 	return sc->failed;
+}
+
+const exai_error *vf_bm_scanner_refusal(const vf_bm_scanner *sc)
+{
+	return sc->refused ? &sc->refusal : NULL;
 }
 
 uint64_t vf_bm_scanner_components(const vf_bm_scanner *sc)

@@ -26,6 +26,24 @@ bool exai_ctype_parse(const char *s, exai_ctype *out)
 	return false;
 }
 
+/* Canonical order: setuid before world-writable, comma-separated. */
+static const char *const flag_texts[] = {"-", "setuid", "world-writable", "setuid,world-writable"};
+
+const char *exai_cflags_text(unsigned flags)
+{
+	return flags < 4 ? flag_texts[flags] : "?";
+}
+
+bool exai_cflags_parse(const char *s, unsigned *out)
+{
+	for (unsigned i = 0; i < 4; i++)
+		if (!strcmp(s, flag_texts[i])) {
+			*out = i;
+			return true;
+		}
+	return false;
+}
+
 void exai_manifest_free(exai_manifest *m)
 {
 	if (!m)
@@ -53,7 +71,7 @@ char *exai_manifest_text(const exai_manifest *m)
 		    exai_ctype_name(c->type), c->name, c->version,
 		    c->encoding == EXAI_CENC_TAR ? "tar" : "raw", (unsigned long long)c->offset,
 		    (unsigned long long)c->size, hex, c->target, (unsigned long long)c->entries,
-		    (unsigned long long)c->unpacked, c->flags & EXAI_CFLAG_SETUID ? "setuid" : "-");
+		    (unsigned long long)c->unpacked, exai_cflags_text(c->flags));
 	}
 	return out;
 }
@@ -126,9 +144,7 @@ static exai_status parse_component(char *line, exai_component *c, exai_error *e)
 	if (!exai_relpath_valid(f[8]))
 		return exai_error_set(e, EXAI_EFORMAT, "bad target path '%.64s'", f[8]);
 	strcpy(c->target, f[8]);
-	if (!strcmp(f[11], "setuid"))
-		c->flags = EXAI_CFLAG_SETUID;
-	else if (strcmp(f[11], "-"))
+	if (!exai_cflags_parse(f[11], &c->flags))
 		return exai_error_set(e, EXAI_EFORMAT, "unknown flags '%.32s'", f[11]);
 	return EXAI_OK;
 }

@@ -90,3 +90,25 @@ if [ "$(id -u)" = 0 ]; then
 else
 	echo "skip: ENOSPC test needs root (CI runs it)"
 fi
+
+# What exai-update refuses without a manifest flag is refused at create without the spec key.
+cd "$T"
+mkdir -p src/app/spool && chmod 0777 src/app/spool
+expect_rc 1 "$B" create spec.yaml --out ww.exb --no-encrypt
+expect_contains "$T/err" "spool: world-writable directory (mode 0777); remove o+w, add the sticky bit or declare 'world_writable: true'"
+chmod 1777 src/app/spool
+expect_rc 0 "$B" create spec.yaml --out ww1.exb --no-encrypt
+chmod 0755 src/app/spool && chmod 0666 src/app/bin/run
+expect_rc 1 "$B" create spec.yaml --out ww.exb --no-encrypt
+expect_contains "$T/err" "run: world-writable file (mode 0666)"
+chmod 0755 src/app/bin/run && chmod 2755 src/app/spool
+expect_rc 1 "$B" create spec.yaml --out ww.exb --no-encrypt
+expect_contains "$T/err" "spool: setuid/setgid directory"
+chmod 00777 src/app/spool
+sed 's#source: src/app}#source: src/app, world_writable: true}#' spec.yaml >ww.yaml
+expect_rc 0 "$B" create ww.yaml --out ww2.exb --no-encrypt
+expect_rc 0 "$B" inspect ww2.exb --json
+expect_contains "$T/out" '"world_writable": true'
+chmod 00755 src/app/spool
+no_output ww.exb
+ok "world-writable files and dirs, setgid dirs refused at create without the spec key; world_writable: true flags the manifest"

@@ -70,7 +70,8 @@ static void parse_comp(char *spec, exai_component *c, char **file)
 	snprintf(c->target, sizeof(c->target), "%s", f[4]);
 	c->entries = strcmp(f[5], "auto") ? strtoull(f[5], NULL, 10) : 0;
 	c->unpacked = strcmp(f[6], "auto") ? strtoull(f[6], NULL, 10) : 0;
-	c->flags = !strcmp(f[7], "setuid") ? EXAI_CFLAG_SETUID : 0;
+	if (!exai_cflags_parse(f[7], &c->flags))
+		die("--comp: FLAGS is -, setuid, world-writable or setuid,world-writable", NULL);
 	*file = f[8];
 }
 

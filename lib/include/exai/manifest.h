@@ -9,8 +9,10 @@
  * raw (the bytes of one file); offset/size: the component's bytes in the plaintext payload
  * stream (components are contiguous, in order, and cover it exactly); sha256: of those bytes;
  * target: relative install path (meaning per type, docs/format.md); entries: tar entries
- * (1 for raw); unpacked: total file content bytes after extraction; flags: "-" or "setuid"
- * (the only way a setuid/setgid file may be installed).
+ * (1 for raw); unpacked: total file content bytes after extraction; flags: "-", "setuid"
+ * (the only way a setuid/setgid file may be installed), "world-writable" (the only way a
+ * file or a directory without the sticky bit writable by others may be installed), or
+ * "setuid,world-writable".
  */
 #ifndef EXAI_MANIFEST_H
 #define EXAI_MANIFEST_H
@@ -37,7 +39,12 @@ typedef enum exai_ctype {
 
 typedef enum exai_cenc { EXAI_CENC_TAR = 0, EXAI_CENC_RAW = 1 } exai_cenc;
 
-#define EXAI_CFLAG_SETUID 1u
+#define EXAI_CFLAG_SETUID	  1u
+#define EXAI_CFLAG_WORLD_WRITABLE 2u
+
+/* The flags field of a manifest line (static text) and back (false: unknown). */
+const char *exai_cflags_text(unsigned flags);
+bool exai_cflags_parse(const char *s, unsigned *out);
 
 typedef struct exai_component {
 	exai_ctype type;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "exai/hash.h"
+#include "exai/manifest.h"
 #include "extract.h"
 #include "testutil.h"
 
@@ -85,7 +86,7 @@ static exai_status run(const char *dir, const uint8_t *tar, size_t len, size_t p
 	return upd_extract_finish(x, e);
 }
 
-static const upd_extract_limits lim_default = {1000, 1u << 20, 100, false, NULL};
+static const upd_extract_limits lim_default = {1000, 1u << 20, 100, 0, NULL};
 
 /* Extracts @ents into a fresh dir; returns the status, with the dir in *dir_out if wanted. */
 static exai_status extract(const ent *ents, size_t n, const upd_extract_limits *lim, exai_error *e,
@@ -113,26 +114,6 @@ static exai_status extract(const ent *ents, size_t n, const upd_extract_limits *
 				 EXAI_EUNSAFE);                                                  \
 		ck_assert_msg(strstr(e_.msg, what), "%s", e_.msg);                               \
 	} while (0)
-
-START_TEST(path_rules)
-{
-	char out[256];
-
-	ck_assert(upd_tar_path_clean("./a/b/", out, sizeof(out)));
-	ck_assert_str_eq(out, "a/b");
-	ck_assert(!upd_tar_path_clean("/etc/passwd", out, sizeof(out)));
-	ck_assert(!upd_tar_path_clean("a/../../x", out, sizeof(out)));
-	ck_assert(!upd_tar_path_clean("a//b", out, sizeof(out)));
-	ck_assert(!upd_tar_path_clean("a/./b", out, sizeof(out)));
-	ck_assert(!upd_tar_path_clean("..", out, sizeof(out)));
-	ck_assert(upd_symlink_target_ok("lib/x.so", "../lib2/y.so"));
-	ck_assert(upd_symlink_target_ok("a", "b/c"));
-	ck_assert(!upd_symlink_target_ok("a", "../x"));
-	ck_assert(!upd_symlink_target_ok("d/a", "/etc"));
-	ck_assert(!upd_symlink_target_ok("y", "d/x/.."));
-	ck_assert(!upd_symlink_target_ok("y", ""));
-}
-END_TEST
 
 START_TEST(good_tree_extracts_in_small_and_large_pieces)
 {
@@ -245,11 +226,76 @@ START_TEST(setuid_needs_the_manifest_flag)
 
 	REFUSED(ents, "setuid");
 	REFUSED(sgid, "setuid");
-	lim.allow_setuid = true;
+	lim.flags = EXAI_CFLAG_SETUID;
 	ck_assert_int_eq(extract(ents, 1, &lim, &e, &dir), EXAI_OK);
 	snprintf(path, sizeof(path), "%s/su", dir);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 07777, 04755);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(world_writable_needs_the_manifest_flag)
+{
+	static const ent file[] = {{"w", AE_IFREG, 0666, "x", NULL, NULL}};
+	static const ent dir[] = {{"d", AE_IFDIR, 0777, NULL, NULL, NULL}};
+	static const ent sticky[] = {{"t", AE_IFDIR, 01777, NULL, NULL, NULL}};
+	upd_extract_limits lim = lim_default;
+	char *d, path[512];
+	struct stat st;
+	exai_error e;
+
+	REFUSED(file, "w: refused: world-writable file (mode 0666)");
+	REFUSED(dir, "d: refused: world-writable directory without the sticky bit (mode 0777)");
+	ck_assert_int_eq(extract(sticky, 1, NULL, &e, NULL), EXAI_OK);
+	lim.flags = EXAI_CFLAG_WORLD_WRITABLE;
+	ck_assert_int_eq(extract(file, 1, &lim, &e, &d), EXAI_OK);
+	snprintf(path, sizeof(path), "%s/w", d);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0666);
+	tu_rmtree(d);
+	free(d);
+}
+END_TEST
+
+/* With no root fd the same pass runs and writes nothing: the same verdicts, same messages. */
+START_TEST(check_only_writes_nothing)
+{
+	static const ent good[] = {
+	    {"bin/run", AE_IFREG, 0755, "#!/bin/sh\n", NULL, NULL},
+	    {"bin/lib", AE_IFLNK, 0777, NULL, "../lib", NULL},
+	    {"bin/run2", AE_IFREG, 0755, NULL, NULL, "bin/run"},
+	};
+	static const ent bad[] = {
+	    {"sub", AE_IFDIR, 0755, NULL, NULL, NULL},
+	    {"l", AE_IFLNK, 0777, NULL, "sub", NULL},
+	    {"l/f", AE_IFREG, 0644, "x", NULL, NULL},
+	};
+	char *dir = tu_tempdir(), *old = getcwd(NULL, 0);
+	uint8_t *tar;
+	size_t len;
+	upd_extract *x;
+	exai_error e, e2;
+
+	ck_assert_int_eq(chdir(dir), 0);
+	len = mk_tar(good, 3, NULL, &tar);
+	ck_assert_int_eq(upd_extract_start(-1, &lim_default, &x, &e), EXAI_OK);
+	ck_assert_int_eq(upd_extract_feed(x, tar, len, &e), EXAI_OK);
+	ck_assert_msg(upd_extract_finish(x, &e) == EXAI_OK, "%s", e.msg);
+	free(tar);
+	len = mk_tar(bad, 3, NULL, &tar);
+	ck_assert_int_eq(upd_extract_start(-1, &lim_default, &x, &e), EXAI_OK);
+	if (upd_extract_feed(x, tar, len, &e) == EXAI_OK)
+		ck_assert_int_eq(upd_extract_finish(x, &e), EXAI_EUNSAFE);
+	else
+		upd_extract_abort(x);
+	ck_assert_int_eq(extract(bad, 3, NULL, &e2, NULL), EXAI_EUNSAFE);
+	ck_assert_str_eq(e.msg, e2.msg);
+	ck_assert_int_eq(tu_count_entries(dir), 0);
+	ck_assert_int_eq(chdir(old), 0);
+	free(tar);
+	free(old);
 	tu_rmtree(dir);
 	free(dir);
 }
@@ -281,7 +327,7 @@ START_TEST(decompression_ratio_capped)
 	char *zeros = calloc(1, 4u << 20);
 	memset(zeros, '0', (4u << 20) - 1);
 	ent ents[] = {{"bomb", AE_IFREG, 0644, zeros, NULL, NULL}};
-	upd_extract_limits lim = {10, 8u << 20, 4, false, NULL};
+	upd_extract_limits lim = {10, 8u << 20, 4, 0, NULL};
 	char *dir = tu_tempdir();
 	uint8_t *tar;
 	size_t len = mk_tar(ents, 1, "gzip", &tar);
@@ -400,7 +446,6 @@ int main(void)
 	Suite *s = suite_create("update_extract");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_test(tc, path_rules);
 	tcase_add_test(tc, good_tree_extracts_in_small_and_large_pieces);
 	tcase_add_test(tc, absolute_path_refused);
 	tcase_add_test(tc, dotdot_refused);
@@ -410,6 +455,8 @@ int main(void)
 	tcase_add_test(tc, hardlink_leaving_tree_refused);
 	tcase_add_test(tc, devices_fifos_refused);
 	tcase_add_test(tc, setuid_needs_the_manifest_flag);
+	tcase_add_test(tc, world_writable_needs_the_manifest_flag);
+	tcase_add_test(tc, check_only_writes_nothing);
 	tcase_add_test(tc, entry_and_size_caps);
 	tcase_add_test(tc, decompression_ratio_capped);
 	tcase_add_test(tc, garbage_and_trailing_data);
