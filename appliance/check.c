@@ -31,8 +31,10 @@ void upd_result_change(upd_result *r, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (r->n_changes == UPD_MAX_CHANGES)
+	if (r->n_changes == UPD_MAX_CHANGES) {
+		r->n_changes_omitted++;
 		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(r->changes[r->n_changes++], sizeof(r->changes[0]), fmt, ap);
 	va_end(ap);
@@ -391,17 +393,36 @@ static exai_status select_dir(upd_ctx *c, const char *media, exai_bundle **out, 
 
 	if (!d)
 		return exai_error_sys(e, EXAI_EIO, "%s: open media", media);
-	while ((de = readdir(d)) && n < UPD_MAX_CANDIDATES) {
+	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name);
 		char *p;
 		if (de->d_name[0] == '.')
 			continue;
-		if (!(p = exai_path_join(media, de->d_name)))
-			break;
-		if ((len > 4 && !strcmp(de->d_name + len - 4, ".exb")) || is_bundle_dir(p))
-			names[n++] = p;
-		else
+		if (!(p = exai_path_join(media, de->d_name))) {
+			closedir(d);
+			for (size_t i = 0; i < n; i++)
+				free(names[i]);
+			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		}
+		if (!((len > 4 && !strcmp(de->d_name + len - 4, ".exb")) || is_bundle_dir(p))) {
 			free(p);
+			continue;
+		}
+		/* Choosing the newest among only some candidates could pick an older bundle:
+		 * past the bound the media is refused. */
+		if (n == UPD_MAX_CANDIDATES) {
+			free(p);
+			closedir(d);
+			for (size_t i = 0; i < n; i++)
+				free(names[i]);
+			return exai_error_set(
+			    e, EXAI_EREFUSED,
+			    "%s: more than %d bundles on the media: refusing to "
+			    "choose among only some of them (point exai-update at "
+			    "one bundle)",
+			    media, UPD_MAX_CANDIDATES);
+		}
+		names[n++] = p;
 	}
 	closedir(d);
 	for (size_t i = 0; i < n; i++) {

@@ -53,10 +53,12 @@ typedef struct upd_result {
 	upd_skip skipped[UPD_MAX_CANDIDATES];
 	size_t n_changes;
 	char changes[UPD_MAX_CHANGES][384];
-	exai_error err; /* the reason when not OK */
+	size_t n_changes_omitted; /* past UPD_MAX_CHANGES: counted and said, never dropped */
+	exai_error err;		  /* the reason when not OK */
 } upd_result;
 
-/* Adds a line to r->changes (bounded). */
+/* Adds a line to r->changes; past the bound the line is counted in n_changes_omitted, and
+ * the output says how many were not listed. */
 void upd_result_change(upd_result *r, const char *fmt, ...) EXAI_PRINTF(2, 3);
 
 /* Loads the trusted root (config root vs state_dir/root, newer wins, never below the root

@@ -41,6 +41,8 @@ static void print_json_result(const char *cmd, const upd_result *r)
 	for (size_t i = 0; i < r->n_changes; i++)
 		json_array_append_new(ch, json_string(r->changes[i]));
 	exai_json_set(o, "changes", ch);
+	if (r->n_changes_omitted)
+		exai_json_set(o, "changes_omitted", json_integer((json_int_t)r->n_changes_omitted));
 	for (size_t i = 0; i < r->n_skipped; i++)
 		json_array_append_new(sk, json_pack("{s:s,s:s}", "bundle", r->skipped[i].path,
 						    "reason", r->skipped[i].reason));
@@ -72,6 +74,11 @@ void upd_print_result(const char *cmd, const upd_result *r, bool json)
 		printf("exai-update %s: %s\n", cmd, r->what);
 	for (size_t i = 0; i < r->n_changes; i++)
 		printf("  %s\n", r->changes[i]);
+	if (r->n_changes_omitted)
+		printf(
+		    "  ... and %zu more changes not listed here (exai-bundle inspect lists every "
+		    "component)\n",
+		    r->n_changes_omitted);
 	if (r->outcome != UPD_OK)
 		fprintf(stderr, "exai-update %s: %s: %s\n", cmd, r->what, r->err.msg);
 }
