@@ -15,9 +15,10 @@
 
 #include "run_ns.h"
 
-#define RULE_ATTEMPT   "run.egress.attempt"
-#define RULE_LOOKUP    "run.dns.lookup"
-#define RULE_MALFORMED "run.dns.malformed"
+#define RULE_ATTEMPT	"run.egress.attempt"
+#define RULE_LOOKUP	"run.dns.lookup"
+#define RULE_MALFORMED	"run.dns.malformed"
+#define RULE_INCOMPLETE "run.incomplete"
 
 void vf_run_attempt_text(const vf_run_attempt *a, char *where, size_t wcap, char *evidence,
 			 size_t ecap)
@@ -122,6 +123,37 @@ static exai_status add_malformed(vf_report *r, uint64_t n, exai_error *e)
 	f.message = "DNS messages that could not be parsed were sent (each is still a lookup "
 		    "attempt)";
 	f.hint = "run the program under a packet capture inside the namespace to see what it sends";
+	return vf_report_add(r, &f, e);
+}
+
+/* What the run saw but could not itemise: attempts past the table, DNS connections closed
+ * unread, packets that did not parse. Any of them means the run cannot show that nothing
+ * left, so it is a finding (high), never only a note. */
+static exai_status add_incomplete(vf_report *r, const vf_run_log *log, const vf_run_info *in,
+				  exai_error *e)
+{
+	char evidence[192];
+	vf_finding f;
+
+	if (!log->lost_attempts && !log->lost_lookups && !in->dns_refused_conns &&
+	    !log->bad_packets)
+		return EXAI_OK;
+	snprintf(
+	    evidence, sizeof(evidence),
+	    "attempts_not_itemised=%llu lookups_not_itemised=%llu dns_conns_closed_unread=%llu "
+	    "unparsable_packets=%llu",
+	    (unsigned long long)log->lost_attempts, (unsigned long long)log->lost_lookups,
+	    (unsigned long long)in->dns_refused_conns, (unsigned long long)log->bad_packets);
+	memset(&f, 0, sizeof(f));
+	f.rule_id = RULE_INCOMPLETE;
+	f.severity = VF_SEV_HIGH;
+	f.path = "-";
+	f.evidence = evidence;
+	f.message = "the run saw traffic it could not itemise (a table limit was reached, DNS "
+		    "connections were closed unread, or packets did not parse): it cannot show "
+		    "that nothing left";
+	f.hint = "run the program on a smaller case, or under a packet capture inside the "
+		 "namespace, and look at what it sends";
 	return vf_report_add(r, &f, e);
 }
 
@@ -243,5 +275,10 @@ exai_status vf_run_report_build(vf_report *r, const vf_run_log *log, const vf_al
 		st = add_lookup(r, &log->lookups[i], e);
 	if (st == EXAI_OK && log->malformed_dns)
 		st = add_malformed(r, log->malformed_dns, e);
+	if (st == EXAI_OK)
+		st = vf_report_rule(r, RULE_INCOMPLETE, VF_SEV_HIGH,
+				    "the run saw traffic it could not itemise", e);
+	if (st == EXAI_OK)
+		st = add_incomplete(r, log, info, e);
 	return st;
 }
