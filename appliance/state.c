@@ -237,10 +237,10 @@ static exai_status check_db(upd_state *s, const char *path, exai_error *e)
 	bool intact = false;
 
 	sqlite3_busy_timeout(s->db, 10000);
-	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", e)) {
-		exai_error_prefix(e, "%s: unusable", path);
-		return e->code = EXAI_ECONFIG;
-	}
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+			 NULL) != SQLITE_OK)
+		return exai_error_set(e, EXAI_ECONFIG, "%s is damaged (%s): " NOT_PROVISIONED, path,
+				      sqlite3_errmsg(s->db));
 	if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
 		snprintf(ok, sizeof(ok), "%s", (const char *)sqlite3_column_text(st, 0));
