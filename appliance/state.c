@@ -310,7 +310,8 @@ out:
 }
 
 /* The database's ratchets raised by what the pending journal's plan would commit; false when
- * there is no journal or its plan does not name a channel. */
+ * there is no apply past its commit point ("switching", or "reverting" after it) or its plan
+ * does not name a channel. A journal still "staging" never explains a record ahead. */
 static bool journal_raise(upd_state *s, upd_ratchets *r)
 {
 	upd_journal j;
@@ -318,7 +319,8 @@ static bool journal_raise(upd_state *s, upd_ratchets *r)
 	const char *ch;
 	bool ok = false;
 
-	if (upd_state_journal_get(s, &j, NULL) || !j.present || strcmp(j.op, "apply"))
+	if (upd_state_journal_get(s, &j, NULL) || !j.present || strcmp(j.op, "apply") ||
+	    (strcmp(j.phase, "switching") && strcmp(j.phase, "reverting")))
 		goto out;
 	if (!(p = json_loads(j.plan, 0, NULL)) ||
 	    !(ch = json_string_value(json_object_get(p, "channel"))))

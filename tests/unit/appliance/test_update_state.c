@@ -329,6 +329,18 @@ START_TEST(record_ahead_only_by_the_journal)
 	r.created = 100;
 	r.root_version = 1;
 	ck_assert_int_eq(upd_ratchets_store(path, &r, &e), EXAI_OK);
+	/* not while the apply is still staging (its final commit cannot have started) */
+	ck_assert_int_eq(sh("sqlite3 @/state.db \"UPDATE journal SET phase = 'staging'\"", dir), 0);
+	ck_assert_int_eq(try_open(dir, &e), EXAI_ECONFIG);
+	ck_assert_int_eq(sh("sqlite3 @/state.db \"UPDATE journal SET phase = 'reverting'\"", dir), 0);
+	s = open_state(dir, true);
+	upd_state_close(s);
+	/* not by more than the plan raises */
+	r.created = 101;
+	ck_assert_int_eq(upd_ratchets_store(path, &r, &e), EXAI_OK);
+	ck_assert_int_eq(try_open(dir, &e), EXAI_ECONFIG);
+	r.created = 100;
+	ck_assert_int_eq(upd_ratchets_store(path, &r, &e), EXAI_OK);
 	s = open_state(dir, true);
 	/* the revert of that apply ends the journal and brings the record back */
 	ck_assert_int_eq(upd_state_journal_clear(s, &e), EXAI_OK);
