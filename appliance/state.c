@@ -345,23 +345,36 @@ out:
  * The two records must agree. The one tolerated difference: the file is ahead of the database
  * by exactly what the pending apply commits (its file write happens first; see state.h).
  */
-static exai_status check_record(upd_state *s, exai_error *e)
+static exai_status load_record(upd_state *s, exai_error *e)
 {
-	upd_ratchets db = {0}, want = {0};
-	char why[512];
 	exai_status rc = upd_ratchets_load(s->rpath, &s->record, e);
+	char msg[EXAI_ERROR_MSG_MAX];
 
 	if (rc == EXAI_ENOENT)
 		return exai_error_set(e, EXAI_ECONFIG,
 				      "ratchet record %s is missing: " NOT_PROVISIONED, s->rpath);
-	if (rc) {
-		char msg[EXAI_ERROR_MSG_MAX];
-		snprintf(msg, sizeof(msg), "%s", e->msg);
-		return exai_error_set(e, EXAI_ECONFIG, "ratchet record unusable: %s: " NOT_PROVISIONED,
-				      msg);
-	}
-	if ((rc = db_ratchets(s, &db, e)))
+	if (!rc || rc == EXAI_ENOMEM)
 		return rc;
+	snprintf(msg, sizeof(msg), "%s", e->msg);
+	return exai_error_set(e, EXAI_ECONFIG, "ratchet record unusable: %s: " NOT_PROVISIONED,
+			      msg);
+}
+
+/*
+ * Compares the record with the database in one read snapshot, taken before the file is read:
+ * a writer replaces the file before it commits, so a concurrent reader sees the file equal to
+ * its snapshot or ahead of it with the explaining journal in that same snapshot, never behind.
+ */
+static exai_status check_record(upd_state *s, exai_error *e)
+{
+	upd_ratchets db = {0}, want = {0};
+	char why[512];
+	exai_status rc;
+
+	if ((rc = exec(s, "BEGIN;", e)))
+		return rc;
+	if ((rc = db_ratchets(s, &db, e)) || (rc = load_record(s, e)))
+		goto out;
 	if (upd_ratchets_equal(&s->record, &db, "the ratchet record", "the state db", why,
 			       sizeof(why)))
 		goto out;
@@ -375,6 +388,7 @@ static exai_status check_record(upd_state *s, exai_error *e)
 				    "state_dir from a backup",
 				    s->rpath, why);
 out:
+	upd_state_rollback(s); /* ends the read transaction */
 	upd_ratchets_free(&db);
 	upd_ratchets_free(&want);
 	return rc;
