@@ -95,12 +95,14 @@ static exai_status link_slot(const char *path, bool *present, exai_error *e)
 	if (lstat(path, &st) != 0)
 		return errno == ENOENT ? EXAI_OK : exai_error_sys(e, EXAI_EIO, "%s: stat", path);
 	if (!S_ISLNK(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()))
-		return exai_error_set(e, EXAI_EUNSAFE,
-				      "%s is not the symlink exai-update keeps there (%s): refusing "
-				      "to replace it",
-				      path, S_ISDIR(st.st_mode)	   ? "a directory"
-					    : S_ISLNK(st.st_mode) ? "a symlink of another owner"
-								   : "not a symlink");
+		return exai_error_set(
+		    e, EXAI_EUNSAFE,
+		    "%s is not the symlink exai-update keeps there (%s): refusing "
+		    "to replace it",
+		    path,
+		    S_ISDIR(st.st_mode)	  ? "a directory"
+		    : S_ISLNK(st.st_mode) ? "a symlink of another owner"
+					  : "not a symlink");
 	*present = true;
 	return EXAI_OK;
 }
@@ -271,7 +273,8 @@ exai_status upd_op_revert(const upd_config *c, const upd_op *op, exai_error *e)
 	if (rc)
 		return rc;
 	/* A model version this apply added goes; a slot keeps the failed tree (inactive). A
-	 * reserved or invalid location (a journal of an older exai-update) names nothing of ours. */
+	 * reserved or invalid location (a journal of an older exai-update) names nothing of ours.
+	 */
 	if (op->kind == UPD_K_MODEL && !op->reuse && strcmp(op->new_loc, op->old_loc) &&
 	    upd_loc_valid(op->kind, op->new_loc)) {
 		if (!path2(dst, sizeof(dst), op->base, op->new_loc))
@@ -285,15 +288,15 @@ exai_status upd_op_revert(const upd_config *c, const upd_op *op, exai_error *e)
 
 /* Moves @path aside to <base>/.quarantine-<tag>-<what>[-N] (never replacing anything) and
  * appends the new name to @moved. */
-static exai_status move_aside(const upd_op *op, const char *path, const char *tag,
-			      const char *what, char *moved, size_t cap, exai_error *e)
+static exai_status move_aside(const upd_op *op, const char *path, const char *tag, const char *what,
+			      char *moved, size_t cap, exai_error *e)
 {
 	char to[PATH_MAX];
 
 	for (int n = 0; n < 100; n++) {
-		int len = n ? snprintf(to, sizeof(to), "%s/.quarantine-%s-%s-%d", op->base, tag,
-				       what, n)
-			    : snprintf(to, sizeof(to), "%s/.quarantine-%s-%s", op->base, tag, what);
+		int len =
+		    n ? snprintf(to, sizeof(to), "%s/.quarantine-%s-%s-%d", op->base, tag, what, n)
+		      : snprintf(to, sizeof(to), "%s/.quarantine-%s-%s", op->base, tag, what);
 		if (len < 0 || (size_t)len >= sizeof(to))
 			return exai_error_set(e, EXAI_EINVAL, "%s: path too long", op->base);
 		if (rename_noreplace(path, to) == 0) {

@@ -193,8 +193,8 @@ static exai_status migrate(upd_state *s, exai_error *e)
 		    e);
 }
 
-#define NOT_PROVISIONED                                                                            \
-	"a new appliance is provisioned once with 'exai-update init'; on a provisioned one, "      \
+#define NOT_PROVISIONED                                                                       \
+	"a new appliance is provisioned once with 'exai-update init'; on a provisioned one, " \
 	"restore state_dir from a backup (exai-update never starts over with empty ratchets)"
 
 /*
@@ -489,9 +489,8 @@ static exai_status create_db(upd_state *s, const char *tmp, const char *id, exai
 	    (rc = exec(s, "BEGIN IMMEDIATE;", e)))
 		return rc;
 	if ((rc = exec(s, schema, e)) ||
-	    (rc = prep(s, &st, e,
-		       "INSERT INTO meta VALUES('provisioned', ?), ('state_id', ?)", "it",
-		       upd_now(), id)) ||
+	    (rc = prep(s, &st, e, "INSERT INTO meta VALUES('provisioned', ?), ('state_id', ?)",
+		       "it", upd_now(), id)) ||
 	    (rc = run(s, st, e)) || (rc = exec(s, "COMMIT;", e))) {
 		upd_state_rollback(s);
 		return rc;

@@ -277,12 +277,12 @@ START_TEST(state_fails_closed)
 	ck_assert_int_eq(upd_state_raise_channel(s, "stable", 4, &e), EXAI_OK);
 	upd_state_close(s);
 	ck_assert_int_eq(sh("cp -a @/st @/good", dir), 0);
-#define CASE(cmd, needle)                                                                          \
-	do {                                                                                       \
-		ck_assert_int_eq(sh("rm -rf @/st && cp -a @/good @/st", dir), 0);               \
-		ck_assert_int_eq(sh(cmd, sub), 0);                                                 \
-		ck_assert_int_eq(try_open(sub, &e), EXAI_ECONFIG);                                 \
-		ck_assert_msg(strstr(e.msg, needle), "%s: %s", cmd, e.msg);                        \
+#define CASE(cmd, needle)                                                         \
+	do {                                                                      \
+		ck_assert_int_eq(sh("rm -rf @/st && cp -a @/good @/st", dir), 0); \
+		ck_assert_int_eq(sh(cmd, sub), 0);                                \
+		ck_assert_int_eq(try_open(sub, &e), EXAI_ECONFIG);                \
+		ck_assert_msg(strstr(e.msg, needle), "%s: %s", cmd, e.msg);       \
 	} while (0)
 	CASE("rm @/state.db", "state.db is missing");
 	CASE(": > @/state.db", "0 bytes");
@@ -290,7 +290,8 @@ START_TEST(state_fails_closed)
 	CASE("head -c 8192 /dev/urandom > @/state.db", "not an SQLite database");
 	CASE("rm @/state.db && sqlite3 @/state.db 'CREATE TABLE meta(key PRIMARY KEY, value)'",
 	     "not provisioned");
-	CASE("sqlite3 @/state.db \"DELETE FROM meta WHERE key = 'provisioned'\"", "not provisioned");
+	CASE("sqlite3 @/state.db \"DELETE FROM meta WHERE key = 'provisioned'\"",
+	     "not provisioned");
 	CASE("rm @/ratchets", "ratchet record");
 	CASE("sed -i 's/^channel stable 4$/channel stable 3/' @/ratchets", "checksum mismatch");
 	CASE("echo junk >> @/ratchets", "ratchet record");
@@ -332,7 +333,8 @@ START_TEST(record_ahead_only_by_the_journal)
 	/* not while the apply is still staging (its final commit cannot have started) */
 	ck_assert_int_eq(sh("sqlite3 @/state.db \"UPDATE journal SET phase = 'staging'\"", dir), 0);
 	ck_assert_int_eq(try_open(dir, &e), EXAI_ECONFIG);
-	ck_assert_int_eq(sh("sqlite3 @/state.db \"UPDATE journal SET phase = 'reverting'\"", dir), 0);
+	ck_assert_int_eq(sh("sqlite3 @/state.db \"UPDATE journal SET phase = 'reverting'\"", dir),
+			 0);
 	s = open_state(dir, true);
 	upd_state_close(s);
 	/* not by more than the plan raises */
