@@ -654,9 +654,9 @@ out:
 
 /* Swaps cur and prev of every row the rollback switched. */
 static exai_status commit_rollback(upd_ctx *c, const upd_plan *p, const char *hist_op,
-				   exai_error *e)
+				   const char *reason, exai_error *e)
 {
-	upd_event ev = plan_event(p, hist_op, "ok", "");
+	upd_event ev = plan_event(p, hist_op, "ok", reason);
 	exai_status rc = upd_state_begin(c->st, e);
 
 	if (rc)
@@ -685,16 +685,18 @@ static exai_status commit_rollback(upd_ctx *c, const upd_plan *p, const char *hi
 
 static void finish_rollback(upd_ctx *c, upd_plan *p, const char *hist_op, upd_result *r)
 {
-	char moved[1024] = "";
+	char moved[1024] = "", reason[sizeof(moved) + 16] = "";
 	exai_error e, he;
 	exai_status rc = EXAI_OK;
 
 	for (size_t i = 0; !rc && i < p->n; i++)
 		rc = back_op(c, p, &p->ops[i], true, moved, sizeof(moved), &e);
+	if (moved[0])
+		snprintf(reason, sizeof(reason), "quarantined %s", moved);
 	if (!rc && plan_has(p, EXAI_C_POLICY))
 		rc = run_hook(c, c->cfg->policy_reload, "policy reload", &e);
 	if (!rc)
-		rc = commit_rollback(c, p, hist_op, &e);
+		rc = commit_rollback(c, p, hist_op, reason, &e);
 	if (rc) {
 		exai_error_prefix(&e, "rollback (run exai-update recover)");
 		set_result(r, UPD_PENDING, "failed", &e);

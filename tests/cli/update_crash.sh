@@ -158,3 +158,19 @@ for phase in switching reverting; do
 	assert_model 2
 	ok "journal '$phase' with version 'current' and a directory at current: recover ends with the old version active, $(basename "$q") quarantined, then b2 applies"
 done
+
+# rollback, too, quarantines what blocks its switch instead of leaving a journal behind.
+m="$T/inst/models/llama"
+rm "$m/current"
+mkdir "$m/current"
+echo "not ours" >"$m/current/weights.bin"
+expect_rc 0 U rollback
+expect_contains "$T/out" "quarantined (inspect, then remove): $m/.quarantine-"
+assert_model 1
+assert_app 1
+q=$(sed -n 's/.*quarantined (inspect, then remove): //p' "$T/out")
+[ "$(cat "$q/weights.bin")" = "not ours" ] || fail "rollback: quarantined content"
+U --json history | jq -e --arg q "$q" '.history[-1] | .op == "rollback" and .outcome == "ok" and (.reason | contains($q))' >/dev/null ||
+	fail "rollback: no history row naming the quarantine"
+U --json status | jq -e '.pending == null' >/dev/null || fail "rollback left a journal"
+ok "rollback with a directory at current: quarantined ($(basename "$q")), previous versions active, no journal"
