@@ -353,6 +353,8 @@ exai_status upd_models_gc(upd_state *s, const char *models_dir, const char *name
 
 	for (size_t i = 0; !rc && i < n; i++) {
 		bool pinned = !strcmp(v[i], cur) || (prev && !strcmp(v[i], prev));
+		if (!upd_loc_valid(UPD_K_MODEL, v[i]))
+			continue; /* never a path of ours: `current`, a dot name */
 		if (pinned || kept < keep) {
 			kept++;
 			continue;

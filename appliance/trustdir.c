@@ -71,10 +71,8 @@ static const char *leaf_problem(const struct stat *st, leaf_kind kind, char *buf
 }
 
 static exai_status refuse(exai_error *e, const char *key, const char *path, const char *at,
-			  const char *why)
+			  bool self, const char *why)
 {
-	bool self = !strcmp(at, path);
-
 	return exai_error_set(e, EXAI_EUNSAFE,
 			      "refusing to run: %s %s%s%s is %s (only root may be able to change "
 			      "what exai-update trusts by path)",
@@ -91,7 +89,7 @@ static exai_status check_part(const char *key, const char *path, const char *at,
 	const char *problem = leaf ? leaf_problem(st, kind, why, sizeof(why))
 				   : dir_problem(st, strict, why, sizeof(why));
 
-	return problem ? refuse(e, key, path, at, problem) : EXAI_OK;
+	return problem ? refuse(e, key, path, at, leaf, problem) : EXAI_OK;
 }
 
 /*
