@@ -341,10 +341,6 @@ out:
 	return ok;
 }
 
-/*
- * The two records must agree. The one tolerated difference: the file is ahead of the database
- * by exactly what the pending apply commits (its file write happens first; see state.h).
- */
 static exai_status load_record(upd_state *s, exai_error *e)
 {
 	exai_status rc = upd_ratchets_load(s->rpath, &s->record, e);
@@ -361,7 +357,9 @@ static exai_status load_record(upd_state *s, exai_error *e)
 }
 
 /*
- * Compares the record with the database in one read snapshot, taken before the file is read:
+ * The two records must agree. The one tolerated difference: the file is ahead of the database
+ * by exactly what the pending apply commits (its file write happens first; see state.h).
+ * Compared in one read snapshot of the database, taken before the file is read:
  * a writer replaces the file before it commits, so a concurrent reader sees the file equal to
  * its snapshot or ahead of it with the explaining journal in that same snapshot, never behind.
  */
