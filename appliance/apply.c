@@ -316,17 +316,47 @@ static void describe_changes(upd_result *r, const upd_plan *p, bool forward)
 	}
 }
 
+/*
+ * Switches one op back (a revert, or the switch of a rollback, which also goes to the
+ * previous version). When that cannot finish (something that is not our symlink sits at
+ * `current`, a staging tree cannot be removed), what blocks it is quarantined and the switch
+ * back is tried once more: a revert always ends with the old version active, unless the disk
+ * itself fails. @moved collects the quarantined names.
+ */
+static exai_status back_op(upd_ctx *c, const upd_plan *p, const upd_op *op, bool rollback,
+			   char *moved, size_t cap, exai_error *e)
+{
+	char tag[17];
+	size_t before = strlen(moved);
+	exai_error qe;
+	exai_status rc = rollback ? upd_op_switch(c->cfg, op, e) : upd_op_revert(c->cfg, op, e);
+
+	if (!rc || op->kind == UPD_K_ROOTFS)
+		return rc;
+	snprintf(tag, sizeof(tag), "%.16s", p->bundle_id);
+	if (upd_op_quarantine(op, tag[0] ? tag : "unknown", moved, cap, &qe) ||
+	    strlen(moved) == before)
+		return rc; /* nothing was in the way: the first error stands */
+	return rollback ? upd_op_switch(c->cfg, op, e) : upd_op_revert(c->cfg, op, e);
+}
+
 /* Switches back every op, reloads policy, records why. The slot that held the previous
  * version now holds the failed one, so it stops being a rollback target. */
 static void revert_all(upd_ctx *c, const upd_plan *p, const char *hist_op, const exai_error *why,
 		       upd_result *r)
 {
+	char moved[1024] = "", reason[EXAI_ERROR_MSG_MAX + 1100];
 	upd_event ev = plan_event(p, hist_op, "reverted", why->msg);
 	exai_error e;
 	exai_status rc = journal_phase(c, "reverting", &e);
 
 	for (size_t i = p->n; !rc && i-- > 0;)
-		rc = upd_op_revert(c->cfg, &p->ops[i], &e);
+		rc = back_op(c, p, &p->ops[i], false, moved, sizeof(moved), &e);
+	if (moved[0]) {
+		snprintf(reason, sizeof(reason), "%s; quarantined %s", why->msg, moved);
+		ev.outcome = "quarantined";
+		ev.reason = reason;
+	}
 	if (!rc && plan_has(p, EXAI_C_POLICY) &&
 	    run_hook(c, c->cfg->policy_reload, "policy reload", &e) != EXAI_OK)
 		rc = EXAI_OK; /* the old policy is in place; a failing reload is reported below */
@@ -366,6 +396,12 @@ static void revert_all(upd_ctx *c, const upd_plan *p, const char *hist_op, const
 		return;
 	}
 	describe_changes(r, p, false);
+	if (moved[0]) {
+		upd_result_change(r, "quarantined (inspect, then remove): %s", moved);
+		exai_error_set(&e, why->code, "%s", reason);
+		set_result(r, UPD_REVERTED, "quarantined", &e);
+		return;
+	}
 	set_result(r, UPD_REVERTED, "reverted", why);
 }
 
@@ -545,8 +581,8 @@ void upd_cmd_recover(upd_ctx *c, upd_result *r)
 	} else {
 		exai_error_set(&e, EXAI_EREFUSED, "interrupted while switching back");
 		revert_all(c, p, "recover", &e, r);
-		if (r->outcome == UPD_REVERTED)
-			r->outcome = UPD_OK;
+		if (r->outcome == UPD_REVERTED && strcmp(r->what, "quarantined"))
+			r->outcome = UPD_OK; /* finishing a revert is what was asked for */
 	}
 	upd_plan_free(p);
 	upd_journal_free(&j);
@@ -618,9 +654,9 @@ out:
 
 /* Swaps cur and prev of every row the rollback switched. */
 static exai_status commit_rollback(upd_ctx *c, const upd_plan *p, const char *hist_op,
-				   exai_error *e)
+				   const char *reason, exai_error *e)
 {
-	upd_event ev = plan_event(p, hist_op, "ok", "");
+	upd_event ev = plan_event(p, hist_op, "ok", reason);
 	exai_status rc = upd_state_begin(c->st, e);
 
 	if (rc)
@@ -649,21 +685,26 @@ static exai_status commit_rollback(upd_ctx *c, const upd_plan *p, const char *hi
 
 static void finish_rollback(upd_ctx *c, upd_plan *p, const char *hist_op, upd_result *r)
 {
+	char moved[1024] = "", reason[sizeof(moved) + 16] = "";
 	exai_error e, he;
 	exai_status rc = EXAI_OK;
 
 	for (size_t i = 0; !rc && i < p->n; i++)
-		rc = upd_op_switch(c->cfg, &p->ops[i], &e);
+		rc = back_op(c, p, &p->ops[i], true, moved, sizeof(moved), &e);
+	if (moved[0])
+		snprintf(reason, sizeof(reason), "quarantined %s", moved);
 	if (!rc && plan_has(p, EXAI_C_POLICY))
 		rc = run_hook(c, c->cfg->policy_reload, "policy reload", &e);
 	if (!rc)
-		rc = commit_rollback(c, p, hist_op, &e);
+		rc = commit_rollback(c, p, hist_op, reason, &e);
 	if (rc) {
 		exai_error_prefix(&e, "rollback (run exai-update recover)");
 		set_result(r, UPD_PENDING, "failed", &e);
 		return;
 	}
 	describe_changes(r, p, true);
+	if (moved[0])
+		upd_result_change(r, "quarantined (inspect, then remove): %s", moved);
 	if (run_hook(c, c->cfg->health_check, "health check", &he)) {
 		/* The previous version is what the operator asked for; report, do not undo. */
 		set_result(r, UPD_FAILED, "rolled-back-unhealthy", &he);

@@ -1,5 +1,11 @@
 /*
  * install: switching, undoing and garbage collection. See install.h.
+ *
+ * Every rename here goes onto one of two things only: the `current` symlink it replaces
+ * (checked with lstat to be a symlink, or absent) or a slot / version directory that is not the
+ * active one (never a symlink, and entered with RENAME_NOREPLACE once cleared). Locations come
+ * from the journal, so they are checked again here: a slot is "a" or "b", a model version a
+ * valid name that is not reserved (exai_name_reserved), and nothing is ever put at `current`.
  */
 #include "install.h"
 
@@ -12,6 +18,7 @@
 #include <unistd.h>
 
 #include "exai/file.h"
+#include "exai/text.h"
 
 /* "<a>/<b>" into @buf; false when it does not fit. */
 static bool path2(char *buf, size_t cap, const char *a, const char *b)
@@ -19,6 +26,32 @@ static bool path2(char *buf, size_t cap, const char *a, const char *b)
 	int n = snprintf(buf, cap, "%s/%s", a, b);
 
 	return n >= 0 && (size_t)n < cap;
+}
+
+bool upd_loc_valid(upd_kind kind, const char *loc)
+{
+	if (kind == UPD_K_SLOT)
+		return !strcmp(loc, "a") || !strcmp(loc, "b");
+	if (kind == UPD_K_MODEL)
+		return exai_name_valid(loc) && !exai_name_reserved(loc);
+	return !strcmp(loc, "A") || !strcmp(loc, "B");
+}
+
+/* rename(2) that never replaces: RENAME_NOREPLACE, or where the file system lacks it, a
+ * check that nothing is there first (the directories are trusted: trustdir.h). */
+static int rename_noreplace(const char *from, const char *to)
+{
+	struct stat st;
+
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (lstat(to, &st) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return rename(from, to);
 }
 
 bool upd_read_link(const char *dir, char *buf, size_t cap)
@@ -52,21 +85,51 @@ static exai_status fsync_dir(const char *dir, exai_error *e)
 	return EXAI_OK;
 }
 
+/* What is at @path: absent (false), or a symlink owned by root or us (true); anything else
+ * is EXAI_EUNSAFE: a rename must never replace it. */
+static exai_status link_slot(const char *path, bool *present, exai_error *e)
+{
+	struct stat st;
+
+	*present = false;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? EXAI_OK : exai_error_sys(e, EXAI_EIO, "%s: stat", path);
+	if (!S_ISLNK(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()))
+		return exai_error_set(
+		    e, EXAI_EUNSAFE,
+		    "%s is not the symlink exai-update keeps there (%s): refusing "
+		    "to replace it",
+		    path,
+		    S_ISDIR(st.st_mode)	  ? "a directory"
+		    : S_ISLNK(st.st_mode) ? "a symlink of another owner"
+					  : "not a symlink");
+	*present = true;
+	return EXAI_OK;
+}
+
 exai_status upd_set_link(const char *dir, const char *target, exai_error *e)
 {
 	char cur[UPD_LOC_MAX], tmp[PATH_MAX], path[PATH_MAX];
+	bool present;
+	exai_status rc;
 
-	if (upd_read_link(dir, cur, sizeof(cur)) && !strcmp(cur, target))
-		return EXAI_OK;
+	if (!exai_name_valid(target) || !strcasecmp(target, "current"))
+		return exai_error_set(e, EXAI_EUNSAFE, "%s/current: refusing the target '%.128s'",
+				      dir, target);
 	if (!path2(tmp, sizeof(tmp), dir, ".current.tmp") ||
 	    !path2(path, sizeof(path), dir, "current"))
 		return exai_error_set(e, EXAI_EINVAL, "%s: path too long", dir);
+	if ((rc = link_slot(path, &present, e)))
+		return rc;
+	if (present && upd_read_link(dir, cur, sizeof(cur)) && !strcmp(cur, target))
+		return EXAI_OK;
 	if (unlink(tmp) != 0 && errno != ENOENT)
 		return exai_error_sys(e, EXAI_EIO, "%s: remove", tmp);
 	if (exai_fault("switch.link") || symlink(target, tmp) != 0)
 		return exai_error_sys(e, EXAI_EIO, "%s: symlink", tmp);
-	if (exai_fault("switch.rename") || rename(tmp, path) != 0) {
-		exai_status rc = exai_error_sys(e, EXAI_EIO, "%s: rename into place", path);
+	if (exai_fault("switch.rename") ||
+	    (present ? rename(tmp, path) : rename_noreplace(tmp, path)) != 0) {
+		rc = exai_error_sys(e, EXAI_EIO, "%s: rename into place", path);
 		unlink(tmp);
 		return rc;
 	}
@@ -76,9 +139,13 @@ exai_status upd_set_link(const char *dir, const char *target, exai_error *e)
 static exai_status remove_link(const char *dir, exai_error *e)
 {
 	char path[PATH_MAX];
+	bool present;
+	exai_status rc;
 
 	if (!path2(path, sizeof(path), dir, "current"))
 		return exai_error_set(e, EXAI_EINVAL, "%s: path too long", dir);
+	if ((rc = link_slot(path, &present, e)) || !present)
+		return rc;
 	if (unlink(path) != 0) {
 		if (errno == ENOENT)
 			return EXAI_OK;
@@ -132,6 +199,26 @@ static bool exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
+/* Clears the inactive tree at @dst for a new one: a directory (or a leftover file) is removed;
+ * a symlink, or the tree `current` points at, is refused. */
+static exai_status clear_target(const upd_op *op, const char *dst, exai_error *e)
+{
+	char cur[UPD_LOC_MAX];
+	struct stat st;
+
+	if (lstat(dst, &st) != 0)
+		return errno == ENOENT ? EXAI_OK : exai_error_sys(e, EXAI_EIO, "%s: stat", dst);
+	if (S_ISLNK(st.st_mode))
+		return exai_error_set(e, EXAI_EUNSAFE, "%s is a symlink: refusing to replace it",
+				      dst);
+	if (upd_read_link(op->base, cur, sizeof(cur)) && !strcmp(cur, op->new_loc))
+		return exai_error_set(e, EXAI_EUNSAFE,
+				      "%s is the active tree: refusing to replace it", dst);
+	if (exai_fault("switch.remove"))
+		return exai_error_sys(e, EXAI_EIO, "%s: remove (injected)", dst);
+	return exai_tree_remove(dst, e);
+}
+
 exai_status upd_op_switch(const upd_config *c, const upd_op *op, exai_error *e)
 {
 	char stage[PATH_MAX], dst[PATH_MAX];
@@ -139,17 +226,21 @@ exai_status upd_op_switch(const upd_config *c, const upd_op *op, exai_error *e)
 
 	if (op->skip)
 		return EXAI_OK;
+	if (!upd_loc_valid(op->kind, op->new_loc))
+		return exai_error_set(e, EXAI_EUNSAFE,
+				      "%s: '%.128s' is not a place a %s may be installed at (a "
+				      "reserved or invalid name)",
+				      op->base, op->new_loc,
+				      op->kind == UPD_K_MODEL ? "model version" : "slot");
 	if (op->kind == UPD_K_ROOTFS)
 		return upd_selector_write(c, op->new_loc, e);
 	upd_op_stage_path(op, stage, sizeof(stage));
 	if (!path2(dst, sizeof(dst), op->base, op->new_loc))
 		return exai_error_set(e, EXAI_EINVAL, "%s: path too long", op->base);
 	if (!op->reuse && exists(stage)) {
-		if (exai_fault("switch.remove"))
-			return exai_error_sys(e, EXAI_EIO, "%s: remove (injected)", dst);
-		if ((rc = exai_tree_remove(dst, e)))
+		if ((rc = clear_target(op, dst, e)))
 			return rc;
-		if (exai_fault("switch.rename") || rename(stage, dst) != 0)
+		if (exai_fault("switch.rename") || rename_noreplace(stage, dst) != 0)
 			return exai_error_sys(e, EXAI_EIO, "%s: rename into place", dst);
 		if ((rc = fsync_dir(op->base, e)))
 			return rc;
@@ -181,14 +272,62 @@ exai_status upd_op_revert(const upd_config *c, const upd_op *op, exai_error *e)
 	rc = op->old_loc[0] ? upd_set_link(op->base, op->old_loc, e) : remove_link(op->base, e);
 	if (rc)
 		return rc;
-	/* A model version this apply added goes; a slot keeps the failed tree (inactive). */
-	if (op->kind == UPD_K_MODEL && !op->reuse && strcmp(op->new_loc, op->old_loc)) {
+	/* A model version this apply added goes; a slot keeps the failed tree (inactive). A
+	 * reserved or invalid location (a journal of an older exai-update) names nothing of ours.
+	 */
+	if (op->kind == UPD_K_MODEL && !op->reuse && strcmp(op->new_loc, op->old_loc) &&
+	    upd_loc_valid(op->kind, op->new_loc)) {
 		if (!path2(dst, sizeof(dst), op->base, op->new_loc))
 			return exai_error_set(e, EXAI_EINVAL, "%s: path too long", op->base);
 		if ((rc = exai_tree_remove(dst, e)))
 			return rc;
 	}
 	drop_empty_base(op);
+	return EXAI_OK;
+}
+
+/* Moves @path aside to <base>/.quarantine-<tag>-<what>[-N] (never replacing anything) and
+ * appends the new name to @moved. */
+static exai_status move_aside(const upd_op *op, const char *path, const char *tag, const char *what,
+			      char *moved, size_t cap, exai_error *e)
+{
+	char to[PATH_MAX];
+
+	for (int n = 0; n < 100; n++) {
+		int len =
+		    n ? snprintf(to, sizeof(to), "%s/.quarantine-%s-%s-%d", op->base, tag, what, n)
+		      : snprintf(to, sizeof(to), "%s/.quarantine-%s-%s", op->base, tag, what);
+		if (len < 0 || (size_t)len >= sizeof(to))
+			return exai_error_set(e, EXAI_EINVAL, "%s: path too long", op->base);
+		if (rename_noreplace(path, to) == 0) {
+			size_t used = strlen(moved);
+			snprintf(moved + used, cap - used, "%s%s", used ? ", " : "", to);
+			return fsync_dir(op->base, e);
+		}
+		if (errno != EEXIST && errno != ENOTEMPTY)
+			return exai_error_sys(e, EXAI_EIO, "%s: move to %s", path, to);
+	}
+	return exai_error_set(e, EXAI_EEXIST, "%s: 100 quarantined copies already", path);
+}
+
+exai_status upd_op_quarantine(const upd_op *op, const char *tag, char *moved, size_t cap,
+			      exai_error *e)
+{
+	char path[PATH_MAX], stage[PATH_MAX];
+	bool present;
+	exai_status rc;
+	exai_error ignored;
+
+	if (op->kind == UPD_K_ROOTFS)
+		return EXAI_OK;
+	if (!path2(path, sizeof(path), op->base, "current"))
+		return exai_error_set(e, EXAI_EINVAL, "%s: path too long", op->base);
+	if (link_slot(path, &present, &ignored) == EXAI_EUNSAFE &&
+	    (rc = move_aside(op, path, tag, "current", moved, cap, e)))
+		return rc;
+	upd_op_stage_path(op, stage, sizeof(stage));
+	if (exists(stage) && (rc = move_aside(op, stage, tag, "stage", moved, cap, e)))
+		return rc;
 	return EXAI_OK;
 }
 
@@ -214,6 +353,8 @@ exai_status upd_models_gc(upd_state *s, const char *models_dir, const char *name
 
 	for (size_t i = 0; !rc && i < n; i++) {
 		bool pinned = !strcmp(v[i], cur) || (prev && !strcmp(v[i], prev));
+		if (!upd_loc_valid(UPD_K_MODEL, v[i]))
+			continue; /* never a path of ours: `current`, a dot name */
 		if (pinned || kept < keep) {
 			kept++;
 			continue;

@@ -3,6 +3,7 @@
  * argument parsing, loading config/state/trust, printing, exit codes. The no-network filter
  * goes in before anything else runs.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,12 @@
 #include "mirror.h"
 #include "output.h"
 #include "sandbox.h"
+#include "trustdir.h"
 
 enum {
 	EX_OK = 0,
 	EX_FAIL = 1,	 /* refused, or failed with nothing changed */
-	EX_USAGE = 2,	 /* usage or config error */
+	EX_USAGE = 2,	 /* usage, config or provisioning error (state missing or damaged) */
 	EX_REVERTED = 3, /* applied, health check failed, switched back to the old version */
 	EX_PENDING = 4,	 /* an interrupted operation needs recover, or another run holds the lock */
 };
@@ -28,6 +30,8 @@ static void usage(FILE *out)
 	    "usage: exai-update [--config FILE] [--json] <command> [args]\n"
 	    "\n"
 	    "commands:\n"
+	    "  init            provision the state database and ratchet record (once: image build\n"
+	    "                  or first boot); refused when a state is already there\n"
 	    "  verify MEDIA    full offline check of the bundle apply would pick; changes nothing\n"
 	    "  apply MEDIA     verify, stage, switch atomically, health check (or switch back)\n"
 	    "  status          what is installed, ratchets, pending journal\n"
@@ -38,7 +42,9 @@ static void usage(FILE *out)
 	    "MEDIA is a bundle (.exb file or bundle directory) or a directory holding bundles,\n"
 	    "of which the newest acceptable one is used (the others are listed with the reason).\n"
 	    "Config: --config, else $EXAI_UPDATE_CONFIG, else " UPD_DEFAULT_CONFIG ".\n"
-	    "Exit status: 0 ok; 1 refused or failed (nothing changed); 2 usage or config error;\n"
+	    "Exit status: 0 ok; 1 refused or failed (nothing changed); 2 usage or config error,\n"
+	    "an untrusted directory, or a state database / ratchet record that is missing (not\n"
+	    "provisioned: run init) or damaged;\n"
 	    "3 applied but the health check failed and the old version was switched back;\n"
 	    "4 an interrupted operation must be recovered first, or another run is active.\n",
 	    out);
@@ -92,7 +98,8 @@ static int parse(int argc, char **argv, args *a)
 	}
 	bool needs_media = !strcmp(a->cmd, "verify") || !strcmp(a->cmd, "apply");
 	bool known = needs_media || !strcmp(a->cmd, "status") || !strcmp(a->cmd, "history") ||
-		     !strcmp(a->cmd, "rollback") || !strcmp(a->cmd, "recover");
+		     !strcmp(a->cmd, "rollback") || !strcmp(a->cmd, "recover") ||
+		     !strcmp(a->cmd, "init");
 	if (!known) {
 		fprintf(stderr, "exai-update: unknown command '%s' (see --help)\n", a->cmd);
 		return EX_USAGE;
@@ -139,6 +146,36 @@ static void flush_mirror(upd_ctx *c, bool quiet)
 		fprintf(stderr, "exai-update: events stay queued for the mirror: %s\n", e.msg);
 }
 
+/* init: the one command that creates a state. Refused (exit 1) when one is there. */
+static int cmd_init(const args *a, const upd_config *cfg)
+{
+	char id[33];
+	exai_error e;
+
+	if (upd_state_init(cfg->state_dir, id, &e))
+		return report_error(a, &e, e.code == EXAI_EEXIST ? EX_FAIL : EX_USAGE);
+	if (a->json) {
+		json_t *o = json_object();
+		exai_json_set(o, "ok", json_true());
+		exai_json_set(o, "command", json_string("init"));
+		exai_json_set(o, "state_dir", json_string(cfg->state_dir));
+		exai_json_set(o, "state_id", json_string(id));
+		exai_json_emit(o, stdout);
+	} else {
+		printf("exai-update init: provisioned %s (state id %s, every ratchet 0)\n",
+		       cfg->state_dir, id);
+	}
+	return EX_OK;
+}
+
+/* Exit code of a failed state open: lock held 4, missing/damaged/unprovisioned state 2. */
+static int state_exit(const exai_error *e)
+{
+	if (e->code == EXAI_EEXIST)
+		return EX_PENDING;
+	return e->code == EXAI_ECONFIG ? EX_USAGE : EX_FAIL;
+}
+
 static int run(const args *a)
 {
 	static upd_result r; /* large; one per process */
@@ -150,8 +187,16 @@ static int run(const args *a)
 
 	if (upd_config_load(upd_config_path(a->config), &c.cfg, &e))
 		return report_error(a, &e, EX_USAGE);
+	if (upd_trustdir_check(c.cfg, &e)) {
+		ret = report_error(a, &e, EX_USAGE);
+		goto out;
+	}
+	if (!strcmp(a->cmd, "init")) {
+		ret = cmd_init(a, c.cfg);
+		goto out;
+	}
 	if (upd_state_open(c.cfg->state_dir, needs_lock, &c.st, &e)) {
-		ret = report_error(a, &e, e.code == EXAI_EEXIST ? EX_PENDING : EX_FAIL);
+		ret = report_error(a, &e, state_exit(&e));
 		goto out;
 	}
 	if (!strcmp(a->cmd, "status") || !strcmp(a->cmd, "history")) {

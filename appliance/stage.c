@@ -13,6 +13,7 @@
 
 #include "exai/file.h"
 #include "exai/wb.h"
+#include "install.h"
 
 #define READBACK_BUF (1u << 20)
 
@@ -127,6 +128,9 @@ static exai_status sink_begin(void *arg, const exai_component *c, exai_error *e)
 						    : EXAI_OK;
 	if (op->kind == UPD_K_ROOTFS)
 		return open_rootfs(s, e);
+	if (!upd_loc_valid(op->kind, op->new_loc)) /* names a stage path and a switch target */
+		return exai_error_set(e, EXAI_EUNSAFE, "%s: '%.128s' is a reserved or invalid name",
+				      op->base, op->new_loc);
 	if ((rc = open_stage_dir(s, e)))
 		return rc;
 	if (c->encoding == EXAI_CENC_RAW)

@@ -15,11 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "exai/file.h"
 #include "exai/hash.h"
+#include "exai/secmem.h"
+#include "ratchets.h"
 
 #define STR_(x)		     #x
 #define STR(x)		     STR_(x)
@@ -28,6 +31,9 @@
 struct upd_state {
 	sqlite3 *db;
 	int lock_fd;
+	char *rpath;	     /* state_dir/ratchets */
+	upd_ratchets record; /* what that file holds now */
+	bool sync;	     /* this transaction touched ratchets or the journal */
 };
 
 static const char *const schema =
@@ -144,6 +150,23 @@ static exai_status take_lock(upd_state *s, const char *dir, exai_error *e)
 	return EXAI_OK;
 }
 
+/* The text of the one meta row @key into @out; false when the row or the table is missing. */
+static bool meta_text(upd_state *s, const char *key, char *out, size_t cap)
+{
+	sqlite3_stmt *st = NULL;
+	bool ok = false;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+		ok = true;
+	}
+	sqlite3_finalize(st);
+	return ok;
+}
+
 /*
  * Brings an existing database to UPD_STATE_SCHEMA, inside the opening transaction (the schema
  * text has already created any missing table). 1 -> 2 adds installed_file: trees installed
@@ -153,18 +176,11 @@ static exai_status take_lock(upd_state *s, const char *dir, exai_error *e)
  */
 static exai_status migrate(upd_state *s, exai_error *e)
 {
-	sqlite3_stmt *st;
+	char text[32];
 	uint64_t v = 0;
-	exai_status rc = prep(s, &st, e, "SELECT value FROM meta WHERE key = 'schema'", "");
 
-	if (rc)
-		return rc;
-	if (sqlite3_step(st) != SQLITE_ROW ||
-	    !exai_parse_u64((const char *)sqlite3_column_text(st, 0), &v) || v == 0) {
-		sqlite3_finalize(st);
+	if (!meta_text(s, "schema", text, sizeof(text)) || !exai_parse_u64(text, &v) || v == 0)
 		return exai_error_set(e, EXAI_EFORMAT, "state db: unreadable schema version");
-	}
-	sqlite3_finalize(st);
 	if (v > UPD_STATE_SCHEMA)
 		return exai_error_set(
 		    e, EXAI_EREFUSED,
@@ -177,45 +193,350 @@ static exai_status migrate(upd_state *s, exai_error *e)
 		    e);
 }
 
-exai_status upd_state_open(const char *dir, bool lock, upd_state **out, exai_error *e)
+#define NOT_PROVISIONED                                                                       \
+	"a new appliance is provisioned once with 'exai-update init'; on a provisioned one, " \
+	"restore state_dir from a backup (exai-update never starts over with empty ratchets)"
+
+/*
+ * Before SQLite sees the file: a regular file (not a link) that starts with the SQLite header.
+ * SQLite would treat a missing or empty file as a new, empty database and write to it.
+ */
+static exai_status check_db_file(const char *path, exai_error *e)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[16];
+	struct stat st;
+	int fd;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? exai_error_set(e, EXAI_ECONFIG,
+							"%s is missing: " NOT_PROVISIONED, path)
+				       : exai_error_sys(e, EXAI_EIO, "%s", path);
+	if (!S_ISREG(st.st_mode))
+		return exai_error_set(e, EXAI_ECONFIG, "%s is not a regular file", path);
+	if (st.st_size < 512)
+		return exai_error_set(e, EXAI_ECONFIG,
+				      "%s is %lld bytes, too short for a state database "
+				      "(truncated?): " NOT_PROVISIONED,
+				      path, (long long)st.st_size);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return exai_error_sys(e, EXAI_EIO, "%s: open", path);
+	ssize_t n = read(fd, head, sizeof(head));
+	close(fd);
+	if (n != (ssize_t)sizeof(head) || memcmp(head, magic, sizeof(magic)))
+		return exai_error_set(e, EXAI_ECONFIG,
+				      "%s is not an SQLite database: " NOT_PROVISIONED, path);
+	return EXAI_OK;
+}
+
+/* Journal mode, integrity, and the rows only init writes. */
+static exai_status check_db(upd_state *s, const char *path, exai_error *e)
+{
+	char ok[64], v[64];
+	sqlite3_stmt *st = NULL;
+	bool intact = false;
+
+	sqlite3_busy_timeout(s->db, 10000);
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+			 NULL) != SQLITE_OK)
+		return exai_error_set(e, EXAI_ECONFIG, "%s is damaged (%s): " NOT_PROVISIONED, path,
+				      sqlite3_errmsg(s->db));
+	if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+		snprintf(ok, sizeof(ok), "%s", (const char *)sqlite3_column_text(st, 0));
+		intact = !strcmp(ok, "ok");
+	} else {
+		snprintf(ok, sizeof(ok), "%s", sqlite3_errmsg(s->db));
+	}
+	sqlite3_finalize(st);
+	if (!intact)
+		return exai_error_set(e, EXAI_ECONFIG, "%s is damaged (%s): " NOT_PROVISIONED, path,
+				      ok);
+	if (!meta_text(s, "provisioned", v, sizeof(v)) || !meta_text(s, "state_id", v, sizeof(v)))
+		return exai_error_set(e, EXAI_ECONFIG,
+				      "%s was not provisioned by 'exai-update init' (no "
+				      "provisioning row): " NOT_PROVISIONED,
+				      path);
+	return EXAI_OK;
+}
+
+static exai_status get_u63(sqlite3_stmt *st, int col, uint64_t *out, exai_error *e)
+{
+	sqlite3_int64 v = sqlite3_column_int64(st, col);
+
+	if (sqlite3_column_type(st, col) != SQLITE_INTEGER || v < 0)
+		return exai_error_set(e, EXAI_EFORMAT, "state db: a ratchet is not a number >= 0");
+	*out = (uint64_t)v;
+	return EXAI_OK;
+}
+
+/* The ratchets as the database holds them (inside the current transaction, if any). */
+static exai_status db_ratchets(upd_state *s, upd_ratchets *r, exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc;
+	int step = SQLITE_DONE;
+
+	memset(r, 0, sizeof(*r));
+	if (!meta_text(s, "state_id", r->state_id, sizeof(r->state_id)))
+		return exai_error_set(e, EXAI_EFORMAT, "state db: no state id");
+	if ((rc = prep(s, &st, e, "SELECT key, value FROM counter", "")))
+		return rc;
+	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+		if (k && !strcmp(k, "created"))
+			rc = get_u63(st, 1, &r->created, e);
+		else if (k && !strcmp(k, "root_version"))
+			rc = get_u63(st, 1, &r->root_version, e);
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = db_err(s, e, "read counters");
+	sqlite3_finalize(st);
+	if (rc || (rc = prep(s, &st, e, "SELECT channel, sequence FROM channel_ratchet", "")))
+		goto out;
+	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t v = 0;
+		if (!(rc = get_u63(st, 1, &v, e)))
+			rc = upd_ratchets_raise_channel(r, (const char *)sqlite3_column_text(st, 0),
+							v, e);
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = db_err(s, e, "read ratchets");
+	sqlite3_finalize(st);
+out:
+	if (rc)
+		upd_ratchets_free(r);
+	return rc;
+}
+
+/* The database's ratchets raised by what the pending journal's plan would commit; false when
+ * there is no apply past its commit point ("switching", or "reverting" after it) or its plan
+ * does not name a channel. A journal still "staging" never explains a record ahead. */
+static bool journal_raise(upd_state *s, upd_ratchets *r)
+{
+	upd_journal j;
+	json_t *p = NULL;
+	const char *ch;
+	bool ok = false;
+
+	if (upd_state_journal_get(s, &j, NULL) || !j.present || strcmp(j.op, "apply") ||
+	    (strcmp(j.phase, "switching") && strcmp(j.phase, "reverting")))
+		goto out;
+	if (!(p = json_loads(j.plan, 0, NULL)) ||
+	    !(ch = json_string_value(json_object_get(p, "channel"))))
+		goto out;
+	json_int_t seq = json_integer_value(json_object_get(p, "sequence"));
+	json_int_t cr = json_integer_value(json_object_get(p, "created"));
+	json_int_t rv = json_integer_value(json_object_get(p, "root_version"));
+	if (seq < 0 || cr < 0 || rv < 0 || upd_ratchets_raise_channel(r, ch, (uint64_t)seq, NULL))
+		goto out;
+	if ((uint64_t)cr > r->created)
+		r->created = (uint64_t)cr;
+	if ((uint64_t)rv > r->root_version)
+		r->root_version = (uint64_t)rv;
+	ok = true;
+out:
+	json_decref(p);
+	upd_journal_free(&j);
+	return ok;
+}
+
+static exai_status load_record(upd_state *s, exai_error *e)
+{
+	exai_status rc = upd_ratchets_load(s->rpath, &s->record, e);
+	char msg[EXAI_ERROR_MSG_MAX];
+
+	if (rc == EXAI_ENOENT)
+		return exai_error_set(e, EXAI_ECONFIG,
+				      "ratchet record %s is missing: " NOT_PROVISIONED, s->rpath);
+	if (!rc || rc == EXAI_ENOMEM)
+		return rc;
+	snprintf(msg, sizeof(msg), "%s", e->msg);
+	return exai_error_set(e, EXAI_ECONFIG, "ratchet record unusable: %s: " NOT_PROVISIONED,
+			      msg);
+}
+
+/*
+ * The two records must agree. The one tolerated difference: the file is ahead of the database
+ * by exactly what the pending apply commits (its file write happens first; see state.h).
+ * Compared in one read snapshot of the database, taken before the file is read:
+ * a writer replaces the file before it commits, so a concurrent reader sees the file equal to
+ * its snapshot or ahead of it with the explaining journal in that same snapshot, never behind.
+ */
+static exai_status check_record(upd_state *s, exai_error *e)
+{
+	upd_ratchets db = {0}, want = {0};
+	char why[512];
+	exai_status rc;
+
+	if ((rc = exec(s, "BEGIN;", e)))
+		return rc;
+	if ((rc = db_ratchets(s, &db, e)) || (rc = load_record(s, e)))
+		goto out;
+	if (upd_ratchets_equal(&s->record, &db, "the ratchet record", "the state db", why,
+			       sizeof(why)))
+		goto out;
+	if (!(rc = upd_ratchets_copy(&want, &db, e)) && journal_raise(s, &want) &&
+	    upd_ratchets_equal(&s->record, &want, "", "", NULL, 0))
+		goto out; /* the crash window of a final commit: recover finishes it */
+	if (!rc)
+		rc = exai_error_set(e, EXAI_ECONFIG,
+				    "the ratchet record %s and the state db disagree (%s): one of "
+				    "them was lost, replaced by an older copy or edited; restore "
+				    "state_dir from a backup",
+				    s->rpath, why);
+out:
+	upd_state_rollback(s); /* ends the read transaction */
+	upd_ratchets_free(&db);
+	upd_ratchets_free(&want);
+	return rc;
+}
+
+static exai_status open_db(upd_state *s, const char *path, int flags, exai_error *e)
+{
+	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX,
+			    NULL) != SQLITE_OK)
+		return exai_error_set(e, EXAI_EIO, "%s: %s", path,
+				      s->db ? sqlite3_errmsg(s->db) : "cannot open");
+	return EXAI_OK;
+}
+
+static upd_state *state_new(const char *dir)
 {
 	upd_state *s = calloc(1, sizeof(*s));
+
+	if (s) {
+		s->lock_fd = -1;
+		if (!(s->rpath = exai_path_join(dir, UPD_RATCHETS_FILE))) {
+			free(s);
+			s = NULL;
+		}
+	}
+	return s;
+}
+
+exai_status upd_state_open(const char *dir, bool lock, upd_state **out, exai_error *e)
+{
+	upd_state *s = state_new(dir);
 	char *path = NULL;
+	struct stat st;
 	exai_status rc;
 
 	*out = NULL;
-	if (!s)
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	s->lock_fd = -1;
-	if ((rc = exai_mkdir_p(dir, 0700, e)))
-		goto fail;
-	if (lock && (rc = take_lock(s, dir, e)))
-		goto fail;
-	if (!(path = exai_path_join(dir, "state.db"))) {
+	if (!s || !(path = exai_path_join(dir, "state.db"))) {
 		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
 		goto fail;
 	}
-	if (sqlite3_open_v2(path, &s->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW |
-				SQLITE_OPEN_FULLMUTEX,
-			    NULL) != SQLITE_OK) {
-		rc = exai_error_set(e, EXAI_EIO, "%s: %s", path,
-				    s->db ? sqlite3_errmsg(s->db) : "cannot open");
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		rc = exai_error_set(e, EXAI_ECONFIG, "state dir %s is missing: " NOT_PROVISIONED,
+				    dir);
 		goto fail;
 	}
-	sqlite3_busy_timeout(s->db, 10000);
-	if ((rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", e)) ||
-	    (rc = exec(s, "BEGIN IMMEDIATE;", e)))
+	if ((lock && (rc = take_lock(s, dir, e))) || (rc = check_db_file(path, e)) ||
+	    (rc = open_db(s, path, SQLITE_OPEN_READWRITE, e)) || (rc = check_db(s, path, e)))
+		goto fail;
+	if ((rc = exec(s, "BEGIN IMMEDIATE;", e)))
 		goto fail;
 	if ((rc = exec(s, schema, e)) || (rc = migrate(s, e)) || (rc = exec(s, "COMMIT;", e))) {
 		upd_state_rollback(s);
 		goto fail;
 	}
+	if ((rc = check_record(s, e)))
+		goto fail;
 	free(path);
 	*out = s;
 	return EXAI_OK;
 fail:
 	exai_error_prefix(e, "state");
+	free(path);
+	upd_state_close(s);
+	return rc;
+}
+
+/* Refuses when anything of a state is already there: init never overwrites. */
+static exai_status nothing_there(const char *dir, exai_error *e)
+{
+	static const char *const names[] = {"state.db", "state.db-wal", "state.db-journal",
+					    UPD_RATCHETS_FILE};
+	struct stat st;
+	char path[4200];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (lstat(path, &st) == 0)
+			return exai_error_set(e, EXAI_EEXIST,
+					      "%s already exists: this appliance is provisioned "
+					      "(init never replaces a state; remove state_dir by "
+					      "hand only to re-provision, which resets every "
+					      "ratchet)",
+					      path);
+		if (errno != ENOENT)
+			return exai_error_sys(e, EXAI_EIO, "%s", path);
+	}
+	return EXAI_OK;
+}
+
+/* A new database at @tmp (rollback journal, so the finished file stands alone). */
+static exai_status create_db(upd_state *s, const char *tmp, const char *id, exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc;
+
+	if ((rc = open_db(s, tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, e)) ||
+	    (rc = exec(s, "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL;", e)) ||
+	    (rc = exec(s, "BEGIN IMMEDIATE;", e)))
+		return rc;
+	if ((rc = exec(s, schema, e)) ||
+	    (rc = prep(s, &st, e, "INSERT INTO meta VALUES('provisioned', ?), ('state_id', ?)",
+		       "it", upd_now(), id)) ||
+	    (rc = run(s, st, e)) || (rc = exec(s, "COMMIT;", e))) {
+		upd_state_rollback(s);
+		return rc;
+	}
+	sqlite3_close(s->db);
+	s->db = NULL;
+	if (chmod(tmp, 0600) != 0)
+		return exai_error_sys(e, EXAI_EIO, "%s: chmod", tmp);
+	return EXAI_OK;
+}
+
+exai_status upd_state_init(const char *dir, char id[UPD_STATE_ID_HEX + 1], exai_error *e)
+{
+	upd_state *s = state_new(dir);
+	char *path = NULL, *tmp = NULL;
+	uint8_t raw[UPD_STATE_ID_HEX / 2];
+	upd_ratchets r = {0};
+	exai_status rc;
+
+	if (!s || !(path = exai_path_join(dir, "state.db")) ||
+	    !(tmp = exai_path_join(dir, "state.db.init"))) {
+		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = exai_mkdir_p(dir, 0700, e)) || (rc = take_lock(s, dir, e)) ||
+	    (rc = nothing_there(dir, e)))
+		goto out;
+	exai_random(raw, sizeof(raw));
+	exai_hex_encode(raw, sizeof(raw), r.state_id);
+	if ((unlink(tmp) != 0 && errno != ENOENT) || (rc = create_db(s, tmp, r.state_id, e))) {
+		rc = rc ? rc : exai_error_sys(e, EXAI_EIO, "%s: remove", tmp);
+		goto out;
+	}
+	/* The database first, then the record: an init cut short leaves a database without a
+	 * record, which every command refuses and init refuses to replace (see docs). */
+	if (rename(tmp, path) != 0) {
+		rc = exai_error_sys(e, EXAI_EIO, "%s: rename into place", path);
+		goto out;
+	}
+	if ((rc = exai_fsync_dir(dir, e)) || (rc = upd_ratchets_store(s->rpath, &r, e)))
+		goto out;
+	memcpy(id, r.state_id, sizeof(r.state_id));
+out:
+	if (rc)
+		exai_error_prefix(e, "init");
+	if (tmp)
+		(void)unlink(tmp);
+	free(tmp);
 	free(path);
 	upd_state_close(s);
 	return rc;
@@ -229,19 +550,51 @@ void upd_state_close(upd_state *s)
 		sqlite3_close(s->db);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
+	upd_ratchets_free(&s->record);
+	free(s->rpath);
 	free(s);
 }
 
 exai_status upd_state_begin(upd_state *s, exai_error *e)
 {
+	s->sync = false;
 	return exec(s, "BEGIN IMMEDIATE;", e);
+}
+
+/* Before a commit that may move the ratchets (or end the journal that explains a record
+ * ahead of the database): the record is made to hold what the database will hold. */
+static exai_status sync_record(upd_state *s, exai_error *e)
+{
+	upd_ratchets db = {0};
+	exai_status rc = db_ratchets(s, &db, e);
+
+	if (rc)
+		return rc;
+	if (upd_ratchets_equal(&db, &s->record, "", "", NULL, 0)) {
+		upd_ratchets_free(&db);
+		return EXAI_OK;
+	}
+	if ((rc = upd_ratchets_store(s->rpath, &db, e))) {
+		upd_ratchets_free(&db);
+		return exai_error_prefix(e, "ratchet record");
+	}
+	upd_ratchets_free(&s->record);
+	s->record = db;
+	return EXAI_OK;
 }
 
 exai_status upd_state_commit(upd_state *s, exai_error *e)
 {
+	bool sync = s->sync;
+
+	s->sync = false;
 	if (exai_fault("db.commit")) {
 		upd_state_rollback(s);
 		return exai_error_sys(e, EXAI_EIO, "state db: commit (injected)");
+	}
+	if (sync && sync_record(s, e) != EXAI_OK) {
+		upd_state_rollback(s);
+		return e->code;
 	}
 	if (exec(s, "COMMIT;", e) != EXAI_OK) {
 		upd_state_rollback(s);
@@ -279,6 +632,29 @@ exai_status upd_state_channel_seq(upd_state *s, const char *channel, uint64_t *s
 	return rc;
 }
 
+/*
+ * Runs @st, a write that moves the ratchets or ends the journal, so the commit that makes it
+ * durable first brings the ratchet record along (sync_record). Outside a transaction it gets
+ * one of its own.
+ */
+static exai_status ratchet_write(upd_state *s, sqlite3_stmt *st, exai_error *e)
+{
+	bool own = sqlite3_get_autocommit(s->db) != 0;
+	exai_status rc;
+
+	if (own && (rc = upd_state_begin(s, e))) {
+		sqlite3_finalize(st);
+		return rc;
+	}
+	s->sync = true;
+	rc = run(s, st, e);
+	if (own && rc)
+		upd_state_rollback(s);
+	else if (own)
+		rc = upd_state_commit(s, e);
+	return rc;
+}
+
 exai_status upd_state_raise_channel(upd_state *s, const char *channel, uint64_t seq, exai_error *e)
 {
 	sqlite3_stmt *st;
@@ -287,7 +663,7 @@ exai_status upd_state_raise_channel(upd_state *s, const char *channel, uint64_t 
 			      "UPDATE SET sequence = max(sequence, ?2)",
 			      "ti", channel, seq);
 
-	return rc ? rc : run(s, st, e);
+	return rc ? rc : ratchet_write(s, st, e);
 }
 
 exai_status upd_state_counter(upd_state *s, const char *key, uint64_t *out, exai_error *e)
@@ -316,7 +692,7 @@ exai_status upd_state_raise_counter(upd_state *s, const char *key, uint64_t v, e
 			      "UPDATE SET value = max(value, ?2)",
 			      "ti", key, v);
 
-	return rc ? rc : run(s, st, e);
+	return rc ? rc : ratchet_write(s, st, e);
 }
 
 exai_status upd_state_channels(upd_state *s, upd_channel_fn fn, void *arg, exai_error *e)
@@ -656,7 +1032,10 @@ exai_status upd_state_journal_get(upd_state *s, upd_journal *out, exai_error *e)
 
 exai_status upd_state_journal_clear(upd_state *s, exai_error *e)
 {
-	return exec(s, "DELETE FROM journal;", e);
+	sqlite3_stmt *st;
+	exai_status rc = prep(s, &st, e, "DELETE FROM journal", "");
+
+	return rc ? rc : ratchet_write(s, st, e);
 }
 
 void upd_journal_free(upd_journal *j)

@@ -16,9 +16,23 @@
  * meta.schema holds the schema version; opening an older database migrates it, a newer one
  * is refused.
  *
+ * Fails closed: the database is created only by upd_state_init() (`exai-update init`), which
+ * also writes meta.provisioned, a random meta.state_id and the ratchet record
+ * (state_dir/ratchets, ratchets.h). upd_state_open() never creates anything: a missing, empty,
+ * short, non-SQLite, damaged (quick_check) or unprovisioned database, or a missing, altered or
+ * disagreeing ratchet record, is EXAI_ECONFIG, never a fresh start.
+ *
+ * The two ratchet records: every commit of a transaction that raised a ratchet or cleared the
+ * journal first replaces the record file with the ratchets the database holds inside that
+ * transaction, then commits. So after a crash the file is either equal to the database or
+ * ahead of it by exactly what the pending journal's apply commits (its channel sequence, signed
+ * time and root version); open accepts that one difference (recover then finishes the apply,
+ * or its revert brings the file back to the database), and refuses every other.
+ *
  * Durability: WAL with synchronous=FULL, so a committed transaction survives a power cut and
  * an uncommitted one vanishes. Each multi-row change is one transaction; the fault point
- * "db.commit" sits right before every COMMIT so tests can die at each one.
+ * "db.commit" sits right before every COMMIT (and before the record write it may need) so
+ * tests can die at each one.
  */
 #ifndef UPD_STATE_H
 #define UPD_STATE_H
@@ -72,9 +86,15 @@ typedef struct upd_journal {
 	uint64_t started;
 } upd_journal;
 
-/* Opens (creating) state_dir/state.db. @lock takes an exclusive lock on state_dir/lock first
- * (EXAI_EEXIST if another exai-update holds it). */
+/* Opens the provisioned state_dir/state.db and checks it and the ratchet record (above):
+ * EXAI_ECONFIG with a message naming the file when either is missing or unusable. @lock takes
+ * an exclusive lock on state_dir/lock first (EXAI_EEXIST if another exai-update holds it). */
 exai_status upd_state_open(const char *dir, bool lock, upd_state **out, exai_error *e) EXAI_WUR;
+/* Provisions @dir (created 0700 if needed): a new state.db with the schema and the
+ * provisioning rows, then the ratchet record, all ratchets 0. EXAI_EEXIST when a database, its
+ * WAL or a ratchet record is already there: init never replaces a state. @id gets the new
+ * state id (hex). */
+exai_status upd_state_init(const char *dir, char id[33], exai_error *e) EXAI_WUR;
 void upd_state_close(upd_state *s);
 
 exai_status upd_state_begin(upd_state *s, exai_error *e) EXAI_WUR;

@@ -100,13 +100,14 @@ warm='cat "$w/src/weights.bin" "$w/model.exb" >/dev/null'
 echo "update_apply: cp + sync and exai-update apply, alternately, $runs times each" >&2
 # Both setups remove both outputs and warm 1.5x the model's size of memory
 # (bench/lib/warm.sh), so neither side meets memory the VM host has not backed lately.
-clean='rm -rf "$w/copy" "$w/state" "$w/inst"; mkdir -p "$w/copy"; warm_memory $((bytes / 2 * 3))'
+# A fresh state each run is provisioned with init (exai-update never creates one by itself).
+clean='rm -rf "$w/copy" "$w/state" "$w/inst"; mkdir -p "$w/copy"; "$upd" --config "$w/update.yaml" init >/dev/null; warm_memory $((bytes / 2 * 3))'
 pair cp cpsync "$clean; $warm; sync" apply apply "$clean; $warm; sync"
 cmp -s "$w/src/weights.bin" "$w/inst/models/big/current/weights.bin" ||
 	{ echo "update_apply: installed model differs" >&2; exit 1; }
 rm -rf "$w/inst"
 echo "update_apply: exai-update verify and exai-bundle verify, alternately" >&2
-pair uverify uverify "rm -rf \"\$w/state\"" bverify bverify ":"
+pair uverify uverify "rm -rf \"\$w/state\"; \"\$upd\" --config \"\$w/update.yaml\" init >/dev/null" bverify bverify ":"
 
 where=$(df -P "$w" | awk 'NR == 2 { print $1 }')
 row "apply end to end (verify, decrypt, stage, fsync, switch, commit), on $where" apply cp "cp + sync of the plaintext"

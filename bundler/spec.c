@@ -32,6 +32,19 @@ static exai_status name_field(exai_yaml *y, exai_ynode *map, const char *key, bo
 	return EXAI_OK;
 }
 
+/* Component names and versions become directory names on the appliance: refuse the ones its
+ * layout uses itself (exai_name_reserved). */
+static exai_status not_reserved(exai_yaml *y, exai_ynode *map, const char *key, const char *v,
+				exai_error *e)
+{
+	if (!exai_name_reserved(v))
+		return EXAI_OK;
+	return exai_yaml_error(y, exai_yaml_get(y, map, key), e, EXAI_EFORMAT,
+			       "component %s '%s' is reserved: the appliance's install layout "
+			       "uses 'current', 'a' and 'b' itself (any case)",
+			       key, v);
+}
+
 static exai_status name_list(exai_yaml *y, exai_ynode *map, const char *key, size_t max,
 			     char (*out)[EXAI_NAME_MAX + 1], size_t *n, exai_error *e)
 {
@@ -79,6 +92,8 @@ static exai_status load_component(exai_yaml *y, exai_ynode *n, const char *base,
 				       type);
 	if ((rc = name_field(y, n, "name", true, c->name, e)) ||
 	    (rc = name_field(y, n, "version", true, c->version, e)) ||
+	    (rc = not_reserved(y, n, "name", c->name, e)) ||
+	    (rc = not_reserved(y, n, "version", c->version, e)) ||
 	    (rc = exai_yaml_get_str(y, n, "source", true, &src, e)) ||
 	    (rc = exai_yaml_get_str(y, n, "target", false, &target, e)) ||
 	    (rc = exai_yaml_get_bool(y, n, "setuid", false, &c->setuid, e)) ||

@@ -72,6 +72,8 @@ hooks:
   health_check: [$work/site/opt/software/inference/current/bin/serve]
   timeout: 30
 CONF
+	step "5c. exai-update init: provisioning, once (image build or first boot): the state db and ratchet record"
+	"$EU" --config site/update.yaml init
 	step "6. exai-update verify (the appliance's own check; nothing changes)"
 	"$EU" --config site/update.yaml verify media.exb
 	step "7. exai-update apply: verify, stage, switch atomically, health check"

@@ -86,6 +86,7 @@ exai_status exai_manifest_validate(const exai_manifest *m, uint64_t payload_size
 		const exai_component *c = &m->c[i];
 
 		if (!exai_name_valid(c->name) || !exai_name_valid(c->version) ||
+		    exai_name_reserved(c->name) || exai_name_reserved(c->version) ||
 		    !exai_relpath_valid(c->target))
 			return exai_error_set(
 			    e, EXAI_EFORMAT, "manifest: component %zu: bad name, version or target",
@@ -128,6 +129,11 @@ static exai_status parse_component(char *line, exai_component *c, exai_error *e)
 		return exai_error_set(e, EXAI_EFORMAT, "unknown component type '%.32s'", f[1]);
 	if (!exai_name_valid(f[2]) || !exai_name_valid(f[3]))
 		return exai_error_set(e, EXAI_EFORMAT, "bad name or version");
+	if (exai_name_reserved(f[2]) || exai_name_reserved(f[3]))
+		return exai_error_set(e, EXAI_EFORMAT,
+				      "component %.128s %.128s: '%.128s' is a name the install "
+				      "layout reserves (current, a, b)",
+				      f[2], f[3], exai_name_reserved(f[2]) ? f[2] : f[3]);
 	strcpy(c->name, f[2]);
 	strcpy(c->version, f[3]);
 	if (!strcmp(f[4], "tar"))

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 bool exai_parse_u64(const char *s, uint64_t *out)
@@ -74,6 +75,18 @@ bool exai_name_valid(const char *s)
 		if (!name_char(s[i], false))
 			return false;
 	return true;
+}
+
+bool exai_name_reserved(const char *s)
+{
+	static const char *const layout[] = {"current", "a", "b"};
+
+	if (!s || s[0] == '.')
+		return true;
+	for (size_t i = 0; i < sizeof(layout) / sizeof(layout[0]); i++)
+		if (!strcasecmp(s, layout[i]))
+			return true;
+	return false;
 }
 
 bool exai_relpath_valid(const char *s)

@@ -101,3 +101,76 @@ for k in 1 2 3; do
 	assert_records
 done
 ok "a failing database commit at each step ends wholly old or wholly new (file records too)"
+
+# ---- reserved names, and a switch that can go neither forward nor back ----
+# exai-bundle refuses a version the install layout uses itself, naming the spec field.
+mkdir -p "$T/src/mcur"
+echo "weights current" >"$T/src/mcur/weights.bin"
+printf 'channel: stable\nsequence: 9\nexpires_in_days: 30\ntarget: {classes: [gpu]}\ncomponents:\n  - {type: model, name: llama, version: current, source: ./src/mcur}\n' >"$T/spec-cur.yaml"
+(cd "$T" && expect_rc 2 exai-bundle create spec-cur.yaml --out cur.exb --recipient site.pub)
+expect_contains "$T/err" "spec-cur.yaml:6:41: component version 'current' is reserved"
+[ ! -e "$T/cur.exb" ] || fail "exai-bundle wrote a bundle with version current"
+ok "exai-bundle create refuses 'version: current', naming the field"
+
+# The same bundle built by an insider without exai-bundle's checks: apply refuses it.
+restore
+tar --format=pax -cf "$T/mcur.tar" -C "$T/src/mcur" .
+"$MK" --out "$T/hostile" --sequence 3 --created "$NOW" --expires $((NOW + 86400)) --class gpu \
+	--recipient "$T/site.pub" --sign "$T/rel1.key" \
+	--comp "model:llama:current:tar:llama:auto:auto:-:$T/mcur.tar" >/dev/null
+expect_rc 1 U apply "$T/hostile"
+expect_contains "$T/err" "'current' is a name the install layout reserves"
+[ "$(snapshot)" = "$OLD" ] || fail "the hostile bundle changed state"
+[ -L "$T/inst/models/llama/current" ] || fail "models/llama/current is no longer a symlink"
+ok "a signed bundle with model version 'current' is refused; nothing changes"
+
+# What an older exai-update left behind on such a bundle: the staged tree renamed onto
+# models/llama/current (a directory of unchecked content in place of the link), the journal
+# naming version 'current'. Neither switching forward nor back can put a link there; recover
+# must still finish: old version active, the directory quarantined and named, a history row.
+for phase in switching reverting; do
+	restore
+	set +e
+	EXAI_FAULT="switch.rename:1:crash" U apply "$T/b2" >/dev/null 2>&1
+	set -e
+	plan=$(sqlite3 "$T/state/state.db" "SELECT plan FROM journal")
+	[ -n "$plan" ] || fail "no journal after the crash"
+	plan=$(printf '%s' "$plan" | jq -c '(.ops[] | select(.kind == 1)) |= (.version = "current" | .new = "current")')
+	sqlite3 "$T/state/state.db" "UPDATE journal SET phase = '$phase', plan = '$plan'"
+	m="$T/inst/models/llama"
+	rm "$m/current"
+	mv "$m/.stage-2" "$m/current"
+	expect_rc 3 U recover
+	expect_contains "$T/out" "quarantined (inspect, then remove): $m/.quarantine-"
+	q=$(ls -d "$m"/.quarantine-*-current)
+	[ "$(cat "$q/weights.bin")" = "weights 2" ] || fail "$phase: quarantined tree content"
+	[ "$(readlink "$m/current")" = 1 ] || fail "$phase: models/llama/current is not the link to 1"
+	assert_app 1
+	assert_model 1
+	[ "$(cat "$T/boot/selector")" = B ] || fail "$phase: rootfs not back on B"
+	U --json status | jq -e '.pending == null' >/dev/null || fail "$phase: still pending"
+	U --json history | jq -e --arg q "$q" '.history[-1] | .op == "recover" and .outcome == "quarantined" and (.reason | contains($q))' >/dev/null ||
+		fail "$phase: no quarantine history row: $(U history | tail -1)"
+	expect_rc 0 U recover
+	expect_contains "$T/out" "clean"
+	expect_rc 0 U apply "$T/b2"
+	assert_app 2
+	assert_model 2
+	ok "journal '$phase' with version 'current' and a directory at current: recover ends with the old version active, $(basename "$q") quarantined, then b2 applies"
+done
+
+# rollback, too, quarantines what blocks its switch instead of leaving a journal behind.
+m="$T/inst/models/llama"
+rm "$m/current"
+mkdir "$m/current"
+echo "not ours" >"$m/current/weights.bin"
+expect_rc 0 U rollback
+expect_contains "$T/out" "quarantined (inspect, then remove): $m/.quarantine-"
+assert_model 1
+assert_app 1
+q=$(sed -n 's/.*quarantined (inspect, then remove): //p' "$T/out")
+[ "$(cat "$q/weights.bin")" = "not ours" ] || fail "rollback: quarantined content"
+U --json history | jq -e --arg q "$q" '.history[-1] | .op == "rollback" and .outcome == "ok" and (.reason | contains($q))' >/dev/null ||
+	fail "rollback: no history row naming the quarantine"
+U --json status | jq -e '.pending == null' >/dev/null || fail "rollback left a journal"
+ok "rollback with a directory at current: quarantined ($(basename "$q")), previous versions active, no journal"

@@ -37,6 +37,13 @@ write_config() {
 		echo "  chart_dir: $T/inst/charts"
 		for l in "$@"; do echo "$l"; done
 	} >"$T/update.yaml"
+	provision
+}
+
+# provision: `exai-update init` once per state dir (the explicit provisioning step; every
+# other command refuses to run without it).
+provision() {
+	[ -e "$T/state/state.db" ] || U init >/dev/null
 }
 
 # src_app VERSION: a small software tree whose content names the version.

@@ -54,8 +54,9 @@ mkdir -p "$T/small"
 sed "s|$T/inst|$T/small|g" "$T/update.yaml" | sed "s|$T/state|$T/state2|" >"$T/small.yaml"
 cat >"$T/inner.sh" <<EOS
 set -e
-mount -t tmpfs -o size=1m tmpfs "$T/small"
+mount -t tmpfs -o size=1m,mode=0755 tmpfs "$T/small"
 snap() { (cd "$T/small" && find . -printf '%p %y %m %l\n' | LC_ALL=C sort && find . -type f -exec sha256sum {} + | LC_ALL=C sort); exai-update --config "$T/small.yaml" --json status; }
+exai-update --config "$T/small.yaml" init >/dev/null
 exai-update --config "$T/small.yaml" apply "$T/b1" >/dev/null
 snap >"$T/snap1"
 set +e

@@ -109,6 +109,7 @@ site_key: /keys/site.key
 identity: {class: gpu, site: site-1}
 install: {software_dir: /opt/exai/sw, models_dir: /opt/exai/models}
 EOS
+	chroot "$R" /bin/exai-update init >"$T/out" 2>&1 || { cat "$T/out"; fail "chroot init"; }
 	chroot "$R" /bin/exai-update apply /media/b1 >"$T/out" 2>&1 || { cat "$T/out"; fail "chroot apply"; }
 	printf 'version: 1\nchecks: [drift]\n' >"$R/etc/exai/airgap-host.yaml"
 	expect_rc 0 airgap-verifier host --root "$R"

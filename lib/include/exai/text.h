@@ -20,6 +20,12 @@ bool exai_parse_time(const char *s, uint64_t *out);
 /* A name (channel, component, version, target class or site): 1..EXAI_NAME_MAX characters of
  * [A-Za-z0-9._+-], starting with a letter or digit. */
 bool exai_name_valid(const char *s);
+/* A name the appliance's on-disk layout uses for itself, so never a component name or version
+ * (docs/format.md): "current" (the active link), "a" and "b" (the A/B slots), any name
+ * starting with ".stage" or "." at all (staging trees, temp links, quarantine), compared
+ * without regard to case (a case-insensitive file system would confuse "Current" and
+ * "current"). NULL is reserved. A valid name must also pass exai_name_valid(). */
+bool exai_name_reserved(const char *s);
 
 #define EXAI_RELPATH_MAX 255
 /* A relative install path: '/'-separated names of [A-Za-z0-9._+@-], no empty, "." or ".."

@@ -3,17 +3,51 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "ratchets.h"
 #include "state.h"
 #include "testutil.h"
 
+/* Opens the state in @dir, provisioning it first when it has none. */
 static upd_state *open_state(const char *dir, bool lock)
 {
 	upd_state *s = NULL;
+	char path[4200], id[33];
 	exai_error e;
 
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	if (access(path, F_OK) != 0)
+		ck_assert_msg(upd_state_init(dir, id, &e) == EXAI_OK, "%s", e.msg);
 	ck_assert_msg(upd_state_open(dir, lock, &s, &e) == EXAI_OK, "%s", e.msg);
 	return s;
+}
+
+/* Runs the shell command @tmpl with @dir for every '@'. */
+static int sh(const char *tmpl, const char *dir)
+{
+	char cmd[16384];
+	size_t n = 0, dl = strlen(dir);
+
+	for (const char *p = tmpl; *p && n + dl + 1 < sizeof(cmd); p++) {
+		if (*p == '@') {
+			memcpy(cmd + n, dir, dl);
+			n += dl;
+		} else {
+			cmd[n++] = *p;
+		}
+	}
+	cmd[n] = '\0';
+	return system(cmd);
+}
+
+static exai_status try_open(const char *dir, exai_error *e)
+{
+	upd_state *s = NULL;
+	exai_status rc = upd_state_open(dir, false, &s, e);
+
+	upd_state_close(s);
+	return rc;
 }
 
 START_TEST(ratchets_only_rise)
@@ -126,12 +160,13 @@ END_TEST
 START_TEST(injected_commit_failure_keeps_nothing)
 {
 	char *dir = tu_tempdir();
-	upd_state *s = open_state(dir, true);
+	upd_state *s;
 	exai_error e;
 	uint64_t v;
 	bool found;
 
-	setenv("EXAI_FAULT", "db.commit:1:fail", 1);
+	setenv("EXAI_FAULT", "db.commit:1:fail", 1); /* read at the first fault point */
+	s = open_state(dir, true);
 	ck_assert_int_eq(upd_state_begin(s, &e), EXAI_OK);
 	ck_assert_int_eq(upd_state_raise_channel(s, "stable", 5, &e), EXAI_OK);
 	ck_assert_int_eq(upd_state_commit(s, &e), EXAI_EIO);
@@ -222,6 +257,143 @@ START_TEST(file_records_round_trip_and_migrate)
 }
 END_TEST
 
+/* Only init creates a state; every damaged or missing part is refused, never a fresh start. */
+START_TEST(state_fails_closed)
+{
+	char *dir = tu_tempdir();
+	char sub[4200], id[33];
+	upd_state *s;
+	exai_error e;
+
+	snprintf(sub, sizeof(sub), "%s/st", dir);
+	ck_assert_int_eq(try_open(sub, &e), EXAI_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(e.msg, "is missing"));
+	ck_assert_int_eq(access(sub, F_OK), -1); /* open created nothing */
+	ck_assert_int_eq(upd_state_init(sub, id, &e), EXAI_OK);
+	ck_assert_uint_eq(strlen(id), 32);
+	ck_assert_int_eq(upd_state_init(sub, id, &e), EXAI_EEXIST);
+	ck_assert_ptr_nonnull(strstr(e.msg, "already exists"));
+	s = open_state(sub, true);
+	ck_assert_int_eq(upd_state_raise_channel(s, "stable", 4, &e), EXAI_OK);
+	upd_state_close(s);
+	ck_assert_int_eq(sh("cp -a @/st @/good", dir), 0);
+#define CASE(cmd, needle)                                                         \
+	do {                                                                      \
+		ck_assert_int_eq(sh("rm -rf @/st && cp -a @/good @/st", dir), 0); \
+		ck_assert_int_eq(sh(cmd, sub), 0);                                \
+		ck_assert_int_eq(try_open(sub, &e), EXAI_ECONFIG);                \
+		ck_assert_msg(strstr(e.msg, needle), "%s: %s", cmd, e.msg);       \
+	} while (0)
+	CASE("rm @/state.db", "state.db is missing");
+	CASE(": > @/state.db", "0 bytes");
+	CASE("truncate -s 1 @/state.db", "1 bytes");
+	CASE("head -c 8192 /dev/urandom > @/state.db", "not an SQLite database");
+	CASE("rm @/state.db && sqlite3 @/state.db 'CREATE TABLE meta(key PRIMARY KEY, value)'",
+	     "not provisioned");
+	CASE("sqlite3 @/state.db \"DELETE FROM meta WHERE key = 'provisioned'\"",
+	     "not provisioned");
+	CASE("rm @/ratchets", "ratchet record");
+	CASE("sed -i 's/^channel stable 4$/channel stable 3/' @/ratchets", "checksum mismatch");
+	CASE("echo junk >> @/ratchets", "ratchet record");
+	CASE("sqlite3 @/state.db \"UPDATE channel_ratchet SET sequence = 2\"",
+	     "says channel stable sequence 4, the state db says 2");
+	CASE("sqlite3 @/state.db \"UPDATE meta SET value = '00' WHERE key = 'state_id'\"",
+	     "state id");
+#undef CASE
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* The record may be ahead of the database by exactly the pending apply's raise (the crash
+ * window of the final commit), and by nothing else. */
+START_TEST(record_ahead_only_by_the_journal)
+{
+	char *dir = tu_tempdir();
+	upd_state *s = open_state(dir, true);
+	upd_ratchets r;
+	char path[4200];
+	exai_error e;
+
+	ck_assert_int_eq(upd_state_raise_channel(s, "stable", 4, &e), EXAI_OK);
+	ck_assert_int_eq(upd_state_journal_set(s, "apply", "switching", "ab",
+					       "{\"channel\":\"stable\",\"sequence\":6,"
+					       "\"created\":100,\"root_version\":1}",
+					       &e),
+			 EXAI_OK);
+	upd_state_close(s);
+	snprintf(path, sizeof(path), "%s/ratchets", dir);
+	ck_assert_int_eq(upd_ratchets_load(path, &r, &e), EXAI_OK);
+	ck_assert_uint_eq(upd_ratchets_channel(&r, "stable"), 4);
+	/* what the final commit writes first */
+	ck_assert_int_eq(upd_ratchets_raise_channel(&r, "stable", 6, &e), EXAI_OK);
+	r.created = 100;
+	r.root_version = 1;
+	ck_assert_int_eq(upd_ratchets_store(path, &r, &e), EXAI_OK);
+	/* not while the apply is still staging (its final commit cannot have started) */
+	ck_assert_int_eq(sh("sqlite3 @/state.db \"UPDATE journal SET phase = 'staging'\"", dir), 0);
+	ck_assert_int_eq(try_open(dir, &e), EXAI_ECONFIG);
+	ck_assert_int_eq(sh("sqlite3 @/state.db \"UPDATE journal SET phase = 'reverting'\"", dir),
+			 0);
+	s = open_state(dir, true);
+	upd_state_close(s);
+	/* not by more than the plan raises */
+	r.created = 101;
+	ck_assert_int_eq(upd_ratchets_store(path, &r, &e), EXAI_OK);
+	ck_assert_int_eq(try_open(dir, &e), EXAI_ECONFIG);
+	r.created = 100;
+	ck_assert_int_eq(upd_ratchets_store(path, &r, &e), EXAI_OK);
+	s = open_state(dir, true);
+	/* the revert of that apply ends the journal and brings the record back */
+	ck_assert_int_eq(upd_state_journal_clear(s, &e), EXAI_OK);
+	upd_state_close(s);
+	upd_ratchets_free(&r);
+	ck_assert_int_eq(upd_ratchets_load(path, &r, &e), EXAI_OK);
+	ck_assert_uint_eq(upd_ratchets_channel(&r, "stable"), 4);
+	ck_assert_uint_eq(r.created, 0);
+	/* ahead without a journal: refused */
+	ck_assert_int_eq(upd_ratchets_raise_channel(&r, "stable", 6, &e), EXAI_OK);
+	ck_assert_int_eq(upd_ratchets_store(path, &r, &e), EXAI_OK);
+	ck_assert_int_eq(try_open(dir, &e), EXAI_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(e.msg, "disagree"));
+	upd_ratchets_free(&r);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(ratchet_record_format)
+{
+	upd_ratchets r = {0}, back;
+	char *text;
+	size_t len;
+	exai_error e;
+
+	memset(r.state_id, 'a', 32);
+	r.created = 1700000000;
+	r.root_version = 2;
+	ck_assert_int_eq(upd_ratchets_raise_channel(&r, "stable", 9, &e), EXAI_OK);
+	ck_assert_int_eq(upd_ratchets_raise_channel(&r, "beta", 3, &e), EXAI_OK);
+	ck_assert_int_eq(upd_ratchets_raise_channel(&r, "stable", 5, &e), EXAI_OK);
+	ck_assert_ptr_nonnull(text = upd_ratchets_format(&r, &len));
+	ck_assert_int_eq(upd_ratchets_parse(text, len, "t", &back, &e), EXAI_OK);
+	ck_assert(upd_ratchets_equal(&r, &back, "a", "b", NULL, 0));
+	ck_assert_str_eq(back.ch[0].name, "beta");
+	ck_assert_uint_eq(back.ch[1].seq, 9);
+	upd_ratchets_free(&back);
+	for (size_t cut = 0; cut < len; cut++)
+		ck_assert_int_ne(upd_ratchets_parse(text, cut, "t", &back, &e), EXAI_OK);
+	text[5] ^= 1;
+	ck_assert_int_eq(upd_ratchets_parse(text, len, "t", &back, &e), EXAI_EFORMAT);
+	free(text);
+	r.created = (uint64_t)INT64_MAX + 1; /* the database cannot hold it: never written */
+	ck_assert_ptr_nonnull(text = upd_ratchets_format(&r, &len));
+	ck_assert_int_eq(upd_ratchets_parse(text, len, "t", &back, &e), EXAI_EFORMAT);
+	free(text);
+	upd_ratchets_free(&r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("update_state");
@@ -233,6 +405,9 @@ int main(void)
 	tcase_add_test(tc, injected_commit_failure_keeps_nothing);
 	tcase_add_test(tc, second_locked_open_is_refused);
 	tcase_add_test(tc, file_records_round_trip_and_migrate);
+	tcase_add_test(tc, state_fails_closed);
+	tcase_add_test(tc, record_ahead_only_by_the_journal);
+	tcase_add_test(tc, ratchet_record_format);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -224,6 +224,12 @@ START_TEST(relpath_rules)
 	ck_assert(exai_name_valid("v1.0+build-2_x"));
 	ck_assert(!exai_name_valid("-x"));
 	ck_assert(!exai_name_valid("a/b"));
+	/* names the appliance's install layout uses itself */
+	ck_assert(exai_name_reserved("current") && exai_name_reserved("Current"));
+	ck_assert(exai_name_reserved("a") && exai_name_reserved("B"));
+	ck_assert(exai_name_reserved(".stage-1") && exai_name_reserved(NULL));
+	ck_assert(!exai_name_reserved("currently") && !exai_name_reserved("ab"));
+	ck_assert(!exai_name_reserved("1.0"));
 }
 END_TEST
 
