@@ -254,7 +254,7 @@ int exb_cmd_inspect(int argc, char **argv)
 	if (ret)
 		return ret < 0 ? EXB_OK : ret;
 	if ((o.root && exai_root_load(o.root, &root, &e)) ||
-	    (o.key && exai_site_key_load(o.key, &key, &e))) {
+	    (o.key && exb_load_site_key(o.key, &key, &e))) {
 		ret = exb_report("inspect", &e, o.json, EXB_USAGE);
 		goto out;
 	}
@@ -348,7 +348,7 @@ int exb_cmd_verify(int argc, char **argv)
 	if (o.key && o.signatures_only)
 		return exb_usage_error("verify", "give --key or --signatures-only, not both");
 	if (exai_root_load(o.root, &root, &e) || exai_root_check_self(root, &e) ||
-	    (o.key && exai_site_key_load(o.key, &key, &e))) {
+	    (o.key && exb_load_site_key(o.key, &key, &e))) {
 		ret = exb_report("verify", &e, o.json, EXB_USAGE);
 		goto out;
 	}
