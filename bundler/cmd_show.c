@@ -24,22 +24,21 @@ static void inspect_usage(FILE *out)
 
 static void verify_usage(FILE *out)
 {
-	fputs(
-	    "usage: exai-bundle verify BUNDLE --root ROOT [--key SITE.key | --signatures-only]\n"
-	    "                          [--now TIME] [--json]\n"
-	    "\n"
-	    "Full offline verification: the root chain carried in the bundle, the release\n"
-	    "signature threshold, every entry's size and hash, and every payload chunk's hash\n"
-	    "before it is decrypted. With --key (needed for an encrypted bundle's contents) the\n"
-	    "data key is unwrapped, every chunk decrypted and every component's plaintext hash\n"
-	    "checked. An encrypted bundle without --key is NOT verified (exit 1: its manifest\n"
-	    "and plaintext were not checked) unless --signatures-only asks for exactly that\n"
-	    "partial check; the output then says what was not checked. Expiry is checked\n"
-	    "against --now (unix seconds or YYYY-MM-DD, default: the clock).\n"
-	    "The first failure is named (file, chunk, key id). No plaintext is ever printed.\n"
-	    "Exit status: 0 verified, 1 a check failed or was not made, 2 usage or setup "
-	    "error.\n",
-	    out);
+	fputs("usage: exai-bundle verify BUNDLE --root ROOT [--key SITE.key | --signatures-only]\n"
+	      "                          [--now TIME] [--json]\n"
+	      "\n"
+	      "Full offline verification: the root chain carried in the bundle, the release\n"
+	      "signature threshold, every entry's size and hash, and every payload chunk's hash\n"
+	      "before it is decrypted. With --key (needed for an encrypted bundle's contents) the\n"
+	      "data key is unwrapped, every chunk decrypted and every component's plaintext hash\n"
+	      "checked. An encrypted bundle without --key is NOT verified (exit 1: its manifest\n"
+	      "and plaintext were not checked) unless --signatures-only asks for exactly that\n"
+	      "partial check; the output then says what was not checked. Expiry is checked\n"
+	      "against --now (unix seconds or YYYY-MM-DD, default: the clock).\n"
+	      "The first failure is named (file, chunk, key id). No plaintext is ever printed.\n"
+	      "Exit status: 0 verified, 1 a check failed or was not made, 2 usage or setup "
+	      "error.\n",
+	      out);
 }
 
 static const char *sigstate_name(exai_sigstate s)
@@ -198,9 +197,12 @@ typedef struct show_opts {
 static int parse(const char *cmd, int argc, char **argv, show_opts *o, void (*usage)(FILE *))
 {
 	static const struct option opts[] = {
-	    {"root", required_argument, NULL, 'r'}, {"key", required_argument, NULL, 'k'},
-	    {"now", required_argument, NULL, 'n'},  {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},	    {"signatures-only", no_argument, NULL, 's'},
+	    {"root", required_argument, NULL, 'r'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"now", required_argument, NULL, 'n'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"signatures-only", no_argument, NULL, 's'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -302,9 +304,9 @@ out:
 	return ret;
 }
 
-#define NOT_VERIFIED_MSG                                                                           \
-	"not verified: the bundle is encrypted and no --key was given, so its manifest and "       \
-	"plaintext were not checked (signatures, entries and chunk hashes were); give --key "      \
+#define NOT_VERIFIED_MSG                                                                      \
+	"not verified: the bundle is encrypted and no --key was given, so its manifest and "  \
+	"plaintext were not checked (signatures, entries and chunk hashes were); give --key " \
 	"SITE.key, or --signatures-only to accept this partial check"
 
 static const char *const checked_what[] = {"root chain", "release signature threshold",
@@ -317,8 +319,7 @@ static const char *const checked_full[] = {"root chain",
 					   "decryption",
 					   "component plaintext hashes",
 					   NULL};
-static const char *const not_checked_what[] = {"manifest", "component plaintext hashes",
-					       NULL};
+static const char *const not_checked_what[] = {"manifest", "component plaintext hashes", NULL};
 
 static json_t *strv_json(const char *const *v)
 {
@@ -375,8 +376,8 @@ int exb_cmd_verify(int argc, char **argv)
 		    "{s:b,s:s,s:o,s:I,s:o,s:b,s:b,s:o,s:o}", "ok", complete, "bundle", o.bundle,
 		    "index", index_json(b->index), "root_version", (json_int_t)b->root->version,
 		    "signatures", signers_json(b, true), "decrypted", decrypted, "complete",
-		    decrypted, "checked", strv_json(decrypted ? checked_full : checked_what), "not_checked",
-		    decrypted ? json_array() : strv_json(not_checked_what));
+		    decrypted, "checked", strv_json(decrypted ? checked_full : checked_what),
+		    "not_checked", decrypted ? json_array() : strv_json(not_checked_what));
 		if (decrypted)
 			exai_json_set(j, "components", components_json(b->manifest));
 		if (!complete)
@@ -398,8 +399,8 @@ int exb_cmd_verify(int argc, char **argv)
 			       "hash and every chunk hash\n"
 			       "NOT checked: the manifest and every component's plaintext hash "
 			       "(contents encrypted%s)\n",
-			       complete ? "verified (--signatures-only)" : "checked", b->valid_signatures,
-			       b->root->release_threshold,
+			       complete ? "verified (--signatures-only)" : "checked",
+			       b->valid_signatures, b->root->release_threshold,
 			       complete ? "" : "; give --key SITE.key to check them");
 		if (!complete)
 			fprintf(stderr, "exai-bundle verify: %s\n", NOT_VERIFIED_MSG);

@@ -21,7 +21,8 @@
 static void usage(FILE *out)
 {
 	fputs(
-	    "usage: exai-bundle sign BUNDLE --key RELEASE.key [--password-file FILE] [--root ROOT]\n"
+	    "usage: exai-bundle sign BUNDLE --key RELEASE.key [--password-file FILE] [--root "
+	    "ROOT]\n"
 	    "                        [--replace] [--json]\n"
 	    "       exai-bundle sign BUNDLE --attach SIGNATURE.minisig\n"
 	    "                        [--pubkey RELEASE.pub] [--root ROOT] [--replace] [--json]\n"
@@ -34,13 +35,16 @@ static void usage(FILE *out)
 	    "Signatures are minisign files: 'minisign -V -p RELEASE.pub -m index -x SIG' checks\n"
 	    "one, and a signature made by 'minisign -S -m index' can be attached.\n"
 	    "An attached signature must verify over this bundle's index with its public key: from\n"
-	    "--pubkey, else the release keys of --root (after the bundle's root chain), else those\n"
+	    "--pubkey, else the release keys of --root (after the bundle's root chain), else "
+	    "those\n"
 	    "of the newest root the bundle carries. With --root the signing key must be one of\n"
 	    "the effective root's release keys. The key must be a release key (a root or site key\n"
 	    "is refused).\n"
 	    "A bundle holds one signature per key: signing twice with a key is refused, unless\n"
-	    "--replace (the old signature by that key is replaced). --remove drops every signature\n"
-	    "by KEYID. An .exb is rewritten to a new file and renamed into place for --replace and\n"
+	    "--replace (the old signature by that key is replaced). --remove drops every "
+	    "signature\n"
+	    "by KEYID. An .exb is rewritten to a new file and renamed into place for --replace "
+	    "and\n"
 	    "--remove (a copy of the bundle: minutes for many GB on a slow disk); a plain sign\n"
 	    "appends in place, crash-safe.\n",
 	    out);
@@ -172,8 +176,7 @@ typedef struct sign_opts {
 /* The public key to check an attached signature by key @id with; *where says where it came
  * from. With a root, the key must be one of its effective release keys. */
 static exai_status attach_key(const sign_opts *o, const exai_bundle *b, const exai_root *eff,
-			      const uint8_t *id, exai_pubkey *pk, const char **where,
-			      exai_error *e)
+			      const uint8_t *id, exai_pubkey *pk, const char **where, exai_error *e)
 {
 	const exai_pubkey *rk = eff ? exai_root_release_key(eff, id) : NULL;
 	char kid[EXAI_KEYID_STR];
@@ -227,11 +230,16 @@ static exai_status attach_key(const sign_opts *o, const exai_bundle *b, const ex
 static int parse_opts(int argc, char **argv, sign_opts *o)
 {
 	static const struct option opts[] = {
-	    {"key", required_argument, NULL, 'k'},    {"password-file", required_argument, NULL, 'p'},
-	    {"attach", required_argument, NULL, 'a'}, {"out", required_argument, NULL, 'o'},
-	    {"pubkey", required_argument, NULL, 'P'}, {"root", required_argument, NULL, 'r'},
-	    {"remove", required_argument, NULL, 'R'}, {"replace", no_argument, NULL, 'x'},
-	    {"json", no_argument, NULL, 'j'},	      {"help", no_argument, NULL, 'h'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"password-file", required_argument, NULL, 'p'},
+	    {"attach", required_argument, NULL, 'a'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"pubkey", required_argument, NULL, 'P'},
+	    {"root", required_argument, NULL, 'r'},
+	    {"remove", required_argument, NULL, 'R'},
+	    {"replace", no_argument, NULL, 'x'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c, modes;
@@ -239,23 +247,44 @@ static int parse_opts(int argc, char **argv, sign_opts *o)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'k': o->keyfile = optarg; break;
-		case 'p': o->pwfile = optarg; break;
-		case 'a': o->attach = optarg; break;
-		case 'o': o->outfile = optarg; break;
-		case 'P': o->pubkey = optarg; break;
-		case 'r': o->rootfile = optarg; break;
-		case 'R': o->remove = optarg; break;
-		case 'x': o->replace = true; break;
-		case 'j': o->json = true; break;
-		case 'h': usage(stdout); return -1;
-		default: return exb_usage_error("sign", "bad option");
+		case 'k':
+			o->keyfile = optarg;
+			break;
+		case 'p':
+			o->pwfile = optarg;
+			break;
+		case 'a':
+			o->attach = optarg;
+			break;
+		case 'o':
+			o->outfile = optarg;
+			break;
+		case 'P':
+			o->pubkey = optarg;
+			break;
+		case 'r':
+			o->rootfile = optarg;
+			break;
+		case 'R':
+			o->remove = optarg;
+			break;
+		case 'x':
+			o->replace = true;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		default:
+			return exb_usage_error("sign", "bad option");
 		}
 	}
 	modes = !!o->keyfile + !!o->attach + !!o->remove;
 	if (optind + 1 != argc || modes != 1)
-		return exb_usage_error("sign",
-				       "give BUNDLE and exactly one of --key, --attach or --remove");
+		return exb_usage_error(
+		    "sign", "give BUNDLE and exactly one of --key, --attach or --remove");
 	if (o->outfile && !o->keyfile)
 		return exb_usage_error("sign", "--out goes with --key (signing an index copy)");
 	if (o->pubkey && !o->attach)
@@ -315,8 +344,8 @@ int exb_cmd_sign(int argc, char **argv)
 	target = argv[optind];
 	if (o.outfile || (o.keyfile && is_index_file(target)))
 		return sign_index_copy(&o, target);
-	if (o.rootfile && (exai_root_load(o.rootfile, &trusted, &e) ||
-			   exai_root_check_self(trusted, &e))) {
+	if (o.rootfile &&
+	    (exai_root_load(o.rootfile, &trusted, &e) || exai_root_check_self(trusted, &e))) {
 		ret = exb_report("sign", &e, o.json, EXB_USAGE);
 		goto out;
 	}
@@ -385,7 +414,9 @@ int exb_cmd_sign(int argc, char **argv)
 	if (o.json) {
 		json_t *j = json_pack("{s:b,s:s,s:s,s:s,s:i}", "ok", 1, "bundle", target, "key_id",
 				      kid, "action",
-				      o.remove ? "removed" : removed ? "replaced" : "added",
+				      o.remove	? "removed"
+				      : removed ? "replaced"
+						: "added",
 				      "removed", (int)removed);
 		if (checked_with)
 			exai_json_set(j, "checked_with", json_string(checked_with));

@@ -445,8 +445,8 @@ static void sig_tail_free(sig_tail *t)
 
 /* Reads the entries after payload of the .exb open as @fd (signatures, as bundle_open
  * enforces). A @drop entry before payload is refused. */
-static exai_status read_sig_tail(int fd, const char *path, const char *drop, off_t end,
-				 sig_tail *t, exai_error *e)
+static exai_status read_sig_tail(int fd, const char *path, const char *drop, off_t end, sig_tail *t,
+				 exai_error *e)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *ent;
@@ -532,8 +532,8 @@ static exai_status copy_prefix(int in, int out, off_t len, const char *path, exa
 		ssize_t n = copy_file_range(in, &ioff, out, &ooff, (size_t)(len - ioff), 0);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP ||
-			      errno == EINVAL)) {
+		if (n < 0 &&
+		    (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
 			uint8_t buf[1 << 16];
 			for (;;) { /* plain copy from where the kernel copy stopped */
 				size_t want = len - ioff < (off_t)sizeof(buf) ? (size_t)(len - ioff)
@@ -551,8 +551,9 @@ static exai_status copy_prefix(int in, int out, off_t len, const char *path, exa
 			}
 		}
 		if (n <= 0)
-			return n < 0 ? exai_error_sys(e, EXAI_EIO, "%s: copy", path)
-				     : exai_error_set(e, EXAI_ESHORT, "%s: ended while copied", path);
+			return n < 0
+				   ? exai_error_sys(e, EXAI_EIO, "%s: copy", path)
+				   : exai_error_set(e, EXAI_ESHORT, "%s: ended while copied", path);
 	}
 	return EXAI_OK;
 }

@@ -498,7 +498,8 @@ static exai_status ensure_incomplete_rule(vf_rules *rs, exai_error *e)
 					      "%s: rule '%s': the scan.incomplete check cannot be "
 					      "disabled (content not scanned must be a finding; "
 					      "suppress a reviewed one in the allow file)",
-					      rs->r[i].where ? rs->r[i].where : "rules", rs->r[i].id);
+					      rs->r[i].where ? rs->r[i].where : "rules",
+					      rs->r[i].id);
 		found = true;
 	}
 	if (found)

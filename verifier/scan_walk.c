@@ -283,8 +283,8 @@ void vf_scan_buffer(vf_scan *s, const vf_buf *b)
 				   "and were not scanned; scan it with 'airgap-verifier bundle "
 				   "--root ROOT --key SITE.key'");
 	if ((fmt = unread_format(b->p, b->n))) {
-		snprintf(what, sizeof(what), "not scanned: %s (a format this scanner does not open)",
-			 fmt);
+		snprintf(what, sizeof(what),
+			 "not scanned: %s (a format this scanner does not open)", fmt);
 		vf_scan_incomplete(s, b, 0, what);
 	}
 	for (size_t i = 0; i < rs->n; i++)

@@ -31,8 +31,7 @@ static const char *const role_names[] = {"unknown", "release", "root", "site"};
 
 const char *exai_key_role_name(exai_key_role r)
 {
-	return (unsigned)r < sizeof(role_names) / sizeof(role_names[0]) ? role_names[r]
-									 : "unknown";
+	return (unsigned)r < sizeof(role_names) / sizeof(role_names[0]) ? role_names[r] : "unknown";
 }
 
 void exai_key_comment(exai_key_role role, const char *what, char *buf, size_t cap)

@@ -68,7 +68,7 @@ typedef struct exai_bundle {
 	bool has_payload;
 	uint64_t payload_media_size;
 	uint64_t payload_dev, payload_ino; /* directory form: the payload file seen at open */
-	size_t payload_ordinal; /* exb: position of payload among archive entries */
+	size_t payload_ordinal;		   /* exb: position of payload among archive entries */
 	exai_index *index;
 	const exai_bentry *index_entry;
 	/* Filled by exai_bundle_verify (or exai_bundle_check_entries for display only): */
