@@ -67,8 +67,9 @@ typedef struct exai_bundle {
 	exai_bentry entries[EXAI_BUNDLE_MAX_ENTRIES];
 	bool has_payload;
 	uint64_t payload_media_size;
-	uint64_t payload_dev, payload_ino; /* directory form: the payload file seen at open */
-	size_t payload_ordinal;		   /* exb: position of payload among archive entries */
+	size_t payload_ordinal; /* exb: position of payload among archive entries */
+	/* Directory form: the payload file exai_bundle_open saw (its st_dev, st_ino). */
+	uint64_t payload_dev, payload_ino;
 	exai_index *index;
 	const exai_bentry *index_entry;
 	/* Filled by exai_bundle_verify (or exai_bundle_check_entries for display only): */
