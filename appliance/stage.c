@@ -90,21 +90,56 @@ static exai_status open_raw_file(upd_stager *s, const exai_component *c, exai_er
 	return EXAI_OK;
 }
 
+/* The configured slot is usually a udev symlink (/dev/disk/by-partlabel/...): it is resolved
+ * once, then the resolved path is opened without following anything further, non-blocking (a
+ * FIFO there cannot hang the apply), and what was opened must be a block device or (tests, VM
+ * images) a regular file. */
 static exai_status open_rootfs(upd_stager *s, exai_error *e)
 {
+	char *real = NULL;
 	struct stat st;
+	int fl;
+	exai_status rc = EXAI_OK;
 
 	if (exai_fault("stage.write"))
 		return exai_error_sys(e, EXAI_EIO, "%s: open (injected)", s->op->base);
-	s->fd = open(s->op->base, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	if (s->fd < 0)
-		return exai_error_sys(e, EXAI_EIO, "rootfs slot %s: open", s->op->base);
-	if (fstat(s->fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
-		return exai_error_set(e, EXAI_EUNSAFE,
-				      "rootfs slot %s: not a block device or image file",
-				      s->op->base);
+	if (!(real = realpath(s->op->base, NULL)))
+		return exai_error_sys(e, EXAI_EIO, "rootfs slot %s: resolve", s->op->base);
+	s->fd = open(real, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (s->fd < 0 && errno == EISDIR) {
+		rc = exai_error_set(e, EXAI_EUNSAFE,
+				    "rootfs slot %s (%s): a directory, not a block device or "
+				    "image file",
+				    s->op->base, real);
+		goto out;
+	}
+	if (s->fd < 0) {
+		rc = exai_error_sys(e, EXAI_EIO, "rootfs slot %s (%s): open", s->op->base, real);
+		goto out;
+	}
+	if (fstat(s->fd, &st) != 0) {
+		rc = exai_error_sys(e, EXAI_EIO, "rootfs slot %s (%s): fstat", s->op->base, real);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		rc = exai_error_set(e, EXAI_EUNSAFE,
+				    "rootfs slot %s (%s): a %s, not a block device or image file",
+				    s->op->base, real,
+				    S_ISFIFO(st.st_mode)   ? "FIFO"
+				    : S_ISCHR(st.st_mode)  ? "character device"
+				    : S_ISSOCK(st.st_mode) ? "socket"
+				    : S_ISDIR(st.st_mode)  ? "directory"
+							   : "special file");
+		goto out;
+	}
+	if ((fl = fcntl(s->fd, F_GETFL)) < 0 || fcntl(s->fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+		rc = exai_error_sys(e, EXAI_EIO, "rootfs slot %s (%s): fcntl", s->op->base, real);
+		goto out;
+	}
 	exai_wb_init(&s->wb, s->fd, 0, s->op->base);
-	return EXAI_OK;
+out:
+	free(real);
+	return rc;
 }
 
 static exai_status sink_begin(void *arg, const exai_component *c, exai_error *e)

@@ -66,17 +66,52 @@ exai_status exb_read_password(const char *path, char **out, exai_error *e)
 	return rc;
 }
 
-exai_status exb_load_seckey(const char *path, const char *password_file, exai_seckey **out,
-			    exai_error *e)
+static exai_status wrong_role(const char *path, exai_key_role found, exai_key_role want,
+			      const char *job, exai_error *e)
 {
-	char *pw = NULL;
-	exai_status rc = exb_read_password(password_file, &pw, e);
+	return exai_error_set(e, EXAI_EREFUSED,
+			      "%s is a %s key (its key file says so); %s needs a %s key", path,
+			      exai_key_role_name(found), job, exai_key_role_name(want));
+}
 
-	if (rc)
+exai_status exb_load_seckey(const char *path, const char *password_file, exai_key_role want,
+			    const char *job, exai_seckey **out, exai_error *e)
+{
+	exai_key_role found = EXAI_KEY_ROLE_UNKNOWN;
+	char *pw = NULL;
+	exai_status rc;
+
+	*out = NULL;
+	/* The role first: a wrong key is named as such before any password is asked for. */
+	if ((rc = exai_keyfile_role(path, &found, e)))
+		return rc;
+	if (found != EXAI_KEY_ROLE_UNKNOWN && found != want)
+		return wrong_role(path, found, want, job, e);
+	if ((rc = exb_read_password(password_file, &pw, e)))
 		return rc;
 	rc = exai_seckey_load(path, pw, out, e);
 	exai_secmem_free(pw);
-	return rc;
+	if (rc)
+		return rc;
+	if ((*out)->role == EXAI_KEY_ROLE_UNKNOWN)
+		fprintf(stderr,
+			"note: %s carries no exai key role (made by minisign?): make sure it is a "
+			"%s key\n",
+			path, exai_key_role_name(want));
+	return EXAI_OK;
+}
+
+exai_status exb_load_site_key(const char *path, exai_site_key **out, exai_error *e)
+{
+	exai_key_role found = EXAI_KEY_ROLE_UNKNOWN;
+	exai_status rc;
+
+	*out = NULL;
+	if ((rc = exai_keyfile_role(path, &found, e)))
+		return rc;
+	if (found == EXAI_KEY_ROLE_RELEASE || found == EXAI_KEY_ROLE_ROOT)
+		return wrong_role(path, found, EXAI_KEY_ROLE_SITE, "decrypting a bundle", e);
+	return exai_site_key_load(path, out, e);
 }
 
 uint64_t exb_now(void)

@@ -26,9 +26,16 @@ int exb_usage_error(const char *cmd, const char *fmt, ...) EXAI_PRINTF(2, 3);
 
 /* Reads a password from the first line of @path (NULL: none). *out in guarded memory. */
 exai_status exb_read_password(const char *path, char **out, exai_error *e) EXAI_WUR;
-/* Loads a release/root secret key, with the password from @password_file if given. */
-exai_status exb_load_seckey(const char *path, const char *password_file, exai_seckey **out,
-			    exai_error *e) EXAI_WUR;
+/* Loads a release/root secret key, with the password from @password_file if given, for a
+ * job that needs a key of role @want: a key file that declares another role is refused
+ * (EXAI_EREFUSED, naming the role found and the role needed), and so is a site key; a key
+ * without a role (made by stock minisign) is accepted, with a note on stderr. @job says
+ * what the key is for ("signing a bundle"). */
+exai_status exb_load_seckey(const char *path, const char *password_file, exai_key_role want,
+			    const char *job, exai_seckey **out, exai_error *e) EXAI_WUR;
+/* Loads a site secret key (for decrypting); a release or root key file is refused with a
+ * message naming its role. */
+exai_status exb_load_site_key(const char *path, exai_site_key **out, exai_error *e) EXAI_WUR;
 
 /* SOURCE_DATE_EPOCH if set and valid, else the current time. */
 uint64_t exb_now(void);

@@ -21,8 +21,26 @@ static void usage(FILE *out)
 	      "release/root keys are minisign Ed25519 keys: stock 'minisign -V -p PREFIX.pub'\n"
 	      "verifies what they sign. With --password-file the secret key is encrypted the way\n"
 	      "minisign does it (scrypt; --kdf interactive uses 16 MiB instead of 1 GiB).\n"
-	      "site keys are X25519 keys that bundles are encrypted to.\n",
+	      "site keys are X25519 keys that bundles are encrypted to.\n"
+	      "Both files name the key's role in their comment line; commands that take a\n"
+	      "secret key refuse one of another role (a root key cannot sign a bundle).\n",
 	      out);
+}
+
+/* minisign's public key file, with the key's role in the comment line (the line stock
+ * minisign ignores), ending in "minisign public key <KEYID>" as minisign writes it. */
+static char *pubkey_text(const exai_pubkey *pk, exai_key_role role)
+{
+	char id[EXAI_KEYID_STR], comment[96], *b64 = exai_pubkey_b64(pk), *out = NULL;
+
+	if (!b64)
+		return NULL;
+	exai_keyid_str(pk->id, id);
+	exai_key_comment(role, "public key", comment, sizeof(comment));
+	if (asprintf(&out, "untrusted comment: %s %s\n%s\n", comment, id, b64) < 0)
+		out = NULL;
+	free(b64);
+	return out;
 }
 
 int exb_cmd_keygen(int argc, char **argv)
@@ -95,8 +113,15 @@ int exb_cmd_keygen(int argc, char **argv)
 		exai_seckey *sk = NULL;
 		exai_pubkey pk;
 		char *text = NULL;
-		if (exb_read_password(pwfile, &pw, &e) || exai_seckey_generate(&sk, &e) ||
-		    exai_seckey_write(key, sk, pw, kdf, &e)) {
+		exai_key_role role =
+		    !strcmp(type, "root") ? EXAI_KEY_ROLE_ROOT : EXAI_KEY_ROLE_RELEASE;
+		if (exb_read_password(pwfile, &pw, &e) || exai_seckey_generate(&sk, &e)) {
+			exai_seckey_free(sk);
+			ret = exb_report("keygen", &e, json, EXB_USAGE);
+			goto out;
+		}
+		sk->role = role; /* written into both files' comment line */
+		if (exai_seckey_write(key, sk, pw, kdf, &e)) {
 			exai_seckey_free(sk);
 			ret = exb_report("keygen", &e, json, EXB_USAGE);
 			goto out;
@@ -104,7 +129,7 @@ int exb_cmd_keygen(int argc, char **argv)
 		exai_seckey_public(sk, &pk);
 		exai_seckey_free(sk);
 		exai_keyid_str(pk.id, id);
-		text = exai_pubkey_file_text(&pk);
+		text = pubkey_text(&pk, role);
 		if (!text || exai_write_new_file(pub, text, 0644, &e) != EXAI_OK) {
 			if (!text)
 				exai_error_set(&e, EXAI_ENOMEM, "out of memory");

@@ -167,7 +167,8 @@ static int root_sign(int argc, char **argv)
 	if (optind + 1 != argc || !keyfile)
 		return exb_usage_error("root sign", "usage: root sign ROOT --key ROOTKEY.key");
 	path = argv[optind];
-	if (exai_root_load(path, &r, &e) || exb_load_seckey(keyfile, pwfile, &sk, &e)) {
+	if (exai_root_load(path, &r, &e) ||
+	    exb_load_seckey(keyfile, pwfile, EXAI_KEY_ROLE_ROOT, "signing a trust root", &sk, &e)) {
 		ret = exb_report("root sign", &e, false, EXB_USAGE);
 		goto out;
 	}

@@ -24,18 +24,21 @@ static void inspect_usage(FILE *out)
 
 static void verify_usage(FILE *out)
 {
-	fputs(
-	    "usage: exai-bundle verify BUNDLE --root ROOT [--key SITE.key] [--now TIME] [--json]\n"
-	    "\n"
-	    "Full offline verification: the root chain carried in the bundle, the release\n"
-	    "signature threshold, every entry's size and hash, and every payload chunk's hash\n"
-	    "before it is decrypted. With --key (needed for an encrypted bundle's contents) the\n"
-	    "data key is unwrapped, every chunk decrypted and every component's plaintext hash\n"
-	    "checked; without it only what can be checked without decrypting is. Expiry is\n"
-	    "checked against --now (unix seconds or YYYY-MM-DD, default: the clock).\n"
-	    "The first failure is named (file, chunk, key id). No plaintext is ever printed.\n"
-	    "Exit status: 0 verified, 1 a check failed, 2 usage or setup error.\n",
-	    out);
+	fputs("usage: exai-bundle verify BUNDLE --root ROOT [--key SITE.key | --signatures-only]\n"
+	      "                          [--now TIME] [--json]\n"
+	      "\n"
+	      "Full offline verification: the root chain carried in the bundle, the release\n"
+	      "signature threshold, every entry's size and hash, and every payload chunk's hash\n"
+	      "before it is decrypted. With --key (needed for an encrypted bundle's contents) the\n"
+	      "data key is unwrapped, every chunk decrypted and every component's plaintext hash\n"
+	      "checked. An encrypted bundle without --key is NOT verified (exit 1: its manifest\n"
+	      "and plaintext were not checked) unless --signatures-only asks for exactly that\n"
+	      "partial check; the output then says what was not checked. Expiry is checked\n"
+	      "against --now (unix seconds or YYYY-MM-DD, default: the clock).\n"
+	      "The first failure is named (file, chunk, key id). No plaintext is ever printed.\n"
+	      "Exit status: 0 verified, 1 a check failed or was not made, 2 usage or setup "
+	      "error.\n",
+	      out);
 }
 
 static const char *sigstate_name(exai_sigstate s)
@@ -190,15 +193,19 @@ static void print_signers(const exai_bundle *b, bool checked)
 typedef struct show_opts {
 	const char *bundle, *root, *key;
 	uint64_t now;
-	bool now_set, json;
+	bool now_set, json, signatures_only;
 } show_opts;
 
 static int parse(const char *cmd, int argc, char **argv, show_opts *o, void (*usage)(FILE *))
 {
 	static const struct option opts[] = {
-	    {"root", required_argument, NULL, 'r'}, {"key", required_argument, NULL, 'k'},
-	    {"now", required_argument, NULL, 'n'},  {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+	    {"root", required_argument, NULL, 'r'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"now", required_argument, NULL, 'n'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"signatures-only", no_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -218,6 +225,11 @@ static int parse(const char *cmd, int argc, char **argv, show_opts *o, void (*us
 			break;
 		case 'j':
 			o->json = true;
+			break;
+		case 's':
+			if (strcmp(cmd, "verify"))
+				return exb_usage_error(cmd, "--signatures-only is a verify option");
+			o->signatures_only = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -246,7 +258,7 @@ int exb_cmd_inspect(int argc, char **argv)
 	if (ret)
 		return ret < 0 ? EXB_OK : ret;
 	if ((o.root && exai_root_load(o.root, &root, &e)) ||
-	    (o.key && exai_site_key_load(o.key, &key, &e))) {
+	    (o.key && exb_load_site_key(o.key, &key, &e))) {
 		ret = exb_report("inspect", &e, o.json, EXB_USAGE);
 		goto out;
 	}
@@ -294,6 +306,32 @@ out:
 	return ret;
 }
 
+#define NOT_VERIFIED_MSG                                                                      \
+	"not verified: the bundle is encrypted and no --key was given, so its manifest and "  \
+	"plaintext were not checked (signatures, entries and chunk hashes were); give --key " \
+	"SITE.key, or --signatures-only to accept this partial check"
+
+static const char *const checked_what[] = {"root chain", "release signature threshold",
+					   "entry sizes and hashes", "chunk hashes", NULL};
+static const char *const checked_full[] = {"root chain",
+					   "release signature threshold",
+					   "entry sizes and hashes",
+					   "chunk hashes",
+					   "manifest",
+					   "decryption",
+					   "component plaintext hashes",
+					   NULL};
+static const char *const not_checked_what[] = {"manifest", "component plaintext hashes", NULL};
+
+static json_t *strv_json(const char *const *v)
+{
+	json_t *a = json_array();
+
+	for (; a && *v; v++)
+		json_array_append_new(a, json_string(*v));
+	return a;
+}
+
 int exb_cmd_verify(int argc, char **argv)
 {
 	show_opts o = {0};
@@ -302,7 +340,7 @@ int exb_cmd_verify(int argc, char **argv)
 	exai_site_key *key = NULL;
 	exai_verify_opts vo = {0};
 	exai_progress prog;
-	bool decrypted;
+	bool decrypted, complete;
 	exai_error e;
 	int ret = parse("verify", argc, argv, &o, verify_usage);
 
@@ -310,8 +348,10 @@ int exb_cmd_verify(int argc, char **argv)
 		return ret < 0 ? EXB_OK : ret;
 	if (!o.root)
 		return exb_usage_error("verify", "--root ROOT is required");
+	if (o.key && o.signatures_only)
+		return exb_usage_error("verify", "give --key or --signatures-only, not both");
 	if (exai_root_load(o.root, &root, &e) || exai_root_check_self(root, &e) ||
-	    (o.key && exai_site_key_load(o.key, &key, &e))) {
+	    (o.key && exb_load_site_key(o.key, &key, &e))) {
 		ret = exb_report("verify", &e, o.json, EXB_USAGE);
 		goto out;
 	}
@@ -332,25 +372,42 @@ int exb_cmd_verify(int argc, char **argv)
 		ret = exb_report("verify", &e, o.json, EXB_FAIL);
 		goto out;
 	}
+	complete = decrypted || o.signatures_only;
 	if (o.json) {
-		json_t *j =
-		    json_pack("{s:b,s:s,s:o,s:I,s:o,s:b}", "ok", 1, "bundle", o.bundle, "index",
-			      index_json(b->index), "root_version", (json_int_t)b->root->version,
-			      "signatures", signers_json(b, true), "decrypted", decrypted);
+		json_t *j = json_pack(
+		    "{s:b,s:s,s:o,s:I,s:o,s:b,s:b,s:o,s:o}", "ok", complete, "bundle", o.bundle,
+		    "index", index_json(b->index), "root_version", (json_int_t)b->root->version,
+		    "signatures", signers_json(b, true), "decrypted", decrypted, "complete",
+		    decrypted, "checked", strv_json(decrypted ? checked_full : checked_what),
+		    "not_checked", decrypted ? json_array() : strv_json(not_checked_what));
 		if (decrypted)
 			exai_json_set(j, "components", components_json(b->manifest));
+		if (!complete)
+			exai_json_set(j, "error",
+				      json_pack("{s:s,s:s}", "code", "incomplete", "message",
+						NOT_VERIFIED_MSG));
 		exai_json_emit(j, stdout);
 	} else {
 		print_index(b);
 		print_signers(b, true);
 		if (decrypted)
 			print_components(b->manifest);
-		printf("verified: %u of %u required signatures, every hash%s\n",
-		       b->valid_signatures, b->root->release_threshold,
-		       decrypted ? ", decryption and every plaintext hash"
-				 : " (contents encrypted: give --key SITE.key to check them too)");
+		if (decrypted)
+			printf("verified: %u of %u required signatures, every hash, decryption and "
+			       "every plaintext hash\n",
+			       b->valid_signatures, b->root->release_threshold);
+		else
+			printf("%s: %u of %u required signatures, the root chain, every entry's "
+			       "hash and every chunk hash\n"
+			       "NOT checked: the manifest and every component's plaintext hash "
+			       "(contents encrypted%s)\n",
+			       complete ? "verified (--signatures-only)" : "checked",
+			       b->valid_signatures, b->root->release_threshold,
+			       complete ? "" : "; give --key SITE.key to check them");
+		if (!complete)
+			fprintf(stderr, "exai-bundle verify: %s\n", NOT_VERIFIED_MSG);
 	}
-	ret = EXB_OK;
+	ret = complete ? EXB_OK : EXB_FAIL;
 out:
 	exai_bundle_free(b);
 	free(root);

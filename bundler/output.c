@@ -327,62 +327,336 @@ static la_ssize_t mem_cb(struct archive *a, void *client, const void *buf, size_
 	return (la_ssize_t)len;
 }
 
-exai_status exb_exb_append(const char *path, const char *name, const uint8_t *data, size_t len,
-			   uint64_t mtime, exai_error *e)
+/* The tar bytes of entries @names/@datas followed by an end-of-archive marker. */
+static exai_status tar_tail(char (*names)[48], uint8_t **datas, const size_t *lens, size_t n,
+			    uint64_t mtime, mem_sink *m, exai_error *e)
 {
-	static const uint8_t zero[1024];
 	struct archive *a = archive_write_new();
 	struct archive_entry *ent = archive_entry_new();
-	mem_sink m = {0};
-	uint8_t tail[1024];
-	struct stat st;
 	exai_status rc = EXAI_OK;
-	int fd = -1;
 
 	if (!a || !ent) {
 		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
 		goto out;
 	}
-	/* The entry plus a new end-of-archive marker, built in memory. */
-	archive_entry_set_pathname(ent, name);
-	archive_entry_set_filetype(ent, AE_IFREG);
-	archive_entry_set_perm(ent, 0644);
-	archive_entry_set_size(ent, (la_int64_t)len);
-	archive_entry_set_mtime(ent, (time_t)mtime, 0);
 	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
 	    archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
-	    archive_write_open2(a, &m, NULL, mem_cb, NULL, NULL) != ARCHIVE_OK ||
-	    archive_write_header(a, ent) != ARCHIVE_OK ||
-	    archive_write_data(a, data, len) != (la_ssize_t)len ||
-	    archive_write_close(a) != ARCHIVE_OK) {
-		rc = exai_error_set(e, EXAI_EIO, "tar: %s", archive_error_string(a));
+	    archive_write_open2(a, m, NULL, mem_cb, NULL, NULL) != ARCHIVE_OK)
+		goto tar_err;
+	for (size_t i = 0; i < n; i++) {
+		archive_entry_clear(ent);
+		archive_entry_set_pathname(ent, names[i]);
+		archive_entry_set_filetype(ent, AE_IFREG);
+		archive_entry_set_perm(ent, 0644);
+		archive_entry_set_size(ent, (la_int64_t)lens[i]);
+		archive_entry_set_mtime(ent, (time_t)mtime, 0);
+		if (archive_write_header(a, ent) != ARCHIVE_OK ||
+		    archive_write_data(a, datas[i], lens[i]) != (la_ssize_t)lens[i])
+			goto tar_err;
+	}
+	if (archive_write_close(a) != ARCHIVE_OK)
+		goto tar_err;
+	goto out;
+tar_err:
+	rc = exai_error_set(e, EXAI_EIO, "tar: %s", archive_error_string(a));
+out:
+	archive_entry_free(ent);
+	archive_write_free(a);
+	return rc;
+}
+
+static bool block_is_zero(const uint8_t *p)
+{
+	for (size_t i = 0; i < 512; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* The offset of the end-of-archive marker of the .exb open as @fd, as a tar reader finds it:
+ * right after the last entry's (padded) data. A crash between the two steps of an append
+ * leaves bytes after that first zero block; readers stop at it, and so does this. */
+static exai_status exb_end_marker(int fd, const char *path, off_t *end, exai_error *e)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *ent;
+	int64_t last = -1, size = 0;
+	uint8_t blk[512];
+	struct stat st;
+	off_t o;
+	exai_status rc = EXAI_OK;
+	int r;
+
+	if (!a)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	archive_read_support_format_tar(a);
+	if (lseek(fd, 0, SEEK_SET) != 0 || archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK)
+		goto bad;
+	while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
+		last = archive_read_header_position(a);
+		size = archive_entry_size(ent);
+		if (archive_read_data_skip(a) != ARCHIVE_OK)
+			goto bad;
+	}
+	if (r != ARCHIVE_EOF || last < 0 || size < 0 || fstat(fd, &st) != 0)
+		goto bad;
+	/* From the last entry's first header block: pax extended headers ('x'), then its own
+	 * header block, then its data padded to 512. */
+	for (o = (off_t)last;;) {
+		uint64_t xs = 0;
+		if (pread(fd, blk, 512, o) != 512)
+			goto bad;
+		if (blk[156] != 'x')
+			break;
+		for (int k = 124; k < 135 && blk[k] >= '0' && blk[k] <= '7'; k++)
+			xs = xs * 8 + (uint64_t)(blk[k] - '0');
+		o += 512 + (off_t)((xs + 511) / 512 * 512);
+	}
+	o += 512 + (off_t)(((uint64_t)size + 511) / 512 * 512);
+	if (o + 1024 > st.st_size || pread(fd, blk, 512, o) != 512 || !block_is_zero(blk))
+		goto bad;
+	*end = o;
+	goto out;
+bad:
+	rc = exai_error_set(e, EXAI_EFORMAT,
+			    "%s: does not end with a tar end marker as exai-bundle writes it (was "
+			    "it re-packed by another tool? sign the directory form instead)",
+			    path);
+out:
+	archive_read_free(a);
+	return rc;
+}
+
+#define MAX_TAIL_SIGS 160
+
+typedef struct sig_tail {
+	off_t start; /* offset of the first entry after payload (or the end marker) */
+	size_t n;
+	char names[MAX_TAIL_SIGS][48];
+	uint8_t *datas[MAX_TAIL_SIGS];
+	size_t lens[MAX_TAIL_SIGS];
+} sig_tail;
+
+static void sig_tail_free(sig_tail *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->datas[i]);
+}
+
+/* Reads the entries after payload of the .exb open as @fd (signatures, as bundle_open
+ * enforces). A @drop entry before payload is refused. */
+static exai_status read_sig_tail(int fd, const char *path, const char *drop, off_t end, sig_tail *t,
+				 exai_error *e)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *ent;
+	bool after = false;
+	exai_status rc = EXAI_OK;
+	int r;
+
+	t->start = -1;
+	if (!a)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	archive_read_support_format_tar(a);
+	if (lseek(fd, 0, SEEK_SET) != 0 || archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK) {
+		rc = exai_error_set(e, EXAI_EFORMAT, "%s: %s", path, archive_error_string(a));
 		goto out;
 	}
-	rc = exai_file_open_regular(path, O_RDWR, 0, &fd, e);
+	while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
+		const char *name = archive_entry_pathname(ent);
+		la_int64_t size = archive_entry_size(ent);
+		if (!name || size < 0 || size > 16384) {
+			if (after) {
+				rc = exai_error_set(e, EXAI_EFORMAT,
+						    "%s: an entry after payload is not a signature",
+						    path);
+				goto out;
+			}
+			if (archive_read_data_skip(a) != ARCHIVE_OK)
+				break;
+			continue;
+		}
+		if (!after) {
+			if (drop && !strcmp(name, drop)) {
+				rc = exai_error_set(e, EXAI_EFORMAT,
+						    "%s: %s is stored before payload, not where "
+						    "exai-bundle appends signatures: refusing to "
+						    "rewrite it",
+						    path, name);
+				goto out;
+			}
+			after = !strcmp(name, "payload");
+			if (archive_read_data_skip(a) != ARCHIVE_OK)
+				break;
+			continue;
+		}
+		if (t->start < 0)
+			t->start = (off_t)archive_read_header_position(a);
+		if (strncmp(name, "sig/", 4) || strlen(name) >= sizeof(t->names[0]) ||
+		    t->n == MAX_TAIL_SIGS) {
+			rc = exai_error_set(e, EXAI_EFORMAT,
+					    "%s: entry '%.64s' after payload is not a signature",
+					    path, name);
+			goto out;
+		}
+		if (!(t->datas[t->n] = malloc((size_t)size + 1))) {
+			rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
+			goto out;
+		}
+		snprintf(t->names[t->n], sizeof(t->names[0]), "%s", name);
+		t->lens[t->n] = (size_t)size;
+		t->n++;
+		if (archive_read_data(a, t->datas[t->n - 1], (size_t)size) != size) {
+			rc = exai_error_set(e, EXAI_EFORMAT, "%s: %s: short read", path, name);
+			goto out;
+		}
+	}
+	if (r != ARCHIVE_EOF || !after) {
+		rc = exai_error_set(e, EXAI_EFORMAT, "%s: %s", path,
+				    after ? archive_error_string(a) : "no payload entry");
+		goto out;
+	}
+	if (t->start < 0)
+		t->start = end;
+out:
+	archive_read_free(a);
+	return rc;
+}
+
+/* Copies @len bytes from the start of @in to @out (in the kernel where it can). */
+static exai_status copy_prefix(int in, int out, off_t len, const char *path, exai_error *e)
+{
+	loff_t ioff = 0, ooff = 0;
+
+	while (ioff < len) {
+		ssize_t n = copy_file_range(in, &ioff, out, &ooff, (size_t)(len - ioff), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 &&
+		    (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
+			uint8_t buf[1 << 16];
+			for (;;) { /* plain copy from where the kernel copy stopped */
+				size_t want = len - ioff < (off_t)sizeof(buf) ? (size_t)(len - ioff)
+									      : sizeof(buf);
+				ssize_t got;
+				if (want == 0)
+					return EXAI_OK;
+				got = pread(in, buf, want, ioff);
+				if (got <= 0)
+					return exai_error_sys(e, EXAI_EIO, "%s: read", path);
+				if (pwrite(out, buf, (size_t)got, ooff) != got)
+					return exai_error_sys(e, EXAI_EIO, "%s: write copy", path);
+				ioff += got;
+				ooff += got;
+			}
+		}
+		if (n <= 0)
+			return n < 0
+				   ? exai_error_sys(e, EXAI_EIO, "%s: copy", path)
+				   : exai_error_set(e, EXAI_ESHORT, "%s: ended while copied", path);
+	}
+	return EXAI_OK;
+}
+
+exai_status exb_exb_rewrite_sigs(const char *path, const char *drop, const char *add_name,
+				 const uint8_t *add, size_t add_len, uint64_t mtime,
+				 unsigned *dropped, exai_error *e)
+{
+	sig_tail *t = calloc(1, sizeof(*t));
+	mem_sink m = {0};
+	exai_afile af = {.fd = -1};
+	off_t end = 0;
+	int fd = -1;
+	size_t keep = 0;
+	exai_status rc;
+
+	*dropped = 0;
+	if (!t)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	if ((rc = exai_file_open_regular(path, O_RDONLY, 0, &fd, e)) ||
+	    (rc = exb_end_marker(fd, path, &end, e)) ||
+	    (rc = read_sig_tail(fd, path, drop, end, t, e)))
+		goto out;
+	for (size_t i = 0; i < t->n; i++) {
+		if (drop && !strcmp(t->names[i], drop)) {
+			free(t->datas[i]);
+			(*dropped)++;
+			continue;
+		}
+		memcpy(t->names[keep], t->names[i], sizeof(t->names[0]));
+		t->datas[keep] = t->datas[i];
+		t->lens[keep++] = t->lens[i];
+	}
+	t->n = keep;
+	if (add_name) {
+		if (t->n == MAX_TAIL_SIGS || strlen(add_name) >= sizeof(t->names[0]) ||
+		    !(t->datas[t->n] = malloc(add_len ? add_len : 1))) {
+			rc = exai_error_set(e, EXAI_ENOMEM, "out of memory or too many signatures");
+			goto out;
+		}
+		snprintf(t->names[t->n], sizeof(t->names[0]), "%s", add_name);
+		memcpy(t->datas[t->n], add, add_len);
+		t->lens[t->n++] = add_len;
+	}
+	if ((rc = tar_tail(t->names, t->datas, t->lens, t->n, mtime, &m, e)) ||
+	    (rc = exai_afile_open(&af, path, 0644, e)) ||
+	    (rc = copy_prefix(fd, af.fd, t->start, path, e)) ||
+	    (lseek(af.fd, t->start, SEEK_SET) != t->start &&
+	     (rc = exai_error_sys(e, EXAI_EIO, "%s: seek", af.tmp))) ||
+	    (rc = exai_afile_write(&af, m.buf, m.len, e)))
+		goto out;
+	rc = exai_afile_commit(&af, e);
+out:
 	if (rc)
+		exai_afile_abort(&af);
+	if (fd >= 0)
+		close(fd);
+	sig_tail_free(t);
+	free(t);
+	free(m.buf);
+	return rc;
+}
+
+exai_status exb_exb_append(const char *path, const char *name, const uint8_t *data, size_t len,
+			   uint64_t mtime, exai_error *e)
+{
+	static const uint8_t zero[1024];
+	char names[1][48];
+	uint8_t *datas[1] = {(uint8_t *)data};
+	mem_sink m = {0};
+	off_t x = 0;
+	exai_status rc = EXAI_OK;
+	int fd = -1;
+
+	snprintf(names[0], sizeof(names[0]), "%s", name);
+	/* The entry plus a new end-of-archive marker, built in memory. */
+	if ((rc = tar_tail(names, datas, &len, 1, mtime, &m, e)))
 		goto out;
-	if (fstat(fd, &st) != 0 || st.st_size < 2048 || st.st_size % 512 ||
-	    pread(fd, tail, sizeof(tail), st.st_size - 1024) != 1024 ||
-	    memcmp(tail, zero, sizeof(tail)) != 0) {
-		rc = exai_error_set(e, EXAI_EFORMAT,
-				    "%s: does not end with a tar end marker as exai-bundle writes "
-				    "it (was it re-packed by another tool? sign the directory "
-				    "form instead)",
-				    path);
+	if ((rc = exai_file_open_regular(path, O_RDWR, 0, &fd, e)) ||
+	    (rc = exb_end_marker(fd, path, &x, e)))
 		goto out;
-	}
-	if (pwrite(fd, m.buf, m.len, st.st_size - 1024) != (ssize_t)m.len || fsync(fd) != 0) {
+	/* Step 1: all but the first header block, past the old marker's first (zero) block
+	 * (and nothing after: left-overs of an interrupted append go). */
+	if (m.len < 1024 + 512 || exai_fault("sign.append") ||
+	    pwrite(fd, m.buf + 512, m.len - 512, x + 512) != (ssize_t)(m.len - 512) ||
+	    ftruncate(fd, x + (off_t)m.len) != 0 || fsync(fd) != 0) {
 		rc = exai_error_sys(e, EXAI_EIO, "%s: append signature", path);
-		/* Put the end marker back so the bundle reads as before. */
-		if (ftruncate(fd, st.st_size - 1024) == 0)
-			(void)!pwrite(fd, zero, sizeof(zero), st.st_size - 1024);
-		goto out;
+		goto restore;
 	}
+	/* Step 2: the header block that makes the entry visible. */
+	if (exai_fault("sign.header") || pwrite(fd, m.buf, 512, x) != 512 || fsync(fd) != 0) {
+		rc = exai_error_sys(e, EXAI_EIO, "%s: append signature", path);
+		goto restore;
+	}
+	goto out;
+restore:
+	/* Put the old end marker back so the bundle reads (and hashes) as before. */
+	if (ftruncate(fd, x + 1024) == 0)
+		(void)!pwrite(fd, zero, sizeof(zero), x);
+	(void)fsync(fd);
 out:
 	if (fd >= 0)
 		close(fd);
 	free(m.buf);
-	archive_entry_free(ent);
-	archive_write_free(a);
 	return rc;
 }

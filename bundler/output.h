@@ -38,8 +38,20 @@ exai_status exb_output_finish(exb_output *o, const exb_blob *fill, size_t n_fill
 /* Removes everything written; frees @o. NULL-safe. */
 void exb_output_abort(exb_output *o);
 
-/* Appends entry @name with @data to an existing .exb (used by sign). */
+/* Appends entry @name with @data to an existing .exb (used by sign), in place and in an
+ * order that leaves a readable bundle at every step: everything but the new entry's first
+ * header block is written past the old end marker's first block (still zero, so readers stop
+ * there), synced, then that header block, synced. On failure the old bytes are put back. */
 exai_status exb_exb_append(const char *path, const char *name, const uint8_t *data, size_t len,
 			   uint64_t mtime, exai_error *e) EXAI_WUR;
+/* Rewrites an .exb's signatures: every sig/ entry after payload named @drop is left out and,
+ * if @add_name is not NULL, entry @add_name with @add is appended. The new file is written
+ * next to @path (everything up to the end of payload copied with copy_file_range), synced and
+ * renamed over @path, so a failure or crash leaves the old bundle whole. *@dropped counts
+ * the entries left out. A @drop entry before payload (not where exai-bundle puts them) is
+ * refused. */
+exai_status exb_exb_rewrite_sigs(const char *path, const char *drop, const char *add_name,
+				 const uint8_t *add, size_t add_len, uint64_t mtime,
+				 unsigned *dropped, exai_error *e) EXAI_WUR;
 
 #endif

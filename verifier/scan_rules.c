@@ -472,12 +472,50 @@ static exai_status finish_rule(vf_rules *rs, size_t i, exai_error *e)
 	return EXAI_OK;
 }
 
+/* Content that was not scanned completely is always a finding: the scan.incomplete check can
+ * be given another id, severity or message, never turned off (a suppression in the allow
+ * file, with its justification, is the way to accept one). Without any rule for it (rules
+ * files with --no-default-rules), the built-in one is added. */
+static exai_status ensure_incomplete_rule(vf_rules *rs, exai_error *e)
+{
+	static const char builtin[] =
+	    "version: 1\n"
+	    "rules:\n"
+	    "  - id: scan.incomplete\n"
+	    "    check: scan.incomplete\n"
+	    "    severity: high\n"
+	    "    description: content that could not be scanned completely\n"
+	    "    message: not scanned completely\n"
+	    "    hint: raise the limit in the rules settings, or unpack/repair the content and "
+	    "scan again\n";
+	bool found = false;
+
+	for (size_t i = 0; i < rs->n; i++) {
+		if (rs->r[i].check != VF_CHK_INCOMPLETE)
+			continue;
+		if (!rs->r[i].enabled)
+			return exai_error_set(e, EXAI_EFORMAT,
+					      "%s: rule '%s': the scan.incomplete check cannot be "
+					      "disabled (content not scanned must be a finding; "
+					      "suppress a reviewed one in the allow file)",
+					      rs->r[i].where ? rs->r[i].where : "rules",
+					      rs->r[i].id);
+		found = true;
+	}
+	if (found)
+		return EXAI_OK;
+	return vf_rules_load_buf(rs, "built-in scan.incomplete rule", builtin, sizeof(builtin) - 1,
+				 e);
+}
+
 exai_status vf_rules_finish(vf_rules *rs, exai_error *e)
 {
 	exai_status rc;
 
 	for (unsigned c = 0; c < VF_CHK__COUNT; c++)
 		rs->by_check[c] = -1;
+	if ((rc = ensure_incomplete_rule(rs, e)))
+		return rc;
 	default_settings(&rs->set);
 	for (size_t i = 0; i < rs->n; i++)
 		if ((rc = finish_rule(rs, i, e)))

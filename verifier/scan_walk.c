@@ -215,13 +215,78 @@ static void scan_elf(vf_scan *s, const vf_buf *b)
 	free(syms);
 }
 
+/* The index of an encrypted exai bundle (a file or .exb entry named "index"): the bundle's
+ * manifest and payload next to it are ciphertext nobody can scan without the site key. */
+static bool is_encrypted_bundle_index(const vf_buf *b)
+{
+	static const char magic[] = "exai-bundle-index 1\n", key[] = "\nencryption ";
+	const uint8_t *p = b->p, *end = b->p + b->n, *l;
+
+	if (strcmp(b->base, "index") || b->n < sizeof(magic) - 1 ||
+	    memcmp(p, magic, sizeof(magic) - 1))
+		return false;
+	for (l = p; l && l < end; l = memchr(l + 1, '\n', (size_t)(end - l - 1))) {
+		size_t left = (size_t)(end - l);
+		if (left > sizeof(key) - 1 && !memcmp(l, key, sizeof(key) - 1))
+			return !(left >= sizeof(key) - 1 + 5 &&
+				 !memcmp(l + sizeof(key) - 1, "none\n", 5));
+		if (left <= 1)
+			break;
+	}
+	return true; /* an index without an encryption line: not known to be readable */
+}
+
+/* Formats that hold compressed or encrypted content this scanner does not open: scanning
+ * their bytes as strings would pass whatever they hold. NULL for anything else. */
+static const char *unread_format(const uint8_t *p, size_t n)
+{
+	static const struct {
+		const char *magic;
+		size_t len, off;
+		const char *name;
+	} f[] = {
+	    {"7z\xbc\xaf\x27\x1c", 6, 0, "7-Zip archive"},
+	    {"Rar!\x1a\x07", 6, 0, "RAR archive"},
+	    {"\x04\x22\x4d\x18", 4, 0, "LZ4 data"},
+	    {"LZIP", 4, 0, "lzip data"},
+	    {"hsqs", 4, 0, "squashfs image"},
+	    {"Salted__", 8, 0, "OpenSSL-encrypted data"},
+	    {"age-encryption.org/v1\n", 22, 0, "age-encrypted data"},
+	    {"-----BEGIN PGP MESSAGE-----", 27, 0, "PGP message"},
+	};
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (n >= f[i].off + f[i].len && !memcmp(p + f[i].off, f[i].magic, f[i].len))
+			return f[i].name;
+	if (n >= 10 && !memcmp(p, "BZh", 3) && p[3] >= '1' && p[3] <= '9' &&
+	    !memcmp(p + 4, "1AY&SY", 6))
+		return "bzip2 data";
+	/* zip (jar, wheel, ...): a first entry stored as is is plain bytes and scanned; a
+	 * deflated (or otherwise compressed or encrypted) one is not readable here. */
+	if (n >= 30 && !memcmp(p, "PK\x03\x04", 4) && ((p[8] | p[9] << 8) != 0 || (p[6] & 1)))
+		return "zip archive with compressed or encrypted entries";
+	return NULL;
+}
+
 void vf_scan_buffer(vf_scan *s, const vf_buf *b)
 {
 	const vf_rules *rs = s->rules;
 	size_t sniff = b->n < SNIFF ? b->n : SNIFF;
+	const char *fmt;
+	char what[160];
 
 	__atomic_add_fetch(&s->files, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&s->bytes, b->n, __ATOMIC_RELAXED);
+	if (is_encrypted_bundle_index(b))
+		vf_scan_incomplete(s, b, 0,
+				   "encrypted exai bundle: its manifest and payload are ciphertext "
+				   "and were not scanned; scan it with 'airgap-verifier bundle "
+				   "--root ROOT --key SITE.key'");
+	if ((fmt = unread_format(b->p, b->n))) {
+		snprintf(what, sizeof(what),
+			 "not scanned: %s (a format this scanner does not open)", fmt);
+		vf_scan_incomplete(s, b, 0, what);
+	}
 	for (size_t i = 0; i < rs->n; i++)
 		if (rs->r[i].enabled && rs->r[i].check == VF_CHK_FILENAME &&
 		    vf_files_match(&rs->r[i].files, b->base, b->p, b->n))
@@ -452,6 +517,11 @@ static exai_status walk(vf_scan *s, jobs *j, const char *dir, size_t rel_off, un
 				rc = walk(s, j, child, rel_off, depth + 1, e);
 		} else if (is_reg) {
 			rc = add_job(j, child, child + rel_off, (uint64_t)st.st_size, e);
+		} else if (!S_ISLNK(st.st_mode)) { /* symlinks are never followed, by design */
+			vf_buf sb = {.path = child, .rel = child + rel_off, .base = de->d_name};
+			vf_scan_incomplete(s, &sb, 0,
+					   "not scanned: not a regular file (a FIFO, socket or "
+					   "device)");
 		}
 		free(child);
 	}

@@ -185,8 +185,11 @@ static exai_status open_dir(exai_bundle *b, exai_error *e)
 			    !S_ISREG(st.st_mode))
 				rc = exai_error_set(e, EXAI_EUNSAFE,
 						    "%s: payload: not a regular file", b->path);
-			else
+			else {
+				b->payload_dev = (uint64_t)st.st_dev;
+				b->payload_ino = (uint64_t)st.st_ino;
 				rc = add_entry(b, "payload", (uint64_t)st.st_size, &slot, e);
+			}
 		} else
 			rc = load_dir_file(b, b->fd, de->d_name, de->d_name, e);
 	}

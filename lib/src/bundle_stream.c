@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "exai/aead.h"
@@ -450,6 +451,38 @@ static exai_status consume(consumer *c, const uint8_t *pt, size_t len, exai_erro
 	return EXAI_OK;
 }
 
+/* The directory form's payload is opened again by name: it must still be the regular file of
+ * the size exai_bundle_open saw, and the same inode. O_NONBLOCK keeps a FIFO or device swapped
+ * in meanwhile from blocking the open; it is cleared once the file is known to be regular. */
+static exai_status reopen_dir_payload(pipe_ctx *p, exai_error *e)
+{
+	exai_bundle *b = p->b;
+	struct stat st;
+	int fl;
+
+	(void)exai_fault("payload.reopen"); /* tests: "stop" here to swap the file */
+	p->fd = openat(b->fd, "payload", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (p->fd < 0)
+		return exai_error_sys(e, EXAI_EIO, "%s: payload: open", b->path);
+	if (fstat(p->fd, &st) != 0)
+		return exai_error_sys(e, EXAI_EIO, "%s: payload: fstat", b->path);
+	if (!S_ISREG(st.st_mode))
+		return exai_error_set(e, EXAI_EUNSAFE,
+				      "%s: payload: not a regular file any more (replaced after "
+				      "the bundle was opened)",
+				      b->path);
+	if ((uint64_t)st.st_size != b->payload_media_size ||
+	    (b->payload_ino &&
+	     ((uint64_t)st.st_dev != b->payload_dev || (uint64_t)st.st_ino != b->payload_ino)))
+		return exai_error_set(e, EXAI_EVERIFY,
+				      "%s: payload: replaced after the bundle was opened (another "
+				      "file or another size)",
+				      b->path);
+	if ((fl = fcntl(p->fd, F_GETFL)) < 0 || fcntl(p->fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
+		return exai_error_sys(e, EXAI_EIO, "%s: payload: fcntl", b->path);
+	return EXAI_OK;
+}
+
 static exai_status open_payload(pipe_ctx *p, exai_error *e)
 {
 	exai_bundle *b = p->b;
@@ -458,10 +491,7 @@ static exai_status open_payload(pipe_ctx *p, exai_error *e)
 
 	p->fd = -1;
 	if (!b->is_exb) {
-		p->fd = openat(b->fd, "payload", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (p->fd < 0)
-			return exai_error_sys(e, EXAI_EIO, "payload: open");
-		return EXAI_OK;
+		return reopen_dir_payload(p, e);
 	}
 	if (lseek(b->fd, 0, SEEK_SET) != 0)
 		return exai_error_sys(e, EXAI_EIO, "%s: seek", b->path);

@@ -27,6 +27,71 @@
 #define KDF_MEMLIMIT_MAX (2ull << 30)
 #define KDF_OPSLIMIT_MAX (1ull << 30)
 
+static const char *const role_names[] = {"unknown", "release", "root", "site"};
+
+const char *exai_key_role_name(exai_key_role r)
+{
+	return (unsigned)r < sizeof(role_names) / sizeof(role_names[0]) ? role_names[r] : "unknown";
+}
+
+void exai_key_comment(exai_key_role role, const char *what, char *buf, size_t cap)
+{
+	if (role == EXAI_KEY_ROLE_RELEASE || role == EXAI_KEY_ROLE_ROOT)
+		snprintf(buf, cap, "exai %s key, minisign %s", role_names[role], what);
+	else
+		snprintf(buf, cap, "minisign %s", what);
+}
+
+/* The role named by a comment line's text @c (@n bytes, after "untrusted comment: "). */
+static exai_key_role comment_role(const char *c, size_t n)
+{
+	static const struct {
+		const char *prefix;
+		exai_key_role role;
+	} known[] = {
+	    {"exai release key,", EXAI_KEY_ROLE_RELEASE},
+	    {"exai root key,", EXAI_KEY_ROLE_ROOT},
+	    {"exai site ", EXAI_KEY_ROLE_SITE},
+	};
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		size_t l = strlen(known[i].prefix);
+		if (n >= l && !memcmp(c, known[i].prefix, l))
+			return known[i].role;
+	}
+	return EXAI_KEY_ROLE_UNKNOWN;
+}
+
+exai_status exai_keyfile_role(const char *path, exai_key_role *out, exai_error *e)
+{
+	uint8_t *buf = NULL, blob[256];
+	const char *l2, *end;
+	size_t len = 0, n = 0;
+	exai_status rc = exai_file_read_bounded(path, SK_FILE_MAX, &buf, &len, e);
+
+	*out = EXAI_KEY_ROLE_UNKNOWN;
+	if (rc)
+		return rc;
+	l2 = memchr(buf, '\n', len);
+	if (len > 19 && !strncmp((char *)buf, "untrusted comment: ", 19) && l2) {
+		*out = comment_role((const char *)buf + 19, (size_t)(l2 - ((char *)buf + 19)));
+		l2++;
+		end = memchr(l2, '\n', len - (size_t)(l2 - (char *)buf));
+		if (!end)
+			end = (char *)buf + len;
+		/* A site key file is recognised by its blob even with another comment. */
+		if (*out == EXAI_KEY_ROLE_UNKNOWN &&
+		    exai_base64_decode(l2, (size_t)(end - l2), blob, sizeof(blob), &n, NULL) ==
+			EXAI_OK &&
+		    n >= 2 && (!memcmp(blob, "XS", 2) || !memcmp(blob, "Xs", 2)))
+			*out = EXAI_KEY_ROLE_SITE;
+		sodium_memzero(blob, sizeof(blob));
+	}
+	sodium_memzero(buf, len);
+	free(buf);
+	return EXAI_OK;
+}
+
 exai_status exai_seckey_generate(exai_seckey **out, exai_error *e)
 {
 	exai_seckey *sk = exai_secmem_alloc(sizeof(*sk));
@@ -36,6 +101,7 @@ exai_status exai_seckey_generate(exai_seckey **out, exai_error *e)
 		return exai_error_set(e, EXAI_ENOMEM, "out of secure memory");
 	crypto_sign_keypair(sk->pk, sk->sk);
 	randombytes_buf(sk->id, sizeof(sk->id));
+	sk->role = EXAI_KEY_ROLE_UNKNOWN;
 	*out = sk;
 	return EXAI_OK;
 }
@@ -107,7 +173,7 @@ exai_status exai_seckey_write(const char *path, const exai_seckey *sk, const cha
 			      exai_kdf_strength kdf, exai_error *e)
 {
 	uint8_t *blob = exai_secmem_alloc(SK_BLOB_LEN);
-	char *b64 = NULL, *text = NULL;
+	char *b64 = NULL, *text = NULL, comment[96];
 	bool enc = password && *password;
 	exai_status rc = EXAI_OK;
 	size_t n;
@@ -142,8 +208,9 @@ exai_status exai_seckey_write(const char *path, const exai_seckey *sk, const cha
 		goto out;
 	}
 	sodium_bin2base64(b64, n, blob, SK_BLOB_LEN, sodium_base64_VARIANT_ORIGINAL);
-	snprintf(text, n + 128, "untrusted comment: minisign %ssecret key\n%s\n",
-		 enc ? "encrypted " : "", b64);
+	exai_key_comment(sk->role, enc ? "encrypted secret key" : "secret key", comment,
+			 sizeof(comment));
+	snprintf(text, n + 128, "untrusted comment: %s\n%s\n", comment, b64);
 	rc = exai_write_new_file(path, text, 0600, e);
 out:
 	exai_secmem_free(blob);
@@ -210,6 +277,19 @@ exai_status exai_seckey_load(const char *path, const char *password, exai_seckey
 	memcpy(sk->id, blob + SK_SECRET_OFF, EXAI_KEYID_LEN);
 	memcpy(sk->sk, blob + SK_SECRET_OFF + EXAI_KEYID_LEN, 64);
 	compute_chk(sk->id, sk->sk, chk);
+	if (memcmp(blob + 2, "\0\0", 2) == 0 &&
+	    sodium_is_zero(blob + SK_SECRET_OFF + EXAI_KEYID_LEN + 64, 32)) {
+		/* minisign 0.11 -W writes no checksum for a key stored in the clear: check the
+		 * key itself instead (its public half must be the one its seed gives). */
+		uint8_t pk[crypto_sign_PUBLICKEYBYTES], skx[crypto_sign_SECRETKEYBYTES];
+		bool good;
+		crypto_sign_seed_keypair(pk, skx, sk->sk);
+		good = sodium_memcmp(skx, sk->sk, sizeof(skx)) == 0;
+		sodium_memzero(skx, sizeof(skx));
+		sodium_memzero(pk, sizeof(pk));
+		if (good)
+			memcpy(chk, blob + SK_SECRET_OFF + EXAI_KEYID_LEN + 64, 32);
+	}
 	if (sodium_memcmp(chk, blob + SK_SECRET_OFF + EXAI_KEYID_LEN + 64, 32) != 0) {
 		rc = exai_error_set(e, EXAI_EVERIFY, "%s: %s", path,
 				    memcmp(blob + 2, "Sc", 2) == 0
@@ -218,6 +298,7 @@ exai_status exai_seckey_load(const char *path, const char *password, exai_seckey
 		goto out;
 	}
 	crypto_sign_ed25519_sk_to_pk(sk->pk, sk->sk);
+	sk->role = comment_role((const char *)buf + 19, (size_t)(line2 - 1 - ((char *)buf + 19)));
 	*out = sk;
 	sk = NULL;
 	rc = EXAI_OK;

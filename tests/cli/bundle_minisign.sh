@@ -21,7 +21,8 @@ ok "stock minisign -V accepts an exai-bundle signature"
 
 # Stock minisign -S (prehashed, its default), attached and counted by our verifier.
 minisign -S -s keys/m.key -m bdir/index -x m.minisig -t "signed with stock minisign" >/dev/null
-expect_rc 0 "$B" sign bdir --attach m.minisig
+expect_rc 0 "$B" sign bdir --attach m.minisig --root keys/root
+expect_contains "$T/out" "checked over the index with the release keys of --root"
 expect_rc 0 "$B" verify bdir --root keys/root --json
 [ "$(jq '[.signatures[] | select(.state=="valid")] | length' "$T/out")" = 2 ] ||
 	fail "stock minisign signature not counted"
@@ -32,7 +33,7 @@ ok "a stock 'minisign -S' signature is accepted by our verifier"
 sign_with b2 r1
 minisign -S -l -s keys/m.key -m b2/index -x legacy.minisig >/dev/null 2>&1 ||
 	minisign -S -s keys/m.key -m b2/index -x legacy.minisig >/dev/null
-expect_rc 0 "$B" sign b2 --attach legacy.minisig
+expect_rc 0 "$B" sign b2 --attach legacy.minisig --pubkey keys/m.pub
 expect_rc 0 "$B" verify b2 --root keys/root
 ok "a legacy minisign signature is accepted"
 
@@ -41,8 +42,18 @@ echo other >other
 minisign -S -s keys/m.key -m other -x bad.minisig >/dev/null
 "$B" create spec.yaml --out b3 --no-encrypt >/dev/null
 sign_with b3 r1
-expect_rc 0 "$B" sign b3 --attach bad.minisig
-expect_rc 1 "$B" verify b3 --root keys/root
 mid=$(sed -n 's/.*minisign public key //p' keys/m.pub)
-expect_contains "$T/err" "$mid bad signature"
-ok "a minisign signature of another file is refused, naming the key"
+expect_rc 1 "$B" sign b3 --attach bad.minisig --pubkey keys/m.pub
+expect_contains "$T/err" "bad.minisig: not attached"
+expect_contains "$T/err" "$mid"
+[ ! -e "b3/sig/$mid.minisig" ] || fail "a signature of another file was attached"
+expect_rc 1 "$B" sign b3 --attach bad.minisig --root keys/root
+[ ! -e "b3/sig/$mid.minisig" ] || fail "a signature of another file was attached (--root)"
+# Without a public key to check it with, nothing is attached either.
+minisign -S -s keys/m.key -m b3/index -x good.minisig >/dev/null
+expect_rc 1 "$B" sign b3 --attach good.minisig
+expect_contains "$T/err" "cannot check the signature by key $mid"
+# The real signature then attaches (nothing blocks it).
+expect_rc 0 "$B" sign b3 --attach good.minisig --pubkey keys/m.pub
+expect_rc 0 "$B" verify b3 --root keys/root
+ok "a minisign signature of another file is refused at attach, naming the key; the real one attaches"

@@ -34,9 +34,31 @@ for form in b.exb bdir; do
 		[ "$enc" = tar ] || fail "$n should be tar"
 	done
 	ok "$form: raw component hashes equal sha256sum of the sources; trees stored as tar"
-	# Without the site key only ciphertext is checked, and the tool says so.
-	expect_rc 0 "$B" verify "$form" --root keys/root --now 1750000001
-	expect_contains "$T/out" "contents encrypted"
+	# Without the site key only ciphertext can be checked: that is not "verified" (exit 1,
+	# like airgap-verifier bundle for the same input), and the tool says what was not checked.
+	expect_rc 1 "$B" verify "$form" --root keys/root --now 1750000001
+	expect_contains "$T/out" "NOT checked: the manifest and every component's plaintext hash"
+	expect_contains "$T/err" "not verified: the bundle is encrypted and no --key was given"
+	expect_not_contains "$T/out" "verified:"
+	expect_rc 1 "$B" verify "$form" --root keys/root --now 1750000001 --json
+	[ "$(jq -r '.ok, .complete, .error.code' "$T/out" | tr '\n' ' ')" = "false false incomplete " ] ||
+		fail "$form: --json without --key"
+	[ "$(jq -c .not_checked "$T/out")" = '["manifest","component plaintext hashes"]' ] ||
+		fail "$form: --json not_checked"
+	expect_rc 1 airgap-verifier bundle "$form" --root keys/root --now 1750000001 --format json
+	[ "$(jq -r '[.findings[].rule_id] | join(" ")' "$T/out")" = bundle.encrypted ] ||
+		fail "$form: airgap-verifier bundle should fail on bundle.encrypted only"
+	# --signatures-only asks for the partial check explicitly: exit 0, and still says so.
+	expect_rc 0 "$B" verify "$form" --root keys/root --now 1750000001 --signatures-only
+	expect_contains "$T/out" "verified (--signatures-only): 2 of 2 required signatures"
+	expect_contains "$T/out" "NOT checked: the manifest and every component's plaintext hash"
+	expect_rc 0 "$B" verify "$form" --root keys/root --now 1750000001 --signatures-only --json
+	[ "$(jq -r '.ok, .complete' "$T/out" | tr '\n' ' ')" = "true false " ] ||
+		fail "$form: --signatures-only --json"
+	[ "$(jq -c .not_checked "$T/out")" = '["manifest","component plaintext hashes"]' ] ||
+		fail "$form: --signatures-only --json not_checked"
+	expect_rc 2 "$B" verify "$form" --root keys/root --signatures-only --key keys/s1.key
+	ok "$form: without --key verify exits 1 naming what was not checked; --signatures-only accepts the partial check"
 	# Inspect without a key shows no component names (the manifest is encrypted).
 	expect_rc 0 "$B" inspect "$form" --json
 	[ "$(jq 'has("components")' "$T/out")" = false ] || fail "inspect leaked components"
@@ -71,6 +93,8 @@ expect_rc 1 "$B" verify plain1.exb --root keys/root --now 1750000001
 sign_with plain1.exb r3
 expect_rc 0 "$B" verify plain1.exb --root keys/root --json --now 1750000001
 [ "$(jq -r .decrypted "$T/out")" = true ] || fail "plain bundle contents not checked"
+[ "$(jq -r '.complete, (.not_checked | length)' "$T/out" | tr '\n' ' ')" = "true 0 " ] ||
+	fail "plain bundle: verify should be complete"
 [ "$(jq -r .index.encryption "$T/out")" = none ] || fail "encryption none not recorded"
 ok "plain bundle: 'tar tvf' lists it, encryption none recorded, contents verified without a key"
 

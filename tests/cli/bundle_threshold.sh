@@ -74,7 +74,7 @@ ok "a signature under another key's file name is refused"
 "$B" create spec.yaml --out o.exb --no-encrypt >/dev/null
 mkdir -p offline && tar xf o.exb -C offline index
 expect_rc 0 "$B" sign offline/index --key keys/r2.key --out offline/r2.minisig
-expect_rc 0 "$B" sign o.exb --attach offline/r2.minisig
+expect_rc 0 "$B" sign o.exb --attach offline/r2.minisig --root keys/root23
 sign_with o.exb r1
 expect_rc 0 "$B" verify o.exb --root keys/root23 $V
 ok "offline signature of an index copy attaches and counts"

@@ -41,6 +41,61 @@ cmp -s "$T/inst/models/llama/current/weights.bin" "$T/src/model-2/weights.bin" |
 	fail "full media did not apply"
 ok "the complete media then applies"
 
+# A directory bundle's payload is a FIFO: refused at once, never a blocked open (timeout
+# turns a hang into a failure).
+base=$(snapshot)
+bundle "$T/b4" 4 4 4 "$NOW"
+mv "$T/b4/payload" "$T/b4.payload"
+mkfifo "$T/b4/payload"
+expect_rc 1 timeout 10 exai-update --config "$T/update.yaml" verify "$T/b4"
+expect_contains "$T/err" "payload: not a regular file"
+expect_rc 1 timeout 10 exai-update --config "$T/update.yaml" apply "$T/b4"
+expect_contains "$T/err" "payload: not a regular file"
+[ "$(snapshot)" = "$base" ] || fail "a FIFO payload changed state"
+ok "a directory bundle whose payload is a FIFO is refused by verify and apply, without hanging"
+
+# The payload is swapped for a FIFO after the bundle was opened and verified, just before it
+# is opened again to be read: the reopened file must still be the regular file seen at open.
+rm "$T/b4/payload"
+mv "$T/b4.payload" "$T/b4/payload"
+# swap_at_reopen CMD: runs exai-update CMD on b4, stopped where the payload is reopened; the
+# payload is replaced by a FIFO there; then it must end within 10 s. Sets $rc.
+swap_at_reopen() {
+	EXAI_FAULT=payload.reopen:1:stop exai-update --config "$T/update.yaml" "$1" "$T/b4" \
+		>"$T/out" 2>"$T/err" &
+	pid=$!
+	i=0
+	while [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != T ]; do
+		kill -0 "$pid" 2>/dev/null || { wait "$pid" || true; cat "$T/err" >&2;
+			fail "$1 ended without reaching the payload reopen"; }
+		i=$((i + 1))
+		[ "$i" -lt 200 ] || { kill -KILL "$pid"; fail "$1 never stopped at the reopen"; }
+		sleep 0.05
+	done
+	mv "$T/b4/payload" "$T/b4.payload"
+	mkfifo "$T/b4/payload"
+	kill -CONT "$pid"
+	i=0
+	while kill -0 "$pid" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$pid/stat")" != Z ]; do
+		i=$((i + 1))
+		[ "$i" -lt 200 ] || { kill -KILL "$pid"; fail "$1 hangs on a FIFO swapped in for the payload"; }
+		sleep 0.05
+	done
+	set +e
+	wait "$pid"
+	rc=$?
+	set -e
+	rm "$T/b4/payload"
+	mv "$T/b4.payload" "$T/b4/payload"
+}
+for cmd in verify apply; do
+	swap_at_reopen $cmd
+	[ "$rc" = 1 ] || { cat "$T/err" >&2; fail "$cmd: exit $rc after the payload became a FIFO"; }
+	expect_contains "$T/err" "payload: not a regular file any more"
+	[ "$(snapshot)" = "$base" ] || fail "$cmd: a payload swapped for a FIFO changed state"
+done
+ok "a payload swapped for a FIFO after open is refused by verify and apply within 10 s"
+
 if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
 	echo "ok - SKIP ENOSPC test (needs root for a private tmpfs)"
 	exit 0

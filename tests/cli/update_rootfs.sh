@@ -63,3 +63,41 @@ rb 4 300000
 expect_rc 1 U apply "$T/os4.exb"
 expect_contains "$T/err" "do not fit slot B"
 ok "an image larger than the slot is refused before writing"
+
+# The slots are configured by udev symlink (/dev/disk/by-partlabel/...): the path is resolved
+# once and the resolved file must be a block device or an image file. The selector is A now,
+# so the next image goes to slot B.
+mkdir -p "$T/dev/disk/by-partlabel" "$T/slotdir"
+mkfifo "$T/slots/fifo"
+ln -s ../../../slots/a.img "$T/dev/disk/by-partlabel/exai-root-a"
+ln -s ../../../slots/b.img "$T/dev/disk/by-partlabel/exai-root-b"
+slots() {
+	write_config "rootfs: {slot_a: $1, slot_b: $2, boot_selector: $T/boot/selector}" \
+		"hooks: {health_check: [/bin/true]}"
+}
+slots "$T/dev/disk/by-partlabel/exai-root-a" "$T/dev/disk/by-partlabel/exai-root-b"
+rb 5 110000
+expect_rc 0 U apply "$T/os5.exb"
+[ "$(cat "$T/boot/selector")" = B ] || fail "selector not B after the symlinked slot"
+same "$T/os-5.img" "$T/slots/b.img" || fail "slot B (through its symlink) does not hold image 5"
+[ -L "$T/dev/disk/by-partlabel/exai-root-b" ] || fail "the slot symlink was replaced"
+ok "a slot configured as a by-partlabel symlink is written through the link"
+
+ln -sfn ../../../slots/fifo "$T/dev/disk/by-partlabel/exai-root-a"
+rb 6 100000
+expect_rc 1 timeout 10 exai-update --config "$T/update.yaml" apply "$T/os6.exb"
+expect_contains "$T/err" "a FIFO, not a block device or image file"
+[ "$(cat "$T/boot/selector")" = B ] || fail "selector moved after a FIFO slot"
+ok "a slot symlink to a FIFO is refused, without hanging"
+
+ln -sfn ../../../slotdir "$T/dev/disk/by-partlabel/exai-root-a"
+expect_rc 1 timeout 10 exai-update --config "$T/update.yaml" apply "$T/os6.exb"
+expect_contains "$T/err" "a directory, not a block device or image file"
+[ "$(cat "$T/boot/selector")" = B ] || fail "selector moved after a directory slot"
+ok "a slot symlink to a directory is refused"
+
+ln -sfn ../../../slots/a.img "$T/dev/disk/by-partlabel/exai-root-a"
+expect_rc 0 U apply "$T/os6.exb"
+[ "$(cat "$T/boot/selector")" = A ] || fail "selector not A after the slot was fixed"
+same "$T/os-6.img" "$T/slots/a.img" || fail "slot A does not hold image 6"
+ok "once the link points at the slot again the same bundle applies"

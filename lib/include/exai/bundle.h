@@ -69,6 +69,8 @@ typedef struct exai_bundle {
 	bool has_payload;
 	uint64_t payload_media_size;
 	size_t payload_ordinal; /* exb: position of payload among archive entries */
+	/* Directory form: the payload file exai_bundle_open saw (its st_dev, st_ino). */
+	uint64_t payload_dev, payload_ino;
 	exai_index *index;
 	const exai_bentry *index_entry;
 	/* Filled by exai_bundle_verify (or exai_bundle_check_entries for display only): */

@@ -17,11 +17,35 @@
 
 #include "exai/minisign.h"
 
+/* What a key is for. exai-bundle keygen writes it into the key files' comment line:
+ *   "untrusted comment: exai <role> key, minisign [encrypted ]secret key"
+ *   "untrusted comment: exai <role> key, minisign public key <KEYID>"
+ * (stock minisign ignores the comment). Keys made by minisign itself carry no role (UNKNOWN).
+ * The comment is not signed: the role guards against using the wrong key by mistake; what
+ * a key may sign is decided by the trust root that lists it. */
+typedef enum exai_key_role {
+	EXAI_KEY_ROLE_UNKNOWN = 0,
+	EXAI_KEY_ROLE_RELEASE,
+	EXAI_KEY_ROLE_ROOT,
+	EXAI_KEY_ROLE_SITE
+} exai_key_role;
+
 typedef struct exai_seckey {
 	uint8_t id[EXAI_KEYID_LEN];
 	uint8_t sk[64]; /* libsodium Ed25519 secret key (seed || pk) */
 	uint8_t pk[EXAI_ED25519_PK_LEN];
+	exai_key_role role; /* from the file's comment; written by exai_seckey_write */
 } exai_seckey;
+
+/* "release", "root", "site" or "unknown". */
+const char *exai_key_role_name(exai_key_role r);
+/* The role a key file (secret or public; minisign or site) declares, from its comment line,
+ * or for a site key from its blob tag; EXAI_KEY_ROLE_UNKNOWN for a minisign key without one.
+ * Reads at most 4 KiB; errors only when the file cannot be read. */
+exai_status exai_keyfile_role(const char *path, exai_key_role *out, exai_error *e) EXAI_WUR;
+/* The comment line text (without "untrusted comment: ") for a key of @role; @what is
+ * "secret key", "encrypted secret key" or "public key". Into @buf (at least 96 bytes). */
+void exai_key_comment(exai_key_role role, const char *what, char *buf, size_t cap);
 
 typedef enum exai_kdf_strength {
 	EXAI_KDF_SENSITIVE = 0, /* minisign's default: 1 GiB, slow */

@@ -1,5 +1,6 @@
 /* Check suite for lib/src/minisign.c, sign.c and sitekey.c. */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -133,6 +134,48 @@ START_TEST(seckey_file_plain_and_password)
 }
 END_TEST
 
+START_TEST(seckey_role_in_comment)
+{
+	char *d = tu_tempdir();
+	char *p1 = exai_path_join(d, "root.key"), *p2 = exai_path_join(d, "plain.key");
+	char *p3 = exai_path_join(d, "site");
+	exai_seckey *sk = fresh_key(), *back = NULL;
+	exai_key_role role;
+	exai_site_pub sp;
+	exai_error e;
+
+	ck_assert_int_eq(sk->role, EXAI_KEY_ROLE_UNKNOWN);
+	sk->role = EXAI_KEY_ROLE_ROOT;
+	ck_assert_int_eq(exai_seckey_write(p1, sk, NULL, EXAI_KDF_INTERACTIVE, &e), EXAI_OK);
+	ck_assert_int_eq(exai_seckey_load(p1, NULL, &back, &e), EXAI_OK);
+	ck_assert_int_eq(back->role, EXAI_KEY_ROLE_ROOT);
+	exai_seckey_free(back);
+	ck_assert_int_eq(exai_keyfile_role(p1, &role, &e), EXAI_OK);
+	ck_assert_int_eq(role, EXAI_KEY_ROLE_ROOT);
+	ck_assert_str_eq(exai_key_role_name(role), "root");
+	/* No role: minisign's own comment. */
+	sk->role = EXAI_KEY_ROLE_UNKNOWN;
+	ck_assert_int_eq(exai_seckey_write(p2, sk, NULL, EXAI_KDF_INTERACTIVE, &e), EXAI_OK);
+	ck_assert_int_eq(exai_keyfile_role(p2, &role, &e), EXAI_OK);
+	ck_assert_int_eq(role, EXAI_KEY_ROLE_UNKNOWN);
+	/* A site key is recognised. */
+	char *pub = NULL, *key = NULL;
+	ck_assert_int_ge(asprintf(&pub, "%s.pub", p3), 0);
+	ck_assert_int_ge(asprintf(&key, "%s.key", p3), 0);
+	ck_assert_int_eq(exai_site_keygen(pub, key, &sp, &e), EXAI_OK);
+	ck_assert_int_eq(exai_keyfile_role(key, &role, &e), EXAI_OK);
+	ck_assert_int_eq(role, EXAI_KEY_ROLE_SITE);
+	free(pub);
+	free(key);
+	free(p1);
+	free(p2);
+	free(p3);
+	exai_seckey_free(sk);
+	tu_rmtree(d);
+	free(d);
+}
+END_TEST
+
 START_TEST(pubkey_file_round_trip)
 {
 	exai_seckey *sk = fresh_key();
@@ -188,6 +231,7 @@ int main(void)
 	tcase_add_test(tc, sign_verify_round_trip_and_tamper);
 	tcase_add_test(tc, signature_parser_is_strict);
 	tcase_add_test(tc, seckey_file_plain_and_password);
+	tcase_add_test(tc, seckey_role_in_comment);
 	tcase_add_test(tc, pubkey_file_round_trip);
 	tcase_add_test(tc, site_keys_round_trip);
 	suite_add_tcase(s, tc);

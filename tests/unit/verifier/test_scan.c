@@ -370,9 +370,11 @@ START_TEST(rules_merge_and_validate)
 	ck_assert_int_eq(vf_rules_load_buf(&rs, "base.yaml", base, strlen(base), &e), EXAI_OK);
 	ck_assert_int_eq(vf_rules_load_buf(&rs, "over.yaml", over, strlen(over), &e), EXAI_OK);
 	ck_assert_int_eq(vf_rules_finish(&rs, &e), EXAI_OK);
-	ck_assert_uint_eq(rs.n, 1);
+	ck_assert_uint_eq(rs.n, 2); /* a.b, and the built-in scan.incomplete no file declared */
 	ck_assert_int_eq(rs.r[0].sev, VF_SEV_HIGH);
 	ck_assert_str_eq(rs.r[0].message, "base");
+	ck_assert_str_eq(rs.r[1].id, "scan.incomplete");
+	ck_assert_ptr_eq(vf_rules_for(&rs, VF_CHK_INCOMPLETE), &rs.r[1]);
 	vf_rules_free(&rs);
 	ck_assert_int_eq(vf_rules_load_buf(&rs, "dup.yaml", dup, strlen(dup), &e), EXAI_OK);
 	ck_assert_int_eq(vf_rules_finish(&rs, &e), EXAI_EFORMAT);
