@@ -105,9 +105,14 @@ static bool registry_is_local(const vf_settings *set, const char *reg)
 
 static void check_image_at(kctx *k, const char *ref, const exai_ynode *n)
 {
-	if (k->emitted < k->s->rules->set.max_findings_per_file)
-		k->emitted += vf_k8s_check_image(k->s, k->b, ref, k->line_off + exai_yaml_line(n),
-						 exai_yaml_col(n));
+	uint64_t max = k->s->rules->set.max_findings_per_file;
+
+	if (k->emitted >= max) { /* an image left unjudged: reported as scan.incomplete */
+		k->emitted = max + 1;
+		return;
+	}
+	k->emitted +=
+	    vf_k8s_check_image(k->s, k->b, ref, k->line_off + exai_yaml_line(n), exai_yaml_col(n));
 }
 
 unsigned vf_k8s_check_image(vf_scan *s, const vf_buf *b, const char *ref, uint64_t line,
@@ -533,9 +538,10 @@ out:
 	free(hp.v);
 	if (k.emitted > s->rules->set.max_findings_per_file) {
 		snprintf(note, sizeof(note),
-			 "%.400s: more than %llu YAML findings; the rest are not listed", b->path,
+			 "more than %llu YAML findings in this file: the rest were not judged "
+			 "(raise settings.max_findings_per_file to see them all)",
 			 (unsigned long long)s->rules->set.max_findings_per_file);
-		vf_scan_note(s, note);
+		vf_scan_incomplete(s, b, 0, note);
 	}
 }
 

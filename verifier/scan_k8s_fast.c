@@ -183,9 +183,14 @@ bool vf_k8s_fast_doc(vf_scan *s, const vf_buf *b, const uint8_t *p, size_t n, ui
 	}
 	if (ok) {
 		uint64_t max = s->rules->set.max_findings_per_file;
-		for (size_t i = 0; i < f->nimg && *emitted < max; i++)
+		for (size_t i = 0; i < f->nimg; i++) {
+			if (*emitted >= max) { /* images left unjudged: the caller reports it */
+				*emitted = max + 1;
+				break;
+			}
 			*emitted += vf_k8s_check_image(s, b, f->imgs[i].ref, f->imgs[i].line,
 						       f->imgs[i].col);
+		}
 		if (f->api && f->kind[0] && vf_k8s_is_workload(f->kind, strlen(f->kind)))
 			vf_k8s_ns_mark(s, b, f->ns[0] ? f->ns : "default", f->root_line,
 				       (uint64_t)f->root_col, false);

@@ -608,11 +608,15 @@ static void settle(tctx *t)
 		if (!settle_one(t, q, line, col))
 			return;
 	}
+	/* The findings past the cap were not judged: a later one could be the one that fails
+	 * the gate, so the cap is a scan.incomplete finding, never only a note. */
 	if (emitted > max) {
-		char note[512];
-		snprintf(note, sizeof(note), "%s: more than %llu findings; the rest are not listed",
-			 t->b->path, (unsigned long long)max);
-		vf_scan_note(t->s, note);
+		char what[512];
+		snprintf(what, sizeof(what),
+			 "more than %llu findings in this file: the rest were not judged (raise "
+			 "settings.max_findings_per_file to see them all)",
+			 (unsigned long long)max);
+		vf_scan_incomplete(t->s, t->b, 0, what);
 	}
 }
 

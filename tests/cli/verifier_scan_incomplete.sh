@@ -110,3 +110,21 @@ printf 'version: 1\nrules:\n  - {id: my.rule, check: pattern, severity: low, tri
 expect_rc 1 airgap-verifier scan encdir --rules only.yaml --no-default-rules --format json --output nd.json
 [ "$(findings nd.json)" = "scan.incomplete encdir/index high" ] || fail "--no-default-rules"
 ok "scan.incomplete cannot be disabled, and stays with --no-default-rules"
+
+# --- the per-file finding cap: findings past it were not judged, so reaching it is a
+# scan.incomplete finding (the gate fails), not a note. 200 public URLs (medium) pass
+# --fail-on high; one more and the file is incomplete (high).
+mkdir cap
+i=0
+while [ $i -lt 200 ]; do echo "curl https://host$i.vendor-telemetry.com/x" >>cap/run.sh; i=$((i + 1)); done
+expect_rc 0 airgap-verifier scan cap --fail-on high --format json --output cap0.json
+echo "curl https://last.vendor-telemetry.com/x" >>cap/run.sh
+expect_rc 1 airgap-verifier scan cap --fail-on high --format json --output cap.json
+$PY - cap.json <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+inc = [f for f in d["findings"] if f["rule_id"] == "scan.incomplete"]
+assert len(inc) == 1 and "more than 200 findings in this file" in inc[0]["evidence"], inc
+assert inc[0]["severity"] == "high" and d["passed"] is False, d["summary"]
+PY
+ok "past max_findings_per_file the file is scan.incomplete (high), not a note"
