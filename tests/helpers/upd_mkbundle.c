@@ -26,7 +26,7 @@
 #define MAXN  32
 #define CHUNK (64u << 10)
 
-static void die(const char *what, const exai_error *e)
+static _Noreturn void die(const char *what, const exai_error *e)
 {
 	fprintf(stderr, "upd_mkbundle: %s%s%s\n", what, e ? ": " : "", e ? e->msg : "");
 	exit(2);
