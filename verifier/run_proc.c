@@ -197,7 +197,40 @@ static int refuse_vsock(void)
 	return r ? -1 : 0;
 }
 
-/* In init's mount namespace: every mount read-only, a private tmpfs on /tmp, and with
+/* /tmp as an overlay: the host's /tmp (read-only) below, a private tmpfs above, so the command
+ * can write temp files without touching the host's and still sees what lives there (the
+ * program under test itself may). The tmpfs is a detached mount (fsopen/fsmount), reached
+ * through /proc/self/fd, so it needs no mount point on the read-only tree. Falls back to a
+ * plain private tmpfs where overlayfs is missing. Returns 0 or -1 (errno set). */
+static int private_tmp(void)
+{
+	char opts[160];
+	int fs, m = -1, r = -1;
+
+	fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+	if (fs >= 0 && !syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", "25%", 0) &&
+	    !syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "0755", 0) &&
+	    !syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
+		m = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+				 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (m >= 0 && !mkdirat(m, "upper", 01777) && !fchmodat(m, "upper", 01777, 0) &&
+	    !mkdirat(m, "work", 0700)) {
+		snprintf(
+		    opts, sizeof(opts),
+		    "lowerdir=/tmp,upperdir=/proc/self/fd/%d/upper,workdir=/proc/self/fd/%d/work",
+		    m, m);
+		r = mount("overlay", "/tmp", "overlay", MS_NOSUID | MS_NODEV, opts);
+	}
+	if (m >= 0)
+		close(m);
+	if (fs >= 0)
+		close(fs);
+	if (r == 0)
+		return 0;
+	return mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=25%");
+}
+
+/* In init's mount namespace: every mount read-only, a private writable /tmp, and with
  * @writable_cwd the working directory bound writable again. Returns 0 or -1 (errno set). */
 static int readonly_view(bool writable_cwd)
 {
@@ -213,7 +246,7 @@ static int readonly_view(bool writable_cwd)
 	    (mount(cwd, cwd, NULL, MS_BIND, NULL) < 0 ||
 	     syscall(SYS_mount_setattr, -1, cwd, 0, &rw, sizeof(rw)) < 0 || chdir(cwd) < 0))
 		return -1;
-	return mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=25%");
+	return private_tmp();
 }
 
 static void write_errno(int fd, int err)

@@ -226,7 +226,7 @@ static exai_status isolation_notes(vf_report *r, const vf_run_log *log, const vf
 		st = note(
 		    r, e,
 		    "the command ran as %s (uid %u)%s with no_new_privs, a read-only view of / "
-		    "(a private writable tmpfs on /tmp%s) and AF_VSOCK sockets refused",
+		    "(a private writable /tmp over the host's%s) and AF_VSOCK sockets refused",
 		    in->user, in->uid, in->uid ? ", with no capabilities," : "",
 		    in->writable_cwd ? "; the working directory writable" : "");
 	if (st == EXAI_OK)

@@ -36,6 +36,18 @@ expect_contains "$T/err" "Read-only file system"
 [ "$(cat "$H/host")" = original ] || fail "root changed the host file"
 ok "a world-writable host file stays unchanged (EROFS, also as root); /tmp is private"
 
+# The private /tmp is an overlay: what the host keeps in /tmp (the program under test, its
+# data) is visible, and writing to it changes only the private copy.
+echo host-tmp >"/tmp/vr-host-$$"
+chmod 666 "/tmp/vr-host-$$"
+expect_rc 0 in_netns airgap-verifier run --format json -- sh -c \
+	"cat /tmp/vr-host-$$; echo changed >/tmp/vr-host-$$ && cat /tmp/vr-host-$$"
+expect_contains "$T/err" "host-tmp"
+expect_contains "$T/err" "changed"
+[ "$(cat "/tmp/vr-host-$$")" = host-tmp ] || fail "the host's /tmp file was changed"
+rm -f "/tmp/vr-host-$$"
+ok "the host's /tmp is visible under the private overlay, and stays unchanged"
+
 (cd "$H" && in_netns airgap-verifier run --user root --writable-cwd --format json -- \
 	sh -c 'echo made >./made; echo changed >/var/tmp/x-$$ 2>/dev/null || echo outside-ro') \
 	>"$T/out" 2>"$T/err" || fail "--writable-cwd run: $(cat "$T/err")"
