@@ -5,6 +5,9 @@ set -eu
 build=$(cd "${1:-build}" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/exai-demo.XXXXXX)
+# The health check runs as an unprivileged user (hooks.user, default exai-hook or nobody):
+# it must be able to reach the installed tree, as on an appliance (root-owned, mode 0755).
+chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 export EXAI_NO_PROGRESS=${EXAI_NO_PROGRESS:-}
 
