@@ -101,6 +101,18 @@ exai_status exb_load_seckey(const char *path, const char *password_file, exai_ke
 	return EXAI_OK;
 }
 
+exai_status exb_check_key_role(const char *path, exai_key_role want, const char *job, exai_error *e)
+{
+	exai_key_role found = EXAI_KEY_ROLE_UNKNOWN;
+	exai_status rc = exai_keyfile_role(path, &found, e);
+
+	if (rc)
+		return rc;
+	if (found != EXAI_KEY_ROLE_UNKNOWN && found != want)
+		return wrong_role(path, found, want, job, e);
+	return EXAI_OK;
+}
+
 exai_status exb_load_site_key(const char *path, exai_site_key **out, exai_error *e)
 {
 	exai_key_role found = EXAI_KEY_ROLE_UNKNOWN;

@@ -36,6 +36,10 @@ exai_status exb_load_seckey(const char *path, const char *password_file, exai_ke
 /* Loads a site secret key (for decrypting); a release or root key file is refused with a
  * message naming its role. */
 exai_status exb_load_site_key(const char *path, exai_site_key **out, exai_error *e) EXAI_WUR;
+/* Refuses a key file (public or secret) that declares a role other than @want, naming both;
+ * a key without a role (stock minisign) passes. @job as for exb_load_seckey. */
+exai_status exb_check_key_role(const char *path, exai_key_role want, const char *job,
+			       exai_error *e) EXAI_WUR;
 
 /* SOURCE_DATE_EPOCH if set and valid, else the current time. */
 uint64_t exb_now(void);

@@ -140,7 +140,9 @@ static exai_status load_keys_and_roots(create_ctx *c, exai_error *e)
 			goto out;
 		}
 		for (size_t i = 0; i < c->n_recipients; i++)
-			if ((rc = exai_site_pub_load(c->recipients[i], &pubs[i], e)))
+			if ((rc = exb_check_key_role(c->recipients[i], EXAI_KEY_ROLE_SITE,
+						     "--recipient", e)) ||
+			    (rc = exai_site_pub_load(c->recipients[i], &pubs[i], e)))
 				goto out;
 		qsort(pubs, c->n_recipients, sizeof(*pubs), cmp_keyid);
 		randombytes_buf(c->data_key, EXAI_DATA_KEY_LEN);

@@ -70,7 +70,10 @@ static int root_init(int argc, char **argv)
 			}
 			slot = c == 'r' ? &r->root_keys[r->n_root_keys++]
 					: &r->release_keys[r->n_release_keys++];
-			if (exai_pubkey_load(optarg, slot, &e) != EXAI_OK) {
+			if (exb_check_key_role(
+				optarg, c == 'r' ? EXAI_KEY_ROLE_ROOT : EXAI_KEY_ROLE_RELEASE,
+				c == 'r' ? "--root-key" : "--release-key", &e) ||
+			    exai_pubkey_load(optarg, slot, &e) != EXAI_OK) {
 				exb_report("root init", &e, false, EXB_USAGE);
 				goto out;
 			}

@@ -37,6 +37,20 @@ expect_contains "$T/err" "keys/r1.key is a release key (its key file says so); d
 expect_rc 0 "$B" verify b.exb --root keys/root --key keys/s1.key
 ok "a key of the wrong role is refused by sign, root sign and verify --key, naming both roles"
 
+# Public keys too: root init takes root keys as root keys and release keys as release keys,
+# create encrypts only to site keys.
+expect_rc 2 "$B" root init --out rr --root-key keys/r1.pub --root-threshold 1 \
+	--release-key keys/r2.pub --release-threshold 1
+expect_contains "$T/err" "keys/r1.pub is a release key (its key file says so); --root-key needs a root key"
+expect_rc 2 "$B" root init --out rr --root-key keys/k1.pub --root-threshold 1 \
+	--release-key keys/s1.pub --release-threshold 1
+expect_contains "$T/err" "keys/s1.pub is a site key (its key file says so); --release-key needs a release key"
+[ ! -e rr ] || fail "a refused root init wrote a root"
+expect_rc 2 "$B" create spec.yaml --out bad.exb --recipient keys/r1.pub
+expect_contains "$T/err" "keys/r1.pub is a release key (its key file says so); --recipient needs a site key"
+[ ! -e bad.exb ] || fail "a refused create wrote a bundle"
+ok "public keys of the wrong role are refused by root init and create --recipient"
+
 # A release key that is not in the root: refused with --root.
 "$B" keygen --type release --out keys/stranger >/dev/null
 expect_rc 1 "$B" sign b.exb --key keys/stranger.key --root keys/root
