@@ -38,7 +38,16 @@ static exai_status load_blob(const char *path, const char *tag, uint8_t *blob, s
 	if ((end < (char *)buf + n && (size_t)(end + 1 - (char *)buf) != n) ||
 	    exai_base64_decode(l2, (size_t)(end - l2), blob, len, &got, NULL) != EXAI_OK ||
 	    got != len || memcmp(blob, tag, 2) != 0) {
-		exai_error_set(e, rc, "%s: malformed site key (expected a '%s' key)", path, tag);
+		/* A minisign key (release or root) starts "Ed" in base64 as "RW": name it. */
+		if (end - l2 >= 2 && !memcmp(l2, "RW", 2))
+			exai_error_set(
+			    e, rc,
+			    "%s: a minisign (release or root) key, not a site key: "
+			    "give the site's X25519 key (exai-bundle keygen --type site)",
+			    path);
+		else
+			exai_error_set(e, rc, "%s: malformed site key (expected a '%s' key)", path,
+				       tag);
 		goto out;
 	}
 	rc = EXAI_OK;

@@ -49,7 +49,10 @@ expect_contains "$T/err" "keys/s1.pub is a site key (its key file says so); --re
 expect_rc 2 "$B" create spec.yaml --out bad.exb --recipient keys/r1.pub
 expect_contains "$T/err" "keys/r1.pub is a release key (its key file says so); --recipient needs a site key"
 [ ! -e bad.exb ] || fail "a refused create wrote a bundle"
-ok "public keys of the wrong role are refused by root init and create --recipient"
+# The verify-only tools (no signing code, so no role parsing) say what the file is.
+expect_rc 2 airgap-verifier bundle b.exb --root keys/root --key keys/r1.key
+expect_contains "$T/err" "keys/r1.key: a minisign (release or root) key, not a site key"
+ok "public keys of the wrong role are refused by root init and create --recipient; airgap-verifier names a minisign key given as a site key"
 
 # A release key that is not in the root: refused with --root.
 "$B" keygen --type release --out keys/stranger >/dev/null
