@@ -35,7 +35,7 @@ base=$(snapshot)
 mkdir "$T/cases"
 $PY "$EXAI_SRC/tests/adversarial/gen.py" "$T/b2.exb" "$T/cases" "$T/root1.key" \
 	"$T/rel1.key" "$T/rel2.key" "$T/rel3.key" >"$T/cases.tsv"
-[ "$(wc -l <"$T/cases.tsv")" -ge 25 ] || fail "generator made too few cases"
+[ "$(wc -l <"$T/cases.tsv")" -ge 30 ] || fail "generator made too few cases"
 
 # must_refuse TOOL-NAME TEXT CMD...: exit 1, TEXT in what it printed.
 must_refuse() {

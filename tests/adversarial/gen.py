@@ -157,6 +157,17 @@ def main():
          [body[0]] + [("roots/%d" % (i + 1), b"x\n") for i in range(MAX_ENTRIES)] + body[1:] +
          sigs)
 
+    # Every entry cap plus one byte: refused before the entry is read.
+    caps = {"index": 65536, "keys": 256 * 88, "manifest": 4 * 1024 * 1024 + 16}
+    for n, cap in caps.items():
+        ents2 = [(m, d if m != n else d + b"\0" * (cap + 1 - len(d))) for m, d in body]
+        case("%s-over-its-cap" % n, "refuse", "'%s' is %d bytes, over its limit" % (n, cap + 1),
+             ents2 + sigs)
+    case("signature-over-its-cap", "refuse", "is 16385 bytes, over its limit",
+         body + [(g[0], g[1] + b"\0" * (16385 - len(g[1])))] + sigs[1:])
+    case("root-over-its-cap", "refuse", "'roots/1' is 65537 bytes, over its limit",
+         [body[0], ("roots/1", b"x" * 65537)] + body[1:] + sigs)
+
     # Insider: the index re-signed by every release key (a valid threshold), with what the
     # format forbids.
     ix_text = index.decode()
