@@ -119,37 +119,6 @@ static exai_status set_signature(exai_bundle *b, const uint8_t *id, const char *
 	return rc;
 }
 
-/* The root in force for @b: @trusted, then each roots/<N+1> the bundle carries that is a valid
- * successor (a present but invalid one is an error, as in verification). */
-static exai_status effective_root(const exai_bundle *b, const exai_root *trusted, exai_root **out,
-				  exai_error *e)
-{
-	exai_root *cur = malloc(sizeof(*cur));
-
-	*out = NULL;
-	if (!cur)
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	memcpy(cur, trusted, sizeof(*cur));
-	for (;;) {
-		char name[32];
-		const exai_bentry *ent;
-		exai_root *next = NULL;
-		snprintf(name, sizeof(name), "roots/%llu", (unsigned long long)cur->version + 1);
-		if (!(ent = exai_bundle_entry(b, name)))
-			break;
-		if (exai_root_parse(ent->data, ent->size, name, &next, e) ||
-		    exai_root_check_successor(cur, next, e)) {
-			free(next);
-			free(cur);
-			return exai_error_prefix(e, "root chain: %s", name);
-		}
-		free(cur);
-		cur = next;
-	}
-	*out = cur;
-	return EXAI_OK;
-}
-
 /* The newest root the bundle carries (not trusted: only to find a public key by id). */
 static exai_status newest_carried_root(const exai_bundle *b, exai_root **out, exai_error *e)
 {
@@ -349,7 +318,8 @@ int exb_cmd_sign(int argc, char **argv)
 		ret = exb_report("sign", &e, o.json, EXB_USAGE);
 		goto out;
 	}
-	if (exai_bundle_open(target, &b, &e) || (trusted && effective_root(b, trusted, &eff, &e))) {
+	if (exai_bundle_open(target, &b, &e) ||
+	    (trusted && exai_bundle_effective_root(b, trusted, &eff, &e))) {
 		ret = exb_report("sign", &e, o.json, EXB_FAIL);
 		goto out;
 	}

@@ -12,12 +12,12 @@
 #include "exai/aead.h"
 #include "exai/secmem.h"
 
-/* Walks roots/<N+1>, roots/<N+2>... from @trusted; b->root gets the last valid one. A root
- * that is present but fails its checks is an error (a broken chain is never skipped). */
-static exai_status walk_roots(exai_bundle *b, const exai_root *trusted, exai_error *e)
+exai_status exai_bundle_effective_root(const exai_bundle *b, const exai_root *trusted,
+				       exai_root **out, exai_error *e)
 {
 	exai_root *cur = malloc(sizeof(*cur));
 
+	*out = NULL;
 	if (!cur)
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	memcpy(cur, trusted, sizeof(*cur));
@@ -57,6 +57,18 @@ static exai_status walk_roots(exai_bundle *b, const exai_root *trusted, exai_err
 		free(cur);
 		return EXAI_EVERIFY;
 	}
+	*out = cur;
+	return EXAI_OK;
+}
+
+/* b->root gets the effective root (exai_bundle_effective_root). */
+static exai_status walk_roots(exai_bundle *b, const exai_root *trusted, exai_error *e)
+{
+	exai_root *cur = NULL;
+	exai_status rc = exai_bundle_effective_root(b, trusted, &cur, e);
+
+	if (rc)
+		return rc;
 	free(b->root);
 	b->root = cur;
 	return EXAI_OK;

@@ -99,6 +99,12 @@ typedef struct exai_verify_opts {
 exai_status exai_bundle_verify(exai_bundle *b, const exai_root *trusted, const exai_verify_opts *o,
 			       exai_error *e) EXAI_WUR;
 
+/* The root in force for @b: @trusted, then each roots/<N+1> the bundle carries that is a
+ * valid successor. A root that is present but fails its checks, or a root past the end of the
+ * chain (a gap), is an error: a chain is never skipped. *out is malloc'ed. */
+exai_status exai_bundle_effective_root(const exai_bundle *b, const exai_root *trusted,
+				       exai_root **out, exai_error *e) EXAI_WUR;
+
 /* Checks every entry against the index WITHOUT establishing trust in the index (for
  * `inspect` without a root). exai_bundle_unlock() then works, but nothing is verified. */
 exai_status exai_bundle_check_entries(exai_bundle *b, exai_error *e) EXAI_WUR;
