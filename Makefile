@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all build deps test demo asan format format-check bench clean
+.PHONY: all build deps test demo asan fuzz-smoke format format-check bench clean
 
 all: build
 
@@ -31,6 +31,10 @@ asan: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		./scripts/run-tests.sh $(ASAN_BUILD)
+
+# Every libFuzzer harness (clang, ASan+UBSan) from its seed corpus, FUZZ_SECONDS (20) s each.
+fuzz-smoke: deps
+	@./scripts/fuzz-smoke.sh build-fuzz
 
 format:
 	@git ls-files '*.c' '*.h' | grep -v '/vmlinux.h$$' | xargs -r clang-format -i
