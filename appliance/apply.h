@@ -16,6 +16,17 @@
 
 #include "ctx.h"
 
+/*
+ * Interrupts of apply. upd_apply_catch_signals makes SIGINT, SIGTERM and SIGHUP (unless
+ * ignored by the caller) only record the signal (a second one has the default action);
+ * staging checks it (upd_apply_signal) and apply then undoes what it staged right away:
+ * staging removed, journal cleared, a history row "interrupted", r->what "interrupted".
+ * From the commit point on, a signal prints one line and has its default action (the
+ * process ends; recover finishes the journal, as after a crash).
+ */
+void upd_apply_catch_signals(void);
+int upd_apply_signal(void);
+
 void upd_cmd_verify(upd_ctx *c, const char *media, upd_result *r);
 void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r);
 void upd_cmd_recover(upd_ctx *c, upd_result *r);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -142,12 +143,135 @@ static exai_status take_lock(upd_state *s, const char *dir, exai_error *e)
 	free(path);
 	if (s->lock_fd < 0)
 		return exai_error_sys(e, EXAI_EIO, "%s/lock: open", dir);
-	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0)
-		return errno == EWOULDBLOCK
-			   ? exai_error_set(e, EXAI_EEXIST,
-					    "another exai-update is running (%s/lock is held)", dir)
-			   : exai_error_sys(e, EXAI_EIO, "%s/lock: flock", dir);
+	/* A status probing the lock holds it shared for a moment: try for half a second. */
+	for (int i = 0; flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0; i++) {
+		if (errno != EWOULDBLOCK)
+			return exai_error_sys(e, EXAI_EIO, "%s/lock: flock", dir);
+		if (i == 50) {
+			upd_activity a;
+			upd_state_probe(dir, &a);
+			if (a.running && a.pid > 0)
+				return exai_error_set(
+				    e, EXAI_EEXIST,
+				    "another exai-update is running (%s, pid %ld, "
+				    "phase %s; %s/lock is held)",
+				    a.command, a.pid, a.phase, dir);
+			return exai_error_set(e, EXAI_EEXIST,
+					      "another exai-update is running (%s/lock is held)",
+					      dir);
+		}
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "pid %ld\n", (long)getpid());
+	if (pwrite(s->lock_fd, pid, (size_t)n, 0) == n) /* for status; see upd_state_probe */
+		(void)!ftruncate(s->lock_fd, n);
 	return EXAI_OK;
+}
+
+/* ---- the running operation (see state.h) ---- */
+
+static struct {
+	int fd; /* the lock file of the open state, -1 when none */
+	char command[16], phase[32];
+	uint64_t done, total, since, written;
+	pthread_mutex_t mu;
+} act = {.fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Called with act.mu held. */
+static void activity_write(void)
+{
+	char buf[256];
+	int n;
+
+	if (act.fd < 0)
+		return;
+	n = snprintf(buf, sizeof(buf),
+		     "pid %ld\ncommand %s\nphase %s\ndone %llu\ntotal %llu\nsince %llu\n",
+		     (long)getpid(), act.command, act.phase, (unsigned long long)act.done,
+		     (unsigned long long)act.total, (unsigned long long)act.since);
+	if (n > 0 && pwrite(act.fd, buf, (size_t)n, 0) == n)
+		(void)!ftruncate(act.fd, n);
+	act.written = act.done;
+}
+
+void upd_state_activity(upd_state *s, const char *command, const char *phase, uint64_t total)
+{
+	pthread_mutex_lock(&act.mu);
+	act.fd = s ? s->lock_fd : -1;
+	if (strcmp(act.command, command))
+		act.since = upd_now();
+	snprintf(act.command, sizeof(act.command), "%s", command);
+	snprintf(act.phase, sizeof(act.phase), "%s", phase);
+	act.done = 0;
+	act.total = total;
+	activity_write();
+	pthread_mutex_unlock(&act.mu);
+}
+
+void upd_state_activity_add(uint64_t n)
+{
+	pthread_mutex_lock(&act.mu);
+	act.done += n;
+	if (act.done - act.written >= (8u << 20) || act.done >= act.total)
+		activity_write();
+	pthread_mutex_unlock(&act.mu);
+}
+
+static uint64_t field_u64(const char *buf, const char *key)
+{
+	const char *p = strstr(buf, key);
+	unsigned long long v = 0;
+
+	if (p && (p == buf || p[-1] == '\n'))
+		v = strtoull(p + strlen(key), NULL, 10);
+	return (uint64_t)v;
+}
+
+static void field_word(const char *buf, const char *key, char *out, size_t cap)
+{
+	const char *p = strstr(buf, key);
+	size_t n = 0;
+
+	if (p && (p == buf || p[-1] == '\n')) {
+		p += strlen(key);
+		while (p[n] && p[n] != '\n' && n + 1 < cap)
+			n++;
+		memcpy(out, p, n);
+	}
+	out[n] = '\0';
+}
+
+void upd_state_probe(const char *dir, upd_activity *a)
+{
+	char path[4200], buf[512];
+	ssize_t n;
+	int fd;
+
+	memset(a, 0, sizeof(*a));
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK) {
+		close(fd); /* nobody holds it (closing drops our shared lock at once) */
+		return;
+	}
+	a->running = true;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	a->pid = (long)field_u64(buf, "pid ");
+	field_word(buf, "command ", a->command, sizeof(a->command));
+	field_word(buf, "phase ", a->phase, sizeof(a->phase));
+	a->done = field_u64(buf, "done ");
+	a->total = field_u64(buf, "total ");
+	a->since = field_u64(buf, "since ");
+	if (!a->command[0])
+		snprintf(a->command, sizeof(a->command), "unknown");
+	if (!a->phase[0])
+		snprintf(a->phase, sizeof(a->phase), "starting");
 }
 
 /* The text of the one meta row @key into @out; false when the row or the table is missing. */
@@ -548,8 +672,15 @@ void upd_state_close(upd_state *s)
 		return;
 	if (s->db)
 		sqlite3_close(s->db);
-	if (s->lock_fd >= 0)
+	if (s->lock_fd >= 0) {
+		pthread_mutex_lock(&act.mu);
+		if (act.fd == s->lock_fd) {
+			(void)!ftruncate(s->lock_fd, 0); /* nothing running any more */
+			act.fd = -1;
+		}
+		pthread_mutex_unlock(&act.mu);
 		close(s->lock_fd);
+	}
 	upd_ratchets_free(&s->record);
 	free(s->rpath);
 	free(s);

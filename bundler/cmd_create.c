@@ -491,7 +491,9 @@ int exb_cmd_create(int argc, char **argv)
 		/* One line: what happened and what is (not) on disk. */
 		int sig = exb_output_signal();
 		exai_error_set(&e, EXAI_EIO, "interrupted by %s: %s; %s was not created",
-			       sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP",
+			       sig == SIGINT	? "SIGINT"
+			       : sig == SIGTERM ? "SIGTERM"
+						: "SIGHUP",
 			       c.left_behind ? "the partial output could NOT be removed (see above)"
 					     : "removed everything written",
 			       c.out_path);

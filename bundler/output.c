@@ -57,7 +57,7 @@ int exb_output_signal(void)
 static exai_status interrupted(exai_error *e)
 {
 	return exai_error_set(e, EXAI_EIO, "interrupted by %s",
-			      caught_signal == SIGINT    ? "SIGINT"
+			      caught_signal == SIGINT	 ? "SIGINT"
 			      : caught_signal == SIGTERM ? "SIGTERM"
 							 : "SIGHUP");
 }
@@ -438,7 +438,8 @@ unsigned exb_output_warn_stale(const char *path)
 		exai_format_bytes(sz, sizeof(sz), (double)size);
 		gmtime_r(&mt, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		char *full = strcmp(dir, ".") ? exai_path_join(dir, de->d_name) : strdup(de->d_name);
+		char *full =
+		    strcmp(dir, ".") ? exai_path_join(dir, de->d_name) : strdup(de->d_name);
 		if (!full)
 			break;
 		fprintf(stderr,
