@@ -100,3 +100,44 @@ mkdir dst/other.tmp.abcdef
 expect_rc 0 "$B" create spec.yaml --out dst/third.exb --no-encrypt
 expect_not_contains "$T/err" "left over"
 ok "after SIGKILL the next create names the stale .exb and directory with a removal command, leaves them and a running create's file alone"
+
+# Ctrl-C typed on a real terminal (tmux): the tty sends SIGINT to the foreground process
+# group; the progress bar line is ended and the message is one line of its own. (The shell
+# in the pane traps SIGINT so that it lives on to write the exit status; its child gets the
+# default disposition.)
+if command -v tmux >/dev/null 2>&1; then
+	sock="$T/tmux.sock"
+	cat >"$T/run.sh" <<RUN
+unset EXAI_NO_PROGRESS
+trap 'echo' INT
+cd "$T"
+EXAI_FAULT=create.chunk:20:stop "$B" create spec.yaml --out dst/tty.exb --no-encrypt
+echo "rc=\$?" >"$T/tty.rc"
+sleep 30 # keeps the pane for capture
+RUN
+	tmux -S "$sock" new-session -d -x 200 -y 20 "sh $T/run.sh"
+	i=0
+	until pid=$(pgrep -f "out dst/tty.exb" | head -1) && [ -n "$pid" ] &&
+		[ "$(cut -d' ' -f3 /proc/$pid/stat 2>/dev/null)" = T ]; do
+		i=$((i + 1))
+		[ $i -lt 400 ] || { tmux -S "$sock" capture-pane -p >&2; tmux -S "$sock" kill-server; fail "no stopped create in tmux"; }
+		sleep 0.05
+	done
+	[ -n "$(ls dst | grep '^tty\.exb\.tmp\.')" ] || fail "tty create wrote nothing yet"
+	tmux -S "$sock" send-keys C-c
+	sleep 0.2
+	kill -CONT "$pid"
+	i=0
+	until [ -f "$T/tty.rc" ]; do
+		i=$((i + 1))
+		[ $i -lt 400 ] || { tmux -S "$sock" kill-server; fail "tty create did not end"; }
+		sleep 0.05
+	done
+	tmux -S "$sock" capture-pane -p >"$T/pane"
+	tmux -S "$sock" kill-server
+	expect_contains "$T/tty.rc" "rc=130"
+	grep -q '^exai-bundle create: interrupted by SIGINT: removed everything written; dst/tty.exb was not created$' "$T/pane" ||
+		{ cat "$T/pane" >&2; fail "the message is not a line of its own on the terminal"; }
+	[ -z "$(ls dst | grep '^tty\.exb')" ] || fail "Ctrl-C on a terminal left $(ls dst)"
+	ok "Ctrl-C on a terminal (tmux): one line of its own after the progress bar, exit 130, nothing left"
+fi
