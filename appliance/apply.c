@@ -609,6 +609,10 @@ void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r)
 		undo_interrupted(c, p, false, r);
 		goto out;
 	}
+	if (upd_check_space(b->manifest, p, &e)) {
+		refuse(c, "apply", r, &e);
+		goto out;
+	}
 	if (!(files = calloc(p->n ? p->n : 1, sizeof(*files)))) {
 		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
 		set_result(r, UPD_FAILED, "failed", &e);

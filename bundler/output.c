@@ -1,5 +1,7 @@
 /*
- * output: crash-safe creation of bundle directories and .exb files.
+ * output: crash-safe creation of bundle directories and .exb files. Error messages name the
+ * path the user gave (--out), never the temporary name it is written under; only the warning
+ * about a temporary output that could not be removed names that (it is what to remove).
  */
 #include "output.h"
 
@@ -84,7 +86,7 @@ static la_ssize_t exb_cb(struct archive *a, void *client, const void *buf, size_
 	(void)a;
 	if (o->cb_rc)
 		return -1;
-	if ((o->cb_rc = exai_write_full(o->fd, buf, len, o->tmp, o->cb_e)))
+	if ((o->cb_rc = exai_write_full(o->fd, buf, len, o->path, o->cb_e)))
 		return -1;
 	o->pos += len;
 	exai_wb_wrote(&o->wb, len);
@@ -111,7 +113,7 @@ static exai_status tar_entry(exb_output *o, const char *name, uint64_t len, uint
 	archive_entry_free(ent);
 	if (r != ARCHIVE_OK)
 		return o->cb_rc ? o->cb_rc
-				: exai_error_set(e, EXAI_EIO, "%s: %s", o->tmp,
+				: exai_error_set(e, EXAI_EIO, "%s: %s", o->path,
 						 archive_error_string(o->a));
 	return EXAI_OK;
 }
@@ -123,7 +125,7 @@ static exai_status tar_data(exb_output *o, const void *buf, size_t len, exai_err
 		la_ssize_t n = archive_write_data(o->a, buf, len);
 		if (n <= 0)
 			return o->cb_rc ? o->cb_rc
-					: exai_error_set(e, EXAI_EIO, "%s: %s", o->tmp,
+					: exai_error_set(e, EXAI_EIO, "%s: %s", o->path,
 							 archive_error_string(o->a));
 		buf = (const uint8_t *)buf + n;
 		len -= (size_t)n;
@@ -159,27 +161,27 @@ static exai_status make_tmp(exb_output *o, const char *path, exai_error *e)
 	if (o->exb) {
 		o->fd = mkostemp(o->tmp, O_CLOEXEC);
 		if (o->fd < 0)
-			return exai_error_sys(e, EXAI_EIO, "%s: create", o->tmp);
+			return exai_error_sys(e, EXAI_EIO, "%s: create", o->path);
 		if (fchmod(o->fd, 0644) != 0)
-			return exai_error_sys(e, EXAI_EIO, "%s: chmod", o->tmp);
+			return exai_error_sys(e, EXAI_EIO, "%s: chmod", o->path);
 		if (flock(o->fd, LOCK_EX | LOCK_NB) != 0) /* "in use" for exb_output_warn_stale */
-			return exai_error_sys(e, EXAI_EIO, "%s: lock", o->tmp);
-		exai_wb_init(&o->wb, o->fd, 0, o->tmp);
+			return exai_error_sys(e, EXAI_EIO, "%s: lock", o->path);
+		exai_wb_init(&o->wb, o->fd, 0, o->path);
 		return EXAI_OK;
 	}
 	if (!mkdtemp(o->tmp))
-		return exai_error_sys(e, EXAI_EIO, "%s: create", o->tmp);
+		return exai_error_sys(e, EXAI_EIO, "%s: create", o->path);
 	if (chmod(o->tmp, 0755) != 0)
-		return exai_error_sys(e, EXAI_EIO, "%s: chmod", o->tmp);
+		return exai_error_sys(e, EXAI_EIO, "%s: chmod", o->path);
 	o->dirfd = open(o->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (o->dirfd < 0)
-		return exai_error_sys(e, EXAI_EIO, "%s: open", o->tmp);
+		return exai_error_sys(e, EXAI_EIO, "%s: open", o->path);
 	if (flock(o->dirfd, LOCK_EX | LOCK_NB) != 0)
-		return exai_error_sys(e, EXAI_EIO, "%s: lock", o->tmp);
+		return exai_error_sys(e, EXAI_EIO, "%s: lock", o->path);
 	o->fd = openat(o->dirfd, "payload", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (o->fd < 0)
-		return exai_error_sys(e, EXAI_EIO, "%s/payload: create", o->tmp);
-	exai_wb_init(&o->wb, o->fd, 0, o->tmp);
+		return exai_error_sys(e, EXAI_EIO, "%s/payload: create", o->path);
+	exai_wb_init(&o->wb, o->fd, 0, o->path);
 	return EXAI_OK;
 }
 
@@ -241,7 +243,7 @@ exai_status exb_output_payload(exb_output *o, const void *buf, size_t len, exai_
 		return interrupted(e);
 	if (o->exb)
 		return tar_data(o, buf, len, e);
-	exai_status rc = exai_write_full(o->fd, buf, len, "payload", e);
+	exai_status rc = exai_write_full(o->fd, buf, len, o->path, e);
 	if (!rc)
 		exai_wb_wrote(&o->wb, len);
 	return rc;
@@ -258,14 +260,14 @@ static exai_status write_dir_file(exb_output *o, const char *name, const uint8_t
 		char sub[16];
 		snprintf(sub, sizeof(sub), "%.*s", (int)(slash - name), name);
 		if (mkdirat(o->dirfd, sub, 0755) != 0 && errno != EEXIST)
-			return exai_error_sys(e, EXAI_EIO, "%s/%s: mkdir", o->tmp, sub);
+			return exai_error_sys(e, EXAI_EIO, "%s/%s: mkdir", o->path, sub);
 	}
 	fd = openat(o->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
-		return exai_error_sys(e, EXAI_EIO, "%s/%s: create", o->tmp, name);
+		return exai_error_sys(e, EXAI_EIO, "%s/%s: create", o->path, name);
 	rc = exai_write_full(fd, data, (size_t)len, name, e);
 	if (!rc && fsync(fd) != 0)
-		rc = exai_error_sys(e, EXAI_EIO, "%s/%s: fsync", o->tmp, name);
+		rc = exai_error_sys(e, EXAI_EIO, "%s/%s: fsync", o->path, name);
 	close(fd);
 	return rc;
 }
@@ -286,7 +288,7 @@ exai_status exb_output_finish(exb_output *o, const exb_blob *fill, size_t n_fill
 		o->cb_e = e;
 		if (archive_write_close(o->a) != ARCHIVE_OK) {
 			rc = o->cb_rc ? o->cb_rc
-				      : exai_error_set(e, EXAI_EIO, "%s: %s", o->tmp,
+				      : exai_error_set(e, EXAI_EIO, "%s: %s", o->path,
 						       archive_error_string(o->a));
 			goto fail;
 		}
@@ -301,7 +303,7 @@ exai_status exb_output_finish(exb_output *o, const exb_blob *fill, size_t n_fill
 			}
 			if (pwrite(o->fd, f->data, (size_t)f->len, (off_t)o->offs[i]) !=
 			    (ssize_t)f->len) {
-				rc = exai_error_sys(e, EXAI_EIO, "%s: write %s", o->tmp, f->name);
+				rc = exai_error_sys(e, EXAI_EIO, "%s: write %s", o->path, f->name);
 				goto fail;
 			}
 		}
@@ -313,11 +315,11 @@ exai_status exb_output_finish(exb_output *o, const exb_blob *fill, size_t n_fill
 	if ((rc = exai_wb_finish(&o->wb, e)))
 		goto fail;
 	if (exai_fault("create.fsync") || fsync(o->fd) != 0) {
-		rc = exai_error_sys(e, EXAI_EIO, "%s: fsync", o->tmp);
+		rc = exai_error_sys(e, EXAI_EIO, "%s: fsync", o->path);
 		goto fail;
 	}
 	if (!o->exb && (fsync(o->dirfd) != 0 || (rc = exai_fsync_dir_of(o->tmp, e)))) {
-		rc = rc ? rc : exai_error_sys(e, EXAI_EIO, "%s: fsync", o->tmp);
+		rc = rc ? rc : exai_error_sys(e, EXAI_EIO, "%s: fsync", o->path);
 		goto fail;
 	}
 	if (caught_signal) { /* the last point at which an interrupt undoes the create */
