@@ -133,6 +133,17 @@ static exai_status exec(upd_state *s, const char *sql, exai_error *e)
 	return EXAI_OK;
 }
 
+/* A state file this user may not read or write: say so, and what to do (not SQLite's
+ * "unable to open database file"). */
+static exai_status denied(const char *path, exai_error *e)
+{
+	return exai_error_set(e, EXAI_ECONFIG,
+			      "%s: permission denied: the state of exai-update belongs to root "
+			      "(state_dir is 0700, its files 0600) and this is uid %ld: run "
+			      "exai-update as root (e.g. with sudo)",
+			      path, (long)geteuid());
+}
+
 static exai_status take_lock(upd_state *s, const char *dir, exai_error *e)
 {
 	char *path = exai_path_join(dir, "lock");
@@ -141,6 +152,11 @@ static exai_status take_lock(upd_state *s, const char *dir, exai_error *e)
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	s->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	free(path);
+	if (s->lock_fd < 0 && errno == EACCES) {
+		char lp[4200];
+		snprintf(lp, sizeof(lp), "%s/lock", dir);
+		return denied(lp, e);
+	}
 	if (s->lock_fd < 0)
 		return exai_error_sys(e, EXAI_EIO, "%s/lock: open", dir);
 	/* A status probing the lock holds it shared for a moment: try for half a second. */
@@ -333,9 +349,10 @@ static exai_status check_db_file(const char *path, exai_error *e)
 	int fd;
 
 	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? exai_error_set(e, EXAI_ECONFIG,
-							"%s is missing: " NOT_PROVISIONED, path)
-				       : exai_error_sys(e, EXAI_EIO, "%s", path);
+		return errno == ENOENT	 ? exai_error_set(e, EXAI_ECONFIG,
+							  "%s is missing: " NOT_PROVISIONED, path)
+		       : errno == EACCES ? denied(path, e)
+					 : exai_error_sys(e, EXAI_EIO, "%s", path);
 	if (!S_ISREG(st.st_mode))
 		return exai_error_set(e, EXAI_ECONFIG, "%s is not a regular file", path);
 	if (st.st_size < 512)
@@ -344,12 +361,17 @@ static exai_status check_db_file(const char *path, exai_error *e)
 				      "(truncated?): " NOT_PROVISIONED,
 				      path, (long long)st.st_size);
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return exai_error_sys(e, EXAI_EIO, "%s: open", path);
+		return errno == EACCES ? denied(path, e)
+				       : exai_error_sys(e, EXAI_EIO, "%s: open", path);
 	ssize_t n = read(fd, head, sizeof(head));
 	close(fd);
 	if (n != (ssize_t)sizeof(head) || memcmp(head, magic, sizeof(magic)))
 		return exai_error_set(e, EXAI_ECONFIG,
 				      "%s is not an SQLite database: " NOT_PROVISIONED, path);
+	/* Readable but not writable: SQLite would open it read-only and fail later with
+	 * "attempt to write a readonly database", which reads like damage. */
+	if (access(path, R_OK | W_OK) != 0 && errno == EACCES)
+		return denied(path, e);
 	return EXAI_OK;
 }
 
@@ -519,9 +541,20 @@ out:
 static exai_status open_db(upd_state *s, const char *path, int flags, exai_error *e)
 {
 	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX,
-			    NULL) != SQLITE_OK)
+			    NULL) != SQLITE_OK) {
+		/* The database, its directory (WAL and shm files are made there) unwritable. */
+		char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+		bool acc = access(path, R_OK | W_OK) != 0 && errno == EACCES;
+		if (slash) {
+			*slash = '\0';
+			acc = acc || (access(dir, W_OK | X_OK) != 0 && errno == EACCES);
+		}
+		free(dir);
+		if (acc)
+			return denied(path, e);
 		return exai_error_set(e, EXAI_EIO, "%s: %s", path,
 				      s->db ? sqlite3_errmsg(s->db) : "cannot open");
+	}
 	return EXAI_OK;
 }
 

@@ -60,6 +60,34 @@ expect_rc 0 U apply "$T/b4"
 assert_app 4.0
 ok "a bundle that fits applies"
 
+# The disk fills up after the check (another writer): the write error still undoes cleanly.
+mkdir -p "$T/src/model-5"
+head -c 8000000 /dev/urandom >"$T/src/model-5/big.bin"
+bundle "$T/b5" 5 5.0 5
+snapshot >"$T/snap.before"
+EXAI_FAULT=stage.data:2:stop exai-update --config "$T/update.yaml" apply "$T/b5" \
+	>"$T/aout" 2>"$T/aerr" &
+pid=$!
+i=0
+until [ "$(cut -d' ' -f3 /proc/$pid/stat 2>/dev/null)" = T ]; do
+	i=$((i + 1))
+	[ $i -lt 400 ] || { kill -KILL "$pid"; fail "apply never stopped"; }
+	sleep 0.05
+done
+dd if=/dev/zero of="$T/inst/filler" bs=1M 2>/dev/null || true
+kill -CONT "$pid"
+set +e
+wait "$pid"
+rc=$?
+set -e
+rm -f "$T/inst/filler"
+[ "$rc" = 1 ] || { cat "$T/aerr" >&2; fail "ENOSPC mid-write: exit $rc"; }
+expect_contains "$T/aerr" "No space left on device"
+[ -z "$(stages)" ] || fail "staging left after ENOSPC: $(stages)"
+snapshot >"$T/snap.after"
+diff "$T/snap.before" "$T/snap.after" >&2 || fail "ENOSPC mid-write changed installed state"
+ok "a disk that fills after the check: the write fails, staging removed, nothing changes"
+
 # A rootfs image larger than its block-device slot (a 1 MiB loop device).
 if truncate -s 1M "$T/slot-b.img" && loopdev=$(losetup -f --show "$T/slot-b.img" 2>/dev/null); then
 	mkdir -p "$T/slots" "$T/boot"
@@ -86,3 +114,29 @@ EOS
 else
 	echo "ok - (no loop device here: rootfs slot size not tested)"
 fi
+
+# Not root: status says permission denied and what to do (not SQLite's "unable to open
+# database file", nor "damaged" for a database it can read but not write).
+chmod 755 "$T"
+chmod 644 "$T/update.yaml"
+expect_rc 2 runuser -u nobody -- exai-update --config "$T/update.yaml" status
+expect_contains "$T/err" "exai-update status: state: $T/state/state.db: permission denied: the state of exai-update belongs to root (state_dir is 0700, its files 0600) and this is uid 65534: run exai-update as root (e.g. with sudo)"
+chmod 755 "$T/state"
+chmod 644 "$T/state/state.db"
+expect_rc 2 runuser -u nobody -- exai-update --config "$T/update.yaml" --json status
+[ "$(jq -r .error.message "$T/out")" != null ] || fail "no JSON error"
+expect_contains "$T/out" "permission denied"
+expect_not_contains "$T/out" "damaged"
+expect_rc 2 runuser -u nobody -- exai-update --config "$T/update.yaml" recover
+expect_contains "$T/err" "$T/state/lock: permission denied"
+chmod 700 "$T/state"
+chmod 600 "$T/state/state.db"
+ok "status and recover as non-root: permission denied, run as root (exit 2)"
+
+# A site key that others may read is refused (ssh's rule for private keys).
+chmod 644 "$T/site.key"
+expect_rc 2 U verify "$T/b4"
+expect_contains "$T/err" "$T/site.key: secret key file is accessible by others (mode 0644): a secret key must be readable by its owner only; run 'chmod 600 $T/site.key'"
+chmod 600 "$T/site.key"
+expect_rc 0 U verify "$T/b4"
+ok "a world-readable site key is refused until chmod 600"
