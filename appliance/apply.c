@@ -8,14 +8,76 @@
  */
 #include "apply.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exai/file.h"
 #include "install.h"
 #include "sandbox.h"
 #include "stage.h"
+
+/* ---- interrupts ---- */
+
+static volatile sig_atomic_t caught_signal;
+static const int caught_sigs[] = {SIGINT, SIGTERM, SIGHUP};
+
+static void on_signal(int sig)
+{
+	caught_signal = sig;
+}
+
+static void on_signal_past_commit(int sig)
+{
+	static const char msg[] = "exai-update apply: interrupted after the commit point: the "
+				  "journal stays; run 'exai-update recover' to finish the apply\n";
+
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void set_handlers(void (*fn)(int), int flags)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sa.sa_flags = SA_RESTART | flags;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(caught_sigs) / sizeof(caught_sigs[0]); i++) {
+		struct sigaction old;
+		/* An ignored signal stays ignored (nohup, a background job of a script). */
+		if (sigaction(caught_sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		(void)sigaction(caught_sigs[i], &sa, NULL);
+	}
+}
+
+void upd_apply_catch_signals(void)
+{
+	set_handlers(on_signal, SA_RESETHAND);
+}
+
+int upd_apply_signal(void)
+{
+	return caught_signal;
+}
+
+static const char *signal_name(int sig)
+{
+	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
+}
+
+/* The commit point is passed: from now on a signal ends the process (journal path). */
+static void signals_past_commit(void)
+{
+	set_handlers(on_signal_past_commit, 0);
+	if (caught_signal)
+		on_signal_past_commit(caught_signal); /* arrived while committing */
+}
 
 static void set_result(upd_result *r, upd_outcome o, const char *what, const exai_error *e)
 {
@@ -177,9 +239,14 @@ static exai_status stage_all(upd_ctx *c, exai_bundle *b, upd_plan *p, upd_fileli
 	exai_sink sink;
 	exai_status rc;
 
+	uint64_t total = 0;
+
 	for (size_t i = 0; i < p->n; i++)
 		if ((rc = upd_op_discard(&p->ops[i], e)))
 			return rc;
+	for (size_t i = 0; i < b->manifest->n; i++)
+		total += b->manifest->c[i].size;
+	upd_state_activity(c->st, "apply", "staging", total);
 	upd_stager_init(&s, c->cfg, b->manifest, p, files);
 	sink = upd_stager_sink(&s);
 	exai_progress_start(&prog, "apply", exai_index_file_get(b->index, "payload")->size);
@@ -411,14 +478,17 @@ static void finish_forward(upd_ctx *c, upd_plan *p, const char *hist_op, upd_res
 	exai_error e;
 	exai_status rc = EXAI_OK;
 
+	upd_state_activity(c->st, hist_op, "switching", 0);
 	for (size_t i = 0; !rc && i < p->n; i++)
 		if ((rc = upd_op_switch(c->cfg, &p->ops[i], &e)))
 			exai_error_prefix(&e, "switch %s/%s", exai_ctype_name(p->ops[i].type),
 					  p->ops[i].name);
 	if (!rc && plan_has(p, EXAI_C_POLICY))
 		rc = run_hook(c, c->cfg->policy_reload, "policy reload", &e);
-	if (!rc)
+	if (!rc) {
+		upd_state_activity(c->st, hist_op, "health check", 0);
 		rc = run_hook(c, c->cfg->health_check, "health check", &e);
+	}
 	if (rc) {
 		revert_all(c, p, hist_op, &e, r);
 		return;
@@ -491,6 +561,36 @@ void upd_cmd_verify(upd_ctx *c, const char *media, upd_result *r)
 	exai_bundle_free(b);
 }
 
+/*
+ * A signal before the commit point: undo at once (staging removed when @staged, journal
+ * cleared, a history row), so nothing is left for recover. Ratchets are not touched.
+ */
+static void undo_interrupted(upd_ctx *c, const upd_plan *p, bool staged, upd_result *r)
+{
+	char reason[160];
+	const char *sig = signal_name(upd_apply_signal());
+	upd_event ev;
+	exai_error e, e2;
+
+	if (staged)
+		discard_all(p);
+	snprintf(reason, sizeof(reason), "interrupted before switch (%s): %snothing was changed",
+		 sig, staged ? "staging removed, " : "");
+	ev = plan_event(p, "apply", "interrupted", reason);
+	exai_error_set(&e, EXAI_EREFUSED,
+		       "interrupted by %s before the switch: %snothing was changed (the installed "
+		       "versions and the ratchets are as before)",
+		       sig, staged ? "staging removed, journal cleared, " : "");
+	set_result(r, UPD_FAILED, "interrupted", &e);
+	if (record(c, &ev, staged, &e2)) {
+		exai_error_prefix(&e2,
+				  "interrupted by %s; recording it failed (run exai-update "
+				  "recover)",
+				  sig);
+		set_result(r, UPD_PENDING, "interrupted", &e2);
+	}
+}
+
 void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r)
 {
 	exai_bundle *b = NULL;
@@ -500,9 +600,18 @@ void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r)
 
 	if (pending(c, r))
 		return;
+	upd_state_activity(c->st, "apply", "verifying", 0);
 	if (upd_select(c, media, &b, &p, r, &e)) {
 		refuse(c, "apply", r, &e);
 		return;
+	}
+	if (upd_apply_signal()) {
+		undo_interrupted(c, p, false, r);
+		goto out;
+	}
+	if (upd_check_space(b->manifest, p, &e)) {
+		refuse(c, "apply", r, &e);
+		goto out;
 	}
 	if (!(files = calloc(p->n ? p->n : 1, sizeof(*files)))) {
 		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
@@ -513,9 +622,13 @@ void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r)
 		set_result(r, UPD_FAILED, "failed", &e);
 		goto out;
 	}
-	if (stage_all(c, b, p, files, &e)) {
+	if (stage_all(c, b, p, files, &e) || upd_apply_signal()) {
 		upd_event ev = plan_event(p, "apply", "failed", e.msg);
 		exai_error e2;
+		if (upd_apply_signal()) {
+			undo_interrupted(c, p, true, r);
+			goto out;
+		}
 		discard_all(p);
 		set_result(r, UPD_FAILED, "failed", &e);
 		if (record(c, &ev, true, &e2))
@@ -534,6 +647,7 @@ void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r)
 			set_result(r, UPD_PENDING, "failed", &e2);
 		goto out;
 	}
+	signals_past_commit();
 	free_lists(files, p->n);
 	files = NULL;
 	finish_forward(c, p, "apply", r);
@@ -541,6 +655,29 @@ out:
 	free_lists(files, p ? p->n : 0);
 	upd_plan_free(p);
 	exai_bundle_free(b);
+}
+
+/* What undoing an apply interrupted while staging really did: nothing had been switched. */
+static void describe_undone_staging(upd_result *r, const upd_plan *p)
+{
+	upd_result_change(r, "the interrupted apply had not reached its switch: nothing had "
+			     "changed; its staging was removed");
+	for (size_t i = 0; i < p->n; i++) {
+		const upd_op *op = &p->ops[i];
+		if (op->skip || op->reuse)
+			continue;
+		if (op->old_loc[0])
+			upd_result_change(r,
+					  "%s/%s %s: staged copy removed (never switched in); "
+					  "%s stays active",
+					  exai_ctype_name(op->type), op->name, op->version,
+					  op->old_loc);
+		else
+			upd_result_change(r,
+					  "%s/%s %s: staged copy removed (never switched in); "
+					  "nothing was installed before",
+					  exai_ctype_name(op->type), op->name, op->version);
+	}
 }
 
 static void recover_rollback(upd_ctx *c, upd_plan *p, upd_result *r);
@@ -568,12 +705,14 @@ void upd_cmd_recover(upd_ctx *c, upd_result *r)
 	if (!strcmp(j.op, "rollback")) {
 		recover_rollback(c, p, r);
 	} else if (!strcmp(j.phase, "staging")) {
-		upd_event ev = plan_event(p, "recover", "undone", "interrupted while staging");
+		upd_event ev = plan_event(p, "recover", "undone",
+					  "interrupted while staging (before the switch): staging "
+					  "removed, nothing had changed");
 		discard_all(p);
 		if (record(c, &ev, true, &e))
 			set_result(r, UPD_FAILED, "failed", &e);
 		else {
-			describe_changes(r, p, false);
+			describe_undone_staging(r, p);
 			set_result(r, UPD_OK, "undone", NULL);
 		}
 	} else if (!strcmp(j.phase, "switching")) {

@@ -16,6 +16,27 @@
 
 #include "ctx.h"
 
+/*
+ * Interrupts of apply. upd_apply_catch_signals makes SIGINT, SIGTERM and SIGHUP (unless
+ * ignored by the caller) only record the signal (a second one has the default action);
+ * staging checks it (upd_apply_signal) and apply then undoes what it staged right away:
+ * staging removed, journal cleared, a history row "interrupted", r->what "interrupted".
+ * From the commit point on, a signal prints one line and has its default action (the
+ * process ends; recover finishes the journal, as after a crash).
+ */
+void upd_apply_catch_signals(void);
+int upd_apply_signal(void);
+
+/*
+ * Free space (check.c), before anything is staged: every component that will be written
+ * needs its unpacked bytes (plus one 4 KiB block per entry) and its entries as inodes on the
+ * filesystem of its install directory (components on one filesystem are summed; f_bavail,
+ * so the root reserve is left alone); a rootfs image must fit its slot (a block device's size;
+ * an image file slot is checked by the plan). EXAI_ENOSPC names the directory, the
+ * components, the bytes needed and the bytes free. Plan op i stages manifest component i.
+ */
+exai_status upd_check_space(const exai_manifest *m, const upd_plan *p, exai_error *e) EXAI_WUR;
+
 void upd_cmd_verify(upd_ctx *c, const char *media, upd_result *r);
 void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r);
 void upd_cmd_recover(upd_ctx *c, upd_result *r);

@@ -18,10 +18,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "apply.h"
 #include "ctx.h"
+#include "exai/progress.h"
 #include "exai/file.h"
 #include "exai/tarcheck.h"
 #include "extract.h"
@@ -510,4 +515,150 @@ exai_status upd_record(upd_ctx *c, const char *op, const upd_result *r, exai_err
 		return rc;
 	}
 	return upd_state_commit(c->st, e);
+}
+
+/* ---- free space before staging (apply.h) ---- */
+
+typedef struct fs_need {
+	dev_t dev;
+	char dir[PATH_MAX]; /* the first directory of this filesystem met */
+	char what[640];	    /* the components staged there, each with its install dir */
+	uint64_t bytes, inodes, bytes_free, inodes_free;
+	bool inodes_known;
+} fs_need;
+
+/* The nearest existing directory at or above @path (install dirs may not exist yet). */
+static exai_status existing_dir(const char *path, char *out, size_t cap, exai_error *e)
+{
+	struct stat st;
+
+	snprintf(out, cap, "%s", path);
+	for (;;) {
+		char *slash;
+		if (stat(out, &st) == 0) {
+			if (S_ISDIR(st.st_mode))
+				return EXAI_OK;
+		} else if (errno != ENOENT && errno != ENOTDIR) {
+			return exai_error_sys(e, EXAI_EIO, "%s: stat", out);
+		}
+		if (!(slash = strrchr(out, '/')) || slash == out)
+			return exai_error_set(e, EXAI_ENOENT, "%s: no existing directory above it",
+					      path);
+		*slash = '\0';
+	}
+}
+
+static exai_status add_need(fs_need *fs, size_t *n, const char *dir, const char *what,
+			    uint64_t bytes, uint64_t inodes, exai_error *e)
+{
+	struct statvfs v;
+	struct stat st;
+	size_t i;
+
+	if (stat(dir, &st) != 0 || statvfs(dir, &v) != 0)
+		return exai_error_sys(e, EXAI_EIO, "%s: statvfs", dir);
+	for (i = 0; i < *n && fs[i].dev != st.st_dev; i++)
+		;
+	if (i == *n) {
+		memset(&fs[i], 0, sizeof(fs[i]));
+		fs[i].dev = st.st_dev;
+		snprintf(fs[i].dir, sizeof(fs[i].dir), "%s", dir);
+		/* f_bavail: what is free to non-root; the root reserve is left to the system. */
+		fs[i].bytes_free = (uint64_t)v.f_bavail * v.f_frsize;
+		fs[i].inodes_free = (uint64_t)v.f_favail;
+		fs[i].inodes_known = v.f_files != 0; /* 0: the filesystem has no inode limit */
+		(*n)++;
+	}
+	fs[i].bytes += bytes;
+	fs[i].inodes += inodes;
+	size_t len = strlen(fs[i].what);
+	if (len + strlen(what) + 3 < sizeof(fs[i].what))
+		snprintf(fs[i].what + len, sizeof(fs[i].what) - len, "%s%s", len ? ", " : "", what);
+	else if (len + 5 < sizeof(fs[i].what) && strcmp(fs[i].what + len - 3, "..."))
+		snprintf(fs[i].what + len, sizeof(fs[i].what) - len, ", ...");
+	return EXAI_OK;
+}
+
+/* A rootfs image goes into its slot: a block device must hold it (an image file is written
+ * in place and must already be as large: checked by the plan). */
+static exai_status rootfs_fits(const upd_op *op, const exai_component *c, const char *what,
+			       exai_error *e)
+{
+	char *real = realpath(op->base, NULL);
+	struct stat st;
+	uint64_t dev_size = 0;
+	exai_status rc = EXAI_OK;
+
+	if (!real)
+		return exai_error_sys(e, EXAI_EIO, "rootfs slot %s: resolve", op->base);
+	if (stat(real, &st) != 0) {
+		rc = exai_error_sys(e, EXAI_EIO, "rootfs slot %s: stat", op->base);
+	} else if (S_ISBLK(st.st_mode)) {
+		int fd = open(real, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0 || ioctl(fd, BLKGETSIZE64, &dev_size) != 0)
+			rc = exai_error_sys(e, EXAI_EIO, "rootfs slot %s: size", op->base);
+		else if (c->size > dev_size)
+			rc = exai_error_set(e, EXAI_ENOSPC,
+					    "rootfs slot %s holds %llu bytes; %s needs %llu: "
+					    "nothing was written",
+					    op->base, (unsigned long long)dev_size, what,
+					    (unsigned long long)c->size);
+		if (fd >= 0)
+			close(fd);
+	} /* an image file slot smaller than the image was refused by the plan */
+	free(real);
+	return rc;
+}
+
+exai_status upd_check_space(const exai_manifest *m, const upd_plan *p, exai_error *e)
+{
+	fs_need *fs = calloc(p->n ? p->n : 1, sizeof(*fs));
+	size_t n = 0;
+	exai_status rc = EXAI_OK;
+
+	if (!fs)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < p->n && i < m->n; i++) {
+		const upd_op *op = &p->ops[i];
+		const exai_component *c = &m->c[i];
+		char dir[PATH_MAX], what[EXAI_NAME_MAX * 2 + PATH_MAX + 16];
+		uint64_t bytes, inodes;
+		if (op->skip || op->reuse)
+			continue;
+		snprintf(what, sizeof(what), "%s/%s %s", exai_ctype_name(op->type), op->name,
+			 op->version);
+		if (op->kind == UPD_K_ROOTFS) {
+			rc = rootfs_fits(op, c, what, e);
+			continue;
+		}
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), " (into %s)", op->base);
+		/* Content bytes plus one 4 KiB block per entry (rounding, directories); the
+		 * inactive slot or old version is removed only at the switch, so all of it. */
+		inodes = c->encoding == EXAI_CENC_TAR ? c->entries + 1 : 2;
+		bytes = (c->encoding == EXAI_CENC_TAR ? c->unpacked : c->size) + inodes * 4096;
+		if (!(rc = existing_dir(op->base, dir, sizeof(dir), e)))
+			rc = add_need(fs, &n, dir, what, bytes, inodes, e);
+	}
+	for (size_t i = 0; !rc && i < n; i++) {
+		char need[32], free_[32];
+		exai_format_bytes(need, sizeof(need), (double)fs[i].bytes);
+		exai_format_bytes(free_, sizeof(free_), (double)fs[i].bytes_free);
+		if (fs[i].bytes > fs[i].bytes_free)
+			rc = exai_error_set(
+			    e, EXAI_ENOSPC,
+			    "not enough space: staging %s needs %llu bytes (%s) on the "
+			    "filesystem of %s, which has %llu bytes (%s) free; nothing "
+			    "was written",
+			    fs[i].what, (unsigned long long)fs[i].bytes, need, fs[i].dir,
+			    (unsigned long long)fs[i].bytes_free, free_);
+		else if (fs[i].inodes_known && fs[i].inodes > fs[i].inodes_free)
+			rc = exai_error_set(
+			    e, EXAI_ENOSPC,
+			    "not enough inodes: staging %s needs %llu on the filesystem "
+			    "of %s, which has %llu free; nothing was written",
+			    fs[i].what, (unsigned long long)fs[i].inodes, fs[i].dir,
+			    (unsigned long long)fs[i].inodes_free);
+	}
+	free(fs);
+	return rc;
 }

@@ -46,7 +46,10 @@ static void usage(FILE *out)
 	    "an untrusted directory, or a state database / ratchet record that is missing (not\n"
 	    "provisioned: run init) or damaged;\n"
 	    "3 applied but the health check failed and the old version was switched back;\n"
-	    "4 an interrupted operation must be recovered first, or another run is active.\n",
+	    "4 an interrupted operation must be recovered first, or another run is active;\n"
+	    "130/143/129 apply was interrupted by SIGINT/SIGTERM/SIGHUP before its switch and\n"
+	    "undid itself (staging removed, nothing changed). After the switch a signal ends\n"
+	    "the process and 'recover' finishes the journal.\n",
 	    out);
 }
 
@@ -216,14 +219,18 @@ static int run(const args *a)
 	}
 	if (!strcmp(a->cmd, "verify"))
 		upd_cmd_verify(&c, a->media, &r);
-	else if (!strcmp(a->cmd, "apply"))
+	else if (!strcmp(a->cmd, "apply")) {
+		upd_apply_catch_signals();
 		upd_cmd_apply(&c, a->media, &r);
-	else if (!strcmp(a->cmd, "rollback"))
+	} else if (!strcmp(a->cmd, "rollback"))
 		upd_cmd_rollback(&c, &r);
 	else
 		upd_cmd_recover(&c, &r);
 	upd_print_result(a->cmd, &r, a->json);
 	ret = exit_code(r.outcome);
+	if (r.what && !strcmp(r.what, "interrupted") && r.outcome == UPD_FAILED &&
+	    upd_apply_signal())
+		ret = 128 + upd_apply_signal(); /* as a shell reports a signal: 130, 143, 129 */
 	flush_mirror(&c, a->json);
 out:
 	exai_site_key_free(c.key);

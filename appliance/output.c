@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "exai/json.h"
+#include "exai/progress.h"
 #include "install.h"
 
 static json_t *signers_json(const char *s)
@@ -79,7 +81,9 @@ void upd_print_result(const char *cmd, const upd_result *r, bool json)
 		    "  ... and %zu more changes not listed here (exai-bundle inspect lists every "
 		    "component)\n",
 		    r->n_changes_omitted);
-	if (r->outcome != UPD_OK)
+	if (r->outcome != UPD_OK && !strncmp(r->err.msg, r->what, strlen(r->what)))
+		fprintf(stderr, "exai-update %s: %s\n", cmd, r->err.msg); /* says it already */
+	else if (r->outcome != UPD_OK)
 		fprintf(stderr, "exai-update %s: %s: %s\n", cmd, r->what, r->err.msg);
 }
 
@@ -93,6 +97,45 @@ static json_t *ver_json(const upd_comp_ver *v)
 	return json_pack("{s:s,s:s,s:s,s:s,s:I}", "version", v->version, "sha256", v->sha256,
 			 "location", v->loc, "bundle_id", v->bundle_id, "sequence",
 			 (json_int_t)v->sequence);
+}
+
+static json_t *journal_json(const upd_journal *j)
+{
+	return json_pack("{s:s,s:s,s:s,s:I}", "op", j->op, "phase", j->phase, "bundle_id",
+			 j->bundle_id, "started", (json_int_t)j->started);
+}
+
+/* A running operation (lock held) as JSON, with the journal it has written so far. */
+static json_t *running_json(const upd_activity *a, const upd_journal *j)
+{
+	json_t *o = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I}", "pid", (json_int_t)a->pid, "command",
+			      a->command, "phase", a->phase, "done", (json_int_t)a->done, "total",
+			      (json_int_t)a->total, "since", (json_int_t)a->since);
+	exai_json_set(o, "journal", j->present ? journal_json(j) : json_null());
+	return o;
+}
+
+/* The text line of a running operation: who, since when, what phase, how far. */
+static void print_running(const upd_activity *a, const upd_journal *j)
+{
+	char since[32] = "?", done[32], total[32];
+	time_t t = (time_t)a->since;
+	struct tm tm;
+
+	if (a->since && gmtime_r(&t, &tm))
+		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("RUNNING: %s (pid %ld, since %s), phase %s", a->command, a->pid, since, a->phase);
+	if (a->total) {
+		exai_format_bytes(done, sizeof(done), (double)a->done);
+		exai_format_bytes(total, sizeof(total), (double)a->total);
+		printf(", %s of %s (%llu%%)", done, total,
+		       (unsigned long long)(a->done * 100 / a->total));
+	}
+	printf("\n");
+	if (j->present)
+		printf("  its journal: %s, phase %s, bundle %.16s (in progress, not interrupted: "
+		       "do not run recover while it runs)\n",
+		       j->op, j->phase, j->bundle_id);
 }
 
 static exai_status status_json(upd_ctx *c, exai_error *e)
@@ -114,12 +157,12 @@ static exai_status status_json(upd_ctx *c, exai_error *e)
 		json_decref(chans);
 		return rc;
 	}
+	upd_activity a;
+	upd_state_probe(c->cfg->state_dir, &a);
 	exai_json_set(o, "ok", json_true());
-	exai_json_set(o, "pending",
-		      j.present
-			  ? json_pack("{s:s,s:s,s:s,s:I}", "op", j.op, "phase", j.phase,
-				      "bundle_id", j.bundle_id, "started", (json_int_t)j.started)
-			  : json_null());
+	/* pending: an interrupted operation that recover must finish; running: lock held. */
+	exai_json_set(o, "pending", j.present && !a.running ? journal_json(&j) : json_null());
+	exai_json_set(o, "running", a.running ? running_json(&a, &j) : json_null());
 	exai_json_set(rat, "channels", chans);
 	exai_json_set(rat, "created", json_integer((json_int_t)created));
 	exai_json_set(rat, "root_version", json_integer((json_int_t)rootv));
@@ -165,7 +208,11 @@ exai_status upd_print_status(upd_ctx *c, bool json, exai_error *e)
 	    (rc = upd_state_counter(c->st, "root_version", &rootv, e)) ||
 	    (rc = upd_state_list_installed(c->st, &rows, &n, e)))
 		return rc;
-	if (j.present)
+	upd_activity a;
+	upd_state_probe(c->cfg->state_dir, &a);
+	if (a.running)
+		print_running(&a, &j);
+	else if (j.present)
 		printf("PENDING: interrupted %s (phase %s, bundle %.16s): run 'exai-update "
 		       "recover'\n",
 		       j.op, j.phase, j.bundle_id);

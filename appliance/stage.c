@@ -13,7 +13,9 @@
 
 #include "exai/file.h"
 #include "exai/wb.h"
+#include "apply.h"
 #include "install.h"
+#include "state.h"
 
 #define READBACK_BUF (1u << 20)
 
@@ -156,6 +158,8 @@ static exai_status sink_begin(void *arg, const exai_component *c, exai_error *e)
 	};
 
 	s->op = op;
+	if (upd_apply_signal())
+		return exai_error_set(e, EXAI_EREFUSED, "interrupted");
 	/* A component already in place is not written, but its tar still passes the rules (check
 	 * only), so apply refuses exactly what verify refuses. */
 	if (op->skip || op->reuse)
@@ -180,6 +184,10 @@ static exai_status sink_data(void *arg, const exai_component *c, const uint8_t *
 	upd_stager *s = arg;
 
 	(void)c;
+	(void)exai_fault("stage.data"); /* tests: "stop" here to send a signal while staging */
+	if (upd_apply_signal())		/* apply undoes what was staged (apply.h) */
+		return exai_error_set(e, EXAI_EREFUSED, "interrupted");
+	upd_state_activity_add(len);
 	if (s->x)
 		return upd_extract_feed(s->x, buf, len, e);
 	if (s->op->skip || s->op->reuse)

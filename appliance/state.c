@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -132,6 +133,17 @@ static exai_status exec(upd_state *s, const char *sql, exai_error *e)
 	return EXAI_OK;
 }
 
+/* A state file this user may not read or write: say so, and what to do (not SQLite's
+ * "unable to open database file"). */
+static exai_status denied(const char *path, exai_error *e)
+{
+	return exai_error_set(e, EXAI_ECONFIG,
+			      "%s: permission denied: the state of exai-update belongs to root "
+			      "(state_dir is 0700, its files 0600) and this is uid %ld: run "
+			      "exai-update as root (e.g. with sudo)",
+			      path, (long)geteuid());
+}
+
 static exai_status take_lock(upd_state *s, const char *dir, exai_error *e)
 {
 	char *path = exai_path_join(dir, "lock");
@@ -140,14 +152,142 @@ static exai_status take_lock(upd_state *s, const char *dir, exai_error *e)
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	s->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	free(path);
+	if (s->lock_fd < 0 && errno == EACCES) {
+		char lp[4200];
+		snprintf(lp, sizeof(lp), "%s/lock", dir);
+		return denied(lp, e);
+	}
 	if (s->lock_fd < 0)
 		return exai_error_sys(e, EXAI_EIO, "%s/lock: open", dir);
-	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0)
-		return errno == EWOULDBLOCK
-			   ? exai_error_set(e, EXAI_EEXIST,
-					    "another exai-update is running (%s/lock is held)", dir)
-			   : exai_error_sys(e, EXAI_EIO, "%s/lock: flock", dir);
+	/* A status probing the lock holds it shared for a moment: try for half a second. */
+	for (int i = 0; flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0; i++) {
+		if (errno != EWOULDBLOCK)
+			return exai_error_sys(e, EXAI_EIO, "%s/lock: flock", dir);
+		if (i == 50) {
+			upd_activity a;
+			upd_state_probe(dir, &a);
+			if (a.running && a.pid > 0)
+				return exai_error_set(
+				    e, EXAI_EEXIST,
+				    "another exai-update is running (%s, pid %ld, "
+				    "phase %s; %s/lock is held)",
+				    a.command, a.pid, a.phase, dir);
+			return exai_error_set(e, EXAI_EEXIST,
+					      "another exai-update is running (%s/lock is held)",
+					      dir);
+		}
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "pid %ld\n", (long)getpid());
+	if (pwrite(s->lock_fd, pid, (size_t)n, 0) == n) /* for status; see upd_state_probe */
+		(void)!ftruncate(s->lock_fd, n);
 	return EXAI_OK;
+}
+
+/* ---- the running operation (see state.h) ---- */
+
+static struct {
+	int fd; /* the lock file of the open state, -1 when none */
+	char command[16], phase[32];
+	uint64_t done, total, since, written;
+	pthread_mutex_t mu;
+} act = {.fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Called with act.mu held. */
+static void activity_write(void)
+{
+	char buf[256];
+	int n;
+
+	if (act.fd < 0)
+		return;
+	n = snprintf(buf, sizeof(buf),
+		     "pid %ld\ncommand %s\nphase %s\ndone %llu\ntotal %llu\nsince %llu\n",
+		     (long)getpid(), act.command, act.phase, (unsigned long long)act.done,
+		     (unsigned long long)act.total, (unsigned long long)act.since);
+	if (n > 0 && pwrite(act.fd, buf, (size_t)n, 0) == n)
+		(void)!ftruncate(act.fd, n);
+	act.written = act.done;
+}
+
+void upd_state_activity(upd_state *s, const char *command, const char *phase, uint64_t total)
+{
+	pthread_mutex_lock(&act.mu);
+	act.fd = s ? s->lock_fd : -1;
+	if (strcmp(act.command, command))
+		act.since = upd_now();
+	snprintf(act.command, sizeof(act.command), "%s", command);
+	snprintf(act.phase, sizeof(act.phase), "%s", phase);
+	act.done = 0;
+	act.total = total;
+	activity_write();
+	pthread_mutex_unlock(&act.mu);
+}
+
+void upd_state_activity_add(uint64_t n)
+{
+	pthread_mutex_lock(&act.mu);
+	act.done += n;
+	if (act.done - act.written >= (8u << 20) || act.done >= act.total)
+		activity_write();
+	pthread_mutex_unlock(&act.mu);
+}
+
+static uint64_t field_u64(const char *buf, const char *key)
+{
+	const char *p = strstr(buf, key);
+	unsigned long long v = 0;
+
+	if (p && (p == buf || p[-1] == '\n'))
+		v = strtoull(p + strlen(key), NULL, 10);
+	return (uint64_t)v;
+}
+
+static void field_word(const char *buf, const char *key, char *out, size_t cap)
+{
+	const char *p = strstr(buf, key);
+	size_t n = 0;
+
+	if (p && (p == buf || p[-1] == '\n')) {
+		p += strlen(key);
+		while (p[n] && p[n] != '\n' && n + 1 < cap)
+			n++;
+		memcpy(out, p, n);
+	}
+	out[n] = '\0';
+}
+
+void upd_state_probe(const char *dir, upd_activity *a)
+{
+	char path[4200], buf[512];
+	ssize_t n;
+	int fd;
+
+	memset(a, 0, sizeof(*a));
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK) {
+		close(fd); /* nobody holds it (closing drops our shared lock at once) */
+		return;
+	}
+	a->running = true;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	a->pid = (long)field_u64(buf, "pid ");
+	field_word(buf, "command ", a->command, sizeof(a->command));
+	field_word(buf, "phase ", a->phase, sizeof(a->phase));
+	a->done = field_u64(buf, "done ");
+	a->total = field_u64(buf, "total ");
+	a->since = field_u64(buf, "since ");
+	if (!a->command[0])
+		snprintf(a->command, sizeof(a->command), "unknown");
+	if (!a->phase[0])
+		snprintf(a->phase, sizeof(a->phase), "starting");
 }
 
 /* The text of the one meta row @key into @out; false when the row or the table is missing. */
@@ -209,9 +349,10 @@ static exai_status check_db_file(const char *path, exai_error *e)
 	int fd;
 
 	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? exai_error_set(e, EXAI_ECONFIG,
-							"%s is missing: " NOT_PROVISIONED, path)
-				       : exai_error_sys(e, EXAI_EIO, "%s", path);
+		return errno == ENOENT	 ? exai_error_set(e, EXAI_ECONFIG,
+							  "%s is missing: " NOT_PROVISIONED, path)
+		       : errno == EACCES ? denied(path, e)
+					 : exai_error_sys(e, EXAI_EIO, "%s", path);
 	if (!S_ISREG(st.st_mode))
 		return exai_error_set(e, EXAI_ECONFIG, "%s is not a regular file", path);
 	if (st.st_size < 512)
@@ -220,12 +361,17 @@ static exai_status check_db_file(const char *path, exai_error *e)
 				      "(truncated?): " NOT_PROVISIONED,
 				      path, (long long)st.st_size);
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return exai_error_sys(e, EXAI_EIO, "%s: open", path);
+		return errno == EACCES ? denied(path, e)
+				       : exai_error_sys(e, EXAI_EIO, "%s: open", path);
 	ssize_t n = read(fd, head, sizeof(head));
 	close(fd);
 	if (n != (ssize_t)sizeof(head) || memcmp(head, magic, sizeof(magic)))
 		return exai_error_set(e, EXAI_ECONFIG,
 				      "%s is not an SQLite database: " NOT_PROVISIONED, path);
+	/* Readable but not writable: SQLite would open it read-only and fail later with
+	 * "attempt to write a readonly database", which reads like damage. */
+	if (access(path, R_OK | W_OK) != 0 && errno == EACCES)
+		return denied(path, e);
 	return EXAI_OK;
 }
 
@@ -395,9 +541,20 @@ out:
 static exai_status open_db(upd_state *s, const char *path, int flags, exai_error *e)
 {
 	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX,
-			    NULL) != SQLITE_OK)
+			    NULL) != SQLITE_OK) {
+		/* The database, its directory (WAL and shm files are made there) unwritable. */
+		char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+		bool acc = access(path, R_OK | W_OK) != 0 && errno == EACCES;
+		if (slash) {
+			*slash = '\0';
+			acc = acc || (access(dir, W_OK | X_OK) != 0 && errno == EACCES);
+		}
+		free(dir);
+		if (acc)
+			return denied(path, e);
 		return exai_error_set(e, EXAI_EIO, "%s: %s", path,
 				      s->db ? sqlite3_errmsg(s->db) : "cannot open");
+	}
 	return EXAI_OK;
 }
 
@@ -548,8 +705,15 @@ void upd_state_close(upd_state *s)
 		return;
 	if (s->db)
 		sqlite3_close(s->db);
-	if (s->lock_fd >= 0)
+	if (s->lock_fd >= 0) {
+		pthread_mutex_lock(&act.mu);
+		if (act.fd == s->lock_fd) {
+			(void)!ftruncate(s->lock_fd, 0); /* nothing running any more */
+			act.fd = -1;
+		}
+		pthread_mutex_unlock(&act.mu);
 		close(s->lock_fd);
+	}
 	upd_ratchets_free(&s->record);
 	free(s->rpath);
 	free(s);

@@ -172,6 +172,27 @@ exai_status upd_state_del_files(upd_state *s, const char *type, const char *name
 exai_status upd_state_files(upd_state *s, const char *type, const char *name, const char *loc,
 			    upd_filelist *out, exai_error *e) EXAI_WUR;
 
+/*
+ * The running operation. The process that holds state_dir/lock (apply, rollback, recover,
+ * init) also writes into that file what it is doing: "pid N", "command C", "phase P",
+ * "done D", "total T", "since S" (one per line). upd_state_activity sets the command and
+ * phase (and the total bytes of that phase) of the process's one open state;
+ * upd_state_activity_add counts done bytes (any thread; the file is rewritten every 8 MiB and
+ * at the end). upd_state_probe tells status whether such a process is alive: it is when the
+ * lock is held (a shared non-blocking flock fails); then *@a holds what the file says.
+ * A lock file that nobody holds, or that cannot be read, means nothing is running.
+ */
+typedef struct upd_activity {
+	bool running;
+	long pid;
+	char command[16];
+	char phase[32];
+	uint64_t done, total, since;
+} upd_activity;
+void upd_state_activity(upd_state *s, const char *command, const char *phase, uint64_t total);
+void upd_state_activity_add(uint64_t n);
+void upd_state_probe(const char *dir, upd_activity *a);
+
 /* The event as one JSON line (no newline), malloc'ed; NULL on OOM. */
 char *upd_event_json(uint64_t time, const upd_event *ev);
 

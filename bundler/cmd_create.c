@@ -4,6 +4,7 @@
  * fills in the hashes and renames the bundle into place.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,12 @@ static void usage(FILE *out)
 	      "--root-chain adds trust roots so sites holding an older root can catch up.\n"
 	      "SOURCE_DATE_EPOCH sets the creation time; a plain bundle built twice from the\n"
 	      "same inputs with the same SOURCE_DATE_EPOCH is byte-identical.\n"
+	      "The bundle is written under BUNDLE.tmp.XXXXXX and renamed at the end. On\n"
+	      "SIGINT, SIGTERM or SIGHUP that temporary output is removed, one line says so and\n"
+	      "the exit status is 128 + the signal (130, 143, 129); a second signal kills at\n"
+	      "once. Temporary outputs of killed runs in BUNDLE's directory are named in a\n"
+	      "warning (never removed automatically).\n"
+	      "Exit status: 0 created, 1 failed (nothing left behind), 2 usage or setup error.\n"
 	      "Next: exai-bundle sign BUNDLE --key RELEASE.key (once per signer).\n",
 	      out);
 }
@@ -58,6 +65,7 @@ typedef struct create_ctx {
 	size_t root_len[MAX_ROOTS];
 	uint64_t root_ver[MAX_ROOTS];
 	uint8_t *table;
+	bool left_behind; /* a failed run could not remove its temporary output */
 } create_ctx;
 
 static int parse_args(create_ctx *c, int argc, char **argv)
@@ -290,6 +298,8 @@ static exai_status build(create_ctx *c, exai_progress *prog, exai_error *e)
 	if ((rc = plan_all(c, e)))
 		return rc;
 	(void)exai_fault("create.planned");
+	if (exb_output_signal())
+		return exai_error_set(e, EXAI_EIO, "interrupted before writing");
 	prog->total = c->ix->payload_size;
 	if (!(mtext = exai_manifest_text(&c->man)))
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
@@ -404,7 +414,8 @@ static exai_status build(create_ctx *c, exai_progress *prog, exai_error *e)
 	goto done;
 fail:
 	exb_encpipe_abort(pipe);
-	exb_output_abort(out);
+	if (!exb_output_abort(out))
+		c->left_behind = true;
 done:
 	if (mbytes != (uint8_t *)mtext)
 		free(mbytes);
@@ -462,6 +473,7 @@ int exb_cmd_create(int argc, char **argv)
 	ret = parse_args(&c, argc, argv);
 	if (ret)
 		return ret < 0 ? EXB_OK : ret;
+	exb_output_catch_signals();
 	c.ix = calloc(1, sizeof(*c.ix));
 	if (!c.ix) {
 		fprintf(stderr, "exai-bundle create: out of memory\n");
@@ -471,9 +483,24 @@ int exb_cmd_create(int argc, char **argv)
 		ret = exb_report("create", &e, c.json, EXB_USAGE);
 		goto out;
 	}
+	exb_output_warn_stale(c.out_path);
 	exai_progress_start(&prog, "create", 0);
-	ret = build(&c, &prog, &e) ? exb_report("create", &e, c.json, EXB_FAIL) : EXB_OK;
+	ret = build(&c, &prog, &e) ? EXB_FAIL : EXB_OK;
 	exai_progress_finish(&prog);
+	if (ret && exb_output_signal()) {
+		/* One line: what happened and what is (not) on disk. */
+		int sig = exb_output_signal();
+		exai_error_set(&e, EXAI_EIO, "interrupted by %s: %s; %s was not created",
+			       sig == SIGINT	? "SIGINT"
+			       : sig == SIGTERM ? "SIGTERM"
+						: "SIGHUP",
+			       c.left_behind ? "the partial output could NOT be removed (see above)"
+					     : "removed everything written",
+			       c.out_path);
+		ret = exb_report("create", &e, c.json, 128 + sig);
+	} else if (ret) {
+		ret = exb_report("create", &e, c.json, EXB_FAIL);
+	}
 	if (!ret)
 		print_result(&c);
 out:

@@ -21,7 +21,8 @@ static void usage(FILE *out)
 	      "\n"
 	      "BUNDLE is a .exb file or a bundle directory. Run 'exai-bundle <command> --help'\n"
 	      "for a command's options.\n"
-	      "Exit status: 0 success, 1 a check failed or was refused, 2 usage or setup error.\n",
+	      "Exit status: 0 success, 1 a check failed or was refused, 2 usage or setup error;\n"
+	      "create interrupted by SIGINT/SIGTERM/SIGHUP: 130/143/129 (nothing left behind).\n",
 	      out);
 }
 

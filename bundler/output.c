@@ -1,23 +1,68 @@
 /*
- * output: crash-safe creation of bundle directories and .exb files.
+ * output: crash-safe creation of bundle directories and .exb files. Error messages name the
+ * path the user gave (--out), never the temporary name it is written under; only the warning
+ * about a temporary output that could not be removed names that (it is what to remove).
  */
 #include "output.h"
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "exai/file.h"
+#include "exai/progress.h"
 #include "exai/wb.h"
 
 #define MAX_BLOBS 80
+
+static volatile sig_atomic_t caught_signal;
+
+static void on_signal(int sig)
+{
+	caught_signal = sig;
+}
+
+void exb_output_catch_signals(void)
+{
+	struct sigaction sa;
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART | SA_RESETHAND; /* a second signal: the default action */
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old;
+		/* An ignored signal stays ignored (nohup, a background job of a script). */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		(void)sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+int exb_output_signal(void)
+{
+	return caught_signal;
+}
+
+static exai_status interrupted(exai_error *e)
+{
+	return exai_error_set(e, EXAI_EIO, "interrupted by %s",
+			      caught_signal == SIGINT	 ? "SIGINT"
+			      : caught_signal == SIGTERM ? "SIGTERM"
+							 : "SIGHUP");
+}
 
 struct exb_output {
 	bool exb;
@@ -41,7 +86,7 @@ static la_ssize_t exb_cb(struct archive *a, void *client, const void *buf, size_
 	(void)a;
 	if (o->cb_rc)
 		return -1;
-	if ((o->cb_rc = exai_write_full(o->fd, buf, len, o->tmp, o->cb_e)))
+	if ((o->cb_rc = exai_write_full(o->fd, buf, len, o->path, o->cb_e)))
 		return -1;
 	o->pos += len;
 	exai_wb_wrote(&o->wb, len);
@@ -68,7 +113,7 @@ static exai_status tar_entry(exb_output *o, const char *name, uint64_t len, uint
 	archive_entry_free(ent);
 	if (r != ARCHIVE_OK)
 		return o->cb_rc ? o->cb_rc
-				: exai_error_set(e, EXAI_EIO, "%s: %s", o->tmp,
+				: exai_error_set(e, EXAI_EIO, "%s: %s", o->path,
 						 archive_error_string(o->a));
 	return EXAI_OK;
 }
@@ -80,7 +125,7 @@ static exai_status tar_data(exb_output *o, const void *buf, size_t len, exai_err
 		la_ssize_t n = archive_write_data(o->a, buf, len);
 		if (n <= 0)
 			return o->cb_rc ? o->cb_rc
-					: exai_error_set(e, EXAI_EIO, "%s: %s", o->tmp,
+					: exai_error_set(e, EXAI_EIO, "%s: %s", o->path,
 							 archive_error_string(o->a));
 		buf = (const uint8_t *)buf + n;
 		len -= (size_t)n;
@@ -116,23 +161,27 @@ static exai_status make_tmp(exb_output *o, const char *path, exai_error *e)
 	if (o->exb) {
 		o->fd = mkostemp(o->tmp, O_CLOEXEC);
 		if (o->fd < 0)
-			return exai_error_sys(e, EXAI_EIO, "%s: create", o->tmp);
+			return exai_error_sys(e, EXAI_EIO, "%s: create", o->path);
 		if (fchmod(o->fd, 0644) != 0)
-			return exai_error_sys(e, EXAI_EIO, "%s: chmod", o->tmp);
-		exai_wb_init(&o->wb, o->fd, 0, o->tmp);
+			return exai_error_sys(e, EXAI_EIO, "%s: chmod", o->path);
+		if (flock(o->fd, LOCK_EX | LOCK_NB) != 0) /* "in use" for exb_output_warn_stale */
+			return exai_error_sys(e, EXAI_EIO, "%s: lock", o->path);
+		exai_wb_init(&o->wb, o->fd, 0, o->path);
 		return EXAI_OK;
 	}
 	if (!mkdtemp(o->tmp))
-		return exai_error_sys(e, EXAI_EIO, "%s: create", o->tmp);
+		return exai_error_sys(e, EXAI_EIO, "%s: create", o->path);
 	if (chmod(o->tmp, 0755) != 0)
-		return exai_error_sys(e, EXAI_EIO, "%s: chmod", o->tmp);
+		return exai_error_sys(e, EXAI_EIO, "%s: chmod", o->path);
 	o->dirfd = open(o->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (o->dirfd < 0)
-		return exai_error_sys(e, EXAI_EIO, "%s: open", o->tmp);
+		return exai_error_sys(e, EXAI_EIO, "%s: open", o->path);
+	if (flock(o->dirfd, LOCK_EX | LOCK_NB) != 0)
+		return exai_error_sys(e, EXAI_EIO, "%s: lock", o->path);
 	o->fd = openat(o->dirfd, "payload", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (o->fd < 0)
-		return exai_error_sys(e, EXAI_EIO, "%s/payload: create", o->tmp);
-	exai_wb_init(&o->wb, o->fd, 0, o->tmp);
+		return exai_error_sys(e, EXAI_EIO, "%s/payload: create", o->path);
+	exai_wb_init(&o->wb, o->fd, 0, o->path);
 	return EXAI_OK;
 }
 
@@ -189,9 +238,12 @@ fail:
 
 exai_status exb_output_payload(exb_output *o, const void *buf, size_t len, exai_error *e)
 {
+	(void)exai_fault("create.chunk"); /* tests: "stop" here to send a signal mid-payload */
+	if (caught_signal)
+		return interrupted(e);
 	if (o->exb)
 		return tar_data(o, buf, len, e);
-	exai_status rc = exai_write_full(o->fd, buf, len, "payload", e);
+	exai_status rc = exai_write_full(o->fd, buf, len, o->path, e);
 	if (!rc)
 		exai_wb_wrote(&o->wb, len);
 	return rc;
@@ -208,14 +260,14 @@ static exai_status write_dir_file(exb_output *o, const char *name, const uint8_t
 		char sub[16];
 		snprintf(sub, sizeof(sub), "%.*s", (int)(slash - name), name);
 		if (mkdirat(o->dirfd, sub, 0755) != 0 && errno != EEXIST)
-			return exai_error_sys(e, EXAI_EIO, "%s/%s: mkdir", o->tmp, sub);
+			return exai_error_sys(e, EXAI_EIO, "%s/%s: mkdir", o->path, sub);
 	}
 	fd = openat(o->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
-		return exai_error_sys(e, EXAI_EIO, "%s/%s: create", o->tmp, name);
+		return exai_error_sys(e, EXAI_EIO, "%s/%s: create", o->path, name);
 	rc = exai_write_full(fd, data, (size_t)len, name, e);
 	if (!rc && fsync(fd) != 0)
-		rc = exai_error_sys(e, EXAI_EIO, "%s/%s: fsync", o->tmp, name);
+		rc = exai_error_sys(e, EXAI_EIO, "%s/%s: fsync", o->path, name);
 	close(fd);
 	return rc;
 }
@@ -236,7 +288,7 @@ exai_status exb_output_finish(exb_output *o, const exb_blob *fill, size_t n_fill
 		o->cb_e = e;
 		if (archive_write_close(o->a) != ARCHIVE_OK) {
 			rc = o->cb_rc ? o->cb_rc
-				      : exai_error_set(e, EXAI_EIO, "%s: %s", o->tmp,
+				      : exai_error_set(e, EXAI_EIO, "%s: %s", o->path,
 						       archive_error_string(o->a));
 			goto fail;
 		}
@@ -251,7 +303,7 @@ exai_status exb_output_finish(exb_output *o, const exb_blob *fill, size_t n_fill
 			}
 			if (pwrite(o->fd, f->data, (size_t)f->len, (off_t)o->offs[i]) !=
 			    (ssize_t)f->len) {
-				rc = exai_error_sys(e, EXAI_EIO, "%s: write %s", o->tmp, f->name);
+				rc = exai_error_sys(e, EXAI_EIO, "%s: write %s", o->path, f->name);
 				goto fail;
 			}
 		}
@@ -263,11 +315,15 @@ exai_status exb_output_finish(exb_output *o, const exb_blob *fill, size_t n_fill
 	if ((rc = exai_wb_finish(&o->wb, e)))
 		goto fail;
 	if (exai_fault("create.fsync") || fsync(o->fd) != 0) {
-		rc = exai_error_sys(e, EXAI_EIO, "%s: fsync", o->tmp);
+		rc = exai_error_sys(e, EXAI_EIO, "%s: fsync", o->path);
 		goto fail;
 	}
 	if (!o->exb && (fsync(o->dirfd) != 0 || (rc = exai_fsync_dir_of(o->tmp, e)))) {
-		rc = rc ? rc : exai_error_sys(e, EXAI_EIO, "%s: fsync", o->tmp);
+		rc = rc ? rc : exai_error_sys(e, EXAI_EIO, "%s: fsync", o->path);
+		goto fail;
+	}
+	if (caught_signal) { /* the last point at which an interrupt undoes the create */
+		rc = interrupted(e);
 		goto fail;
 	}
 	if (renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->path, RENAME_NOREPLACE) != 0) {
@@ -278,16 +334,17 @@ exai_status exb_output_finish(exb_output *o, const exb_blob *fill, size_t n_fill
 	o->tmp = NULL;
 	rc = exai_fsync_dir_of(o->path, e);
 fail:
-	exb_output_abort(o);
+	(void)exb_output_abort(o);
 	return rc;
 }
 
-void exb_output_abort(exb_output *o)
+bool exb_output_abort(exb_output *o)
 {
 	exai_error ignore;
+	bool clean = true;
 
 	if (!o)
-		return;
+		return true;
 	(void)exai_wb_finish(&o->wb, NULL);
 	if (o->a)
 		archive_write_free(o->a);
@@ -295,11 +352,113 @@ void exb_output_abort(exb_output *o)
 		close(o->fd);
 	if (o->dirfd >= 0)
 		close(o->dirfd);
-	if (o->tmp && exai_tree_remove(o->tmp, &ignore) != EXAI_OK)
+	if (o->tmp && exai_tree_remove(o->tmp, &ignore) != EXAI_OK) {
 		fprintf(stderr, "warning: could not remove %s: %s\n", o->tmp, ignore.msg);
+		clean = false;
+	}
 	free(o->tmp);
 	free(o->path);
 	free(o);
+	return clean;
+}
+
+/* ---- temporary outputs left by earlier runs ---- */
+
+/* "<prefix>.tmp.XXXXXX" as mkstemp/mkdtemp make it; a file needs a prefix ending in .exb. */
+static bool stale_name(const char *name, bool dir)
+{
+	size_t n = strlen(name);
+
+	if (n < 11 || memcmp(name + n - 11, ".tmp.", 5) != 0)
+		return false;
+	for (size_t i = n - 6; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		      (name[i] >= '0' && name[i] <= '9')))
+			return false;
+	return dir || (n > 15 && !memcmp(name + n - 15, ".exb", 4));
+}
+
+/* Prints @s in single quotes for a shell. */
+static void put_quoted(const char *s)
+{
+	fputc('\'', stderr);
+	for (; *s; s++)
+		if (*s == '\'')
+			fputs("'\\''", stderr);
+		else
+			fputc(*s, stderr);
+	fputc('\'', stderr);
+}
+
+/* The entry @name in @dfd if it is one of ours that nobody holds: its size in *@size. */
+static bool stale_entry(int dfd, const char *name, off_t *size, time_t *mtime)
+{
+	struct stat st;
+	bool stale = false;
+	int fd;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) || !stale_name(name, S_ISDIR(st.st_mode)))
+		return false;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	*size = st.st_size;
+	*mtime = st.st_mtime;
+	if (S_ISDIR(st.st_mode)) { /* a bundle directory being written has its payload first */
+		struct stat ps;
+		if (fstatat(fd, "payload", &ps, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(ps.st_mode))
+			goto out;
+		*size = ps.st_size;
+	}
+	stale = flock(fd, LOCK_SH | LOCK_NB) == 0; /* a running create holds LOCK_EX */
+out:
+	close(fd);
+	return stale;
+}
+
+unsigned exb_output_warn_stale(const char *path)
+{
+	char *copy = strdup(path), *dir;
+	unsigned count = 0;
+	DIR *d = NULL;
+	struct dirent *de;
+
+	if (!copy)
+		return 0;
+	dir = dirname(copy);
+	if (!(d = opendir(dir)))
+		goto out;
+	while ((de = readdir(d))) {
+		off_t size = 0;
+		time_t mt = 0;
+		char sz[32], when[32];
+		struct tm tm;
+
+		if (!stale_entry(dirfd(d), de->d_name, &size, &mt))
+			continue;
+		exai_format_bytes(sz, sizeof(sz), (double)size);
+		gmtime_r(&mt, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		char *full =
+		    strcmp(dir, ".") ? exai_path_join(dir, de->d_name) : strdup(de->d_name);
+		if (!full)
+			break;
+		fprintf(stderr,
+			"exai-bundle create: warning: %s is left over from an interrupted create "
+			"(%s, last written %s); it is not removed automatically: remove it with "
+			"rm -rf -- ",
+			full, sz, when);
+		put_quoted(full);
+		fputc('\n', stderr);
+		free(full);
+		count++;
+	}
+out:
+	if (d)
+		closedir(d);
+	free(copy);
+	return count;
 }
 
 /* ---- appending a signature to an .exb ---- */

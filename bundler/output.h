@@ -35,8 +35,26 @@ exai_status exb_output_payload(exb_output *o, const void *buf, size_t len, exai_
  * either way. */
 exai_status exb_output_finish(exb_output *o, const exb_blob *fill, size_t n_fill,
 			      exai_error *e) EXAI_WUR;
-/* Removes everything written; frees @o. NULL-safe. */
-void exb_output_abort(exb_output *o);
+/* Removes everything written; frees @o. NULL-safe. Returns false (after a warning on stderr
+ * naming the path) when something written could not be removed. */
+bool exb_output_abort(exb_output *o);
+
+/*
+ * Interrupts. exb_output_catch_signals installs a handler for SIGINT, SIGTERM and SIGHUP that
+ * only records the signal (and resets itself, so a second one kills the process at once);
+ * the payload writer and the final rename check it, fail with "interrupted", and the caller's
+ * usual abort path removes the temporary output. exb_output_signal returns the signal caught
+ * (0: none).
+ *
+ * While it is being written, the temporary output (PATH.tmp.XXXXXX) is held under an
+ * exclusive flock(2); exb_output_warn_stale lists, on stderr, the temporary outputs of
+ * earlier create runs in the directory of @path that nobody holds any more (a run killed by
+ * SIGKILL or a power cut), with their size and the command that removes them. It never
+ * removes anything: a name that matches could still be someone else's. Returns how many.
+ */
+void exb_output_catch_signals(void);
+int exb_output_signal(void);
+unsigned exb_output_warn_stale(const char *path);
 
 /* Appends entry @name with @data to an existing .exb (used by sign), in place and in an
  * order that leaves a readable bundle at every step: everything but the new entry's first

@@ -253,7 +253,7 @@ exai_status exai_afile_open(exai_afile *af, const char *path, mode_t mode, exai_
 		return rc;
 	}
 	if (fchmod(af->fd, mode) != 0) {
-		rc = exai_error_sys(e, EXAI_EIO, "%s: chmod", af->tmp);
+		rc = exai_error_sys(e, EXAI_EIO, "%s: chmod", af->path);
 		exai_afile_abort(af);
 		return rc;
 	}
