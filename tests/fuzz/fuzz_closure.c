@@ -84,7 +84,7 @@ static void one_record(vf_closure *cl, vf_scan *s, const uint8_t *p, size_t n,
 		       char hex[][EXAI_SHA256_HEX], unsigned *nhex)
 {
 	const uint8_t *nl = memchr(p, '\n', n);
-	char name[512], archive[256] = "img.tar", *ent = name, *bar;
+	char name[512], archive[512] = "img.tar", *ent = name, *bar;
 	size_t nlen = nl ? (size_t)(nl - p) : n, bn;
 	uint8_t *body;
 	bool stream = false;
