@@ -23,7 +23,7 @@ for t in $targets; do
 	echo "fuzz-smoke: $t for ${secs}s"
 	if ! (cd "$build/fuzz-findings" && EXAI_SRC="$src" ASAN_OPTIONS=detect_leaks=1 \
 		"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		"$work" >"$build/fuzz-findings/$t.log" 2>&1); then
+		$([ -f "$src/tests/fuzz/$t.dict" ] && echo "-dict=$src/tests/fuzz/$t.dict") "$work" >"$build/fuzz-findings/$t.log" 2>&1); then
 		echo "fuzz-smoke: $t FAILED (log: $build/fuzz-findings/$t.log)" >&2
 		tail -30 "$build/fuzz-findings/$t.log" >&2
 		failed=$((failed + 1))

@@ -19,3 +19,14 @@ exai_cli_test(update_sandbox cli/update_sandbox.sh)
 exai_cli_test(update_agree cli/update_agree.sh)
 exai_cli_test(update_interrupt cli/update_interrupt.sh)
 exai_cli_test(update_space cli/update_space.sh)
+
+# fuzz_config: the readers of configuration and key files (exai-update's config, the bundle
+# spec, the verifier's rules, allow and host config files, site and signing keys), one mode
+# byte apiece.
+if(TARGET vf_scan)
+  exai_fuzz_harness(config
+    SOURCES appliance/config.c bundler/spec.c verifier/host_config.c verifier/host_net.c
+    verifier/host_fs.c
+    LIBS vf_scan_fast exai_sign
+    INCLUDES ${CMAKE_SOURCE_DIR}/appliance ${CMAKE_SOURCE_DIR}/bundler ${CMAKE_SOURCE_DIR}/verifier)
+endif()

@@ -15,3 +15,12 @@ if(TARGET vf_scan)
     ${CMAKE_SOURCE_DIR}/verifier/bundlemode_closure.c
     ${CMAKE_SOURCE_DIR}/verifier/bundlemode_window.c)
 endif()
+
+# Fuzz harnesses of the mode's readers of bundle contents: image references in YAML and image
+# archives' index.json / manifest.json / blobs (closure), nested archives and the windowed
+# scan of oversized blobs (archive). vf_scan_fast (tests/verifier_scan.cmake): the scan
+# engine without the prefilter's self-check, which fuzz_scan_buf keeps.
+if(TARGET vf_scan)
+  exai_fuzz_harness(closure SOURCES verifier/bundlemode_closure.c LIBS vf_scan_fast)
+  exai_fuzz_harness(archive SOURCES verifier/bundlemode_window.c LIBS vf_scan_fast)
+endif()

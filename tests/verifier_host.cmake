@@ -10,3 +10,12 @@ if(EXISTS ${CMAKE_SOURCE_DIR}/verifier/host_cmd.c)
   exai_cli_test(verifier_host_cli cli/verifier_host.sh)
   exai_cli_test(verifier_host_drift_cli cli/verifier_host_drift.sh)
 endif()
+
+# fuzz_host: every reader of the live host (/proc/net, resolver and time-server configs, the
+# drift walker over an installed tree and exai-update's state db) under a temp root.
+if(EXISTS ${CMAKE_SOURCE_DIR}/verifier/host_cmd.c)
+  exai_fuzz_harness(host
+    SOURCES verifier/host_proc.c verifier/host_net.c verifier/host_config.c verifier/host_fs.c
+    verifier/host_checks.c verifier/host_servers.c verifier/host_update.c verifier/host_drift.c
+    LIBS vf_report PkgConfig::SQLITE INCLUDES ${CMAKE_SOURCE_DIR}/verifier)
+endif()

@@ -56,3 +56,7 @@ if(EXAI_FUZZ)
   # clang's -Wformat=2 also flags error.c's vsnprintf of a forwarded format
   target_compile_options(fuzz_dns PRIVATE -Wno-format-nonliteral)
 endif()
+
+# The sink's DNS-over-TCP framing (vf_run_sink_tcp_frames) against a model of it.
+exai_fuzz_harness(dnstcp SOURCES verifier/run_sink.c verifier/run_log.c verifier/run_pkt.c
+  verifier/run_dns.c INCLUDES ${VF_RUN_DIR})

@@ -35,3 +35,35 @@ add_test(NAME verifier_fuzz_scan_seeds COMMAND fuzz_scan_buf_replay
   ${EXAI_TESTS_DIR}/fixtures/verifier/scan/chart/values.yaml)
 set_tests_properties(verifier_fuzz_elf_seeds verifier_fuzz_scan_seeds PROPERTIES
   ENVIRONMENT "EXAI_SRC=${CMAKE_SOURCE_DIR}" TIMEOUT 900)
+
+# vf_scan_fast: the scan engine as vf_scan, but without VF_LITS_SELFCHECK in a fuzzing build
+# (the naive search at every byte makes a harness about 7x slower). fuzz_scan_buf keeps the
+# self-check (it compares the vector prefilter with the naive one); fuzz_scan_fast and the
+# harnesses of readers that merely use the engine link this one. Outside EXAI_FUZZ the two are
+# the same library.
+if(EXAI_FUZZ)
+  get_target_property(vf_scan_srcs vf_scan SOURCES)
+  add_library(vf_scan_fast STATIC ${vf_scan_srcs})
+  target_include_directories(vf_scan_fast PUBLIC ${CMAKE_SOURCE_DIR}/verifier)
+  target_link_libraries(vf_scan_fast PUBLIC vf_report exai PkgConfig::ARCHIVE Threads::Threads)
+  exai_warnings(vf_scan_fast)
+  target_compile_options(vf_scan_fast PRIVATE
+    -fsanitize-coverage-ignorelist=${EXAI_TESTS_DIR}/fuzz/vf_scan_fast.ignorelist)
+else()
+  add_library(vf_scan_fast ALIAS vf_scan)
+endif()
+
+# fuzz_scan_fast: fuzz_scan_buf's harness without the self-check (vf_scan_fast). Both start
+# from tests/fuzz/fuzz_scan_buf_corpus (buffers, some with a rules and an allow file of their
+# own behind the split marker), replayed with mutations in every build as a plain test.
+if(EXAI_FUZZ)
+  add_executable(fuzz_scan_fast ${EXAI_TESTS_DIR}/fuzz/fuzz_scan_buf.c)
+  target_link_libraries(fuzz_scan_fast PRIVATE vf_scan_fast)
+  target_compile_options(fuzz_scan_fast PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_options(fuzz_scan_fast PRIVATE -fsanitize=fuzzer,address,undefined)
+  exai_warnings(fuzz_scan_fast)
+  target_compile_definitions(fuzz_scan_buf PRIVATE _GNU_SOURCE)
+endif()
+add_test(NAME verifier_fuzz_scan_corpus COMMAND fuzz_scan_buf_replay
+  ${EXAI_TESTS_DIR}/fuzz/fuzz_scan_buf_corpus)
+set_tests_properties(verifier_fuzz_scan_corpus PROPERTIES TIMEOUT 900)

@@ -189,8 +189,8 @@ static void accept_conns(vf_run_sink *s)
 	}
 }
 
-/* Answers every complete framed query in @c's buffer; false when the connection must close. */
-static bool tcp_answer(vf_run_sink *s, vf_sink_conn *c, exai_status *st, exai_error *e)
+bool vf_run_sink_tcp_frames(vf_run_log *log, vf_sink_conn *c, vf_sink_reply_fn reply, void *arg,
+			    exai_status *st, exai_error *e)
 {
 	uint8_t answer[2 + VF_DNS_HEADER_LEN + VF_DNS_WIRE_NAME + 4];
 
@@ -198,12 +198,12 @@ static bool tcp_answer(vf_run_sink *s, vf_sink_conn *c, exai_status *st, exai_er
 		size_t mlen = ((size_t)c->buf[0] << 8) | c->buf[1], alen;
 
 		if (mlen > VF_SINK_TCP_MAX) {
-			s->log->malformed_dns++;
+			log->malformed_dns++;
 			return false;
 		}
 		if (c->n < 2 + mlen)
 			return true;
-		*st = vf_run_sink_query(s->log, c->buf + 2, mlen, "sink/tcp", answer + 2,
+		*st = vf_run_sink_query(log, c->buf + 2, mlen, "sink/tcp", answer + 2,
 					sizeof(answer) - 2, &alen, e);
 		if (*st != EXAI_OK)
 			return false;
@@ -213,11 +213,34 @@ static bool tcp_answer(vf_run_sink *s, vf_sink_conn *c, exai_status *st, exai_er
 			continue;
 		answer[0] = (uint8_t)(alen >> 8);
 		answer[1] = (uint8_t)alen;
-		if (send(c->fd, answer, alen + 2, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)alen + 2)
+		if (!reply(arg, answer, alen + 2))
 			return false;
-		s->answered++;
 	}
 	return true;
+}
+
+typedef struct tcp_reply_ctx {
+	vf_run_sink *s;
+	vf_sink_conn *c;
+} tcp_reply_ctx;
+
+/* Sends one framed reply on the connection, all of it or nothing (then it closes). */
+static bool tcp_send(void *arg, const uint8_t *frame, size_t len)
+{
+	tcp_reply_ctx *x = arg;
+
+	if (send(x->c->fd, frame, len, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)len)
+		return false;
+	x->s->answered++;
+	return true;
+}
+
+/* Answers every complete framed query in @c's buffer; false when the connection must close. */
+static bool tcp_answer(vf_run_sink *s, vf_sink_conn *c, exai_status *st, exai_error *e)
+{
+	tcp_reply_ctx x = {s, c};
+
+	return vf_run_sink_tcp_frames(s->log, c, tcp_send, &x, st, e);
 }
 
 static exai_status service_tcp(vf_run_sink *s, exai_error *e)

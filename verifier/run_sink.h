@@ -15,6 +15,7 @@
 #define VF_RUN_SINK_H
 
 #include <poll.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,5 +63,18 @@ exai_status vf_run_sink_tun(vf_run_sink *s, int tun_fd, int *more, exai_error *e
 exai_status vf_run_sink_query(vf_run_log *log, const uint8_t *msg, size_t len, const char *via,
 			      uint8_t *answer, size_t cap, size_t *answer_len,
 			      exai_error *e) EXAI_WUR;
+
+/* Receives one framed reply (its two-byte length prefix included); false closes the
+ * connection. */
+typedef bool (*vf_sink_reply_fn)(void *arg, const uint8_t *frame, size_t len);
+
+/* The DNS-over-TCP framing (RFC 1035 §4.2.2) of a client's buffer: answers every complete
+ * query in @c->buf (a two-byte big-endian length, then the message), handing each reply to
+ * @reply, and moves what is left (a partial frame) to the front, so c->n never grows past
+ * 2 + VF_SINK_TCP_MAX. Returns false when the connection must close: a length over
+ * VF_SINK_TCP_MAX (counted in log->malformed_dns), a reply @reply refused, or an error
+ * (*st, @e: allocation failure in the log). Does no I/O itself; exposed for fuzz_dnstcp. */
+bool vf_run_sink_tcp_frames(vf_run_log *log, vf_sink_conn *c, vf_sink_reply_fn reply, void *arg,
+			    exai_status *st, exai_error *e);
 
 #endif
