@@ -17,6 +17,7 @@
  *   then entries, each: a name byte, then (for names) a type byte and its parameters:
  *     name byte 0xFF: patch the written .exb: u24 offset (mod its size), u8 xor;
  *               0xFE: truncate the written .exb at u24 (mod its size + 1);
+ *               0xFC: u8 n: the sink fails its n-th call (begin, data or end);
  *               0xFD: u8 n: n more signature entries sig/<counter id> holding K1's signature
  *                     (a key id mismatch each: reaches the signature-count bounds);
  *               else: a name from NAMES (byte % NNAMES): the valid entries, names of the
@@ -41,7 +42,8 @@
  *   - whatever the recipe: a bundle that verifies has effective root 2, 2 valid signatures,
  *     a time of 0 or 1500, and every entry but sig/ byte-identical to the valid bundle's;
  *     unlocking it works exactly with S1 or S2; a stream that succeeds with a data key gave
- *     the sink exactly the valid plaintext, and without one never called it;
+ *     the sink exactly the valid plaintext, and without one never called it; a sink that
+ *     fails fails the stream, and no callback runs after it failed;
  *   - no crash, leak, hang or sanitizer report anywhere.
  * Files live under a per-process temp dir in /dev/shm (else $TMPDIR or /tmp), removed after
  * each input and at exit.
@@ -89,6 +91,7 @@ typedef struct recipe {
 	bool truncate;
 	uint32_t trunc_at;
 	unsigned sig_counter;
+	unsigned sink_fail_at; /* the sink fails its n-th call (0: never) */
 } recipe;
 
 static const fb_valid *V;
@@ -326,6 +329,8 @@ static void parse_recipe(const uint8_t *data, size_t size)
 		} else if (op == 0xFE) {
 			R.truncate = true;
 			R.trunc_at = g24(&r);
+		} else if (op == 0xFC) {
+			R.sink_fail_at = g8(&r);
 		} else if (op == 0xFD) {
 			unsigned k = g8(&r);
 			for (unsigned i = 0; i < k && R.n < MAX_ENTRIES; i++) {
@@ -537,13 +542,29 @@ typedef struct fsink {
 	bool h_init;
 	unsigned begins, ends, datas;
 	exai_tarwalk *w;
+	unsigned calls, fail_at; /* fail_at: the call that fails (0: none) */
+	bool failed, called_after;
 } fsink;
+
+/* Counts a callback; true when this one is to fail (and records calls after a failure). */
+static bool sk_fails(fsink *s, exai_error *e)
+{
+	if (s->failed)
+		s->called_after = true;
+	if (++s->calls != s->fail_at)
+		return false;
+	s->failed = true;
+	exai_error_set(e, EXAI_EIO, "sink: injected failure at call %u", s->calls);
+	return true;
+}
 
 static exai_status sk_begin(void *arg, const exai_component *c, exai_error *e)
 {
 	fsink *s = arg;
 	exai_status rc;
 
+	if (sk_fails(s, e))
+		return EXAI_EIO;
 	if (!s->h_init) {
 		if ((rc = exai_sha256_init(&s->h, e)))
 			return rc;
@@ -564,6 +585,8 @@ static exai_status sk_data(void *arg, const exai_component *c, const uint8_t *bu
 	exai_status rc;
 
 	(void)c;
+	if (sk_fails(s, e))
+		return EXAI_EIO;
 	s->datas++;
 	exai_sha256_update(&s->h, buf, len);
 	if (s->w && (rc = exai_tarwalk_feed(s->w, buf, len, e))) {
@@ -580,6 +603,8 @@ static exai_status sk_end(void *arg, const exai_component *c, exai_error *e)
 	exai_tarwalk *w = s->w;
 
 	(void)c;
+	if (sk_fails(s, e))
+		return EXAI_EIO;
 	s->ends++;
 	s->w = NULL;
 	return w ? exai_tarwalk_finish(w, e) : EXAI_OK;
@@ -614,7 +639,7 @@ static void run(const char *path, bool canon)
 	bool key_ok = ksel == 0 || ksel == 3;
 	exai_verify_opts o = {.now = nows[(R.flags >> 2) & 3]};
 	const exai_root *trusted = R.flags & 0x40 ? V->root2 : V->root1;
-	fsink fs = {0};
+	fsink fs = {.fail_at = R.sink_fail_at};
 	exai_sink sink = {sk_begin, sk_data, sk_end, &fs, (R.flags & 2) != 0};
 	exai_bundle *b = NULL;
 	exai_error e;
@@ -659,8 +684,10 @@ static void run(const char *path, bool canon)
 	bool unlocked = rc == EXAI_OK;
 	rc = exai_bundle_stream(b, &sink, NULL, &e);
 	step("stream", rc, &e);
-	if (canon)
+	if (canon && !fs.failed)
 		expect(rc == EXAI_OK, "the valid bundle does not stream", &e);
+	expect(!fs.failed || rc != EXAI_OK, "the sink failed, yet the stream succeeded", NULL);
+	expect(!fs.called_after, "a sink callback ran after the sink had failed", NULL);
 	if (fs.w) /* the stream stopped inside a tar component */
 		exai_tarwalk_abort(fs.w);
 	if (fs.h_init) {
@@ -670,7 +697,7 @@ static void run(const char *path, bool canon)
 			expect(!memcmp(md, V->plain_sha, sizeof(md)),
 			       "streamed, but the sink got other plaintext", NULL);
 	}
-	if (!rc && unlocked)
+	if (!rc && unlocked && !fs.failed)
 		expect(fs.begins == V->n_components && fs.ends == V->n_components,
 		       "streamed, but not every component ended", NULL);
 	if (!rc && !unlocked)
