@@ -32,7 +32,8 @@ asan: deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		./scripts/run-tests.sh $(ASAN_BUILD)
 
-# Every libFuzzer harness (clang, ASan+UBSan) from its seed corpus, FUZZ_SECONDS (20) s each.
+# Every libFuzzer harness (clang, ASan+UBSan, build-fuzz/) from its seed corpus, FUZZ_SECONDS
+# (20) s each; CI sets 15. The long run is bench/fuzz.sh (BENCH_ONLY=fuzz make bench).
 fuzz-smoke: deps
 	@./scripts/fuzz-smoke.sh build-fuzz
 
@@ -48,4 +49,4 @@ bench: deps
 	@./scripts/bench.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz build-clang

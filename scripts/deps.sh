@@ -3,8 +3,12 @@
 # This is the only place packages are named. Does nothing when all are present.
 set -eu
 
+# clang builds the libFuzzer harnesses (make fuzz-smoke, bench/fuzz.sh) and the clang build
+# of CI; libFuzzer itself is libclang-rt-14-dev, only a Recommends of clang's packages (which
+# --no-install-recommends below skips), hence named.
 PKGS="
 build-essential cmake pkg-config file clang-format
+clang libclang-rt-14-dev
 libsodium-dev libssl-dev libarchive-dev libsqlite3-dev libyaml-dev libjansson-dev libseccomp-dev
 check libsubunit-dev
 libzstd-dev liblz4-dev libacl1-dev libbz2-dev liblzma-dev zlib1g-dev libxml2-dev nettle-dev

@@ -3,10 +3,12 @@
 # default build-fuzz) and runs each from its seed corpus for FUZZ_SECONDS (default 20) s.
 # Any crash, leak or timeout fails the run; libFuzzer leaves the input as crash-*/leak-*/
 # timeout-* in $1/fuzz-findings, to be added to the harness's corpus as a regression seed.
+# CI (.ci/run) sets FUZZ_SECONDS=15; the long run is bench/fuzz.sh.
 set -eu
 build=${1:-build-fuzz}
 secs=${FUZZ_SECONDS:-20}
 src=$(cd "$(dirname "$0")/.." && pwd)
+start=$(date +%s)
 cmake -S "$src" -B "$build" -DEXAI_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug >/dev/null
 targets=$(cmake --build "$build" --target help | grep -o '\bfuzz_[a-z0-9_]*' | grep -v '_replay$' | sort -u)
 [ -n "$targets" ] || { echo "fuzz-smoke: no harnesses found in $build" >&2; exit 1; }
@@ -35,5 +37,5 @@ for t in $targets; do
 	rm -rf "$work"
 	ran=$((ran + 1))
 done
-echo "fuzz-smoke: $ran harnesses, $failed failed"
+echo "fuzz-smoke: $ran harnesses, $failed failed, in $(($(date +%s) - start))s (build included)"
 [ "$failed" = 0 ]

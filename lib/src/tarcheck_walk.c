@@ -117,7 +117,10 @@ exai_status exai_tarwalk_data(exai_tarwalk *w, const void **blk, size_t *n, uint
 				      archive_error_string(w->a) ? archive_error_string(w->a)
 								 : "bad tar data");
 	}
-	if ((rc = exai_tarcheck_ratio(w->chk, fed_so_far(w), unpacked_so_far(w), w->te.path, e)) ||
+	/* libarchive counts a block as read only once the next one is asked for: add this one,
+	 * or a file's last block (up to a decompression buffer) would never be checked. */
+	if ((rc = exai_tarcheck_ratio(w->chk, fed_so_far(w), unpacked_so_far(w) + *n, w->te.path,
+				      e)) ||
 	    (rc = exai_tarcheck_block(&w->te, &w->pos, o, *n, e))) {
 		w->data_end = true;
 		*n = 0;
