@@ -6,6 +6,9 @@
 # CI (.ci/run) sets FUZZ_SECONDS=15; the long run is bench/fuzz.sh.
 set -eu
 build=${1:-build-fuzz}
+# Absolute: each harness runs from inside $build/fuzz-findings (where libFuzzer drops inputs).
+mkdir -p "$build"
+build=$(cd "$build" && pwd)
 secs=${FUZZ_SECONDS:-20}
 src=$(cd "$(dirname "$0")/.." && pwd)
 start=$(date +%s)
