@@ -11,19 +11,23 @@
 #include "exai/json.h"
 #include "exai/text.h"
 
+#define ROOT_DEFAULT_LIFETIME (365ull * 86400)
+
 static void usage(FILE *out)
 {
 	fputs(
 	    "usage: exai-bundle root init --out ROOT --root-key KEY.pub... --root-threshold K\n"
 	    "                             --release-key KEY.pub... --release-threshold K\n"
-	    "                             [--version N] [--expires TIME] [--created TIME]\n"
+	    "                             [--version N] [--expires TIME|never] [--created TIME]\n"
 	    "       exai-bundle root sign ROOT --key ROOTKEY.key [--password-file FILE]\n"
 	    "       exai-bundle root show ROOT [--prev OLDROOT] [--json]\n"
 	    "\n"
 	    "A trust root lists root keys (which sign roots) and release keys (which sign\n"
 	    "bundles), each with a threshold. Root N+1 is accepted only when signed by\n"
 	    "root-threshold keys of root N and root-threshold keys of its own: sign the new root\n"
-	    "with both sets. TIME is unix seconds or YYYY-MM-DD[THH:MM:SSZ] (UTC).\n"
+	    "with both sets. TIME is unix seconds or YYYY-MM-DD[THH:MM:SSZ] (UTC). A root expires\n"
+	    "365 days after it was created unless --expires says otherwise ('never' only by\n"
+	    "choice): a stolen root key then stops mattering at the latest when its root expires.\n"
 	    "'show' checks the root's own signatures, and with --prev that it may follow OLDROOT;\n"
 	    "it exits 1 when either check fails.\n",
 	    out);
@@ -45,6 +49,8 @@ static int root_init(int argc, char **argv)
 	};
 	exai_root *r = calloc(1, sizeof(*r));
 	const char *out = NULL;
+	bool expires_set = false;
+	char when[32];
 	uint64_t v;
 	char *text = NULL;
 	exai_error e;
@@ -93,6 +99,12 @@ static int root_init(int argc, char **argv)
 			}
 			break;
 		case 'x':
+			expires_set = true;
+			if (!strcmp(optarg, "never")) {
+				r->expires = 0;
+				break;
+			}
+			/* fall through */
 		case 'c':
 			if (!exai_parse_time(optarg, c == 'x' ? &r->expires : &r->created)) {
 				exb_usage_error("root init", "bad time '%s'", optarg);
@@ -112,6 +124,10 @@ static int root_init(int argc, char **argv)
 		exb_usage_error("root init", "--out ROOT is required (and no other arguments)");
 		goto out;
 	}
+	/* TUF requires an expiry on root metadata; a year is its usual choice for roots, whose
+	 * keys are offline and rotate rarely. */
+	if (!expires_set)
+		r->expires = r->created + ROOT_DEFAULT_LIFETIME;
 	if (exai_root_validate(r, &e) != EXAI_OK) {
 		exb_report("root init", &e, false, EXB_USAGE);
 		goto out;
@@ -123,8 +139,15 @@ static int root_init(int argc, char **argv)
 		exb_report("root init", &e, false, EXB_USAGE);
 		goto out;
 	}
-	printf("root version %llu written to %s (unsigned: sign it with %u of its %zu root keys)\n",
-	       (unsigned long long)r->version, out, r->root_threshold, r->n_root_keys);
+	exb_format_time(r->expires, when, sizeof(when));
+	printf("root version %llu written to %s (unsigned: sign it with %u of its %zu root keys)\n"
+	       "  expires: %s\n",
+	       (unsigned long long)r->version, out, r->root_threshold, r->n_root_keys,
+	       r->expires ? when : "never (--expires never)");
+	if (r->version > 1)
+		printf("  version %llu's root keys must sign it too: a threshold of them, as well as "
+		       "of its own (exai-bundle root sign %s --key OLD-ROOT-KEY)\n",
+		       (unsigned long long)r->version - 1, out);
 	ret = EXB_OK;
 out:
 	free(text);

@@ -119,6 +119,17 @@ static exai_status set_signature(exai_bundle *b, const uint8_t *id, const char *
 	return rc;
 }
 
+/* The trusted comment of a signature: what was signed, in minisign's "key:value" tab form, so
+ * a signer who checks with stock `minisign -V` (which prints it) sees which bundle it is. */
+static void trusted_comment(const exai_index *ix, char *buf, size_t cap)
+{
+	char id[EXAI_BUNDLE_ID_LEN * 2 + 1];
+
+	exai_hex_encode(ix->bundle_id, EXAI_BUNDLE_ID_LEN, id);
+	snprintf(buf, cap, "timestamp:%llu\tbundle:%.16s\tchannel:%s\tsequence:%llu\tfile:index",
+		 (unsigned long long)exb_now(), id, ix->channel, (unsigned long long)ix->sequence);
+}
+
 /* The newest root the bundle carries (not trusted: only to find a public key by id). */
 static exai_status newest_carried_root(const exai_bundle *b, exai_root **out, exai_error *e)
 {
@@ -268,18 +279,26 @@ static int sign_index_copy(const sign_opts *o, const char *target)
 {
 	uint8_t *ixdata = NULL;
 	size_t ixlen = 0;
+	exai_index *ix = NULL;
 	exai_seckey *sk = NULL;
-	char *sigtext = NULL, kid[EXAI_KEYID_STR];
+	char *sigtext = NULL, kid[EXAI_KEYID_STR], tc[EXAI_TRUSTED_COMMENT_MAX];
 	exai_error e;
 	int ret = EXB_OK;
 
 	if (!o->outfile)
 		return exb_usage_error("sign", "%s is an index file: give --out SIG.minisig",
 				       target);
+	/* Only a well-formed index is signed; its id, channel and sequence go into the
+	 * trusted comment. */
 	if (exai_file_read_bounded(target, EXAI_INDEX_MAX_BYTES, &ixdata, &ixlen, &e) ||
+	    exai_index_parse(ixdata, ixlen, &ix, &e) ||
 	    exb_load_seckey(o->keyfile, o->pwfile, EXAI_KEY_ROLE_RELEASE, "signing a bundle", &sk,
-			    &e) ||
-	    exai_minisig_sign(sk, ixdata, ixlen, "exai-bundle index", &sigtext, &e) ||
+			    &e)) {
+		ret = exb_report("sign", &e, o->json, EXB_USAGE);
+		goto out;
+	}
+	trusted_comment(ix, tc, sizeof(tc));
+	if (exai_minisig_sign(sk, ixdata, ixlen, tc, &sigtext, &e) ||
 	    exai_write_new_file(o->outfile, sigtext, 0644, &e)) {
 		ret = exb_report("sign", &e, o->json, EXB_USAGE);
 		goto out;
@@ -288,6 +307,7 @@ static int sign_index_copy(const sign_opts *o, const char *target)
 	printf("signed %s with key %s -> %s\n", target, kid, o->outfile);
 out:
 	free(sigtext);
+	free(ix);
 	free(ixdata);
 	exai_seckey_free(sk);
 	return ret;
@@ -347,8 +367,10 @@ int exb_cmd_sign(int argc, char **argv)
 				goto out;
 			}
 		}
-		if (exai_minisig_sign(sk, b->index_entry->data, b->index_entry->size,
-				      "exai-bundle index", &sigtext, &e)) {
+		char tc[EXAI_TRUSTED_COMMENT_MAX];
+		trusted_comment(b->index, tc, sizeof(tc));
+		if (exai_minisig_sign(sk, b->index_entry->data, b->index_entry->size, tc, &sigtext,
+				      &e)) {
 			ret = exb_report("sign", &e, o.json, EXB_USAGE);
 			goto out;
 		}

@@ -18,7 +18,7 @@ mk_root() {
 	args=""
 	for r in "$@"; do args="$args --release-key $T/keys/$r.pub"; done
 	"$B" root init --out "$T/keys/$name" --root-key "$T/keys/k1.pub" --root-threshold 1 \
-		$args --release-threshold "$thr" --created 1700000000 >/dev/null
+		$args --release-threshold "$thr" --created 1700000000 --expires never >/dev/null
 	"$B" root sign "$T/keys/$name" --key "$T/keys/k1.key" >/dev/null
 }
 

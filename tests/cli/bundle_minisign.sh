@@ -17,7 +17,13 @@ sign_with bdir r1
 r1id=$(sed -n 's/.*minisign public key //p' keys/r1.pub)
 expect_rc 0 minisign -V -p keys/r1.pub -m bdir/index -x "bdir/sig/$r1id.minisig"
 expect_contains "$T/out" "Signature and comment signature verified"
-ok "stock minisign -V accepts an exai-bundle signature"
+# The trusted comment (signed, printed by minisign -V) names what was signed.
+bid=$(sed -n 's/^bundle-id //p' bdir/index | cut -c1-16)
+ch=$(sed -n 's/^channel //p' bdir/index)
+sq=$(sed -n 's/^sequence //p' bdir/index)
+grep -Eq "^Trusted comment: timestamp:[0-9]+	bundle:$bid	channel:$ch	sequence:$sq	file:index\$" "$T/out" ||
+	{ cat "$T/out"; fail "trusted comment does not name the bundle"; }
+ok "stock minisign -V accepts an exai-bundle signature, and shows the bundle id, channel and sequence it covers"
 
 # Stock minisign -S (prehashed, its default), attached and counted by our verifier.
 minisign -S -s keys/m.key -m bdir/index -x m.minisig -t "signed with stock minisign" >/dev/null

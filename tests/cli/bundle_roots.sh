@@ -64,3 +64,23 @@ sign_with e.exb r1
 expect_rc 1 "$B" verify e.exb --root exp1
 expect_contains "$T/err" "root version 1 expired"
 ok "an expired root is refused"
+
+# A root expires a year after its creation unless --expires says otherwise; 'never' only by
+# choice. root init for version 2 says that version 1's root keys must sign it too.
+"$B" root init --out dflt --root-key keys/k1.pub --root-threshold 1 --release-key keys/r1.pub \
+	--release-threshold 1 --created 2026-01-01 >"$T/init.out"
+expect_contains "$T/init.out" "expires: 2027-01-01"
+"$B" root sign dflt --key keys/k1.key >/dev/null
+expect_rc 0 "$B" root show dflt --json
+[ "$(jq -r .expires "$T/out")" != never ] || fail "the default root never expires"
+"$B" create spec.yaml --out d.exb --no-encrypt >/dev/null
+sign_with d.exb r1
+expect_rc 1 "$B" verify d.exb --root dflt --now 2027-01-02
+expect_contains "$T/err" "root version 1 expired"
+"$B" root init --out nev --root-key keys/k1.pub --root-threshold 1 --release-key keys/r1.pub \
+	--release-threshold 1 --expires never >"$T/init.out"
+expect_contains "$T/init.out" "expires: never"
+"$B" root init --out v2 --version 2 --root-key keys/k2.pub --root-threshold 1 \
+	--release-key keys/r1.pub --release-threshold 1 >"$T/init.out"
+expect_contains "$T/init.out" "version 1's root keys must sign it too"
+ok "roots expire after 365 days by default, 'never' only when asked; root init N+1 names the old keys"
