@@ -145,9 +145,10 @@ static int root_init(int argc, char **argv)
 	       (unsigned long long)r->version, out, r->root_threshold, r->n_root_keys,
 	       r->expires ? when : "never (--expires never)");
 	if (r->version > 1)
-		printf("  version %llu's root keys must sign it too: a threshold of them, as well as "
-		       "of its own (exai-bundle root sign %s --key OLD-ROOT-KEY)\n",
-		       (unsigned long long)r->version - 1, out);
+		printf(
+		    "  version %llu's root keys must sign it too: a threshold of them, as well as "
+		    "of its own (exai-bundle root sign %s --key OLD-ROOT-KEY)\n",
+		    (unsigned long long)r->version - 1, out);
 	ret = EXB_OK;
 out:
 	free(text);
