@@ -1,0 +1,88 @@
+# exai-update for a person reading it: status and history with ISO 8601 UTC dates and headed,
+# aligned columns (numbers unchanged in --json), the trust root in force named with where it
+# came from, rollback and health-check revert said in words, one line per phase of an apply
+# on stderr when no progress bar is drawn, and apply --dry-run (verify, plan, space check,
+# nothing changed).
+. "$EXAI_SRC/tests/cli/lib.sh"
+. "$EXAI_SRC/tests/cli/update_lib.sh"
+
+ISO='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z'
+# line N FILE: line N of FILE
+line() { sed -n "$1p" "$2"; }
+# expect_line N FILE TEXT: line N of FILE is exactly TEXT
+expect_line() {
+	[ "$(line "$1" "$2")" = "$3" ] || { cat "$2" >&2; fail "line $1 of $2 is '$(line "$1" "$2")', want '$3'"; }
+}
+# expect_match N FILE ERE: line N of FILE matches the extended regex ERE
+expect_match() {
+	line "$1" "$2" | grep -Eq -- "$3" || { cat "$2" >&2; fail "line $1 of $2 does not match '$3'"; }
+}
+
+setup_keys
+write_config "hooks: {health_check: [$T/health.sh], user: root}"
+printf '#!/bin/sh\n[ ! -e %s/unhealthy ] || { echo "app does not answer"; exit 1; }\n' "$T" >"$T/health.sh"
+chmod +x "$T/health.sh"
+
+# ---- status and history before the first apply ----
+expect_rc 0 U status
+expect_line 1 "$T/out" "trust root:  version 1 from trust_root $T/root.v1"
+expect_line 2 "$T/out" "ratchets:    none yet (no bundle applied)"
+expect_line 3 "$T/out" "components:  none installed"
+expect_rc 0 U --json status
+[ "$(jq -c '.trust_root | [.version, .source, .path, .configured_version]' "$T/out")" = \
+	"[1,\"trust_root\",\"$T/root.v1\",1]" ] || fail "json trust root: $(jq -c .trust_root "$T/out")"
+[ "$(jq -c '.ratchets | [.created, .created_utc, .root_version]' "$T/out")" = '[0,null,0]' ] ||
+	fail "json ratchets before the first apply"
+expect_rc 0 U history
+expect_line 1 "$T/out" "history: empty"
+ok "before the first apply, status names the configured trust root (version 1), not 'root version 0'"
+
+bundle "$T/b1.exb" 1 1.5.0 1
+bundle "$T/b2.exb" 2 1.6.0 2
+expect_rc 0 U apply "$T/b1.exb"
+expect_rc 0 U apply "$T/b2.exb"
+id1=$(U --json history | jq -r '.history[0].bundle_id' | cut -c1-16)
+id2=$(U --json history | jq -r '.history[1].bundle_id' | cut -c1-16)
+
+expect_rc 0 U status
+expect_line 1 "$T/out" "trust root:  version 1 from trust_root $T/root.v1"
+expect_match 2 "$T/out" "^ratchets:    newest signed time $ISO, root version 1\$"
+expect_line 3 "$T/out" "channels:"
+expect_line 4 "$T/out" "  CHANNEL  SEQUENCE"
+expect_line 5 "$T/out" "  stable   2"
+expect_line 6 "$T/out" "components:"
+expect_line 7 "$T/out" "  TYPE      NAME   VERSION  LOCATION  BUNDLE            SEQUENCE  INSTALLED             PREVIOUS"
+expect_match 8 "$T/out" "^  model     llama  2        2         $id2  2         $ISO  1 at 1\$"
+expect_match 9 "$T/out" "^  software  app    1.6.0    b         $id2  2         $ISO  1.5.0 at a\$"
+! grep -Eq '(^| )1[0-9]{9}( |$)' "$T/out" || fail "a unix time in status"
+expect_rc 0 U --json status
+jq -e '(.ratchets.created | type) == "number" and (.ratchets.created_utc | test("^[0-9]{4}-"))
+	and .components[0].current.sequence == 2' "$T/out" >/dev/null || fail "json status numbers"
+ok "status: ISO 8601 UTC dates, headed aligned columns; --json keeps the numbers"
+
+expect_rc 0 U history
+expect_line 1 "$T/out" "ID  TIME                  OP     OUTCOME  BUNDLE            CHANNEL  SEQUENCE  SIGNERS           REASON"
+expect_match 2 "$T/out" "^1   $ISO  apply  ok       $id1  stable   1         [0-9A-F]{16}  -\$"
+expect_match 3 "$T/out" "^2   $ISO  apply  ok       $id2  stable   2         [0-9A-F]{16}  -\$"
+! grep -Eq '(^| )1[0-9]{9}( |$)' "$T/out" || fail "a unix time in history"
+expect_rc 0 U --json history
+jq -e '.history[0] | (.time | type) == "number" and (.time_utc | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$"))' \
+	"$T/out" >/dev/null || fail "json history time"
+ok "history: a header line, aligned columns, ISO dates; --json keeps time and adds time_utc"
+
+# ---- the trust root persisted in state_dir/root ----
+cd "$T"
+exai-bundle root init --out root.v2 --root-key root1.pub --root-threshold 1 \
+	--release-key rel1.pub --release-threshold 1 --version 2 --created $((NOW - 3600)) >/dev/null
+exai-bundle root sign root.v2 --key root1.key >/dev/null
+cd - >/dev/null
+mkdir -p "$T/src/notes"
+echo notes >"$T/src/notes/n"
+tar --format=pax -cf "$T/notes.tar" -C "$T/src/notes" .
+"$MK" --out "$T/b3" --sequence 3 --created $((NOW + 10)) --expires $((NOW + 86400)) --class gpu \
+	--recipient "$T/site.pub" --sign "$T/rel1.key" --root-chain "$T/root.v2" \
+	--comp "files:notes:1:tar:notes:auto:auto:-:$T/notes.tar" >/dev/null
+expect_rc 0 U apply "$T/b3"
+expect_rc 0 U status
+expect_line 1 "$T/out" "trust root:  version 2 from state_dir/root $T/state/root (newer than trust_root $T/root.v1, version 1)"
+ok "status names a newer persisted root and the configured one it replaces"
