@@ -383,6 +383,48 @@ static void describe_changes(upd_result *r, const upd_plan *p, bool forward)
 	}
 }
 
+/* The version active before @op's apply (a revert goes back to it): the installed row,
+ * which that apply has not replaced; "" when the component was new. */
+static void version_before(upd_ctx *c, const upd_op *op, char *out, size_t cap)
+{
+	upd_installed in;
+	bool found = false;
+	exai_error ignored;
+
+	out[0] = '\0';
+	if (!op->old_loc[0])
+		return;
+	if (op->kind == UPD_K_MODEL)
+		snprintf(out, cap, "%s", op->old_loc);
+	else if (!upd_state_get_installed(c->st, exai_ctype_name(op->type), op->name, &in, &found,
+					  &ignored) &&
+		 found)
+		snprintf(out, cap, "%s", in.cur.version);
+	else
+		snprintf(out, cap, "the version in %s", op->old_loc);
+}
+
+/* A revert in words: "health check failed: switched software/app back from 1.6.0 to 1.5.0". */
+static void describe_revert(upd_ctx *c, upd_result *r, const upd_plan *p, const char *cause)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const upd_op *op = &p->ops[i];
+		const char *t = exai_ctype_name(op->type);
+		char before[EXAI_NAME_MAX + UPD_LOC_MAX + 16];
+		if (op->skip) {
+			upd_result_change(r, "%s/%s %s: unchanged", t, op->name, op->version);
+			continue;
+		}
+		version_before(c, op, before, sizeof(before));
+		if (!before[0])
+			upd_result_change(r, "%s: removed %s/%s %s again (it was new here)", cause, t,
+					  op->name, op->version);
+		else
+			upd_result_change(r, "%s: switched %s/%s back from %s to %s", cause, t,
+					  op->name, op->version, before);
+	}
+}
+
 /*
  * Switches one op back (a revert, or the switch of a rollback, which also goes to the
  * previous version). When that cannot finish (something that is not our symlink sits at
@@ -409,8 +451,8 @@ static exai_status back_op(upd_ctx *c, const upd_plan *p, const upd_op *op, bool
 
 /* Switches back every op, reloads policy, records why. The slot that held the previous
  * version now holds the failed one, so it stops being a rollback target. */
-static void revert_all(upd_ctx *c, const upd_plan *p, const char *hist_op, const exai_error *why,
-		       upd_result *r)
+static void revert_all(upd_ctx *c, const upd_plan *p, const char *hist_op, const char *cause,
+		       const exai_error *why, upd_result *r)
 {
 	char moved[1024] = "", reason[EXAI_ERROR_MSG_MAX + 1100];
 	upd_event ev = plan_event(p, hist_op, "reverted", why->msg);
@@ -462,7 +504,7 @@ static void revert_all(upd_ctx *c, const upd_plan *p, const char *hist_op, const
 		set_result(r, UPD_PENDING, "revert-failed", &e);
 		return;
 	}
-	describe_changes(r, p, false);
+	describe_revert(c, r, p, cause);
 	if (moved[0]) {
 		upd_result_change(r, "quarantined (inspect, then remove): %s", moved);
 		exai_error_set(&e, why->code, "%s", reason);
@@ -475,6 +517,7 @@ static void revert_all(upd_ctx *c, const upd_plan *p, const char *hist_op, const
 /* From the commit point on: switch, reload, health check, final commit (or revert). */
 static void finish_forward(upd_ctx *c, upd_plan *p, const char *hist_op, upd_result *r)
 {
+	const char *cause = "switching failed";
 	exai_error e;
 	exai_status rc = EXAI_OK;
 
@@ -483,14 +526,17 @@ static void finish_forward(upd_ctx *c, upd_plan *p, const char *hist_op, upd_res
 		if ((rc = upd_op_switch(c->cfg, &p->ops[i], &e)))
 			exai_error_prefix(&e, "switch %s/%s", exai_ctype_name(p->ops[i].type),
 					  p->ops[i].name);
-	if (!rc && plan_has(p, EXAI_C_POLICY))
+	if (!rc && plan_has(p, EXAI_C_POLICY)) {
+		cause = "policy reload failed";
 		rc = run_hook(c, c->cfg->policy_reload, "policy reload", &e);
+	}
 	if (!rc) {
+		cause = "health check failed";
 		upd_state_activity(c->st, hist_op, "health check", 0);
 		rc = run_hook(c, c->cfg->health_check, "health check", &e);
 	}
 	if (rc) {
-		revert_all(c, p, hist_op, &e, r);
+		revert_all(c, p, hist_op, cause, &e, r);
 		return;
 	}
 	if ((rc =
@@ -719,7 +765,7 @@ void upd_cmd_recover(upd_ctx *c, upd_result *r)
 		finish_forward(c, p, "recover", r);
 	} else {
 		exai_error_set(&e, EXAI_EREFUSED, "interrupted while switching back");
-		revert_all(c, p, "recover", &e, r);
+		revert_all(c, p, "recover", "finishing an interrupted switch back", &e, r);
 		if (r->outcome == UPD_REVERTED && strcmp(r->what, "quarantined"))
 			r->outcome = UPD_OK; /* finishing a revert is what was asked for */
 	}
@@ -791,11 +837,69 @@ out:
 	return rc;
 }
 
-/* Swaps cur and prev of every row the rollback switched. */
-static exai_status commit_rollback(upd_ctx *c, const upd_plan *p, const char *hist_op,
-				   const char *reason, exai_error *e)
+/*
+ * What a rollback does, in words, read before its commit (the installed rows still hold the
+ * versions it goes back from as cur, those it goes back to as prev): one change line per
+ * component, the history row's bundle (the one active again: id, channel, sequence, signers;
+ * empty when the components go back to different bundles or it is unknown) and its reason.
+ */
+typedef struct rollback_words {
+	char to_id[65], channel[EXAI_NAME_MAX + 1], signers[EXAI_BUNDLE_MAX_SIGS * 17 + 1];
+	uint64_t to_seq;
+	char reason[1024];
+} rollback_words;
+
+static void describe_rollback(upd_ctx *c, const upd_plan *p, const char *why, upd_result *r,
+			      rollback_words *w)
 {
-	upd_event ev = plan_event(p, hist_op, "ok", reason);
+	bool mixed = false, found = false;
+	size_t used = 0;
+	exai_error ignored;
+
+	memset(w, 0, sizeof(*w));
+	for (size_t i = 0; i < p->n; i++) {
+		const upd_op *op = &p->ops[i];
+		const char *t = exai_ctype_name(op->type);
+		upd_installed in;
+		bool have = false;
+		if (upd_state_get_installed(c->st, t, op->name, &in, &have, &ignored) || !have ||
+		    !in.has_prev) {
+			upd_result_change(r, "rolled back %s/%s to %s (%s)", t, op->name,
+					  op->version, why);
+			continue;
+		}
+		upd_result_change(r, "rolled back %s/%s from %s to %s (%s)", t, op->name,
+				  in.cur.version, in.prev.version, why);
+		if (used < sizeof(w->reason))
+			used += (size_t)snprintf(w->reason + used, sizeof(w->reason) - used,
+						 "%s%s/%s %s -> %s", used ? ", " : "", t, op->name,
+						 in.cur.version, in.prev.version);
+		if (!w->to_id[0] && !mixed) {
+			snprintf(w->to_id, sizeof(w->to_id), "%s", in.prev.bundle_id);
+			w->to_seq = in.prev.sequence;
+		} else if (strcmp(w->to_id, in.prev.bundle_id)) {
+			mixed = true;
+		}
+	}
+	if (mixed) {
+		w->to_id[0] = '\0';
+		w->to_seq = 0;
+	} else if (w->to_id[0] &&
+		   (upd_state_bundle_seen(c->st, w->to_id, w->channel, sizeof(w->channel),
+					  w->signers, sizeof(w->signers), &found, &ignored) ||
+		    !found)) {
+		w->channel[0] = w->signers[0] = '\0';
+	}
+	if (used < sizeof(w->reason))
+		snprintf(w->reason + used, sizeof(w->reason) - used, "%s(%s; back from bundle %.16s%s)",
+			 used ? " " : "", why, p->bundle_id,
+			 mixed ? " to versions of several bundles" : w->to_id[0] ? "" : "; the bundle active again is unknown");
+}
+
+/* Swaps cur and prev of every row the rollback switched; @ev is its history row. */
+static exai_status commit_rollback(upd_ctx *c, const upd_plan *p, const upd_event *ev,
+				   exai_error *e)
+{
 	exai_status rc = upd_state_begin(c->st, e);
 
 	if (rc)
@@ -813,7 +917,7 @@ static exai_status commit_rollback(upd_ctx *c, const upd_plan *p, const char *hi
 			rc = upd_state_put_installed(c->st, &in, e);
 		}
 	}
-	if (!rc && !(rc = upd_state_add_history(c->st, &ev, c->cfg->mirror_socket != NULL, e)))
+	if (!rc && !(rc = upd_state_add_history(c->st, ev, c->cfg->mirror_socket != NULL, e)))
 		rc = upd_state_journal_clear(c->st, e);
 	if (rc) {
 		upd_state_rollback(c->st);
@@ -822,30 +926,57 @@ static exai_status commit_rollback(upd_ctx *c, const upd_plan *p, const char *hi
 	return upd_state_commit(c->st, e);
 }
 
-static void finish_rollback(upd_ctx *c, upd_plan *p, const char *hist_op, upd_result *r)
+static void finish_rollback(upd_ctx *c, upd_plan *p, const char *why, upd_result *r)
 {
-	char moved[1024] = "", reason[sizeof(moved) + 16] = "";
+	char moved[1024] = "", reason[sizeof(moved) + 1100] = "";
+	rollback_words w;
+	upd_event ev;
 	exai_error e, he;
 	exai_status rc = EXAI_OK;
 
+	describe_rollback(c, p, why, r, &w);
 	for (size_t i = 0; !rc && i < p->n; i++)
 		rc = back_op(c, p, &p->ops[i], true, moved, sizeof(moved), &e);
-	if (moved[0])
-		snprintf(reason, sizeof(reason), "quarantined %s", moved);
+	snprintf(reason, sizeof(reason), "%s%s%s", w.reason, moved[0] ? "; quarantined " : "",
+		 moved);
+	ev = (upd_event){.op = "rollback",
+			 .bundle_id = w.to_id,
+			 .channel = w.channel,
+			 .sequence = w.to_seq,
+			 .signers = w.signers,
+			 .outcome = "ok",
+			 .reason = reason};
 	if (!rc && plan_has(p, EXAI_C_POLICY))
 		rc = run_hook(c, c->cfg->policy_reload, "policy reload", &e);
 	if (!rc)
-		rc = commit_rollback(c, p, hist_op, reason, &e);
+		rc = commit_rollback(c, p, &ev, &e);
 	if (rc) {
+		r->n_changes = r->n_changes_omitted = 0;
 		exai_error_prefix(&e, "rollback (run exai-update recover)");
 		set_result(r, UPD_PENDING, "failed", &e);
 		return;
 	}
-	describe_changes(r, p, true);
+	snprintf(r->bundle_id, sizeof(r->bundle_id), "%s", w.to_id);
+	snprintf(r->channel, sizeof(r->channel), "%s", w.channel);
+	snprintf(r->signers, sizeof(r->signers), "%s", w.signers);
+	r->sequence = w.to_seq;
+	if (w.to_id[0])
+		snprintf(r->summary, sizeof(r->summary),
+			 "rolled back from bundle %.16s to bundle %.16s (channel %s, sequence "
+			 "%llu): %s",
+			 p->bundle_id, w.to_id, w.channel[0] ? w.channel : "unknown",
+			 (unsigned long long)w.to_seq, why);
+	else
+		snprintf(r->summary, sizeof(r->summary),
+			 "rolled back from bundle %.16s: %s (the versions active again come from "
+			 "several bundles, or from none in the history)",
+			 p->bundle_id, why);
 	if (moved[0])
 		upd_result_change(r, "quarantined (inspect, then remove): %s", moved);
 	if (run_hook(c, c->cfg->health_check, "health check", &he)) {
 		/* The previous version is what the operator asked for; report, do not undo. */
+		exai_error_prefix(&he, "rolled back, but then the health check failed (the "
+				       "previous versions stay active, as asked)");
 		set_result(r, UPD_FAILED, "rolled-back-unhealthy", &he);
 		return;
 	}
@@ -854,7 +985,8 @@ static void finish_rollback(upd_ctx *c, upd_plan *p, const char *hist_op, upd_re
 
 static void recover_rollback(upd_ctx *c, upd_plan *p, upd_result *r)
 {
-	finish_rollback(c, p, "rollback", r); /* recorded as the rollback it finishes */
+	/* recorded as the rollback it finishes */
+	finish_rollback(c, p, "operator request, finished by recover", r);
 }
 
 void upd_cmd_rollback(upd_ctx *c, upd_result *r)
@@ -874,6 +1006,6 @@ void upd_cmd_rollback(upd_ctx *c, upd_result *r)
 		upd_plan_free(p);
 		return;
 	}
-	finish_rollback(c, p, "rollback", r);
+	finish_rollback(c, p, "operator request", r);
 	upd_plan_free(p);
 }

@@ -67,7 +67,9 @@ void upd_print_result(const char *cmd, const upd_result *r, bool json)
 	for (size_t i = 0; i < r->n_skipped; i++)
 		fprintf(stderr, "exai-update %s: skipped %s: %s\n", cmd, r->skipped[i].path,
 			r->skipped[i].reason);
-	if (r->bundle[0] && r->bundle_id[0])
+	if (r->summary[0])
+		printf("exai-update %s: %s\n", cmd, r->summary);
+	else if (r->bundle[0] && r->bundle_id[0])
 		printf("exai-update %s: %s %s (bundle %.16s, channel %s, sequence %llu)\n", cmd,
 		       r->what, r->bundle, r->bundle_id, r->channel,
 		       (unsigned long long)r->sequence);
@@ -83,7 +85,7 @@ void upd_print_result(const char *cmd, const upd_result *r, bool json)
 		    "  ... and %zu more changes not listed here (exai-bundle inspect lists every "
 		    "component)\n",
 		    r->n_changes_omitted);
-	if (r->outcome != UPD_OK && !strncmp(r->err.msg, r->what, strlen(r->what)))
+	if (r->outcome != UPD_OK && (r->summary[0] || !strncmp(r->err.msg, r->what, strlen(r->what))))
 		fprintf(stderr, "exai-update %s: %s\n", cmd, r->err.msg); /* says it already */
 	else if (r->outcome != UPD_OK)
 		fprintf(stderr, "exai-update %s: %s: %s\n", cmd, r->what, r->err.msg);

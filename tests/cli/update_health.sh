@@ -23,7 +23,8 @@ before=$(links)
 
 expect_rc 3 U apply "$T/b2"
 expect_contains "$T/err" "health check: $T/health.sh: exit 1: app 2 does not answer on its socket"
-expect_contains "$T/out" "software/app 2: b -> a"
+expect_contains "$T/out" "health check failed: switched software/app back from 2 to 1"
+expect_contains "$T/out" "health check failed: removed model/newm 1 again (it was new here)"
 assert_app 1
 assert_model 1
 [ "$(links)" = "$before" ] || fail "links or status changed after the revert"

@@ -70,6 +70,28 @@ jq -e '.history[0] | (.time | type) == "number" and (.time_utc | test("^[0-9]{4}
 	"$T/out" >/dev/null || fail "json history time"
 ok "history: a header line, aligned columns, ISO dates; --json keeps time and adds time_utc"
 
+# ---- rollback and a health-check revert, in words ----
+expect_rc 0 U rollback
+expect_line 1 "$T/out" "exai-update rollback: rolled back from bundle $id2 to bundle $id1 (channel stable, sequence 1): operator request"
+expect_line 2 "$T/out" "  rolled back model/llama from 2 to 1 (operator request)"
+expect_line 3 "$T/out" "  rolled back software/app from 1.6.0 to 1.5.0 (operator request)"
+U --json history --limit 1 >"$T/h.json"
+[ "$(jq -r '.history[0] | "\(.op) \(.outcome) \(.bundle_id[0:16]) \(.channel) \(.sequence)"' "$T/h.json")" = \
+	"rollback ok $id1 stable 1" ] || fail "rollback history row: $(cat "$T/h.json")"
+[ "$(jq -r '.history[0].reason' "$T/h.json")" = \
+	"model/llama 2 -> 1, software/app 1.6.0 -> 1.5.0 (operator request; back from bundle $id2)" ] ||
+	fail "rollback reason: $(jq -r '.history[0].reason' "$T/h.json")"
+ok "rollback says from which version to which and why; its history row names the bundle active again"
+
+bundle "$T/b4.exb" 4 1.7.0 4 $((NOW + 20))
+touch "$T/unhealthy"
+expect_rc 3 U apply "$T/b4.exb"
+expect_contains "$T/out" "  health check failed: switched software/app back from 1.7.0 to 1.5.0"
+expect_contains "$T/out" "  health check failed: switched model/llama back from 4 to 1"
+expect_contains "$T/err" "app does not answer"
+rm "$T/unhealthy"
+ok "a health-check revert says what failed and from which version to which it switched back"
+
 # ---- the trust root persisted in state_dir/root ----
 cd "$T"
 exai-bundle root init --out root.v2 --root-key root1.pub --root-threshold 1 \
@@ -79,7 +101,7 @@ cd - >/dev/null
 mkdir -p "$T/src/notes"
 echo notes >"$T/src/notes/n"
 tar --format=pax -cf "$T/notes.tar" -C "$T/src/notes" .
-"$MK" --out "$T/b3" --sequence 3 --created $((NOW + 10)) --expires $((NOW + 86400)) --class gpu \
+"$MK" --out "$T/b3" --sequence 3 --created $((NOW + 30)) --expires $((NOW + 86400)) --class gpu \
 	--recipient "$T/site.pub" --sign "$T/rel1.key" --root-chain "$T/root.v2" \
 	--comp "files:notes:1:tar:notes:auto:auto:-:$T/notes.tar" >/dev/null
 expect_rc 0 U apply "$T/b3"
