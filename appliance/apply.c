@@ -9,12 +9,14 @@
 #include "apply.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "exai/file.h"
+#include "exai/progress.h"
 #include "install.h"
 #include "sandbox.h"
 #include "stage.h"
@@ -69,6 +71,67 @@ int upd_apply_signal(void)
 static const char *signal_name(int sig)
 {
 	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
+}
+
+/* ---- phase lines ---- */
+
+/*
+ * One line per phase on stderr (verifying, staging each component with its size, switching,
+ * health check), so a log (journald, ssh without a tty, a pipe) shows how far a long apply
+ * is. Printed on a terminal too; there the progress bar (exai/progress.h) is drawn between
+ * them, so a line first clears the bar's line. EXAI_NO_PROGRESS removes only the bar.
+ */
+static void phase(const char *cmd, const char *fmt, ...) EXAI_PRINTF(2, 3);
+static void phase(const char *cmd, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	bool bar = isatty(STDERR_FILENO) && !getenv("EXAI_NO_PROGRESS");
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%sexai-update %s: %s\n", bar ? "\r\033[K" : "", cmd, line);
+}
+
+static void phase_size(const exai_component *m, char *buf, size_t cap)
+{
+	exai_format_bytes(buf, cap, (double)(m->encoding == EXAI_CENC_TAR ? m->unpacked : m->size));
+}
+
+/* The stager's sink with a phase line at the start of each component it writes. */
+typedef struct phase_sink {
+	exai_sink inner;
+	const exai_manifest *m;
+	const upd_plan *p;
+} phase_sink;
+
+static exai_status phase_begin(void *arg, const exai_component *c, exai_error *e)
+{
+	phase_sink *ps = arg;
+	size_t i = (size_t)(c - ps->m->c);
+	char size[32];
+
+	phase_size(c, size, sizeof(size));
+	if (i < ps->p->n && !ps->p->ops[i].skip && !ps->p->ops[i].reuse)
+		phase("apply", "staging %s/%s %s (%s)", exai_ctype_name(c->type), c->name, c->version,
+		      size);
+	return ps->inner.begin ? ps->inner.begin(ps->inner.arg, c, e) : EXAI_OK;
+}
+
+static exai_status phase_data(void *arg, const exai_component *c, const uint8_t *buf, size_t len,
+			      exai_error *e)
+{
+	phase_sink *ps = arg;
+
+	return ps->inner.data(ps->inner.arg, c, buf, len, e);
+}
+
+static exai_status phase_end(void *arg, const exai_component *c, exai_error *e)
+{
+	phase_sink *ps = arg;
+
+	return ps->inner.end ? ps->inner.end(ps->inner.arg, c, e) : EXAI_OK;
 }
 
 /* The commit point is passed: from now on a signal ends the process (journal path). */
@@ -237,9 +300,10 @@ static exai_status stage_all(upd_ctx *c, exai_bundle *b, upd_plan *p, upd_fileli
 	upd_stager s;
 	exai_progress prog;
 	exai_sink sink;
+	phase_sink ps;
 	exai_status rc;
-
 	uint64_t total = 0;
+	char size[32];
 
 	for (size_t i = 0; i < p->n; i++)
 		if ((rc = upd_op_discard(&p->ops[i], e)))
@@ -248,7 +312,24 @@ static exai_status stage_all(upd_ctx *c, exai_bundle *b, upd_plan *p, upd_fileli
 		total += b->manifest->c[i].size;
 	upd_state_activity(c->st, "apply", "staging", total);
 	upd_stager_init(&s, c->cfg, b->manifest, p, files);
-	sink = upd_stager_sink(&s);
+	ps = (phase_sink){.inner = upd_stager_sink(&s), .m = b->manifest, .p = p};
+	sink = (exai_sink){.begin = phase_begin,
+			   .data = phase_data,
+			   .end = phase_end,
+			   .arg = &ps,
+			   .own_thread = ps.inner.own_thread};
+	size_t n_write = 0;
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < p->n && i < b->manifest->n; i++) {
+		const exai_component *m = &b->manifest->c[i];
+		if (p->ops[i].skip || p->ops[i].reuse)
+			continue;
+		n_write++;
+		bytes += m->encoding == EXAI_CENC_TAR ? m->unpacked : m->size;
+	}
+	exai_format_bytes(size, sizeof(size), (double)bytes);
+	phase("apply", "staging %zu of %zu component%s (%s), checking every chunk as it is written",
+	      n_write, b->manifest->n, b->manifest->n == 1 ? "" : "s", size);
 	exai_progress_start(&prog, "apply", exai_index_file_get(b->index, "payload")->size);
 	rc = exai_bundle_stream(b, &sink, &prog, e);
 	exai_progress_finish(&prog);
@@ -522,17 +603,22 @@ static void finish_forward(upd_ctx *c, upd_plan *p, const char *hist_op, upd_res
 	exai_status rc = EXAI_OK;
 
 	upd_state_activity(c->st, hist_op, "switching", 0);
+	phase(hist_op, "switching to bundle %.16s (channel %s, sequence %llu)", p->bundle_id,
+	      p->channel, (unsigned long long)p->sequence);
 	for (size_t i = 0; !rc && i < p->n; i++)
 		if ((rc = upd_op_switch(c->cfg, &p->ops[i], &e)))
 			exai_error_prefix(&e, "switch %s/%s", exai_ctype_name(p->ops[i].type),
 					  p->ops[i].name);
 	if (!rc && plan_has(p, EXAI_C_POLICY)) {
 		cause = "policy reload failed";
+		phase(hist_op, "policy reload: %s", c->cfg->policy_reload[0]);
 		rc = run_hook(c, c->cfg->policy_reload, "policy reload", &e);
 	}
 	if (!rc) {
 		cause = "health check failed";
 		upd_state_activity(c->st, hist_op, "health check", 0);
+		if (c->cfg->health_check[0])
+			phase(hist_op, "health check: %s", c->cfg->health_check[0]);
 		rc = run_hook(c, c->cfg->health_check, "health check", &e);
 	}
 	if (rc) {
@@ -647,10 +733,15 @@ void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r)
 	if (pending(c, r))
 		return;
 	upd_state_activity(c->st, "apply", "verifying", 0);
+	phase("apply", "verifying %s", media);
 	if (upd_select(c, media, &b, &p, r, &e)) {
 		refuse(c, "apply", r, &e);
 		return;
 	}
+	phase("apply", "verified the signatures of bundle %.16s (channel %s, sequence %llu, signed "
+	      "by %s)",
+	      p->bundle_id, p->channel, (unsigned long long)p->sequence,
+	      p->signers[0] ? p->signers : "no key");
 	if (upd_apply_signal()) {
 		undo_interrupted(c, p, false, r);
 		goto out;

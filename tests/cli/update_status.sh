@@ -108,3 +108,18 @@ expect_rc 0 U apply "$T/b3"
 expect_rc 0 U status
 expect_line 1 "$T/out" "trust root:  version 2 from state_dir/root $T/state/root (newer than trust_root $T/root.v1, version 1)"
 ok "status names a newer persisted root and the configured one it replaces"
+
+# ---- one line per phase on stderr when stdout is a pipe ----
+bundle "$T/b5.exb" 5 1.8.0 5 $((NOW + 40))
+U apply "$T/b5.exb" 2>"$T/err" | cat >"$T/out"
+id5=$(U --json history --limit 1 | jq -r '.history[0].bundle_id' | cut -c1-16)
+expect_line 1 "$T/err" "exai-update apply: verifying $T/b5.exb"
+expect_match 2 "$T/err" "^exai-update apply: verified the signatures of bundle $id5 \\(channel stable, sequence 5, signed by [0-9A-F]{16}\\)\$"
+expect_match 3 "$T/err" "^exai-update apply: staging 2 of 2 components \\([0-9.]+ [KMG]?i?B\\), checking every chunk as it is written\$"
+expect_line 4 "$T/err" "exai-update apply: staging software/app 1.8.0 (35 B)"
+expect_line 5 "$T/err" "exai-update apply: staging model/llama 5 (10 B)"
+expect_line 6 "$T/err" "exai-update apply: switching to bundle $id5 (channel stable, sequence 5)"
+expect_line 7 "$T/err" "exai-update apply: health check: $T/health.sh"
+[ "$(wc -l <"$T/err")" = 7 ] || fail "more on stderr than the phases: $(cat "$T/err")"
+expect_line 1 "$T/out" "exai-update apply: applied $T/b5.exb (bundle $id5, channel stable, sequence 5)"
+ok "off a terminal apply prints one line per phase on stderr (EXAI_NO_PROGRESS only drops the bar)"
