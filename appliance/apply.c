@@ -693,6 +693,56 @@ void upd_cmd_verify(upd_ctx *c, const char *media, upd_result *r)
 	exai_bundle_free(b);
 }
 
+void upd_cmd_dry_run(upd_ctx *c, const char *media, upd_result *r)
+{
+	exai_bundle *b = NULL;
+	upd_plan *p = NULL;
+	exai_progress prog;
+	exai_error e, ignored;
+	exai_status rc;
+
+	if (pending(c, r)) {
+		if (r->outcome == UPD_PENDING) /* refused like verify: exit 1 */
+			refuse(c, "verify", r, &r->err);
+		return;
+	}
+	if (upd_select(c, media, &b, &p, r, &e)) {
+		refuse(c, "verify", r, &e);
+		return;
+	}
+	exai_progress_start(&prog, "verify", exai_index_file_get(b->index, "payload")->size);
+	rc = upd_check_stream(c, b, &prog, &e);
+	exai_progress_finish(&prog);
+	if (!rc) {
+		for (size_t i = 0; i < p->n; i++)
+			if (p->ops[i].skip)
+				upd_result_change(r, "plan: %s/%s %s: unchanged (already active)",
+						  exai_ctype_name(p->ops[i].type), p->ops[i].name,
+						  p->ops[i].version);
+			else
+				upd_result_change(r, "plan: %s/%s %s: %s -> %s%s",
+						  exai_ctype_name(p->ops[i].type), p->ops[i].name,
+						  p->ops[i].version,
+						  p->ops[i].old_loc[0] ? p->ops[i].old_loc : "(none)",
+						  p->ops[i].new_loc,
+						  p->ops[i].reuse ? " (already on disk)" : "");
+		rc = upd_check_space_report(b->manifest, p, r, &e);
+	}
+	if (rc) {
+		refuse(c, "verify", r, &e);
+	} else {
+		snprintf(r->summary, sizeof(r->summary),
+			 "dry run, nothing was changed: %s (bundle %.16s, channel %s, sequence %llu) "
+			 "verified; apply would do this",
+			 r->bundle, r->bundle_id, r->channel, (unsigned long long)r->sequence);
+		set_result(r, UPD_OK, "dry-run", NULL);
+		if (upd_record(c, "verify", r, &ignored))
+			fprintf(stderr, "exai-update: history: %s\n", ignored.msg);
+	}
+	upd_plan_free(p);
+	exai_bundle_free(b);
+}
+
 /*
  * A signal before the commit point: undo at once (staging removed when @staged, journal
  * cleared, a history row), so nothing is left for recover. Ratchets are not touched.

@@ -626,6 +626,12 @@ static exai_status rootfs_fits(const upd_op *op, const exai_component *c, const 
 
 exai_status upd_check_space(const exai_manifest *m, const upd_plan *p, exai_error *e)
 {
+	return upd_check_space_report(m, p, NULL, e);
+}
+
+exai_status upd_check_space_report(const exai_manifest *m, const upd_plan *p, upd_result *r,
+				   exai_error *e)
+{
 	fs_need *fs = calloc(p->n ? p->n : 1, sizeof(*fs));
 	size_t n = 0;
 	exai_status rc = EXAI_OK;
@@ -643,6 +649,9 @@ exai_status upd_check_space(const exai_manifest *m, const upd_plan *p, exai_erro
 			 op->version);
 		if (op->kind == UPD_K_ROOTFS) {
 			rc = rootfs_fits(op, c, what, e);
+			if (!rc && r)
+				upd_result_change(r, "space: %s fits rootfs slot %s (%s)", what,
+						  op->new_loc, op->base);
 			continue;
 		}
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), " (into %s)", op->base);
@@ -672,7 +681,14 @@ exai_status upd_check_space(const exai_manifest *m, const upd_plan *p, exai_erro
 			    "of %s, which has %llu free; nothing was written",
 			    fs[i].what, (unsigned long long)fs[i].inodes, fs[i].dir,
 			    (unsigned long long)fs[i].inodes_free);
+		else if (r)
+			upd_result_change(r,
+					  "space: staging %s needs %s on the filesystem of %s, "
+					  "which has %s free: enough",
+					  fs[i].what, need, fs[i].dir, free_);
 	}
+	if (!rc && r && !n)
+		upd_result_change(r, "space: nothing to write");
 	free(fs);
 	return rc;
 }

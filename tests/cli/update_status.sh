@@ -123,3 +123,34 @@ expect_line 7 "$T/err" "exai-update apply: health check: $T/health.sh"
 [ "$(wc -l <"$T/err")" = 7 ] || fail "more on stderr than the phases: $(cat "$T/err")"
 expect_line 1 "$T/out" "exai-update apply: applied $T/b5.exb (bundle $id5, channel stable, sequence 5)"
 ok "off a terminal apply prints one line per phase on stderr (EXAI_NO_PROGRESS only drops the bar)"
+
+# ---- apply --dry-run: verify, plan, space check; nothing changes ----
+bundle "$T/b6.exb" 6 1.9.0 6 $((NOW + 50))
+before=$(snapshot)
+hist=$(U --json history | jq '.history | length')
+expect_rc 0 U apply --dry-run "$T/b6.exb"
+id6=$(U --json history --limit 1 | jq -r '.history[0].bundle_id' | cut -c1-16)
+expect_line 1 "$T/out" "exai-update apply: dry run, nothing was changed: $T/b6.exb (bundle $id6, channel stable, sequence 6) verified; apply would do this"
+expect_line 2 "$T/out" "  plan: software/app 1.9.0: b -> a"
+expect_line 3 "$T/out" "  plan: model/llama 6: 5 -> 6"
+expect_match 4 "$T/out" "^  space: staging software/app 1.9.0 \\(into $T/inst/sw/app\\), model/llama 6 \\(into $T/inst/models/llama\\) needs [0-9.]+ KiB on the filesystem of $T/inst/sw/app, which has [0-9.]+ [KMGT]iB free: enough\$"
+[ "$(wc -l <"$T/out")" = 4 ] || fail "dry run printed more: $(cat "$T/out")"
+[ "$(snapshot)" = "$before" ] || fail "the dry run changed the appliance"
+[ ! -e "$T/inst/sw/app/.stage" ] || fail "the dry run staged"
+[ "$(U --json history | jq '.history | length')" = $((hist + 1)) ] || fail "not one history row"
+[ "$(U --json history --limit 1 | jq -r '.history[0] | "\(.op) \(.outcome) \(.sequence)"')" = "verify dry-run 6" ] ||
+	fail "dry-run history row"
+expect_rc 0 U --json apply --dry-run "$T/b6.exb"
+jq -e '.ok and .outcome == "dry-run" and .sequence == 6 and (.changes | length) == 3' "$T/out" >/dev/null ||
+	fail "json dry run: $(cat "$T/out")"
+expect_rc 0 U apply "$T/b6.exb"
+assert_app 1.9.0
+ok "apply --dry-run verifies, prints the plan and the space check, and changes nothing"
+
+before=$(snapshot)
+expect_rc 1 U apply --dry-run "$T/b6.exb"
+expect_contains "$T/err" "rollback/replay: sequence 6 is not above 6"
+[ "$(snapshot)" = "$before" ] || fail "a refused dry run changed the appliance"
+expect_rc 2 U status --dry-run
+expect_contains "$T/err" "--dry-run is an option of apply only"
+ok "a dry run is refused as verify would be (exit 1); --dry-run elsewhere is a usage error"
