@@ -114,8 +114,8 @@ static exai_status phase_begin(void *arg, const exai_component *c, exai_error *e
 
 	phase_size(c, size, sizeof(size));
 	if (i < ps->p->n && !ps->p->ops[i].skip && !ps->p->ops[i].reuse)
-		phase("apply", "staging %s/%s %s (%s)", exai_ctype_name(c->type), c->name, c->version,
-		      size);
+		phase("apply", "staging %s/%s %s (%s)", exai_ctype_name(c->type), c->name,
+		      c->version, size);
 	return ps->inner.begin ? ps->inner.begin(ps->inner.arg, c, e) : EXAI_OK;
 }
 
@@ -498,8 +498,8 @@ static void describe_revert(upd_ctx *c, upd_result *r, const upd_plan *p, const 
 		}
 		version_before(c, op, before, sizeof(before));
 		if (!before[0])
-			upd_result_change(r, "%s: removed %s/%s %s again (it was new here)", cause, t,
-					  op->name, op->version);
+			upd_result_change(r, "%s: removed %s/%s %s again (it was new here)", cause,
+					  t, op->name, op->version);
 		else
 			upd_result_change(r, "%s: switched %s/%s back from %s to %s", cause, t,
 					  op->name, op->version, before);
@@ -611,7 +611,8 @@ static void finish_forward(upd_ctx *c, upd_plan *p, const char *hist_op, upd_res
 					  p->ops[i].name);
 	if (!rc && plan_has(p, EXAI_C_POLICY)) {
 		cause = "policy reload failed";
-		phase(hist_op, "policy reload: %s", c->cfg->policy_reload[0]);
+		if (c->cfg->policy_reload[0])
+			phase(hist_op, "policy reload: %s", c->cfg->policy_reload[0]);
 		rc = run_hook(c, c->cfg->policy_reload, "policy reload", &e);
 	}
 	if (!rc) {
@@ -720,21 +721,22 @@ void upd_cmd_dry_run(upd_ctx *c, const char *media, upd_result *r)
 						  exai_ctype_name(p->ops[i].type), p->ops[i].name,
 						  p->ops[i].version);
 			else
-				upd_result_change(r, "plan: %s/%s %s: %s -> %s%s",
-						  exai_ctype_name(p->ops[i].type), p->ops[i].name,
-						  p->ops[i].version,
-						  p->ops[i].old_loc[0] ? p->ops[i].old_loc : "(none)",
-						  p->ops[i].new_loc,
-						  p->ops[i].reuse ? " (already on disk)" : "");
+				upd_result_change(
+				    r, "plan: %s/%s %s: %s -> %s%s",
+				    exai_ctype_name(p->ops[i].type), p->ops[i].name,
+				    p->ops[i].version,
+				    p->ops[i].old_loc[0] ? p->ops[i].old_loc : "(none)",
+				    p->ops[i].new_loc, p->ops[i].reuse ? " (already on disk)" : "");
 		rc = upd_check_space_report(b->manifest, p, r, &e);
 	}
 	if (rc) {
 		refuse(c, "verify", r, &e);
 	} else {
-		snprintf(r->summary, sizeof(r->summary),
-			 "dry run, nothing was changed: %s (bundle %.16s, channel %s, sequence %llu) "
-			 "verified; apply would do this",
-			 r->bundle, r->bundle_id, r->channel, (unsigned long long)r->sequence);
+		snprintf(
+		    r->summary, sizeof(r->summary),
+		    "dry run, nothing was changed: %s (bundle %.16s, channel %s, sequence %llu) "
+		    "verified; apply would do this",
+		    r->bundle, r->bundle_id, r->channel, (unsigned long long)r->sequence);
 		set_result(r, UPD_OK, "dry-run", NULL);
 		if (upd_record(c, "verify", r, &ignored))
 			fprintf(stderr, "exai-update: history: %s\n", ignored.msg);
@@ -788,7 +790,8 @@ void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r)
 		refuse(c, "apply", r, &e);
 		return;
 	}
-	phase("apply", "verified the signatures of bundle %.16s (channel %s, sequence %llu, signed "
+	phase("apply",
+	      "verified the signatures of bundle %.16s (channel %s, sequence %llu, signed "
 	      "by %s)",
 	      p->bundle_id, p->channel, (unsigned long long)p->sequence,
 	      p->signers[0] ? p->signers : "no key");
@@ -1032,9 +1035,11 @@ static void describe_rollback(upd_ctx *c, const upd_plan *p, const char *why, up
 		w->channel[0] = w->signers[0] = '\0';
 	}
 	if (used < sizeof(w->reason))
-		snprintf(w->reason + used, sizeof(w->reason) - used, "%s(%s; back from bundle %.16s%s)",
-			 used ? " " : "", why, p->bundle_id,
-			 mixed ? " to versions of several bundles" : w->to_id[0] ? "" : "; the bundle active again is unknown");
+		snprintf(w->reason + used, sizeof(w->reason) - used,
+			 "%s(%s; back from bundle %.16s%s)", used ? " " : "", why, p->bundle_id,
+			 mixed	       ? " to versions of several bundles"
+			 : w->to_id[0] ? ""
+				       : "; the bundle active again is unknown");
 }
 
 /* Swaps cur and prev of every row the rollback switched; @ev is its history row. */

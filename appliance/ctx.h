@@ -44,7 +44,8 @@ typedef enum upd_outcome {
 typedef struct upd_result {
 	upd_outcome outcome;
 	const char *what; /* short word for history/JSON: applied, verified, refused... */
-	char summary[PATH_MAX + 512]; /* "" or what happened in words: the text headline instead of @what */
+	char summary[PATH_MAX +
+		     512]; /* "" or what happened in words: the text headline instead of @what */
 	char bundle[PATH_MAX];
 	char bundle_id[65];
 	char channel[EXAI_NAME_MAX + 1];

@@ -85,7 +85,8 @@ void upd_print_result(const char *cmd, const upd_result *r, bool json)
 		    "  ... and %zu more changes not listed here (exai-bundle inspect lists every "
 		    "component)\n",
 		    r->n_changes_omitted);
-	if (r->outcome != UPD_OK && (r->summary[0] || !strncmp(r->err.msg, r->what, strlen(r->what))))
+	if (r->outcome != UPD_OK &&
+	    (r->summary[0] || !strncmp(r->err.msg, r->what, strlen(r->what))))
 		fprintf(stderr, "exai-update %s: %s\n", cmd, r->err.msg); /* says it already */
 	else if (r->outcome != UPD_OK)
 		fprintf(stderr, "exai-update %s: %s: %s\n", cmd, r->what, r->err.msg);
@@ -271,9 +272,10 @@ static json_t *trust_json(const upd_ctx *c, const trust_info *ti)
 
 	if (ti->version) {
 		exai_json_set(o, "version", json_integer((json_int_t)ti->version));
-		exai_json_set(o, "source", json_string(ti->persisted ? "state_dir/root" : "trust_root"));
-		exai_json_set(o, "path", json_string(ti->persisted ? ti->persisted_path
-								  : c->cfg->trust_root));
+		exai_json_set(o, "source",
+			      json_string(ti->persisted ? "state_dir/root" : "trust_root"));
+		exai_json_set(o, "path",
+			      json_string(ti->persisted ? ti->persisted_path : c->cfg->trust_root));
 	}
 	exai_json_set(o, "configured_path", json_string(c->cfg->trust_root));
 	exai_json_set(o, "configured_version",
@@ -287,10 +289,11 @@ static void print_trust(const upd_ctx *c, const trust_info *ti)
 	if (!ti->version)
 		printf("trust root:  unusable: %s\n", ti->err.msg);
 	else if (ti->persisted)
-		printf("trust root:  version %llu from state_dir/root %s (newer than trust_root %s, "
-		       "version %llu)\n",
-		       (unsigned long long)ti->version, ti->persisted_path, c->cfg->trust_root,
-		       (unsigned long long)ti->configured);
+		printf(
+		    "trust root:  version %llu from state_dir/root %s (newer than trust_root %s, "
+		    "version %llu)\n",
+		    (unsigned long long)ti->version, ti->persisted_path, c->cfg->trust_root,
+		    (unsigned long long)ti->configured);
 	else
 		printf("trust root:  version %llu from trust_root %s\n",
 		       (unsigned long long)ti->version, c->cfg->trust_root);
@@ -445,11 +448,11 @@ static void history_row(void *arg, int64_t id, uint64_t t, const upd_event *ev)
 	char ids[24], bid[17], seq[24], when[32];
 
 	if (h->json) {
-		json_t *o = json_pack("{s:I,s:I,s:s,s:s,s:s,s:I,s:o,s:s,s:s}", "id", (json_int_t)id,
-				      "time", (json_int_t)t, "op", ev->op, "bundle_id",
-				      ev->bundle_id, "channel", ev->channel, "sequence",
-				      (json_int_t)ev->sequence, "signers", signers_json(ev->signers),
-				      "outcome", ev->outcome, "reason", ev->reason);
+		json_t *o = json_pack(
+		    "{s:I,s:I,s:s,s:s,s:s,s:I,s:o,s:s,s:s}", "id", (json_int_t)id, "time",
+		    (json_int_t)t, "op", ev->op, "bundle_id", ev->bundle_id, "channel", ev->channel,
+		    "sequence", (json_int_t)ev->sequence, "signers", signers_json(ev->signers),
+		    "outcome", ev->outcome, "reason", ev->reason);
 		exai_json_set(o, "time_utc", iso_json(t));
 		json_array_append_new(h->arr, o);
 		return;

@@ -86,6 +86,7 @@ CREATED=$((NOW + 30)) bundle_of "$T/b7.exb" 7 \
 	"{type: policy, name: egress, version: '1', source: ./src/pol}" \
 	"{type: files, name: notes, version: '1', source: ./src/notes.txt}"
 expect_rc 0 U apply "$T/b7.exb"
+expect_contains "$T/err" "exai-update apply: policy reload: $T/reload.sh"
 [ "$(cat "$T/reloaded")" = "allow: [10.0.0.0/8]" ] || fail "policy reload did not see the new policy"
 [ "$(cat "$T/inst/files/notes/current/notes.txt")" = hello ] || fail "files component"
 assert_app 6.0

@@ -151,6 +151,14 @@ before=$(snapshot)
 expect_rc 1 U apply --dry-run "$T/b6.exb"
 expect_contains "$T/err" "rollback/replay: sequence 6 is not above 6"
 [ "$(snapshot)" = "$before" ] || fail "a refused dry run changed the appliance"
+bundle "$T/b7.exb" 7 2.0.0 7 $((NOW + 60))
+EXAI_FAULT=stage.data:1:crash U apply "$T/b7.exb" >/dev/null 2>&1 || true
+U --json status | jq -e '.pending.phase == "staging"' >/dev/null || fail "no pending journal for the test"
+before=$(snapshot)
+expect_rc 1 U apply --dry-run "$T/b7.exb"
+expect_contains "$T/err" "must be finished first: run 'exai-update recover'"
+[ "$(snapshot)" = "$before" ] || fail "a dry run with a pending journal changed the appliance"
+expect_rc 0 U recover
 expect_rc 2 U status --dry-run
 expect_contains "$T/err" "--dry-run is an option of apply only"
 ok "a dry run is refused as verify would be (exit 1); --dry-run elsewhere is a usage error"
