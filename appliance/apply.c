@@ -9,12 +9,14 @@
 #include "apply.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "exai/file.h"
+#include "exai/progress.h"
 #include "install.h"
 #include "sandbox.h"
 #include "stage.h"
@@ -69,6 +71,67 @@ int upd_apply_signal(void)
 static const char *signal_name(int sig)
 {
 	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
+}
+
+/* ---- phase lines ---- */
+
+/*
+ * One line per phase on stderr (verifying, staging each component with its size, switching,
+ * health check), so a log (journald, ssh without a tty, a pipe) shows how far a long apply
+ * is. Printed on a terminal too; there the progress bar (exai/progress.h) is drawn between
+ * them, so a line first clears the bar's line. EXAI_NO_PROGRESS removes only the bar.
+ */
+static void phase(const char *cmd, const char *fmt, ...) EXAI_PRINTF(2, 3);
+static void phase(const char *cmd, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	bool bar = isatty(STDERR_FILENO) && !getenv("EXAI_NO_PROGRESS");
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%sexai-update %s: %s\n", bar ? "\r\033[K" : "", cmd, line);
+}
+
+static void phase_size(const exai_component *m, char *buf, size_t cap)
+{
+	exai_format_bytes(buf, cap, (double)(m->encoding == EXAI_CENC_TAR ? m->unpacked : m->size));
+}
+
+/* The stager's sink with a phase line at the start of each component it writes. */
+typedef struct phase_sink {
+	exai_sink inner;
+	const exai_manifest *m;
+	const upd_plan *p;
+} phase_sink;
+
+static exai_status phase_begin(void *arg, const exai_component *c, exai_error *e)
+{
+	phase_sink *ps = arg;
+	size_t i = (size_t)(c - ps->m->c);
+	char size[32];
+
+	phase_size(c, size, sizeof(size));
+	if (i < ps->p->n && !ps->p->ops[i].skip && !ps->p->ops[i].reuse)
+		phase("apply", "staging %s/%s %s (%s)", exai_ctype_name(c->type), c->name,
+		      c->version, size);
+	return ps->inner.begin ? ps->inner.begin(ps->inner.arg, c, e) : EXAI_OK;
+}
+
+static exai_status phase_data(void *arg, const exai_component *c, const uint8_t *buf, size_t len,
+			      exai_error *e)
+{
+	phase_sink *ps = arg;
+
+	return ps->inner.data(ps->inner.arg, c, buf, len, e);
+}
+
+static exai_status phase_end(void *arg, const exai_component *c, exai_error *e)
+{
+	phase_sink *ps = arg;
+
+	return ps->inner.end ? ps->inner.end(ps->inner.arg, c, e) : EXAI_OK;
 }
 
 /* The commit point is passed: from now on a signal ends the process (journal path). */
@@ -237,9 +300,10 @@ static exai_status stage_all(upd_ctx *c, exai_bundle *b, upd_plan *p, upd_fileli
 	upd_stager s;
 	exai_progress prog;
 	exai_sink sink;
+	phase_sink ps;
 	exai_status rc;
-
 	uint64_t total = 0;
+	char size[32];
 
 	for (size_t i = 0; i < p->n; i++)
 		if ((rc = upd_op_discard(&p->ops[i], e)))
@@ -248,7 +312,24 @@ static exai_status stage_all(upd_ctx *c, exai_bundle *b, upd_plan *p, upd_fileli
 		total += b->manifest->c[i].size;
 	upd_state_activity(c->st, "apply", "staging", total);
 	upd_stager_init(&s, c->cfg, b->manifest, p, files);
-	sink = upd_stager_sink(&s);
+	ps = (phase_sink){.inner = upd_stager_sink(&s), .m = b->manifest, .p = p};
+	sink = (exai_sink){.begin = phase_begin,
+			   .data = phase_data,
+			   .end = phase_end,
+			   .arg = &ps,
+			   .own_thread = ps.inner.own_thread};
+	size_t n_write = 0;
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < p->n && i < b->manifest->n; i++) {
+		const exai_component *m = &b->manifest->c[i];
+		if (p->ops[i].skip || p->ops[i].reuse)
+			continue;
+		n_write++;
+		bytes += m->encoding == EXAI_CENC_TAR ? m->unpacked : m->size;
+	}
+	exai_format_bytes(size, sizeof(size), (double)bytes);
+	phase("apply", "staging %zu of %zu component%s (%s), checking every chunk as it is written",
+	      n_write, b->manifest->n, b->manifest->n == 1 ? "" : "s", size);
 	exai_progress_start(&prog, "apply", exai_index_file_get(b->index, "payload")->size);
 	rc = exai_bundle_stream(b, &sink, &prog, e);
 	exai_progress_finish(&prog);
@@ -383,6 +464,48 @@ static void describe_changes(upd_result *r, const upd_plan *p, bool forward)
 	}
 }
 
+/* The version active before @op's apply (a revert goes back to it): the installed row,
+ * which that apply has not replaced; "" when the component was new. */
+static void version_before(upd_ctx *c, const upd_op *op, char *out, size_t cap)
+{
+	upd_installed in;
+	bool found = false;
+	exai_error ignored;
+
+	out[0] = '\0';
+	if (!op->old_loc[0])
+		return;
+	if (op->kind == UPD_K_MODEL)
+		snprintf(out, cap, "%s", op->old_loc);
+	else if (!upd_state_get_installed(c->st, exai_ctype_name(op->type), op->name, &in, &found,
+					  &ignored) &&
+		 found)
+		snprintf(out, cap, "%s", in.cur.version);
+	else
+		snprintf(out, cap, "the version in %s", op->old_loc);
+}
+
+/* A revert in words: "health check failed: switched software/app back from 1.6.0 to 1.5.0". */
+static void describe_revert(upd_ctx *c, upd_result *r, const upd_plan *p, const char *cause)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const upd_op *op = &p->ops[i];
+		const char *t = exai_ctype_name(op->type);
+		char before[EXAI_NAME_MAX + UPD_LOC_MAX + 16];
+		if (op->skip) {
+			upd_result_change(r, "%s/%s %s: unchanged", t, op->name, op->version);
+			continue;
+		}
+		version_before(c, op, before, sizeof(before));
+		if (!before[0])
+			upd_result_change(r, "%s: removed %s/%s %s again (it was new here)", cause,
+					  t, op->name, op->version);
+		else
+			upd_result_change(r, "%s: switched %s/%s back from %s to %s", cause, t,
+					  op->name, op->version, before);
+	}
+}
+
 /*
  * Switches one op back (a revert, or the switch of a rollback, which also goes to the
  * previous version). When that cannot finish (something that is not our symlink sits at
@@ -409,8 +532,8 @@ static exai_status back_op(upd_ctx *c, const upd_plan *p, const upd_op *op, bool
 
 /* Switches back every op, reloads policy, records why. The slot that held the previous
  * version now holds the failed one, so it stops being a rollback target. */
-static void revert_all(upd_ctx *c, const upd_plan *p, const char *hist_op, const exai_error *why,
-		       upd_result *r)
+static void revert_all(upd_ctx *c, const upd_plan *p, const char *hist_op, const char *cause,
+		       const exai_error *why, upd_result *r)
 {
 	char moved[1024] = "", reason[EXAI_ERROR_MSG_MAX + 1100];
 	upd_event ev = plan_event(p, hist_op, "reverted", why->msg);
@@ -462,7 +585,7 @@ static void revert_all(upd_ctx *c, const upd_plan *p, const char *hist_op, const
 		set_result(r, UPD_PENDING, "revert-failed", &e);
 		return;
 	}
-	describe_changes(r, p, false);
+	describe_revert(c, r, p, cause);
 	if (moved[0]) {
 		upd_result_change(r, "quarantined (inspect, then remove): %s", moved);
 		exai_error_set(&e, why->code, "%s", reason);
@@ -475,22 +598,32 @@ static void revert_all(upd_ctx *c, const upd_plan *p, const char *hist_op, const
 /* From the commit point on: switch, reload, health check, final commit (or revert). */
 static void finish_forward(upd_ctx *c, upd_plan *p, const char *hist_op, upd_result *r)
 {
+	const char *cause = "switching failed";
 	exai_error e;
 	exai_status rc = EXAI_OK;
 
 	upd_state_activity(c->st, hist_op, "switching", 0);
+	phase(hist_op, "switching to bundle %.16s (channel %s, sequence %llu)", p->bundle_id,
+	      p->channel, (unsigned long long)p->sequence);
 	for (size_t i = 0; !rc && i < p->n; i++)
 		if ((rc = upd_op_switch(c->cfg, &p->ops[i], &e)))
 			exai_error_prefix(&e, "switch %s/%s", exai_ctype_name(p->ops[i].type),
 					  p->ops[i].name);
-	if (!rc && plan_has(p, EXAI_C_POLICY))
+	if (!rc && plan_has(p, EXAI_C_POLICY)) {
+		cause = "policy reload failed";
+		if (c->cfg->policy_reload[0])
+			phase(hist_op, "policy reload: %s", c->cfg->policy_reload[0]);
 		rc = run_hook(c, c->cfg->policy_reload, "policy reload", &e);
+	}
 	if (!rc) {
+		cause = "health check failed";
 		upd_state_activity(c->st, hist_op, "health check", 0);
+		if (c->cfg->health_check[0])
+			phase(hist_op, "health check: %s", c->cfg->health_check[0]);
 		rc = run_hook(c, c->cfg->health_check, "health check", &e);
 	}
 	if (rc) {
-		revert_all(c, p, hist_op, &e, r);
+		revert_all(c, p, hist_op, cause, &e, r);
 		return;
 	}
 	if ((rc =
@@ -561,6 +694,57 @@ void upd_cmd_verify(upd_ctx *c, const char *media, upd_result *r)
 	exai_bundle_free(b);
 }
 
+void upd_cmd_dry_run(upd_ctx *c, const char *media, upd_result *r)
+{
+	exai_bundle *b = NULL;
+	upd_plan *p = NULL;
+	exai_progress prog;
+	exai_error e, ignored;
+	exai_status rc;
+
+	if (pending(c, r)) {
+		if (r->outcome == UPD_PENDING) /* refused like verify: exit 1 */
+			refuse(c, "verify", r, &r->err);
+		return;
+	}
+	if (upd_select(c, media, &b, &p, r, &e)) {
+		refuse(c, "verify", r, &e);
+		return;
+	}
+	exai_progress_start(&prog, "verify", exai_index_file_get(b->index, "payload")->size);
+	rc = upd_check_stream(c, b, &prog, &e);
+	exai_progress_finish(&prog);
+	if (!rc) {
+		for (size_t i = 0; i < p->n; i++)
+			if (p->ops[i].skip)
+				upd_result_change(r, "plan: %s/%s %s: unchanged (already active)",
+						  exai_ctype_name(p->ops[i].type), p->ops[i].name,
+						  p->ops[i].version);
+			else
+				upd_result_change(
+				    r, "plan: %s/%s %s: %s -> %s%s",
+				    exai_ctype_name(p->ops[i].type), p->ops[i].name,
+				    p->ops[i].version,
+				    p->ops[i].old_loc[0] ? p->ops[i].old_loc : "(none)",
+				    p->ops[i].new_loc, p->ops[i].reuse ? " (already on disk)" : "");
+		rc = upd_check_space_report(b->manifest, p, r, &e);
+	}
+	if (rc) {
+		refuse(c, "verify", r, &e);
+	} else {
+		snprintf(
+		    r->summary, sizeof(r->summary),
+		    "dry run, nothing was changed: %s (bundle %.16s, channel %s, sequence %llu) "
+		    "verified; apply would do this",
+		    r->bundle, r->bundle_id, r->channel, (unsigned long long)r->sequence);
+		set_result(r, UPD_OK, "dry-run", NULL);
+		if (upd_record(c, "verify", r, &ignored))
+			fprintf(stderr, "exai-update: history: %s\n", ignored.msg);
+	}
+	upd_plan_free(p);
+	exai_bundle_free(b);
+}
+
 /*
  * A signal before the commit point: undo at once (staging removed when @staged, journal
  * cleared, a history row), so nothing is left for recover. Ratchets are not touched.
@@ -601,10 +785,16 @@ void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r)
 	if (pending(c, r))
 		return;
 	upd_state_activity(c->st, "apply", "verifying", 0);
+	phase("apply", "verifying %s", media);
 	if (upd_select(c, media, &b, &p, r, &e)) {
 		refuse(c, "apply", r, &e);
 		return;
 	}
+	phase("apply",
+	      "verified the signatures of bundle %.16s (channel %s, sequence %llu, signed "
+	      "by %s)",
+	      p->bundle_id, p->channel, (unsigned long long)p->sequence,
+	      p->signers[0] ? p->signers : "no key");
 	if (upd_apply_signal()) {
 		undo_interrupted(c, p, false, r);
 		goto out;
@@ -719,7 +909,7 @@ void upd_cmd_recover(upd_ctx *c, upd_result *r)
 		finish_forward(c, p, "recover", r);
 	} else {
 		exai_error_set(&e, EXAI_EREFUSED, "interrupted while switching back");
-		revert_all(c, p, "recover", &e, r);
+		revert_all(c, p, "recover", "finishing an interrupted switch back", &e, r);
 		if (r->outcome == UPD_REVERTED && strcmp(r->what, "quarantined"))
 			r->outcome = UPD_OK; /* finishing a revert is what was asked for */
 	}
@@ -791,11 +981,71 @@ out:
 	return rc;
 }
 
-/* Swaps cur and prev of every row the rollback switched. */
-static exai_status commit_rollback(upd_ctx *c, const upd_plan *p, const char *hist_op,
-				   const char *reason, exai_error *e)
+/*
+ * What a rollback does, in words, read before its commit (the installed rows still hold the
+ * versions it goes back from as cur, those it goes back to as prev): one change line per
+ * component, the history row's bundle (the one active again: id, channel, sequence, signers;
+ * empty when the components go back to different bundles or it is unknown) and its reason.
+ */
+typedef struct rollback_words {
+	char to_id[65], channel[EXAI_NAME_MAX + 1], signers[EXAI_BUNDLE_MAX_SIGS * 17 + 1];
+	uint64_t to_seq;
+	char reason[1024];
+} rollback_words;
+
+static void describe_rollback(upd_ctx *c, const upd_plan *p, const char *why, upd_result *r,
+			      rollback_words *w)
 {
-	upd_event ev = plan_event(p, hist_op, "ok", reason);
+	bool mixed = false, found = false;
+	size_t used = 0;
+	exai_error ignored;
+
+	memset(w, 0, sizeof(*w));
+	for (size_t i = 0; i < p->n; i++) {
+		const upd_op *op = &p->ops[i];
+		const char *t = exai_ctype_name(op->type);
+		upd_installed in;
+		bool have = false;
+		if (upd_state_get_installed(c->st, t, op->name, &in, &have, &ignored) || !have ||
+		    !in.has_prev) {
+			upd_result_change(r, "rolled back %s/%s to %s (%s)", t, op->name,
+					  op->version, why);
+			continue;
+		}
+		upd_result_change(r, "rolled back %s/%s from %s to %s (%s)", t, op->name,
+				  in.cur.version, in.prev.version, why);
+		if (used < sizeof(w->reason))
+			used += (size_t)snprintf(w->reason + used, sizeof(w->reason) - used,
+						 "%s%s/%s %s -> %s", used ? ", " : "", t, op->name,
+						 in.cur.version, in.prev.version);
+		if (!w->to_id[0] && !mixed) {
+			snprintf(w->to_id, sizeof(w->to_id), "%s", in.prev.bundle_id);
+			w->to_seq = in.prev.sequence;
+		} else if (strcmp(w->to_id, in.prev.bundle_id)) {
+			mixed = true;
+		}
+	}
+	if (mixed) {
+		w->to_id[0] = '\0';
+		w->to_seq = 0;
+	} else if (w->to_id[0] &&
+		   (upd_state_bundle_seen(c->st, w->to_id, w->channel, sizeof(w->channel),
+					  w->signers, sizeof(w->signers), &found, &ignored) ||
+		    !found)) {
+		w->channel[0] = w->signers[0] = '\0';
+	}
+	if (used < sizeof(w->reason))
+		snprintf(w->reason + used, sizeof(w->reason) - used,
+			 "%s(%s; back from bundle %.16s%s)", used ? " " : "", why, p->bundle_id,
+			 mixed	       ? " to versions of several bundles"
+			 : w->to_id[0] ? ""
+				       : "; the bundle active again is unknown");
+}
+
+/* Swaps cur and prev of every row the rollback switched; @ev is its history row. */
+static exai_status commit_rollback(upd_ctx *c, const upd_plan *p, const upd_event *ev,
+				   exai_error *e)
+{
 	exai_status rc = upd_state_begin(c->st, e);
 
 	if (rc)
@@ -813,7 +1063,7 @@ static exai_status commit_rollback(upd_ctx *c, const upd_plan *p, const char *hi
 			rc = upd_state_put_installed(c->st, &in, e);
 		}
 	}
-	if (!rc && !(rc = upd_state_add_history(c->st, &ev, c->cfg->mirror_socket != NULL, e)))
+	if (!rc && !(rc = upd_state_add_history(c->st, ev, c->cfg->mirror_socket != NULL, e)))
 		rc = upd_state_journal_clear(c->st, e);
 	if (rc) {
 		upd_state_rollback(c->st);
@@ -822,30 +1072,57 @@ static exai_status commit_rollback(upd_ctx *c, const upd_plan *p, const char *hi
 	return upd_state_commit(c->st, e);
 }
 
-static void finish_rollback(upd_ctx *c, upd_plan *p, const char *hist_op, upd_result *r)
+static void finish_rollback(upd_ctx *c, upd_plan *p, const char *why, upd_result *r)
 {
-	char moved[1024] = "", reason[sizeof(moved) + 16] = "";
+	char moved[1024] = "", reason[sizeof(moved) + 1100] = "";
+	rollback_words w;
+	upd_event ev;
 	exai_error e, he;
 	exai_status rc = EXAI_OK;
 
+	describe_rollback(c, p, why, r, &w);
 	for (size_t i = 0; !rc && i < p->n; i++)
 		rc = back_op(c, p, &p->ops[i], true, moved, sizeof(moved), &e);
-	if (moved[0])
-		snprintf(reason, sizeof(reason), "quarantined %s", moved);
+	snprintf(reason, sizeof(reason), "%s%s%s", w.reason, moved[0] ? "; quarantined " : "",
+		 moved);
+	ev = (upd_event){.op = "rollback",
+			 .bundle_id = w.to_id,
+			 .channel = w.channel,
+			 .sequence = w.to_seq,
+			 .signers = w.signers,
+			 .outcome = "ok",
+			 .reason = reason};
 	if (!rc && plan_has(p, EXAI_C_POLICY))
 		rc = run_hook(c, c->cfg->policy_reload, "policy reload", &e);
 	if (!rc)
-		rc = commit_rollback(c, p, hist_op, reason, &e);
+		rc = commit_rollback(c, p, &ev, &e);
 	if (rc) {
+		r->n_changes = r->n_changes_omitted = 0;
 		exai_error_prefix(&e, "rollback (run exai-update recover)");
 		set_result(r, UPD_PENDING, "failed", &e);
 		return;
 	}
-	describe_changes(r, p, true);
+	snprintf(r->bundle_id, sizeof(r->bundle_id), "%s", w.to_id);
+	snprintf(r->channel, sizeof(r->channel), "%s", w.channel);
+	snprintf(r->signers, sizeof(r->signers), "%s", w.signers);
+	r->sequence = w.to_seq;
+	if (w.to_id[0])
+		snprintf(r->summary, sizeof(r->summary),
+			 "rolled back from bundle %.16s to bundle %.16s (channel %s, sequence "
+			 "%llu): %s",
+			 p->bundle_id, w.to_id, w.channel[0] ? w.channel : "unknown",
+			 (unsigned long long)w.to_seq, why);
+	else
+		snprintf(r->summary, sizeof(r->summary),
+			 "rolled back from bundle %.16s: %s (the versions active again come from "
+			 "several bundles, or from none in the history)",
+			 p->bundle_id, why);
 	if (moved[0])
 		upd_result_change(r, "quarantined (inspect, then remove): %s", moved);
 	if (run_hook(c, c->cfg->health_check, "health check", &he)) {
 		/* The previous version is what the operator asked for; report, do not undo. */
+		exai_error_prefix(&he, "rolled back, but then the health check failed (the "
+				       "previous versions stay active, as asked)");
 		set_result(r, UPD_FAILED, "rolled-back-unhealthy", &he);
 		return;
 	}
@@ -854,7 +1131,8 @@ static void finish_rollback(upd_ctx *c, upd_plan *p, const char *hist_op, upd_re
 
 static void recover_rollback(upd_ctx *c, upd_plan *p, upd_result *r)
 {
-	finish_rollback(c, p, "rollback", r); /* recorded as the rollback it finishes */
+	/* recorded as the rollback it finishes */
+	finish_rollback(c, p, "operator request, finished by recover", r);
 }
 
 void upd_cmd_rollback(upd_ctx *c, upd_result *r)
@@ -874,6 +1152,6 @@ void upd_cmd_rollback(upd_ctx *c, upd_result *r)
 		upd_plan_free(p);
 		return;
 	}
-	finish_rollback(c, p, "rollback", r);
+	finish_rollback(c, p, "operator request", r);
 	upd_plan_free(p);
 }

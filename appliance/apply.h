@@ -36,9 +36,16 @@ int upd_apply_signal(void);
  * components, the bytes needed and the bytes free. Plan op i stages manifest component i.
  */
 exai_status upd_check_space(const exai_manifest *m, const upd_plan *p, exai_error *e) EXAI_WUR;
+/* The same; with @r, one "space: ..." change line per filesystem (or rootfs slot) checked. */
+exai_status upd_check_space_report(const exai_manifest *m, const upd_plan *p, upd_result *r,
+				   exai_error *e) EXAI_WUR;
 
 void upd_cmd_verify(upd_ctx *c, const char *media, upd_result *r);
 void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r);
+/* apply --dry-run: everything verify does (and the same history row, outcome "dry-run"),
+ * then the plan and the space check; nothing is staged, switched or ratcheted. Refused when
+ * an interrupted operation is pending (apply would refuse it too). */
+void upd_cmd_dry_run(upd_ctx *c, const char *media, upd_result *r);
 void upd_cmd_recover(upd_ctx *c, upd_result *r);
 void upd_cmd_rollback(upd_ctx *c, upd_result *r);
 

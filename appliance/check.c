@@ -56,45 +56,59 @@ static exai_status load_root_file(const char *path, exai_root **out, exai_error 
 	return rc ? exai_error_prefix(e, "trust root %s", path) : rc;
 }
 
-exai_status upd_ctx_load_trust(upd_ctx *c, exai_error *e)
+exai_status upd_trust_root_pick(const upd_config *cfg, exai_root **out, bool *persisted,
+				uint64_t *configured_version, exai_error *e)
 {
-	char *stored_path = exai_path_join(c->cfg->state_dir, "root");
+	char *stored_path = exai_path_join(cfg->state_dir, "root");
 	exai_root *base = NULL, *stored = NULL;
-	uint64_t ratchet = 0;
 	exai_status rc;
 
+	*out = NULL;
+	*persisted = false;
+	*configured_version = 0;
 	if (!stored_path)
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	if ((rc = load_root_file(c->cfg->trust_root, &base, e)))
+	if ((rc = load_root_file(cfg->trust_root, &base, e)))
 		goto out;
+	*configured_version = base->version;
 	rc = load_root_file(stored_path, &stored, e);
 	if (rc == EXAI_ENOENT)
 		rc = EXAI_OK;
 	if (rc)
 		goto out;
 	if (stored && stored->version > base->version) {
-		c->root = stored;
+		*out = stored;
+		*persisted = true;
 		stored = NULL;
 	} else {
-		c->root = base;
+		*out = base;
 		base = NULL;
 	}
-	if ((rc = upd_state_counter(c->st, "root_version", &ratchet, e)))
-		goto out;
-	if (c->root->version < ratchet) {
-		rc = exai_error_set(e, EXAI_EREFUSED,
-				    "trust root version %llu is older than the root version "
-				    "ratchet %llu (was %s replaced?)",
-				    (unsigned long long)c->root->version,
-				    (unsigned long long)ratchet, stored_path);
-		goto out;
-	}
-	if (c->cfg->site_key && (rc = exai_site_key_load(c->cfg->site_key, &c->key, e)))
-		exai_error_prefix(e, "site key");
 out:
 	free(base);
 	free(stored);
 	free(stored_path);
+	return rc;
+}
+
+exai_status upd_ctx_load_trust(upd_ctx *c, exai_error *e)
+{
+	uint64_t ratchet = 0, configured = 0;
+	bool persisted = false;
+	exai_status rc = upd_trust_root_pick(c->cfg, &c->root, &persisted, &configured, e);
+
+	if (rc)
+		return rc;
+	if ((rc = upd_state_counter(c->st, "root_version", &ratchet, e)))
+		return rc;
+	if (c->root->version < ratchet)
+		return exai_error_set(e, EXAI_EREFUSED,
+				      "trust root version %llu is older than the root version "
+				      "ratchet %llu (was %s/root replaced?)",
+				      (unsigned long long)c->root->version,
+				      (unsigned long long)ratchet, c->cfg->state_dir);
+	if (c->cfg->site_key && (rc = exai_site_key_load(c->cfg->site_key, &c->key, e)))
+		exai_error_prefix(e, "site key");
 	return rc;
 }
 
@@ -612,6 +626,12 @@ static exai_status rootfs_fits(const upd_op *op, const exai_component *c, const 
 
 exai_status upd_check_space(const exai_manifest *m, const upd_plan *p, exai_error *e)
 {
+	return upd_check_space_report(m, p, NULL, e);
+}
+
+exai_status upd_check_space_report(const exai_manifest *m, const upd_plan *p, upd_result *r,
+				   exai_error *e)
+{
 	fs_need *fs = calloc(p->n ? p->n : 1, sizeof(*fs));
 	size_t n = 0;
 	exai_status rc = EXAI_OK;
@@ -629,6 +649,9 @@ exai_status upd_check_space(const exai_manifest *m, const upd_plan *p, exai_erro
 			 op->version);
 		if (op->kind == UPD_K_ROOTFS) {
 			rc = rootfs_fits(op, c, what, e);
+			if (!rc && r)
+				upd_result_change(r, "space: %s fits rootfs slot %s (%s)", what,
+						  op->new_loc, op->base);
 			continue;
 		}
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), " (into %s)", op->base);
@@ -658,7 +681,14 @@ exai_status upd_check_space(const exai_manifest *m, const upd_plan *p, exai_erro
 			    "of %s, which has %llu free; nothing was written",
 			    fs[i].what, (unsigned long long)fs[i].inodes, fs[i].dir,
 			    (unsigned long long)fs[i].inodes_free);
+		else if (r)
+			upd_result_change(r,
+					  "space: staging %s needs %s on the filesystem of %s, "
+					  "which has %s free: enough",
+					  fs[i].what, need, fs[i].dir, free_);
 	}
+	if (!rc && r && !n)
+		upd_result_change(r, "space: nothing to write");
 	free(fs);
 	return rc;
 }

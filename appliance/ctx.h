@@ -44,6 +44,8 @@ typedef enum upd_outcome {
 typedef struct upd_result {
 	upd_outcome outcome;
 	const char *what; /* short word for history/JSON: applied, verified, refused... */
+	char summary[PATH_MAX +
+		     512]; /* "" or what happened in words: the text headline instead of @what */
 	char bundle[PATH_MAX];
 	char bundle_id[65];
 	char channel[EXAI_NAME_MAX + 1];
@@ -64,6 +66,11 @@ void upd_result_change(upd_result *r, const char *fmt, ...) EXAI_PRINTF(2, 3);
 /* Loads the trusted root (config root vs state_dir/root, newer wins, never below the root
  * version ratchet) and the site key. */
 exai_status upd_ctx_load_trust(upd_ctx *c, exai_error *e) EXAI_WUR;
+/* The root that upd_ctx_load_trust trusts (*out, malloc'ed): the configured trust_root, or
+ * state_dir/root when that one is newer (*persisted). @configured_version gets the version of
+ * the configured file once it has loaded. No ratchet check. */
+exai_status upd_trust_root_pick(const upd_config *cfg, exai_root **out, bool *persisted,
+				uint64_t *configured_version, exai_error *e) EXAI_WUR;
 
 /* The time expiry is checked against: the newest signed creation time seen, or the trusted
  * root's creation time before any bundle was seen. Never the wall clock. */

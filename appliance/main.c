@@ -34,6 +34,8 @@ static void usage(FILE *out)
 	    "                  or first boot); refused when a state is already there\n"
 	    "  verify MEDIA    full offline check of the bundle apply would pick; changes nothing\n"
 	    "  apply MEDIA     verify, stage, switch atomically, health check (or switch back)\n"
+	    "  apply --dry-run MEDIA  verify, then show the plan and the space check; changes\n"
+	    "                  nothing (exit codes as verify)\n"
 	    "  status          what is installed, ratchets, pending journal\n"
 	    "  history [--limit N]   every verify, apply, refusal, rollback and recover\n"
 	    "  rollback        switch the last apply's components back to their previous versions\n"
@@ -59,6 +61,7 @@ typedef struct args {
 	const char *media;
 	size_t limit;
 	bool json;
+	bool dry_run;
 } args;
 
 static int parse(int argc, char **argv, args *a)
@@ -68,6 +71,8 @@ static int parse(int argc, char **argv, args *a)
 		const char *s = argv[i];
 		if (!strcmp(s, "--json")) {
 			a->json = true;
+		} else if (!strcmp(s, "--dry-run")) {
+			a->dry_run = true;
 		} else if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
 			usage(stdout);
 			return -1;
@@ -105,6 +110,10 @@ static int parse(int argc, char **argv, args *a)
 		     !strcmp(a->cmd, "init");
 	if (!known) {
 		fprintf(stderr, "exai-update: unknown command '%s' (see --help)\n", a->cmd);
+		return EX_USAGE;
+	}
+	if (a->dry_run && strcmp(a->cmd, "apply")) {
+		fprintf(stderr, "exai-update %s: --dry-run is an option of apply only\n", a->cmd);
 		return EX_USAGE;
 	}
 	if (needs_media != (a->media != NULL)) {
@@ -183,7 +192,7 @@ static int run(const args *a)
 {
 	static upd_result r; /* large; one per process */
 	bool mutating = strcmp(a->cmd, "status") && strcmp(a->cmd, "history");
-	bool needs_lock = mutating && strcmp(a->cmd, "verify");
+	bool needs_lock = mutating && strcmp(a->cmd, "verify") && !a->dry_run;
 	upd_ctx c = {0};
 	exai_error e;
 	int ret;
@@ -219,6 +228,8 @@ static int run(const args *a)
 	}
 	if (!strcmp(a->cmd, "verify"))
 		upd_cmd_verify(&c, a->media, &r);
+	else if (!strcmp(a->cmd, "apply") && a->dry_run)
+		upd_cmd_dry_run(&c, a->media, &r);
 	else if (!strcmp(a->cmd, "apply")) {
 		upd_apply_catch_signals();
 		upd_cmd_apply(&c, a->media, &r);

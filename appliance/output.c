@@ -4,6 +4,8 @@
  */
 #include "output.h"
 
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +67,9 @@ void upd_print_result(const char *cmd, const upd_result *r, bool json)
 	for (size_t i = 0; i < r->n_skipped; i++)
 		fprintf(stderr, "exai-update %s: skipped %s: %s\n", cmd, r->skipped[i].path,
 			r->skipped[i].reason);
-	if (r->bundle[0] && r->bundle_id[0])
+	if (r->summary[0])
+		printf("exai-update %s: %s\n", cmd, r->summary);
+	else if (r->bundle[0] && r->bundle_id[0])
 		printf("exai-update %s: %s %s (bundle %.16s, channel %s, sequence %llu)\n", cmd,
 		       r->what, r->bundle, r->bundle_id, r->channel,
 		       (unsigned long long)r->sequence);
@@ -81,7 +85,8 @@ void upd_print_result(const char *cmd, const upd_result *r, bool json)
 		    "  ... and %zu more changes not listed here (exai-bundle inspect lists every "
 		    "component)\n",
 		    r->n_changes_omitted);
-	if (r->outcome != UPD_OK && !strncmp(r->err.msg, r->what, strlen(r->what)))
+	if (r->outcome != UPD_OK &&
+	    (r->summary[0] || !strncmp(r->err.msg, r->what, strlen(r->what))))
 		fprintf(stderr, "exai-update %s: %s\n", cmd, r->err.msg); /* says it already */
 	else if (r->outcome != UPD_OK)
 		fprintf(stderr, "exai-update %s: %s: %s\n", cmd, r->what, r->err.msg);
@@ -138,6 +143,188 @@ static void print_running(const upd_activity *a, const upd_journal *j)
 		       j->op, j->phase, j->bundle_id);
 }
 
+/* ---- status ---- */
+
+/* ISO 8601 UTC ("2026-12-01T21:40:52Z") into @buf; "-" for 0 (never set). */
+static const char *iso_time(uint64_t t, char buf[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!t || !gmtime_r(&tt, &tm) || !strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return "-";
+	return buf;
+}
+
+static json_t *iso_json(uint64_t t)
+{
+	char buf[32];
+
+	return t ? json_string(iso_time(t, buf)) : json_null();
+}
+
+/*
+ * A table of @rows rows (the first one the header) of @ncol malloc'ed cells each, printed
+ * with @indent and columns aligned (two spaces between them; the last is not padded).
+ * A cell that is NULL or empty shows as "-". table_free releases the cells.
+ */
+typedef struct table {
+	size_t ncol, nrows, cap;
+	char **cells;
+	bool oom;
+} table;
+
+static void table_add(table *t, ...)
+{
+	va_list ap;
+
+	if (t->nrows == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		char **c = realloc(t->cells, cap * t->ncol * sizeof(*c));
+		if (!c) {
+			t->oom = true;
+			return;
+		}
+		t->cells = c;
+		t->cap = cap;
+	}
+	va_start(ap, t);
+	for (size_t i = 0; i < t->ncol; i++) {
+		const char *v = va_arg(ap, const char *);
+		t->cells[t->nrows * t->ncol + i] = strdup(v && v[0] ? v : "-");
+	}
+	va_end(ap);
+	t->nrows++;
+}
+
+static void table_print(table *t, const char *indent)
+{
+	size_t w[16] = {0};
+
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t i = 0; i < t->ncol && i < 16; i++) {
+			const char *v = t->cells[r * t->ncol + i];
+			size_t len = v ? strlen(v) : 0;
+			w[i] = len > w[i] ? len : w[i];
+		}
+	for (size_t r = 0; r < t->nrows; r++) {
+		printf("%s", indent);
+		for (size_t i = 0; i < t->ncol; i++) {
+			const char *v = t->cells[r * t->ncol + i];
+			if (i + 1 == t->ncol)
+				printf("%s\n", v ? v : "?");
+			else
+				printf("%-*s  ", (int)w[i < 16 ? i : 15], v ? v : "?");
+		}
+	}
+	if (t->oom)
+		printf("%s... (out of memory: rows left out)\n", indent);
+}
+
+static void table_free(table *t)
+{
+	for (size_t k = 0; k < t->nrows * t->ncol; k++)
+		free(t->cells[k]);
+	free(t->cells);
+}
+
+static void add_channel_row(void *arg, const char *channel, uint64_t seq)
+{
+	char n[24];
+
+	snprintf(n, sizeof(n), "%llu", (unsigned long long)seq);
+	table_add(arg, channel, n);
+}
+
+/* The trust root in force, where it came from, and whether the ratchet accepts it. */
+typedef struct trust_info {
+	bool ok;
+	uint64_t version, configured;
+	bool persisted;
+	char persisted_path[PATH_MAX];
+	exai_error err;
+} trust_info;
+
+static void trust_get(const upd_ctx *c, uint64_t ratchet, trust_info *ti)
+{
+	exai_root *root = NULL;
+
+	memset(ti, 0, sizeof(*ti));
+	snprintf(ti->persisted_path, sizeof(ti->persisted_path), "%s/root", c->cfg->state_dir);
+	if (upd_trust_root_pick(c->cfg, &root, &ti->persisted, &ti->configured, &ti->err))
+		return;
+	ti->ok = true;
+	ti->version = root->version;
+	free(root);
+	if (ti->version < ratchet) {
+		ti->ok = false;
+		exai_error_set(&ti->err, EXAI_EREFUSED,
+			       "version %llu is older than the root version ratchet %llu: verify "
+			       "and apply refuse (was %s replaced?)",
+			       (unsigned long long)ti->version, (unsigned long long)ratchet,
+			       ti->persisted_path);
+	}
+}
+
+static json_t *trust_json(const upd_ctx *c, const trust_info *ti)
+{
+	json_t *o = json_object();
+
+	if (ti->version) {
+		exai_json_set(o, "version", json_integer((json_int_t)ti->version));
+		exai_json_set(o, "source",
+			      json_string(ti->persisted ? "state_dir/root" : "trust_root"));
+		exai_json_set(o, "path",
+			      json_string(ti->persisted ? ti->persisted_path : c->cfg->trust_root));
+	}
+	exai_json_set(o, "configured_path", json_string(c->cfg->trust_root));
+	exai_json_set(o, "configured_version",
+		      ti->configured ? json_integer((json_int_t)ti->configured) : json_null());
+	exai_json_set(o, "error", ti->ok ? json_null() : json_string(ti->err.msg));
+	return o;
+}
+
+static void print_trust(const upd_ctx *c, const trust_info *ti)
+{
+	if (!ti->version)
+		printf("trust root:  unusable: %s\n", ti->err.msg);
+	else if (ti->persisted)
+		printf(
+		    "trust root:  version %llu from state_dir/root %s (newer than trust_root %s, "
+		    "version %llu)\n",
+		    (unsigned long long)ti->version, ti->persisted_path, c->cfg->trust_root,
+		    (unsigned long long)ti->configured);
+	else
+		printf("trust root:  version %llu from trust_root %s\n",
+		       (unsigned long long)ti->version, c->cfg->trust_root);
+	if (ti->version && !ti->ok)
+		printf("  refused: %s\n", ti->err.msg);
+}
+
+static void print_components(const upd_installed *rows, size_t n)
+{
+	table t = {.ncol = 8};
+
+	if (!n) {
+		printf("components:  none installed\n");
+		return;
+	}
+	printf("components:\n");
+	table_add(&t, "TYPE", "NAME", "VERSION", "LOCATION", "BUNDLE", "SEQUENCE", "INSTALLED",
+		  "PREVIOUS");
+	for (size_t i = 0; i < n; i++) {
+		char id[17], seq[24], when[32], prev[EXAI_NAME_MAX + UPD_LOC_MAX + 8] = "";
+		snprintf(id, sizeof(id), "%.16s", rows[i].cur.bundle_id);
+		snprintf(seq, sizeof(seq), "%llu", (unsigned long long)rows[i].cur.sequence);
+		if (rows[i].has_prev)
+			snprintf(prev, sizeof(prev), "%s at %s", rows[i].prev.version,
+				 rows[i].prev.loc);
+		table_add(&t, rows[i].type, rows[i].name, rows[i].cur.version, rows[i].cur.loc, id,
+			  seq, iso_time(rows[i].time, when), prev);
+	}
+	table_print(&t, "  ");
+}
+
 static exai_status status_json(upd_ctx *c, exai_error *e)
 {
 	json_t *o = json_object(), *rat = json_object(), *chans = json_object(), *comps;
@@ -165,8 +352,12 @@ static exai_status status_json(upd_ctx *c, exai_error *e)
 	exai_json_set(o, "running", a.running ? running_json(&a, &j) : json_null());
 	exai_json_set(rat, "channels", chans);
 	exai_json_set(rat, "created", json_integer((json_int_t)created));
+	exai_json_set(rat, "created_utc", iso_json(created));
 	exai_json_set(rat, "root_version", json_integer((json_int_t)rootv));
 	exai_json_set(o, "ratchets", rat);
+	trust_info ti;
+	trust_get(c, rootv, &ti);
+	exai_json_set(o, "trust_root", trust_json(c, &ti));
 	comps = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *cj = json_pack("{s:s,s:s,s:o,s:o}", "type", rows[i].type, "name",
@@ -187,18 +378,15 @@ static exai_status status_json(upd_ctx *c, exai_error *e)
 	return EXAI_OK;
 }
 
-static void print_channel(void *arg, const char *channel, uint64_t seq)
-{
-	(void)arg;
-	printf("  channel %s: sequence %llu\n", channel, (unsigned long long)seq);
-}
-
 exai_status upd_print_status(upd_ctx *c, bool json, exai_error *e)
 {
 	upd_installed *rows = NULL;
 	upd_journal j;
 	uint64_t created = 0, rootv = 0;
 	size_t n = 0;
+	table chans = {.ncol = 2};
+	trust_info ti;
+	char when[32];
 	exai_status rc;
 
 	if (json)
@@ -216,60 +404,80 @@ exai_status upd_print_status(upd_ctx *c, bool json, exai_error *e)
 		printf("PENDING: interrupted %s (phase %s, bundle %.16s): run 'exai-update "
 		       "recover'\n",
 		       j.op, j.phase, j.bundle_id);
-	printf("ratchets: newest signed time %llu, root version %llu\n",
-	       (unsigned long long)created, (unsigned long long)rootv);
-	if ((rc = upd_state_channels(c->st, print_channel, NULL, e)))
+	trust_get(c, rootv, &ti);
+	print_trust(c, &ti);
+	table_add(&chans, "CHANNEL", "SEQUENCE");
+	if ((rc = upd_state_channels(c->st, add_channel_row, &chans, e)))
 		goto out;
-	printf("components:%s\n", n ? "" : " none installed");
-	for (size_t i = 0; i < n; i++) {
-		printf("  %s/%s %s at %s (bundle %.16s, sequence %llu)", rows[i].type, rows[i].name,
-		       rows[i].cur.version, rows[i].cur.loc, rows[i].cur.bundle_id,
-		       (unsigned long long)rows[i].cur.sequence);
-		if (rows[i].has_prev)
-			printf("; previous %s at %s", rows[i].prev.version, rows[i].prev.loc);
-		printf("\n");
+	if (!created && !rootv && chans.nrows == 1)
+		printf("ratchets:    none yet (no bundle applied)\n");
+	else
+		printf("ratchets:    newest signed time %s, root version %llu\n",
+		       iso_time(created, when), (unsigned long long)rootv);
+	if (chans.nrows > 1) {
+		printf("channels:\n");
+		table_print(&chans, "  ");
 	}
 	if (c->cfg->boot_selector) {
 		char slot[2];
 		if (upd_selector_read(c->cfg, slot, e) == EXAI_OK)
-			printf("rootfs: boot slot %s\n", slot);
+			printf("rootfs:      boot slot %s (slot A %s, slot B %s)\n", slot,
+			       c->cfg->rootfs_slot[0], c->cfg->rootfs_slot[1]);
+		else
+			printf("rootfs:      boot selector unreadable: %s\n", e->msg);
 	}
+	print_components(rows, n);
 out:
+	table_free(&chans);
 	upd_journal_free(&j);
 	free(rows);
 	return rc;
 }
 
+/* ---- history ---- */
+
 typedef struct hist_ctx {
 	bool json;
 	json_t *arr;
+	table t;
 } hist_ctx;
 
 static void history_row(void *arg, int64_t id, uint64_t t, const upd_event *ev)
 {
 	hist_ctx *h = arg;
+	char ids[24], bid[17], seq[24], when[32];
 
 	if (h->json) {
-		json_array_append_new(h->arr,
-				      json_pack("{s:I,s:I,s:s,s:s,s:s,s:I,s:o,s:s,s:s}", "id",
-						(json_int_t)id, "time", (json_int_t)t, "op", ev->op,
-						"bundle_id", ev->bundle_id, "channel", ev->channel,
-						"sequence", (json_int_t)ev->sequence, "signers",
-						signers_json(ev->signers), "outcome", ev->outcome,
-						"reason", ev->reason));
+		json_t *o = json_pack(
+		    "{s:I,s:I,s:s,s:s,s:s,s:I,s:o,s:s,s:s}", "id", (json_int_t)id, "time",
+		    (json_int_t)t, "op", ev->op, "bundle_id", ev->bundle_id, "channel", ev->channel,
+		    "sequence", (json_int_t)ev->sequence, "signers", signers_json(ev->signers),
+		    "outcome", ev->outcome, "reason", ev->reason);
+		exai_json_set(o, "time_utc", iso_json(t));
+		json_array_append_new(h->arr, o);
 		return;
 	}
-	printf("%lld %llu %-8s %-9s %.16s %s %llu [%s]%s%s\n", (long long)id, (unsigned long long)t,
-	       ev->op, ev->outcome, ev->bundle_id[0] ? ev->bundle_id : "-",
-	       ev->channel[0] ? ev->channel : "-", (unsigned long long)ev->sequence, ev->signers,
-	       ev->reason[0] ? ": " : "", ev->reason);
+	snprintf(ids, sizeof(ids), "%lld", (long long)id);
+	snprintf(bid, sizeof(bid), "%.16s", ev->bundle_id);
+	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)ev->sequence);
+	table_add(&h->t, ids, iso_time(t, when), ev->op, ev->outcome, bid, ev->channel,
+		  ev->bundle_id[0] ? seq : "-", ev->signers, ev->reason);
 }
 
 exai_status upd_print_history(upd_ctx *c, size_t limit, bool json, exai_error *e)
 {
-	hist_ctx h = {.json = json, .arr = json ? json_array() : NULL};
-	exai_status rc = upd_state_history(c->st, limit, history_row, &h, e);
+	hist_ctx h = {.json = json, .arr = json ? json_array() : NULL, .t = {.ncol = 9}};
+	exai_status rc;
 
+	if (!json)
+		table_add(&h.t, "ID", "TIME", "OP", "OUTCOME", "BUNDLE", "CHANNEL", "SEQUENCE",
+			  "SIGNERS", "REASON");
+	rc = upd_state_history(c->st, limit, history_row, &h, e);
+	if (!json && !rc && h.t.nrows == 1)
+		printf("history: empty\n");
+	else if (!json && !rc)
+		table_print(&h.t, "");
+	table_free(&h.t);
 	if (rc) {
 		json_decref(h.arr);
 		return rc;

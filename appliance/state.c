@@ -1149,6 +1149,33 @@ exai_status upd_state_last_apply(upd_state *s, char bundle_id[65], bool *found, 
 	return rc;
 }
 
+exai_status upd_state_bundle_seen(upd_state *s, const char *bundle_id, char channel[],
+				  size_t channel_cap, char signers[], size_t signers_cap,
+				  bool *found, exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc = prep(s, &st, e,
+			      "SELECT channel, signers FROM history WHERE bundle_id = ? AND "
+			      "((op = 'apply' AND outcome = 'ok') OR (op = 'recover' AND "
+			      "outcome = 'completed')) ORDER BY id DESC LIMIT 1",
+			      "t", bundle_id);
+	int r;
+
+	if (rc)
+		return rc;
+	*found = false;
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		*found = true;
+		col_text(st, 0, channel, channel_cap);
+		col_text(st, 1, signers, signers_cap);
+	} else if (r != SQLITE_DONE) {
+		rc = db_err(s, e, "read history");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 exai_status upd_state_journal_set(upd_state *s, const char *op, const char *phase,
 				  const char *bundle_id, const char *plan, exai_error *e)
 {

@@ -145,6 +145,12 @@ exai_status upd_state_history(upd_state *s, size_t limit, upd_history_fn fn, voi
 exai_status upd_state_last_apply(upd_state *s, char bundle_id[65], bool *found,
 				 exai_error *e) EXAI_WUR;
 
+/* The channel and signers of the newest apply (or completed recover) of @bundle_id, for a
+ * history row about that bundle (a rollback back to it); found = false if none. */
+exai_status upd_state_bundle_seen(upd_state *s, const char *bundle_id, char channel[],
+				  size_t channel_cap, char signers[], size_t signers_cap,
+				  bool *found, exai_error *e) EXAI_WUR;
+
 exai_status upd_state_journal_set(upd_state *s, const char *op, const char *phase,
 				  const char *bundle_id, const char *plan, exai_error *e) EXAI_WUR;
 exai_status upd_state_journal_phase(upd_state *s, const char *phase, exai_error *e) EXAI_WUR;

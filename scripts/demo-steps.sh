@@ -76,9 +76,11 @@ CONF
 	"$EU" --config site/update.yaml init
 	step "6. exai-update verify (the appliance's own check; nothing changes)"
 	"$EU" --config site/update.yaml verify media.exb
-	step "7. exai-update apply: verify, stage, switch atomically, health check"
+	step "6b. exai-update apply --dry-run: verify, then the plan and the space check; nothing changes"
+	"$EU" --config site/update.yaml apply --dry-run media.exb
+	step "7. exai-update apply: verify, stage, switch atomically, health check (one line per phase on stderr)"
 	"$EU" --config site/update.yaml apply media.exb
-	step "8. exai-update status and history"
+	step "8. exai-update status (trust root, ratchets, components) and history, dates in UTC"
 	"$EU" --config site/update.yaml status
 	"$EU" --config site/update.yaml history
 	ls -l site/opt/software/inference site/models/llama

@@ -8,7 +8,8 @@ add_executable(upd_mkbundle ${EXAI_TESTS_DIR}/helpers/upd_mkbundle.c)
 target_link_libraries(upd_mkbundle PRIVATE exai_sign exai)
 exai_warnings(upd_mkbundle)
 
-foreach(t basic refusals extract crash health rootfs media mirror static files large bounds state)
+foreach(t basic refusals extract crash health rootfs media mirror static files large bounds state
+  status)
   exai_cli_test(update_${t} cli/update_${t}.sh)
 endforeach()
 

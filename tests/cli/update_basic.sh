@@ -17,7 +17,7 @@ expect_rc 0 U verify "$T/b1.exb"
 expect_contains "$T/out" "verified $T/b1.exb"
 expect_contains "$T/out" "software/app 1.0: (none) -> a"
 expect_rc 0 U status
-expect_contains "$T/out" "components: none installed"
+expect_contains "$T/out" "components:  none installed"
 ok "verify checks everything and installs nothing"
 
 expect_rc 0 U apply "$T/b1.exb"
@@ -48,8 +48,8 @@ assert_model 1
 expect_rc 1 U rollback
 expect_contains "$T/err" "nothing to roll back"
 expect_rc 0 U history
-expect_contains "$T/out" "rollback ok"
-expect_contains "$T/out" "rollback refused"
+grep -Eq "rollback +ok" "$T/out" || fail "no rollback ok row"
+grep -Eq "rollback +refused" "$T/out" || fail "no rollback refused row"
 ok "rollback returns to the previous versions; a second rollback is refused"
 
 expect_rc 1 U apply "$T/b2"
@@ -86,6 +86,7 @@ CREATED=$((NOW + 30)) bundle_of "$T/b7.exb" 7 \
 	"{type: policy, name: egress, version: '1', source: ./src/pol}" \
 	"{type: files, name: notes, version: '1', source: ./src/notes.txt}"
 expect_rc 0 U apply "$T/b7.exb"
+expect_contains "$T/err" "exai-update apply: policy reload: $T/reload.sh"
 [ "$(cat "$T/reloaded")" = "allow: [10.0.0.0/8]" ] || fail "policy reload did not see the new policy"
 [ "$(cat "$T/inst/files/notes/current/notes.txt")" = hello ] || fail "files component"
 assert_app 6.0

@@ -23,13 +23,14 @@ before=$(links)
 
 expect_rc 3 U apply "$T/b2"
 expect_contains "$T/err" "health check: $T/health.sh: exit 1: app 2 does not answer on its socket"
-expect_contains "$T/out" "software/app 2: b -> a"
+expect_contains "$T/out" "health check failed: switched software/app back from 2 to 1"
+expect_contains "$T/out" "health check failed: removed model/newm 1 again (it was new here)"
 assert_app 1
 assert_model 1
 [ "$(links)" = "$before" ] || fail "links or status changed after the revert"
 [ ! -e "$T/inst/models/llama/2" ] || fail "the reverted model version was kept"
 [ ! -e "$T/inst/models/newm" ] || fail "the reverted new model left $(ls -A "$T/inst/models/newm")"
-U history | tail -1 | grep -q "apply    reverted .*app 2 does not answer" || fail "history"
+U history | tail -1 | grep -Eq "apply +reverted .*app 2 does not answer" || fail "history"
 ok "failing health check: switched back automatically, exit 3, reason recorded"
 
 sed -i "s|health_check: \[$T/health.sh\]|health_check: [/bin/true]|" "$T/update.yaml"

@@ -106,5 +106,5 @@ ok "a key added by root v2 is accepted"
 
 expect_rc 1 U verify "$T/revoked"
 expect_contains "$T/err" "unknown key"
-U history | tail -1 | grep -q "verify   refused" || fail "verify refusal not in history"
+U history | tail -1 | grep -Eq "verify +refused" || fail "verify refusal not in history"
 ok "verify refuses the same way and records it"
