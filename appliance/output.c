@@ -323,6 +323,7 @@ static void print_components(const upd_installed *rows, size_t n)
 			  seq, iso_time(rows[i].time, when), prev);
 	}
 	table_print(&t, "  ");
+	table_free(&t);
 }
 
 static exai_status status_json(upd_ctx *c, exai_error *e)
