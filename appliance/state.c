@@ -1,5 +1,8 @@
 /*
- * state: the SQLite state database. See state.h for the tables and durability rules.
+ * state: the SQLite state database: opening (fail closed), provisioning, the lock and the
+ * running operation, transactions, and the ratchets with their second record. The rows the
+ * operations read and write (installed, history, journal, outbox, files) are in
+ * state_rows.c. See state.h for the tables and durability rules.
  *
  * Every statement is prepared per call (the workload is a handful of rows per operation),
  * every text value is bound, never spliced into SQL.
@@ -24,18 +27,11 @@
 #include "exai/hash.h"
 #include "exai/secmem.h"
 #include "ratchets.h"
+#include "state_db.h"
 
 #define STR_(x)		     #x
 #define STR(x)		     STR_(x)
 #define UPD_STATE_SCHEMA_STR STR(UPD_STATE_SCHEMA)
-
-struct upd_state {
-	sqlite3 *db;
-	int lock_fd;
-	char *rpath;	     /* state_dir/ratchets */
-	upd_ratchets record; /* what that file holds now */
-	bool sync;	     /* this transaction touched ratchets or the journal */
-};
 
 static const char *const schema =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -69,7 +65,7 @@ uint64_t upd_now(void)
 	return (uint64_t)time(NULL);
 }
 
-static exai_status db_err(upd_state *s, exai_error *e, const char *what)
+exai_status upd_db_err(upd_state *s, exai_error *e, const char *what)
 {
 	int code = sqlite3_errcode(s->db);
 
@@ -81,14 +77,14 @@ static exai_status db_err(upd_state *s, exai_error *e, const char *what)
  * Prepares @sql and binds arguments described by @types: 't' text (const char *, NULL binds
  * NULL), 'i' integer (uint64_t, stored as int64).
  */
-static exai_status prep(upd_state *s, sqlite3_stmt **st, exai_error *e, const char *sql,
+exai_status upd_db_prep(upd_state *s, sqlite3_stmt **st, exai_error *e, const char *sql,
 			const char *types, ...)
 {
 	va_list ap;
 	int i = 1;
 
 	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
-		return db_err(s, e, "prepare");
+		return upd_db_err(s, e, "prepare");
 	va_start(ap, types);
 	for (const char *t = types; *t; t++, i++) {
 		int r;
@@ -103,7 +99,7 @@ static exai_status prep(upd_state *s, sqlite3_stmt **st, exai_error *e, const ch
 			va_end(ap);
 			sqlite3_finalize(*st);
 			*st = NULL;
-			return db_err(s, e, "bind");
+			return upd_db_err(s, e, "bind");
 		}
 	}
 	va_end(ap);
@@ -111,17 +107,17 @@ static exai_status prep(upd_state *s, sqlite3_stmt **st, exai_error *e, const ch
 }
 
 /* Runs a statement that returns no rows. */
-static exai_status run(upd_state *s, sqlite3_stmt *st, exai_error *e)
+exai_status upd_db_run(upd_state *s, sqlite3_stmt *st, exai_error *e)
 {
 	int r = sqlite3_step(st);
 
 	sqlite3_finalize(st);
 	if (r != SQLITE_DONE)
-		return db_err(s, e, "write");
+		return upd_db_err(s, e, "write");
 	return EXAI_OK;
 }
 
-static exai_status exec(upd_state *s, const char *sql, exai_error *e)
+exai_status upd_db_exec(upd_state *s, const char *sql, exai_error *e)
 {
 	char *msg = NULL;
 
@@ -329,8 +325,8 @@ static exai_status migrate(upd_state *s, exai_error *e)
 		    (unsigned long long)v, UPD_STATE_SCHEMA);
 	if (v == UPD_STATE_SCHEMA)
 		return EXAI_OK;
-	return exec(s, "UPDATE meta SET value = '" UPD_STATE_SCHEMA_STR "' WHERE key = 'schema';",
-		    e);
+	return upd_db_exec(
+	    s, "UPDATE meta SET value = '" UPD_STATE_SCHEMA_STR "' WHERE key = 'schema';", e);
 }
 
 #define NOT_PROVISIONED                                                                       \
@@ -426,7 +422,7 @@ static exai_status db_ratchets(upd_state *s, upd_ratchets *r, exai_error *e)
 	memset(r, 0, sizeof(*r));
 	if (!meta_text(s, "state_id", r->state_id, sizeof(r->state_id)))
 		return exai_error_set(e, EXAI_EFORMAT, "state db: no state id");
-	if ((rc = prep(s, &st, e, "SELECT key, value FROM counter", "")))
+	if ((rc = upd_db_prep(s, &st, e, "SELECT key, value FROM counter", "")))
 		return rc;
 	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *k = (const char *)sqlite3_column_text(st, 0);
@@ -436,9 +432,10 @@ static exai_status db_ratchets(upd_state *s, upd_ratchets *r, exai_error *e)
 			rc = get_u63(st, 1, &r->root_version, e);
 	}
 	if (!rc && step != SQLITE_DONE)
-		rc = db_err(s, e, "read counters");
+		rc = upd_db_err(s, e, "read counters");
 	sqlite3_finalize(st);
-	if (rc || (rc = prep(s, &st, e, "SELECT channel, sequence FROM channel_ratchet", "")))
+	if (rc ||
+	    (rc = upd_db_prep(s, &st, e, "SELECT channel, sequence FROM channel_ratchet", "")))
 		goto out;
 	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t v = 0;
@@ -447,7 +444,7 @@ static exai_status db_ratchets(upd_state *s, upd_ratchets *r, exai_error *e)
 							v, e);
 	}
 	if (!rc && step != SQLITE_DONE)
-		rc = db_err(s, e, "read ratchets");
+		rc = upd_db_err(s, e, "read ratchets");
 	sqlite3_finalize(st);
 out:
 	if (rc)
@@ -515,7 +512,7 @@ static exai_status check_record(upd_state *s, exai_error *e)
 	char why[512];
 	exai_status rc;
 
-	if ((rc = exec(s, "BEGIN;", e)))
+	if ((rc = upd_db_exec(s, "BEGIN;", e)))
 		return rc;
 	if ((rc = db_ratchets(s, &db, e)) || (rc = load_record(s, e)))
 		goto out;
@@ -592,9 +589,10 @@ exai_status upd_state_open(const char *dir, bool lock, upd_state **out, exai_err
 	if ((lock && (rc = take_lock(s, dir, e))) || (rc = check_db_file(path, e)) ||
 	    (rc = open_db(s, path, SQLITE_OPEN_READWRITE, e)) || (rc = check_db(s, path, e)))
 		goto fail;
-	if ((rc = exec(s, "BEGIN IMMEDIATE;", e)))
+	if ((rc = upd_db_exec(s, "BEGIN IMMEDIATE;", e)))
 		goto fail;
-	if ((rc = exec(s, schema, e)) || (rc = migrate(s, e)) || (rc = exec(s, "COMMIT;", e))) {
+	if ((rc = upd_db_exec(s, schema, e)) || (rc = migrate(s, e)) ||
+	    (rc = upd_db_exec(s, "COMMIT;", e))) {
 		upd_state_rollback(s);
 		goto fail;
 	}
@@ -640,13 +638,14 @@ static exai_status create_db(upd_state *s, const char *tmp, const char *id, exai
 	exai_status rc;
 
 	if ((rc = open_db(s, tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, e)) ||
-	    (rc = exec(s, "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL;", e)) ||
-	    (rc = exec(s, "BEGIN IMMEDIATE;", e)))
+	    (rc = upd_db_exec(s, "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL;", e)) ||
+	    (rc = upd_db_exec(s, "BEGIN IMMEDIATE;", e)))
 		return rc;
-	if ((rc = exec(s, schema, e)) ||
-	    (rc = prep(s, &st, e, "INSERT INTO meta VALUES('provisioned', ?), ('state_id', ?)",
-		       "it", upd_now(), id)) ||
-	    (rc = run(s, st, e)) || (rc = exec(s, "COMMIT;", e))) {
+	if ((rc = upd_db_exec(s, schema, e)) ||
+	    (rc = upd_db_prep(s, &st, e,
+			      "INSERT INTO meta VALUES('provisioned', ?), ('state_id', ?)", "it",
+			      upd_now(), id)) ||
+	    (rc = upd_db_run(s, st, e)) || (rc = upd_db_exec(s, "COMMIT;", e))) {
 		upd_state_rollback(s);
 		return rc;
 	}
@@ -722,7 +721,7 @@ void upd_state_close(upd_state *s)
 exai_status upd_state_begin(upd_state *s, exai_error *e)
 {
 	s->sync = false;
-	return exec(s, "BEGIN IMMEDIATE;", e);
+	return upd_db_exec(s, "BEGIN IMMEDIATE;", e);
 }
 
 /* Before a commit that may move the ratchets (or end the journal that explains a record
@@ -760,7 +759,7 @@ exai_status upd_state_commit(upd_state *s, exai_error *e)
 		upd_state_rollback(s);
 		return e->code;
 	}
-	if (exec(s, "COMMIT;", e) != EXAI_OK) {
+	if (upd_db_exec(s, "COMMIT;", e) != EXAI_OK) {
 		upd_state_rollback(s);
 		return e->code;
 	}
@@ -777,8 +776,8 @@ exai_status upd_state_channel_seq(upd_state *s, const char *channel, uint64_t *s
 				  exai_error *e)
 {
 	sqlite3_stmt *st;
-	exai_status rc =
-	    prep(s, &st, e, "SELECT sequence FROM channel_ratchet WHERE channel = ?", "t", channel);
+	exai_status rc = upd_db_prep(
+	    s, &st, e, "SELECT sequence FROM channel_ratchet WHERE channel = ?", "t", channel);
 	int r;
 
 	if (rc)
@@ -790,7 +789,7 @@ exai_status upd_state_channel_seq(upd_state *s, const char *channel, uint64_t *s
 		*found = true;
 		*seq = (uint64_t)sqlite3_column_int64(st, 0);
 	} else if (r != SQLITE_DONE) {
-		rc = db_err(s, e, "read ratchet");
+		rc = upd_db_err(s, e, "read ratchet");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -801,7 +800,7 @@ exai_status upd_state_channel_seq(upd_state *s, const char *channel, uint64_t *s
  * durable first brings the ratchet record along (sync_record). Outside a transaction it gets
  * one of its own.
  */
-static exai_status ratchet_write(upd_state *s, sqlite3_stmt *st, exai_error *e)
+exai_status upd_db_ratchet_write(upd_state *s, sqlite3_stmt *st, exai_error *e)
 {
 	bool own = sqlite3_get_autocommit(s->db) != 0;
 	exai_status rc;
@@ -811,7 +810,7 @@ static exai_status ratchet_write(upd_state *s, sqlite3_stmt *st, exai_error *e)
 		return rc;
 	}
 	s->sync = true;
-	rc = run(s, st, e);
+	rc = upd_db_run(s, st, e);
 	if (own && rc)
 		upd_state_rollback(s);
 	else if (own)
@@ -822,18 +821,20 @@ static exai_status ratchet_write(upd_state *s, sqlite3_stmt *st, exai_error *e)
 exai_status upd_state_raise_channel(upd_state *s, const char *channel, uint64_t seq, exai_error *e)
 {
 	sqlite3_stmt *st;
-	exai_status rc = prep(s, &st, e,
-			      "INSERT INTO channel_ratchet VALUES(?1, ?2) ON CONFLICT(channel) DO "
-			      "UPDATE SET sequence = max(sequence, ?2)",
-			      "ti", channel, seq);
+	exai_status rc =
+	    upd_db_prep(s, &st, e,
+			"INSERT INTO channel_ratchet VALUES(?1, ?2) ON CONFLICT(channel) DO "
+			"UPDATE SET sequence = max(sequence, ?2)",
+			"ti", channel, seq);
 
-	return rc ? rc : ratchet_write(s, st, e);
+	return rc ? rc : upd_db_ratchet_write(s, st, e);
 }
 
 exai_status upd_state_counter(upd_state *s, const char *key, uint64_t *out, exai_error *e)
 {
 	sqlite3_stmt *st;
-	exai_status rc = prep(s, &st, e, "SELECT value FROM counter WHERE key = ?", "t", key);
+	exai_status rc =
+	    upd_db_prep(s, &st, e, "SELECT value FROM counter WHERE key = ?", "t", key);
 	int r;
 
 	if (rc)
@@ -843,7 +844,7 @@ exai_status upd_state_counter(upd_state *s, const char *key, uint64_t *out, exai
 	if (r == SQLITE_ROW)
 		*out = (uint64_t)sqlite3_column_int64(st, 0);
 	else if (r != SQLITE_DONE)
-		rc = db_err(s, e, "read counter");
+		rc = upd_db_err(s, e, "read counter");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -851,19 +852,19 @@ exai_status upd_state_counter(upd_state *s, const char *key, uint64_t *out, exai
 exai_status upd_state_raise_counter(upd_state *s, const char *key, uint64_t v, exai_error *e)
 {
 	sqlite3_stmt *st;
-	exai_status rc = prep(s, &st, e,
-			      "INSERT INTO counter VALUES(?1, ?2) ON CONFLICT(key) DO "
-			      "UPDATE SET value = max(value, ?2)",
-			      "ti", key, v);
+	exai_status rc = upd_db_prep(s, &st, e,
+				     "INSERT INTO counter VALUES(?1, ?2) ON CONFLICT(key) DO "
+				     "UPDATE SET value = max(value, ?2)",
+				     "ti", key, v);
 
-	return rc ? rc : ratchet_write(s, st, e);
+	return rc ? rc : upd_db_ratchet_write(s, st, e);
 }
 
 exai_status upd_state_channels(upd_state *s, upd_channel_fn fn, void *arg, exai_error *e)
 {
 	sqlite3_stmt *st;
-	exai_status rc =
-	    prep(s, &st, e, "SELECT channel, sequence FROM channel_ratchet ORDER BY channel", "");
+	exai_status rc = upd_db_prep(
+	    s, &st, e, "SELECT channel, sequence FROM channel_ratchet ORDER BY channel", "");
 	int r;
 
 	if (rc)
@@ -872,508 +873,7 @@ exai_status upd_state_channels(upd_state *s, upd_channel_fn fn, void *arg, exai_
 		fn(arg, (const char *)sqlite3_column_text(st, 0),
 		   (uint64_t)sqlite3_column_int64(st, 1));
 	if (r != SQLITE_DONE)
-		rc = db_err(s, e, "read ratchets");
+		rc = upd_db_err(s, e, "read ratchets");
 	sqlite3_finalize(st);
 	return rc;
-}
-
-static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	snprintf(dst, cap, "%s", t ? (const char *)t : "");
-}
-
-#define INSTALLED_COLS                                                                             \
-	"type, name, time, version, sha256, loc, bundle_id, sequence, prev_version, prev_sha256, " \
-	"prev_loc, prev_bundle_id, prev_sequence"
-
-static void read_installed(sqlite3_stmt *st, upd_installed *o)
-{
-	memset(o, 0, sizeof(*o));
-	col_text(st, 0, o->type, sizeof(o->type));
-	col_text(st, 1, o->name, sizeof(o->name));
-	o->time = (uint64_t)sqlite3_column_int64(st, 2);
-	col_text(st, 3, o->cur.version, sizeof(o->cur.version));
-	col_text(st, 4, o->cur.sha256, sizeof(o->cur.sha256));
-	col_text(st, 5, o->cur.loc, sizeof(o->cur.loc));
-	col_text(st, 6, o->cur.bundle_id, sizeof(o->cur.bundle_id));
-	o->cur.sequence = (uint64_t)sqlite3_column_int64(st, 7);
-	o->has_prev = sqlite3_column_type(st, 8) != SQLITE_NULL;
-	if (o->has_prev) {
-		col_text(st, 8, o->prev.version, sizeof(o->prev.version));
-		col_text(st, 9, o->prev.sha256, sizeof(o->prev.sha256));
-		col_text(st, 10, o->prev.loc, sizeof(o->prev.loc));
-		col_text(st, 11, o->prev.bundle_id, sizeof(o->prev.bundle_id));
-		o->prev.sequence = (uint64_t)sqlite3_column_int64(st, 12);
-	}
-}
-
-exai_status upd_state_get_installed(upd_state *s, const char *type, const char *name,
-				    upd_installed *out, bool *found, exai_error *e)
-{
-	sqlite3_stmt *st;
-	exai_status rc =
-	    prep(s, &st, e, "SELECT " INSTALLED_COLS " FROM installed WHERE type = ? AND name = ?",
-		 "tt", type, name);
-	int r;
-
-	if (rc)
-		return rc;
-	*found = false;
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW) {
-		read_installed(st, out);
-		*found = true;
-	} else if (r != SQLITE_DONE) {
-		rc = db_err(s, e, "read installed");
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-exai_status upd_state_put_installed(upd_state *s, const upd_installed *in, exai_error *e)
-{
-	sqlite3_stmt *st;
-	const upd_comp_ver *p = in->has_prev ? &in->prev : NULL;
-	exai_status rc =
-	    prep(s, &st, e,
-		 "INSERT OR REPLACE INTO installed(" INSTALLED_COLS
-		 ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		 "ttittttittttt", in->type, in->name, in->time, in->cur.version, in->cur.sha256,
-		 in->cur.loc, in->cur.bundle_id, in->cur.sequence, p ? p->version : NULL,
-		 p ? p->sha256 : NULL, p ? p->loc : NULL, p ? p->bundle_id : NULL, NULL);
-
-	if (rc)
-		return rc;
-	if (p && sqlite3_bind_int64(st, 13, (sqlite3_int64)p->sequence) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return db_err(s, e, "bind");
-	}
-	return run(s, st, e);
-}
-
-exai_status upd_state_list_installed(upd_state *s, upd_installed **out, size_t *n, exai_error *e)
-{
-	sqlite3_stmt *st;
-	exai_status rc =
-	    prep(s, &st, e, "SELECT " INSTALLED_COLS " FROM installed ORDER BY type, name", "");
-	size_t cap = 0;
-	int r;
-
-	*out = NULL;
-	*n = 0;
-	if (rc)
-		return rc;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			upd_installed *np = realloc(*out, (cap = cap ? cap * 2 : 8) * sizeof(*np));
-			if (!np) {
-				rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
-				break;
-			}
-			*out = np;
-		}
-		read_installed(st, &(*out)[(*n)++]);
-	}
-	if (!rc && r != SQLITE_DONE)
-		rc = db_err(s, e, "list installed");
-	sqlite3_finalize(st);
-	if (rc) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return rc;
-}
-
-exai_status upd_state_add_model_version(upd_state *s, const char *name, const char *version,
-					exai_error *e)
-{
-	sqlite3_stmt *st;
-	exai_status rc = prep(s, &st, e,
-			      "INSERT OR IGNORE INTO model_version(name, version) "
-			      "VALUES(?, ?)",
-			      "tt", name, version);
-
-	return rc ? rc : run(s, st, e);
-}
-
-exai_status upd_state_del_model_version(upd_state *s, const char *name, const char *version,
-					exai_error *e)
-{
-	sqlite3_stmt *st;
-	exai_status rc = prep(s, &st, e, "DELETE FROM model_version WHERE name = ? AND version = ?",
-			      "tt", name, version);
-
-	return rc ? rc : run(s, st, e);
-}
-
-void upd_strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-exai_status upd_state_model_versions(upd_state *s, const char *name, char ***out, size_t *n,
-				     exai_error *e)
-{
-	sqlite3_stmt *st;
-	exai_status rc =
-	    prep(s, &st, e, "SELECT version FROM model_version WHERE name = ? ORDER BY seq DESC",
-		 "t", name);
-	size_t cap = 0;
-	int r;
-
-	*out = NULL;
-	*n = 0;
-	if (rc)
-		return rc;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			char **np = realloc(*out, (cap = cap ? cap * 2 : 8) * sizeof(*np));
-			if (!np) {
-				rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
-				break;
-			}
-			*out = np;
-		}
-		if (!((*out)[*n] = strdup((const char *)sqlite3_column_text(st, 0)))) {
-			rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
-			break;
-		}
-		(*n)++;
-	}
-	if (!rc && r != SQLITE_DONE)
-		rc = db_err(s, e, "list model versions");
-	sqlite3_finalize(st);
-	if (rc) {
-		upd_strv_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-	}
-	return rc;
-}
-
-char *upd_event_json(uint64_t time_s, const upd_event *ev)
-{
-	json_t *o = json_pack("{s:i,s:s,s:I,s:s,s:s,s:s,s:I,s:s,s:s,s:s}", "v", 1, "source",
-			      "exai-update", "time", (json_int_t)time_s, "op", ev->op, "bundle_id",
-			      ev->bundle_id ? ev->bundle_id : "", "channel",
-			      ev->channel ? ev->channel : "", "sequence", (json_int_t)ev->sequence,
-			      "signers", ev->signers ? ev->signers : "", "outcome", ev->outcome,
-			      "reason", ev->reason ? ev->reason : "");
-	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-
-	json_decref(o);
-	return s;
-}
-
-exai_status upd_state_add_history(upd_state *s, const upd_event *ev, bool outbox, exai_error *e)
-{
-	uint64_t now = upd_now();
-	sqlite3_stmt *st;
-	exai_status rc = prep(
-	    s, &st, e,
-	    "INSERT INTO history(time, op, bundle_id, channel, sequence, signers, outcome, reason) "
-	    "VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
-	    "itttittt", now, ev->op, ev->bundle_id ? ev->bundle_id : "",
-	    ev->channel ? ev->channel : "", ev->sequence, ev->signers ? ev->signers : "",
-	    ev->outcome, ev->reason ? ev->reason : "");
-
-	if (rc || (rc = run(s, st, e)) || !outbox)
-		return rc;
-	char *line = upd_event_json(now, ev);
-	if (!line)
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	rc = prep(s, &st, e, "INSERT INTO outbox(line) VALUES(?)", "t", line);
-	free(line);
-	return rc ? rc : run(s, st, e);
-}
-
-exai_status upd_state_history(upd_state *s, size_t limit, upd_history_fn fn, void *arg,
-			      exai_error *e)
-{
-	sqlite3_stmt *st;
-	exai_status rc = prep(s, &st, e,
-			      "SELECT * FROM (SELECT id, time, op, bundle_id, channel, sequence, "
-			      "signers, outcome, reason FROM history ORDER BY id DESC LIMIT ?) "
-			      "ORDER BY id",
-			      "i", (uint64_t)limit);
-	int r;
-
-	if (rc)
-		return rc;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		upd_event ev = {
-		    .op = (const char *)sqlite3_column_text(st, 2),
-		    .bundle_id = (const char *)sqlite3_column_text(st, 3),
-		    .channel = (const char *)sqlite3_column_text(st, 4),
-		    .sequence = (uint64_t)sqlite3_column_int64(st, 5),
-		    .signers = (const char *)sqlite3_column_text(st, 6),
-		    .outcome = (const char *)sqlite3_column_text(st, 7),
-		    .reason = (const char *)sqlite3_column_text(st, 8),
-		};
-		fn(arg, sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1), &ev);
-	}
-	if (r != SQLITE_DONE)
-		rc = db_err(s, e, "read history");
-	sqlite3_finalize(st);
-	return rc;
-}
-
-exai_status upd_state_last_apply(upd_state *s, char bundle_id[65], bool *found, exai_error *e)
-{
-	sqlite3_stmt *st;
-	exai_status rc = prep(s, &st, e,
-			      "SELECT op, outcome, bundle_id FROM history WHERE (op = 'apply' AND "
-			      "outcome = 'ok') OR (op = 'rollback' AND outcome = 'ok') OR "
-			      "(op = 'recover' AND outcome = 'completed') "
-			      "ORDER BY id DESC LIMIT 1",
-			      "");
-	int r;
-
-	if (rc)
-		return rc;
-	*found = false;
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW) {
-		/* After a rollback there is nothing newer to roll back from. */
-		*found = strcmp((const char *)sqlite3_column_text(st, 0), "rollback") != 0;
-		col_text(st, 2, bundle_id, 65);
-	} else if (r != SQLITE_DONE) {
-		rc = db_err(s, e, "read history");
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-exai_status upd_state_bundle_seen(upd_state *s, const char *bundle_id, char channel[],
-				  size_t channel_cap, char signers[], size_t signers_cap,
-				  bool *found, exai_error *e)
-{
-	sqlite3_stmt *st;
-	exai_status rc = prep(s, &st, e,
-			      "SELECT channel, signers FROM history WHERE bundle_id = ? AND "
-			      "((op = 'apply' AND outcome = 'ok') OR (op = 'recover' AND "
-			      "outcome = 'completed')) ORDER BY id DESC LIMIT 1",
-			      "t", bundle_id);
-	int r;
-
-	if (rc)
-		return rc;
-	*found = false;
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW) {
-		*found = true;
-		col_text(st, 0, channel, channel_cap);
-		col_text(st, 1, signers, signers_cap);
-	} else if (r != SQLITE_DONE) {
-		rc = db_err(s, e, "read history");
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-exai_status upd_state_journal_set(upd_state *s, const char *op, const char *phase,
-				  const char *bundle_id, const char *plan, exai_error *e)
-{
-	sqlite3_stmt *st;
-	exai_status rc = prep(s, &st, e, "INSERT OR REPLACE INTO journal VALUES(1, ?, ?, ?, ?, ?)",
-			      "tttti", op, phase, bundle_id, plan, upd_now());
-
-	return rc ? rc : run(s, st, e);
-}
-
-exai_status upd_state_journal_phase(upd_state *s, const char *phase, exai_error *e)
-{
-	sqlite3_stmt *st;
-	exai_status rc = prep(s, &st, e, "UPDATE journal SET phase = ? WHERE id = 1", "t", phase);
-
-	return rc ? rc : run(s, st, e);
-}
-
-exai_status upd_state_journal_get(upd_state *s, upd_journal *out, exai_error *e)
-{
-	sqlite3_stmt *st;
-	exai_status rc =
-	    prep(s, &st, e, "SELECT op, phase, bundle_id, plan, started FROM journal", "");
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if (rc)
-		return rc;
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW) {
-		out->present = true;
-		col_text(st, 0, out->op, sizeof(out->op));
-		col_text(st, 1, out->phase, sizeof(out->phase));
-		col_text(st, 2, out->bundle_id, sizeof(out->bundle_id));
-		out->plan = strdup((const char *)sqlite3_column_text(st, 3));
-		out->started = (uint64_t)sqlite3_column_int64(st, 4);
-		if (!out->plan)
-			rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	} else if (r != SQLITE_DONE) {
-		rc = db_err(s, e, "read journal");
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-exai_status upd_state_journal_clear(upd_state *s, exai_error *e)
-{
-	sqlite3_stmt *st;
-	exai_status rc = prep(s, &st, e, "DELETE FROM journal", "");
-
-	return rc ? rc : ratchet_write(s, st, e);
-}
-
-void upd_journal_free(upd_journal *j)
-{
-	if (j) {
-		free(j->plan);
-		j->plan = NULL;
-	}
-}
-
-exai_status upd_state_outbox(upd_state *s, size_t max, upd_outbox_item **out, size_t *n,
-			     exai_error *e)
-{
-	sqlite3_stmt *st;
-	exai_status rc =
-	    prep(s, &st, e, "SELECT id, line FROM outbox ORDER BY id LIMIT ?", "i", (uint64_t)max);
-	int r;
-
-	*out = NULL;
-	*n = 0;
-	if (rc)
-		return rc;
-	if (!(*out = calloc(max ? max : 1, sizeof(**out)))) {
-		sqlite3_finalize(st);
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	}
-	while ((r = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
-		(*out)[*n].id = sqlite3_column_int64(st, 0);
-		if (!((*out)[*n].line = strdup((const char *)sqlite3_column_text(st, 1)))) {
-			rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
-			break;
-		}
-		(*n)++;
-	}
-	if (!rc && r != SQLITE_DONE && r != SQLITE_ROW)
-		rc = db_err(s, e, "read outbox");
-	sqlite3_finalize(st);
-	return rc;
-}
-
-exai_status upd_state_outbox_delete(upd_state *s, int64_t upto_id, exai_error *e)
-{
-	sqlite3_stmt *st;
-	exai_status rc =
-	    prep(s, &st, e, "DELETE FROM outbox WHERE id <= ?", "i", (uint64_t)upto_id);
-
-	return rc ? rc : run(s, st, e);
-}
-
-void upd_outbox_free(upd_outbox_item *items, size_t n)
-{
-	for (size_t i = 0; items && i < n; i++)
-		free(items[i].line);
-	free(items);
-}
-
-/* ---- per-file records (schema 2) ---- */
-
-exai_status upd_state_del_files(upd_state *s, const char *type, const char *name, const char *loc,
-				exai_error *e)
-{
-	sqlite3_stmt *st;
-	exai_status rc =
-	    prep(s, &st, e, "DELETE FROM installed_file WHERE type = ? AND name = ? AND loc = ?",
-		 "ttt", type, name, loc);
-
-	return rc ? rc : run(s, st, e);
-}
-
-static exai_status bind_file(upd_state *s, sqlite3_stmt *st, const upd_file *f, exai_error *e)
-{
-	char hex[EXAI_SHA256_HEX];
-	bool hashed = f->kind == UPD_F_FILE || f->kind == UPD_F_RAW;
-	int r;
-
-	exai_hex_encode(f->sha256, EXAI_SHA256_LEN, hex);
-	sqlite3_reset(st);
-	r = sqlite3_bind_text(st, 4, f->path, -1, SQLITE_STATIC);
-	if (r == SQLITE_OK)
-		r = sqlite3_bind_text(st, 5, upd_fkind_name(f->kind), -1, SQLITE_STATIC);
-	if (r == SQLITE_OK)
-		r = sqlite3_bind_int64(st, 6, (sqlite3_int64)f->mode);
-	if (r == SQLITE_OK)
-		r = sqlite3_bind_int64(st, 7, (sqlite3_int64)f->size);
-	if (r == SQLITE_OK)
-		r = hashed ? sqlite3_bind_text(st, 8, hex, -1, SQLITE_TRANSIENT)
-			   : sqlite3_bind_null(st, 8);
-	if (r == SQLITE_OK)
-		r = f->target ? sqlite3_bind_text(st, 9, f->target, -1, SQLITE_STATIC)
-			      : sqlite3_bind_null(st, 9);
-	if (r != SQLITE_OK)
-		return db_err(s, e, "bind");
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return db_err(s, e, "write file record");
-	return EXAI_OK;
-}
-
-exai_status upd_state_put_files(upd_state *s, const char *type, const char *name, const char *loc,
-				const upd_filelist *l, exai_error *e)
-{
-	sqlite3_stmt *st = NULL;
-	exai_status rc;
-
-	if (!l->finished)
-		return exai_error_set(e, EXAI_EINTERNAL, "%s/%s: file records not finished", type,
-				      name);
-	if ((rc = upd_state_del_files(s, type, name, loc, e)) ||
-	    (rc = prep(s, &st, e,
-		       "INSERT INTO installed_file(type, name, loc, path, kind, mode, size, sha256,"
-		       " target) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		       "ttt", type, name, loc)))
-		return rc;
-	for (size_t i = 0; !rc && i < l->n; i++)
-		rc = bind_file(s, st, &l->v[i], e);
-	sqlite3_finalize(st);
-	return rc ? exai_error_prefix(e, "%s/%s", type, name) : rc;
-}
-
-exai_status upd_state_files(upd_state *s, const char *type, const char *name, const char *loc,
-			    upd_filelist *out, exai_error *e)
-{
-	sqlite3_stmt *st;
-	exai_status rc = prep(s, &st, e,
-			      "SELECT path, kind, mode, size, sha256, target FROM installed_file "
-			      "WHERE type = ? AND name = ? AND loc = ? ORDER BY path",
-			      "ttt", type, name, loc);
-	int r;
-
-	if (rc)
-		return rc;
-	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *sha = (const char *)sqlite3_column_text(st, 4);
-		uint8_t md[EXAI_SHA256_LEN] = {0};
-		char kind;
-		if (!upd_fkind_parse((const char *)sqlite3_column_text(st, 1), &kind) ||
-		    (sha && exai_hex_decode(sha, md, sizeof(md), e))) {
-			rc = exai_error_set(e, EXAI_EFORMAT, "state db: bad file record for %s/%s",
-					    type, name);
-			break;
-		}
-		rc = upd_filelist_add(out, (const char *)sqlite3_column_text(st, 0), kind,
-				      (uint32_t)sqlite3_column_int64(st, 2),
-				      (uint64_t)sqlite3_column_int64(st, 3), md,
-				      (const char *)sqlite3_column_text(st, 5), e);
-	}
-	if (!rc && r != SQLITE_DONE)
-		rc = db_err(s, e, "read file records");
-	sqlite3_finalize(st);
-	return rc ? rc : upd_filelist_finish(out, e);
 }
