@@ -1,5 +1,6 @@
 /*
- * apply: journaled apply, recover and rollback. See apply.h for the state machine.
+ * apply: journaled apply and recover (rollback is in rollback.c). See apply.h for the state
+ * machine.
  *
  * Invariant: before the journal reaches "switching" nothing visible has changed (active
  * links, boot selector, installed rows, ratchets); after it, recover always converges to
@@ -19,6 +20,7 @@
 #include "exai/progress.h"
 #include "install.h"
 #include "sandbox.h"
+#include "apply_int.h"
 #include "stage.h"
 
 /* ---- interrupts ---- */
@@ -142,7 +144,7 @@ static void signals_past_commit(void)
 		on_signal_past_commit(caught_signal); /* arrived while committing */
 }
 
-static void set_result(upd_result *r, upd_outcome o, const char *what, const exai_error *e)
+void upd_set_result(upd_result *r, upd_outcome o, const char *what, const exai_error *e)
 {
 	r->outcome = o;
 	r->what = what;
@@ -160,7 +162,7 @@ static void cpy(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-static void note_plan(upd_result *r, const upd_plan *p)
+void upd_note_plan(upd_result *r, const upd_plan *p)
 {
 	cpy(r->bundle_id, sizeof(r->bundle_id), p->bundle_id);
 	cpy(r->channel, sizeof(r->channel), p->channel);
@@ -196,8 +198,8 @@ static upd_event plan_event(const upd_plan *p, const char *op, const char *outco
 			   .reason = reason};
 }
 
-static exai_status journal(upd_ctx *c, const char *op, const char *phase, const upd_plan *p,
-			   exai_error *e)
+exai_status upd_apply_journal(upd_ctx *c, const char *op, const char *phase, const upd_plan *p,
+			      exai_error *e)
 {
 	char *json = upd_plan_to_json(p);
 	exai_status rc;
@@ -226,7 +228,7 @@ static exai_status journal_phase(upd_ctx *c, const char *phase, exai_error *e)
 	return upd_state_commit(c->st, e);
 }
 
-static bool plan_has(const upd_plan *p, exai_ctype t)
+bool upd_plan_has(const upd_plan *p, exai_ctype t)
 {
 	for (size_t i = 0; i < p->n; i++)
 		if (p->ops[i].type == t && !p->ops[i].skip)
@@ -234,7 +236,7 @@ static bool plan_has(const upd_plan *p, exai_ctype t)
 	return false;
 }
 
-static exai_status run_hook(upd_ctx *c, char *const *argv, const char *what, exai_error *e)
+exai_status upd_apply_hook(upd_ctx *c, char *const *argv, const char *what, exai_error *e)
 {
 	if (!argv[0])
 		return EXAI_OK;
@@ -513,8 +515,8 @@ static void describe_revert(upd_ctx *c, upd_result *r, const upd_plan *p, const 
  * back is tried once more: a revert always ends with the old version active, unless the disk
  * itself fails. @moved collects the quarantined names.
  */
-static exai_status back_op(upd_ctx *c, const upd_plan *p, const upd_op *op, bool rollback,
-			   char *moved, size_t cap, exai_error *e)
+exai_status upd_back_op(upd_ctx *c, const upd_plan *p, const upd_op *op, bool rollback, char *moved,
+			size_t cap, exai_error *e)
 {
 	char tag[17];
 	size_t before = strlen(moved);
@@ -541,14 +543,14 @@ static void revert_all(upd_ctx *c, const upd_plan *p, const char *hist_op, const
 	exai_status rc = journal_phase(c, "reverting", &e);
 
 	for (size_t i = p->n; !rc && i-- > 0;)
-		rc = back_op(c, p, &p->ops[i], false, moved, sizeof(moved), &e);
+		rc = upd_back_op(c, p, &p->ops[i], false, moved, sizeof(moved), &e);
 	if (moved[0]) {
 		snprintf(reason, sizeof(reason), "%s; quarantined %s", why->msg, moved);
 		ev.outcome = "quarantined";
 		ev.reason = reason;
 	}
-	if (!rc && plan_has(p, EXAI_C_POLICY) &&
-	    run_hook(c, c->cfg->policy_reload, "policy reload", &e) != EXAI_OK)
+	if (!rc && upd_plan_has(p, EXAI_C_POLICY) &&
+	    upd_apply_hook(c, c->cfg->policy_reload, "policy reload", &e) != EXAI_OK)
 		rc = EXAI_OK; /* the old policy is in place; a failing reload is reported below */
 	if (!rc && !(rc = upd_state_begin(c->st, &e))) {
 		for (size_t i = 0; !rc && i < p->n; i++) {
@@ -582,17 +584,17 @@ static void revert_all(upd_ctx *c, const upd_plan *p, const char *hist_op, const
 	if (rc) {
 		exai_error_prefix(&e, "%s; switching back also failed (run exai-update recover)",
 				  why->msg);
-		set_result(r, UPD_PENDING, "revert-failed", &e);
+		upd_set_result(r, UPD_PENDING, "revert-failed", &e);
 		return;
 	}
 	describe_revert(c, r, p, cause);
 	if (moved[0]) {
 		upd_result_change(r, "quarantined (inspect, then remove): %s", moved);
 		exai_error_set(&e, why->code, "%s", reason);
-		set_result(r, UPD_REVERTED, "quarantined", &e);
+		upd_set_result(r, UPD_REVERTED, "quarantined", &e);
 		return;
 	}
-	set_result(r, UPD_REVERTED, "reverted", why);
+	upd_set_result(r, UPD_REVERTED, "reverted", why);
 }
 
 /* From the commit point on: switch, reload, health check, final commit (or revert). */
@@ -609,18 +611,18 @@ static void finish_forward(upd_ctx *c, upd_plan *p, const char *hist_op, upd_res
 		if ((rc = upd_op_switch(c->cfg, &p->ops[i], &e)))
 			exai_error_prefix(&e, "switch %s/%s", exai_ctype_name(p->ops[i].type),
 					  p->ops[i].name);
-	if (!rc && plan_has(p, EXAI_C_POLICY)) {
+	if (!rc && upd_plan_has(p, EXAI_C_POLICY)) {
 		cause = "policy reload failed";
 		if (c->cfg->policy_reload[0])
 			phase(hist_op, "policy reload: %s", c->cfg->policy_reload[0]);
-		rc = run_hook(c, c->cfg->policy_reload, "policy reload", &e);
+		rc = upd_apply_hook(c, c->cfg->policy_reload, "policy reload", &e);
 	}
 	if (!rc) {
 		cause = "health check failed";
 		upd_state_activity(c->st, hist_op, "health check", 0);
 		if (c->cfg->health_check[0])
 			phase(hist_op, "health check: %s", c->cfg->health_check[0]);
-		rc = run_hook(c, c->cfg->health_check, "health check", &e);
+		rc = upd_apply_hook(c, c->cfg->health_check, "health check", &e);
 	}
 	if (rc) {
 		revert_all(c, p, hist_op, cause, &e, r);
@@ -629,23 +631,23 @@ static void finish_forward(upd_ctx *c, upd_plan *p, const char *hist_op, upd_res
 	if ((rc =
 		 commit_apply(c, p, hist_op, !strcmp(hist_op, "apply") ? "ok" : "completed", &e))) {
 		exai_error_prefix(&e, "final commit (run exai-update recover)");
-		set_result(r, UPD_PENDING, "commit-failed", &e);
+		upd_set_result(r, UPD_PENDING, "commit-failed", &e);
 		return;
 	}
 	gc_models(c, p);
 	describe_changes(r, p, true);
-	set_result(r, UPD_OK, !strcmp(hist_op, "apply") ? "applied" : "completed", NULL);
+	upd_set_result(r, UPD_OK, !strcmp(hist_op, "apply") ? "applied" : "completed", NULL);
 }
 
 /* ---- commands ---- */
 
-static bool pending(upd_ctx *c, upd_result *r)
+bool upd_apply_pending(upd_ctx *c, upd_result *r)
 {
 	upd_journal j;
 	exai_error e;
 
 	if (upd_state_journal_get(c->st, &j, &e)) {
-		set_result(r, UPD_FAILED, "failed", &e);
+		upd_set_result(r, UPD_FAILED, "failed", &e);
 		return true;
 	}
 	if (!j.present)
@@ -655,15 +657,15 @@ static bool pending(upd_ctx *c, upd_result *r)
 		       "'exai-update recover'",
 		       j.op, j.phase, j.bundle_id);
 	upd_journal_free(&j);
-	set_result(r, UPD_PENDING, "pending", &e);
+	upd_set_result(r, UPD_PENDING, "pending", &e);
 	return true;
 }
 
-static void refuse(upd_ctx *c, const char *op, upd_result *r, const exai_error *e)
+void upd_apply_refuse(upd_ctx *c, const char *op, upd_result *r, const exai_error *e)
 {
 	exai_error ignored;
 
-	set_result(r, UPD_REFUSED, "refused", e);
+	upd_set_result(r, UPD_REFUSED, "refused", e);
 	if (upd_record(c, op, r, &ignored))
 		return; /* the refusal stands; history is best effort here */
 }
@@ -676,17 +678,17 @@ void upd_cmd_verify(upd_ctx *c, const char *media, upd_result *r)
 	exai_error e, ignored;
 
 	if (upd_select(c, media, &b, &p, r, &e)) {
-		refuse(c, "verify", r, &e);
+		upd_apply_refuse(c, "verify", r, &e);
 		return;
 	}
 	exai_progress_start(&prog, "verify", exai_index_file_get(b->index, "payload")->size);
 	exai_status rc = upd_check_stream(c, b, &prog, &e);
 	exai_progress_finish(&prog);
 	if (rc) {
-		refuse(c, "verify", r, &e);
+		upd_apply_refuse(c, "verify", r, &e);
 	} else {
 		describe_changes(r, p, true);
-		set_result(r, UPD_OK, "verified", NULL);
+		upd_set_result(r, UPD_OK, "verified", NULL);
 		if (upd_record(c, "verify", r, &ignored))
 			fprintf(stderr, "exai-update: history: %s\n", ignored.msg);
 	}
@@ -702,13 +704,13 @@ void upd_cmd_dry_run(upd_ctx *c, const char *media, upd_result *r)
 	exai_error e, ignored;
 	exai_status rc;
 
-	if (pending(c, r)) {
+	if (upd_apply_pending(c, r)) {
 		if (r->outcome == UPD_PENDING) /* refused like verify: exit 1 */
-			refuse(c, "verify", r, &r->err);
+			upd_apply_refuse(c, "verify", r, &r->err);
 		return;
 	}
 	if (upd_select(c, media, &b, &p, r, &e)) {
-		refuse(c, "verify", r, &e);
+		upd_apply_refuse(c, "verify", r, &e);
 		return;
 	}
 	exai_progress_start(&prog, "verify", exai_index_file_get(b->index, "payload")->size);
@@ -730,14 +732,14 @@ void upd_cmd_dry_run(upd_ctx *c, const char *media, upd_result *r)
 		rc = upd_check_space_report(b->manifest, p, r, &e);
 	}
 	if (rc) {
-		refuse(c, "verify", r, &e);
+		upd_apply_refuse(c, "verify", r, &e);
 	} else {
 		snprintf(
 		    r->summary, sizeof(r->summary),
 		    "dry run, nothing was changed: %s (bundle %.16s, channel %s, sequence %llu) "
 		    "verified; apply would do this",
 		    r->bundle, r->bundle_id, r->channel, (unsigned long long)r->sequence);
-		set_result(r, UPD_OK, "dry-run", NULL);
+		upd_set_result(r, UPD_OK, "dry-run", NULL);
 		if (upd_record(c, "verify", r, &ignored))
 			fprintf(stderr, "exai-update: history: %s\n", ignored.msg);
 	}
@@ -765,13 +767,13 @@ static void undo_interrupted(upd_ctx *c, const upd_plan *p, bool staged, upd_res
 		       "interrupted by %s before the switch: %snothing was changed (the installed "
 		       "versions and the ratchets are as before)",
 		       sig, staged ? "staging removed, journal cleared, " : "");
-	set_result(r, UPD_FAILED, "interrupted", &e);
+	upd_set_result(r, UPD_FAILED, "interrupted", &e);
 	if (record(c, &ev, staged, &e2)) {
 		exai_error_prefix(&e2,
 				  "interrupted by %s; recording it failed (run exai-update "
 				  "recover)",
 				  sig);
-		set_result(r, UPD_PENDING, "interrupted", &e2);
+		upd_set_result(r, UPD_PENDING, "interrupted", &e2);
 	}
 }
 
@@ -782,12 +784,12 @@ void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r)
 	upd_filelist *files = NULL;
 	exai_error e;
 
-	if (pending(c, r))
+	if (upd_apply_pending(c, r))
 		return;
 	upd_state_activity(c->st, "apply", "verifying", 0);
 	phase("apply", "verifying %s", media);
 	if (upd_select(c, media, &b, &p, r, &e)) {
-		refuse(c, "apply", r, &e);
+		upd_apply_refuse(c, "apply", r, &e);
 		return;
 	}
 	phase("apply",
@@ -800,16 +802,16 @@ void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r)
 		goto out;
 	}
 	if (upd_check_space(b->manifest, p, &e)) {
-		refuse(c, "apply", r, &e);
+		upd_apply_refuse(c, "apply", r, &e);
 		goto out;
 	}
 	if (!(files = calloc(p->n ? p->n : 1, sizeof(*files)))) {
 		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
-		set_result(r, UPD_FAILED, "failed", &e);
+		upd_set_result(r, UPD_FAILED, "failed", &e);
 		goto out;
 	}
 	if (begin_staging(c, p, &e)) {
-		set_result(r, UPD_FAILED, "failed", &e);
+		upd_set_result(r, UPD_FAILED, "failed", &e);
 		goto out;
 	}
 	if (stage_all(c, b, p, files, &e) || upd_apply_signal()) {
@@ -820,9 +822,9 @@ void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r)
 			goto out;
 		}
 		discard_all(p);
-		set_result(r, UPD_FAILED, "failed", &e);
+		upd_set_result(r, UPD_FAILED, "failed", &e);
 		if (record(c, &ev, true, &e2))
-			set_result(r, UPD_PENDING, "failed", &e2);
+			upd_set_result(r, UPD_PENDING, "failed", &e2);
 		goto out;
 	}
 	exai_bundle_free(b); /* the media is not touched again */
@@ -832,9 +834,9 @@ void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r)
 		upd_event ev = plan_event(p, "apply", "failed", e.msg);
 		exai_error e2;
 		discard_all(p);
-		set_result(r, UPD_FAILED, "failed", &e);
+		upd_set_result(r, UPD_FAILED, "failed", &e);
 		if (record(c, &ev, true, &e2))
-			set_result(r, UPD_PENDING, "failed", &e2);
+			upd_set_result(r, UPD_PENDING, "failed", &e2);
 		goto out;
 	}
 	signals_past_commit();
@@ -870,8 +872,6 @@ static void describe_undone_staging(upd_result *r, const upd_plan *p)
 	}
 }
 
-static void recover_rollback(upd_ctx *c, upd_plan *p, upd_result *r);
-
 void upd_cmd_recover(upd_ctx *c, upd_result *r)
 {
 	upd_journal j;
@@ -879,31 +879,31 @@ void upd_cmd_recover(upd_ctx *c, upd_result *r)
 	exai_error e;
 
 	if (upd_state_journal_get(c->st, &j, &e)) {
-		set_result(r, UPD_FAILED, "failed", &e);
+		upd_set_result(r, UPD_FAILED, "failed", &e);
 		return;
 	}
 	if (!j.present) {
-		set_result(r, UPD_OK, "clean", NULL);
+		upd_set_result(r, UPD_OK, "clean", NULL);
 		return;
 	}
 	if (upd_plan_from_json(j.plan, &p, &e)) {
-		set_result(r, UPD_FAILED, "failed", &e);
+		upd_set_result(r, UPD_FAILED, "failed", &e);
 		upd_journal_free(&j);
 		return;
 	}
-	note_plan(r, p);
+	upd_note_plan(r, p);
 	if (!strcmp(j.op, "rollback")) {
-		recover_rollback(c, p, r);
+		upd_recover_rollback(c, p, r);
 	} else if (!strcmp(j.phase, "staging")) {
 		upd_event ev = plan_event(p, "recover", "undone",
 					  "interrupted while staging (before the switch): staging "
 					  "removed, nothing had changed");
 		discard_all(p);
 		if (record(c, &ev, true, &e))
-			set_result(r, UPD_FAILED, "failed", &e);
+			upd_set_result(r, UPD_FAILED, "failed", &e);
 		else {
 			describe_undone_staging(r, p);
-			set_result(r, UPD_OK, "undone", NULL);
+			upd_set_result(r, UPD_OK, "undone", NULL);
 		}
 	} else if (!strcmp(j.phase, "switching")) {
 		finish_forward(c, p, "recover", r);
@@ -915,243 +915,4 @@ void upd_cmd_recover(upd_ctx *c, upd_result *r)
 	}
 	upd_plan_free(p);
 	upd_journal_free(&j);
-}
-
-/* ---- rollback ---- */
-
-static exai_status rollback_plan(upd_ctx *c, upd_plan **out, exai_error *e)
-{
-	char last[65];
-	bool found;
-	upd_installed *rows = NULL;
-	size_t n = 0;
-	upd_plan *p = NULL;
-	exai_status rc = upd_state_last_apply(c->st, last, &found, e);
-
-	*out = NULL;
-	if (rc)
-		return rc;
-	if (!found)
-		return exai_error_set(e, EXAI_EREFUSED,
-				      "nothing to roll back (no apply since the last rollback)");
-	if ((rc = upd_state_list_installed(c->st, &rows, &n, e)))
-		return rc;
-	if (!(p = calloc(1, sizeof(*p))) || !(p->ops = calloc(n ? n : 1, sizeof(*p->ops)))) {
-		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
-		goto out;
-	}
-	snprintf(p->bundle_id, sizeof(p->bundle_id), "%s", last);
-	for (size_t i = 0; i < n; i++) {
-		const upd_installed *in = &rows[i];
-		upd_op *op = &p->ops[p->n];
-		if (strcmp(in->cur.bundle_id, last) || !in->has_prev)
-			continue;
-		if (!exai_ctype_parse(in->type, &op->type))
-			continue;
-		op->kind = op->type == EXAI_C_MODEL    ? UPD_K_MODEL
-			   : op->type == EXAI_C_ROOTFS ? UPD_K_ROOTFS
-						       : UPD_K_SLOT;
-		snprintf(op->name, sizeof(op->name), "%s", in->name);
-		snprintf(op->version, sizeof(op->version), "%s", in->prev.version);
-		snprintf(op->sha256, sizeof(op->sha256), "%s", in->prev.sha256);
-		snprintf(op->new_loc, sizeof(op->new_loc), "%s", in->prev.loc);
-		snprintf(op->old_loc, sizeof(op->old_loc), "%s", in->cur.loc);
-		if (op->kind == UPD_K_ROOTFS)
-			snprintf(op->base, sizeof(op->base), "%s",
-				 upd_rootfs_path(c->cfg, op->new_loc));
-		else if (c->cfg->dirs[op->type])
-			snprintf(op->base, sizeof(op->base), "%s/%s", c->cfg->dirs[op->type],
-				 in->name);
-		else
-			continue;
-		op->reuse = true; /* nothing staged: the previous tree is already there */
-		p->n++;
-	}
-	if (p->n == 0)
-		rc = exai_error_set(e, EXAI_EREFUSED,
-				    "nothing to roll back: the last apply (bundle %.16s) left no "
-				    "previous versions",
-				    last);
-out:
-	free(rows);
-	if (rc)
-		upd_plan_free(p);
-	else
-		*out = p;
-	return rc;
-}
-
-/*
- * What a rollback does, in words, read before its commit (the installed rows still hold the
- * versions it goes back from as cur, those it goes back to as prev): one change line per
- * component, the history row's bundle (the one active again: id, channel, sequence, signers;
- * empty when the components go back to different bundles or it is unknown) and its reason.
- */
-typedef struct rollback_words {
-	char to_id[65], channel[EXAI_NAME_MAX + 1], signers[EXAI_BUNDLE_MAX_SIGS * 17 + 1];
-	uint64_t to_seq;
-	char reason[1024];
-} rollback_words;
-
-static void describe_rollback(upd_ctx *c, const upd_plan *p, const char *why, upd_result *r,
-			      rollback_words *w)
-{
-	bool mixed = false, found = false;
-	size_t used = 0;
-	exai_error ignored;
-
-	memset(w, 0, sizeof(*w));
-	for (size_t i = 0; i < p->n; i++) {
-		const upd_op *op = &p->ops[i];
-		const char *t = exai_ctype_name(op->type);
-		upd_installed in;
-		bool have = false;
-		if (upd_state_get_installed(c->st, t, op->name, &in, &have, &ignored) || !have ||
-		    !in.has_prev) {
-			upd_result_change(r, "rolled back %s/%s to %s (%s)", t, op->name,
-					  op->version, why);
-			continue;
-		}
-		upd_result_change(r, "rolled back %s/%s from %s to %s (%s)", t, op->name,
-				  in.cur.version, in.prev.version, why);
-		if (used < sizeof(w->reason))
-			used += (size_t)snprintf(w->reason + used, sizeof(w->reason) - used,
-						 "%s%s/%s %s -> %s", used ? ", " : "", t, op->name,
-						 in.cur.version, in.prev.version);
-		if (!w->to_id[0] && !mixed) {
-			snprintf(w->to_id, sizeof(w->to_id), "%s", in.prev.bundle_id);
-			w->to_seq = in.prev.sequence;
-		} else if (strcmp(w->to_id, in.prev.bundle_id)) {
-			mixed = true;
-		}
-	}
-	if (mixed) {
-		w->to_id[0] = '\0';
-		w->to_seq = 0;
-	} else if (w->to_id[0] &&
-		   (upd_state_bundle_seen(c->st, w->to_id, w->channel, sizeof(w->channel),
-					  w->signers, sizeof(w->signers), &found, &ignored) ||
-		    !found)) {
-		w->channel[0] = w->signers[0] = '\0';
-	}
-	if (used < sizeof(w->reason))
-		snprintf(w->reason + used, sizeof(w->reason) - used,
-			 "%s(%s; back from bundle %.16s%s)", used ? " " : "", why, p->bundle_id,
-			 mixed	       ? " to versions of several bundles"
-			 : w->to_id[0] ? ""
-				       : "; the bundle active again is unknown");
-}
-
-/* Swaps cur and prev of every row the rollback switched; @ev is its history row. */
-static exai_status commit_rollback(upd_ctx *c, const upd_plan *p, const upd_event *ev,
-				   exai_error *e)
-{
-	exai_status rc = upd_state_begin(c->st, e);
-
-	if (rc)
-		return rc;
-	for (size_t i = 0; !rc && i < p->n; i++) {
-		upd_installed in;
-		bool found;
-		rc = upd_state_get_installed(c->st, exai_ctype_name(p->ops[i].type), p->ops[i].name,
-					     &in, &found, e);
-		if (!rc && found && in.has_prev && !strcmp(in.cur.loc, p->ops[i].old_loc)) {
-			upd_comp_ver t = in.cur;
-			in.cur = in.prev;
-			in.prev = t;
-			in.time = upd_now();
-			rc = upd_state_put_installed(c->st, &in, e);
-		}
-	}
-	if (!rc && !(rc = upd_state_add_history(c->st, ev, c->cfg->mirror_socket != NULL, e)))
-		rc = upd_state_journal_clear(c->st, e);
-	if (rc) {
-		upd_state_rollback(c->st);
-		return rc;
-	}
-	return upd_state_commit(c->st, e);
-}
-
-static void finish_rollback(upd_ctx *c, upd_plan *p, const char *why, upd_result *r)
-{
-	char moved[1024] = "", reason[sizeof(moved) + 1100] = "";
-	rollback_words w;
-	upd_event ev;
-	exai_error e, he;
-	exai_status rc = EXAI_OK;
-
-	describe_rollback(c, p, why, r, &w);
-	for (size_t i = 0; !rc && i < p->n; i++)
-		rc = back_op(c, p, &p->ops[i], true, moved, sizeof(moved), &e);
-	snprintf(reason, sizeof(reason), "%s%s%s", w.reason, moved[0] ? "; quarantined " : "",
-		 moved);
-	ev = (upd_event){.op = "rollback",
-			 .bundle_id = w.to_id,
-			 .channel = w.channel,
-			 .sequence = w.to_seq,
-			 .signers = w.signers,
-			 .outcome = "ok",
-			 .reason = reason};
-	if (!rc && plan_has(p, EXAI_C_POLICY))
-		rc = run_hook(c, c->cfg->policy_reload, "policy reload", &e);
-	if (!rc)
-		rc = commit_rollback(c, p, &ev, &e);
-	if (rc) {
-		r->n_changes = r->n_changes_omitted = 0;
-		exai_error_prefix(&e, "rollback (run exai-update recover)");
-		set_result(r, UPD_PENDING, "failed", &e);
-		return;
-	}
-	snprintf(r->bundle_id, sizeof(r->bundle_id), "%s", w.to_id);
-	snprintf(r->channel, sizeof(r->channel), "%s", w.channel);
-	snprintf(r->signers, sizeof(r->signers), "%s", w.signers);
-	r->sequence = w.to_seq;
-	if (w.to_id[0])
-		snprintf(r->summary, sizeof(r->summary),
-			 "rolled back from bundle %.16s to bundle %.16s (channel %s, sequence "
-			 "%llu): %s",
-			 p->bundle_id, w.to_id, w.channel[0] ? w.channel : "unknown",
-			 (unsigned long long)w.to_seq, why);
-	else
-		snprintf(r->summary, sizeof(r->summary),
-			 "rolled back from bundle %.16s: %s (the versions active again come from "
-			 "several bundles, or from none in the history)",
-			 p->bundle_id, why);
-	if (moved[0])
-		upd_result_change(r, "quarantined (inspect, then remove): %s", moved);
-	if (run_hook(c, c->cfg->health_check, "health check", &he)) {
-		/* The previous version is what the operator asked for; report, do not undo. */
-		exai_error_prefix(&he, "rolled back, but then the health check failed (the "
-				       "previous versions stay active, as asked)");
-		set_result(r, UPD_FAILED, "rolled-back-unhealthy", &he);
-		return;
-	}
-	set_result(r, UPD_OK, "rolled-back", NULL);
-}
-
-static void recover_rollback(upd_ctx *c, upd_plan *p, upd_result *r)
-{
-	/* recorded as the rollback it finishes */
-	finish_rollback(c, p, "operator request, finished by recover", r);
-}
-
-void upd_cmd_rollback(upd_ctx *c, upd_result *r)
-{
-	upd_plan *p = NULL;
-	exai_error e;
-
-	if (pending(c, r))
-		return;
-	if (rollback_plan(c, &p, &e)) {
-		refuse(c, "rollback", r, &e);
-		return;
-	}
-	note_plan(r, p);
-	if (journal(c, "rollback", "switching", p, &e)) {
-		set_result(r, UPD_FAILED, "failed", &e);
-		upd_plan_free(p);
-		return;
-	}
-	finish_rollback(c, p, "operator request", r);
-	upd_plan_free(p);
 }
