@@ -497,3 +497,25 @@ bool exai_fault(const char *point)
 	errno = EIO;
 	return true;
 }
+
+/*
+ * A secret key file that others may read or write is refused, as ssh refuses an unprotected
+ * private key: when the file belongs to the user running us and its mode has any group or
+ * other bit (mode & 077). A file of another owner is that owner's business (ssh does the
+ * same). Checked once the file has parsed as a secret key (a public key given instead is
+ * named as such), before the key is used; the bytes read are wiped either way.
+ */
+exai_status exai_file_secret_mode_ok(const char *path, exai_error *e)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return EXAI_OK; /* the read that follows reports it */
+	if (st.st_uid == geteuid() && (st.st_mode & 077))
+		return exai_error_set(e, EXAI_EUNSAFE,
+				      "%s: secret key file is accessible by others (mode %04o): a "
+				      "secret key must be readable by its owner only; run 'chmod "
+				      "600 %s'",
+				      path, (unsigned)(st.st_mode & 07777), path);
+	return EXAI_OK;
+}

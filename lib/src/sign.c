@@ -220,28 +220,6 @@ out:
 	return rc;
 }
 
-/*
- * A secret key file that others may read or write is refused, as ssh refuses an unprotected
- * private key: when the file belongs to the user running us and its mode has any group or
- * other bit (mode & 077). A file of another owner is that owner's business (ssh does the
- * same). Checked once the file has parsed as a secret key (a public key given instead is
- * named as such), before the key is used; the bytes read are wiped either way.
- */
-static exai_status secret_mode_ok(const char *path, exai_error *e)
-{
-	struct stat st;
-
-	if (stat(path, &st) != 0)
-		return EXAI_OK; /* the read that follows reports it */
-	if (st.st_uid == geteuid() && (st.st_mode & 077))
-		return exai_error_set(e, EXAI_EUNSAFE,
-				      "%s: secret key file is accessible by others (mode %04o): a "
-				      "secret key must be readable by its owner only; run 'chmod "
-				      "600 %s'",
-				      path, (unsigned)(st.st_mode & 07777), path);
-	return EXAI_OK;
-}
-
 exai_status exai_seckey_load(const char *path, const char *password, exai_seckey **out,
 			     exai_error *e)
 {
@@ -320,7 +298,7 @@ exai_status exai_seckey_load(const char *path, const char *password, exai_seckey
 					: "corrupt secret key (checksum does not match)");
 		goto out;
 	}
-	if ((rc = secret_mode_ok(path, e))) /* a secret key indeed: is it kept private? */
+	if ((rc = exai_file_secret_mode_ok(path, e))) /* a secret key indeed: is it kept private? */
 		goto out;
 	crypto_sign_ed25519_sk_to_pk(sk->pk, sk->sk);
 	sk->role = comment_role((const char *)buf + 19, (size_t)(line2 - 1 - ((char *)buf + 19)));

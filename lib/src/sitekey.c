@@ -16,28 +16,6 @@
 
 #define SITE_FILE_MAX 4096
 
-/*
- * A secret key file that others may read or write is refused, as ssh refuses an unprotected
- * private key: when the file belongs to the user running us and its mode has any group or
- * other bit (mode & 077). A file of another owner is that owner's business (ssh does the
- * same). Checked once the file has parsed as a secret key (a public key given instead is
- * named as such), before the key is used; the bytes read are wiped either way.
- */
-static exai_status secret_mode_ok(const char *path, exai_error *e)
-{
-	struct stat st;
-
-	if (stat(path, &st) != 0)
-		return EXAI_OK; /* the read that follows reports it */
-	if (st.st_uid == geteuid() && (st.st_mode & 077))
-		return exai_error_set(e, EXAI_EUNSAFE,
-				      "%s: secret key file is accessible by others (mode %04o): a "
-				      "secret key must be readable by its owner only; run 'chmod "
-				      "600 %s'",
-				      path, (unsigned)(st.st_mode & 07777), path);
-	return EXAI_OK;
-}
-
 /* Reads a two-line key file and decodes line 2 into @blob of exactly @len bytes with @tag. */
 static exai_status load_blob(const char *path, const char *tag, uint8_t *blob, size_t len,
 			     exai_error *e)
@@ -108,7 +86,7 @@ exai_status exai_site_key_load(const char *path, exai_site_key **out, exai_error
 	}
 	rc = load_blob(path, "XS", blob, LEN, e);
 	if (!rc) /* a secret key indeed: is it kept private? */
-		rc = secret_mode_ok(path, e);
+		rc = exai_file_secret_mode_ok(path, e);
 	if (rc)
 		goto out;
 	memcpy(k->id, blob + 2, EXAI_KEYID_LEN);

@@ -91,4 +91,9 @@ char *exai_path_join(const char *a, const char *b);
  */
 bool exai_fault(const char *point);
 
+/* Refuses (EXAI_EUNSAFE, with the chmod to run) a secret key file at @path that belongs to
+ * the running user and has any group or other mode bit, as ssh does; a file of another owner,
+ * or one that cannot be stat'ed (the read reports it), passes. */
+exai_status exai_file_secret_mode_ok(const char *path, exai_error *e) EXAI_WUR;
+
 #endif
