@@ -72,7 +72,7 @@ ok "an expired root is refused"
 expect_contains "$T/init.out" "expires: 2027-01-01"
 "$B" root sign dflt --key keys/k1.key >/dev/null
 expect_rc 0 "$B" root show dflt --json
-[ "$(jq -r .expires "$T/out")" != never ] || fail "the default root never expires"
+[ "$(jq -r .expires "$T/out")" = 2027-01-01T00:00:00Z ] || fail "default expiry: $(jq -r .expires "$T/out")"
 "$B" create spec.yaml --out d.exb --no-encrypt >/dev/null
 sign_with d.exb r1
 expect_rc 1 "$B" verify d.exb --root dflt --now 2027-01-02
