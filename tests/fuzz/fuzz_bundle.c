@@ -63,6 +63,7 @@
 #include "exai/hash.h"
 #include "exai/tarcheck.h"
 #include "fuzz_bundle.h"
+#include "fuzz_recipe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -119,25 +120,6 @@ static void expect(bool ok, const char *what, const exai_error *e)
 }
 
 /* ---- the recipe ---- */
-
-typedef struct rd {
-	const uint8_t *p;
-	size_t n;
-} rd;
-
-static unsigned g8(rd *r)
-{
-	if (!r->n)
-		return 0;
-	r->n--;
-	return *r->p++;
-}
-
-static unsigned g16(rd *r)
-{
-	unsigned hi = g8(r);
-	return hi << 8 | g8(r);
-}
 
 static unsigned g24(rd *r)
 {

@@ -41,6 +41,7 @@
 #include "extract.h"
 #include "files.h"
 #include "fuzz_extract.h"
+#include "fuzz_recipe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -114,25 +115,6 @@ static void fail(const char *what)
 {
 	fprintf(stderr, "fuzz_extract: invariant broken: %s\n", what);
 	abort();
-}
-
-typedef struct rd {
-	const uint8_t *p;
-	size_t n;
-} rd;
-
-static unsigned g8(rd *r)
-{
-	if (!r->n)
-		return 0;
-	r->n--;
-	return *r->p++;
-}
-
-static unsigned g16(rd *r)
-{
-	unsigned hi = g8(r);
-	return hi << 8 | g8(r);
 }
 
 /* A name from the input, on an alphabet that makes '..', '.', '//' and links likely. */
