@@ -30,6 +30,7 @@ if [ "${1:-}" = "--one" ]; then
 	(cd "$build/bench-fuzz/findings/$t" && EXAI_SRC="$src" ASAN_OPTIONS=detect_leaks=1 \
 		"$build/tests/$t" -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$build/bench-fuzz/findings/$t/" \
+		$([ -f "$src/tests/fuzz/$t.dict" ] && echo "-dict=$src/tests/fuzz/$t.dict") \
 		"$corpus" >"$out/$t.log" 2>&1) || rc=$?
 	stat_of() { sed -n "s/^stat::$1: *//p" "$out/$t.log" | tail -1; }
 	last=$(grep -E '^#[0-9]+' "$out/$t.log" | tail -1)
