@@ -16,3 +16,4 @@ exai_check_suite(test_sigcount unit/lib/test_sigcount.c exai_sign)
 # Hostile bundles (tests/adversarial/gen.py) through every verifier and the updater.
 exai_cli_test(adversarial_bundles adversarial/adversarial.sh)
 exai_check_suite(test_tarcheck unit/lib/test_tarcheck.c)
+exai_cli_test(lib_layers cli/lib_layers.sh)

@@ -45,7 +45,7 @@ if(EXAI_FUZZ)
   get_target_property(vf_scan_srcs vf_scan SOURCES)
   add_library(vf_scan_fast STATIC ${vf_scan_srcs})
   target_include_directories(vf_scan_fast PUBLIC ${CMAKE_SOURCE_DIR}/verifier)
-  target_link_libraries(vf_scan_fast PUBLIC vf_report exai PkgConfig::ARCHIVE Threads::Threads)
+  target_link_libraries(vf_scan_fast PUBLIC vf_report exai_yaml exai_core PkgConfig::ARCHIVE Threads::Threads)
   exai_warnings(vf_scan_fast)
   target_compile_options(vf_scan_fast PRIVATE
     -fsanitize-coverage-ignorelist=${EXAI_TESTS_DIR}/fuzz/vf_scan_fast.ignorelist)
