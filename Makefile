@@ -3,10 +3,12 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+# What ships: no test hooks, no tests (EXAI_TESTING off). make bench measures this build.
+RELEASE_BUILD ?= build-release
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all build deps test demo asan fuzz-smoke format format-check bench clean
+.PHONY: all build release deps test demo asan fuzz-smoke format format-check bench clean
 
 all: build
 
@@ -15,8 +17,14 @@ deps:
 
 # Configure every time (cheap when cached) so components added since the last run are seen.
 build:
-	@cmake -S . -B $(BUILD) $(CMAKE_ARGS) >/dev/null
+	@cmake -S . -B $(BUILD) -DEXAI_TESTING=ON $(CMAKE_ARGS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The release configuration, checked to hold no test hook (scripts/check-release.sh).
+release:
+	@cmake -S . -B $(RELEASE_BUILD) -DEXAI_TESTING=OFF $(CMAKE_ARGS) >/dev/null
+	cmake --build $(RELEASE_BUILD) -j $(JOBS)
+	@./scripts/check-release.sh $(RELEASE_BUILD)
 
 test: deps
 	@$(MAKE) --no-print-directory build
@@ -27,7 +35,7 @@ demo: deps
 	@./scripts/demo.sh $(BUILD)
 
 asan: deps
-	cmake -S . -B $(ASAN_BUILD) -DEXAI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)
+	cmake -S . -B $(ASAN_BUILD) -DEXAI_SANITIZE=ON -DEXAI_TESTING=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		./scripts/run-tests.sh $(ASAN_BUILD)
@@ -45,8 +53,8 @@ format-check:
 	@echo "format-check: ok"
 
 bench: deps
-	@$(MAKE) --no-print-directory build
-	@./scripts/bench.sh $(BUILD)
+	@$(MAKE) --no-print-directory release
+	@./scripts/bench.sh $(RELEASE_BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz build-clang
+	rm -rf $(BUILD) $(ASAN_BUILD) $(RELEASE_BUILD) build-fuzz build-clang

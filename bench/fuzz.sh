@@ -48,7 +48,7 @@ if [ "${1:-}" = "--one" ]; then
 fi
 
 command -v clang >/dev/null || { log "needs clang (scripts/deps.sh)"; exit 1; }
-cmake -S "$src" -B "$build" -DEXAI_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake -S "$src" -B "$build" -DEXAI_FUZZ=ON -DEXAI_TESTING=ON -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug >/dev/null
 targets=$(cmake --build "$build" --target help | grep -o '\bfuzz_[a-z0-9_]*' | grep -v '_replay$' | sort -u)
 if [ -n "${BENCH_FUZZ_ONLY:-}" ]; then
 	sel=

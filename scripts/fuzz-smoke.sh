@@ -12,7 +12,7 @@ build=$(cd "$build" && pwd)
 secs=${FUZZ_SECONDS:-20}
 src=$(cd "$(dirname "$0")/.." && pwd)
 start=$(date +%s)
-cmake -S "$src" -B "$build" -DEXAI_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake -S "$src" -B "$build" -DEXAI_FUZZ=ON -DEXAI_TESTING=ON -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug >/dev/null
 targets=$(cmake --build "$build" --target help | grep -o '\bfuzz_[a-z0-9_]*' | grep -v '_replay$' | sort -u)
 [ -n "$targets" ] || { echo "fuzz-smoke: no harnesses found in $build" >&2; exit 1; }
 cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" --target $targets

@@ -2,7 +2,7 @@
 # kernels against OpenSSL). Each seed corpus (tests/fuzz/fuzz_<name>_corpus) is replayed in
 # every build as the plain test <name>_fuzz_corpus (under ASan in `make asan`); the libFuzzer
 # binaries need clang:
-#   cmake -S . -B build-fuzz -DEXAI_FUZZ=ON -DCMAKE_C_COMPILER=clang
+#   cmake -S . -B build-fuzz -DEXAI_FUZZ=ON -DEXAI_TESTING=ON -DCMAKE_C_COMPILER=clang
 #   cmake --build build-fuzz --target fuzz_format
 #   build-fuzz/tests/fuzz_format -max_total_time=300 tests/fuzz/fuzz_format_corpus
 foreach(name format sha)

@@ -35,7 +35,7 @@
 # A harness registered in another tests/*.cmake gets its line here too.
 #
 # Coverage of a corpus (clang source-based coverage of the replay binary):
-#   cmake -S . -B build-cov -DCMAKE_C_COMPILER=clang \
+#   cmake -S . -B build-cov -DEXAI_TESTING=ON -DCMAKE_C_COMPILER=clang \
 #     -DCMAKE_C_FLAGS='-fprofile-instr-generate -fcoverage-mapping'
 #   cmake --build build-cov --target fuzz_bundle_replay
 #   LLVM_PROFILE_FILE=b.profraw build-cov/tests/fuzz_bundle_replay CORPUS_DIR

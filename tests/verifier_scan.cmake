@@ -8,7 +8,7 @@ exai_check_suite(test_vf_scan unit/verifier/test_scan.c vf_scan)
 # Fuzz harnesses for what scan parses by hand (ELF) and for a whole scanned buffer. Their seeds
 # (the fixtures, a real ELF) are replayed with mutations in every build as plain tests; the
 # libFuzzer binaries need clang:
-#   cmake -S . -B build-fuzz -DEXAI_FUZZ=ON -DCMAKE_C_COMPILER=clang
+#   cmake -S . -B build-fuzz -DEXAI_FUZZ=ON -DEXAI_TESTING=ON -DCMAKE_C_COMPILER=clang
 #   cmake --build build-fuzz --target fuzz_elf fuzz_scan_buf
 #   EXAI_SRC=$PWD build-fuzz/tests/fuzz_scan_buf -max_total_time=120 CORPUS_DIR tests/fixtures/verifier/scan/dirty
 option(EXAI_FUZZ "Build the libFuzzer harnesses (needs CMAKE_C_COMPILER=clang)" OFF)

@@ -438,6 +438,7 @@ char *exai_path_join(const char *a, const char *b)
 
 /* ---- fault injection ---- */
 
+#ifdef EXAI_TESTING
 static struct {
 	char point[64];
 	long nth;
@@ -497,6 +498,7 @@ bool exai_fault(const char *point)
 	errno = EIO;
 	return true;
 }
+#endif /* EXAI_TESTING */
 
 /*
  * A secret key file that others may read or write is refused, as ssh refuses an unprotected

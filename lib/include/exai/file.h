@@ -88,8 +88,21 @@ char *exai_path_join(const char *a, const char *b);
  * files at that exact point, then SIGCONT; the call then returns false). EXAI_FAULT_LOG=<file>
  * appends every point reached, one per line, so a test can enumerate them. Inactive (and cheap)
  * when the variables are unset.
+ *
+ * Compiled only into test builds (-DEXAI_TESTING=ON, which `make`, `make test`, `make asan`
+ * and the fuzz builds configure); a release build (EXAI_TESTING off, CMake's default) reads
+ * neither variable and has no exai_fault symbol: every point is a constant false. .ci/run
+ * checks the release build with nm.
  */
+#ifdef EXAI_TESTING
 bool exai_fault(const char *point);
+#else
+static inline bool exai_fault(const char *point)
+{
+	(void)point;
+	return false;
+}
+#endif
 
 /* Refuses (EXAI_EUNSAFE, with the chmod to run) a secret key file at @path that belongs to
  * the running user and has any group or other mode bit, as ssh does; a file of another owner,

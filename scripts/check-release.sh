@@ -1,0 +1,24 @@
+#!/bin/sh
+# Checks that a release build (EXAI_TESTING off) holds no test hook: no exai_fault symbol and
+# no trace of the EXAI_FAULT / EXAI_FAULT_LOG variables in any tool. Exits 1 naming the tool.
+#   scripts/check-release.sh BUILD_DIR
+set -eu
+build=${1:?usage: check-release.sh BUILD_DIR}
+bad=0
+n=0
+for tool in bundler/exai-bundle appliance/exai-update verifier/airgap-verifier; do
+	bin="$build/$tool"
+	[ -x "$bin" ] || continue
+	n=$((n + 1))
+	if nm "$bin" 2>/dev/null | grep -q ' exai_fault$'; then
+		echo "check-release: $bin has the exai_fault test hook (built with EXAI_TESTING=ON?)" >&2
+		bad=1
+	fi
+	if grep -q 'EXAI_FAULT' "$bin"; then
+		echo "check-release: $bin reads EXAI_FAULT* (a test hook)" >&2
+		bad=1
+	fi
+done
+[ "$n" -gt 0 ] || { echo "check-release: no tools in $build" >&2; exit 1; }
+[ "$bad" = 0 ] || exit 1
+echo "check-release: $n tools in $build hold no test hook"
