@@ -199,8 +199,8 @@ void upd_state_activity(upd_state *s, const char *command, const char *phase, ui
 void upd_state_activity_add(uint64_t n);
 void upd_state_probe(const char *dir, upd_activity *a);
 
-/* The event as one JSON line (no newline), malloc'ed; NULL on OOM. */
-char *upd_event_json(uint64_t time, const upd_event *ev);
+/* The event as its audit line (exai/event.h; no newline), malloc'ed; NULL with @e set. */
+char *upd_event_json(uint64_t time, const upd_event *ev, exai_error *e);
 
 uint64_t upd_now(void);
 

@@ -3,13 +3,14 @@
  * components and model versions, history and the audit outbox, the journal, and per-file
  * records. Opening, transactions and ratchets are in state.c; both share state_db.h.
  */
-#include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "state.h"
+
+#include "exai/event.h"
 #include "state_db.h"
 
 static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
@@ -192,37 +193,62 @@ exai_status upd_state_model_versions(upd_state *s, const char *name, char ***out
 	return rc;
 }
 
-char *upd_event_json(uint64_t time_s, const upd_event *ev)
+/* Bounded copy of an internal string into an event field ("" for NULL). */
+static void event_field(char *out, size_t cap, const char *v)
 {
-	json_t *o = json_pack("{s:i,s:s,s:I,s:s,s:s,s:s,s:I,s:s,s:s,s:s}", "v", 1, "source",
-			      "exai-update", "time", (json_int_t)time_s, "op", ev->op, "bundle_id",
-			      ev->bundle_id ? ev->bundle_id : "", "channel",
-			      ev->channel ? ev->channel : "", "sequence", (json_int_t)ev->sequence,
-			      "signers", ev->signers ? ev->signers : "", "outcome", ev->outcome,
-			      "reason", ev->reason ? ev->reason : "");
-	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	snprintf(out, cap, "%s", v ? v : "");
+}
 
-	json_decref(o);
-	return s;
+char *upd_event_json(uint64_t time_s, const upd_event *ev, exai_error *e)
+{
+	exai_event *x = calloc(1, sizeof(*x));
+	char *line;
+
+	if (!x) {
+		exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		return NULL;
+	}
+	event_field(x->source, sizeof(x->source), "exai-update");
+	x->time = time_s;
+	event_field(x->op, sizeof(x->op), ev->op);
+	event_field(x->bundle_id, sizeof(x->bundle_id), ev->bundle_id);
+	event_field(x->channel, sizeof(x->channel), ev->channel);
+	x->sequence = ev->sequence;
+	event_field(x->signers, sizeof(x->signers), ev->signers);
+	event_field(x->outcome, sizeof(x->outcome), ev->outcome);
+	/* Reasons quote error messages, which may quote hostile names: valid UTF-8 always, so
+	 * the event is recorded whatever the bundle held (jansson refuses anything else). */
+	exai_event_text(x->reason, sizeof(x->reason), ev->reason);
+	line = exai_event_line(x, e);
+	free(x);
+	return line;
 }
 
 exai_status upd_state_add_history(upd_state *s, const upd_event *ev, bool outbox, exai_error *e)
 {
 	uint64_t now = upd_now();
 	sqlite3_stmt *st;
+	/* The reason as valid UTF-8 (exai_event_text) in the history row too, so status, history
+	 * and their --json show what the outbox sends. */
+	char reason[EXAI_EVENT_REASON_MAX + 1];
+	exai_event_text(reason, sizeof(reason), ev->reason);
+	/* The outbox line first: an event it cannot hold is refused before either row is written.
+	 */
+	char *line = outbox ? upd_event_json(now, ev, e) : NULL;
+	if (outbox && !line)
+		return e->code;
 	exai_status rc = upd_db_prep(
 	    s, &st, e,
 	    "INSERT INTO history(time, op, bundle_id, channel, sequence, signers, outcome, reason) "
 	    "VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
 	    "itttittt", now, ev->op, ev->bundle_id ? ev->bundle_id : "",
 	    ev->channel ? ev->channel : "", ev->sequence, ev->signers ? ev->signers : "",
-	    ev->outcome, ev->reason ? ev->reason : "");
+	    ev->outcome, reason);
 
-	if (rc || (rc = upd_db_run(s, st, e)) || !outbox)
+	if (rc || (rc = upd_db_run(s, st, e)) || !outbox) {
+		free(line);
 		return rc;
-	char *line = upd_event_json(now, ev);
-	if (!line)
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	}
 	rc = upd_db_prep(s, &st, e, "INSERT INTO outbox(line) VALUES(?)", "t", line);
 	free(line);
 	return rc ? rc : upd_db_run(s, st, e);

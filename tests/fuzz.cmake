@@ -50,3 +50,7 @@ add_executable(extract_fuzz_selftest ${EXAI_TESTS_DIR}/fuzz/fuzz_extract_selftes
 target_link_libraries(extract_fuzz_selftest PRIVATE exai)
 exai_warnings(extract_fuzz_selftest)
 add_test(NAME extract_fuzz_selftest COMMAND extract_fuzz_selftest)
+
+# The audit event line (lib/src/event.c): strict parse and canonical re-encoding, and the
+# UTF-8 sanitiser for reasons.
+exai_fuzz_harness(event)

@@ -17,3 +17,7 @@ exai_check_suite(test_sigcount unit/lib/test_sigcount.c exai_sign)
 exai_cli_test(adversarial_bundles adversarial/adversarial.sh)
 exai_check_suite(test_tarcheck unit/lib/test_tarcheck.c)
 exai_cli_test(lib_layers cli/lib_layers.sh)
+# The audit event line: the C parser and an independent Python checker over the same vectors.
+exai_check_suite(test_event unit/lib/test_event.c)
+add_test(NAME event_vectors_py COMMAND python3 ${EXAI_TESTS_DIR}/vectors/events/check_events.py
+  ${EXAI_TESTS_DIR}/vectors/events)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exai/event.h"
 #include "ratchets.h"
 #include "state.h"
 #include "testutil.h"
@@ -118,14 +119,19 @@ START_TEST(journal_and_outbox)
 {
 	char *dir = tu_tempdir();
 	upd_state *s = open_state(dir, true);
+	/* A refusal that quotes a hostile, non-UTF-8 entry name: the event must still be queued
+	 * (jansson refuses such bytes; this once failed as "out of memory" and lost the row). */
 	upd_event ev = {.op = "apply",
-			.bundle_id = "ab",
+			.bundle_id =
+			    "abababababababababababababababababababababababababababababababab",
 			.channel = "c",
 			.sequence = 3,
-			.signers = "K1",
-			.outcome = "ok",
-			.reason = ""};
+			.signers = "1C51780E3E465257",
+			.outcome = "refused",
+			.reason = "entry 'mod\xff"
+				  "el.bin' is not part of the format"};
 	upd_outbox_item *items;
+	exai_event parsed;
 	upd_journal j;
 	size_t n;
 	exai_error e;
@@ -146,6 +152,23 @@ START_TEST(journal_and_outbox)
 	ck_assert_int_eq(upd_state_outbox(s, 10, &items, &n, &e), EXAI_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_ptr_nonnull(strstr(items[0].line, "\"op\":\"apply\""));
+	ck_assert_int_eq(exai_event_parse(items[0].line, strlen(items[0].line), &parsed, &e),
+			 EXAI_OK);
+	ck_assert_str_eq(parsed.reason, "entry 'mod\xef\xbf\xbd"
+					"el.bin' is not part of the format");
+	ck_assert_str_eq(parsed.source, "exai-update");
+	/* An event the line format cannot hold is refused by name, and no row is half-kept. */
+	ev.channel = "not a name";
+	ck_assert_int_eq(upd_state_add_history(s, &ev, true, &e), EXAI_EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "'channel'"));
+	ck_assert_int_eq(
+	    sh("test \"$(sqlite3 @/state.db 'SELECT count(*) FROM history')\" = 2", dir), 0);
+	ck_assert_int_eq(
+	    sh("sqlite3 @/state.db 'SELECT reason FROM history' | grep -q 'mod\xef\xbf\xbd"
+	       "el.bin'",
+	       dir),
+	    0);
+	ev.channel = "c";
 	ck_assert_int_eq(upd_state_outbox_delete(s, items[0].id, &e), EXAI_OK);
 	upd_outbox_free(items, n);
 	ck_assert_int_eq(upd_state_outbox(s, 10, &items, &n, &e), EXAI_OK);
