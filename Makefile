@@ -8,6 +8,8 @@ RELEASE_BUILD ?= build-release
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
+CONFIGURE_HINT = { echo "make: configuring failed (above). Missing packages? Run 'make deps' (scripts/deps.sh, as root) and try again." >&2; exit 1; }
+
 .PHONY: all build release deps test demo asan fuzz-smoke format format-check bench clean
 
 all: build
@@ -17,12 +19,12 @@ deps:
 
 # Configure every time (cheap when cached) so components added since the last run are seen.
 build:
-	@cmake -S . -B $(BUILD) -DEXAI_TESTING=ON $(CMAKE_ARGS) >/dev/null
+	@cmake -S . -B $(BUILD) -DEXAI_TESTING=ON $(CMAKE_ARGS) >/dev/null || $(CONFIGURE_HINT)
 	cmake --build $(BUILD) -j $(JOBS)
 
 # The release configuration, checked to hold no test hook (scripts/check-release.sh).
 release:
-	@cmake -S . -B $(RELEASE_BUILD) -DEXAI_TESTING=OFF $(CMAKE_ARGS) >/dev/null
+	@cmake -S . -B $(RELEASE_BUILD) -DEXAI_TESTING=OFF $(CMAKE_ARGS) >/dev/null || $(CONFIGURE_HINT)
 	cmake --build $(RELEASE_BUILD) -j $(JOBS)
 	@./scripts/check-release.sh $(RELEASE_BUILD)
 

@@ -1,0 +1,4 @@
+# The build and benchmark tooling: whether a benchmark target is met (scripts/bench_table.py).
+exai_cli_test(bench_table cli/bench_table.sh)
+# The front end: a missing dependency names its fix.
+exai_cli_test(make_hint cli/make_hint.sh)
