@@ -10,9 +10,18 @@ CMAKE_ARGS ?=
 
 CONFIGURE_HINT = { echo "make: configuring failed (above). Missing packages? Run 'make deps' (scripts/deps.sh, as root) and try again." >&2; exit 1; }
 
-.PHONY: all build release deps test demo asan fuzz-smoke format format-check bench clean
+PREFIX ?= /usr/local
+
+.PHONY: all build release install deps test demo asan fuzz-smoke format format-check bench clean
 
 all: build
+
+# Installs the release build under PREFIX (DESTDIR honoured): tools, rules, the systemd unit,
+# man pages, bash completion, guides and example configs.
+# The prefix is set when configuring, so the paths the unit and the man pages name are true.
+install:
+	@$(MAKE) --no-print-directory release CMAKE_ARGS="$(CMAKE_ARGS) -DCMAKE_INSTALL_PREFIX=$(PREFIX)"
+	cmake --install $(RELEASE_BUILD)
 
 deps:
 	@./scripts/deps.sh

@@ -11,6 +11,7 @@
 #include "apply.h"
 #include "exai/json.h"
 #include "exai/secmem.h"
+#include "exai/version.h"
 #include "mirror.h"
 #include "output.h"
 #include "sandbox.h"
@@ -28,6 +29,7 @@ static void usage(FILE *out)
 {
 	fputs(
 	    "usage: exai-update [--config FILE] [--json] <command> [args]\n"
+	    "       exai-update --version | --help\n"
 	    "\n"
 	    "commands:\n"
 	    "  init            provision the state database and ratchet record (once: image build\n"
@@ -75,6 +77,9 @@ static int parse(int argc, char **argv, args *a)
 			a->dry_run = true;
 		} else if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
 			usage(stdout);
+			return -1;
+		} else if (!strcmp(s, "--version")) {
+			exai_version_print(stdout, "exai-update");
 			return -1;
 		} else if (!strcmp(s, "--config") && i + 1 < argc) {
 			a->config = argv[++i];

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "exai/secmem.h"
+#include "exai/version.h"
 
 static void usage(FILE *out)
 {
@@ -46,7 +47,7 @@ int main(int argc, char **argv)
 		return EXB_OK;
 	}
 	if (!strcmp(argv[1], "--version")) {
-		puts("exai-bundle 0.1.0 (bundle format 1)");
+		exai_version_print(stdout, "exai-bundle");
 		return EXB_OK;
 	}
 	if (exai_init(&e) != EXAI_OK) {

@@ -2,3 +2,5 @@
 exai_cli_test(bench_table cli/bench_table.sh)
 # The front end: a missing dependency names its fix.
 exai_cli_test(make_hint cli/make_hint.sh)
+# make install: the installed layout and each installed tool.
+exai_cli_test(install cli/install.sh)

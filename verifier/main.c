@@ -6,10 +6,12 @@
 
 #include "commands.h"
 #include "exai/secmem.h"
+#include "exai/version.h"
 
 static void usage(FILE *out)
 {
 	fputs("usage: airgap-verifier <command> [options]\n"
+	      "       airgap-verifier --version | --help\n"
 	      "\n"
 	      "commands:\n"
 	      "  scan PATH...        static scan of files, trees, tar/OCI archives and charts\n"
@@ -34,6 +36,10 @@ int main(int argc, char **argv)
 	cmd = argv[1];
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		exai_version_print(stdout, "airgap-verifier");
 		return 0;
 	}
 	if (exai_init(&e) != EXAI_OK) {

@@ -1,0 +1,67 @@
+#!/bin/sh
+# make install's layout (cmake --install into a temp DESTDIR, at the prefix the build was
+# configured with, as make install does: P below, /usr/local by default): every tool, the
+# verifier's rules where the installed binary finds them, the systemd unit with true paths,
+# man pages that name every command the tool's --help lists, bash completion that offers the
+# commands, the guides and example configs; and each installed tool answers --version.
+set -eu
+. "$EXAI_SRC/tests/cli/lib.sh"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+D="$T/root"
+P=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$EXAI_BUILD/CMakeCache.txt")
+case $P in /*) ;; *) fail "no install prefix in $EXAI_BUILD/CMakeCache.txt" ;; esac
+DESTDIR="$D" cmake --install "$EXAI_BUILD" >"$T/log" 2>&1 || fail "cmake --install: $(tail -5 "$T/log")"
+D="$D$P"
+for f in bin/exai-bundle sbin/exai-update bin/airgap-verifier \
+	share/exai/airgap-verifier/default.yaml lib/systemd/system/exai-update-recover.service \
+	share/man/man1/exai-bundle.1 share/man/man8/exai-update.8 \
+	share/man/man1/airgap-verifier.1 share/bash-completion/completions/exai-bundle \
+	share/bash-completion/completions/exai-update \
+	share/bash-completion/completions/airgap-verifier share/doc/exai/format.md \
+	share/doc/exai/update.md share/doc/exai/update.yaml.example \
+	share/doc/exai/host.yaml.example; do
+	[ -f "$D/$f" ] || fail "not installed: $P/$f"
+done
+# --version from the installed place.
+for t in bin/exai-bundle sbin/exai-update bin/airgap-verifier; do
+	"$D/$t" --version >"$T/v" 2>&1 || fail "/$t --version exited $?"
+	head -1 "$T/v" | grep -qx "$(basename "$t") [0-9][0-9.]*" || fail "/$t --version: $(head -1 "$T/v")"
+done
+# The installed verifier finds the installed rules (../share/exai/airgap-verifier).
+mkdir "$T/tree"
+echo 'fetch("https://collector.acme-analytics.net/v1/collect")' >"$T/tree/app.js"
+rc=0
+"$D/bin/airgap-verifier" scan "$T/tree" --format json >"$T/scan" 2>"$T/scan.err" || rc=$?
+[ "$rc" = 1 ] || fail "installed scan exited $rc (want 1: a finding): $(cat "$T/scan.err")"
+grep -q "collector.acme-analytics.net" "$T/scan" || fail "installed scan did not report the URL"
+# The unit names the installed binary and the installed guide; no template left anywhere.
+unit="$D/lib/systemd/system/exai-update-recover.service"
+grep -qx "ExecStart=$P/sbin/exai-update --config /etc/exai/update.yaml recover" "$unit" ||
+	fail "unit ExecStart: $(grep ExecStart "$unit")"
+grep -qx "Documentation=file:$P/share/doc/exai/update.md" "$unit" || fail "unit Documentation path"
+grep -q "$P/share/exai/airgap-verifier/default.yaml" "$D/share/man/man1/airgap-verifier.1" ||
+	fail "airgap-verifier.1 does not name the installed rules"
+! grep -rl '@EXAI_' "$D" >/dev/null || fail "unsubstituted template in $(grep -rl '@EXAI_' "$D" | head -1)"
+# Man pages: every command of each tool's --help is in its page.
+page() { case $1 in exai-update) echo "$D/share/man/man8/$1.8" ;; *) echo "$D/share/man/man1/$1.1" ;; esac; }
+for tool in exai-bundle exai-update airgap-verifier; do
+	p=$(page "$tool")
+	grep -q '^\.TH ' "$p" || fail "$p: no .TH header"
+	bin=$(find "$D/bin" "$D/sbin" -name "$tool" -type f)
+	"$bin" --help | awk '/^commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/ { on = 0 }' >"$T/cmds.$tool"
+	[ -s "$T/cmds.$tool" ] || fail "$tool --help lists no commands"
+	while read -r c; do
+		grep -q "\\b$c\\b" "$p" || fail "$p does not mention the command '$c'"
+	done <"$T/cmds.$tool"
+done
+# Completion: the first word offers the commands.
+out=$(bash -c '. "$1"; COMP_WORDS=(exai-bundle ""); COMP_CWORD=1; _exai_bundle; echo "${COMPREPLY[*]}"' \
+	sh "$D/share/bash-completion/completions/exai-bundle")
+for c in keygen root create sign inspect verify; do
+	case " $out " in *" $c "*) ;; *) fail "completion lacks '$c': $out" ;; esac
+done
+out=$(bash -c '. "$1"; COMP_WORDS=(exai-update --config x ""); COMP_CWORD=3; _exai_update; echo "${COMPREPLY[*]}"' \
+	sh "$D/share/bash-completion/completions/exai-update")
+case " $out " in *" apply "*) ;; *) fail "exai-update completion after --config: $out" ;; esac
+echo "install: ok"
