@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exai/file.h"
 #include "exai/yaml.h"
 
 #define CONFIG_MAX_BYTES (256u << 10)
@@ -56,10 +57,11 @@ static exai_status get_path(exai_yaml *y, exai_ynode *map, const char *key, bool
 
 	if (rc || !s)
 		return rc;
-	if (s[0] != '/' || strlen(s) > 1024 || strstr(s, "/../") ||
-	    (strlen(s) >= 3 && !strcmp(s + strlen(s) - 3, "/..")))
-		return exai_yaml_error(y, exai_yaml_get(y, map, key), e, EXAI_ECONFIG,
-				       "'%s' must be an absolute path without '..'", key);
+	if (!exai_abspath_valid(s))
+		return exai_yaml_error(
+		    y, exai_yaml_get(y, map, key), e, EXAI_ECONFIG,
+		    "'%s' must be an absolute path without '..' (at most %d bytes)", key,
+		    EXAI_ABSPATH_MAX);
 	if (!(*out = strdup(s)))
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	return EXAI_OK;
@@ -114,14 +116,6 @@ static exai_status load_install(exai_yaml *y, exai_ynode *root, upd_config *c, e
 	static const char *const keys[] = {"software_dir", "models_dir", "models_keep",
 					   "registry_dir", "chart_dir",	 "policy_dir",
 					   "files_dir",	   NULL};
-	static const struct {
-		const char *key;
-		exai_ctype type;
-	} dirs[] = {
-	    {"software_dir", EXAI_C_SOFTWARE}, {"models_dir", EXAI_C_MODEL},
-	    {"registry_dir", EXAI_C_IMAGES},   {"chart_dir", EXAI_C_CHART},
-	    {"policy_dir", EXAI_C_POLICY},     {"files_dir", EXAI_C_FILES},
-	};
 	exai_ynode *m = exai_yaml_get(y, root, "install");
 	exai_status rc;
 
@@ -130,8 +124,10 @@ static exai_status load_install(exai_yaml *y, exai_ynode *root, upd_config *c, e
 	if ((rc = exai_yaml_expect_map(y, m, "install", e)) ||
 	    (rc = exai_yaml_check_keys(y, m, keys, e)))
 		return rc;
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		if ((rc = get_path(y, m, dirs[i].key, false, &c->dirs[dirs[i].type], e)))
+	/* The directory keys, shared with airgap-verifier host (exai/update_state.h). */
+	for (size_t i = 0; i < EXAI_UPD_INSTALL_DIRS; i++)
+		if ((rc = get_path(y, m, exai_upd_install_dirs[i].key, false,
+				   &c->dirs[exai_upd_install_dirs[i].type], e)))
 			return rc;
 	return exai_yaml_get_u64(y, m, "models_keep", false, 2, 1000, &c->models_keep, e);
 }

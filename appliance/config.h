@@ -13,8 +13,9 @@
 
 #include "exai/error.h"
 #include "exai/manifest.h"
+#include "exai/update_state.h"
 
-#define UPD_DEFAULT_CONFIG "/etc/exai/update.yaml"
+#define UPD_DEFAULT_CONFIG EXAI_UPD_CONFIG_DEFAULT
 #define UPD_MAX_ARGV	   32
 #define UPD_MAX_HOOK_ENV   32 /* = UPD_HOOK_MAX_ENV of sandbox.h */
 

@@ -33,32 +33,8 @@
 #define STR(x)		     STR_(x)
 #define UPD_STATE_SCHEMA_STR STR(UPD_STATE_SCHEMA)
 
-static const char *const schema =
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS channel_ratchet(channel TEXT PRIMARY KEY,"
-    " sequence INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS counter(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS installed(type TEXT NOT NULL, name TEXT NOT NULL,"
-    " time INTEGER NOT NULL, version TEXT NOT NULL, sha256 TEXT NOT NULL, loc TEXT NOT NULL,"
-    " bundle_id TEXT NOT NULL, sequence INTEGER NOT NULL, prev_version TEXT, prev_sha256 TEXT,"
-    " prev_loc TEXT, prev_bundle_id TEXT, prev_sequence INTEGER, PRIMARY KEY(type, name));"
-    "CREATE TABLE IF NOT EXISTS model_version(name TEXT NOT NULL, version TEXT NOT NULL,"
-    " seq INTEGER PRIMARY KEY AUTOINCREMENT, UNIQUE(name, version));"
-    "CREATE TABLE IF NOT EXISTS history(id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " time INTEGER NOT NULL, op TEXT NOT NULL, bundle_id TEXT NOT NULL, channel TEXT NOT NULL,"
-    " sequence INTEGER NOT NULL, signers TEXT NOT NULL, outcome TEXT NOT NULL,"
-    " reason TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS journal(id INTEGER PRIMARY KEY CHECK (id = 1),"
-    " op TEXT NOT NULL, phase TEXT NOT NULL, bundle_id TEXT NOT NULL, plan TEXT NOT NULL,"
-    " started INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " line TEXT NOT NULL);"
-    /* schema 2: per-file records of each installed tree (type, name, loc) */
-    "CREATE TABLE IF NOT EXISTS installed_file(type TEXT NOT NULL, name TEXT NOT NULL,"
-    " loc TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL, mode INTEGER NOT NULL,"
-    " size INTEGER NOT NULL, sha256 TEXT, target TEXT, PRIMARY KEY(type, name, loc, path))"
-    " WITHOUT ROWID;"
-    "INSERT OR IGNORE INTO meta VALUES('schema', '" UPD_STATE_SCHEMA_STR "');";
+/* The tables, shared with every reader of this database (exai/update_state.h). */
+static const char *const schema = EXAI_UPD_STATE_SQL;
 
 uint64_t upd_now(void)
 {

@@ -42,11 +42,12 @@
 
 #include "exai/error.h"
 #include "exai/text.h"
+#include "exai/update_state.h"
 #include "files.h"
 
 typedef struct upd_state upd_state;
 
-#define UPD_STATE_SCHEMA 2
+#define UPD_STATE_SCHEMA EXAI_UPD_STATE_SCHEMA
 
 #define UPD_LOC_MAX 160
 

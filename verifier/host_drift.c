@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "exai/hash.h"
+#include "exai/update_state.h"
 #include "host.h"
 #include "host_update.h"
 
@@ -87,10 +88,7 @@ static exai_status load_recs(sqlite3 *db, const char *type, const char *name, co
 
 	*out = NULL;
 	*n = 0;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT path, kind, mode, size, sha256, target FROM installed_file "
-			       "WHERE type = ? AND name = ? AND loc = ?",
-			       -1, &st, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(db, EXAI_UPD_SQL_FILES, -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 3, loc, -1, SQLITE_STATIC) != SQLITE_OK) {

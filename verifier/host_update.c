@@ -14,17 +14,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exai/file.h"
+#include "exai/update_state.h"
 #include "exai/yaml.h"
 
 #define UPD_CONFIG_MAX (256u << 10)
 
-static const struct {
-	const char *key, *type;
-} dir_keys[] = {
-    {"software_dir", "software"}, {"models_dir", "model"},  {"registry_dir", "images"},
-    {"chart_dir", "chart"},	  {"policy_dir", "policy"}, {"files_dir", "files"},
-};
-#define NDIRS (sizeof(dir_keys) / sizeof(dir_keys[0]))
+/* exai-update's install keys, schema and queries: exai/update_state.h, shared with it. */
+#define NDIRS EXAI_UPD_INSTALL_DIRS
 
 typedef struct upd_paths {
 	char *state_dir;
@@ -49,9 +46,11 @@ static exai_status get_abs(exai_yaml *y, exai_ynode *m, const char *key, bool re
 
 	if (rc || !s)
 		return rc;
-	if (s[0] != '/' || strlen(s) > 1000 || strstr(s, "/../"))
-		return exai_yaml_error(y, exai_yaml_get(y, m, key), e, EXAI_ECONFIG,
-				       "'%s' must be an absolute path", key);
+	if (!exai_abspath_valid(s)) /* the check exai-update makes of the same key */
+		return exai_yaml_error(
+		    y, exai_yaml_get(y, m, key), e, EXAI_ECONFIG,
+		    "'%s' must be an absolute path without '..' (at most %d bytes)", key,
+		    EXAI_ABSPATH_MAX);
 	if (!(*out = strdup(s)))
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	return EXAI_OK;
@@ -81,7 +80,7 @@ static exai_status load_paths(const vf_host_root *r, const char *config, upd_pat
 	m = exai_yaml_get(y, root, "install");
 	for (size_t i = 0; !rc && i < NDIRS; i++)
 		if (m && exai_yaml_is_map(m))
-			rc = get_abs(y, m, dir_keys[i].key, false, &p->dirs[i], e);
+			rc = get_abs(y, m, exai_upd_install_dirs[i].key, false, &p->dirs[i], e);
 	m = exai_yaml_get(y, root, "rootfs");
 	if (!rc && m && exai_yaml_is_map(m) &&
 	    !(rc = get_abs(y, m, "slot_a", false, &p->slot[0], e)))
@@ -144,7 +143,7 @@ static bool query_text(sqlite3 *db, const char *sql, char *out, size_t cap)
 static const char *dir_for(const upd_paths *p, const char *type)
 {
 	for (size_t i = 0; i < NDIRS; i++)
-		if (!strcmp(dir_keys[i].type, type))
+		if (!strcmp(exai_ctype_name(exai_upd_install_dirs[i].type), type))
 			return p->dirs[i];
 	return NULL;
 }
@@ -156,9 +155,7 @@ static exai_status list_comps(vf_upd *u, const upd_paths *p, size_t *skipped, ex
 	size_t cap = 0;
 	int s;
 
-	if (sqlite3_prepare_v2(u->db,
-			       "SELECT type, name, version, loc FROM installed ORDER BY type, name",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(u->db, EXAI_UPD_SQL_INSTALLED, -1, &st, NULL) != SQLITE_OK)
 		return exai_error_set(e, EXAI_EIO, "state db: %s", sqlite3_errmsg(u->db));
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		vf_upd_comp c = {0};
@@ -225,16 +222,21 @@ exai_status vf_upd_load(const vf_host_root *r, const char *config, vf_upd *u, bo
 			rc = EXAI_OK; /* nothing installed yet */
 		goto out;
 	}
-	u->schema = query_text(u->db, "SELECT value FROM meta WHERE key = 'schema'", v, sizeof(v))
-			? atoi(v)
-			: 0;
+	u->schema = query_text(u->db, EXAI_UPD_SQL_SCHEMA, v, sizeof(v)) ? atoi(v) : 0;
 	if (u->schema < 1) {
 		rc = exai_error_set(e, EXAI_EFORMAT, "%s/state.db: not an exai-update state db",
 				    u->state_dir);
 		goto out;
 	}
-	if (query_text(u->db, "SELECT op || ' (phase ' || phase || ')' FROM journal", op,
-		       sizeof(op)))
+	/* A newer schema may have moved what is read here: refuse, never half-read it. */
+	if (u->schema > EXAI_UPD_STATE_SCHEMA) {
+		rc = exai_error_set(e, EXAI_EFORMAT,
+				    "%s/state.db: schema version %d is newer than this "
+				    "airgap-verifier reads (up to %d): update airgap-verifier",
+				    u->state_dir, u->schema, EXAI_UPD_STATE_SCHEMA);
+		goto out;
+	}
+	if (query_text(u->db, EXAI_UPD_SQL_JOURNAL, op, sizeof(op)))
 		snprintf(u->pending, sizeof(u->pending), "%s", op);
 	rc = list_comps(u, &p, skipped, e);
 out:

@@ -521,3 +521,15 @@ exai_status exai_file_secret_mode_ok(const char *path, exai_error *e)
 				      path, (unsigned)(st.st_mode & 07777), path);
 	return EXAI_OK;
 }
+
+bool exai_abspath_valid(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < 1 || s[0] != '/' || n > EXAI_ABSPATH_MAX)
+		return false;
+	for (const char *p = s; (p = strstr(p, "..")); p += 2) /* ".." as a whole segment */
+		if (p[-1] == '/' && (p[2] == '/' || p[2] == '\0'))
+			return false;
+	return true;
+}

@@ -87,6 +87,12 @@ cp "$T/state.bak" "$T/state/state.db"
 expect_rc 0 H --fail-on high
 ok "a component without file records is reported as unrecorded (medium), not as clean"
 
+sqlite3 "$T/state/state.db" "UPDATE meta SET value = '99' WHERE key = 'schema'"
+expect_rc 2 H
+expect_contains "$T/err" "schema version 99 is newer than this airgap-verifier reads"
+cp "$T/state.bak" "$T/state/state.db"
+ok "a state db of a newer schema than this build reads is refused (exit 2), never half-read"
+
 sha_before=$(sha256sum "$T/state/state.db")
 expect_rc 0 H
 [ "$(sha256sum "$T/state/state.db")" = "$sha_before" ] || fail "host changed the state db"

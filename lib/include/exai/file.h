@@ -109,4 +109,10 @@ static inline bool exai_fault(const char *point)
  * or one that cannot be stat'ed (the read reports it), passes. */
 exai_status exai_file_secret_mode_ok(const char *path, exai_error *e) EXAI_WUR;
 
+#define EXAI_ABSPATH_MAX 1024
+/* A path a config may name: absolute, at most EXAI_ABSPATH_MAX bytes, and without a ".."
+ * segment anywhere (so "/a/../b" and "/a/.." are refused). The one check for exai-update's
+ * config and for every reader of it (airgap-verifier host). */
+bool exai_abspath_valid(const char *s);
+
 #endif

@@ -1,11 +1,13 @@
 /* Check suite for appliance/state.c: ratchets only rise, rows round-trip, the journal, the
  * outbox, an injected commit failure leaves nothing behind, and the run lock. */
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "exai/event.h"
+#include "exai/update_state.h"
 #include "ratchets.h"
 #include "state.h"
 #include "testutil.h"
@@ -417,6 +419,41 @@ START_TEST(ratchet_record_format)
 }
 END_TEST
 
+/* The readers of this database (airgap-verifier host) run the queries of exai/update_state.h:
+ * each must prepare against a database exai-update really made, so a renamed table or column
+ * fails here; and the schema row says the version both sides were built for. */
+START_TEST(reader_queries_match_the_schema)
+{
+	static const char *const q[] = {EXAI_UPD_SQL_SCHEMA, EXAI_UPD_SQL_JOURNAL,
+					EXAI_UPD_SQL_INSTALLED, EXAI_UPD_SQL_FILES};
+	char *dir = tu_tempdir(), path[4200];
+	upd_state *s = open_state(dir, false);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	upd_state_close(s);
+	snprintf(path, sizeof(path), "%s/" EXAI_UPD_STATE_DB, dir);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		ck_assert_msg(sqlite3_prepare_v2(db, q[i], -1, &st, NULL) == SQLITE_OK,
+			      "reader query %zu does not fit the schema: %s", i,
+			      sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+	}
+	ck_assert_int_eq(sqlite3_prepare_v2(db, EXAI_UPD_SQL_SCHEMA, -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), EXAI_UPD_STATE_SCHEMA_STR);
+	sqlite3_finalize(st);
+	/* And the check would catch a drift: a query naming a column the schema lacks fails. */
+	ck_assert_int_ne(sqlite3_prepare_v2(db, "SELECT digest FROM installed_file", -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("update_state");
@@ -431,6 +468,7 @@ int main(void)
 	tcase_add_test(tc, state_fails_closed);
 	tcase_add_test(tc, record_ahead_only_by_the_journal);
 	tcase_add_test(tc, ratchet_record_format);
+	tcase_add_test(tc, reader_queries_match_the_schema);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

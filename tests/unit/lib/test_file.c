@@ -271,6 +271,29 @@ START_TEST(path_join_single_slash)
 }
 END_TEST
 
+/* The one absolute-path check of exai-update's config and its readers. */
+START_TEST(abspath_rules)
+{
+	char long_ok[EXAI_ABSPATH_MAX + 2];
+
+	ck_assert(exai_abspath_valid("/"));
+	ck_assert(exai_abspath_valid("/srv/exai/models"));
+	ck_assert(exai_abspath_valid("/a/..b/c..") && exai_abspath_valid("/a/.../b"));
+	ck_assert(!exai_abspath_valid("/a/../b"));
+	ck_assert(!exai_abspath_valid("/a/..")); /* the trailing form airgap-verifier once let by */
+	ck_assert(!exai_abspath_valid("/.."));
+	ck_assert(!exai_abspath_valid("relative/path") && !exai_abspath_valid(""));
+	ck_assert(!exai_abspath_valid(NULL));
+	memset(long_ok, 'a', sizeof(long_ok));
+	long_ok[0] = '/';
+	long_ok[EXAI_ABSPATH_MAX] = '\0';
+	ck_assert(exai_abspath_valid(long_ok));
+	long_ok[EXAI_ABSPATH_MAX] = 'a';
+	long_ok[EXAI_ABSPATH_MAX + 1] = '\0';
+	ck_assert(!exai_abspath_valid(long_ok));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("file");
@@ -284,6 +307,7 @@ int main(void)
 	tcase_add_test(tc, atomic_write_replaces_and_leaves_no_temp);
 	tcase_add_test(tc, atomic_write_failure_keeps_old_file);
 	tcase_add_test(tc, atomic_write_enospc_on_small_filesystem);
+	tcase_add_test(tc, abspath_rules);
 	tcase_add_test(tc, atomic_write_to_device_or_fifo_writes_in_place);
 	tcase_add_test(tc, tempdir_private_and_tree_remove_does_not_follow_links);
 	tcase_add_test(tc, path_join_single_slash);
