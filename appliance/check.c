@@ -472,6 +472,13 @@ static exai_status select_dir(upd_ctx *c, const char *media, exai_bundle **out, 
 	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
+	if (!best && n == 0) {
+		r->bundle[0] = '\0';
+		return exai_error_set(e, EXAI_EREFUSED,
+				      "%s: not an exai bundle, and it holds none (no .exb file and "
+				      "no bundle directory in it)",
+				      media);
+	}
 	if (!best) {
 		r->bundle[0] = '\0';
 		return exai_error_set(e, EXAI_EREFUSED, "%s: no acceptable bundle (%zu found%s)",
