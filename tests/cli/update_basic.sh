@@ -99,7 +99,11 @@ expect_rc 2 U status extra
 printf 'state_dir: /x\ntrust_root: /r\nidentity: {site: s}\ninstall: {softwre_dir: /x}\n' \
 	>"$T/bad.yaml"
 expect_rc 2 exai-update --config "$T/bad.yaml" status
-expect_contains "$T/err" "$T/bad.yaml:4:11: "
+expect_contains "$T/err" "$T/bad.yaml:4:11: unknown key 'softwre_dir' (did you mean 'software_dir'?)"
+printf 'state_dir: /x\ntrust_roots: /r\nidentity: {site: s}\ninstall: {software_dir: /x}\n' \
+	>"$T/bad2.yaml"
+expect_rc 2 exai-update --config "$T/bad2.yaml" status
+expect_contains "$T/err" "$T/bad2.yaml:2:1: unknown key 'trust_roots' (did you mean 'trust_root'?)"
 EXAI_UPDATE_CONFIG="$T/bad.yaml" expect_rc 2 exai-update status
 expect_rc 0 exai-update --help
-ok "usage and config errors exit 2 and name file:line:col"
+ok "usage and config errors exit 2 and name file:line:col; a mistyped key gets a suggestion"
