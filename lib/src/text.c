@@ -173,6 +173,11 @@ char *exai_strbuf_take(exai_strbuf *b)
 	return p;
 }
 
+const char *exai_plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 /* Optimal string alignment distance (Damerau-Levenshtein without repeated edits of one
  * substring), case-insensitive; both strings at most EXAI_SUGGEST_MAX_LEN bytes. Three rows. */
 static unsigned osa_distance(const char *a, size_t la, const char *b, size_t lb)

@@ -36,6 +36,9 @@ bool exai_relpath_valid(const char *s);
  * -1 if there are more fields, empty fields (double spaces) or a leading/trailing space. */
 int exai_split_fields(char *line, char **fields, int max);
 
+/* @one when @n is 1, else @many: "1 entry", "3 entries", "0 entries". */
+const char *exai_plural(uint64_t n, const char *one, const char *many);
+
 #define EXAI_SUGGEST_MAX_LEN 64
 /* The word of the NULL-terminated list @words nearest to @typo, for "did you mean ...?":
  * edit distance (insertions, deletions, substitutions and swaps of two neighbours, each 1;
