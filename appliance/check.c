@@ -184,6 +184,8 @@ static exai_status plan_op(upd_ctx *c, const exai_component *m, upd_op *op, exai
 	exai_hex_encode(m->sha256, EXAI_SHA256_LEN, op->sha256);
 	if ((rc = upd_state_get_installed(c->st, tname, m->name, &in, &found, e)))
 		return rc;
+	if (found)
+		snprintf(op->old_version, sizeof(op->old_version), "%s", in.cur.version);
 	if ((rc = exai_tarcheck_component(m, c->cfg->max_ratio, e)))
 		return rc;
 	if (m->type == EXAI_C_ROOTFS) {
