@@ -18,6 +18,7 @@
 
 #include "exai/file.h"
 #include "exai/progress.h"
+#include "exai/text.h"
 #include "install.h"
 #include "sandbox.h"
 #include "apply_int.h"
@@ -450,19 +451,32 @@ static void gc_models(upd_ctx *c, const upd_plan *p)
 	}
 }
 
-static void describe_changes(upd_result *r, const upd_plan *p, bool forward)
+/* What @op does, in versions ("software/app: from 1.5.0 to 1.6.0"), never slot letters. */
+static void op_words(const upd_op *op, char *buf, size_t cap)
+{
+	const char *t = exai_ctype_name(op->type);
+
+	if (op->skip)
+		snprintf(buf, cap, "%s/%s %s: unchanged (already active)", t, op->name,
+			 op->version);
+	else if (!op->old_loc[0])
+		snprintf(buf, cap, "%s/%s: %s, new here", t, op->name, op->version);
+	else if (!op->old_version[0]) /* a journal from before old_version was kept */
+		snprintf(buf, cap, "%s/%s: to %s", t, op->name, op->version);
+	else if (!strcmp(op->old_version, op->version))
+		snprintf(buf, cap, "%s/%s: %s again, with different content", t, op->name,
+			 op->version);
+	else
+		snprintf(buf, cap, "%s/%s: from %s to %s%s", t, op->name, op->old_version,
+			 op->version, op->reuse ? " (already on disk)" : "");
+}
+
+static void describe_changes(upd_result *r, const upd_plan *p, const char *prefix)
 {
 	for (size_t i = 0; i < p->n; i++) {
-		const upd_op *op = &p->ops[i];
-		const char *from = forward ? op->old_loc : op->new_loc;
-		const char *to = forward ? op->new_loc : op->old_loc;
-		if (op->skip)
-			upd_result_change(r, "%s/%s %s: unchanged", exai_ctype_name(op->type),
-					  op->name, op->version);
-		else
-			upd_result_change(r, "%s/%s %s: %s -> %s", exai_ctype_name(op->type),
-					  op->name, op->version, from[0] ? from : "(none)",
-					  to[0] ? to : "(none)");
+		char words[3 * EXAI_NAME_MAX + 64];
+		op_words(&p->ops[i], words, sizeof(words));
+		upd_result_change(r, "%s%s", prefix, words);
 	}
 }
 
@@ -635,7 +649,7 @@ static void finish_forward(upd_ctx *c, upd_plan *p, const char *hist_op, upd_res
 		return;
 	}
 	gc_models(c, p);
-	describe_changes(r, p, true);
+	describe_changes(r, p, "");
 	upd_set_result(r, UPD_OK, !strcmp(hist_op, "apply") ? "applied" : "completed", NULL);
 }
 
@@ -670,24 +684,52 @@ void upd_apply_refuse(upd_ctx *c, const char *op, upd_result *r, const exai_erro
 		return; /* the refusal stands; history is best effort here */
 }
 
+/* verify and apply --dry-run: select the bundle, then stream every chunk and component
+ * through the checks, with one phase line per step on stderr as apply prints (@cmd names
+ * the command in them). On failure the refusal is recorded (as "verify") and false is
+ * returned; *b and *p are the caller's to free either way. */
+static bool verify_media(upd_ctx *c, const char *cmd, const char *media, exai_bundle **b,
+			 upd_plan **p, upd_result *r)
+{
+	exai_progress prog;
+	exai_error e;
+	exai_status rc;
+	uint64_t bytes = 0;
+	char size[32];
+
+	phase(cmd, "verifying %s", media);
+	if (upd_select(c, media, b, p, r, &e)) {
+		upd_apply_refuse(c, "verify", r, &e);
+		return false;
+	}
+	phase(cmd,
+	      "verified the signatures of bundle %.16s (channel %s, sequence %llu, signed "
+	      "by %s)",
+	      (*p)->bundle_id, (*p)->channel, (unsigned long long)(*p)->sequence,
+	      (*p)->signers[0] ? (*p)->signers : "no key");
+	for (size_t i = 0; i < (*b)->manifest->n; i++)
+		bytes += (*b)->manifest->c[i].size;
+	exai_format_bytes(size, sizeof(size), (double)bytes);
+	phase(cmd, "checking every chunk and the plaintext hash of %zu %s (%s); writing nothing",
+	      (*b)->manifest->n, exai_plural((*b)->manifest->n, "component", "components"), size);
+	exai_progress_start(&prog, "verify", exai_index_file_get((*b)->index, "payload")->size);
+	rc = upd_check_stream(c, *b, &prog, &e);
+	exai_progress_finish(&prog);
+	if (rc) {
+		upd_apply_refuse(c, "verify", r, &e);
+		return false;
+	}
+	return true;
+}
+
 void upd_cmd_verify(upd_ctx *c, const char *media, upd_result *r)
 {
 	exai_bundle *b = NULL;
 	upd_plan *p = NULL;
-	exai_progress prog;
-	exai_error e, ignored;
+	exai_error ignored;
 
-	if (upd_select(c, media, &b, &p, r, &e)) {
-		upd_apply_refuse(c, "verify", r, &e);
-		return;
-	}
-	exai_progress_start(&prog, "verify", exai_index_file_get(b->index, "payload")->size);
-	exai_status rc = upd_check_stream(c, b, &prog, &e);
-	exai_progress_finish(&prog);
-	if (rc) {
-		upd_apply_refuse(c, "verify", r, &e);
-	} else {
-		describe_changes(r, p, true);
+	if (verify_media(c, "verify", media, &b, &p, r)) {
+		describe_changes(r, p, "");
 		upd_set_result(r, UPD_OK, "verified", NULL);
 		if (upd_record(c, "verify", r, &ignored))
 			fprintf(stderr, "exai-update: history: %s\n", ignored.msg);
@@ -700,38 +742,17 @@ void upd_cmd_dry_run(upd_ctx *c, const char *media, upd_result *r)
 {
 	exai_bundle *b = NULL;
 	upd_plan *p = NULL;
-	exai_progress prog;
 	exai_error e, ignored;
-	exai_status rc;
 
 	if (upd_apply_pending(c, r)) {
 		if (r->outcome == UPD_PENDING) /* refused like verify: exit 1 */
 			upd_apply_refuse(c, "verify", r, &r->err);
 		return;
 	}
-	if (upd_select(c, media, &b, &p, r, &e)) {
-		upd_apply_refuse(c, "verify", r, &e);
-		return;
-	}
-	exai_progress_start(&prog, "verify", exai_index_file_get(b->index, "payload")->size);
-	rc = upd_check_stream(c, b, &prog, &e);
-	exai_progress_finish(&prog);
-	if (!rc) {
-		for (size_t i = 0; i < p->n; i++)
-			if (p->ops[i].skip)
-				upd_result_change(r, "plan: %s/%s %s: unchanged (already active)",
-						  exai_ctype_name(p->ops[i].type), p->ops[i].name,
-						  p->ops[i].version);
-			else
-				upd_result_change(
-				    r, "plan: %s/%s %s: %s -> %s%s",
-				    exai_ctype_name(p->ops[i].type), p->ops[i].name,
-				    p->ops[i].version,
-				    p->ops[i].old_loc[0] ? p->ops[i].old_loc : "(none)",
-				    p->ops[i].new_loc, p->ops[i].reuse ? " (already on disk)" : "");
-		rc = upd_check_space_report(b->manifest, p, r, &e);
-	}
-	if (rc) {
+	if (!verify_media(c, "apply", media, &b, &p, r))
+		goto out;
+	describe_changes(r, p, "plan: ");
+	if (upd_check_space_report(b->manifest, p, r, &e)) {
 		upd_apply_refuse(c, "verify", r, &e);
 	} else {
 		snprintf(
@@ -743,6 +764,7 @@ void upd_cmd_dry_run(upd_ctx *c, const char *media, upd_result *r)
 		if (upd_record(c, "verify", r, &ignored))
 			fprintf(stderr, "exai-update: history: %s\n", ignored.msg);
 	}
+out:
 	upd_plan_free(p);
 	exai_bundle_free(b);
 }

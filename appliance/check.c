@@ -184,6 +184,8 @@ static exai_status plan_op(upd_ctx *c, const exai_component *m, upd_op *op, exai
 	exai_hex_encode(m->sha256, EXAI_SHA256_LEN, op->sha256);
 	if ((rc = upd_state_get_installed(c->st, tname, m->name, &in, &found, e)))
 		return rc;
+	if (found)
+		snprintf(op->old_version, sizeof(op->old_version), "%s", in.cur.version);
 	if ((rc = exai_tarcheck_component(m, c->cfg->max_ratio, e)))
 		return rc;
 	if (m->type == EXAI_C_ROOTFS) {
@@ -472,6 +474,13 @@ static exai_status select_dir(upd_ctx *c, const char *media, exai_bundle **out, 
 	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
+	if (!best && n == 0) {
+		r->bundle[0] = '\0';
+		return exai_error_set(e, EXAI_EREFUSED,
+				      "%s: not an exai bundle, and it holds none (no .exb file and "
+				      "no bundle directory in it)",
+				      media);
+	}
 	if (!best) {
 		r->bundle[0] = '\0';
 		return exai_error_set(e, EXAI_EREFUSED, "%s: no acceptable bundle (%zu found%s)",

@@ -39,12 +39,12 @@ char *upd_plan_to_json(const upd_plan *p)
 
 	for (size_t i = 0; ops && i < p->n; i++) {
 		const upd_op *op = &p->ops[i];
-		json_array_append_new(ops, json_pack("{s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b}",
-						     "type", (int)op->type, "kind", (int)op->kind,
-						     "name", op->name, "version", op->version,
-						     "sha256", op->sha256, "base", op->base, "new",
-						     op->new_loc, "old", op->old_loc, "skip",
-						     op->skip, "reuse", op->reuse));
+		json_array_append_new(
+		    ops, json_pack("{s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "type",
+				   (int)op->type, "kind", (int)op->kind, "name", op->name,
+				   "version", op->version, "sha256", op->sha256, "base", op->base,
+				   "new", op->new_loc, "old", op->old_loc, "old_version",
+				   op->old_version, "skip", op->skip, "reuse", op->reuse));
 	}
 	o = json_pack("{s:s,s:s,s:I,s:I,s:s,s:I,s:s?,s:o}", "bundle_id", p->bundle_id, "channel",
 		      p->channel, "sequence", (json_int_t)p->sequence, "created",
@@ -76,6 +76,10 @@ static bool op_from_json(json_t *j, upd_op *op)
 	op->kind = (upd_kind)kind;
 	op->skip = json_is_true(json_object_get(j, "skip"));
 	op->reuse = json_is_true(json_object_get(j, "reuse"));
+	/* Optional: journals written before it was recorded lack it (words then say less). */
+	if (json_object_get(j, "old_version") &&
+	    !copy_str(j, "old_version", op->old_version, sizeof(op->old_version)))
+		return false;
 	return copy_str(j, "name", op->name, sizeof(op->name)) &&
 	       copy_str(j, "version", op->version, sizeof(op->version)) &&
 	       copy_str(j, "sha256", op->sha256, sizeof(op->sha256)) &&

@@ -30,9 +30,10 @@ typedef struct upd_op {
 	char sha256[65];
 	char base[PATH_MAX]; /* <dir>/<name>; rootfs: the slot device or image being written */
 	char new_loc[UPD_LOC_MAX];
-	char old_loc[UPD_LOC_MAX]; /* "" = nothing installed before */
-	bool skip;		   /* identical to what is active: nothing to do */
-	bool reuse;		   /* model: the version is already on disk (the previous one) */
+	char old_loc[UPD_LOC_MAX];	     /* "" = nothing installed before */
+	char old_version[EXAI_NAME_MAX + 1]; /* the version active before; "" = none */
+	bool skip;			     /* identical to what is active: nothing to do */
+	bool reuse; /* model: the version is already on disk (the previous one) */
 } upd_op;
 
 typedef struct upd_plan {

@@ -48,8 +48,8 @@ log "generating ${MB} MiB of random data in $W"
 mkdir model
 head -c $((MB * 1048576)) /dev/urandom >model/model.safetensors
 "$B" keygen --type site --out site >/dev/null
-"$B" keygen --type release --out rel >/dev/null
-"$B" keygen --type root --out rootk >/dev/null
+"$B" keygen --type release --no-password --out rel >/dev/null
+"$B" keygen --type root --no-password --out rootk >/dev/null
 "$B" root init --out root --root-key rootk.pub --root-threshold 1 --release-key rel.pub --release-threshold 1 >/dev/null
 "$B" root sign root --key rootk.key >/dev/null
 cat >spec.yaml <<SPEC

@@ -65,8 +65,8 @@ echo "update_apply: $bytes bytes of /dev/urandom in $w" >&2
 mkdir -p "$w/src"
 head -c "$bytes" /dev/urandom >"$w/src/weights.bin"
 cd "$w"
-"$exb" keygen --type root --out root >/dev/null
-"$exb" keygen --type release --out rel >/dev/null
+"$exb" keygen --type root --no-password --out root >/dev/null
+"$exb" keygen --type release --no-password --out rel >/dev/null
 "$exb" keygen --type site --out site >/dev/null
 "$exb" root init --out root.txt --root-key root.pub --root-threshold 1 --release-key rel.pub \
 	--release-threshold 1 >/dev/null

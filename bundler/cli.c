@@ -13,6 +13,7 @@
 #include "exai/json.h"
 #include "exai/secmem.h"
 #include "exai/text.h"
+#include "prompt.h"
 
 int exb_report(const char *cmd, const exai_error *e, bool json, int code)
 {
@@ -74,6 +75,35 @@ static exai_status wrong_role(const char *path, exai_key_role found, exai_key_ro
 			      exai_key_role_name(found), job, exai_key_role_name(want));
 }
 
+/* The password for the secret key at @path: from @password_file if given; else, for a
+ * password-protected key, typed on the terminal (once), or refused off a terminal. *pw stays
+ * NULL for a key stored in the clear. */
+static exai_status key_password(const char *path, const char *password_file, char **pw,
+				exai_error *e)
+{
+	char prompt[EXAI_ERROR_MSG_MAX];
+	bool enc = false;
+	exai_status rc;
+
+	*pw = NULL;
+	if (password_file)
+		return exb_read_password(password_file, pw, e);
+	if ((rc = exai_seckey_file_encrypted(path, &enc, e)) || !enc)
+		return rc;
+	/* A key others can read is refused before anyone types its password. */
+	if ((rc = exai_file_secret_mode_ok(path, e)))
+		return rc;
+	if (!exb_prompt_available())
+		return exai_error_set(e, EXAI_EINVAL,
+				      "%s is password-protected and standard input is not a "
+				      "terminal to ask on: give --password-file FILE",
+				      path);
+	snprintf(prompt, sizeof(prompt), "Password for %s: ", path);
+	if ((rc = exb_prompt_password(prompt, pw, e)))
+		return exai_error_prefix(e, "%s", path);
+	return EXAI_OK;
+}
+
 exai_status exb_load_seckey(const char *path, const char *password_file, exai_key_role want,
 			    const char *job, exai_seckey **out, exai_error *e)
 {
@@ -87,7 +117,7 @@ exai_status exb_load_seckey(const char *path, const char *password_file, exai_ke
 		return rc;
 	if (found != EXAI_KEY_ROLE_UNKNOWN && found != want)
 		return wrong_role(path, found, want, job, e);
-	if ((rc = exb_read_password(password_file, &pw, e)))
+	if ((rc = key_password(path, password_file, &pw, e)))
 		return rc;
 	rc = exai_seckey_load(path, pw, out, e);
 	exai_secmem_free(pw);

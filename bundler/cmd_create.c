@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "encpipe.h"
 #include "exai/aead.h"
+#include "exai/text.h"
 #include "exai/bundle.h"
 #include "exai/file.h"
 #include "exai/json.h"
@@ -454,12 +455,15 @@ static void print_result(const create_ctx *c)
 			       stdout);
 		return;
 	}
-	printf("created %s\n  bundle id: %s\n  channel %s, sequence %llu\n  %zu component(s), "
-	       "%s payload in %llu chunk(s), %s\n",
-	       c->out_path, id, c->ix->channel, (unsigned long long)c->ix->sequence, c->man.n, size,
+	printf("created %s\n  bundle id: %s\n  channel %s, sequence %llu\n  %zu %s, "
+	       "%s payload in %llu %s, %s%s\n",
+	       c->out_path, id, c->ix->channel, (unsigned long long)c->ix->sequence, c->man.n,
+	       exai_plural(c->man.n, "component", "components"), size,
 	       (unsigned long long)c->ix->chunk_count,
+	       exai_plural(c->ix->chunk_count, "chunk", "chunks"),
 	       c->plain ? "NOT encrypted (--no-encrypt)"
-			: "encrypted (AES-256-GCM) to the recipient site key(s)");
+			: "encrypted (AES-256-GCM) to the recipient site ",
+	       c->plain ? "" : exai_plural(c->ix->n_recipients, "key", "keys"));
 	printf("  unsigned: sign it with 'exai-bundle sign %s --key RELEASE.key'\n", c->out_path);
 }
 

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
+#include "prompt.h"
 #include "exai/file.h"
 #include "exai/json.h"
 #include "exai/secmem.h"
@@ -14,14 +16,19 @@
 static void usage(FILE *out)
 {
 	fputs("usage: exai-bundle keygen --type release|root|site --out PREFIX\n"
-	      "                          [--password-file FILE] [--kdf sensitive|interactive] "
-	      "[--json]\n"
+	      "                          [--password-file FILE | --no-password]\n"
+	      "                          [--kdf sensitive|interactive] [--json]\n"
 	      "\n"
 	      "Writes PREFIX.pub and PREFIX.key (mode 0600). Neither may exist already.\n"
 	      "release/root keys are minisign Ed25519 keys: stock 'minisign -V -p PREFIX.pub'\n"
-	      "verifies what they sign. With --password-file the secret key is encrypted the way\n"
-	      "minisign does it (scrypt; --kdf interactive uses 16 MiB instead of 1 GiB).\n"
-	      "site keys are X25519 keys that bundles are encrypted to.\n"
+	      "verifies what they sign. Their secret key is encrypted with a password the way\n"
+	      "minisign does it (scrypt; --kdf interactive uses 16 MiB instead of 1 GiB): typed\n"
+	      "twice on the terminal, or the first line of --password-file FILE. Off a terminal\n"
+	      "one of --password-file or --no-password (store the key in the clear, as minisign\n"
+	      "-W) must be given. Commands that use an encrypted key ask for its password on the\n"
+	      "terminal, or take --password-file.\n"
+	      "site keys are X25519 keys that bundles are encrypted to; they have no password\n"
+	      "(the appliance reads its site key unattended), so they take neither option.\n"
 	      "Both files name the key's role in their comment line; commands that take a\n"
 	      "secret key refuse one of another role (a root key cannot sign a bundle).\n",
 	      out);
@@ -49,6 +56,7 @@ int exb_cmd_keygen(int argc, char **argv)
 	    {"type", required_argument, NULL, 't'},
 	    {"out", required_argument, NULL, 'o'},
 	    {"password-file", required_argument, NULL, 'p'},
+	    {"no-password", no_argument, NULL, 'n'},
 	    {"kdf", required_argument, NULL, 'k'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
@@ -58,7 +66,7 @@ int exb_cmd_keygen(int argc, char **argv)
 	exai_kdf_strength kdf = EXAI_KDF_SENSITIVE;
 	char *pub = NULL, *key = NULL, *pw = NULL;
 	char id[EXAI_KEYID_STR];
-	bool json = false;
+	bool json = false, no_password = false;
 	exai_error e;
 	int c, ret = EXB_OK;
 
@@ -72,6 +80,9 @@ int exb_cmd_keygen(int argc, char **argv)
 			break;
 		case 'p':
 			pwfile = optarg;
+			break;
+		case 'n':
+			no_password = true;
 			break;
 		case 'k':
 			if (!strcmp(optarg, "interactive"))
@@ -96,11 +107,31 @@ int exb_cmd_keygen(int argc, char **argv)
 		return exb_usage_error("keygen", "--type and --out are required");
 	if (strcmp(type, "release") && strcmp(type, "root") && strcmp(type, "site"))
 		return exb_usage_error("keygen", "--type must be release, root or site");
-	if (!strcmp(type, "site") && pwfile)
-		return exb_usage_error("keygen", "site keys do not take a password");
+	if (!strcmp(type, "site") && (pwfile || no_password))
+		return exb_usage_error("keygen", "site keys have no password: give neither "
+						 "--password-file nor --no-password");
+	if (pwfile && no_password)
+		return exb_usage_error("keygen", "--password-file and --no-password exclude each "
+						 "other");
+	if (strcmp(type, "site") && !pwfile && !no_password && !exb_prompt_available())
+		return exb_usage_error("keygen",
+				       "standard input is not a terminal to ask for the %s key's "
+				       "password on: give --password-file FILE, or --no-password "
+				       "to store the secret key unencrypted",
+				       type);
 	if (asprintf(&pub, "%s.pub", prefix) < 0 || asprintf(&key, "%s.key", prefix) < 0) {
 		fprintf(stderr, "exai-bundle keygen: out of memory\n");
 		return EXB_USAGE;
+	}
+	/* Before anyone types a password: the files are created with O_EXCL all the same. */
+	for (const char *f = pub; f; f = f == pub ? key : NULL) {
+		struct stat st;
+		if (lstat(f, &st) == 0) {
+			exai_error_set(&e, EXAI_EEXIST, "%s: exists already (never overwritten)",
+				       f);
+			ret = exb_report("keygen", &e, json, EXB_USAGE);
+			goto out;
+		}
 	}
 	if (!strcmp(type, "site")) {
 		exai_site_pub sp;
@@ -115,7 +146,12 @@ int exb_cmd_keygen(int argc, char **argv)
 		char *text = NULL;
 		exai_key_role role =
 		    !strcmp(type, "root") ? EXAI_KEY_ROLE_ROOT : EXAI_KEY_ROLE_RELEASE;
-		if (exb_read_password(pwfile, &pw, &e) || exai_seckey_generate(&sk, &e)) {
+		char what[320];
+		snprintf(what, sizeof(what), "%s key %s.key", type, prefix);
+		if ((pwfile	   ? exb_read_password(pwfile, &pw, &e)
+		     : no_password ? EXAI_OK
+				   : exb_prompt_new_password(what, &pw, &e)) ||
+		    exai_seckey_generate(&sk, &e)) {
 			exai_seckey_free(sk);
 			ret = exb_report("keygen", &e, json, EXB_USAGE);
 			goto out;

@@ -28,6 +28,8 @@ static void usage(FILE *out)
 	    "with both sets. TIME is unix seconds or YYYY-MM-DD[THH:MM:SSZ] (UTC). A root expires\n"
 	    "365 days after it was created unless --expires says otherwise ('never' only by\n"
 	    "choice): a stolen root key then stops mattering at the latest when its root expires.\n"
+	    "'sign' asks for a password-protected root key's password on the terminal, or reads\n"
+	    "it from --password-file FILE (required off a terminal).\n"
 	    "'show' checks the root's own signatures, and with --prev that it may follow OLDROOT;\n"
 	    "it exits 1 when either check fails.\n",
 	    out);

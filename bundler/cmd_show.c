@@ -135,8 +135,9 @@ static void print_index(const exai_bundle *b)
 		printf(" class:%s", ix->classes[i]);
 	for (size_t i = 0; i < ix->n_sites; i++)
 		printf(" site:%s", ix->sites[i]);
-	printf("\n  payload:    %s in %llu chunk(s) of %llu KiB, %s\n", size,
-	       (unsigned long long)ix->chunk_count, (unsigned long long)ix->chunk_size >> 10,
+	printf("\n  payload:    %s in %llu %s of %llu KiB, %s\n", size,
+	       (unsigned long long)ix->chunk_count, exai_plural(ix->chunk_count, "chunk", "chunks"),
+	       (unsigned long long)ix->chunk_size >> 10,
 	       ix->encryption == EXAI_ENC_NONE ? "NOT encrypted" : "AES-256-GCM");
 	if (ix->n_recipients) {
 		printf("  recipients:");
@@ -157,11 +158,11 @@ static void print_components(const exai_manifest *m)
 		char size[32], hex[EXAI_SHA256_HEX];
 		exai_format_bytes(size, sizeof(size), (double)c->size);
 		exai_hex_encode(c->sha256, EXAI_SHA256_LEN, hex);
-		printf("    %-8s %s %s -> %s (%s, %s, %llu entries) sha256:%.16s...%s%s\n",
+		printf("    %-8s %s %s -> %s (%s, %s, %llu %s) sha256:%.16s...%s%s\n",
 		       exai_ctype_name(c->type), c->name, c->version, c->target,
 		       c->encoding == EXAI_CENC_TAR ? "tar" : "raw", size,
-		       (unsigned long long)c->entries, hex,
-		       c->flags & EXAI_CFLAG_SETUID ? " setuid" : "",
+		       (unsigned long long)c->entries, exai_plural(c->entries, "entry", "entries"),
+		       hex, c->flags & EXAI_CFLAG_SETUID ? " setuid" : "",
 		       c->flags & EXAI_CFLAG_WORLD_WRITABLE ? " world-writable" : "");
 	}
 }

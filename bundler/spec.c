@@ -70,6 +70,26 @@ static exai_status name_list(exai_yaml *y, exai_ynode *map, const char *key, siz
 	return EXAI_OK;
 }
 
+/* The path of a spec's @src relative to the spec's directory @base, as the user would write
+ * it: "./src/app" next to "./spec.yaml" is "src/app", not "././src/app" (messages name it). */
+static char *source_path(const char *base, const char *src)
+{
+	if (src[0] == '/')
+		return strdup(src);
+	while (src[0] == '.' && src[1] == '/') {
+		src += 2;
+		while (*src == '/')
+			src++;
+	}
+	if (!*src)
+		src = ".";
+	if (!strcmp(base, "."))
+		return strdup(src);
+	if (!strcmp(src, "."))
+		return strdup(base);
+	return exai_path_join(base, src);
+}
+
 static exai_status load_component(exai_yaml *y, exai_ynode *n, const char *base,
 				  exb_spec_component *c, exai_error *e)
 {
@@ -99,10 +119,7 @@ static exai_status load_component(exai_yaml *y, exai_ynode *n, const char *base,
 	    (rc = exai_yaml_get_bool(y, n, "setuid", false, &c->setuid, e)) ||
 	    (rc = exai_yaml_get_bool(y, n, "world_writable", false, &c->world_writable, e)))
 		return rc;
-	if (src[0] == '/')
-		c->source = strdup(src);
-	else
-		c->source = exai_path_join(base, src);
+	c->source = source_path(base, src);
 	if (!c->source)
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	if (stat(c->source, &st) != 0)

@@ -7,8 +7,13 @@ cd "$work"
 mkdir -p vendor site
 
 step "1. keys: three release keys (each signer holds one), a root key, a site key"
-for k in alice bob carol; do "$EB" keygen --type release --out vendor/$k | head -1; done
-"$EB" keygen --type root --out vendor/root | head -1
+# On a terminal keygen asks for a password twice; a script gives --password-file (alice) or,
+# knowingly, --no-password (the others, kept in the clear as minisign -W does).
+(umask 077 && printf 'correct horse battery staple\n' >vendor/alice.pw)
+"$EB" keygen --type release --out vendor/alice --password-file vendor/alice.pw --kdf interactive |
+	head -1
+for k in bob carol; do "$EB" keygen --type release --no-password --out vendor/$k | head -1; done
+"$EB" keygen --type root --no-password --out vendor/root | head -1
 "$EB" keygen --type site --out site/site | head -1
 
 step "2. trust root version 1: release threshold 2 of 3"
@@ -40,7 +45,7 @@ cat vendor/spec.yaml
 "$EB" create vendor/spec.yaml --out media.exb --recipient site/site.pub
 
 step "4. two of the three release engineers sign (each on their own machine)"
-"$EB" sign media.exb --key vendor/alice.key
+"$EB" sign media.exb --key vendor/alice.key --password-file vendor/alice.pw
 "$EB" sign media.exb --key vendor/carol.key
 tar tvf media.exb
 "$EB" inspect media.exb

@@ -13,7 +13,7 @@ libsodium-dev libssl-dev libarchive-dev libsqlite3-dev libyaml-dev libjansson-de
 check libsubunit-dev
 libzstd-dev liblz4-dev libacl1-dev libbz2-dev liblzma-dev zlib1g-dev libxml2-dev nettle-dev
 minisign sqlite3 iproute2 util-linux e2fsprogs python3-cryptography jq python3
-age rauc squashfs-tools openssl time bc
+age rauc squashfs-tools openssl time bc tmux
 "
 
 missing=""

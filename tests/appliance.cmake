@@ -31,3 +31,4 @@ if(TARGET vf_scan)
     LIBS vf_scan_fast exai_sign
     INCLUDES ${CMAKE_SOURCE_DIR}/appliance ${CMAKE_SOURCE_DIR}/bundler ${CMAKE_SOURCE_DIR}/verifier)
 endif()
+exai_cli_test(update_notbundle cli/update_notbundle.sh)

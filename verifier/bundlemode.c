@@ -26,6 +26,7 @@
 #include "bundlemode.h"
 #include "exai/progress.h"
 #include "exai/tarcheck.h"
+#include "exai/text.h"
 
 #define DEFAULT_WINDOW_MIB 64
 
@@ -214,8 +215,11 @@ static exai_status scan_contents(const vf_bm_opts *o, exai_bundle *b, vf_report 
 	rc = notef(
 	    *r, e,
 	    "verified: every chunk hash (checked before decryption) and the plaintext hash of "
-	    "all %zu components; scanned %llu files, %llu bytes",
-	    b->manifest->n, (unsigned long long)s.files, (unsigned long long)s.bytes);
+	    "%s %zu %s; scanned %llu %s, %llu %s",
+	    b->manifest->n == 1 ? "its" : "all", b->manifest->n,
+	    exai_plural(b->manifest->n, "component", "components"), (unsigned long long)s.files,
+	    exai_plural(s.files, "file", "files"), (unsigned long long)s.bytes,
+	    exai_plural(s.bytes, "byte", "bytes"));
 	if (!rc && has_chart(b->manifest))
 		rc =
 		    notef(*r, e,

@@ -15,6 +15,7 @@
 
 #include "commands.h"
 #include "exai/file.h"
+#include "exai/text.h"
 #include "exai/yaml.h"
 #include "scan.h"
 
@@ -117,8 +118,9 @@ static exai_status summary_notes(vf_scan *s, exai_error *e)
 	char note[256];
 	exai_status rc;
 
-	snprintf(note, sizeof(note), "scanned %llu files, %llu bytes", (unsigned long long)s->files,
-		 (unsigned long long)s->bytes);
+	snprintf(note, sizeof(note), "scanned %llu %s, %llu %s", (unsigned long long)s->files,
+		 exai_plural(s->files, "file", "files"), (unsigned long long)s->bytes,
+		 exai_plural(s->bytes, "byte", "bytes"));
 	if ((rc = vf_report_note(s->report, note, e)))
 		return rc;
 	if (s->yaml_errors) {

@@ -219,6 +219,28 @@ static exai_status archive_err(exai_bundle *b, struct archive *a, exai_error *e)
 			      archive_error_string(a) ? archive_error_string(a) : "bad tar data");
 }
 
+/* An .exb is a pax (ustar) archive: its first 512-byte header carries the "ustar" magic at
+ * offset 257. Checked before libarchive, whose "Unrecognized archive format" would not tell
+ * the user that this file is no bundle at all. */
+static exai_status check_tar_magic(exai_bundle *b, exai_error *e)
+{
+	uint8_t hdr[512];
+	ssize_t n = pread(b->fd, hdr, sizeof(hdr), 0);
+	bool zero = n > 0;
+
+	if (n < 0)
+		return exai_error_sys(e, EXAI_EIO, "%s: read", b->path);
+	for (ssize_t i = 0; i < n && zero; i++)
+		zero = hdr[i] == 0;
+	if (n == (ssize_t)sizeof(hdr) && memcmp(hdr + 257, "ustar", 5) == 0)
+		return EXAI_OK;
+	return exai_error_set(e, EXAI_EFORMAT, "%s: not an exai bundle (%s)", b->path,
+			      n == 0 ? "an empty file"
+			      : zero ? "an empty tar archive"
+				     : "not a tar archive; an .exb file is a tar that starts with "
+				       "its index");
+}
+
 static exai_status open_exb(exai_bundle *b, exai_error *e)
 {
 	struct archive *a = archive_read_new();
@@ -230,6 +252,8 @@ static exai_status open_exb(exai_bundle *b, exai_error *e)
 
 	if (!a)
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	if ((rc = check_tar_magic(b, e)))
+		goto out;
 	archive_read_support_format_tar(a);
 	if (archive_read_open_fd(a, b->fd, 1 << 16) != ARCHIVE_OK) {
 		rc = archive_err(b, a, e);
@@ -240,6 +264,17 @@ static exai_status open_exb(exai_bundle *b, exai_error *e)
 		mode_t type = archive_entry_filetype(ent);
 		exai_bentry *slot = NULL;
 
+		/* A tar whose first entry is no name of the format is some other tar (a source
+		 * tree, an image), not a damaged bundle (whose misplaced entries are named by
+		 * the checks below). */
+		if (ordinal == 0 && (!name || (entry_cap(name) == 0 && exb_rank(name) < 0))) {
+			rc = exai_error_set(e, EXAI_EFORMAT,
+					    "%s: not an exai bundle (a tar archive whose first "
+					    "entry, '%.64s', is not part of the format; an .exb "
+					    "starts with its index)",
+					    b->path, name ? name : "");
+			break;
+		}
 		ordinal++;
 		if (!name || archive_entry_hardlink(ent) || archive_entry_symlink(ent)) {
 			rc = exai_error_set(e, EXAI_EUNSAFE, "%s: entry %zu: links are refused",
@@ -302,6 +337,9 @@ static exai_status open_exb(exai_bundle *b, exai_error *e)
 	}
 	if (!rc && r != ARCHIVE_EOF)
 		rc = archive_err(b, a, e);
+	else if (!rc && ordinal == 0)
+		rc = exai_error_set(e, EXAI_EFORMAT,
+				    "%s: not an exai bundle (an empty tar archive)", b->path);
 out:
 	archive_read_free(a);
 	return rc;
@@ -345,6 +383,16 @@ exai_status exai_bundle_open(const char *path, exai_bundle **out, exai_error *e)
 		goto fail;
 	}
 	if (S_ISDIR(st.st_mode)) {
+		struct stat ist;
+		/* A directory without an index is not a bundle at all (a source tree, the
+		 * wrong mount point): say so rather than name its first unknown file. */
+		if (fstatat(b->fd, "index", &ist, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
+			rc = exai_error_set(e, EXAI_EFORMAT,
+					    "%s: not an exai bundle (a bundle directory holds an "
+					    "'index' file; this directory has none)",
+					    path);
+			goto fail;
+		}
 		rc = open_dir(b, e);
 	} else if (S_ISREG(st.st_mode)) {
 		b->is_exb = true;

@@ -220,6 +220,39 @@ out:
 	return rc;
 }
 
+exai_status exai_seckey_file_encrypted(const char *path, bool *out, exai_error *e)
+{
+	uint8_t *buf = NULL, *blob = NULL;
+	const char *line2, *end;
+	size_t len = 0, n = 0;
+	exai_status rc;
+
+	*out = false;
+	if ((rc = exai_file_read_bounded(path, SK_FILE_MAX, &buf, &len, e)))
+		return rc;
+	if (!(blob = exai_secmem_alloc(SK_BLOB_LEN))) {
+		rc = exai_error_set(e, EXAI_ENOMEM, "out of secure memory");
+		goto out;
+	}
+	line2 = memchr(buf, '\n', len);
+	if (line2) {
+		line2++;
+		end = memchr(line2, '\n', len - (size_t)(line2 - (char *)buf));
+		if (!end)
+			end = (char *)buf + len;
+		/* Malformed files are not "encrypted": exai_seckey_load names what is wrong. */
+		if (exai_base64_decode(line2, (size_t)(end - line2), blob, SK_BLOB_LEN, &n, NULL) ==
+			EXAI_OK &&
+		    n == SK_BLOB_LEN && !memcmp(blob, "Ed", 2) && !memcmp(blob + 2, "Sc", 2))
+			*out = true;
+	}
+out:
+	exai_secmem_free(blob);
+	sodium_memzero(buf, len);
+	free(buf);
+	return rc;
+}
+
 exai_status exai_seckey_load(const char *path, const char *password, exai_seckey **out,
 			     exai_error *e)
 {
@@ -292,10 +325,14 @@ exai_status exai_seckey_load(const char *path, const char *password, exai_seckey
 			memcpy(chk, blob + SK_SECRET_OFF + EXAI_KEYID_LEN + 64, 32);
 	}
 	if (sodium_memcmp(chk, blob + SK_SECRET_OFF + EXAI_KEYID_LEN + 64, 32) != 0) {
-		rc = exai_error_set(e, EXAI_EVERIFY, "%s: %s", path,
-				    memcmp(blob + 2, "Sc", 2) == 0
-					? "wrong password (key checksum does not match)"
-					: "corrupt secret key (checksum does not match)");
+		if (memcmp(blob + 2, "Sc", 2) == 0)
+			rc = exai_error_set(
+			    e, EXAI_EVERIFY,
+			    "wrong password for %s (the key checksum does not match)", path);
+		else
+			rc = exai_error_set(e, EXAI_EVERIFY,
+					    "%s: corrupt secret key (checksum does not match)",
+					    path);
 		goto out;
 	}
 	if ((rc = exai_file_secret_mode_ok(path, e))) /* a secret key indeed: is it kept private? */

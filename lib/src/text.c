@@ -1,8 +1,10 @@
 /*
- * text: strict number, name and path checks shared by every parser of ours.
+ * text: strict number, name and path checks shared by every parser of ours, and the
+ * "did you mean" suggestion their error messages give for a mistyped key.
  */
 #include "exai/text.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -169,4 +171,68 @@ char *exai_strbuf_take(exai_strbuf *b)
 	b->p = NULL;
 	b->len = b->cap = 0;
 	return p;
+}
+
+const char *exai_plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/* Optimal string alignment distance (Damerau-Levenshtein without repeated edits of one
+ * substring), case-insensitive; both strings at most EXAI_SUGGEST_MAX_LEN bytes. Three rows. */
+static unsigned osa_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	unsigned rows[3][EXAI_SUGGEST_MAX_LEN + 1];
+	unsigned *pp = rows[0], *prev = rows[1], *cur = rows[2];
+
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			int ca = tolower((unsigned char)a[i - 1]),
+			    cb = tolower((unsigned char)b[j - 1]);
+			unsigned cost = ca != cb, v = prev[j - 1] + cost;
+			if (prev[j] + 1 < v)
+				v = prev[j] + 1;
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb && pp[j - 2] + 1 < v)
+				v = pp[j - 2] + 1;
+			cur[j] = v;
+		}
+		unsigned *t = pp;
+		pp = prev;
+		prev = cur;
+		cur = t;
+	}
+	return prev[lb];
+}
+
+const char *exai_suggest(const char *typo, const char *const *words, unsigned max_dist)
+{
+	const char *best = NULL;
+	unsigned best_d = max_dist + 1;
+	size_t lt;
+
+	if (!typo || !words || (lt = strlen(typo)) > EXAI_SUGGEST_MAX_LEN)
+		return NULL;
+	for (const char *const *w = words; *w; w++) {
+		size_t lw = strlen(*w);
+		unsigned d;
+		if (lw > EXAI_SUGGEST_MAX_LEN)
+			continue;
+		if (!strcmp(*w, typo))
+			return NULL;
+		/* The distance is at least the difference in length: skip the table. */
+		if ((lw > lt ? lw - lt : lt - lw) > max_dist)
+			continue;
+		d = osa_distance(typo, lt, *w, lw);
+		if (d < best_d && d < lt) {
+			best = *w;
+			best_d = d;
+		}
+	}
+	return best;
 }

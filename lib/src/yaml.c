@@ -312,9 +312,12 @@ exai_status exai_yaml_check_keys(exai_yaml *y, exai_ynode *map, const char *cons
 		for (const char *const *a = allowed; k && *a; a++)
 			if (strcmp(*a, k) == 0)
 				ok = true;
-		if (!ok)
-			return exai_yaml_error(y, kn, e, EXAI_EFORMAT, "unknown key '%s'",
-					       k ? k : "?");
+		if (!ok) {
+			const char *near = exai_suggest(k, allowed, 2);
+			return exai_yaml_error(y, kn, e, EXAI_EFORMAT, "unknown key '%s'%s%s%s",
+					       k ? k : "?", near ? " (did you mean '" : "",
+					       near ? near : "", near ? "'?)" : "");
+		}
 	}
 	return EXAI_OK;
 }

@@ -23,8 +23,16 @@ expect_contains "$T/err" "bad3.yaml:2:1:"
 printf 'channel: stable\nsequence: 1\nexpires_in_days: 3\ntarget: {classes: [a]}\ncolour: red\ncomponents: []\n' >bad4.yaml
 expect_rc 2 "$B" create bad4.yaml --out o --no-encrypt
 expect_contains "$T/err" "bad4.yaml:5:1: unknown key 'colour'"
+expect_not_contains "$T/err" "did you mean"
+# A typo of a known key: the key it probably is, at the top level and inside target.
+printf 'chanel: stable\nsequence: 1\nexpires_in_days: 3\ntarget: {classes: [a]}\ncomponents: []\n' >bad5.yaml
+expect_rc 2 "$B" create bad5.yaml --out o --no-encrypt
+expect_contains "$T/err" "bad5.yaml:1:1: unknown key 'chanel' (did you mean 'channel'?)"
+printf 'channel: stable\nsequence: 1\nexpires_in_days: 3\ntarget: {clases: [a]}\ncomponents: []\n' >bad6.yaml
+expect_rc 2 "$B" create bad6.yaml --out o --no-encrypt
+expect_contains "$T/err" "unknown key 'clases' (did you mean 'classes'?)"
 no_output o
-ok "spec errors name file:line:column and leave nothing behind"
+ok "spec errors name file:line:column (a mistyped key with the key it probably is) and leave nothing behind"
 
 sed 's#src/model.safetensors#src/missing.bin#' spec.yaml >miss.yaml
 expect_rc 2 "$B" create miss.yaml --out o.exb --no-encrypt

@@ -7,8 +7,8 @@ B="$EXAI_BUILD/bundler/exai-bundle"
 
 mk_keys() {
 	mkdir -p "$T/keys"
-	for k in r1 r2 r3; do "$B" keygen --type release --out "$T/keys/$k" >/dev/null; done
-	for k in k1 k2 k3; do "$B" keygen --type root --out "$T/keys/$k" >/dev/null; done
+	for k in r1 r2 r3; do "$B" keygen --type release --no-password --out "$T/keys/$k" >/dev/null; done
+	for k in k1 k2 k3; do "$B" keygen --type root --no-password --out "$T/keys/$k" >/dev/null; done
 	for k in s1 s2; do "$B" keygen --type site --out "$T/keys/$k" >/dev/null; done
 }
 

@@ -55,7 +55,7 @@ expect_contains "$T/err" "keys/r1.key: a minisign (release or root) key, not a s
 ok "public keys of the wrong role are refused by root init and create --recipient; airgap-verifier names a minisign key given as a site key"
 
 # A release key that is not in the root: refused with --root.
-"$B" keygen --type release --out keys/stranger >/dev/null
+"$B" keygen --type release --no-password --out keys/stranger >/dev/null
 expect_rc 1 "$B" sign b.exb --key keys/stranger.key --root keys/root
 expect_contains "$T/err" "is not a release key of root version 1"
 ok "with --root, sign refuses a release key the root does not list"

@@ -2,7 +2,7 @@
 . "$EXAI_SRC/tests/cli/lib.sh"
 . "$EXAI_SRC/tests/cli/bundle_lib.sh"
 mk_keys
-"$B" keygen --type release --out "$T/keys/stranger" >/dev/null
+"$B" keygen --type release --no-password --out "$T/keys/stranger" >/dev/null
 mk_root 1 root11 r1
 mk_root 2 root23 r1 r2 r3
 mk_root 3 root33 r1 r2 r3

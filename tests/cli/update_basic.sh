@@ -15,10 +15,19 @@ write_config "hooks: {policy_reload: [$T/reload.sh], health_check: [/bin/true], 
 bundle "$T/b1.exb" 1 1.0 1
 expect_rc 0 U verify "$T/b1.exb"
 expect_contains "$T/out" "verified $T/b1.exb"
-expect_contains "$T/out" "software/app 1.0: (none) -> a"
+expect_line() { [ "$(sed -n "$1p" "$2")" = "$3" ] || { cat "$2" >&2; fail "line $1 of $2 is not '$3'"; }; }
+expect_line 2 "$T/out" "  software/app: 1.0, new here"
+expect_line 3 "$T/out" "  model/llama: 1, new here"
+# One line per phase on stderr, as apply prints them.
+expect_line 1 "$T/err" "exai-update verify: verifying $T/b1.exb"
+grep -qE "^exai-update verify: verified the signatures of bundle [0-9a-f]{16} \(channel stable, sequence 1, signed by [0-9A-F]{16}\)\$" "$T/err" ||
+	fail "verify: no signature phase line: $(cat "$T/err")"
+grep -qE "^exai-update verify: checking every chunk and the plaintext hash of 2 components \([0-9.]+ [KMG]?i?B\); writing nothing\$" "$T/err" ||
+	fail "verify: no checking phase line: $(cat "$T/err")"
+[ "$(wc -l <"$T/err")" = 3 ] || fail "verify printed more than its phases: $(cat "$T/err")"
 expect_rc 0 U status
 expect_contains "$T/out" "components:  none installed"
-ok "verify checks everything and installs nothing"
+ok "verify checks everything, says so phase by phase, names the versions and installs nothing"
 
 expect_rc 0 U apply "$T/b1.exb"
 expect_contains "$T/out" "applied $T/b1.exb"
@@ -32,6 +41,8 @@ ok "first apply installs software in slot a and model version 1"
 bundle "$T/b2" 2 2.0 2
 expect_rc 0 U --json apply "$T/b2"
 [ "$(jq -r .outcome "$T/out")" = applied ] || fail "json outcome"
+[ "$(jq -c .changes "$T/out")" = '["software/app: from 1.0 to 2.0","model/llama: from 1 to 2"]' ] ||
+	fail "apply changes not in versions: $(jq -c .changes "$T/out")"
 [ "$(jq -r '.signers | length' "$T/out")" = 1 ] || fail "json signers"
 assert_app 2.0
 assert_model 2
@@ -99,7 +110,11 @@ expect_rc 2 U status extra
 printf 'state_dir: /x\ntrust_root: /r\nidentity: {site: s}\ninstall: {softwre_dir: /x}\n' \
 	>"$T/bad.yaml"
 expect_rc 2 exai-update --config "$T/bad.yaml" status
-expect_contains "$T/err" "$T/bad.yaml:4:11: "
+expect_contains "$T/err" "$T/bad.yaml:4:11: unknown key 'softwre_dir' (did you mean 'software_dir'?)"
+printf 'state_dir: /x\ntrust_roots: /r\nidentity: {site: s}\ninstall: {software_dir: /x}\n' \
+	>"$T/bad2.yaml"
+expect_rc 2 exai-update --config "$T/bad2.yaml" status
+expect_contains "$T/err" "$T/bad2.yaml:2:1: unknown key 'trust_roots' (did you mean 'trust_root'?)"
 EXAI_UPDATE_CONFIG="$T/bad.yaml" expect_rc 2 exai-update status
 expect_rc 0 exai-update --help
-ok "usage and config errors exit 2 and name file:line:col"
+ok "usage and config errors exit 2 and name file:line:col; a mistyped key gets a suggestion"

@@ -9,8 +9,8 @@ U() { exai-update --config "$T/update.yaml" "$@"; }
 
 setup_keys() {
 	cd "$T"
-	for k in root1 root2; do exai-bundle keygen --type root --out "$k" >/dev/null; done
-	for k in rel1 rel2 rel3; do exai-bundle keygen --type release --out "$k" >/dev/null; done
+	for k in root1 root2; do exai-bundle keygen --type root --no-password --out "$k" >/dev/null; done
+	for k in rel1 rel2 rel3; do exai-bundle keygen --type release --no-password --out "$k" >/dev/null; done
 	exai-bundle keygen --type site --out site >/dev/null
 	exai-bundle root init --out root.v1 --root-key root1.pub --root-threshold 1 \
 		--release-key rel1.pub --release-key rel2.pub --release-threshold 1 \

@@ -131,8 +131,8 @@ hist=$(U --json history | jq '.history | length')
 expect_rc 0 U apply --dry-run "$T/b6.exb"
 id6=$(U --json history --limit 1 | jq -r '.history[0].bundle_id' | cut -c1-16)
 expect_line 1 "$T/out" "exai-update apply: dry run, nothing was changed: $T/b6.exb (bundle $id6, channel stable, sequence 6) verified; apply would do this"
-expect_line 2 "$T/out" "  plan: software/app 1.9.0: b -> a"
-expect_line 3 "$T/out" "  plan: model/llama 6: 5 -> 6"
+expect_line 2 "$T/out" "  plan: software/app: from 1.8.0 to 1.9.0"
+expect_line 3 "$T/out" "  plan: model/llama: from 5 to 6"
 expect_match 4 "$T/out" "^  space: staging software/app 1.9.0 \\(into $T/inst/sw/app\\), model/llama 6 \\(into $T/inst/models/llama\\) needs [0-9.]+ KiB on the filesystem of $T/inst/sw/app, which has [0-9.]+ [KMGT]iB free: enough\$"
 [ "$(wc -l <"$T/out")" = 4 ] || fail "dry run printed more: $(cat "$T/out")"
 [ "$(snapshot)" = "$before" ] || fail "the dry run changed the appliance"

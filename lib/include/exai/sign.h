@@ -60,6 +60,10 @@ void exai_seckey_public(const exai_seckey *sk, exai_pubkey *pk);
 /* Writes the secret key file with O_EXCL|O_NOFOLLOW, mode 0600. @password NULL or "" = none. */
 exai_status exai_seckey_write(const char *path, const exai_seckey *sk, const char *password,
 			      exai_kdf_strength kdf, exai_error *e) EXAI_WUR;
+/* *out = whether the secret key file at @path is password-protected (kdf "Sc"). A file that
+ * does not parse is reported as not encrypted (exai_seckey_load then says what is wrong);
+ * errors only when the file cannot be read. */
+exai_status exai_seckey_file_encrypted(const char *path, bool *out, exai_error *e) EXAI_WUR;
 /* Loads a secret key file; @password is needed iff the file is encrypted. A wrong password is
  * reported as such (the checksum does not match). */
 exai_status exai_seckey_load(const char *path, const char *password, exai_seckey **out,

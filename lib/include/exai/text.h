@@ -36,6 +36,18 @@ bool exai_relpath_valid(const char *s);
  * -1 if there are more fields, empty fields (double spaces) or a leading/trailing space. */
 int exai_split_fields(char *line, char **fields, int max);
 
+/* @one when @n is 1, else @many: "1 entry", "3 entries", "0 entries". */
+const char *exai_plural(uint64_t n, const char *one, const char *many);
+
+#define EXAI_SUGGEST_MAX_LEN 64
+/* The word of the NULL-terminated list @words nearest to @typo, for "did you mean ...?":
+ * edit distance (insertions, deletions, substitutions and swaps of two neighbours, each 1;
+ * letters compared without regard to case) at most @max_dist and below the length of @typo
+ * (so "a" never suggests "b"); the first such word at the smallest distance. NULL when none
+ * is that near, when @typo equals a word, or when @typo or a word is longer than
+ * EXAI_SUGGEST_MAX_LEN bytes (bounded work on hostile input). */
+const char *exai_suggest(const char *typo, const char *const *words, unsigned max_dist);
+
 /* A growable NUL-terminated string for canonical serialisers. After an allocation failure
  * it is marked oom, its buffer is freed and every later append is a no-op, so a serialiser
  * appends freely and checks once at the end. */

@@ -122,7 +122,15 @@ START_TEST(seckey_file_plain_and_password)
 	ck_assert_int_eq(exai_seckey_load(p2, NULL, &back, &e), EXAI_EINVAL);
 	ck_assert_ptr_nonnull(strstr(e.msg, "password-protected"));
 	ck_assert_int_eq(exai_seckey_load(p2, "wrong", &back, &e), EXAI_EVERIFY);
-	ck_assert_ptr_nonnull(strstr(e.msg, "wrong password"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "wrong password for "));
+	ck_assert_ptr_nonnull(strstr(e.msg, p2));
+	/* What sign asks before prompting: is the file password-protected? */
+	bool enc = true;
+	ck_assert_int_eq(exai_seckey_file_encrypted(p1, &enc, &e), EXAI_OK);
+	ck_assert(!enc);
+	ck_assert_int_eq(exai_seckey_file_encrypted(p2, &enc, &e), EXAI_OK);
+	ck_assert(enc);
+	ck_assert_int_eq(exai_seckey_file_encrypted(d, &enc, &e) == EXAI_OK, 0);
 	ck_assert_int_eq(exai_seckey_load(p2, "hunter2", &back, &e), EXAI_OK);
 	ck_assert_mem_eq(back->sk, sk->sk, 64);
 	exai_seckey_free(back);

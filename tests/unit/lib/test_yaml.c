@@ -65,6 +65,15 @@ START_TEST(unknown_and_duplicate_keys_refused)
 	ck_assert_int_eq(exai_yaml_check_keys(y, exai_yaml_root(y), allowed, &e), EXAI_EFORMAT);
 	ck_assert_str_eq(e.msg, "spec.yaml:2:1: unknown key 'zzz'");
 	exai_yaml_free(y);
+	{
+		static const char *const spec[] = {"channel", "sequence", NULL};
+		y = load("sequence: 1\nchanel: stable\n", EXAI_YAML_STRICT, &e, EXAI_OK);
+		ck_assert_int_eq(exai_yaml_check_keys(y, exai_yaml_root(y), spec, &e),
+				 EXAI_EFORMAT);
+		ck_assert_str_eq(e.msg,
+				 "spec.yaml:2:1: unknown key 'chanel' (did you mean 'channel'?)");
+		exai_yaml_free(y);
+	}
 	load("a: 1\nb: 2\na: 3\n", EXAI_YAML_STRICT, &e, EXAI_EFORMAT);
 	ck_assert_str_eq(e.msg, "spec.yaml:3:1: duplicate key 'a'");
 }
