@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "apply.h"
+#include "exai/cli.h"
 #include "exai/json.h"
 #include "exai/secmem.h"
 #include "exai/version.h"
@@ -66,8 +67,42 @@ typedef struct args {
 	bool dry_run;
 } args;
 
+/* Each command's --help. */
+static const struct {
+	const char *cmd, *text;
+} cmd_help[] = {
+    {"init", "init\n\nProvisions the state database and its ratchet record in the config's "
+	     "state_dir, once\n(image build or first boot). Refused (exit 1) when a state is "
+	     "already there;\nevery other command refuses to run without one (exit 2).\n"},
+    {"verify", "verify MEDIA\n\nThe full offline check apply would make of the bundle it "
+	       "would pick from MEDIA\n(a bundle, or a directory holding bundles): trust root "
+	       "and chain, the release\nsignature threshold, every entry and chunk hash, "
+	       "decryption with the site key,\nevery component's plaintext hash, the ratchets "
+	       "and the target. Changes nothing;\nrecords one history row. Exit 0 verified, 1 "
+	       "refused.\n"},
+    {"apply", "apply [--dry-run] MEDIA\n\nVerifies as verify does, then stages every "
+	      "component, switches atomically,\nruns the health check and switches back if it "
+	      "fails (exit 3). --dry-run stops\nafter the plan and the space check and changes "
+	      "nothing. A signal before the\nswitch undoes the apply (exit 130/143/129); after "
+	      "it, recover finishes it.\n"},
+    {"status", "status\n\nWhat is in force: a running or interrupted operation, the trust "
+	       "root and where it\ncame from, the ratchets, the boot slot and each installed "
+	       "component with its\nversion, the bundle that installed it and the version kept "
+	       "for rollback.\n"},
+    {"history", "history [--limit N]\n\nEvery verify, apply, refusal, rollback and recover, "
+		"oldest first: the last N\n(default 100, at most 100000).\n"},
+    {"rollback", "rollback\n\nSwitches the components of the last apply back to the "
+		 "versions they replaced\n(kept on disk), and records it.\n"},
+    {"recover", "recover\n\nFinishes or undoes an apply that was interrupted (power cut, "
+		"crash): before the\nswitch it removes the staging, after it it completes the "
+		"switch. Run at boot\nby exai-update-recover.service.\n"},
+};
+
 static int parse(int argc, char **argv, args *a)
 {
+	bool json = exai_cli_json_requested(argc, argv), help = false;
+	char who[64];
+
 	a->limit = 100;
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
@@ -76,8 +111,7 @@ static int parse(int argc, char **argv, args *a)
 		} else if (!strcmp(s, "--dry-run")) {
 			a->dry_run = true;
 		} else if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
-			usage(stdout);
-			return -1;
+			help = true;
 		} else if (!strcmp(s, "--version")) {
 			exai_version_print(stdout, "exai-update");
 			return -1;
@@ -88,44 +122,57 @@ static int parse(int argc, char **argv, args *a)
 		} else if (!strcmp(s, "--limit") && i + 1 < argc) {
 			char *end;
 			unsigned long long v = strtoull(argv[++i], &end, 10);
-			if (*end || v == 0 || v > 100000) {
-				fprintf(stderr, "exai-update: --limit must be 1..100000\n");
-				return EX_USAGE;
-			}
+			if (*end || v == 0 || v > 100000)
+				return exai_cli_usage("exai-update", json, NULL,
+						      "--limit must be 1..100000");
+			a->limit = (size_t)v;
+		} else if (!strncmp(s, "--limit=", 8)) {
+			char *end;
+			unsigned long long v = strtoull(s + 8, &end, 10);
+			if (*end || v == 0 || v > 100000)
+				return exai_cli_usage("exai-update", json, NULL,
+						      "--limit must be 1..100000");
 			a->limit = (size_t)v;
 		} else if (s[0] == '-') {
-			fprintf(stderr, "exai-update: unknown option '%s' (see --help)\n", s);
-			return EX_USAGE;
+			return exai_cli_usage("exai-update", json, "see 'exai-update --help'",
+					      "unknown option '%s', or it needs a value", s);
 		} else if (!a->cmd) {
 			a->cmd = s;
 		} else if (!a->media) {
 			a->media = s;
 		} else {
-			fprintf(stderr, "exai-update: unexpected argument '%s'\n", s);
-			return EX_USAGE;
+			return exai_cli_usage("exai-update", json, NULL, "unexpected argument '%s'",
+					      s);
 		}
+	}
+	if (help) {
+		for (size_t i = 0; a->cmd && i < sizeof(cmd_help) / sizeof(cmd_help[0]); i++)
+			if (!strcmp(a->cmd, cmd_help[i].cmd)) {
+				printf("usage: exai-update [--config FILE] [--json] %s",
+				       cmd_help[i].text);
+				return -1;
+			}
+		usage(stdout);
+		return -1;
 	}
 	if (!a->cmd) {
 		usage(stderr);
-		return EX_USAGE;
+		return exai_cli_usage("exai-update", json, NULL, "no command given");
 	}
 	bool needs_media = !strcmp(a->cmd, "verify") || !strcmp(a->cmd, "apply");
-	bool known = needs_media || !strcmp(a->cmd, "status") || !strcmp(a->cmd, "history") ||
-		     !strcmp(a->cmd, "rollback") || !strcmp(a->cmd, "recover") ||
-		     !strcmp(a->cmd, "init");
-	if (!known) {
-		fprintf(stderr, "exai-update: unknown command '%s' (see --help)\n", a->cmd);
-		return EX_USAGE;
-	}
-	if (a->dry_run && strcmp(a->cmd, "apply")) {
-		fprintf(stderr, "exai-update %s: --dry-run is an option of apply only\n", a->cmd);
-		return EX_USAGE;
-	}
-	if (needs_media != (a->media != NULL)) {
-		fprintf(stderr, "exai-update %s: %s\n", a->cmd,
-			needs_media ? "MEDIA is required" : "takes no argument");
-		return EX_USAGE;
-	}
+	bool known = false;
+	for (size_t i = 0; i < sizeof(cmd_help) / sizeof(cmd_help[0]); i++)
+		known = known || !strcmp(a->cmd, cmd_help[i].cmd);
+	if (!known)
+		return exai_cli_usage("exai-update", json,
+				      "see 'exai-update --help' for the commands",
+				      "unknown command '%s'", a->cmd);
+	snprintf(who, sizeof(who), "exai-update %s", a->cmd);
+	if (a->dry_run && strcmp(a->cmd, "apply"))
+		return exai_cli_usage(who, json, NULL, "--dry-run is an option of apply only");
+	if (needs_media != (a->media != NULL))
+		return exai_cli_usage(who, json, NULL, "%s",
+				      needs_media ? "MEDIA is required" : "takes no argument");
 	return 0;
 }
 

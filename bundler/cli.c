@@ -3,12 +3,15 @@
  */
 #include "cli.h"
 
+#include <getopt.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "exai/cli.h"
 #include "exai/file.h"
 #include "exai/json.h"
 #include "exai/secmem.h"
@@ -24,16 +27,25 @@ int exb_report(const char *cmd, const exai_error *e, bool json, int code)
 	return code;
 }
 
+bool exb_json_errors;
+
 int exb_usage_error(const char *cmd, const char *fmt, ...)
 {
+	char who[64], hint[96], msg[EXAI_ERROR_MSG_MAX];
 	va_list ap;
 
-	fprintf(stderr, "exai-bundle %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n(see 'exai-bundle %s --help')\n", cmd);
-	return EXB_USAGE;
+	snprintf(who, sizeof(who), "exai-bundle %s", cmd);
+	snprintf(hint, sizeof(hint), "see 'exai-bundle %s --help'", cmd);
+	return exai_cli_usage(who, exb_json_errors, hint, "%s", msg);
+}
+
+int exb_bad_option(const char *cmd, char **argv)
+{
+	/* getopt_long (opterr 0) has stepped over the option it could not take. */
+	return exb_usage_error(cmd, "unknown option '%s', or it needs a value", argv[optind - 1]);
 }
 
 exai_status exb_read_password(const char *path, char **out, exai_error *e)

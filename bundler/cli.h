@@ -21,8 +21,13 @@ enum { EXB_OK = 0, EXB_FAIL = 1, EXB_USAGE = 2 };
 /* Prints "exai-bundle <cmd>: <message>" to stderr, or the JSON error object to stdout when
  * @json; returns @code. */
 int exb_report(const char *cmd, const exai_error *e, bool json, int code);
+/* With --json anywhere on the command line (set by main): usage errors are also a JSON error
+ * document on stdout (exai/cli.h). */
+extern bool exb_json_errors;
 /* Prints a usage error and returns EXB_USAGE. */
 int exb_usage_error(const char *cmd, const char *fmt, ...) EXAI_PRINTF(2, 3);
+/* The usage error for the option getopt_long just refused (call from its '?' case). */
+int exb_bad_option(const char *cmd, char **argv);
 
 /* Reads a password from the first line of @path (NULL: none). *out in guarded memory. */
 exai_status exb_read_password(const char *path, char **out, exai_error *e) EXAI_WUR;

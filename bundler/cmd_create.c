@@ -109,7 +109,7 @@ static int parse_args(create_ctx *c, int argc, char **argv)
 			usage(stdout);
 			return -1;
 		default:
-			return exb_usage_error("create", "bad option");
+			return exb_bad_option("create", argv);
 		}
 	}
 	if (optind + 1 != argc || !c->out_path)

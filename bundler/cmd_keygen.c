@@ -98,7 +98,7 @@ int exb_cmd_keygen(int argc, char **argv)
 			usage(stdout);
 			return EXB_OK;
 		default:
-			return exb_usage_error("keygen", "bad option");
+			return exb_bad_option("keygen", argv);
 		}
 	}
 	if (optind != argc)

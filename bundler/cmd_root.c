@@ -118,7 +118,7 @@ static int root_init(int argc, char **argv)
 			ret = EXB_OK;
 			goto out;
 		default:
-			exb_usage_error("root init", "bad option");
+			exb_bad_option("root init", argv);
 			goto out;
 		}
 	}
@@ -190,7 +190,7 @@ static int root_sign(int argc, char **argv)
 			usage(stdout);
 			return EXB_OK;
 		default:
-			return exb_usage_error("root sign", "bad option");
+			return exb_bad_option("root sign", argv);
 		}
 	}
 	if (optind + 1 != argc || !keyfile)
@@ -280,7 +280,7 @@ static int root_show(int argc, char **argv)
 			usage(stdout);
 			return EXB_OK;
 		default:
-			return exb_usage_error("root show", "bad option");
+			return exb_bad_option("root show", argv);
 		}
 	}
 	if (optind + 1 != argc)

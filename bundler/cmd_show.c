@@ -236,7 +236,7 @@ static int parse(const char *cmd, int argc, char **argv, show_opts *o, void (*us
 			usage(stdout);
 			return -1;
 		default:
-			return exb_usage_error(cmd, "bad option");
+			return exb_bad_option(cmd, argv);
 		}
 	}
 	if (optind + 1 != argc)

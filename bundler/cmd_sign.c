@@ -259,7 +259,7 @@ static int parse_opts(int argc, char **argv, sign_opts *o)
 			usage(stdout);
 			return -1;
 		default:
-			return exb_usage_error("sign", "bad option");
+			return exb_bad_option("sign", argv);
 		}
 	}
 	modes = !!o->keyfile + !!o->attach + !!o->remove;

@@ -1,10 +1,12 @@
 /*
  * exai-bundle: builds, signs and verifies offline update bundles. Front end.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "exai/cli.h"
 #include "exai/secmem.h"
 #include "exai/version.h"
 
@@ -38,6 +40,8 @@ int main(int argc, char **argv)
 	};
 	exai_error e;
 
+	opterr = 0; /* each command names a refused option itself (exb_bad_option) */
+	exb_json_errors = exai_cli_json_requested(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return EXB_USAGE;
@@ -57,7 +61,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "exai-bundle: unknown command '%s'\n\n", argv[1]);
-	usage(stderr);
-	return EXB_USAGE;
+	return exai_cli_usage("exai-bundle", exb_json_errors,
+			      "see 'exai-bundle --help' for the commands", "unknown %s '%s'",
+			      argv[1][0] == '-' ? "option" : "command", argv[1]);
 }
