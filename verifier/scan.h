@@ -11,6 +11,8 @@
  *   scan_walk.c    paths, trees, the worker pool, dispatch by content type
  *   scan_archive.c tar / OCI / docker-save archives through libarchive, nested layers
  *   scan_helm.c    Helm charts: `helm template` when available
+ *   scan_group.c   package roots and duplicate files, for the report's grouping
+ *   scan_baseline.c inline suppression comments and the baseline file
  *   scan_cmd.c     the command line front end
  *
  * A finding's rule comes from the rules file: code implements "checks", the data file names
@@ -278,6 +280,15 @@ bool vf_is_chart_dir(const char *dir);
 /* The full path of an executable @name on $PATH (malloc'ed), or NULL. */
 char *vf_find_on_path(const char *name);
 void vf_scan_helm_chart(vf_scan *s, const char *dir, const char *display);
+
+/* scan_group.c: vf_report_group()'s callbacks. The context holds the scan PATHs (@roots,
+ * borrowed) and a cache of directory answers; keys stay valid until it is freed. */
+typedef struct vf_group_ctx vf_group_ctx;
+vf_group_ctx *vf_group_ctx_new(char *const *roots, size_t nroots);
+void vf_group_ctx_free(vf_group_ctx *g);
+bool vf_group_ctx_oom(const vf_group_ctx *g);
+const char *vf_group_key(const char *path, void *ctx);
+bool vf_group_is_dup(const char *path, void *ctx);
 
 /* Glob on a file name (fnmatch, no special '/' handling); "#!" matches a shebang. */
 bool vf_files_match(const vf_strv *globs, const char *base, const uint8_t *p, size_t n);

@@ -18,7 +18,9 @@
 #include "exai/yaml.h"
 #include "scan.h"
 
-#define MAX_RULE_FILES 32
+#define MAX_RULE_FILES	  32
+#define VF_GROUP_LOCS	  5 /* locations a grouped finding lists */
+#define VF_GROUP_LOCS_STR "5"
 
 typedef struct opts {
 	char **paths;
@@ -33,6 +35,7 @@ typedef struct opts {
 	bool fail_never;
 	unsigned jobs;
 	bool no_helm;
+	bool no_group;
 } opts;
 
 static void usage(FILE *out)
@@ -40,12 +43,16 @@ static void usage(FILE *out)
 	fputs("usage: airgap-verifier scan PATH... [--rules FILE] [--allow FILE]\n"
 	      "                            [--format text|json|junit|sarif] [--output FILE]\n"
 	      "                            [--fail-on info|low|medium|high|critical|none]\n"
-	      "                            [--no-default-rules] [--no-helm] [--jobs N] [--json]\n"
+	      "                            [--no-default-rules] [--no-helm] [--no-group]\n"
+	      "                            [--jobs N] [--json]\n"
 	      "\n"
 	      "PATH is a file, a directory, or a tar / OCI / docker-save archive (layers too).\n"
 	      "--rules adds a rules file to the shipped defaults (same id: fields override).\n"
 	      "--allow names the allow file (local hosts/CIDRs/registries, suppressions).\n"
 	      "--fail-on: lowest severity that fails the scan (default: medium).\n"
+	      "Identical evidence (rule and match) within one package root is one finding with\n"
+	      "a count and its first " VF_GROUP_LOCS_STR
+	      " locations; --no-group lists every location.\n"
 	      "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or runtime error.\n",
 	      out);
 }
@@ -96,6 +103,8 @@ static int parse(int argc, char **argv, opts *o)
 			o->no_default = true;
 		} else if (!strcmp(a, "--no-helm")) {
 			o->no_helm = true;
+		} else if (!strcmp(a, "--no-group")) {
+			o->no_group = true;
 		} else if (a[0] == '-' && a[1]) {
 			return vf_usage_error("scan", usage, "unknown option '%s'", a);
 		} else {
@@ -128,6 +137,21 @@ static exai_status summary_notes(vf_scan *s, exai_error *e)
 			 (unsigned long long)s->yaml_errors);
 		rc = vf_report_note(s->report, note, e);
 	}
+	return rc;
+}
+
+/* Groups identical evidence per package root (scan_group.c finds the roots). */
+static exai_status group(vf_report *rep, const opts *o, exai_error *e)
+{
+	vf_group_ctx *g = vf_group_ctx_new(o->paths, o->npaths);
+	exai_status rc;
+
+	if (!g)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	rc = vf_report_group(rep, VF_GROUP_LOCS, vf_group_key, vf_group_is_dup, g, e);
+	if (!rc && vf_group_ctx_oom(g))
+		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory grouping findings");
+	vf_group_ctx_free(g);
 	return rc;
 }
 
@@ -169,6 +193,8 @@ int vf_cmd_scan(int argc, char **argv)
 	    summary_notes(&s, &e))
 		goto fail;
 	vf_report_sort(rep);
+	if (!o.no_group && group(rep, &o, &e))
+		goto fail;
 	if (vf_report_emit(rep, o.fmt, o.output, &e))
 		goto fail;
 	ret = !o.fail_never && vf_report_count(rep, o.fail_on) > 0 ? 1 : 0;
