@@ -324,6 +324,22 @@ size_t vf_report_count(const vf_report *r, vf_severity at_least)
 	return n;
 }
 
+exai_status vf_report_suppress(vf_report *r, size_t i, const char *reason, exai_error *e)
+{
+	bool oom = false;
+	char *c;
+
+	if (i >= r->nf)
+		return exai_error_set(e, EXAI_EINVAL, "report: no finding %zu", i);
+	c = sanitize(reason ? reason : "", &oom);
+	if (oom)
+		return exai_error_set(e, EXAI_ENOMEM, "report: out of memory");
+	free((char *)r->f[i].suppress_reason);
+	r->f[i].suppress_reason = c;
+	r->f[i].suppressed = true;
+	return EXAI_OK;
+}
+
 size_t vf_report_count_suppressed(const vf_report *r)
 {
 	size_t n = 0;

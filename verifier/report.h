@@ -114,6 +114,9 @@ void vf_report_set_started(vf_report *r, time_t t);
 /* Number of findings (suppressed included), and the i-th one (NULL past the end). */
 size_t vf_report_size(const vf_report *r);
 const vf_finding *vf_report_get(const vf_report *r, size_t i);
+/* Marks the i-th finding suppressed with a copy of @reason (a baseline applied after the
+ * scan). EXAI_ENOMEM or EXAI_EINVAL (no such finding) leave it unchanged. */
+exai_status vf_report_suppress(vf_report *r, size_t i, const char *reason, exai_error *e) EXAI_WUR;
 /* Number of suppressed findings. */
 size_t vf_report_count_suppressed(const vf_report *r);
 

@@ -420,7 +420,8 @@ void vf_write_junit(const vf_report *r, const rule_view *t, size_t nrules, FILE 
 	if (secs < 0)
 		secs = 0;
 	/* JUnit's schema: ISO 8601 without a zone; the value is UTC. */
-	if (!gmtime_r(&r->started, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm))
+	if (!gmtime_r(&r->started, &tm) ||
+	    !strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm))
 		snprintf(stamp, sizeof(stamp), "1970-01-01T00:00:00");
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
 	fprintf(out,

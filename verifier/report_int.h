@@ -25,8 +25,8 @@ struct vf_report {
 	rule_decl *rules;
 	size_t nrules, caprules;
 	vf_severity fail_on;
-	time_t started;		/* wall clock, for JUnit's timestamp */
-	struct timespec mono0;	/* monotonic start, for JUnit's time */
+	time_t started;	       /* wall clock, for JUnit's timestamp */
+	struct timespec mono0; /* monotonic start, for JUnit's time */
 	pthread_mutex_t lock;
 };
 

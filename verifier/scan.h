@@ -290,6 +290,23 @@ bool vf_group_ctx_oom(const vf_group_ctx *g);
 const char *vf_group_key(const char *path, void *ctx);
 bool vf_group_is_dup(const char *path, void *ctx);
 
+/* scan_baseline.c: inline `airgap-verifier:allow RULE reason` comments on a finding's line
+ * or the line before (true, with the reason in @reason, when one with a reason allows
+ * @rule_id), and the baseline file. */
+bool vf_inline_allow(const vf_buf *b, uint64_t line, uint64_t off, const char *rule_id,
+		     char *reason, size_t cap);
+typedef struct vf_baseline vf_baseline;
+/* Strict, bounded reader; a bad file is EXAI_EFORMAT / EXAI_ETOOBIG naming file and line. */
+exai_status vf_baseline_load(const char *file, vf_baseline **out, exai_error *e) EXAI_WUR;
+void vf_baseline_free(vf_baseline *b);
+/* Writes every unsuppressed finding of @r (rule, path, evidence hash), replacing @path
+ * atomically. */
+exai_status vf_baseline_write(const vf_report *r, const char *path, exai_error *e) EXAI_WUR;
+/* Suppresses each unsuppressed finding that matches an unused entry ("baseline FILE");
+ * *matched gets how many, *stale how many entries matched nothing. */
+exai_status vf_baseline_apply(vf_baseline *b, vf_report *r, size_t *matched, size_t *stale,
+			      exai_error *e) EXAI_WUR;
+
 /* Glob on a file name (fnmatch, no special '/' handling); "#!" matches a shebang. */
 bool vf_files_match(const vf_strv *globs, const char *base, const uint8_t *p, size_t n);
 

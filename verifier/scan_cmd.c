@@ -36,6 +36,7 @@ typedef struct opts {
 	unsigned jobs;
 	bool no_helm;
 	bool no_group;
+	const char *baseline, *write_baseline;
 } opts;
 
 static void usage(FILE *out)
@@ -44,6 +45,7 @@ static void usage(FILE *out)
 	      "                            [--format text|json|junit|sarif] [--output FILE]\n"
 	      "                            [--fail-on info|low|medium|high|critical|none]\n"
 	      "                            [--no-default-rules] [--no-helm] [--no-group]\n"
+	      "                            [--baseline FILE] [--write-baseline FILE]\n"
 	      "                            [--jobs N] [--json]\n"
 	      "\n"
 	      "PATH is a file, a directory, or a tar / OCI / docker-save archive (layers too).\n"
@@ -67,7 +69,8 @@ static int parse(int argc, char **argv, opts *o)
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		bool takes = !strcmp(a, "--rules") || !strcmp(a, "--allow") ||
 			     !strcmp(a, "--format") || !strcmp(a, "--output") ||
-			     !strcmp(a, "--fail-on") || !strcmp(a, "--jobs");
+			     !strcmp(a, "--fail-on") || !strcmp(a, "--jobs") ||
+			     !strcmp(a, "--baseline") || !strcmp(a, "--write-baseline");
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
 			return -1;
@@ -105,6 +108,10 @@ static int parse(int argc, char **argv, opts *o)
 			o->no_helm = true;
 		} else if (!strcmp(a, "--no-group")) {
 			o->no_group = true;
+		} else if (!strcmp(a, "--baseline")) {
+			o->baseline = v;
+		} else if (!strcmp(a, "--write-baseline")) {
+			o->write_baseline = v;
 		} else if (a[0] == '-' && a[1]) {
 			return vf_usage_error("scan", usage, "unknown option '%s'", a);
 		} else {
@@ -155,8 +162,31 @@ static exai_status group(vf_report *rep, const opts *o, exai_error *e)
 	return rc;
 }
 
+/* --write-baseline (the findings as found), then --baseline (suppressing what it lists). */
+static exai_status baselines(vf_report *rep, const opts *o, vf_baseline *bl, exai_error *e)
+{
+	char note[600];
+	size_t matched, stale;
+	exai_status rc;
+
+	vf_report_sort(rep);
+	if (o->write_baseline && (rc = vf_baseline_write(rep, o->write_baseline, e)))
+		return rc;
+	if (!bl)
+		return EXAI_OK;
+	if ((rc = vf_baseline_apply(bl, rep, &matched, &stale, e)))
+		return rc;
+	snprintf(note, sizeof(note),
+		 "baseline %.400s: %zu finding(s) baselined, %zu new; %zu baseline entr%s matched "
+		 "nothing (fixed?)",
+		 o->baseline, matched, vf_report_count(rep, VF_SEV_INFO), stale,
+		 stale == 1 ? "y" : "ies");
+	return vf_report_note(rep, note, e);
+}
+
 int vf_cmd_scan(int argc, char **argv)
 {
+	vf_baseline *bl = NULL;
 	opts o = {0};
 	vf_rules rs = {0};
 	vf_scan_allow allow = {0};
@@ -170,6 +200,8 @@ int vf_cmd_scan(int argc, char **argv)
 		free(o.paths);
 		return pr < 0 ? 0 : pr;
 	}
+	if (o.baseline && vf_baseline_load(o.baseline, &bl, &e))
+		goto fail;
 	if (vf_rules_load_all(&rs, o.no_default, o.rules, o.nrules, o.allow, &allow, time(NULL),
 			      &e))
 		goto fail;
@@ -190,7 +222,7 @@ int vf_cmd_scan(int argc, char **argv)
 	mallopt(M_TOP_PAD, 64 << 20);
 	s.helm_bin = vf_find_on_path("helm");
 	if (vf_scan_paths(&s, o.paths, o.npaths, &e) || vf_scan_finish(&s, &e) ||
-	    summary_notes(&s, &e))
+	    summary_notes(&s, &e) || baselines(rep, &o, bl, &e))
 		goto fail;
 	vf_report_sort(rep);
 	if (!o.no_group && group(rep, &o, &e))
@@ -207,6 +239,7 @@ out:
 		vf_scan_fini(&s);
 	}
 	vf_report_free(rep);
+	vf_baseline_free(bl);
 	vf_scan_allow_free(&allow);
 	vf_rules_free(&rs);
 	free(o.paths);

@@ -19,7 +19,7 @@
 #include "scan.h"
 
 static const char *const markers[] = {
-    "package.json", "pyproject.toml", "setup.py", "setup.cfg",	 "Chart.yaml",	   "go.mod",
+    "package.json", "pyproject.toml", "setup.py",      "setup.cfg",	 "Chart.yaml",	   "go.mod",
     "Cargo.toml",   "pom.xml",	      "composer.json", "DEBIAN/control", "debian/control", NULL};
 
 typedef struct dir_ent {
@@ -92,7 +92,8 @@ static bool has_marker(const char *dir)
 	if (fd < 0)
 		return false;
 	for (size_t i = 0; markers[i] && !found; i++)
-		found = fstatat(fd, markers[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+		found =
+		    fstatat(fd, markers[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 	close(fd);
 	return found;
 }

@@ -30,6 +30,7 @@
 typedef struct vf_held {
 	const vf_rule *rule;
 	char *path, *rel, *evidence, *message;
+	char *inline_why; /* an inline allow comment's reason, or NULL */
 	uint64_t line, col, off;
 } vf_held;
 
@@ -62,6 +63,7 @@ void vf_scan_fini(vf_scan *s)
 		free(s->held[i].rel);
 		free(s->held[i].evidence);
 		free(s->held[i].message);
+		free(s->held[i].inline_why);
 	}
 	free(s->held);
 	free(s->unless_seen);
@@ -87,9 +89,10 @@ void vf_scan_note(vf_scan *s, const char *note)
 		vf_scan_fail(s, &e);
 }
 
+/* @inline_why: the reason of an inline allow comment for this finding, or NULL. */
 static void emit_at(vf_scan *s, const vf_rule *rule, const char *path, const char *rel,
 		    uint64_t line, uint64_t col, uint64_t off, const char *evidence,
-		    const char *message)
+		    const char *message, const char *inline_why)
 {
 	vf_finding f = {.rule_id = rule->id,
 			.severity = rule->sev,
@@ -103,9 +106,15 @@ static void emit_at(vf_scan *s, const vf_rule *rule, const char *path, const cha
 	vf_suppression *sup = s->allow ? vf_scan_allow_match(s->allow, &f, rel) : NULL;
 	exai_error e;
 
+	char why[512];
+
 	if (sup) {
 		f.suppressed = true;
 		f.suppress_reason = sup->justification;
+	} else if (inline_why) {
+		snprintf(why, sizeof(why), "inline: %s", inline_why);
+		f.suppressed = true;
+		f.suppress_reason = why;
 	}
 	if (vf_report_add(s->report, &f, &e))
 		vf_scan_fail(s, &e);
@@ -114,13 +123,18 @@ static void emit_at(vf_scan *s, const vf_rule *rule, const char *path, const cha
 void vf_scan_emit(vf_scan *s, const vf_rule *rule, const vf_buf *b, uint64_t line, uint64_t col,
 		  uint64_t off, const char *evidence, const char *message)
 {
-	emit_at(s, rule, b->path, b->rel, line, col, off, evidence, message);
+	char why[448];
+	bool inl = vf_inline_allow(b, line, off, rule->id, why, sizeof(why));
+
+	emit_at(s, rule, b->path, b->rel, line, col, off, evidence, message, inl ? why : NULL);
 }
 
 void vf_scan_hold(vf_scan *s, const vf_rule *rule, const vf_buf *b, uint64_t line, uint64_t col,
 		  uint64_t off, const char *evidence, const char *message)
 {
 	vf_held h = {.rule = rule, .line = line, .col = col, .off = off};
+	char why[448];
+	bool inl = vf_inline_allow(b, line, off, rule->id, why, sizeof(why));
 	exai_error e;
 	bool ok;
 
@@ -128,7 +142,9 @@ void vf_scan_hold(vf_scan *s, const vf_rule *rule, const vf_buf *b, uint64_t lin
 	h.rel = strdup(b->rel);
 	h.evidence = evidence ? strdup(evidence) : NULL;
 	h.message = message ? strdup(message) : NULL;
-	ok = h.path && h.rel && (!evidence || h.evidence) && (!message || h.message);
+	h.inline_why = inl ? strdup(why) : NULL;
+	ok = h.path && h.rel && (!evidence || h.evidence) && (!message || h.message) &&
+	     (!inl || h.inline_why);
 	pthread_mutex_lock(&s->lock);
 	if (ok && s->nheld == s->capheld) {
 		size_t nc = s->capheld ? s->capheld * 2 : 16;
@@ -148,6 +164,7 @@ void vf_scan_hold(vf_scan *s, const vf_rule *rule, const vf_buf *b, uint64_t lin
 		free(h.rel);
 		free(h.evidence);
 		free(h.message);
+		free(h.inline_why);
 		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
 		vf_scan_fail(s, &e);
 	}
@@ -599,7 +616,7 @@ exai_status vf_scan_finish(vf_scan *s, exai_error *e)
 		const vf_held *h = &s->held[i];
 		if (!s->unless_seen[h->rule - s->rules->r])
 			emit_at(s, h->rule, h->path, h->rel, h->line, h->col, h->off, h->evidence,
-				h->message);
+				h->message, h->inline_why);
 	}
 	vf_k8s_finish(s);
 	for (size_t i = 0; s->allow && i < s->allow->n; i++) {
