@@ -270,10 +270,12 @@ bool vf_k8s_fast_doc(vf_scan *s, const vf_buf *b, const uint8_t *p, size_t n, ui
 unsigned vf_k8s_check_image(vf_scan *s, const vf_buf *b, const char *ref, uint64_t line,
 			    uint64_t col);
 /* scan_archive.c */
-bool vf_is_archive(const uint8_t *p, size_t n);
+bool vf_is_archive(const uint8_t *p, size_t n);	     /* a stream archive: tar family, compressed */
+bool vf_is_seek_archive(const uint8_t *p, size_t n); /* zip, 7z: read from memory */
 void vf_scan_archive_mem(vf_scan *s, const vf_buf *b);
-/* A libarchive reader with exactly the formats and filters the verifier reads (tar family,
- * raw; gzip, zstd, xz): never archive_read_support_format_all. NULL on OOM. */
+/* A libarchive reader with exactly the stream formats and filters the verifier reads (tar
+ * family, raw; gzip, zstd, xz): never archive_read_support_format_all. NULL on OOM. Zip and
+ * 7z are read from memory only (scan_archive.c). */
 struct archive *vf_archive_reader_new(void);
 /* scan_helm.c */
 bool vf_is_chart_dir(const char *dir);

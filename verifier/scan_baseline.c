@@ -48,7 +48,8 @@ static bool marker_allows(const char *m, const char *e, const char *rule_id, cha
 		return false;
 	while (m < e && (*m == ' ' || *m == '\t'))
 		m++;
-	while (m < e && rl + 1 < sizeof(rule) && (isalnum((unsigned char)*m) || strchr("._-*?", *m)))
+	while (m < e && rl + 1 < sizeof(rule) &&
+	       (isalnum((unsigned char)*m) || strchr("._-*?", *m)))
 		rule[rl++] = *m++;
 	rule[rl] = '\0';
 	if (!rl || (m < e && *m != ' ' && *m != '\t') || fnmatch(rule, rule_id, 0) != 0)
@@ -195,9 +196,11 @@ exai_status vf_baseline_write(const vf_report *r, const char *path, exai_error *
 		if ((rc = evidence_hash(f->evidence, h, e)))
 			goto fail;
 		n = snprintf(line, sizeof(line), "%s\t%s\t%s\n", f->rule_id, f->path, h);
-		if (n < 0 || (size_t)n > BASELINE_MAX_LN || !field_ok(f->path, strlen(f->path), false)) {
-			rc = exai_error_set(e, EXAI_ETOOBIG, "%s: path too long for a baseline entry: %.200s",
-					    path, f->path);
+		if (n < 0 || (size_t)n > BASELINE_MAX_LN ||
+		    !field_ok(f->path, strlen(f->path), false)) {
+			rc = exai_error_set(e, EXAI_ETOOBIG,
+					    "%s: path too long for a baseline entry: %.200s", path,
+					    f->path);
 			goto fail;
 		}
 		if (++written > BASELINE_MAX_ENT) {
@@ -231,12 +234,14 @@ void vf_baseline_free(vf_baseline *b)
 static exai_status parse_entry(const char *file, size_t ln, const char *s, size_t n, bl_ent *out,
 			       exai_error *e)
 {
-	const char *t1 = memchr(s, '\t', n), *t2 = t1 ? memchr(t1 + 1, '\t', n - (size_t)(t1 + 1 - s)) : NULL;
+	const char *t1 = memchr(s, '\t', n),
+		   *t2 = t1 ? memchr(t1 + 1, '\t', n - (size_t)(t1 + 1 - s)) : NULL;
 	const char *h;
 	size_t hl;
 
 	if (!t2)
-		return exai_error_set(e, EXAI_EFORMAT, "%s:%zu: want RULE<TAB>PATH<TAB>SHA256", file, ln);
+		return exai_error_set(e, EXAI_EFORMAT, "%s:%zu: want RULE<TAB>PATH<TAB>SHA256",
+				      file, ln);
 	h = t2 + 1;
 	hl = n - (size_t)(h - s);
 	if (!field_ok(s, (size_t)(t1 - s), true) || (size_t)(t1 - s) > 128)
@@ -244,7 +249,8 @@ static exai_status parse_entry(const char *file, size_t ln, const char *s, size_
 	if (!field_ok(t1 + 1, (size_t)(t2 - t1 - 1), false))
 		return exai_error_set(e, EXAI_EFORMAT, "%s:%zu: bad path", file, ln);
 	if (hl != 64)
-		return exai_error_set(e, EXAI_EFORMAT, "%s:%zu: the hash is not 64 hex digits", file, ln);
+		return exai_error_set(e, EXAI_EFORMAT, "%s:%zu: the hash is not 64 hex digits",
+				      file, ln);
 	for (size_t i = 0; i < hl; i++)
 		if (!strchr("0123456789abcdef", h[i]) || !h[i])
 			return exai_error_set(e, EXAI_EFORMAT,
@@ -278,9 +284,11 @@ exai_status vf_baseline_load(const char *file, vf_baseline **out, exai_error *e)
 		goto fail;
 	p = (const char *)buf;
 	end = p + len;
-	if (len < sizeof(BASELINE_MAGIC) || memcmp(p, BASELINE_MAGIC "\n", sizeof(BASELINE_MAGIC))) {
-		rc = exai_error_set(e, EXAI_EFORMAT, "%s:1: not an airgap-verifier baseline (want '%s')",
-				    file, BASELINE_MAGIC);
+	if (len < sizeof(BASELINE_MAGIC) ||
+	    memcmp(p, BASELINE_MAGIC "\n", sizeof(BASELINE_MAGIC))) {
+		rc = exai_error_set(e, EXAI_EFORMAT,
+				    "%s:1: not an airgap-verifier baseline (want '%s')", file,
+				    BASELINE_MAGIC);
 		goto fail;
 	}
 	p += sizeof(BASELINE_MAGIC);
@@ -288,18 +296,19 @@ exai_status vf_baseline_load(const char *file, vf_baseline **out, exai_error *e)
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		ln++;
 		if (!nl) {
-			rc = exai_error_set(e, EXAI_EFORMAT, "%s:%zu: last line has no newline (truncated?)",
-					    file, ln);
+			rc = exai_error_set(e, EXAI_EFORMAT,
+					    "%s:%zu: last line has no newline (truncated?)", file,
+					    ln);
 			goto fail;
 		}
 		if ((size_t)(nl - p) > BASELINE_MAX_LN) {
-			rc = exai_error_set(e, EXAI_ETOOBIG, "%s:%zu: line longer than %u bytes", file, ln,
-					    BASELINE_MAX_LN);
+			rc = exai_error_set(e, EXAI_ETOOBIG, "%s:%zu: line longer than %u bytes",
+					    file, ln, BASELINE_MAX_LN);
 			goto fail;
 		}
 		if (b->n == BASELINE_MAX_ENT) {
-			rc = exai_error_set(e, EXAI_ETOOBIG, "%s:%zu: more than %u entries", file, ln,
-					    BASELINE_MAX_ENT);
+			rc = exai_error_set(e, EXAI_ETOOBIG, "%s:%zu: more than %u entries", file,
+					    ln, BASELINE_MAX_ENT);
 			goto fail;
 		}
 		if (b->n == cap) {

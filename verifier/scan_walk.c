@@ -262,7 +262,6 @@ static const char *unread_format(const uint8_t *p, size_t n)
 		size_t len, off;
 		const char *name;
 	} f[] = {
-	    {"7z\xbc\xaf\x27\x1c", 6, 0, "7-Zip archive"},
 	    {"Rar!\x1a\x07", 6, 0, "RAR archive"},
 	    {"\x04\x22\x4d\x18", 4, 0, "LZ4 data"},
 	    {"LZIP", 4, 0, "lzip data"},
@@ -278,10 +277,6 @@ static const char *unread_format(const uint8_t *p, size_t n)
 	if (n >= 10 && !memcmp(p, "BZh", 3) && p[3] >= '1' && p[3] <= '9' &&
 	    !memcmp(p + 4, "1AY&SY", 6))
 		return "bzip2 data";
-	/* zip (jar, wheel, ...): a first entry stored as is is plain bytes and scanned; a
-	 * deflated (or otherwise compressed or encrypted) one is not readable here. */
-	if (n >= 30 && !memcmp(p, "PK\x03\x04", 4) && ((p[8] | p[9] << 8) != 0 || (p[6] & 1)))
-		return "zip archive with compressed or encrypted entries";
 	return NULL;
 }
 
@@ -311,7 +306,7 @@ void vf_scan_buffer(vf_scan *s, const vf_buf *b)
 	if (vf_is_elf(b->p, b->n)) {
 		scan_elf(s, b);
 		vf_scan_text(s, b, true);
-	} else if (vf_is_archive(b->p, b->n)) {
+	} else if (vf_is_archive(b->p, b->n) || vf_is_seek_archive(b->p, b->n)) {
 		if (b->depth >= rs->set.max_archive_depth)
 			vf_scan_incomplete(s, b, 0, "archive nested deeper than max_archive_depth");
 		else
