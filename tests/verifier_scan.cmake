@@ -6,6 +6,7 @@ exai_cli_test(verifier_scan_incomplete_cli cli/verifier_scan_incomplete.sh)
 exai_cli_test(verifier_scan_group_cli cli/verifier_scan_group.sh)
 exai_cli_test(verifier_scan_suppress_cli cli/verifier_scan_suppress.sh)
 exai_cli_test(verifier_scan_archive_cli cli/verifier_scan_archive.sh)
+exai_cli_test(verifier_scan_telemetry_cli cli/verifier_scan_telemetry.sh)
 exai_check_suite(test_vf_scan unit/verifier/test_scan.c vf_scan)
 
 # Fuzz harnesses for what scan parses by hand (ELF) and for a whole scanned buffer. Their seeds

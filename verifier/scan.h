@@ -81,6 +81,13 @@ typedef struct vf_rule {
 	char *regex_src;
 	regex_t re;
 	bool has_re;
+	/* vendor rules: endpoint hosts (the host or any name under it) and package identities
+	 * ("@sentry/" + "*", "sentry-sdk", "import posthog"), each matched with boundaries so that
+	 * no other name contains it; vf_rules_finish() makes them triggers and a regex. */
+	vf_strv hosts, packages;
+	/* When nonzero, the finding's span is the first of these regex groups that matched
+	 * (not the whole match, which includes the boundary characters). */
+	unsigned char span_group[2];
 	vf_strv files;	  /* basename globs the rule applies to ("#!" = has a shebang) */
 	vf_strv except;	  /* no finding when the matched line contains one of these */
 	vf_strv unless;	  /* no finding when one of these occurs (in the file / the scan) */
