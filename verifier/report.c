@@ -403,12 +403,10 @@ static int group_cmp3(const vf_report *r, const gitem *a, const gitem *b)
 	return 0;
 }
 
-static const vf_report *group_r; /* qsort has no context argument; the report lock guards it */
-
-static int group_cmp(const void *pa, const void *pb)
+static int group_cmp(const void *pa, const void *pb, void *ctx)
 {
 	const gitem *a = pa, *b = pb;
-	int c = group_cmp3(group_r, a, b);
+	int c = group_cmp3(ctx, a, b);
 
 	if (c || (c = (int)a->dup - (int)b->dup))
 		return c;
@@ -419,7 +417,6 @@ exai_status vf_report_group(vf_report *r, size_t max_locs,
 			    const char *(*key_of)(const char *path, void *ctx),
 			    bool (*is_dup)(const char *path, void *ctx), void *ctx, exai_error *e)
 {
-	static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
 	gitem *g = NULL;
 	vf_finding *nf = NULL;
 	vf_loc **locs = NULL;
@@ -441,10 +438,7 @@ exai_status vf_report_group(vf_report *r, size_t max_locs,
 		g[i] =
 		    (gitem){i, key_of && p ? key_of(p, ctx) : NULL, is_dup && p && is_dup(p, ctx)};
 	}
-	pthread_mutex_lock(&sort_lock);
-	group_r = r;
-	qsort(g, r->nf, sizeof(*g), group_cmp);
-	pthread_mutex_unlock(&sort_lock);
+	qsort_r(g, r->nf, sizeof(*g), group_cmp, r);
 	/* First pass: allocate every run's location array, so a failure changes nothing. */
 	for (size_t a = 0; a < r->nf; a = k) {
 		size_t extra;
