@@ -76,3 +76,7 @@ set_tests_properties(verifier_fuzz_scan_corpus PROPERTIES TIMEOUT 900)
 add_executable(vf_mkarchive ${EXAI_TESTS_DIR}/fixtures/verifier/archive/mkarchive.c)
 target_link_libraries(vf_mkarchive PRIVATE PkgConfig::ARCHIVE)
 exai_warnings(vf_mkarchive)
+
+# fuzz_baseline: the baseline parser and the inline allow-comment scanner (scan_baseline.c),
+# hand-written readers of hostile input; its corpus is replayed in every build.
+exai_fuzz_harness(baseline LIBS vf_scan INCLUDES ${CMAKE_SOURCE_DIR}/verifier)

@@ -307,6 +307,9 @@ bool vf_inline_allow(const vf_buf *b, uint64_t line, uint64_t off, const char *r
 typedef struct vf_baseline vf_baseline;
 /* Strict, bounded reader; a bad file is EXAI_EFORMAT / EXAI_ETOOBIG naming file and line. */
 exai_status vf_baseline_load(const char *file, vf_baseline **out, exai_error *e) EXAI_WUR;
+/* The same from @len bytes at @buf (@file names it in errors). */
+exai_status vf_baseline_parse(const char *file, const uint8_t *buf, size_t len, vf_baseline **out,
+			      exai_error *e) EXAI_WUR;
 void vf_baseline_free(vf_baseline *b);
 /* Writes every unsuppressed finding of @r (rule, path, evidence hash), replacing @path
  * atomically. */

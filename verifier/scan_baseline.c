@@ -267,23 +267,24 @@ static exai_status parse_entry(const char *file, size_t ln, const char *s, size_
 	return EXAI_OK;
 }
 
-exai_status vf_baseline_load(const char *file, vf_baseline **out, exai_error *e)
+exai_status vf_baseline_parse(const char *file, const uint8_t *buf, size_t len, vf_baseline **out,
+			      exai_error *e)
 {
-	uint8_t *buf = NULL;
-	size_t len = 0, cap = 0, ln = 1;
+	size_t cap = 0, ln = 1;
 	vf_baseline *b = calloc(1, sizeof(*b));
 	exai_status rc;
-	const char *p, *end;
+	const char *p = (const char *)buf, *end = p + len;
 
 	*out = NULL;
 	if (!b || !(b->file = strdup(file))) {
 		vf_baseline_free(b);
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	}
-	if ((rc = exai_file_read_bounded(file, BASELINE_MAX, &buf, &len, e)))
+	if (len > BASELINE_MAX) {
+		rc =
+		    exai_error_set(e, EXAI_ETOOBIG, "%s: larger than %u bytes", file, BASELINE_MAX);
 		goto fail;
-	p = (const char *)buf;
-	end = p + len;
+	}
 	if (len < sizeof(BASELINE_MAGIC) ||
 	    memcmp(p, BASELINE_MAGIC "\n", sizeof(BASELINE_MAGIC))) {
 		rc = exai_error_set(e, EXAI_EFORMAT,
@@ -327,12 +328,24 @@ exai_status vf_baseline_load(const char *file, vf_baseline **out, exai_error *e)
 		b->n++;
 		p = nl + 1;
 	}
-	free(buf);
 	*out = b;
 	return EXAI_OK;
 fail:
-	free(buf);
 	vf_baseline_free(b);
+	return rc;
+}
+
+exai_status vf_baseline_load(const char *file, vf_baseline **out, exai_error *e)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	exai_status rc;
+
+	*out = NULL;
+	if ((rc = exai_file_read_bounded(file, BASELINE_MAX, &buf, &len, e)))
+		return rc;
+	rc = vf_baseline_parse(file, buf, len, out, e);
+	free(buf);
 	return rc;
 }
 
