@@ -48,13 +48,18 @@ static void usage(FILE *out)
 	      "                            [--baseline FILE] [--write-baseline FILE]\n"
 	      "                            [--jobs N] [--json]\n"
 	      "\n"
-	      "PATH is a file, a directory, or a tar / OCI / docker-save archive (layers too).\n"
+	      "PATH is a file, a directory, or an archive: tar (OCI, docker-save: layers too),\n"
+	      "gzip/zstd/xz, zip, 7z.\n"
 	      "--rules adds a rules file to the shipped defaults (same id: fields override).\n"
 	      "--allow names the allow file (local hosts/CIDRs/registries, suppressions).\n"
 	      "--fail-on: lowest severity that fails the scan (default: medium).\n"
 	      "Identical evidence (rule and match) within one package root is one finding with\n"
 	      "a count and its first " VF_GROUP_LOCS_STR
 	      " locations; --no-group lists every location.\n"
+	      "An 'airgap-verifier:allow RULE reason' comment on a finding's line (or alone on\n"
+	      "the line before) suppresses it; the reason is required.\n"
+	      "--write-baseline FILE records the current findings (rule, path, evidence hash);\n"
+	      "--baseline FILE suppresses the findings recorded there: only new ones fail.\n"
 	      "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or runtime error.\n",
 	      out);
 }
