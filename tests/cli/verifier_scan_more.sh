@@ -52,6 +52,30 @@ assert u["level"] == "warning"
 PY
 ok "SARIF 2.1.0 has the required properties"
 
+# paths outside the working directory, absolute ones, odd characters: still relative
+# references (against FSROOT when not under SCANROOT), percent-encoded, no "..", no scheme
+mkdir -p "odd/a b" sub
+echo 'u = "https://api.vendor-odd.zz/v1"' >"odd/a b/x:y%z#1.py"
+(cd sub && expect_rc 1 airgap-verifier scan ../odd "$T/odd" --no-group --format sarif --output ../odd.sarif)
+$PY - odd.sarif "$T" <<'PY'
+import json, sys, urllib.parse
+run = json.load(open(sys.argv[1]))["runs"][0]
+bases = run["originalUriBaseIds"]
+assert bases["FSROOT"]["uri"] == "file:///" and bases["SCANROOT"]["uri"].endswith("/sub/"), bases
+got = []
+for r in run["results"]:
+    for l in r["locations"]:
+        a = l["physicalLocation"]["artifactLocation"]
+        u = urllib.parse.urlsplit(a["uri"])
+        assert not u.scheme and not u.netloc and not u.query and not u.fragment, a
+        assert not a["uri"].startswith("/") and ".." not in a["uri"].split("/"), a
+        full = urllib.parse.urljoin(bases[a["uriBaseId"]]["uri"], a["uri"])
+        got.append((a["uriBaseId"], urllib.parse.unquote(urllib.parse.urlsplit(full).path)))
+want = ("FSROOT", sys.argv[2] + "/odd/a b/x:y%z#1.py")
+assert got == [want, want], (got, want)
+PY
+ok "SARIF: paths outside SCANROOT resolve through FSROOT; odd characters are percent-encoded"
+
 expect_rc 1 airgap-verifier scan dirty --format junit --output out.xml
 expect_rc 1 airgap-verifier scan dirty --format json --output out.json
 $PY - out.xml out.json <<'PY'
