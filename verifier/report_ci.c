@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exai/hash.h"
 #include "report_int.h"
 
 #ifndef VF_VERSION
@@ -186,6 +187,25 @@ static void sarif_locations(FILE *o, const vf_finding *f, const char *root)
 	fputc(']', o);
 }
 
+/* partialFingerprints: SHA-256 of rule, path and evidence (no line: an edit above a finding
+ * keeps its fingerprint, as a baseline entry keeps its match). Omitted if hashing fails. */
+static void sarif_fingerprint(FILE *o, const vf_finding *f)
+{
+	const char *parts[3] = {f->rule_id, f->path ? f->path : "", f->evidence ? f->evidence : ""};
+	uint8_t d[EXAI_SHA256_LEN];
+	char hex[EXAI_SHA256_HEX];
+	exai_sha256 h;
+	exai_error e;
+
+	if (exai_sha256_init(&h, &e))
+		return;
+	for (int i = 0; i < 3; i++)
+		exai_sha256_update(&h, parts[i], strlen(parts[i]) + 1); /* NUL-separated */
+	exai_sha256_final(&h, d);
+	exai_hex_encode(d, sizeof(d), hex);
+	fprintf(o, ", \"partialFingerprints\": {\"airgapVerifier/v1\": \"%s\"}", hex);
+}
+
 static void sarif_result(FILE *o, const vf_finding *f, size_t rule_idx, const char *root)
 {
 	fputs("{", o);
@@ -206,6 +226,7 @@ static void sarif_result(FILE *o, const vf_finding *f, size_t rule_idx, const ch
 	sarif_locations(o, f, root);
 	if (f->count > 1)
 		fprintf(o, ", \"occurrenceCount\": %llu", (unsigned long long)f->count);
+	sarif_fingerprint(o, f);
 	fputs(", \"properties\": {", o);
 	vf_jkey(o, "severity", vf_severity_name(f->severity), false);
 	if (f->evidence)
@@ -365,12 +386,28 @@ static void junit_case_open(const vf_report *r, FILE *out)
 	fputs("\" name=\"", out);
 }
 
-static void junit_finding(const vf_report *r, const vf_finding *f, FILE *out)
+static bool same_place(const vf_finding *a, const vf_finding *b)
 {
+	return !strcmp(a->rule_id, b->rule_id) && a->line == b->line && a->column == b->column &&
+	       a->offset == b->offset &&
+	       (a->path == b->path || (a->path && b->path && !strcmp(a->path, b->path)));
+}
+
+/* @i: the finding's index, so that two findings of one rule at one place (a sorted report
+ * keeps them next to each other) get distinct names: the evidence is added. */
+static void junit_finding(const vf_report *r, size_t i, FILE *out)
+{
+	const vf_finding *f = &r->f[i];
+
 	junit_case_open(r, out);
 	xml_put(f->rule_id, out);
 	fputs(" at ", out);
 	xml_loc(f->path, f->line, f->column, f->offset, f->logical, out);
+	if ((i > 0 && same_place(f, &r->f[i - 1])) ||
+	    (i + 1 < r->nf && same_place(f, &r->f[i + 1]))) {
+		fputs(": ", out);
+		xml_put(f->evidence ? f->evidence : f->message, out);
+	}
 	fputc('"', out);
 	if (f->path && !f->logical) {
 		fputs(" file=\"", out);
@@ -444,7 +481,7 @@ void vf_write_junit(const vf_report *r, const rule_view *t, size_t nrules, FILE 
 		fputs("    </properties>\n", out);
 	}
 	for (size_t i = 0; i < r->nf; i++)
-		junit_finding(r, &r->f[i], out);
+		junit_finding(r, i, out);
 	/* Rules that found nothing pass: the dashboard shows what was checked. */
 	for (size_t i = 0; i < nrules; i++) {
 		if (t[i].fails + t[i].others)

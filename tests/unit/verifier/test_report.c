@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exai/hash.h"
 #include "report.h"
 #include "testutil.h"
 
@@ -402,6 +403,46 @@ START_TEST(empty_report_is_clean)
 }
 END_TEST
 
+/* Two findings of one rule at one place get distinct JUnit names (their evidence); SARIF's
+ * partialFingerprints hash rule, path and evidence, not the line. */
+START_TEST(ci_names_and_fingerprints)
+{
+	exai_error e;
+	vf_report *r = vf_report_new("scan");
+	char *out, want[200], hex[EXAI_SHA256_HEX];
+	uint8_t d[EXAI_SHA256_LEN];
+	static const char msg[] = "net.url.public\0a.py\0https://x.zz/\0";
+	vf_finding f = {.rule_id = "net.url.public",
+			.severity = VF_SEV_MEDIUM,
+			.path = "a.py",
+			.line = 4,
+			.column = 2,
+			.message = "m",
+			.evidence = "https://x.zz/"};
+
+	ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	f.evidence = "https://y.zz/";
+	ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	f.path = "b.py";
+	ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	vf_report_sort(r);
+	out = render(r, VF_FMT_JUNIT);
+	ck_assert_ptr_nonnull(strstr(out, "name=\"net.url.public at a.py:4:2: https://x.zz/\""));
+	ck_assert_ptr_nonnull(strstr(out, "name=\"net.url.public at a.py:4:2: https://y.zz/\""));
+	ck_assert_ptr_nonnull(strstr(out, "name=\"net.url.public at b.py:4:2\""));
+	free(out);
+	out = render(r, VF_FMT_SARIF);
+	ck_assert_int_eq(exai_sha256_buf(msg, sizeof(msg) - 1, d, &e), EXAI_OK);
+	exai_hex_encode(d, sizeof(d), hex);
+	snprintf(want, sizeof(want), "\"partialFingerprints\": {\"airgapVerifier/v1\": \"%s\"}",
+		 hex);
+	ck_assert_ptr_nonnull(strstr(out, want));
+	ck_assert_uint_eq(count_str(out, "\"partialFingerprints\""), 3);
+	free(out);
+	vf_report_free(r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("report");
@@ -417,6 +458,7 @@ int main(void)
 	tcase_add_test(tc, junit_format);
 	tcase_add_test(tc, group_identical_evidence);
 	tcase_add_test(tc, sarif_uri_bases);
+	tcase_add_test(tc, ci_names_and_fingerprints);
 	tcase_add_test(tc, empty_report_is_clean);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
