@@ -3,6 +3,10 @@ exai_check_suite(test_vf_report unit/verifier/test_report.c vf_report)
 exai_cli_test(verifier_scan_cli cli/verifier_scan.sh)
 exai_cli_test(verifier_scan_more_cli cli/verifier_scan_more.sh)
 exai_cli_test(verifier_scan_incomplete_cli cli/verifier_scan_incomplete.sh)
+exai_cli_test(verifier_scan_group_cli cli/verifier_scan_group.sh)
+exai_cli_test(verifier_scan_suppress_cli cli/verifier_scan_suppress.sh)
+exai_cli_test(verifier_scan_archive_cli cli/verifier_scan_archive.sh)
+exai_cli_test(verifier_scan_telemetry_cli cli/verifier_scan_telemetry.sh)
 exai_check_suite(test_vf_scan unit/verifier/test_scan.c vf_scan)
 
 # Fuzz harnesses for what scan parses by hand (ELF) and for a whole scanned buffer. Their seeds
@@ -67,3 +71,12 @@ endif()
 add_test(NAME verifier_fuzz_scan_corpus COMMAND fuzz_scan_buf_replay
   ${EXAI_TESTS_DIR}/fuzz/fuzz_scan_buf_corpus)
 set_tests_properties(verifier_fuzz_scan_corpus PROPERTIES TIMEOUT 900)
+
+# vf_mkarchive: writes 7z / zip archives for verifier_scan_archive.sh (no 7z tool on the hosts).
+add_executable(vf_mkarchive ${EXAI_TESTS_DIR}/fixtures/verifier/archive/mkarchive.c)
+target_link_libraries(vf_mkarchive PRIVATE PkgConfig::ARCHIVE)
+exai_warnings(vf_mkarchive)
+
+# fuzz_baseline: the baseline parser and the inline allow-comment scanner (scan_baseline.c),
+# hand-written readers of hostile input; its corpus is replayed in every build.
+exai_fuzz_harness(baseline LIBS vf_scan INCLUDES ${CMAKE_SOURCE_DIR}/verifier)

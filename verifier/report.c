@@ -8,7 +8,7 @@
  * is called. Rules named by findings but never declared are still listed (with the severity of
  * their first finding) so JUnit and SARIF always cover every rule that fired.
  */
-#include "report.h"
+#include "report_int.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -22,28 +22,6 @@
 #ifndef VF_VERSION
 #define VF_VERSION "0.0.0"
 #endif
-
-#define SARIF_SCHEMA                                                                             \
-	"https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0." \
-	"json"
-
-typedef struct rule_decl {
-	char *id;
-	vf_severity sev;
-	char *desc;
-} rule_decl;
-
-struct vf_report {
-	char *mode;
-	vf_finding *f;
-	size_t nf, capf;
-	char **notes;
-	size_t nnotes, capnotes;
-	rule_decl *rules;
-	size_t nrules, caprules;
-	vf_severity fail_on;
-	pthread_mutex_t lock;
-};
 
 static const char *const sev_names[] = {"info", "low", "medium", "high", "critical"};
 
@@ -158,11 +136,16 @@ vf_report *vf_report_new(const char *mode)
 		return NULL;
 	}
 	r->fail_on = VF_SEV_INFO;
+	r->started = time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &r->mono0);
 	return r;
 }
 
 static void finding_free(vf_finding *f)
 {
+	for (size_t i = 0; i < f->nlocs; i++)
+		free((char *)f->locs[i].path);
+	free((vf_loc *)f->locs);
 	free((char *)f->rule_id);
 	free((char *)f->path);
 	free((char *)f->evidence);
@@ -224,6 +207,9 @@ exai_status vf_report_add(vf_report *r, const vf_finding *f, exai_error *e)
 	c.message = sanitize(f->message ? f->message : "", &oom);
 	c.hint = sanitize(f->hint, &oom);
 	c.suppress_reason = sanitize(f->suppress_reason, &oom);
+	c.count = 0;
+	c.locs = NULL;
+	c.nlocs = 0;
 	if (oom) {
 		finding_free(&c);
 		return exai_error_set(e, EXAI_ENOMEM, "report: out of memory");
@@ -303,6 +289,16 @@ exai_status vf_report_rule(vf_report *r, const char *rule_id, vf_severity sev,
 	return EXAI_OK;
 }
 
+void vf_report_set_started(vf_report *r, time_t t)
+{
+	r->started = t;
+}
+
+uint64_t vf_report_finding_count(const vf_finding *f)
+{
+	return f->count > 1 ? f->count : 1;
+}
+
 void vf_report_set_fail_on(vf_report *r, vf_severity sev)
 {
 	r->fail_on = sev;
@@ -326,6 +322,22 @@ size_t vf_report_count(const vf_report *r, vf_severity at_least)
 		if (!r->f[i].suppressed && r->f[i].severity >= at_least)
 			n++;
 	return n;
+}
+
+exai_status vf_report_suppress(vf_report *r, size_t i, const char *reason, exai_error *e)
+{
+	bool oom = false;
+	char *c;
+
+	if (i >= r->nf)
+		return exai_error_set(e, EXAI_EINVAL, "report: no finding %zu", i);
+	c = sanitize(reason ? reason : "", &oom);
+	if (oom)
+		return exai_error_set(e, EXAI_ENOMEM, "report: out of memory");
+	free((char *)r->f[i].suppress_reason);
+	r->f[i].suppress_reason = c;
+	r->f[i].suppressed = true;
+	return EXAI_OK;
 }
 
 size_t vf_report_count_suppressed(const vf_report *r)
@@ -367,21 +379,124 @@ void vf_report_sort(vf_report *r)
 		qsort(r->f, r->nf, sizeof(*r->f), finding_cmp);
 }
 
-/* ---- the rule table every format shares ---- */
+/* ---- grouping identical evidence ---- */
 
-typedef struct rule_view {
-	const char *id;
-	vf_severity sev;
-	const char *desc;
-	size_t fails, others; /* unsuppressed at/above fail_on; the rest */
-} rule_view;
+typedef struct gitem {
+	size_t i;
+	const char *key;
+	bool dup;
+} gitem;
+
+static int group_cmp3(const vf_report *r, const gitem *a, const gitem *b)
+{
+	const vf_finding *x = &r->f[a->i], *y = &r->f[b->i];
+	int c;
+
+	if ((c = strcmp_null(a->key, b->key)) || (c = strcmp(x->rule_id, y->rule_id)) ||
+	    (c = (int)x->severity - (int)y->severity) ||
+	    (c = strcmp_null(x->evidence, y->evidence)) ||
+	    (c = strcmp_null(x->message, y->message)) ||
+	    (c = (int)x->suppressed - (int)y->suppressed) ||
+	    (c = strcmp_null(x->suppress_reason, y->suppress_reason)) ||
+	    (c = (int)x->logical - (int)y->logical) || (c = (x->path == NULL) - (y->path == NULL)))
+		return c;
+	return 0;
+}
+
+static int group_cmp(const void *pa, const void *pb, void *ctx)
+{
+	const gitem *a = pa, *b = pb;
+	int c = group_cmp3(ctx, a, b);
+
+	if (c || (c = (int)a->dup - (int)b->dup))
+		return c;
+	return (a->i > b->i) - (a->i < b->i);
+}
+
+exai_status vf_report_group(vf_report *r, size_t max_locs,
+			    const char *(*key_of)(const char *path, void *ctx),
+			    bool (*is_dup)(const char *path, void *ctx), void *ctx, exai_error *e)
+{
+	gitem *g = NULL;
+	vf_finding *nf = NULL;
+	vf_loc **locs = NULL;
+	size_t n = 0, k;
+	exai_status rc = EXAI_OK;
+
+	if (r->nf < 2)
+		return EXAI_OK;
+	if (max_locs < 1)
+		max_locs = 1;
+	vf_report_sort(r);
+	g = calloc(r->nf, sizeof(*g));
+	nf = calloc(r->nf, sizeof(*nf));
+	locs = calloc(r->nf, sizeof(*locs));
+	if (!g || !nf || !locs)
+		goto oom;
+	for (size_t i = 0; i < r->nf; i++) {
+		const char *p = r->f[i].path;
+		g[i] =
+		    (gitem){i, key_of && p ? key_of(p, ctx) : NULL, is_dup && p && is_dup(p, ctx)};
+	}
+	qsort_r(g, r->nf, sizeof(*g), group_cmp, r);
+	/* First pass: allocate every run's location array, so a failure changes nothing. */
+	for (size_t a = 0; a < r->nf; a = k) {
+		size_t extra;
+		for (k = a + 1; k < r->nf && group_cmp3(r, &g[a], &g[k]) == 0; k++)
+			;
+		extra = k - a - 1 < max_locs - 1 ? k - a - 1 : max_locs - 1;
+		if (extra && !(locs[n] = calloc(extra, sizeof(**locs))))
+			goto oom;
+		n++;
+	}
+	n = 0;
+	for (size_t a = 0; a < r->nf; a = k) {
+		vf_finding *rep = &r->f[g[a].i];
+		for (k = a + 1; k < r->nf && group_cmp3(r, &g[a], &g[k]) == 0; k++)
+			;
+		nf[n] = *rep;
+		nf[n].count = k - a;
+		nf[n].locs = locs[n];
+		nf[n].nlocs = 0;
+		for (size_t j = a + 1; j < k; j++) {
+			vf_finding *o = &r->f[g[j].i];
+			if (nf[n].nlocs < max_locs - 1) {
+				locs[n][nf[n].nlocs++] =
+				    (vf_loc){o->path, o->line, o->column, o->offset};
+				o->path = NULL; /* moved */
+			}
+			finding_free(o);
+		}
+		if (nf[n].count == 1)
+			nf[n].count = 0;
+		n++;
+	}
+	free(r->f);
+	r->f = nf;
+	r->nf = n;
+	r->capf = r->nf;
+	nf = NULL;
+	vf_report_sort(r);
+	goto out;
+oom:
+	for (size_t i = 0; locs && i < r->nf; i++)
+		free(locs[i]);
+	rc = exai_error_set(e, EXAI_ENOMEM, "report: out of memory grouping findings");
+out:
+	free(g);
+	free(nf);
+	free(locs);
+	return rc;
+}
+
+/* ---- the rule table every format shares ---- */
 
 static int rule_view_cmp(const void *pa, const void *pb)
 {
 	return strcmp(((const rule_view *)pa)->id, ((const rule_view *)pb)->id);
 }
 
-static bool finding_fails(const vf_report *r, const vf_finding *f)
+bool vf_report_fails(const vf_report *r, const vf_finding *f)
 {
 	return !f->suppressed && f->severity >= r->fail_on;
 }
@@ -426,7 +541,7 @@ static rule_view *rule_table(const vf_report *r, size_t *n_out)
 	for (size_t i = 0; i < r->nf; i++) {
 		rule_view key = {.id = r->f[i].rule_id};
 		rule_view *v = bsearch(&key, t, m, sizeof(*t), rule_view_cmp);
-		if (v && finding_fails(r, &r->f[i]))
+		if (v && vf_report_fails(r, &r->f[i]))
 			v->fails++;
 		else if (v)
 			v->others++;
@@ -435,7 +550,7 @@ static rule_view *rule_table(const vf_report *r, size_t *n_out)
 	return t;
 }
 
-static size_t rule_index(const rule_view *t, size_t n, const char *id)
+size_t vf_report_rule_index(const rule_view *t, size_t n, const char *id)
 {
 	rule_view key = {.id = id};
 	const rule_view *v = bsearch(&key, t, n, sizeof(*t), rule_view_cmp);
@@ -445,18 +560,43 @@ static size_t rule_index(const rule_view *t, size_t n, const char *id)
 
 /* ---- text ---- */
 
-static void text_location(const vf_finding *f, FILE *out)
+static void text_loc(const char *path, uint64_t line, uint64_t column, uint64_t offset, FILE *out)
 {
-	fputs(f->path ? f->path : "-", out);
-	if (f->line) {
-		fprintf(out, ":%llu", (unsigned long long)f->line);
-		if (f->column)
-			fprintf(out, ":%llu", (unsigned long long)f->column);
-	} else if (f->path && f->offset) {
+	fputs(path ? path : "-", out);
+	if (line) {
+		fprintf(out, ":%llu", (unsigned long long)line);
+		if (column)
+			fprintf(out, ":%llu", (unsigned long long)column);
+	} else if (path && offset) {
 		/* A byte offset only where it locates something (a binary, an archive entry); a
 		 * finding at an address (run mode) or about a whole file or bundle has none. */
-		fprintf(out, " (offset %llu)", (unsigned long long)f->offset);
+		fprintf(out, " (offset %llu)", (unsigned long long)offset);
 	}
+}
+
+static void text_location(const vf_finding *f, FILE *out)
+{
+	text_loc(f->path, f->line, f->column, f->offset, out);
+}
+
+/* "    seen 12 times; also at: a:1:2, b:3 (and 9 more)" for a grouped finding. */
+static void text_group(const vf_finding *f, FILE *out)
+{
+	uint64_t n = vf_report_finding_count(f);
+
+	if (n < 2)
+		return;
+	fprintf(out, "    seen %llu times; also at: ", (unsigned long long)n);
+	for (size_t i = 0; i < f->nlocs; i++) {
+		if (i)
+			fputs(", ", out);
+		text_loc(f->locs[i].path, f->locs[i].line, f->locs[i].column, f->locs[i].offset,
+			 out);
+	}
+	if (n > 1 + f->nlocs)
+		fprintf(out, "%s(and %llu more)", f->nlocs ? " " : "",
+			(unsigned long long)(n - 1 - f->nlocs));
+	fputc('\n', out);
 }
 
 static void write_text(const vf_report *r, FILE *out)
@@ -483,6 +623,7 @@ static void write_text(const vf_report *r, FILE *out)
 			f->message);
 		if (f->evidence)
 			fprintf(out, "    evidence: %s\n", f->evidence);
+		text_group(f, out);
 		if (f->hint)
 			fprintf(out, "    fix: %s\n", f->hint);
 		if (f->suppressed)
@@ -496,7 +637,7 @@ static void write_text(const vf_report *r, FILE *out)
 /* Writes @s as a JSON string. Report strings are sanitised (no control characters, valid
  * UTF-8), so only '"' and '\\' need escaping. NULL is written as null. */
 /* The body of a JSON string: runs without '"' or '\\' go out in one write. */
-static void jesc(FILE *o, const char *s)
+void vf_jesc(FILE *o, const char *s)
 {
 	for (;;) {
 		size_t n = strcspn(s, "\"\\");
@@ -509,33 +650,41 @@ static void jesc(FILE *o, const char *s)
 	}
 }
 
-static void jstr(FILE *o, const char *s)
+void vf_jstr(FILE *o, const char *s)
 {
 	if (!s) {
 		fputs("null", o);
 		return;
 	}
 	fputc('"', o);
-	jesc(o, s);
+	vf_jesc(o, s);
 	fputc('"', o);
 }
 
-static void jkey(FILE *o, const char *key, const char *s, bool comma)
+void vf_jkey(FILE *o, const char *key, const char *s, bool comma)
 {
 	fprintf(o, "%s\"%s\": ", comma ? ", " : "", key);
-	jstr(o, s);
+	vf_jstr(o, s);
 }
 
 static void write_json(const vf_report *r, const rule_view *t, size_t nrules, FILE *o)
 {
 	fputs("{\n  \"tool\": \"airgap-verifier\",\n  \"version\": ", o);
-	jstr(o, VF_VERSION);
+	vf_jstr(o, VF_VERSION);
 	fputs(",\n  \"mode\": ", o);
-	jstr(o, r->mode);
+	vf_jstr(o, r->mode);
 	fprintf(o, ",\n  \"fail_on\": \"%s\",\n  \"passed\": %s,\n", vf_severity_name(r->fail_on),
 		vf_report_count(r, r->fail_on) == 0 ? "true" : "false");
-	fprintf(o, "  \"summary\": {\"findings\": %zu, \"suppressed\": %zu, \"by_severity\": {",
-		vf_report_count(r, VF_SEV_INFO), vf_report_count_suppressed(r));
+	{
+		uint64_t occ = 0;
+		for (size_t i = 0; i < r->nf; i++)
+			occ += r->f[i].suppressed ? 0 : vf_report_finding_count(&r->f[i]);
+		fprintf(o,
+			"  \"summary\": {\"findings\": %zu, \"occurrences\": %llu, "
+			"\"suppressed\": %zu, \"by_severity\": {",
+			vf_report_count(r, VF_SEV_INFO), (unsigned long long)occ,
+			vf_report_count_suppressed(r));
+	}
 	for (unsigned sv = 0; sv <= VF_SEV_CRITICAL; sv++) {
 		size_t n = 0;
 		for (size_t i = 0; i < r->nf; i++)
@@ -545,269 +694,46 @@ static void write_json(const vf_report *r, const rule_view *t, size_t nrules, FI
 	fputs("}},\n  \"notes\": [", o);
 	for (size_t i = 0; i < r->nnotes; i++) {
 		fputs(i ? ",\n    " : "\n    ", o);
-		jstr(o, r->notes[i]);
+		vf_jstr(o, r->notes[i]);
 	}
 	fputs(r->nnotes ? "\n  ],\n  \"rules\": [" : "],\n  \"rules\": [", o);
 	for (size_t i = 0; i < nrules; i++) {
 		fputs(i ? ",\n    {" : "\n    {", o);
-		jkey(o, "id", t[i].id, false);
-		jkey(o, "severity", vf_severity_name(t[i].sev), true);
-		jkey(o, "description", t[i].desc, true);
+		vf_jkey(o, "id", t[i].id, false);
+		vf_jkey(o, "severity", vf_severity_name(t[i].sev), true);
+		vf_jkey(o, "description", t[i].desc, true);
 		fprintf(o, ", \"findings\": %zu}", t[i].fails + t[i].others);
 	}
 	fputs(nrules ? "\n  ],\n  \"findings\": [" : "],\n  \"findings\": [", o);
 	for (size_t i = 0; i < r->nf; i++) {
 		const vf_finding *f = &r->f[i];
 		fputs(i ? ",\n    {" : "\n    {", o);
-		jkey(o, "rule_id", f->rule_id, false);
-		jkey(o, "severity", vf_severity_name(f->severity), true);
-		jkey(o, "path", f->path, true);
+		vf_jkey(o, "rule_id", f->rule_id, false);
+		vf_jkey(o, "severity", vf_severity_name(f->severity), true);
+		vf_jkey(o, "path", f->path, true);
 		fprintf(o, ", \"line\": %llu, \"column\": %llu, \"offset\": %llu",
 			(unsigned long long)f->line, (unsigned long long)f->column,
 			(unsigned long long)f->offset);
-		jkey(o, "message", f->message, true);
-		jkey(o, "evidence", f->evidence, true);
-		jkey(o, "hint", f->hint, true);
-		fprintf(o, ", \"suppressed\": %s", f->suppressed ? "true" : "false");
+		vf_jkey(o, "message", f->message, true);
+		vf_jkey(o, "evidence", f->evidence, true);
+		vf_jkey(o, "hint", f->hint, true);
+		fprintf(o, ", \"count\": %llu, \"locations\": [",
+			(unsigned long long)vf_report_finding_count(f));
+		for (size_t k = 0; f->path && k <= f->nlocs; k++) {
+			vf_loc l =
+			    k ? f->locs[k - 1] : (vf_loc){f->path, f->line, f->column, f->offset};
+			fputs(k ? ", {" : "{", o);
+			vf_jkey(o, "path", l.path, false);
+			fprintf(o, ", \"line\": %llu, \"column\": %llu, \"offset\": %llu}",
+				(unsigned long long)l.line, (unsigned long long)l.column,
+				(unsigned long long)l.offset);
+		}
+		fprintf(o, "], \"suppressed\": %s", f->suppressed ? "true" : "false");
 		if (f->suppressed)
-			jkey(o, "suppress_reason", f->suppress_reason, true);
+			vf_jkey(o, "suppress_reason", f->suppress_reason, true);
 		fputc('}', o);
 	}
 	fputs(r->nf ? "\n  ]\n}\n" : "]\n}\n", o);
-}
-
-/* ---- sarif 2.1.0 (streamed) ---- */
-
-static const char *sarif_level(vf_severity s)
-{
-	return s >= VF_SEV_HIGH ? "error" : s == VF_SEV_MEDIUM ? "warning" : "note";
-}
-
-/* GitHub code scanning reads this to rank security results. */
-static const char *sarif_security_severity(vf_severity s)
-{
-	static const char *const v[] = {"0.0", "3.0", "5.5", "8.0", "9.5"};
-	return v[s];
-}
-
-/* Writes @path as a JSON string holding a URI reference: what RFC 3986 does not allow
- * literally is percent-encoded; '!' (our archive separator) and '/' stay as they are. */
-static void juri(FILE *o, const char *path)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	fputc('"', o);
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-._~!$&'()*+,;=:@/", *p))
-			fputc(*p, o);
-		else
-			fprintf(o, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
-	}
-	fputc('"', o);
-}
-
-static void sarif_result(FILE *o, const vf_finding *f, size_t rule_idx)
-{
-	fputs("{", o);
-	jkey(o, "ruleId", f->rule_id, false);
-	fprintf(o, ", \"ruleIndex\": %zu, \"level\": \"%s\", \"message\": {\"text\": ", rule_idx,
-		sarif_level(f->severity));
-	/* message + " Fix: " + hint, escaped in one string */
-	fputc('"', o);
-	for (int part = 0; part < 2; part++) {
-		const char *s = part ? f->hint : f->message;
-		if (!s)
-			continue;
-		if (part)
-			fputs(" Fix: ", o);
-		jesc(o, s);
-	}
-	fputs("\"}", o);
-	if (f->path) {
-		fputs(", \"locations\": [{\"physicalLocation\": {\"artifactLocation\": {\"uri\": ",
-		      o);
-		juri(o, f->path);
-		if (f->line && f->column)
-			fprintf(o, "}, \"region\": {\"startLine\": %llu, \"startColumn\": %llu}}}]",
-				(unsigned long long)f->line, (unsigned long long)f->column);
-		else if (f->line)
-			fprintf(o, "}, \"region\": {\"startLine\": %llu}}}]",
-				(unsigned long long)f->line);
-		else
-			fprintf(o, "}, \"region\": {\"byteOffset\": %llu}}}]",
-				(unsigned long long)f->offset);
-	}
-	fputs(", \"properties\": {", o);
-	jkey(o, "severity", vf_severity_name(f->severity), false);
-	if (f->evidence)
-		jkey(o, "evidence", f->evidence, true);
-	if (f->hint)
-		jkey(o, "hint", f->hint, true);
-	fputc('}', o);
-	if (f->suppressed) {
-		fputs(", \"suppressions\": [{\"kind\": \"external\", \"status\": \"accepted\", ",
-		      o);
-		jkey(o, "justification", f->suppress_reason ? f->suppress_reason : "", false);
-		fputs("}]", o);
-	}
-	fputc('}', o);
-}
-
-static void write_sarif(const vf_report *r, const rule_view *t, size_t nrules, FILE *o)
-{
-	fputs("{\n  \"version\": \"2.1.0\",\n  \"$schema\": \"" SARIF_SCHEMA "\",\n"
-	      "  \"runs\": [\n    {\n      \"tool\": {\"driver\": {\"name\": \"airgap-verifier\", "
-	      "\"version\": ",
-	      o);
-	jstr(o, VF_VERSION);
-	fputs(", \"fullName\": \"airgap-verifier ", o);
-	jesc(o, r->mode);
-	fputs("\", \"rules\": [", o);
-	for (size_t i = 0; i < nrules; i++) {
-		fputs(i ? ",\n        {" : "\n        {", o);
-		jkey(o, "id", t[i].id, false);
-		fputs(", \"shortDescription\": {", o);
-		jkey(o, "text", t[i].desc, false);
-		fprintf(o,
-			"}, \"defaultConfiguration\": {\"level\": \"%s\"}, \"properties\": "
-			"{\"severity\": \"%s\", \"security-severity\": \"%s\", \"tags\": "
-			"[\"security\"]}}",
-			sarif_level(t[i].sev), vf_severity_name(t[i].sev),
-			sarif_security_severity(t[i].sev));
-	}
-	fputs(nrules ? "\n      ]}},\n" : "]}},\n", o);
-	fputs("      \"invocations\": [{\"executionSuccessful\": true, "
-	      "\"toolExecutionNotifications\": [",
-	      o);
-	for (size_t i = 0; i < r->nnotes; i++) {
-		fputs(i ? ", {\"level\": \"note\", \"message\": {"
-			: "{\"level\": \"note\", "
-			  "\"message\": {",
-		      o);
-		jkey(o, "text", r->notes[i], false);
-		fputs("}}", o);
-	}
-	fputs("]}],\n      \"properties\": {", o);
-	jkey(o, "mode", r->mode, false);
-	fputs("},\n      \"results\": [", o);
-	for (size_t i = 0; i < r->nf; i++) {
-		fputs(i ? ",\n        " : "\n        ", o);
-		sarif_result(o, &r->f[i], rule_index(t, nrules, r->f[i].rule_id));
-	}
-	fputs(r->nf ? "\n      ]\n    }\n  ]\n}\n" : "]\n    }\n  ]\n}\n", o);
-}
-
-/* ---- junit ---- */
-
-/* XML-escapes @s (already free of control characters) for text and attribute values. */
-static void xml_put(const char *s, FILE *out)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&':
-			fputs("&amp;", out);
-			break;
-		case '<':
-			fputs("&lt;", out);
-			break;
-		case '>':
-			fputs("&gt;", out);
-			break;
-		case '"':
-			fputs("&quot;", out);
-			break;
-		case '\'':
-			fputs("&apos;", out);
-			break;
-		default:
-			fputc(*s, out);
-		}
-	}
-}
-
-static void junit_finding_text(const vf_finding *f, FILE *out)
-{
-	char loc[64] = "";
-
-	xml_put(f->path ? f->path : "-", out);
-	if (f->line && f->column)
-		snprintf(loc, sizeof(loc), ":%llu:%llu", (unsigned long long)f->line,
-			 (unsigned long long)f->column);
-	else if (f->line)
-		snprintf(loc, sizeof(loc), ":%llu", (unsigned long long)f->line);
-	else if (f->path)
-		snprintf(loc, sizeof(loc), " (offset %llu)", (unsigned long long)f->offset);
-	fprintf(out, "%s: %s: ", loc, vf_severity_name(f->severity));
-	xml_put(f->message, out);
-	if (f->evidence) {
-		fputs("&#10;  evidence: ", out);
-		xml_put(f->evidence, out);
-	}
-	if (f->hint) {
-		fputs("&#10;  fix: ", out);
-		xml_put(f->hint, out);
-	}
-	if (f->suppressed) {
-		fputs("&#10;  suppressed: ", out);
-		xml_put(f->suppress_reason, out);
-	}
-	fputs("&#10;", out);
-}
-
-static void junit_case(const vf_report *r, const rule_view *v, FILE *out)
-{
-	fputs("    <testcase classname=\"airgap-verifier.", out);
-	xml_put(r->mode, out);
-	fputs("\" name=\"", out);
-	xml_put(v->id, out);
-	fputs("\">\n", out);
-	for (size_t i = 0; v->fails && i < r->nf; i++) {
-		const vf_finding *f = &r->f[i];
-		if (strcmp(f->rule_id, v->id) != 0 || !finding_fails(r, f))
-			continue;
-		fprintf(out, "      <failure type=\"%s\" message=\"",
-			vf_severity_name(f->severity));
-		xml_put(f->message, out);
-		fputs("\">", out);
-		junit_finding_text(f, out);
-		fputs("</failure>\n", out);
-	}
-	if (v->others) {
-		fputs("      <system-out>", out);
-		for (size_t i = 0; i < r->nf; i++)
-			if (strcmp(r->f[i].rule_id, v->id) == 0 && !finding_fails(r, &r->f[i]))
-				junit_finding_text(&r->f[i], out);
-		fputs("</system-out>\n", out);
-	}
-	fputs("    </testcase>\n", out);
-}
-
-static void write_junit(const vf_report *r, const rule_view *t, size_t nrules, FILE *out)
-{
-	size_t failed = 0;
-
-	for (size_t i = 0; i < nrules; i++)
-		failed += t[i].fails > 0;
-	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
-	fprintf(out, "<testsuites name=\"airgap-verifier\" tests=\"%zu\" failures=\"%zu\">\n",
-		nrules, failed);
-	fputs("  <testsuite name=\"airgap-verifier ", out);
-	xml_put(r->mode, out);
-	fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"0\">\n", nrules,
-		failed);
-	if (r->nnotes) {
-		fputs("    <properties>\n", out);
-		for (size_t i = 0; i < r->nnotes; i++) {
-			fputs("      <property name=\"note\" value=\"", out);
-			xml_put(r->notes[i], out);
-			fputs("\"/>\n", out);
-		}
-		fputs("    </properties>\n", out);
-	}
-	for (size_t i = 0; i < nrules; i++)
-		junit_case(r, &t[i], out);
-	fputs("  </testsuite>\n</testsuites>\n", out);
 }
 
 exai_status vf_report_write(const vf_report *r, vf_format fmt, FILE *out, exai_error *e)
@@ -828,10 +754,10 @@ exai_status vf_report_write(const vf_report *r, vf_format fmt, FILE *out, exai_e
 		write_json(r, t, nrules, out);
 		break;
 	case VF_FMT_SARIF:
-		write_sarif(r, t, nrules, out);
+		vf_write_sarif(r, t, nrules, out);
 		break;
 	case VF_FMT_JUNIT:
-		write_junit(r, t, nrules, out);
+		vf_write_junit(r, t, nrules, out);
 		break;
 	}
 	free(t);

@@ -5,7 +5,7 @@
  * line, column or byte offset), the offending text (redacted for secrets), and a fix hint.
  * Suppressed findings stay in the report (marked, with the justification) so an auditor sees
  * them; they never count towards the exit code. Formats: text, json, junit (one testcase per
- * rule), sarif (2.1.0).
+ * finding, report_ci.c), sarif (2.1.0, report_ci.c).
  *
  * Contract shared by scan, run, host and bundle modes; implemented in report.c.
  */
@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "exai/error.h"
 
@@ -29,6 +30,12 @@ typedef enum vf_severity {
 
 typedef enum vf_format { VF_FMT_TEXT = 0, VF_FMT_JSON, VF_FMT_JUNIT, VF_FMT_SARIF } vf_format;
 
+/* One more location of a grouped finding (vf_report_group). */
+typedef struct vf_loc {
+	const char *path;
+	uint64_t line, column, offset;
+} vf_loc;
+
 typedef struct vf_finding {
 	const char *rule_id; /* e.g. "net.url.public" */
 	vf_severity severity;
@@ -41,6 +48,14 @@ typedef struct vf_finding {
 	const char *hint;     /* how to fix it */
 	bool suppressed;
 	const char *suppress_reason;
+	/* @path names a network endpoint or a DNS name (run mode), not a file: SARIF gives it
+	 * as a logical location, never as an artifact URI. */
+	bool logical;
+	/* Set by vf_report_group(), ignored by vf_report_add(): how many locations this finding
+	 * stands for (0 = just its own), and the first ones after its own (owned by the report). */
+	uint64_t count;
+	const vf_loc *locs;
+	size_t nlocs;
 } vf_finding;
 
 typedef struct vf_report vf_report;
@@ -80,9 +95,28 @@ void vf_report_set_fail_on(vf_report *r, vf_severity sev);
 /* Sorts findings by path, line, column, offset, rule id, evidence (deterministic output from
  * a multi-threaded producer). Without it, findings keep insertion order. */
 void vf_report_sort(vf_report *r);
+/*
+ * Groups identical evidence: findings with the same rule, severity, evidence and suppression
+ * state whose paths share a group key become one finding with a count and its first
+ * @max_locs locations (its own included). @key_of gives a path's group key (the package
+ * root; NULL = the whole report is one group). Locations for which @is_dup returns true
+ * (a source map, a minified copy of a scanned file; NULL = none) are listed after the
+ * others, so the first locations shown are the sources. Sorts the report first. Returns
+ * EXAI_ENOMEM (report unchanged) on allocation failure.
+ */
+exai_status vf_report_group(vf_report *r, size_t max_locs,
+			    const char *(*key_of)(const char *path, void *ctx),
+			    bool (*is_dup)(const char *path, void *ctx), void *ctx,
+			    exai_error *e) EXAI_WUR;
+/* The wall-clock start of the run (JUnit's timestamp and time); vf_report_new() sets it to
+ * the current time. */
+void vf_report_set_started(vf_report *r, time_t t);
 /* Number of findings (suppressed included), and the i-th one (NULL past the end). */
 size_t vf_report_size(const vf_report *r);
 const vf_finding *vf_report_get(const vf_report *r, size_t i);
+/* Marks the i-th finding suppressed with a copy of @reason (a baseline applied after the
+ * scan). EXAI_ENOMEM or EXAI_EINVAL (no such finding) leave it unchanged. */
+exai_status vf_report_suppress(vf_report *r, size_t i, const char *reason, exai_error *e) EXAI_WUR;
 /* Number of suppressed findings. */
 size_t vf_report_count_suppressed(const vf_report *r);
 

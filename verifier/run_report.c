@@ -75,6 +75,7 @@ static exai_status add_attempt(vf_report *r, const vf_run_attempt *a, const vf_a
 	f.rule_id = RULE_ATTEMPT;
 	f.severity = VF_SEV_HIGH;
 	f.path = where;
+	f.logical = true;
 	f.evidence = evidence;
 	f.message = message;
 	f.hint = hint;
@@ -102,6 +103,7 @@ static exai_status add_lookup(vf_report *r, const vf_run_lookup *l, exai_error *
 	f.rule_id = RULE_LOOKUP;
 	f.severity = VF_SEV_HIGH;
 	f.path = l->name;
+	f.logical = true;
 	f.evidence = evidence;
 	f.message = message;
 	f.hint = "remove the need for this name (an air-gapped site has no public DNS), or give "
@@ -119,6 +121,7 @@ static exai_status add_malformed(vf_report *r, uint64_t n, exai_error *e)
 	f.rule_id = RULE_MALFORMED;
 	f.severity = VF_SEV_HIGH;
 	f.path = VF_RUN_DNS_ADDR ":53";
+	f.logical = true;
 	f.evidence = evidence;
 	f.message = "DNS messages that could not be parsed were sent (each is still a lookup "
 		    "attempt)";
@@ -148,6 +151,7 @@ static exai_status add_incomplete(vf_report *r, const vf_run_log *log, const vf_
 	f.rule_id = RULE_INCOMPLETE;
 	f.severity = VF_SEV_HIGH;
 	f.path = "-";
+	f.logical = true;
 	f.evidence = evidence;
 	f.message = "the run saw traffic it could not itemise (a table limit was reached, DNS "
 		    "connections were closed unread, or packets did not parse): it cannot show "

@@ -11,6 +11,8 @@
  *   scan_walk.c    paths, trees, the worker pool, dispatch by content type
  *   scan_archive.c tar / OCI / docker-save archives through libarchive, nested layers
  *   scan_helm.c    Helm charts: `helm template` when available
+ *   scan_group.c   package roots and duplicate files, for the report's grouping
+ *   scan_baseline.c inline suppression comments and the baseline file
  *   scan_cmd.c     the command line front end
  *
  * A finding's rule comes from the rules file: code implements "checks", the data file names
@@ -79,6 +81,13 @@ typedef struct vf_rule {
 	char *regex_src;
 	regex_t re;
 	bool has_re;
+	/* vendor rules: endpoint hosts (the host or any name under it) and package identities
+	 * ("@sentry/" + "*", "sentry-sdk", "import posthog"), each matched with boundaries so that
+	 * no other name contains it; vf_rules_finish() makes them triggers and a regex. */
+	vf_strv hosts, packages;
+	/* When nonzero, the finding's span is the first of these regex groups that matched
+	 * (not the whole match, which includes the boundary characters). */
+	unsigned char span_group[2];
 	vf_strv files;	  /* basename globs the rule applies to ("#!" = has a shebang) */
 	vf_strv except;	  /* no finding when the matched line contains one of these */
 	vf_strv unless;	  /* no finding when one of these occurs (in the file / the scan) */
@@ -268,16 +277,47 @@ bool vf_k8s_fast_doc(vf_scan *s, const vf_buf *b, const uint8_t *p, size_t n, ui
 unsigned vf_k8s_check_image(vf_scan *s, const vf_buf *b, const char *ref, uint64_t line,
 			    uint64_t col);
 /* scan_archive.c */
-bool vf_is_archive(const uint8_t *p, size_t n);
+bool vf_is_archive(const uint8_t *p, size_t n);	     /* a stream archive: tar family, compressed */
+bool vf_is_seek_archive(const uint8_t *p, size_t n); /* zip, 7z: read from memory */
 void vf_scan_archive_mem(vf_scan *s, const vf_buf *b);
-/* A libarchive reader with exactly the formats and filters the verifier reads (tar family,
- * raw; gzip, zstd, xz): never archive_read_support_format_all. NULL on OOM. */
+/* A libarchive reader with exactly the stream formats and filters the verifier reads (tar
+ * family, raw; gzip, zstd, xz): never archive_read_support_format_all. NULL on OOM. Zip and
+ * 7z are read from memory only (scan_archive.c). */
 struct archive *vf_archive_reader_new(void);
 /* scan_helm.c */
 bool vf_is_chart_dir(const char *dir);
 /* The full path of an executable @name on $PATH (malloc'ed), or NULL. */
 char *vf_find_on_path(const char *name);
 void vf_scan_helm_chart(vf_scan *s, const char *dir, const char *display);
+
+/* scan_group.c: vf_report_group()'s callbacks. The context holds the scan PATHs (@roots,
+ * borrowed) and a cache of directory answers; keys stay valid until it is freed. */
+typedef struct vf_group_ctx vf_group_ctx;
+vf_group_ctx *vf_group_ctx_new(char *const *roots, size_t nroots);
+void vf_group_ctx_free(vf_group_ctx *g);
+bool vf_group_ctx_oom(const vf_group_ctx *g);
+const char *vf_group_key(const char *path, void *ctx);
+bool vf_group_is_dup(const char *path, void *ctx);
+
+/* scan_baseline.c: inline `airgap-verifier:allow RULE reason` comments on a finding's line
+ * or the line before (true, with the reason in @reason, when one with a reason allows
+ * @rule_id), and the baseline file. */
+bool vf_inline_allow(const vf_buf *b, uint64_t line, uint64_t off, const char *rule_id,
+		     char *reason, size_t cap);
+typedef struct vf_baseline vf_baseline;
+/* Strict, bounded reader; a bad file is EXAI_EFORMAT / EXAI_ETOOBIG naming file and line. */
+exai_status vf_baseline_load(const char *file, vf_baseline **out, exai_error *e) EXAI_WUR;
+/* The same from @len bytes at @buf (@file names it in errors). */
+exai_status vf_baseline_parse(const char *file, const uint8_t *buf, size_t len, vf_baseline **out,
+			      exai_error *e) EXAI_WUR;
+void vf_baseline_free(vf_baseline *b);
+/* Writes every unsuppressed finding of @r (rule, path, evidence hash), replacing @path
+ * atomically. */
+exai_status vf_baseline_write(const vf_report *r, const char *path, exai_error *e) EXAI_WUR;
+/* Suppresses each unsuppressed finding that matches an unused entry ("baseline FILE");
+ * *matched gets how many, *stale how many entries matched nothing. */
+exai_status vf_baseline_apply(vf_baseline *b, vf_report *r, size_t *matched, size_t *stale,
+			      exai_error *e) EXAI_WUR;
 
 /* Glob on a file name (fnmatch, no special '/' handling); "#!" matches a shebang. */
 bool vf_files_match(const vf_strv *globs, const char *base, const uint8_t *p, size_t n);

@@ -1,6 +1,12 @@
 /*
- * scan_archive: tar archives (ustar, pax, GNU), optionally gzip/zstd/xz compressed, and single
- * compressed files, through libarchive with only those formats and filters enabled.
+ * scan_archive: tar archives (ustar, pax, GNU), optionally gzip/zstd/xz compressed, single
+ * compressed files, and zip and 7z archives, through libarchive with only those formats and
+ * filters enabled.
+ *
+ * Zip and 7z need to seek (their directory is at the end), so they are read from memory: a
+ * file as it is, an archive entry once held in memory (under max_entry_size), with the
+ * enclosing archive's byte and entry budget. A sparse tar entry is read as its data blocks
+ * only: its holes are never expanded (a 1 TiB sparse file with 4 KiB of data costs 4 KiB).
  *
  * OCI image layouts and `docker save` tarballs need nothing special: their layers are
  * archives inside the archive, recognised by content and read as a stream straight out of
@@ -50,6 +56,25 @@ bool vf_is_archive(const uint8_t *p, size_t n)
 	return n >= 262 && memcmp(p + 257, "ustar", 5) == 0;
 }
 
+bool vf_is_seek_archive(const uint8_t *p, size_t n)
+{
+	if (n >= 4 && (!memcmp(p, "PK\x03\x04", 4) || !memcmp(p, "PK\x05\x06", 4)))
+		return true; /* zip (jar, wheel, ...); an empty one is only its end record */
+	return n >= 6 && !memcmp(p, "7z\xbc\xaf\x27\x1c", 6);
+}
+
+/* The reader of in-memory archives: the stream formats plus zip and 7z. */
+static struct archive *mem_reader_new(void)
+{
+	struct archive *a = vf_archive_reader_new();
+
+	if (a) {
+		archive_read_support_format_zip(a);
+		archive_read_support_format_7zip(a);
+	}
+	return a;
+}
+
 struct archive *vf_archive_reader_new(void)
 {
 	struct archive *a = archive_read_new();
@@ -88,6 +113,14 @@ static la_ssize_t nested_read(struct archive *a, void *client, const void **buf)
 	return got;
 }
 
+/* libarchive's message for the last error, never NULL (printf of NULL is "(null)"). */
+static const char *aerr(struct archive *a)
+{
+	const char *m = archive_error_string(a);
+
+	return m ? m : "no detail from libarchive";
+}
+
 static char *join3(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
@@ -102,6 +135,7 @@ static char *join3(const char *a, const char *b)
 }
 
 static void scan_reader(vf_scan *s, struct archive *a, const vf_buf *parent, budget *bud);
+static void scan_mem(vf_scan *s, const vf_buf *b, budget *bud);
 
 /* Reads up to @want bytes of the current entry into @dst; returns the count or -1. */
 static la_ssize_t read_some(struct archive *a, uint8_t *dst, size_t want)
@@ -136,7 +170,7 @@ static void scan_nested(vf_scan *s, struct archive *parent, const vf_buf *eb, bu
 		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
 		vf_scan_fail(s, &e);
 	} else if (archive_read_open(a, &ns, NULL, nested_read, NULL) != ARCHIVE_OK) {
-		snprintf(what, sizeof(what), "archive not read: %.400s", archive_error_string(a));
+		snprintf(what, sizeof(what), "archive not read: %.400s", aerr(a));
 		vf_scan_incomplete(s, eb, 0, what);
 	} else {
 		__atomic_add_fetch(&s->files, 1, __ATOMIC_RELAXED);
@@ -145,6 +179,56 @@ static void scan_nested(vf_scan *s, struct archive *parent, const vf_buf *eb, bu
 	if (a)
 		archive_read_free(a);
 	free(ns.chunk);
+}
+
+/* A sparse entry: its data blocks only, concatenated (the holes, never stored, are not
+ * expanded), at most max_entry_size bytes of data. */
+static void scan_sparse(vf_scan *s, struct archive *a, vf_buf *eb, budget *bud)
+{
+	const vf_settings *set = &s->rules->set;
+	uint8_t *buf = NULL;
+	size_t len = 0, cap = 0, bl;
+	const void *blk;
+	la_int64_t off;
+	char what[512];
+	int r;
+
+	while ((r = archive_read_data_block(a, &blk, &bl, &off)) == ARCHIVE_OK) {
+		if (bl > set->max_entry_size - len) {
+			vf_scan_incomplete(s, eb, 0,
+					   "not scanned: sparse entry's data over max_entry_size");
+			goto out;
+		}
+		if (len + bl > cap) {
+			size_t nc = cap * 2 > len + bl ? cap * 2 : len + bl + CHUNK;
+			uint8_t *nb = realloc(buf, nc);
+			if (!nb) {
+				exai_error e;
+				exai_error_set(&e, EXAI_ENOMEM, "out of memory");
+				vf_scan_fail(s, &e);
+				goto out;
+			}
+			buf = nb;
+			cap = nc;
+		}
+		memcpy(buf + len, blk, bl);
+		len += bl;
+		bud->bytes += bl;
+	}
+	if (r != ARCHIVE_EOF) {
+		snprintf(what, sizeof(what), "entry not read: %.400s", aerr(a));
+		vf_scan_incomplete(s, eb, 0, what);
+		goto out;
+	}
+	if (bud->bytes > set->max_archive_bytes) {
+		bud->exhausted = true;
+		goto out;
+	}
+	eb->p = buf ? buf : (const uint8_t *)"";
+	eb->n = len;
+	vf_scan_buffer(s, eb);
+out:
+	free(buf);
 }
 
 static void scan_entry(vf_scan *s, struct archive *a, struct archive_entry *ent,
@@ -169,6 +253,10 @@ static void scan_entry(vf_scan *s, struct archive *a, struct archive_entry *ent,
 	eb.path = path;
 	eb.rel = rel;
 	eb.base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+	if (archive_entry_sparse_count(ent) > 0) {
+		scan_sparse(s, a, &eb, bud);
+		goto out;
+	}
 	if ((hl = read_some(a, head, sizeof(head))) < 0)
 		goto damaged;
 	bud->bytes += (uint64_t)hl;
@@ -224,11 +312,21 @@ static void scan_entry(vf_scan *s, struct archive *a, struct archive_entry *ent,
 		}
 		eb.p = buf;
 		eb.n = len;
-		vf_scan_buffer(s, &eb);
+		if (vf_is_seek_archive(buf, len)) {
+			/* zip / 7z inside an archive: read from memory, under this budget */
+			__atomic_add_fetch(&s->files, 1, __ATOMIC_RELAXED);
+			if (eb.depth >= set->max_archive_depth)
+				vf_scan_incomplete(s, &eb, 0,
+						   "archive nested deeper than max_archive_depth");
+			else
+				scan_mem(s, &eb, bud);
+		} else {
+			vf_scan_buffer(s, &eb);
+		}
 	}
 	goto out;
 damaged:
-	snprintf(what, sizeof(what), "entry not read: %.400s", archive_error_string(a));
+	snprintf(what, sizeof(what), "entry not read: %.400s", aerr(a));
 	vf_scan_incomplete(s, &eb, 0, what);
 	goto out;
 oom : {
@@ -267,15 +365,14 @@ static void scan_reader(vf_scan *s, struct archive *a, const vf_buf *parent, bud
 					   "max_archive_entries");
 		bud->reported = true; /* once, at the level that hit the cap */
 	} else if (r != ARCHIVE_EOF && !s->fatal) {
-		snprintf(what, sizeof(what), "archive damaged: %.400s", archive_error_string(a));
+		snprintf(what, sizeof(what), "archive damaged: %.400s", aerr(a));
 		vf_scan_incomplete(s, parent, 0, what);
 	}
 }
 
-void vf_scan_archive_mem(vf_scan *s, const vf_buf *b)
+static void scan_mem(vf_scan *s, const vf_buf *b, budget *bud)
 {
-	struct archive *a = vf_archive_reader_new();
-	budget bud = {0};
+	struct archive *a = mem_reader_new();
 	char what[512];
 
 	if (!a) {
@@ -285,10 +382,17 @@ void vf_scan_archive_mem(vf_scan *s, const vf_buf *b)
 		return;
 	}
 	if (archive_read_open_memory(a, b->p, b->n) != ARCHIVE_OK) {
-		snprintf(what, sizeof(what), "archive not read: %.400s", archive_error_string(a));
+		snprintf(what, sizeof(what), "archive not read: %.400s", aerr(a));
 		vf_scan_incomplete(s, b, 0, what);
 	} else {
-		scan_reader(s, a, b, &bud);
+		scan_reader(s, a, b, bud);
 	}
 	archive_read_free(a);
+}
+
+void vf_scan_archive_mem(vf_scan *s, const vf_buf *b)
+{
+	budget bud = {0};
+
+	scan_mem(s, b, &bud);
 }

@@ -19,7 +19,9 @@
 #include "exai/yaml.h"
 #include "scan.h"
 
-#define MAX_RULE_FILES 32
+#define MAX_RULE_FILES	  32
+#define VF_GROUP_LOCS	  5 /* locations a grouped finding lists */
+#define VF_GROUP_LOCS_STR "5"
 
 typedef struct opts {
 	char **paths;
@@ -34,6 +36,8 @@ typedef struct opts {
 	bool fail_never;
 	unsigned jobs;
 	bool no_helm;
+	bool no_group;
+	const char *baseline, *write_baseline;
 } opts;
 
 static void usage(FILE *out)
@@ -41,12 +45,22 @@ static void usage(FILE *out)
 	fputs("usage: airgap-verifier scan PATH... [--rules FILE] [--allow FILE]\n"
 	      "                            [--format text|json|junit|sarif] [--output FILE]\n"
 	      "                            [--fail-on info|low|medium|high|critical|none]\n"
-	      "                            [--no-default-rules] [--no-helm] [--jobs N] [--json]\n"
+	      "                            [--no-default-rules] [--no-helm] [--no-group]\n"
+	      "                            [--baseline FILE] [--write-baseline FILE]\n"
+	      "                            [--jobs N] [--json]\n"
 	      "\n"
-	      "PATH is a file, a directory, or a tar / OCI / docker-save archive (layers too).\n"
+	      "PATH is a file, a directory, or an archive: tar (OCI, docker-save: layers too),\n"
+	      "gzip/zstd/xz, zip, 7z.\n"
 	      "--rules adds a rules file to the shipped defaults (same id: fields override).\n"
 	      "--allow names the allow file (local hosts/CIDRs/registries, suppressions).\n"
 	      "--fail-on: lowest severity that fails the scan (default: medium).\n"
+	      "Identical evidence (rule and match) within one package root is one finding with\n"
+	      "a count and its first " VF_GROUP_LOCS_STR
+	      " locations; --no-group lists every location.\n"
+	      "An 'airgap-verifier:allow RULE reason' comment on a finding's line (or alone on\n"
+	      "the line before) suppresses it; the reason is required.\n"
+	      "--write-baseline FILE records the current findings (rule, path, evidence hash);\n"
+	      "--baseline FILE suppresses the findings recorded there: only new ones fail.\n"
 	      "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or runtime error.\n",
 	      out);
 }
@@ -61,7 +75,8 @@ static int parse(int argc, char **argv, opts *o)
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		bool takes = !strcmp(a, "--rules") || !strcmp(a, "--allow") ||
 			     !strcmp(a, "--format") || !strcmp(a, "--output") ||
-			     !strcmp(a, "--fail-on") || !strcmp(a, "--jobs");
+			     !strcmp(a, "--fail-on") || !strcmp(a, "--jobs") ||
+			     !strcmp(a, "--baseline") || !strcmp(a, "--write-baseline");
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
 			return -1;
@@ -97,6 +112,12 @@ static int parse(int argc, char **argv, opts *o)
 			o->no_default = true;
 		} else if (!strcmp(a, "--no-helm")) {
 			o->no_helm = true;
+		} else if (!strcmp(a, "--no-group")) {
+			o->no_group = true;
+		} else if (!strcmp(a, "--baseline")) {
+			o->baseline = v;
+		} else if (!strcmp(a, "--write-baseline")) {
+			o->write_baseline = v;
 		} else if (a[0] == '-' && a[1]) {
 			return vf_usage_error("scan", usage, "unknown option '%s'", a);
 		} else {
@@ -133,8 +154,46 @@ static exai_status summary_notes(vf_scan *s, exai_error *e)
 	return rc;
 }
 
+/* Groups identical evidence per package root (scan_group.c finds the roots). */
+static exai_status group(vf_report *rep, const opts *o, exai_error *e)
+{
+	vf_group_ctx *g = vf_group_ctx_new(o->paths, o->npaths);
+	exai_status rc;
+
+	if (!g)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	rc = vf_report_group(rep, VF_GROUP_LOCS, vf_group_key, vf_group_is_dup, g, e);
+	if (!rc && vf_group_ctx_oom(g))
+		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory grouping findings");
+	vf_group_ctx_free(g);
+	return rc;
+}
+
+/* --write-baseline (the findings as found), then --baseline (suppressing what it lists). */
+static exai_status baselines(vf_report *rep, const opts *o, vf_baseline *bl, exai_error *e)
+{
+	char note[600];
+	size_t matched, stale;
+	exai_status rc;
+
+	vf_report_sort(rep);
+	if (o->write_baseline && (rc = vf_baseline_write(rep, o->write_baseline, e)))
+		return rc;
+	if (!bl)
+		return EXAI_OK;
+	if ((rc = vf_baseline_apply(bl, rep, &matched, &stale, e)))
+		return rc;
+	snprintf(note, sizeof(note),
+		 "baseline %.400s: %zu finding(s) baselined, %zu new; %zu baseline entr%s matched "
+		 "nothing (fixed?)",
+		 o->baseline, matched, vf_report_count(rep, VF_SEV_INFO), stale,
+		 stale == 1 ? "y" : "ies");
+	return vf_report_note(rep, note, e);
+}
+
 int vf_cmd_scan(int argc, char **argv)
 {
+	vf_baseline *bl = NULL;
 	opts o = {0};
 	vf_rules rs = {0};
 	vf_scan_allow allow = {0};
@@ -148,6 +207,8 @@ int vf_cmd_scan(int argc, char **argv)
 		free(o.paths);
 		return pr < 0 ? 0 : pr;
 	}
+	if (o.baseline && vf_baseline_load(o.baseline, &bl, &e))
+		goto fail;
 	if (vf_rules_load_all(&rs, o.no_default, o.rules, o.nrules, o.allow, &allow, time(NULL),
 			      &e))
 		goto fail;
@@ -168,9 +229,11 @@ int vf_cmd_scan(int argc, char **argv)
 	mallopt(M_TOP_PAD, 64 << 20);
 	s.helm_bin = vf_find_on_path("helm");
 	if (vf_scan_paths(&s, o.paths, o.npaths, &e) || vf_scan_finish(&s, &e) ||
-	    summary_notes(&s, &e))
+	    summary_notes(&s, &e) || baselines(rep, &o, bl, &e))
 		goto fail;
 	vf_report_sort(rep);
+	if (!o.no_group && group(rep, &o, &e))
+		goto fail;
 	if (vf_report_emit(rep, o.fmt, o.output, &e))
 		goto fail;
 	ret = !o.fail_never && vf_report_count(rep, o.fail_on) > 0 ? 1 : 0;
@@ -183,6 +246,7 @@ out:
 		vf_scan_fini(&s);
 	}
 	vf_report_free(rep);
+	vf_baseline_free(bl);
 	vf_scan_allow_free(&allow);
 	vf_rules_free(&rs);
 	free(o.paths);

@@ -94,6 +94,8 @@ static void rule_free(vf_rule *r)
 	if (r->has_re)
 		regfree(&r->re);
 	vf_strv_free(&r->triggers);
+	vf_strv_free(&r->hosts);
+	vf_strv_free(&r->packages);
 	vf_strv_free(&r->files);
 	vf_strv_free(&r->except);
 	vf_strv_free(&r->unless);
@@ -292,6 +294,128 @@ static exai_status get_scope(exai_yaml *y, exai_ynode *m, vf_rule *r, exai_error
 	return EXAI_OK;
 }
 
+/* ---- vendor rules: hosts and packages ---- */
+
+static bool host_entry_ok(const char *h)
+{
+	size_t n = strlen(h);
+
+	return n >= 4 && n <= 253 && strchr(h, '.') && h[0] != '.' && h[n - 1] != '.' &&
+	       strspn(h, "abcdefghijklmnopqrstuvwxyz0123456789.-") == n;
+}
+
+static bool package_entry_ok(const char *p)
+{
+	size_t n = strlen(p), star = strcspn(p, "*");
+
+	return n >= 2 && n <= 200 && star >= 2 && (star == n || star == n - 1) &&
+	       strspn(
+		   p,
+		   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@/._:='\" *-") ==
+		   n;
+}
+
+/* Appends @s to @b (of capacity @cap) with the ERE specials among our characters escaped;
+ * a trailing '*' becomes "one or more name characters". False when it does not fit. */
+static bool re_put(char *b, size_t cap, size_t *len, const char *s, bool glob)
+{
+	for (; *s; s++) {
+		const char *piece;
+		char one[3] = {0};
+		if (glob && *s == '*')
+			piece = "[A-Za-z0-9._-]+";
+		else if (*s == '.')
+			piece = "\\.";
+		else
+			piece = (one[0] = *s, one);
+		if (*len + strlen(piece) >= cap)
+			return false;
+		memcpy(b + *len, piece, strlen(piece));
+		*len += strlen(piece);
+	}
+	b[*len] = '\0';
+	return true;
+}
+
+/* Appends regex syntax @s as it is. */
+static bool re_raw(char *b, size_t cap, size_t *len, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*len + n >= cap)
+		return false;
+	memcpy(b + *len, s, n + 1);
+	*len += n;
+	return true;
+}
+
+/* hosts: the name or any name under it, not inside a longer name ("mysentry.io" is not
+ * "sentry.io"; "sentry.io.evil.zz" is not either). packages: not inside a longer package
+ * name or path ("not-sentry-sdk-helper", "@acme/sentry-sdk" are not "sentry-sdk"). */
+static exai_status vendor_regex(vf_rule *r, exai_error *e)
+{
+	size_t cap = 64, len = 0;
+	char *b;
+
+	for (size_t i = 0; i < r->hosts.n; i++)
+		cap += 2 * strlen(r->hosts.v[i]) + 2;
+	for (size_t i = 0; i < r->packages.n; i++)
+		cap += 2 * strlen(r->packages.v[i]) + 20;
+	cap += 200;
+	if (!(b = malloc(cap)))
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	b[0] = '\0';
+	if (r->hosts.n) {
+		len = (size_t)snprintf(b, cap, "(^|[^A-Za-z0-9.-])(([A-Za-z0-9-]+\\.)*(");
+		for (size_t i = 0; i < r->hosts.n; i++)
+			if ((i && !re_raw(b, cap, &len, "|")) ||
+			    !re_put(b, cap, &len, r->hosts.v[i], false))
+				goto small;
+		if (!re_raw(b, cap, &len, "))(\\.?([^A-Za-z0-9.-]|$))"))
+			goto small;
+		r->span_group[0] = 2; /* the host with its subdomain labels */
+	}
+	if (r->packages.n) {
+		if ((len && !re_raw(b, cap, &len, "|")) ||
+		    !re_raw(b, cap, &len, "(^|[^A-Za-z0-9_.@/-])("))
+			goto small;
+		for (size_t i = 0; i < r->packages.n; i++)
+			if ((i && !re_raw(b, cap, &len, "|")) ||
+			    !re_put(b, cap, &len, r->packages.v[i], true))
+				goto small;
+		if (!re_raw(b, cap, &len, ")([^A-Za-z0-9_-]|$)"))
+			goto small;
+		/* after the host part's 6 groups: boundary, package, boundary */
+		r->span_group[r->hosts.n ? 1 : 0] = r->hosts.n ? 8 : 2;
+	}
+	free(r->regex_src);
+	r->regex_src = b;
+	return EXAI_OK;
+small:
+	free(b);
+	return exai_error_set(e, EXAI_EINTERNAL, "rule '%s': vendor regex does not fit", r->id);
+}
+
+/* Each host and each package's literal part (before a '*') becomes a trigger. */
+static exai_status vendor_triggers(vf_rule *r, exai_error *e)
+{
+	exai_status rc;
+
+	for (size_t i = 0; i < r->hosts.n; i++)
+		if ((rc = vf_strv_push(&r->triggers, r->hosts.v[i])))
+			return exai_error_set(e, rc, "out of memory");
+	for (size_t i = 0; i < r->packages.n; i++) {
+		char *lit = strndup(r->packages.v[i], strcspn(r->packages.v[i], "*"));
+		if (!lit)
+			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		rc = vf_strv_push(&r->triggers, lit);
+		free(lit);
+		if (rc)
+			return exai_error_set(e, rc, "out of memory");
+	}
+	return EXAI_OK;
+}
+
 /* Fills (or overrides) @r from the mapping @m. */
 static exai_status load_rule_fields(exai_yaml *y, exai_ynode *m, vf_rule *r, exai_error *e)
 {
@@ -309,6 +433,8 @@ static exai_status load_rule_fields(exai_yaml *y, exai_ynode *m, vf_rule *r, exa
 	    (rc = exai_yaml_get_bool(y, m, "redact", false, &r->redact, e)) ||
 	    (rc = exai_yaml_get_bool(y, m, "binary", false, &r->binary, e)) ||
 	    (rc = get_list_field(y, m, "triggers", &r->triggers, e)) ||
+	    (rc = get_list_field(y, m, "hosts", &r->hosts, e)) ||
+	    (rc = get_list_field(y, m, "packages", &r->packages, e)) ||
 	    (rc = get_list_field(y, m, "files", &r->files, e)) ||
 	    (rc = get_list_field(y, m, "except", &r->except, e)) ||
 	    (rc = get_list_field(y, m, "unless", &r->unless, e)) ||
@@ -329,15 +455,27 @@ static exai_status load_rule_fields(exai_yaml *y, exai_ynode *m, vf_rule *r, exa
 		if (strlen(r->triggers.v[i]) < 2)
 			return exai_yaml_error(y, exai_yaml_get(y, m, "triggers"), e, EXAI_EFORMAT,
 					       "triggers must be at least 2 bytes long");
+	for (size_t i = 0; i < r->hosts.n; i++)
+		if (!host_entry_ok(r->hosts.v[i]))
+			return exai_yaml_error(y, exai_yaml_get(y, m, "hosts"), e, EXAI_EFORMAT,
+					       "host '%s': want a DNS name (a-z, 0-9, '-', '.')",
+					       r->hosts.v[i]);
+	for (size_t i = 0; i < r->packages.n; i++)
+		if (!package_entry_ok(r->packages.v[i]))
+			return exai_yaml_error(
+			    y, exai_yaml_get(y, m, "packages"), e, EXAI_EFORMAT,
+			    "package '%s': want [A-Za-z0-9@/._:='\" -], a '*' only at the end, and "
+			    "2 bytes before it",
+			    r->packages.v[i]);
 	return EXAI_OK;
 }
 
 static exai_status load_rule(vf_rules *rs, exai_yaml *y, exai_ynode *m, exai_error *e)
 {
 	static const char *const keys[] = {
-	    "id",      "check",	      "severity", "description", "message",	 "hint",
-	    "enabled", "ignore_case", "word",	  "redact",	 "binary",	 "triggers",
-	    "regex",   "files",	      "except",	  "unless",	 "unless_scope", NULL};
+	    "id",	   "check",  "severity",     "description", "message",	"hint",	 "enabled",
+	    "ignore_case", "word",   "redact",	     "binary",	    "triggers", "regex", "files",
+	    "except",	   "unless", "unless_scope", "hosts",	    "packages", NULL};
 	const char *id = NULL;
 	vf_rule *r = NULL, fresh = {0};
 	char where[512];
@@ -449,6 +587,16 @@ static exai_status finish_rule(vf_rules *rs, size_t i, exai_error *e)
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	if (!r->enabled)
 		return EXAI_OK;
+	if (r->hosts.n || r->packages.n) {
+		exai_status rc;
+		if (r->check != VF_CHK_PATTERN || r->regex_src)
+			return exai_error_set(e, EXAI_EFORMAT,
+					      "%s: rule '%s': hosts/packages make a pattern rule's "
+					      "regex; they cannot go with check or regex",
+					      r->where, r->id);
+		if ((rc = vendor_triggers(r, e)) || (rc = vendor_regex(r, e)))
+			return rc;
+	}
 	if (r->check == VF_CHK_PATTERN && r->triggers.n == 0)
 		return exai_error_set(e, EXAI_EFORMAT, "%s: rule '%s' has no triggers", r->where,
 				      r->id);

@@ -249,15 +249,22 @@ static void on_rule(tctx *t, const vf_lit *l, size_t pos)
 		memcpy(win, t->b->p + from0, wl);
 		win[wl] = '\0';
 		for (size_t from = 0; from < wl;) {
-			regmatch_t m[1] = {{.rm_so = (regoff_t)from, .rm_eo = (regoff_t)wl}};
-			if (regexec(&r->re, win, 1, m, REG_STARTEND) != 0)
+			regmatch_t m[10] = {{.rm_so = (regoff_t)from, .rm_eo = (regoff_t)wl}};
+			const regmatch_t *span = &m[0];
+			if (regexec(&r->re, win, 10, m, REG_STARTEND) != 0)
 				break;
 			if (m[0].rm_eo <= m[0].rm_so) {
 				from = (size_t)m[0].rm_so + 1;
 				continue;
 			}
-			rule_match(t, r, from0 + (size_t)m[0].rm_so, from0 + (size_t)m[0].rm_eo, ls,
-				   le);
+			/* vendor rules: the host or package, without its boundary characters */
+			for (int g = 0; g < 2 && r->span_group[g]; g++)
+				if (m[r->span_group[g]].rm_so >= 0) {
+					span = &m[r->span_group[g]];
+					break;
+				}
+			rule_match(t, r, from0 + (size_t)span->rm_so, from0 + (size_t)span->rm_eo,
+				   ls, le);
 			from = (size_t)m[0].rm_eo;
 		}
 	}

@@ -30,6 +30,7 @@
 typedef struct vf_held {
 	const vf_rule *rule;
 	char *path, *rel, *evidence, *message;
+	char *inline_why; /* an inline allow comment's reason, or NULL */
 	uint64_t line, col, off;
 } vf_held;
 
@@ -62,6 +63,7 @@ void vf_scan_fini(vf_scan *s)
 		free(s->held[i].rel);
 		free(s->held[i].evidence);
 		free(s->held[i].message);
+		free(s->held[i].inline_why);
 	}
 	free(s->held);
 	free(s->unless_seen);
@@ -87,9 +89,10 @@ void vf_scan_note(vf_scan *s, const char *note)
 		vf_scan_fail(s, &e);
 }
 
+/* @inline_why: the reason of an inline allow comment for this finding, or NULL. */
 static void emit_at(vf_scan *s, const vf_rule *rule, const char *path, const char *rel,
 		    uint64_t line, uint64_t col, uint64_t off, const char *evidence,
-		    const char *message)
+		    const char *message, const char *inline_why)
 {
 	vf_finding f = {.rule_id = rule->id,
 			.severity = rule->sev,
@@ -103,9 +106,15 @@ static void emit_at(vf_scan *s, const vf_rule *rule, const char *path, const cha
 	vf_suppression *sup = s->allow ? vf_scan_allow_match(s->allow, &f, rel) : NULL;
 	exai_error e;
 
+	char why[512];
+
 	if (sup) {
 		f.suppressed = true;
 		f.suppress_reason = sup->justification;
+	} else if (inline_why) {
+		snprintf(why, sizeof(why), "inline: %s", inline_why);
+		f.suppressed = true;
+		f.suppress_reason = why;
 	}
 	if (vf_report_add(s->report, &f, &e))
 		vf_scan_fail(s, &e);
@@ -114,13 +123,18 @@ static void emit_at(vf_scan *s, const vf_rule *rule, const char *path, const cha
 void vf_scan_emit(vf_scan *s, const vf_rule *rule, const vf_buf *b, uint64_t line, uint64_t col,
 		  uint64_t off, const char *evidence, const char *message)
 {
-	emit_at(s, rule, b->path, b->rel, line, col, off, evidence, message);
+	char why[448];
+	bool inl = vf_inline_allow(b, line, off, rule->id, why, sizeof(why));
+
+	emit_at(s, rule, b->path, b->rel, line, col, off, evidence, message, inl ? why : NULL);
 }
 
 void vf_scan_hold(vf_scan *s, const vf_rule *rule, const vf_buf *b, uint64_t line, uint64_t col,
 		  uint64_t off, const char *evidence, const char *message)
 {
 	vf_held h = {.rule = rule, .line = line, .col = col, .off = off};
+	char why[448];
+	bool inl = vf_inline_allow(b, line, off, rule->id, why, sizeof(why));
 	exai_error e;
 	bool ok;
 
@@ -128,7 +142,9 @@ void vf_scan_hold(vf_scan *s, const vf_rule *rule, const vf_buf *b, uint64_t lin
 	h.rel = strdup(b->rel);
 	h.evidence = evidence ? strdup(evidence) : NULL;
 	h.message = message ? strdup(message) : NULL;
-	ok = h.path && h.rel && (!evidence || h.evidence) && (!message || h.message);
+	h.inline_why = inl ? strdup(why) : NULL;
+	ok = h.path && h.rel && (!evidence || h.evidence) && (!message || h.message) &&
+	     (!inl || h.inline_why);
 	pthread_mutex_lock(&s->lock);
 	if (ok && s->nheld == s->capheld) {
 		size_t nc = s->capheld ? s->capheld * 2 : 16;
@@ -148,6 +164,7 @@ void vf_scan_hold(vf_scan *s, const vf_rule *rule, const vf_buf *b, uint64_t lin
 		free(h.rel);
 		free(h.evidence);
 		free(h.message);
+		free(h.inline_why);
 		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
 		vf_scan_fail(s, &e);
 	}
@@ -245,7 +262,6 @@ static const char *unread_format(const uint8_t *p, size_t n)
 		size_t len, off;
 		const char *name;
 	} f[] = {
-	    {"7z\xbc\xaf\x27\x1c", 6, 0, "7-Zip archive"},
 	    {"Rar!\x1a\x07", 6, 0, "RAR archive"},
 	    {"\x04\x22\x4d\x18", 4, 0, "LZ4 data"},
 	    {"LZIP", 4, 0, "lzip data"},
@@ -261,10 +277,6 @@ static const char *unread_format(const uint8_t *p, size_t n)
 	if (n >= 10 && !memcmp(p, "BZh", 3) && p[3] >= '1' && p[3] <= '9' &&
 	    !memcmp(p + 4, "1AY&SY", 6))
 		return "bzip2 data";
-	/* zip (jar, wheel, ...): a first entry stored as is is plain bytes and scanned; a
-	 * deflated (or otherwise compressed or encrypted) one is not readable here. */
-	if (n >= 30 && !memcmp(p, "PK\x03\x04", 4) && ((p[8] | p[9] << 8) != 0 || (p[6] & 1)))
-		return "zip archive with compressed or encrypted entries";
 	return NULL;
 }
 
@@ -294,7 +306,7 @@ void vf_scan_buffer(vf_scan *s, const vf_buf *b)
 	if (vf_is_elf(b->p, b->n)) {
 		scan_elf(s, b);
 		vf_scan_text(s, b, true);
-	} else if (vf_is_archive(b->p, b->n)) {
+	} else if (vf_is_archive(b->p, b->n) || vf_is_seek_archive(b->p, b->n)) {
 		if (b->depth >= rs->set.max_archive_depth)
 			vf_scan_incomplete(s, b, 0, "archive nested deeper than max_archive_depth");
 		else
@@ -599,7 +611,7 @@ exai_status vf_scan_finish(vf_scan *s, exai_error *e)
 		const vf_held *h = &s->held[i];
 		if (!s->unless_seen[h->rule - s->rules->r])
 			emit_at(s, h->rule, h->path, h->rel, h->line, h->col, h->off, h->evidence,
-				h->message);
+				h->message, h->inline_why);
 	}
 	vf_k8s_finish(s);
 	for (size_t i = 0; s->allow && i < s->allow->n; i++) {

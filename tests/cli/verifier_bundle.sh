@@ -111,10 +111,14 @@ loc = r["locations"][0]["physicalLocation"]
 assert loc["artifactLocation"]["uri"] == "dirty.exb!software/app!bin/run", loc
 assert (loc["region"]["startLine"], loc["region"]["startColumn"]) == (3, 7), loc
 x = ET.parse(sys.argv[2]).getroot()
+assert loc["artifactLocation"]["uriBaseId"] == "SCANROOT", loc
 cases = {c.get("name"): c for c in x.findall("./testsuite/testcase")}
-assert set(cases) == set(ids)
-assert len(cases["net.url.public"].findall("failure")) == 1
+# one testcase per finding, one per rule that found nothing
+hit = "net.url.public at dirty.exb!software/app!bin/run:3:7"
+assert set(cases) == (set(ids) - {"net.url.public"}) | {hit}, set(cases)
+assert len(cases[hit].findall("failure")) == 1
 assert not cases["bundle.verify"].findall("failure")
+assert x.find("./testsuite").get("failures") == "1"
 PY
 ok "SARIF 2.1.0 and JUnit parse; the finding's location is the bundle path"
 

@@ -63,14 +63,15 @@ jq -e '.version == "2.1.0" and (.runs[0].results | length) == 16 and
 	 .locations[0].physicalLocation.region.startLine == 4) | .level) == "error"' \
 	"$T/r.sarif" >/dev/null || fail "sarif"
 expect_rc 1 V --root "$F/dirty" --config "$F/dirty.yaml" --format junit
-expect_contains "$T/out" 'name="host.route.default"'
-expect_contains "$T/out" 'name="host.drift.missing"'
-expect_contains "$T/out" 'tests="12" failures="5"'
+expect_contains "$T/out" 'name="host.route.default at /proc/net/route:2" file="/proc/net/route"'
+expect_contains "$T/out" 'name="host.drift.missing" time="0"/>'
+# 16 findings (one testcase each) + 7 rules that found nothing; 14 at or above --fail-on
+expect_contains "$T/out" 'tests="23" failures="14" errors="0" skipped="0"'
 n=$(grep -c '<failure' "$T/out")
 [ "$n" = 14 ] || fail "junit: $n failures, want 14 (the 2 low ones are below --fail-on)"
 expect_rc 1 V --root "$F/dirty" --config "$F/dirty.yaml"
 expect_contains "$T/out" "/proc/net/route:2: high [host.route.default] IPv4 default route"
-ok "sarif (to --output), junit (every rule a test case) and text"
+ok "sarif (to --output), junit (a test case per finding and per quiet rule) and text"
 
 # fail closed: malformed lines, a missing /proc table
 R="$T/root"

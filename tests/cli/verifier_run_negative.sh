@@ -46,10 +46,13 @@ expect_contains "$T/out" "high [run.dns.lookup] DNS lookup of example.com (A)"
 ok "text report"
 expect_rc 1 in_netns airgap-verifier run --format sarif -- "$PHONE" udp 192.0.2.1 53
 jq_true "$T/out" '.version == "2.1.0" and (.runs[0].results | length) == 1 and
-	.runs[0].results[0].ruleId == "run.egress.attempt"'
-ok "sarif report"
+	.runs[0].results[0].ruleId == "run.egress.attempt" and
+	.runs[0].results[0].locations[0].logicalLocations[0].name == "192.0.2.1:53" and
+	(.runs[0].results[0].locations[0] | has("physicalLocation") | not) and
+	.runs[0].results[0].properties.endpoint == "192.0.2.1:53"'
+ok "sarif report: the address is a logical location, not a file URI"
 expect_rc 1 in_netns airgap-verifier run --format junit -- "$PHONE" udp 192.0.2.1 53
-expect_contains "$T/out" 'name="run.egress.attempt"'
+expect_contains "$T/out" 'name="run.egress.attempt at 192.0.2.1:53" time="0">'
 expect_contains "$T/out" "<failure"
 ok "junit report"
 echo "1..$tests_run"

@@ -20,7 +20,7 @@ PY
 # --- formats
 expect_rc 1 airgap-verifier scan dirty --format sarif --output out.sarif
 $PY - out.sarif <<'PY'
-import json, sys
+import json, os, sys, urllib.parse
 d = json.load(open(sys.argv[1]))
 assert d["version"] == "2.1.0", d["version"]
 assert "sarif-schema-2.1.0" in d["$schema"]
@@ -35,9 +35,16 @@ for r in run["results"]:
     assert r["level"] in ("error", "warning", "note")
     assert r["message"]["text"]
     loc = r["locations"][0]["physicalLocation"]
-    assert loc["artifactLocation"]["uri"].startswith("dirty/")
+    art = loc["artifactLocation"]
+    # a relative reference against SCANROOT: no scheme, no authority, no ".." segment
+    u = urllib.parse.urlsplit(art["uri"])
+    assert not u.scheme and not u.netloc and not art["uri"].startswith("/"), art
+    assert ".." not in art["uri"].split("/") and art["uriBaseId"] == "SCANROOT", art
+    assert art["uri"].startswith("dirty/"), art
     reg = loc["region"]
     assert reg.get("startLine", 0) >= 1 or "byteOffset" in reg
+base = run["originalUriBaseIds"]["SCANROOT"]["uri"]
+assert base == "file://" + urllib.parse.quote(os.getcwd()) + "/", base
 u = [r for r in run["results"] if r["ruleId"] == "net.url.public"][0]
 reg = u["locations"][0]["physicalLocation"]["region"]
 assert (reg["startLine"], reg["startColumn"]) == (11, 8), reg
@@ -45,26 +52,64 @@ assert u["level"] == "warning"
 PY
 ok "SARIF 2.1.0 has the required properties"
 
+# paths outside the working directory, absolute ones, odd characters: still relative
+# references (against FSROOT when not under SCANROOT), percent-encoded, no "..", no scheme
+mkdir -p "odd/a b" sub
+echo 'u = "https://api.vendor-odd.zz/v1"' >"odd/a b/x:y%z#1.py"
+(cd sub && expect_rc 1 airgap-verifier scan ../odd "$T/odd" --no-group --format sarif --output ../odd.sarif)
+$PY - odd.sarif "$T" <<'PY'
+import json, sys, urllib.parse
+run = json.load(open(sys.argv[1]))["runs"][0]
+bases = run["originalUriBaseIds"]
+assert bases["FSROOT"]["uri"] == "file:///" and bases["SCANROOT"]["uri"].endswith("/sub/"), bases
+got = []
+for r in run["results"]:
+    for l in r["locations"]:
+        a = l["physicalLocation"]["artifactLocation"]
+        u = urllib.parse.urlsplit(a["uri"])
+        assert not u.scheme and not u.netloc and not u.query and not u.fragment, a
+        assert not a["uri"].startswith("/") and ".." not in a["uri"].split("/"), a
+        full = urllib.parse.urljoin(bases[a["uriBaseId"]]["uri"], a["uri"])
+        got.append((a["uriBaseId"], urllib.parse.unquote(urllib.parse.urlsplit(full).path)))
+want = ("FSROOT", sys.argv[2] + "/odd/a b/x:y%z#1.py")
+assert got == [want, want], (got, want)
+PY
+ok "SARIF: paths outside SCANROOT resolve through FSROOT; odd characters are percent-encoded"
+
 expect_rc 1 airgap-verifier scan dirty --format junit --output out.xml
 expect_rc 1 airgap-verifier scan dirty --format json --output out.json
 $PY - out.xml out.json <<'PY'
 import json, sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 j = json.load(open(sys.argv[2]))
-cases = root.findall("./testsuite/testcase")
-names = [c.get("name") for c in cases]
+suite = root.find("./testsuite")
+cases = suite.findall("testcase")
 rules = [r["id"] for r in j["rules"]]
-assert sorted(names) == sorted(rules), (len(names), len(rules))
-assert len(names) == len(set(names))
-failed = {c.get("name"): len(c.findall("failure")) for c in cases}
-# medium and above fail (default --fail-on); info/low go to system-out
-assert failed["net.url.public"] == 1 and failed["net.host.public"] == 0, failed
-assert failed["k8s.image.tag"] == 1 and failed["allow.expired"] == 0
-assert root.find("./testsuite").get("failures") == str(sum(1 for v in failed.values() if v))
+found = [f for f in j["findings"]]
+# one testcase per finding, plus one passing testcase per rule that found nothing
+per_finding = [c for c in cases if " at " in c.get("name")]
+assert len(per_finding) == len(found) == j["summary"]["findings"] == 37, (len(per_finding), len(found))
+quiet = sorted(r["id"] for r in j["rules"] if r["findings"] == 0)
+assert sorted(c.get("name") for c in cases if " at " not in c.get("name")) == quiet
+names = [c.get("name") for c in cases]
+assert len(names) == len(set(names)), "testcase names repeat"
+fails = [c for c in cases if c.find("failure") is not None]
+# medium and above fail (default --fail-on); info/low pass with their text in system-out
+want = sum(1 for f in found if f["severity"] in ("medium", "high", "critical") and not f["suppressed"])
+assert len(fails) == want == 36, (len(fails), want)
+for c in fails:
+    assert len(c.findall("failure")) == 1
+    assert c.get("file", "").startswith("dirty/") and c.get("time") == "0"
+low = [c for c in cases if c.get("name").startswith("net.host.public at ")]
+assert len(low) == 1 and low[0].find("failure") is None and low[0].find("system-out") is not None
+assert suite.get("tests") == str(len(cases)) and suite.get("failures") == str(want)
+assert suite.get("errors") == "0" and suite.get("skipped") == "0"
+assert float(suite.get("time")) >= 0
+import datetime
+datetime.datetime.strptime(suite.get("timestamp"), "%Y-%m-%dT%H:%M:%S")
 assert j["passed"] is False and j["fail_on"] == "medium"
-assert j["summary"]["findings"] == 37
 PY
-ok "JUnit has one testcase per rule; JSON summary agrees"
+ok "JUnit has one testcase per finding (time, timestamp); counts equal the JSON findings"
 
 expect_rc 1 airgap-verifier scan dirty/app.py
 expect_contains "$T/out" "dirty/app.py:11:8: medium [net.url.public] URL to a non-local host: api.openai.com"

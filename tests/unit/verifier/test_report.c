@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "exai/hash.h"
 #include "report.h"
 #include "testutil.h"
 
@@ -227,6 +229,9 @@ START_TEST(sarif_format)
 	ck_assert_str_eq(
 	    json_string_value(json_object_get(json_object_get(loc, "artifactLocation"), "uri")),
 	    "tree/app.py");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(loc, "artifactLocation"),
+							   "uriBaseId")),
+			 "SCANROOT");
 	ck_assert_int_eq(
 	    json_integer_value(json_object_get(json_object_get(loc, "region"), "startLine")), 3);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(results, 0), "level")),
@@ -252,19 +257,133 @@ START_TEST(junit_format)
 	vf_report *r = sample();
 	char *out;
 
+	vf_report_set_started(r, 1764633600); /* 2025-12-02T00:00:00Z */
 	vf_report_set_fail_on(r, VF_SEV_MEDIUM);
 	out = render(r, VF_FMT_JUNIT);
+	/* one testcase per finding (3) plus one per rule that found nothing (k8s.image.latest) */
 	ck_assert_uint_eq(count_str(out, "<testcase "), 4);
 	ck_assert_uint_eq(count_str(out, "<failure "), 1); /* info below fail-on, crit suppressed */
-	ck_assert_ptr_nonnull(strstr(out, "tests=\"4\" failures=\"1\""));
-	ck_assert_ptr_nonnull(strstr(out, "name=\"k8s.image.latest\">\n    </testcase>"));
-	ck_assert_ptr_nonnull(strstr(out, "test key &lt;documented&gt;"));
+	ck_assert_uint_eq(count_str(out, "<skipped "), 1);
+	ck_assert_ptr_nonnull(
+	    strstr(out, "tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"1\" time=\""));
+	ck_assert_ptr_nonnull(strstr(out, "timestamp=\"2025-12-02T00:00:00\">\n  <testsuite "));
+	ck_assert_ptr_nonnull(
+	    strstr(out, "<testcase classname=\"airgap-verifier.scan\" "
+			"name=\"net.url.public at tree/app.py:3:9\" "
+			"file=\"tree/app.py\" line=\"3\" time=\"0\">\n      <failure "));
+	ck_assert_ptr_nonnull(strstr(out, "name=\"k8s.image.latest\" time=\"0\"/>"));
+	ck_assert_ptr_nonnull(
+	    strstr(out, "<skipped message=\"suppressed: test key &lt;documented&gt;\"/>"));
 	ck_assert_ptr_nonnull(strstr(out, "value=\"helm template: not run (helm not on PATH)\""));
 	free(out);
 	vf_report_set_fail_on(r, VF_SEV_INFO);
 	out = render(r, VF_FMT_JUNIT);
 	ck_assert_uint_eq(count_str(out, "<failure "), 2);
 	free(out);
+	vf_report_free(r);
+}
+END_TEST
+
+static const char *key_by_dir(const char *path, void *ctx)
+{
+	(void)ctx;
+	return strncmp(path, "a/", 2) == 0 ? "a" : "b";
+}
+
+static bool dup_map(const char *path, void *ctx)
+{
+	(void)ctx;
+	return strstr(path, ".map") != NULL;
+}
+
+/* Identical evidence within one key is one finding with a count and its first locations;
+ * a different key, rule or evidence stays apart; duplicates are listed last. */
+START_TEST(group_identical_evidence)
+{
+	exai_error e;
+	vf_report *r = vf_report_new("scan");
+	char path[32], *out;
+	const vf_finding *g;
+	vf_finding f = {.rule_id = "net.url.public",
+			.severity = VF_SEV_MEDIUM,
+			.line = 1,
+			.column = 1,
+			.evidence = "https://api.example.net/v1",
+			.message = "URL"};
+
+	for (int i = 0; i < 9; i++) { /* a/0.js.map, a/1.js .. a/8.js */
+		snprintf(path, sizeof(path), i ? "a/%d.js" : "a/%d.js.map", i);
+		f.path = path;
+		ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	}
+	f.path = "b/x.js"; /* another package */
+	ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	f.path = "a/other.js";
+	f.evidence = "https://api.example.net/v2"; /* other evidence */
+	ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	ck_assert_int_eq(vf_report_group(r, 5, key_by_dir, dup_map, NULL, &e), EXAI_OK);
+	ck_assert_uint_eq(vf_report_size(r), 3);
+	ck_assert_uint_eq(vf_report_count(r, VF_SEV_INFO), 3);
+	g = vf_report_get(r, 0);
+	ck_assert_str_eq(g->path, "a/1.js"); /* the source map is not the one shown */
+	ck_assert_uint_eq(g->count, 9);
+	ck_assert_uint_eq(g->nlocs, 4);
+	ck_assert_str_eq(g->locs[0].path, "a/2.js");
+	ck_assert_str_eq(g->locs[3].path, "a/5.js");
+	ck_assert_str_eq(vf_report_get(r, 1)->path, "a/other.js");
+	ck_assert_uint_eq(vf_report_get(r, 1)->count, 0);
+	ck_assert_str_eq(vf_report_get(r, 2)->path, "b/x.js");
+	out = render(r, VF_FMT_TEXT);
+	ck_assert_ptr_nonnull(
+	    strstr(out, "a/1.js:1:1: medium [net.url.public] URL\n"
+			"    evidence: https://api.example.net/v1\n"
+			"    seen 9 times; also at: a/2.js:1:1, a/3.js:1:1, a/4.js:1:1, "
+			"a/5.js:1:1 (and 4 more)\n"));
+	free(out);
+	out = render(r, VF_FMT_SARIF);
+	ck_assert_ptr_nonnull(strstr(out, "\"occurrenceCount\": 9"));
+	ck_assert_uint_eq(count_str(out, "\"physicalLocation\""), 7);
+	free(out);
+	out = render(r, VF_FMT_JUNIT);
+	ck_assert_uint_eq(count_str(out, "<failure "), 3);
+	ck_assert_ptr_nonnull(strstr(out, "seen 9 times; also at: a/2.js:1:1"));
+	free(out);
+	vf_report_free(r);
+}
+END_TEST
+
+/* SARIF file locations are relative references against SCANROOT (the working directory) or
+ * FSROOT; run mode's addresses are logical locations. */
+START_TEST(sarif_uri_bases)
+{
+	exai_error e;
+	vf_report *r = vf_report_new("run");
+	char *out, *cwd = getcwd(NULL, 0), abs[4200];
+	vf_finding f = {.rule_id = "x", .severity = VF_SEV_HIGH, .message = "m", .line = 1};
+
+	ck_assert_ptr_nonnull(cwd);
+	f.path = "./d/../sub/a b:c.txt";
+	ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	snprintf(abs, sizeof(abs), "%s/in/x", cwd);
+	f.path = abs;
+	ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	f.path = "/nowhere-else/../etc/y!a/../z";
+	ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	f.path = "192.0.2.1:443";
+	f.logical = true;
+	ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	out = render(r, VF_FMT_SARIF);
+	ck_assert_ptr_nonnull(
+	    strstr(out, "{\"uri\": \"sub/a%20b%3Ac.txt\", \"uriBaseId\": \"SCANROOT\"}"));
+	ck_assert_ptr_nonnull(strstr(out, "{\"uri\": \"in/x\", \"uriBaseId\": \"SCANROOT\"}"));
+	ck_assert_ptr_nonnull(
+	    strstr(out, "{\"uri\": \"etc/y!a/%2E%2E/z\", \"uriBaseId\": \"FSROOT\"}"));
+	ck_assert_ptr_nonnull(strstr(
+	    out, "\"logicalLocations\": [{\"name\": \"192.0.2.1:443\", \"kind\": \"resource\"}]"));
+	ck_assert_ptr_null(strstr(out, "\"uri\": \"192.0.2.1"));
+	ck_assert_ptr_nonnull(strstr(out, "\"FSROOT\": {\"uri\": \"file:///\""));
+	free(out);
+	free(cwd);
 	vf_report_free(r);
 }
 END_TEST
@@ -284,6 +403,46 @@ START_TEST(empty_report_is_clean)
 }
 END_TEST
 
+/* Two findings of one rule at one place get distinct JUnit names (their evidence); SARIF's
+ * partialFingerprints hash rule, path and evidence, not the line. */
+START_TEST(ci_names_and_fingerprints)
+{
+	exai_error e;
+	vf_report *r = vf_report_new("scan");
+	char *out, want[200], hex[EXAI_SHA256_HEX];
+	uint8_t d[EXAI_SHA256_LEN];
+	static const char msg[] = "net.url.public\0a.py\0https://x.zz/\0";
+	vf_finding f = {.rule_id = "net.url.public",
+			.severity = VF_SEV_MEDIUM,
+			.path = "a.py",
+			.line = 4,
+			.column = 2,
+			.message = "m",
+			.evidence = "https://x.zz/"};
+
+	ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	f.evidence = "https://y.zz/";
+	ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	f.path = "b.py";
+	ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	vf_report_sort(r);
+	out = render(r, VF_FMT_JUNIT);
+	ck_assert_ptr_nonnull(strstr(out, "name=\"net.url.public at a.py:4:2: https://x.zz/\""));
+	ck_assert_ptr_nonnull(strstr(out, "name=\"net.url.public at a.py:4:2: https://y.zz/\""));
+	ck_assert_ptr_nonnull(strstr(out, "name=\"net.url.public at b.py:4:2\""));
+	free(out);
+	out = render(r, VF_FMT_SARIF);
+	ck_assert_int_eq(exai_sha256_buf(msg, sizeof(msg) - 1, d, &e), EXAI_OK);
+	exai_hex_encode(d, sizeof(d), hex);
+	snprintf(want, sizeof(want), "\"partialFingerprints\": {\"airgapVerifier/v1\": \"%s\"}",
+		 hex);
+	ck_assert_ptr_nonnull(strstr(out, want));
+	ck_assert_uint_eq(count_str(out, "\"partialFingerprints\""), 3);
+	free(out);
+	vf_report_free(r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("report");
@@ -297,6 +456,9 @@ int main(void)
 	tcase_add_test(tc, json_format);
 	tcase_add_test(tc, sarif_format);
 	tcase_add_test(tc, junit_format);
+	tcase_add_test(tc, group_identical_evidence);
+	tcase_add_test(tc, sarif_uri_bases);
+	tcase_add_test(tc, ci_names_and_fingerprints);
 	tcase_add_test(tc, empty_report_is_clean);
 	suite_add_tcase(s, tc);
 	return tu_run(s);

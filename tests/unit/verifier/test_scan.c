@@ -399,6 +399,53 @@ START_TEST(default_rules_cover_every_check)
 }
 END_TEST
 
+static bool inline_at(const char *text, uint64_t line, uint64_t off, const char *rule, char *why)
+{
+	vf_buf b = {
+	    .path = "t", .rel = "t", .base = "t", .p = (const uint8_t *)text, .n = strlen(text)};
+
+	return vf_inline_allow(&b, line, off, rule, why, 256);
+}
+
+/* Inline allow comments: same line, or alone on the line before; a reason is required; the
+ * rule is an id or a glob; only 4 KiB around the finding are looked at. */
+START_TEST(inline_allow_comments)
+{
+	char why[256], *big;
+	const char *t = "a = 1\n"
+			"# airgap-verifier:allow net.url.public mirrored on site\n"
+			"u = \"https://x.zz/\"\n"
+			"v = \"https://y.zz/\"  # airgap-verifier:allow net.* docs only\n"
+			"w = \"https://z.zz/\"\n"
+			"x = \"https://q.zz/\" /* airgap-verifier:allow net.url.public */\n";
+	size_t off_u = (size_t)(strstr(t, "https://x") - t),
+	       off_w = (size_t)(strstr(t, "https://z") - t);
+
+	ck_assert(inline_at(t, 3, off_u, "net.url.public", why));
+	ck_assert_str_eq(why, "mirrored on site");
+	ck_assert(!inline_at(t, 3, off_u, "net.ip.public", why)); /* another rule */
+	ck_assert(inline_at(t, 3, 0, "net.url.public", why));	  /* by line number alone */
+	ck_assert(inline_at(t, 4, (size_t)(strstr(t, "https://y") - t), "net.ip.public", why));
+	ck_assert_str_eq(why, "docs only");
+	/* a trailing comment covers its own line, not the next one */
+	ck_assert(!inline_at(t, 5, off_w, "net.url.public", why));
+	/* no reason (only a comment closer after the rule): nothing is suppressed */
+	ck_assert(!inline_at(t, 6, (size_t)(strstr(t, "https://q") - t), "net.url.public", why));
+	ck_assert(!inline_at(t, 0, 0, "net.url.public", why)); /* binary findings: no line */
+
+	/* a marker more than 4 KiB from the finding on a long line is not looked for */
+	big = malloc(9000);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'a', 8999);
+	big[8999] = '\0';
+	memcpy(big, "u=1 ", 4);
+	memcpy(big + 8900, " # airgap-verifier:allow net.url.public far away", 48);
+	ck_assert(!inline_at(big, 1, 2, "net.url.public", why));
+	ck_assert(inline_at(big, 1, 8000, "net.url.public", why));
+	free(big);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("scan");
@@ -413,6 +460,7 @@ int main(void)
 	tcase_add_test(tc, elf_reader_good_and_hostile);
 	tcase_add_test(tc, rules_merge_and_validate);
 	tcase_add_test(tc, default_rules_cover_every_check);
+	tcase_add_test(tc, inline_allow_comments);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
