@@ -189,7 +189,7 @@ int vf_cmd_bundle(int argc, char **argv)
 	ret = res.verify_failed || (!o.fail_never && vf_report_count(res.report, o.fail_on) > 0);
 	goto out;
 fail:
-	fprintf(stderr, "airgap-verifier bundle: %s\n", e.msg);
+	vf_fail("bundle", &e);
 out:
 	vf_report_free(res.report);
 	vf_scan_allow_free(&allow);

@@ -72,7 +72,9 @@ static int parse(int argc, char **argv, opts *o)
 			if (!o->fail_never && !vf_severity_parse(v, &o->fail_on))
 				return vf_usage_error("host", usage, "unknown severity '%s'", v);
 		} else {
-			return vf_usage_error("host", usage, "unexpected argument '%s'", a);
+			return vf_usage_error(
+			    "host", usage,
+			    a[0] == '-' ? "unknown option '%s'" : "unexpected argument '%s'", a);
 		}
 		if (takes)
 			i++;
@@ -158,7 +160,7 @@ int vf_cmd_host(int argc, char **argv)
 	ret = !o.fail_never && vf_report_count(h.report, o.fail_on) > 0 ? 1 : 0;
 	goto out;
 fail:
-	fprintf(stderr, "airgap-verifier host: %s\n", e.msg);
+	vf_fail("host", &e);
 out:
 	vf_report_free(h.report);
 	vf_host_root_close(&h.root);

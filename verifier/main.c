@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "commands.h"
+#include "report.h"
+#include "exai/cli.h"
 #include "exai/secmem.h"
 #include "exai/version.h"
 
@@ -29,6 +31,7 @@ int main(int argc, char **argv)
 	exai_error e;
 	const char *cmd;
 
+	vf_json_errors = exai_cli_json_requested(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -67,7 +70,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "airgap-verifier: '%s' is not built into this version yet\n", cmd);
 		return 2;
 	}
-	fprintf(stderr, "airgap-verifier: unknown command '%s'\n", cmd);
-	usage(stderr);
-	return 2;
+	return exai_cli_usage("airgap-verifier", vf_json_errors,
+			      "see 'airgap-verifier --help' for the commands", "unknown %s '%s'",
+			      cmd[0] == '-' ? "option" : "command", cmd);
 }

@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exai/cli.h"
 #include "exai/file.h"
+#include "exai/json.h"
 
 #ifndef VF_VERSION
 #define VF_VERSION "0.0.0"
@@ -810,15 +812,26 @@ exai_status vf_report_emit(const vf_report *r, vf_format fmt, const char *path, 
 	return exai_afile_commit(&af, e);
 }
 
+bool vf_json_errors;
+
 int vf_usage_error(const char *mode, void (*usage)(FILE *), const char *fmt, ...)
 {
+	char who[64], hint[96], msg[EXAI_ERROR_MSG_MAX];
 	va_list ap;
 
-	fprintf(stderr, "airgap-verifier %s: ", mode);
+	(void)usage; /* the hint names --help instead of repeating the whole usage */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
+	snprintf(who, sizeof(who), "airgap-verifier %s", mode);
+	snprintf(hint, sizeof(hint), "see 'airgap-verifier %s --help'", mode);
+	return exai_cli_usage(who, vf_json_errors, hint, "%s", msg);
+}
+
+int vf_fail(const char *mode, const exai_error *e)
+{
+	fprintf(stderr, "airgap-verifier %s: %s\n", mode, e->msg);
+	if (vf_json_errors)
+		exai_json_emit(exai_json_error(e), stdout);
 	return 2;
 }

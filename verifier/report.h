@@ -123,6 +123,11 @@ size_t vf_report_count_suppressed(const vf_report *r);
 /* Front-end helper of every mode: prints "airgap-verifier <mode>: <message>" and the mode's
  * usage to stderr; returns 2 (the usage-error exit status). */
 int vf_usage_error(const char *mode, void (*usage)(FILE *), const char *fmt, ...) EXAI_PRINTF(3, 4);
+/* With --json among the tool's own arguments (set by main): usage and setup errors are also a
+ * JSON error document on stdout (exai/cli.h). */
+extern bool vf_json_errors;
+/* A setup or runtime error of @mode: one line on stderr (and the JSON document); returns 2. */
+int vf_fail(const char *mode, const exai_error *e);
 
 /* "info" | "low" | "medium" | "high" | "critical" */
 bool vf_severity_parse(const char *s, vf_severity *out);

@@ -53,7 +53,7 @@ static void usage(FILE *out)
 	fputs("usage: airgap-verifier run [--allow CIDR:PORT]... [--timeout S] [--format "
 	      "text|json|junit|sarif]\n"
 	      "                           [--output FILE] [--user NAME|UID] [--writable-cwd]\n"
-	      "                           [--keep-caps] -- CMD ARGS...\n"
+	      "                           [--keep-caps] [--json] -- CMD ARGS...\n"
 	      "\n"
 	      "Runs CMD in a network namespace holding only loopback and a TUN device that every\n"
 	      "outbound packet is routed into, recorded and dropped, with a DNS sink that records\n"
@@ -65,7 +65,7 @@ static void usage(FILE *out)
 	      "                     IPv6 as [2001:db8::/32]:443; repeatable\n"
 	      "  --timeout S        kill CMD and every process it started after S seconds "
 	      "(default 30)\n"
-	      "  --format F         report format (default text)\n"
+	      "  --format F         report format (default text); --json is --format json\n"
 	      "  --output FILE      write the report to FILE (atomically) instead of stdout;\n"
 	      "                     without it, CMD's stdout is sent to stderr\n"
 	      "  --user NAME|UID    run CMD as this user (default nobody; 'root' keeps root\n"
@@ -140,6 +140,10 @@ static exai_status parse_args(int argc, char **argv, run_args *a, exai_error *e)
 		}
 		if (!strcmp(argv[i], "--writable-cwd")) {
 			a->writable_cwd = true;
+			continue;
+		}
+		if (!strcmp(argv[i], "--json")) { /* as every read command: --format json */
+			a->format = VF_FMT_JSON;
 			continue;
 		}
 		if (opt_value(argc, argv, &i, "--allow", &v, e)) {
@@ -301,8 +305,7 @@ int vf_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (parse_args(argc, argv, a, &e) != EXAI_OK) {
-		fprintf(stderr, "airgap-verifier run: %s\n", e.msg);
-		usage(stderr);
+		vf_usage_error("run", usage, "%s", e.msg);
 		goto out;
 	}
 	if (geteuid() != 0) {

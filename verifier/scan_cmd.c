@@ -239,7 +239,7 @@ int vf_cmd_scan(int argc, char **argv)
 	ret = !o.fail_never && vf_report_count(rep, o.fail_on) > 0 ? 1 : 0;
 	goto out;
 fail:
-	fprintf(stderr, "airgap-verifier scan: %s\n", e.msg);
+	vf_fail("scan", &e);
 out:
 	if (scan_ready) {
 		free((char *)s.helm_bin);
