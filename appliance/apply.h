@@ -1,7 +1,7 @@
 /*
  * apply: the operations that change the appliance, as journaled transactions.
  *
- * apply:    verify+plan (check.c) -> journal "staging" -> one streaming pass staging every
+ * apply:    verify+plan (check_bundle.c) -> journal "staging" -> one streaming pass staging every
  *           component -> journal "switching" (the commit point) -> switch every component ->
  *           policy reload -> health check -> one transaction: installed, ratchets, history,
  *           journal cleared -> model GC. A health check failure switches everything back
@@ -14,7 +14,7 @@
 #ifndef UPD_APPLY_H
 #define UPD_APPLY_H
 
-#include "ctx.h"
+#include "check_bundle.h"
 
 /*
  * Interrupts of apply. upd_apply_catch_signals makes SIGINT, SIGTERM and SIGHUP (unless
@@ -28,7 +28,7 @@ void upd_apply_catch_signals(void);
 int upd_apply_signal(void);
 
 /*
- * Free space (check.c), before anything is staged: every component that will be written
+ * Free space (check_bundle.c), before anything is staged: every component that will be written
  * needs its unpacked bytes (plus one 4 KiB block per entry) and its entries as inodes on the
  * filesystem of its install directory (components on one filesystem are summed; f_bavail,
  * so the root reserve is left alone); a rootfs image must fit its slot (a block device's size;

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "exb_cli.h"
 #include "encpipe.h"
 #include "exai/aead.h"
 #include "exai/text.h"
@@ -18,7 +18,7 @@
 #include "exai/file.h"
 #include "exai/json.h"
 #include "exai/secmem.h"
-#include "output.h"
+#include "bundle_write.h"
 #include "spec.h"
 #include "tarplan.h"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
+#include "exb_cli.h"
 #include "prompt.h"
 #include "exai/file.h"
 #include "exai/json.h"

@@ -10,13 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "exb_cli.h"
 #include "exai/bundle.h"
 #include "exai/file.h"
 #include "exai/json.h"
 #include "exai/root.h"
 #include "exai/text.h"
-#include "output.h"
+#include "bundle_write.h"
 
 static void usage(FILE *out)
 {

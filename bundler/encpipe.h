@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "exai/progress.h"
-#include "output.h"
+#include "bundle_write.h"
 
 typedef struct exb_encpipe exb_encpipe;
 

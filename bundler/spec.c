@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
+#include "exb_cli.h"
 #include "exai/text.h"
 #include "exai/file.h"
 #include "exai/yaml.h"

@@ -1,5 +1,5 @@
 /*
- * cli: helpers shared by the exai-bundle subcommands (front-end code: may print and decide
+ * exb_cli: helpers shared by the exai-bundle subcommands (front-end code: may print and decide
  * exit codes, never exits itself).
  *
  * Exit codes: 0 success, 1 the bundle or a signature failed a check (or a refusal),

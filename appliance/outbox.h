@@ -1,5 +1,5 @@
 /*
- * mirror: audit events to the local exai-mirror over a unix socket.
+ * outbox: audit events to the local exai-mirror over a unix socket.
  *
  * Every history row is also queued in the state database's outbox (same transaction) when a
  * mirror socket is configured. upd_mirror_flush() sends queued events oldest first, one JSON
@@ -8,8 +8,8 @@
  * event cut by a failing write is sent again. The socket is AF_UNIX, which the no-network
  * filter allows.
  */
-#ifndef UPD_MIRROR_H
-#define UPD_MIRROR_H
+#ifndef UPD_OUTBOX_H
+#define UPD_OUTBOX_H
 
 #include <stddef.h>
 

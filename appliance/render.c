@@ -1,8 +1,8 @@
 /*
- * output: text and JSON renderings. JSON goes to stdout as one document; text results go to
+ * render: text and JSON renderings. JSON goes to stdout as one document; text results go to
  * stdout, and reasons for refusals and failures to stderr.
  */
-#include "output.h"
+#include "render.h"
 
 #include <limits.h>
 #include <stdarg.h>

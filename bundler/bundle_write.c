@@ -1,9 +1,9 @@
 /*
- * output: crash-safe creation of bundle directories and .exb files. Error messages name the
+ * bundle_write: crash-safe creation of bundle directories and .exb files. Error messages name the
  * path the user gave (--out), never the temporary name it is written under; only the warning
  * about a temporary output that could not be removed names that (it is what to remove).
  */
-#include "output.h"
+#include "bundle_write.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,11 +1,11 @@
 /*
- * ctx: what every exai-update operation works with, and the result it reports.
+ * check_bundle: what every exai-update operation works with, and the result it reports.
  *
- * Operations (check.c, apply.c) fill an upd_result; only main.c prints it (text or JSON)
+ * Operations (check_bundle.c, apply.c) fill an upd_result; only exai_update.c prints it (text or JSON)
  * and turns it into an exit code.
  */
-#ifndef UPD_CTX_H
-#define UPD_CTX_H
+#ifndef UPD_CHECK_BUNDLE_H
+#define UPD_CHECK_BUNDLE_H
 
 #include <limits.h>
 #include <stdbool.h>

@@ -1,7 +1,7 @@
 /*
- * cli: error reporting, passwords, key loading and time parsing for exai-bundle.
+ * exb_cli: error reporting, passwords, key loading and time parsing for exai-bundle.
  */
-#include "cli.h"
+#include "exb_cli.h"
 
 #include <getopt.h>
 

@@ -1,5 +1,5 @@
 /*
- * output: writing a new bundle, as a directory or an .exb, so that a failure at any point
+ * bundle_write: writing a new bundle, as a directory or an .exb, so that a failure at any point
  * leaves nothing that looks like a finished bundle.
  *
  * Everything is written under a temporary name next to the destination and renamed into
@@ -8,8 +8,8 @@
  * index, manifest and chunk table as placeholders of their exact final length; they are
  * patched in place once the payload has been written and hashed.
  */
-#ifndef EXB_OUTPUT_H
-#define EXB_OUTPUT_H
+#ifndef EXB_BUNDLE_WRITE_H
+#define EXB_BUNDLE_WRITE_H
 
 #include <stdbool.h>
 #include <stdint.h>

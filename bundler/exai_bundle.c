@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "exb_cli.h"
 #include "exai/cli.h"
 #include "exai/secmem.h"
 #include "exai/version.h"

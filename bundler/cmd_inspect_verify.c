@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "exb_cli.h"
 #include "exai/text.h"
 #include "exai/bundle.h"
 #include "exai/json.h"

@@ -1,12 +1,12 @@
 /*
- * output: printing results, status and history, as text or one JSON document.
+ * render: printing results, status and history, as text or one JSON document.
  */
-#ifndef UPD_OUTPUT_H
-#define UPD_OUTPUT_H
+#ifndef UPD_RENDER_H
+#define UPD_RENDER_H
 
 #include <stdbool.h>
 
-#include "ctx.h"
+#include "check_bundle.h"
 
 void upd_print_result(const char *cmd, const upd_result *r, bool json);
 /* status and history read the state database; EXAI_OK or an error to report. */

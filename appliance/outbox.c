@@ -1,7 +1,7 @@
 /*
- * mirror: the outbox sender. See mirror.h.
+ * outbox: the sender of the audit outbox to the mirror socket. See outbox.h.
  */
-#include "mirror.h"
+#include "outbox.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "apply.h"
-#include "ctx.h"
+#include "check_bundle.h"
 #include "exai/progress.h"
 #include "exai/file.h"
 #include "exai/tarcheck.h"

@@ -13,8 +13,8 @@
 #include "exai/json.h"
 #include "exai/secmem.h"
 #include "exai/version.h"
-#include "mirror.h"
-#include "output.h"
+#include "outbox.h"
+#include "render.h"
 #include "sandbox.h"
 #include "trustdir.h"
 
