@@ -308,6 +308,8 @@ static exai_status load_rule_fields(exai_yaml *y, exai_ynode *m, vf_rule *r, exa
 	    (rc = exai_yaml_get_bool(y, m, "word", false, &r->word, e)) ||
 	    (rc = exai_yaml_get_bool(y, m, "redact", false, &r->redact, e)) ||
 	    (rc = exai_yaml_get_bool(y, m, "binary", false, &r->binary, e)) ||
+	    (rc = exai_yaml_get_bool(y, m, "key_body", false, &r->key_body, e)) ||
+	    (rc = exai_yaml_get_bool(y, m, "commands", false, &r->commands, e)) ||
 	    (rc = get_list_field(y, m, "triggers", &r->triggers, e)) ||
 	    (rc = get_list_field(y, m, "files", &r->files, e)) ||
 	    (rc = get_list_field(y, m, "except", &r->except, e)) ||
@@ -335,9 +337,9 @@ static exai_status load_rule_fields(exai_yaml *y, exai_ynode *m, vf_rule *r, exa
 static exai_status load_rule(vf_rules *rs, exai_yaml *y, exai_ynode *m, exai_error *e)
 {
 	static const char *const keys[] = {
-	    "id",      "check",	      "severity", "description", "message",	 "hint",
-	    "enabled", "ignore_case", "word",	  "redact",	 "binary",	 "triggers",
-	    "regex",   "files",	      "except",	  "unless",	 "unless_scope", NULL};
+	    "id",	   "check",  "severity",     "description", "message",	"hint",	 "enabled",
+	    "ignore_case", "word",   "redact",	     "binary",	    "triggers", "regex", "files",
+	    "except",	   "unless", "unless_scope", "key_body",    "commands", NULL};
 	const char *id = NULL;
 	vf_rule *r = NULL, fresh = {0};
 	char where[512];

@@ -1,0 +1,98 @@
+# airgap-verifier scan: what a finding's context says about it (verifier/scan_ctx.c), on the
+# real-world pattern fixtures (tests/realworld/fixtures): URLs in documentation rank low and
+# pass the default gate, versions and netmasks are not addresses, findings in comments and
+# docstrings are info, a PEM BEGIN line needs a key body, an install command in a program's
+# message is not run, and an off switch counts only where it is set, in its own package.
+. "$EXAI_SRC/tests/cli/lib.sh"
+FX="$EXAI_SRC/tests/realworld/fixtures"
+PY=/usr/bin/python3
+cd "$T"
+cp -r "$FX" fx
+
+# findings FILE.json -> "rule severity path:line" per line, sorted
+findings() {
+	$PY - "$1" <<'PY' | sort
+import json, sys
+for f in json.load(open(sys.argv[1]))["findings"]:
+    print(f["rule_id"], f["severity"], "%s:%d" % (f["path"], f["line"]))
+PY
+}
+
+expect_rc 1 airgap-verifier scan fx --format json --output all.json
+findings all.json >got.txt
+sort >want.txt <<'W'
+dns.public-resolver info fx/chart-values-comment/values.yaml:3
+dns.public-resolver info fx/chart-values-comment/values.yaml:4
+dns.public-resolver info fx/comments/svc.service:3
+dns.public-resolver info fx/resolver/resolved.conf:4
+dns.public-resolver info fx/resolver/resolved.conf:5
+dns.public-resolver info fx/resolver/resolved.conf:6
+hf.hub-online high fx/offswitch/b/model.py:2
+hf.hub-online high fx/offswitch/c/model.py:5
+install.pip high fx/pip-live/bootstrap.py:3
+net.url.public info fx/comments/client.js:2
+net.url.public info fx/comments/client.js:4
+net.url.public info fx/comments/client.js:5
+net.url.public info fx/comments/client.py:3
+net.url.public info fx/comments/client.py:5
+net.url.public info fx/comments/svc.service:2
+net.url.public low fx/doc-only-pkg/CHANGELOG.md:4
+net.url.public low fx/doc-only-pkg/README.md:3
+net.url.public low fx/doc-only-pkg/README.md:3
+net.url.public low fx/doc-only-pkg/README.md:4
+net.url.public low fx/doc-only-pkg/README.md:4
+net.url.public low fx/doc-vs-code/README.md:1
+net.url.public medium fx/doc-vs-code/lib.js:1
+W
+diff -u want.txt got.txt || fail "fixture findings differ"
+ok "every fixture finding at the severity its context gives"
+
+# The clean items pass the default gate (medium) on their own, with no suppression file.
+for d in doc-only-pkg netmask resolver chart-values-comment pem-comment pip-message comments \
+	offswitch/a offswitch/d offswitch/e; do
+	expect_rc 0 airgap-verifier scan "fx/$d"
+done
+ok "clean items pass the default gate"
+
+# Context never hides what is live: the same URL in code, a live resolver, a real install.
+expect_rc 1 airgap-verifier scan fx/doc-vs-code
+expect_contains "$T/out" "lib.js:1:"
+printf 'DNS=8.8.8.8\n' >live.conf
+expect_rc 1 airgap-verifier scan live.conf --format json --output live.json
+[ "$(findings live.json)" = "dns.public-resolver high live.conf:1" ] || fail "live resolver: $(findings live.json)"
+ok "live references keep their severity"
+
+# A private key with a body is critical even in a comment (a key in a comment still ships);
+# in a string with \n escapes too. The BEGIN line alone is nothing.
+mkdir keys
+printf '# -----BEGIN RSA ''PRIVATE KEY-----\n# MIIEpAIBAAKCAQEAvWkq3c2Hd\n' >keys/commented.sh
+printf 'const K = "-----BEGIN ''PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0B\\n";\n' >keys/inline.js
+printf '## -----BEGIN RSA ''PRIVATE KEY-----\n## -----END RSA ''PRIVATE KEY-----\n' >keys/banner.sh
+printf -- '-----BEGIN ENCRYPTED ''PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0011\n\nMIIEpAIBAAKCAQEAvWkq3c2Hd\n' >keys/hdr.pem
+expect_rc 1 airgap-verifier scan keys --format json --output keys.json
+findings keys.json >got.txt
+cat >want.txt <<'W'
+secret.private-key critical keys/commented.sh:1
+secret.private-key critical keys/hdr.pem:1
+secret.private-key critical keys/inline.js:1
+W
+diff -u want.txt got.txt || fail "private-key findings differ"
+ok "a private key needs a body; commented keys stay critical"
+
+# Off switches: set in the same package root silences; read, compared or commented out does
+# not; another package's switch does not. Scanned together or apart, the same answer.
+mkdir -p sw/p sw/q
+printf '{"name": "p"}\n' >sw/p/package.json
+printf '{"name": "q"}\n' >sw/q/package.json
+printf 'from_pretrained("m")\n' >sw/p/m.py
+printf 'from_pretrained("m")\n# HF_HUB_OFFLINE=1\nif [ "$HF_HUB_OFFLINE" = 1 ]; then :; fi\nx = process.env.HF_HUB_OFFLINE === "1"\n' >sw/q/m.py
+printf 'os.environ.setdefault("HF_HUB_OFFLINE", "1")\n' >sw/p/env.py
+expect_rc 1 airgap-verifier scan sw --format json --output sw.json
+[ "$(findings sw.json)" = "hf.hub-online high sw/q/m.py:1" ] || fail "off switch scope: $(findings sw.json)"
+ok "an off switch counts only where set, in its own package"
+
+# Versions and netmasks are not addresses; the same spot with a real address is.
+printf 'Version: 1.2.3.4\nrelease 4.3.2.1-beta\nmask 255.255.255.0\nold 0.9.8.0\npeer 93.184.216.34\n' >ips.conf
+expect_rc 1 airgap-verifier scan ips.conf --format json --output ips.json
+[ "$(findings ips.json)" = "net.ip.public medium ips.conf:5" ] || fail "versions: $(findings ips.json)"
+ok "versions and netmasks are not IP findings"
