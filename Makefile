@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all build deps test demo asan fuzz-smoke format format-check bench clean
+.PHONY: all build deps test test-realworld demo asan fuzz-smoke format format-check bench clean
 
 all: build
 
@@ -21,6 +21,13 @@ build:
 test: deps
 	@$(MAKE) --no-print-directory build
 	@./scripts/run-tests.sh $(BUILD)
+
+# airgap-verifier scan on the real-world corpus (tests/realworld/manifest): pinned npm and
+# Debian packages fetched into $(EXAI_REALWORLD_CACHE) (default /var/cache/exai-realworld,
+# never the tree) plus the fixtures; fails on recall < 95% or noise on a clean item.
+test-realworld: deps
+	@$(MAKE) --no-print-directory build
+	@python3 tests/realworld/run.py $(BUILD)/verifier/airgap-verifier
 
 demo: deps
 	@$(MAKE) --no-print-directory build

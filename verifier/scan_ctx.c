@@ -12,6 +12,12 @@
 
 #define LOOK 64 /* bytes a local test looks at around its offset */
 
+static bool is_word_byte(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
 static bool has_suffix(const char *s, const char *suf)
 {
 	size_t l = strlen(s), k = strlen(suf);
@@ -60,10 +66,14 @@ static bool path_has(const char *path, const char *dir)
 
 static bool is_doc(const char *base, const char *path)
 {
-	static const char *const names[] = {
-	    "README",	    "CHANGELOG",    "CHANGES", "NEWS",	      "HISTORY",   "AUTHORS",
-	    "CONTRIBUTORS", "COPYING",	    "LICENSE", "LICENCE",     "NOTICE",	   "THANKS",
-	    "TODO",	    "CONTRIBUTING", "CREDITS", "MAINTAINERS", "changelog", NULL};
+	static const char *const names[] = {"README",	    "CHANGELOG",    "CHANGES",
+					    "NEWS",	    "HISTORY",	    "AUTHORS",
+					    "CONTRIBUTORS", "COPYING",	    "LICENSE",
+					    "LICENCE",	    "NOTICE",	    "THANKS",
+					    "TODO",	    "CONTRIBUTING", "CREDITS",
+					    "MAINTAINERS",  "changelog",    "PRIVACY",
+					    "SECURITY",	    "SUPPORT",	    "CODE_OF_CONDUCT",
+					    "UPGRADING",    "MIGRATION",    NULL};
 	static const char *const exts[] = {".md",   ".markdown", ".rst", ".adoc", ".asciidoc",
 					   ".mo",   ".po",	 ".pot", ".gmo",  ".texi",
 					   ".info", ".man",	 ".txt", NULL};
@@ -75,6 +85,10 @@ static bool is_doc(const char *base, const char *path)
 	    strcasecmp(base, "CMakeLists.txt") == 0)
 		return false;
 	if (any_prefix(base, names) || any_suffix(base, exts) || is_man_page(base))
+		return true;
+	/* debconf templates: the prompts shown at install time, in every translation */
+	if (!strcmp(base, "templates") &&
+	    (path_has(path, "DEBIAN/templates") || path_has(path, "debian/templates")))
 		return true;
 	for (const char *const *d = dirs; *d; d++)
 		if (path_has(path, *d))
@@ -138,6 +152,10 @@ void vf_ftype_of(const char *base, const char *path, const uint8_t *p, size_t n,
 
 	memset(out, 0, sizeof(*out));
 	out->doc = is_doc(base, path);
+	out->manifest = !strcmp(base, "package.json") || !strcmp(base, "PKG-INFO") ||
+			!strcmp(base, "METADATA") || !strcmp(base, "Chart.yaml") ||
+			(!strcmp(base, "control") &&
+			 (path_has(path, "DEBIAN/control") || path_has(path, "debian/control")));
 	out->changelog = is_changelog(base, path);
 	shebang(p, n, interp, sizeof(interp));
 	if (interp[0]) {
@@ -169,9 +187,57 @@ void vf_ftype_of(const char *base, const char *path, const uint8_t *p, size_t n,
 		out->lang = has_suffix(base, ".txt") ? VF_LANG_HASHLINE : VF_LANG_HASH;
 		out->program = has_suffix(base, ".rb") || has_suffix(base, ".pl") ||
 			       has_suffix(base, ".pm") || has_suffix(base, ".r");
-	} else if (!strchr(base, '.') && !out->doc) {
-		out->lang = VF_LANG_HASHLINE;
+	} else if (!has_suffix(base, ".json") && !has_suffix(base, ".md") &&
+		   !has_suffix(base, ".html") && !has_suffix(base, ".htm") &&
+		   !has_suffix(base, ".xml") && !has_suffix(base, ".svg")) {
+		out->lang = VF_LANG_HASHLINE; /* data tables, lists: '#' lines are comments */
 	}
+}
+
+bool vf_url_is_metadata(const vf_ftype *ft, const uint8_t *p, size_t n, size_t pos)
+{
+	static const char *const keys[] = {"homepage",
+					   "home",
+					   "url",
+					   "bugs",
+					   "repository",
+					   "author",
+					   "funding",
+					   "email",
+					   "contributors",
+					   "maintainers",
+					   "icon",
+					   "sources",
+					   "vcs-git",
+					   "vcs-browser",
+					   "vcs-svn",
+					   "home-page",
+					   "project-url",
+					   "source",
+					   "upstream-contact",
+					   "documentation",
+					   "web",
+					   NULL};
+	size_t a = pos, k;
+
+	if (!ft->manifest || pos >= n)
+		return false;
+	while (a > 0 && pos - a < 4 * LOOK && p[a - 1] != '\n')
+		a--;
+	while (a < pos && (p[a] == ' ' || p[a] == '\t' || p[a] == '"' || p[a] == '-'))
+		a++;
+	for (k = a; k < pos && k - a < 32 && (is_word_byte(p[k]) || p[k] == '-'); k++)
+		;
+	/* A person in package.json's contributors: "Name <mail> (https://site)". */
+	if (a > 0 && p[a - 1] == '"' && pos > 0 && p[pos - 1] == '(' && k < pos && p[k] != ':' &&
+	    (p[k] != '"' || k + 1 >= pos || p[k + 1] != ':'))
+		return true;
+	if (k == a || k >= pos || (p[k] != '"' && p[k] != ':'))
+		return false;
+	for (const char *const *w = keys; *w; w++)
+		if (strlen(*w) == k - a && strncasecmp((const char *)p + a, *w, k - a) == 0)
+			return true;
+	return false;
 }
 
 /* ---- the comment lexer ---- */
@@ -303,12 +369,6 @@ bool vf_lexer_in_comment(vf_lexer *lx, const uint8_t *p, size_t n, size_t off)
 }
 
 /* ---- off switches ---- */
-
-static bool is_word_byte(uint8_t c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '_';
-}
 
 /* A literal value at p[i]: a number, true/false/yes/no/on/off, or a non-empty quoted string
  * on one line (not an expression: os.environ.get(...) does not set anything). */

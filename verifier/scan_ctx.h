@@ -33,7 +33,13 @@ typedef struct vf_ftype {
 	bool doc;	/* documentation: README, changelogs, man pages, catalogues, licences */
 	bool changelog; /* a changelog or NEWS file: four-part numbers there are versions */
 	bool program;	/* a program in a language that is not a shell (Python, JS, ...) */
+	bool manifest;	/* package metadata: package.json, DEBIAN/control, PKG-INFO, Chart.yaml */
 } vf_ftype;
+
+/* Whether the URL at @pos in a manifest is package metadata (a homepage, the repository, the
+ * bug tracker, the author's site: a key such as homepage, url, bugs, Homepage, Vcs-Git,
+ * Home-page, Project-URL, home, icon on its line), which nothing fetches at run time. */
+bool vf_url_is_metadata(const vf_ftype *ft, const uint8_t *p, size_t n, size_t pos);
 
 /* Classifies a buffer by its file name @base, its display path @path (for usr/share/doc/ and
  * the like, inside archives too) and its first bytes (a shebang). */

@@ -346,6 +346,11 @@ static void on_url(tctx *t, size_t pos)
 	z = h;
 	while (z < n && z - a < 2048 && (cls[p[z]] & CL_URL))
 		z++;
+	/* Prose around a URL: "(https://x.io)", "see https://x.io." - a closing parenthesis
+	 * without an opening one in the URL, and sentence punctuation, are not part of it. */
+	while (z > h && (p[z - 1] == '.' || p[z - 1] == ',' || p[z - 1] == ';' ||
+			 (p[z - 1] == ')' && !memchr(p + h, '(', z - h))))
+		z--;
 	/* Authority: up to the first / ? #; userinfo ends at the last '@' in it. */
 	he = h;
 	while (he < z && !(cls[p[he]] & CL_AUTH_END))
@@ -586,24 +591,25 @@ static int pend_cmp(const void *a, const void *b)
 	return (x->start > y->start) - (x->start < y->start);
 }
 
-/* The severity @q is reported at: info in a comment (secrets excepted), at most low for a
- * network reference in documentation, else the rule's. */
+/* The severity @q is reported at: info in a comment, at most low in documentation and for a
+ * manifest's metadata URLs (secrets excepted: a key ships wherever it is), else the rule's. */
 static vf_severity rank(tctx *t, const pend *q)
 {
 	vf_severity sev = q->rule->sev;
 
-	if (!t->binary && !q->rule->redact && !q->rule->key_body &&
-	    vf_lexer_in_comment(&t->lx, t->b->p, t->b->n, q->start))
+	if (q->rule->redact || q->rule->key_body)
+		return sev;
+	if (!t->binary && vf_lexer_in_comment(&t->lx, t->b->p, t->b->n, q->start))
 		return VF_SEV_INFO;
-	if (q->net && t->ft.doc && sev > VF_SEV_LOW)
+	if (sev > VF_SEV_LOW &&
+	    (t->ft.doc || (q->net && vf_url_is_metadata(&t->ft, t->b->p, t->b->n, q->start))))
 		return VF_SEV_LOW;
 	return sev;
 }
 
 /* Reports (or holds) one pending finding, making its strings; false when out of memory. */
-static bool settle_one(tctx *t, const pend *q, uint64_t line, uint64_t col)
+static bool settle_one(tctx *t, const pend *q, vf_severity sev, uint64_t line, uint64_t col)
 {
-	vf_severity sev = rank(t, q);
 	const uint8_t *p = t->b->p;
 	char *ev = q->redacted ? redact(p, q->start, q->end) : clip(p, q->ev_a, q->ev_b);
 	char *msg = NULL;
@@ -628,10 +634,38 @@ static bool settle_one(tctx *t, const pend *q, uint64_t line, uint64_t col)
 	return true;
 }
 
+/* What the per-file cap left out: every finding was judged (ranked), at most
+ * max_findings_per_file of each severity are listed. Past the cap at medium or above the
+ * report is short of findings that fail the default gate: a scan.incomplete finding. Below
+ * it (documentation full of links, commented-out examples) a note: the listed ones already
+ * fail any gate that the unlisted ones would. */
+static void settle_overflow(tctx *t, const uint64_t over[5], uint64_t max)
+{
+	char what[512];
+
+	if (over[VF_SEV_MEDIUM] + over[VF_SEV_HIGH] + over[VF_SEV_CRITICAL]) {
+		snprintf(what, sizeof(what),
+			 "more than %llu findings in this file at one severity (medium or above): "
+			 "the rest are not listed (raise settings.max_findings_per_file to see "
+			 "them all)",
+			 (unsigned long long)max);
+		vf_scan_incomplete(t->s, t->b, 0, what);
+	}
+	for (int sev = VF_SEV_INFO; sev <= VF_SEV_LOW; sev++)
+		if (over[sev]) {
+			snprintf(what, sizeof(what),
+				 "%.300s: %llu more %s findings not listed (max_findings_per_file "
+				 "%llu)",
+				 t->b->path, (unsigned long long)over[sev],
+				 vf_severity_name((vf_severity)sev), (unsigned long long)max);
+			vf_scan_note(t->s, what);
+		}
+}
+
 static void settle(tctx *t)
 {
 	linepos lp = {0, 1, 0};
-	uint64_t emitted = 0, max = t->rs->set.max_findings_per_file;
+	uint64_t emitted[5] = {0}, over[5] = {0}, max = t->rs->set.max_findings_per_file;
 	size_t claim_end = 0; /* furthest end of the claims before i */
 
 	if (t->np > 1)
@@ -640,6 +674,7 @@ static void settle(tctx *t)
 		pend *q = &t->p[i];
 		size_t ri = (size_t)(q->rule - t->rs->r);
 		uint64_t line, col;
+		vf_severity sev;
 		bool covered = q->net && overlaps_claim(t, i, claim_end);
 		if (!q->net && q->end > claim_end)
 			claim_end = q->end;
@@ -647,22 +682,17 @@ static void settle(tctx *t)
 			continue;
 		if (q->rule->unless.n && t->unless_hit[ri])
 			continue;
-		if (++emitted > max)
-			break;
+		sev = rank(t, q);
+		if (emitted[sev] >= max) {
+			over[sev]++;
+			continue;
+		}
+		emitted[sev]++;
 		locate(t, &lp, q->start, &line, &col);
-		if (!settle_one(t, q, line, col))
+		if (!settle_one(t, q, sev, line, col))
 			return;
 	}
-	/* The findings past the cap were not judged: a later one could be the one that fails
-	 * the gate, so the cap is a scan.incomplete finding, never only a note. */
-	if (emitted > max) {
-		char what[512];
-		snprintf(what, sizeof(what),
-			 "more than %llu findings in this file: the rest were not judged (raise "
-			 "settings.max_findings_per_file to see them all)",
-			 (unsigned long long)max);
-		vf_scan_incomplete(t->s, t->b, 0, what);
-	}
+	settle_overflow(t, over, max);
 }
 
 void vf_scan_text(vf_scan *s, const vf_buf *b, bool binary)

@@ -96,3 +96,53 @@ printf 'Version: 1.2.3.4\nrelease 4.3.2.1-beta\nmask 255.255.255.0\nold 0.9.8.0\
 expect_rc 1 airgap-verifier scan ips.conf --format json --output ips.json
 [ "$(findings ips.json)" = "net.ip.public medium ips.conf:5" ] || fail "versions: $(findings ips.json)"
 ok "versions and netmasks are not IP findings"
+
+# Package metadata is not fetched at run time: homepage, repository, bugs, a contributor's
+# site in package.json (its closing parenthesis is not part of the URL), Homepage in
+# DEBIAN/control, debconf prompts rank low; a URL under another key stays medium.
+mkdir -p meta/pkg/DEBIAN
+cat >meta/pkg/package.json <<'J'
+{
+  "name": "m",
+  "homepage": "https://github.com/someone/m#readme",
+  "repository": {"type": "git", "url": "git+https://github.com/someone/m.git"},
+  "contributors": [
+    "Some One <one@mail.example> (https://one.dev)"
+  ],
+  "config": {"endpoint": "https://api.vendor-metrics.io/v1"}
+}
+J
+printf 'Package: m\nHomepage: https://www.iana.org/time-zones\nDescription: x\n' >meta/pkg/DEBIAN/control
+printf 'Template: m/ask\nDescription: Send reports to https://popcon.vendor-metrics.io/?\n' >meta/pkg/DEBIAN/templates
+expect_rc 1 airgap-verifier scan meta --format json --output meta.json
+findings meta.json >got.txt
+sort >want.txt <<'W'
+net.url.public low meta/pkg/DEBIAN/control:2
+net.url.public low meta/pkg/DEBIAN/templates:2
+net.url.public low meta/pkg/package.json:3
+net.url.public low meta/pkg/package.json:6
+net.url.public medium meta/pkg/package.json:8
+W
+diff -u want.txt got.txt || fail "metadata findings differ"
+ok "package metadata URLs rank low, a configured endpoint does not"
+
+# Documentation ranks every rule but secrets down (a README naming an SDK does not run it),
+# and a document full of links is not scan.incomplete: the cap lists at most
+# max_findings_per_file findings per severity, and only past it at medium or above is the
+# file incomplete.
+mkdir bigdoc
+echo 'Uses sentry_sdk and posthog-node; see releases/latest.' >bigdoc/NEWS.md
+i=0
+while [ $i -lt 250 ]; do echo "- https://host$i.vendor-metrics.io/x" >>bigdoc/NEWS.md; i=$((i + 1)); done
+expect_rc 0 airgap-verifier scan bigdoc --format json --output big.json
+$PY - big.json <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+rules = sorted({f["rule_id"] for f in d["findings"]})
+assert rules == ["net.url.public", "telemetry.posthog", "telemetry.sentry", "update.checker"], rules
+assert all(f["severity"] == "low" for f in d["findings"]), sev
+assert len(d["findings"]) == 200, len(d["findings"])
+assert not [f for f in d["findings"] if f["rule_id"] == "scan.incomplete"], sev
+assert any("bigdoc/NEWS.md: 53 more low findings not listed" in n for n in d["notes"]), d["notes"]
+PY
+ok "documentation is low for every rule; its link count is a note, not scan.incomplete"
