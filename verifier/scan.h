@@ -49,6 +49,7 @@ typedef enum vf_check {
 	VF_CHK_K8S_NETPOL_EGRESS_PUBLIC,
 	VF_CHK_K8S_COREDNS_FORWARD,
 	VF_CHK_K8S_SERVICE_ENTRY,
+	VF_CHK_VALUES_TELEMETRY, /* a Helm value turning usage reporting / telemetry on */
 	VF_CHK_ALLOW_EXPIRED,
 	VF_CHK_INCOMPLETE,
 	VF_CHK__COUNT

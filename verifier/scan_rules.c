@@ -48,6 +48,7 @@ static const char *const check_names[VF_CHK__COUNT] = {
     [VF_CHK_K8S_NETPOL_EGRESS_PUBLIC] = "k8s.netpol.egress_public",
     [VF_CHK_K8S_COREDNS_FORWARD] = "k8s.coredns.forward",
     [VF_CHK_K8S_SERVICE_ENTRY] = "k8s.istio.service_entry",
+    [VF_CHK_VALUES_TELEMETRY] = "helm.values.telemetry",
     [VF_CHK_ALLOW_EXPIRED] = "allow.expired",
     [VF_CHK_INCOMPLETE] = "scan.incomplete",
 };

@@ -2,7 +2,9 @@
 # real-world pattern fixtures (tests/realworld/fixtures): URLs in documentation rank low and
 # pass the default gate, versions and netmasks are not addresses, findings in comments and
 # docstrings are info, a PEM BEGIN line needs a key body, an install command in a program's
-# message is not run, and an off switch counts only where it is set, in its own package.
+# message is not run, an off switch counts only where it is set, in its own package, and a
+# Helm values file is read as the chart's configuration (service type, egress, images under
+# any key, telemetry switches).
 . "$EXAI_SRC/tests/cli/lib.sh"
 FX="$EXAI_SRC/tests/realworld/fixtures"
 PY=/usr/bin/python3
@@ -27,9 +29,18 @@ dns.public-resolver info fx/comments/svc.service:3
 dns.public-resolver info fx/resolver/resolved.conf:4
 dns.public-resolver info fx/resolver/resolved.conf:5
 dns.public-resolver info fx/resolver/resolved.conf:6
+helm.values.telemetry high fx/helm-values/values.yaml:15
+helm.values.telemetry high fx/helm-values/values.yaml:17
 hf.hub-online high fx/offswitch/b/model.py:2
 hf.hub-online high fx/offswitch/c/model.py:5
 install.pip high fx/pip-live/bootstrap.py:3
+k8s.image.digest medium fx/helm-values/values.yaml:12
+k8s.image.digest medium fx/helm-values/values.yaml:9
+k8s.image.no-registry high fx/helm-values/values.yaml:12
+k8s.image.registry high fx/helm-values/values.yaml:9
+k8s.netpol.egress-public high fx/helm-values/values.yaml:6
+k8s.service.loadbalancer medium fx/helm-values/values.yaml:2
+net.host.public low fx/helm-values/values.yaml:8
 net.url.public info fx/comments/client.js:2
 net.url.public info fx/comments/client.js:4
 net.url.public info fx/comments/client.js:5
@@ -49,7 +60,7 @@ ok "every fixture finding at the severity its context gives"
 
 # The clean items pass the default gate (medium) on their own, with no suppression file.
 for d in doc-only-pkg netmask resolver chart-values-comment pem-comment pip-message comments \
-	offswitch/a offswitch/d offswitch/e; do
+	offswitch/a offswitch/d offswitch/e helm-values-clean; do
 	expect_rc 0 airgap-verifier scan "fx/$d"
 done
 ok "clean items pass the default gate"
