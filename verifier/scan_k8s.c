@@ -544,8 +544,18 @@ static void parse_doc(kctx *k, const uint8_t *p, size_t n, uint64_t line_off)
 	exai_error e;
 
 	k->line_off = line_off;
-	if (n > EXAI_YAML_MAX_BYTES)
+	if (n > EXAI_YAML_MAX_BYTES) {
+		/* Bigger than any Kubernetes object can be (etcd stores at most 1.5 MiB), but
+		 * its checks were not run: say so rather than pass it. */
+		char what[160];
+		snprintf(
+		    what, sizeof(what),
+		    "YAML document at line %llu is over %u bytes: its Kubernetes / values checks "
+		    "were not run (the text rules were)",
+		    (unsigned long long)line_off + 1, (unsigned)EXAI_YAML_MAX_BYTES);
+		vf_scan_incomplete(k->s, k->b, 0, what);
 		return;
+	}
 	if (exai_yaml_each_doc(k->b->path, p, n, each_doc, k, &e) != EXAI_OK) {
 		if (e.code == EXAI_ENOMEM)
 			vf_scan_fail(k->s, &e);

@@ -157,3 +157,21 @@ assert not [f for f in d["findings"] if f["rule_id"] == "scan.incomplete"], sev
 assert any("bigdoc/NEWS.md: 53 more low findings not listed" in n for n in d["notes"]), d["notes"]
 PY
 ok "documentation is low for every rule; its link count is a note, not scan.incomplete"
+
+# A YAML document over the parser's 4 MiB cap had its Kubernetes / values checks skipped
+# silently: now it is scan.incomplete, and the text rules still ran over it.
+mkdir bigvals
+$PY -c "
+print('proxy: {registry: docker.io, repository: envoy, tag: \"1\"}')
+print('items:')
+for i in range(420000): print('  - item-%07d' % i)
+" >bigvals/values.yaml
+expect_rc 1 airgap-verifier scan bigvals --format json --output bigvals.json
+$PY - bigvals.json <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+inc = [f for f in d["findings"] if f["rule_id"] == "scan.incomplete"]
+assert len(inc) == 1 and "over 4194304 bytes" in inc[0]["evidence"], d["findings"]
+assert any(f["rule_id"] == "net.host.public" for f in d["findings"]), d["findings"]
+PY
+ok "a YAML document too big to parse is scan.incomplete"

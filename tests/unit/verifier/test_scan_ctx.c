@@ -185,12 +185,12 @@ static bool version_at(const char *s, bool changelog)
 START_TEST(versions_and_netmasks)
 {
 	static const char *const versions[] = {
-	    "version 1.2.3.4",	"Version: 1.2.3.4", "version=\"1.2.3.4\"", "ver 1.2.3.4",
-	    "v 1.2.3.4",	"release 4.3.2.1",  "1.2.3.4-beta",	   "1.2.3.4~rc1",
-	    "1.2.3.4+dfsg",	"Build: 10.0.19041.1",
+	    "version 1.2.3.4", "Version: 1.2.3.4",    "version=\"1.2.3.4\"", "ver 1.2.3.4",
+	    "v 1.2.3.4",       "release 4.3.2.1",     "1.2.3.4-beta",	     "1.2.3.4~rc1",
+	    "1.2.3.4+dfsg",    "Build: 10.0.19041.1",
 	};
 	static const char *const addresses[] = {
-	    "peer 93.184.216.34", "host=93.184.216.34", "93.184.216.34-93.184.216.40",
+	    "peer 93.184.216.34",	"host=93.184.216.34",	   "93.184.216.34-93.184.216.40",
 	    "conversion 93.184.216.34", "x_version 93.184.216.34", "server: 93.184.216.34",
 	};
 	struct {
