@@ -64,6 +64,41 @@ static bool path_has(const char *path, const char *dir)
 	return strstr(path, dir) != NULL;
 }
 
+/* A program or configuration file by its extension: "history.js" is code, whatever its name
+ * says. */
+static bool code_ext(const char *base)
+{
+	static const char *const exts[] = {
+	    "js",   "mjs",  "cjs",    "ts",   "tsx",   "jsx",	"py",  "rb",  "pl",   "pm",   "go",
+	    "java", "c",    "h",      "cc",   "cpp",   "rs",	"cs",  "php", "sh",   "bash", "zsh",
+	    "json", "yaml", "yml",    "toml", "ini",   "conf",	"cfg", "xml", "html", "htm",  "css",
+	    "scss", "vue",  "svelte", "kt",   "swift", "scala", "lua", "map", NULL};
+	const char *dot = strrchr(base, '.');
+
+	if (!dot)
+		return false;
+	for (const char *const *e = exts; *e; e++)
+		if (strcasecmp(dot + 1, *e) == 0)
+			return true;
+	return false;
+}
+
+/* @base is one of @names (case-insensitively), alone or with a suffix after '.', '-' or '_'
+ * ("README", "README.md", "LICENSE-MIT", "NEWS_2024"), and not a program ("history.js"). */
+static bool doc_name(const char *base, const char *const *names)
+{
+	for (const char *const *n = names; *n; n++) {
+		size_t k = strlen(*n);
+		if (strncasecmp(base, *n, k) != 0)
+			continue;
+		if (base[k] == '\0')
+			return true;
+		if ((base[k] == '.' || base[k] == '-' || base[k] == '_') && !code_ext(base))
+			return true;
+	}
+	return false;
+}
+
 static bool is_doc(const char *base, const char *path)
 {
 	static const char *const names[] = {"README",	    "CHANGELOG",    "CHANGES",
@@ -84,7 +119,7 @@ static bool is_doc(const char *base, const char *path)
 	if (has_prefix(base, "requirements") || has_prefix(base, "constraints") ||
 	    strcasecmp(base, "CMakeLists.txt") == 0)
 		return false;
-	if (any_prefix(base, names) || any_suffix(base, exts) || is_man_page(base))
+	if (doc_name(base, names) || any_suffix(base, exts) || is_man_page(base))
 		return true;
 	/* debconf templates: the prompts shown at install time, in every translation */
 	if (!strcmp(base, "templates") &&
@@ -100,7 +135,9 @@ static bool is_changelog(const char *base, const char *path)
 {
 	static const char *const names[] = {"CHANGELOG", "CHANGES", "NEWS", "HISTORY", NULL};
 
-	return any_prefix(base, names) || has_suffix(base, ".changes") ||
+	if (code_ext(base))
+		return false;
+	return doc_name(base, names) || has_suffix(base, ".changes") ||
 	       path_has(path, "/changelog") || has_prefix(path, "changelog");
 }
 

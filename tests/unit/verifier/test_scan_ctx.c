@@ -158,20 +158,32 @@ static bool body_after(const char *s)
 
 START_TEST(pem_needs_a_body)
 {
-	ck_assert(body_after("-----BEGIN RSA PRIVATE" " KEY-----\nMIIEpAIBAAKCAQEAvWkq\n"));
-	ck_assert(body_after("-----BEGIN PRIVATE" " KEY-----\r\nMIIEvQIBADANBgkqhkiG\r\n"));
-	ck_assert(body_after("# -----BEGIN PRIVATE" " KEY-----\n# MIIEvQIBADANBgkqhkiG\n"));
-	ck_assert(body_after("\"-----BEGIN PRIVATE" " KEY-----\\nMIIEvQIBADANBgkqhkiG\\n\""));
-	ck_assert(body_after("k = '-----BEGIN PRIVATE" " KEY-----' +\n  'MIIEvQIBADANBgkqhkiG'\n"));
-	ck_assert(body_after("-----BEGIN RSA PRIVATE" " KEY-----\nProc-Type: 4,ENCRYPTED\n"
+	ck_assert(body_after("-----BEGIN RSA PRIVATE"
+			     " KEY-----\nMIIEpAIBAAKCAQEAvWkq\n"));
+	ck_assert(body_after("-----BEGIN PRIVATE"
+			     " KEY-----\r\nMIIEvQIBADANBgkqhkiG\r\n"));
+	ck_assert(body_after("# -----BEGIN PRIVATE"
+			     " KEY-----\n# MIIEvQIBADANBgkqhkiG\n"));
+	ck_assert(body_after("\"-----BEGIN PRIVATE"
+			     " KEY-----\\nMIIEvQIBADANBgkqhkiG\\n\""));
+	ck_assert(body_after("k = '-----BEGIN PRIVATE"
+			     " KEY-----' +\n  'MIIEvQIBADANBgkqhkiG'\n"));
+	ck_assert(body_after("-----BEGIN RSA PRIVATE"
+			     " KEY-----\nProc-Type: 4,ENCRYPTED\n"
 			     "DEK-Info: AES-128-CBC,00\n\nMIIEpAIBAAKCAQEAvWkq\n"));
-	ck_assert(!body_after("## -----BEGIN RSA PRIVATE" " KEY-----\n"));
-	ck_assert(!body_after("## -----BEGIN RSA PRIVATE" " KEY-----\n## -----END RSA PRIVATE "
+	ck_assert(!body_after("## -----BEGIN RSA PRIVATE"
+			      " KEY-----\n"));
+	ck_assert(!body_after("## -----BEGIN RSA PRIVATE"
+			      " KEY-----\n## -----END RSA PRIVATE "
 			      "KEY-----\n"));
-	ck_assert(!body_after("if line == \"-----BEGIN PRIVATE" " KEY-----\":\n    start()\n"));
-	ck_assert(!body_after("-----BEGIN PRIVATE" " KEY-----\n...\n"));
-	ck_assert(!body_after("-----BEGIN PRIVATE" " KEY-----\nshort\n"));
-	ck_assert(!body_after("-----BEGIN PRIVATE" " KEY-----"));
+	ck_assert(!body_after("if line == \"-----BEGIN PRIVATE"
+			      " KEY-----\":\n    start()\n"));
+	ck_assert(!body_after("-----BEGIN PRIVATE"
+			      " KEY-----\n...\n"));
+	ck_assert(!body_after("-----BEGIN PRIVATE"
+			      " KEY-----\nshort\n"));
+	ck_assert(!body_after("-----BEGIN PRIVATE"
+			      " KEY-----"));
 }
 END_TEST
 
@@ -243,6 +255,13 @@ START_TEST(file_kinds)
 	    {"package.json", "p/package.json", "", VF_LANG_NONE, false, false, false, true},
 	    {"control", "x/DEBIAN/control", "", VF_LANG_HASHLINE, false, false, false, true},
 	    {"templates", "x/DEBIAN/templates", "", VF_LANG_NONE, true, false, false, false},
+	    {"LICENSE-MIT", "LICENSE-MIT", "", VF_LANG_NONE, true, false, false, false},
+	    {"NEWS_2024", "NEWS_2024", "", VF_LANG_NONE, true, true, false, false},
+	    {"history.js", "lib/history.js", "", VF_LANG_C, false, false, true, false},
+	    {"changes.py", "changes.py", "", VF_LANG_PY, false, false, true, false},
+	    {"support.sh", "support.sh", "", VF_LANG_HASH, false, false, false, false},
+	    {"newsletter.txt", "newsletter.txt", "", VF_LANG_HASHLINE, true, false, false, false},
+	    {"todos.yaml", "todos.yaml", "", VF_LANG_HASH, false, false, false, false},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
