@@ -121,6 +121,12 @@ static bool is_doc(const char *base, const char *path)
 		return false;
 	if (doc_name(base, names) || any_suffix(base, exts) || is_man_page(base))
 		return true;
+	/* Rendered documentation: HTML under a doc/ or docs/ directory (npm ships its manual as
+	 * docs/output/ *.html); code there (docs/conf.py) is still code. */
+	if ((has_suffix(base, ".html") || has_suffix(base, ".htm")) &&
+	    (path_has(path, "/docs/") || path_has(path, "/doc/") || has_prefix(path, "docs/") ||
+	     has_prefix(path, "doc/")))
+		return true;
 	/* debconf templates: the prompts shown at install time, in every translation */
 	if (!strcmp(base, "templates") &&
 	    (path_has(path, "DEBIAN/templates") || path_has(path, "debian/templates")))
@@ -554,8 +560,9 @@ static size_t pem_header(const uint8_t *p, size_t lim, size_t i)
 	return (size_t)(nl - p) + 1;
 }
 
-/* The bytes at p[i] that separate lines of a key: line breaks (real, or "\n" in a string),
- * blanks, the quotes and '+' of a string spread over lines, comment leaders (# ; * //).
+/* The bytes at p[i] that separate lines of a key: line breaks (real, "\n" in a string, #10 in
+ * Pascal), blanks, the quotes and '+' of a string spread over lines, comment leaders
+ * (# ; * //).
  * Returns how many there are. */
 static size_t pem_gap(const uint8_t *p, size_t lim, size_t i)
 {
@@ -566,8 +573,11 @@ static size_t pem_gap(const uint8_t *p, size_t lim, size_t i)
 		if ((c == '\\' && i + 1 < lim && p[i + 1] == 'n') ||
 		    (c == '/' && i + 1 < lim && p[i + 1] == '/'))
 			i += 2;
+		else if (c == '#' && i + 1 < lim && p[i + 1] >= '0' && p[i + 1] <= '9')
+			for (i++; i < lim && p[i] >= '0' && p[i] <= '9'; i++)
+				; /* Pascal's '...'#10+ */
 		else if (c == '\n' || c == '\r' || c == ' ' || c == '\t' || c == '"' || c == '\'' ||
-			 c == '#' || c == ';' || c == '*' || c == '+' || c == ',')
+			 c == '#' || c == ';' || c == '*' || c == '+' || c == ',' || c == '`')
 			i++;
 		else
 			break;

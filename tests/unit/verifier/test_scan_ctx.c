@@ -171,6 +171,10 @@ START_TEST(pem_needs_a_body)
 	ck_assert(body_after("-----BEGIN RSA PRIVATE"
 			     " KEY-----\nProc-Type: 4,ENCRYPTED\n"
 			     "DEK-Info: AES-128-CBC,00\n\nMIIEpAIBAAKCAQEAvWkq\n"));
+	ck_assert(body_after("  '-----BEGIN RSA PRIVATE"
+			     " KEY-----'#10+\n    'MIIEowIBAAKCAQEAvfTd'#10+\n"));
+	ck_assert(body_after("k := `-----BEGIN PRIVATE"
+			     " KEY-----\nMIIEvQIBADANBgkqhkiG\n`\n"));
 	ck_assert(!body_after("## -----BEGIN RSA PRIVATE"
 			      " KEY-----\n"));
 	ck_assert(!body_after("## -----BEGIN RSA PRIVATE"
@@ -262,6 +266,10 @@ START_TEST(file_kinds)
 	    {"support.sh", "support.sh", "", VF_LANG_HASH, false, false, false, false},
 	    {"newsletter.txt", "newsletter.txt", "", VF_LANG_HASHLINE, true, false, false, false},
 	    {"todos.yaml", "todos.yaml", "", VF_LANG_HASH, false, false, false, false},
+	    {"npm-install.html", "npm/docs/output/commands/npm-install.html", "", VF_LANG_NONE,
+	     true, false, false, false},
+	    {"index.html", "app/public/index.html", "", VF_LANG_NONE, false, false, false, false},
+	    {"conf.py", "pkg/docs/conf.py", "", VF_LANG_PY, false, false, true, false},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
