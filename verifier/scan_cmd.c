@@ -46,6 +46,8 @@ static void usage(FILE *out)
 	      "--rules adds a rules file to the shipped defaults (same id: fields override).\n"
 	      "--allow names the allow file (local hosts/CIDRs/registries, suppressions).\n"
 	      "--fail-on: lowest severity that fails the scan (default: medium).\n"
+	      "A finding's severity is its rule's, ranked down by context: at most low in\n"
+	      "documentation and package metadata, info in comments (secrets excepted).\n"
 	      "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or runtime error.\n",
 	      out);
 }
