@@ -131,11 +131,18 @@ sort >want.txt <<'W'
 net.url.public low meta/pkg/DEBIAN/control:2
 net.url.public low meta/pkg/DEBIAN/templates:2
 net.url.public low meta/pkg/package.json:3
+net.url.public low meta/pkg/package.json:4
 net.url.public low meta/pkg/package.json:6
 net.url.public medium meta/pkg/package.json:8
 W
 diff -u want.txt got.txt || fail "metadata findings differ"
-ok "package metadata URLs rank low, a configured endpoint does not"
+# git+https:// was not a URL at all: in a script it is a live fetch.
+printf '#!/bin/sh\npip3 install --user git+https://github.com/vendor/agent.git\n' >meta/get.sh
+expect_rc 1 airgap-verifier scan meta/get.sh --format json --output get.json
+findings get.json >got.txt
+printf 'install.pip high meta/get.sh:2\nnet.url.public medium meta/get.sh:2\n' >want.txt
+diff -u want.txt got.txt || fail "git+https findings differ"
+ok "package metadata URLs rank low, a configured endpoint does not; git+https is a URL"
 
 # Documentation ranks every rule but secrets down (a README naming an SDK does not run it),
 # and a document full of links is not scan.incomplete: the cap lists at most
