@@ -111,7 +111,7 @@ static bool is_doc(const char *base, const char *path)
 					    "UPGRADING",    "MIGRATION",    NULL};
 	static const char *const exts[] = {".md",   ".markdown", ".rst", ".adoc", ".asciidoc",
 					   ".mo",   ".po",	 ".pot", ".gmo",  ".texi",
-					   ".info", ".man",	 ".txt", NULL};
+					   ".info", ".man",	 ".txt", ".map",  NULL};
 	static const char *const dirs[] = {"usr/share/doc/", "usr/share/man/", "usr/share/info/",
 					   "usr/share/locale/", NULL};
 

@@ -30,7 +30,8 @@ typedef enum vf_lang {
 
 typedef struct vf_ftype {
 	vf_lang lang;
-	bool doc;	/* documentation: README, changelogs, man pages, catalogues, licences */
+	bool doc;	/* never run: documentation (README, changelogs, man pages, catalogues,
+			 * licences) and source maps */
 	bool changelog; /* a changelog or NEWS file: four-part numbers there are versions */
 	bool program;	/* a program in a language that is not a shell (Python, JS, ...) */
 	bool manifest;	/* package metadata: package.json, DEBIAN/control, PKG-INFO, Chart.yaml */

@@ -165,6 +165,16 @@ assert any("bigdoc/NEWS.md: 53 more low findings not listed" in n for n in d["no
 PY
 ok "documentation is low for every rule; its link count is a note, not scan.incomplete"
 
+# A source map is never run (the code it maps is scanned on its own): low, secrets excepted.
+mkdir maps
+printf '{"version":3,"sourcesContent":["fetch(\\"https://api.vendor-metrics.io/v1\\")"]}\n' >maps/a.js.map
+printf 'fetch("https://api.vendor-metrics.io/v1")\n' >maps/a.js
+expect_rc 1 airgap-verifier scan maps --format json --output maps.json
+findings maps.json >got.txt
+printf 'net.url.public low maps/a.js.map:1\nnet.url.public medium maps/a.js:1\n' >want.txt
+diff -u want.txt got.txt || fail "source map findings differ"
+ok "source maps rank low, the code they map does not"
+
 # A YAML document over the parser's 4 MiB cap had its Kubernetes / values checks skipped
 # silently: now it is scan.incomplete, and the text rules still ran over it.
 mkdir bigvals

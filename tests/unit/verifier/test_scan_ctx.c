@@ -270,6 +270,8 @@ START_TEST(file_kinds)
 	     true, false, false, false},
 	    {"index.html", "app/public/index.html", "", VF_LANG_NONE, false, false, false, false},
 	    {"conf.py", "pkg/docs/conf.py", "", VF_LANG_PY, false, false, true, false},
+	    {"index.cjs.js.map", "lib/index.cjs.js.map", "", VF_LANG_NONE, true, false, false,
+	     false},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
