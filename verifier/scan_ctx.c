@@ -237,6 +237,43 @@ void vf_ftype_of(const char *base, const char *path, const uint8_t *p, size_t n,
 	}
 }
 
+static bool key_in(const uint8_t *p, size_t a, size_t k, const char *const *keys)
+{
+	for (const char *const *w = keys; *w; w++)
+		if (strlen(*w) == k - a && strncasecmp((const char *)p + a, *w, k - a) == 0)
+			return true;
+	return false;
+}
+
+/* The list item starting its line at @ls ("  - https://...", Chart.yaml's sources) belongs to
+ * a key in @keys: the nearest line above it with less indentation reads "KEY:" (1 KiB back at
+ * most; sibling items on the way are skipped). */
+static bool list_of_key(const uint8_t *p, size_t ls, const char *const *keys)
+{
+	size_t ind = 0, le = ls;
+
+	while (p[ls + ind] == ' ')
+		ind++;
+	if (p[ls + ind] != '-')
+		return false;
+	while (le > 0 && ls - le < 16 * LOOK) {
+		size_t pe = le - 1, ps = pe, pi = 0, k, z; /* the line before: [ps, pe) */
+		while (ps > 0 && p[ps - 1] != '\n')
+			ps--;
+		while (ps + pi < pe && p[ps + pi] == ' ')
+			pi++;
+		le = ps;
+		if (ps + pi == pe || pi >= ind)
+			continue; /* blank, or a sibling / deeper line */
+		for (k = ps + pi; k < pe && (is_word_byte(p[k]) || p[k] == '-'); k++)
+			;
+		for (z = k + 1; z < pe && (p[z] == ' ' || p[z] == '\r'); z++)
+			;
+		return k < pe && p[k] == ':' && z >= pe && key_in(p, ps + pi, k, keys);
+	}
+	return false;
+}
+
 bool vf_url_is_metadata(const vf_ftype *ft, const uint8_t *p, size_t n, size_t pos)
 {
 	static const char *const keys[] = {"homepage",
@@ -261,12 +298,13 @@ bool vf_url_is_metadata(const vf_ftype *ft, const uint8_t *p, size_t n, size_t p
 					   "documentation",
 					   "web",
 					   NULL};
-	size_t a = pos, k;
+	size_t a = pos, k, ls;
 
 	if (!ft->manifest || pos >= n)
 		return false;
 	while (a > 0 && pos - a < 4 * LOOK && p[a - 1] != '\n')
 		a--;
+	ls = a;
 	while (a < pos && (p[a] == ' ' || p[a] == '\t' || p[a] == '"' || p[a] == '-'))
 		a++;
 	for (k = a; k < pos && k - a < 32 && (is_word_byte(p[k]) || p[k] == '-'); k++)
@@ -275,12 +313,11 @@ bool vf_url_is_metadata(const vf_ftype *ft, const uint8_t *p, size_t n, size_t p
 	if (a > 0 && p[a - 1] == '"' && pos > 0 && p[pos - 1] == '(' && k < pos && p[k] != ':' &&
 	    (p[k] != '"' || k + 1 >= pos || p[k + 1] != ':'))
 		return true;
+	if (k == pos && (ls == 0 || p[ls - 1] == '\n'))
+		return list_of_key(p, ls, keys);
 	if (k == a || k >= pos || (p[k] != '"' && p[k] != ':'))
 		return false;
-	for (const char *const *w = keys; *w; w++)
-		if (strlen(*w) == k - a && strncasecmp((const char *)p + a, *w, k - a) == 0)
-			return true;
-	return false;
+	return key_in(p, a, k, keys);
 }
 
 /* ---- the comment lexer ---- */

@@ -301,6 +301,30 @@ START_TEST(metadata_urls)
 	    {"Homepage: @https://x.io\n", true},
 	};
 
+	static const struct {
+		const char *text;
+		bool meta;
+	} chart[] = {
+	    {"home: @https://x.io\n", true},
+	    {"sources:\n  - https://a.io\n  - @https://x.io\n", true},
+	    {"sources:\n\n  - @https://x.io\n", true},
+	    {"dependencies:\n  - name: c\n    repository: @https://x.io\n", true},
+	    {"annotations:\n  - @https://x.io\n", false},
+	    {"  - @https://x.io\n", false},
+	    {"sources: [a]\n  - @https://x.io\n", false},
+	};
+	vf_ftype ch;
+
+	vf_ftype_of("Chart.yaml", "c/Chart.yaml", U(""), 0, &ch);
+	for (size_t i = 0; i < sizeof(chart) / sizeof(*chart); i++) {
+		char buf[256];
+		const char *at = strrchr(chart[i].text, '@');
+		size_t off = (size_t)(at - chart[i].text);
+		memcpy(buf, chart[i].text, off);
+		strcpy(buf + off, at + 1);
+		ck_assert_msg(vf_url_is_metadata(&ch, U(buf), strlen(buf), off) == chart[i].meta,
+			      "Chart.yaml: %s", buf);
+	}
 	vf_ftype_of("package.json", "package.json", U(""), 0, &pj);
 	vf_ftype_of("x.json", "x.json", U(""), 0, &other);
 	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
