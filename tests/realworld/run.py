@@ -109,8 +109,15 @@ def fetch(name, it, cache):
         if not debs:
             with tempfile.TemporaryDirectory(dir=d) as tmp:
                 os.chmod(tmp, 0o755)
-                run(["apt-get", "download", "-q", spec], tmp, what + " (is the version still "
-                    "in the archive? apt-cache policy %s)" % pkg)
+                hint = " (is the version still in the archive? apt-cache policy %s)" % pkg
+                try:
+                    run(["apt-get", "download", "-q", spec], tmp, what + hint)
+                except Fatal:
+                    if os.geteuid() != 0:
+                        raise
+                    # A fresh system may have no package lists yet: refresh them once.
+                    run(["apt-get", "update", "-q"], tmp, what + " (apt-get update)")
+                    run(["apt-get", "download", "-q", spec], tmp, what + hint)
                 got = [f for f in os.listdir(tmp) if f.endswith(".deb")]
                 if len(got) != 1:
                     raise Fatal("%s: apt-get download gave %d files" % (what, len(got)))
