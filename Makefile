@@ -12,7 +12,7 @@ CONFIGURE_HINT = { echo "make: configuring failed (above). Missing packages? Run
 
 PREFIX ?= /usr/local
 
-.PHONY: all build release install deps test demo asan fuzz-smoke format format-check bench clean
+.PHONY: all build release install deps test test-realworld demo asan fuzz-smoke format format-check bench clean
 
 all: build
 
@@ -40,6 +40,13 @@ release:
 test: deps
 	@$(MAKE) --no-print-directory build
 	@./scripts/run-tests.sh $(BUILD)
+
+# airgap-verifier scan on the real-world corpus (tests/realworld/manifest): pinned npm and
+# Debian packages fetched into $(EXAI_REALWORLD_CACHE) (default /var/cache/exai-realworld,
+# never the tree) plus the fixtures; fails on recall < 95% or noise on a clean item.
+test-realworld: deps
+	@$(MAKE) --no-print-directory build
+	@python3 tests/realworld/run.py $(BUILD)/verifier/airgap-verifier
 
 demo: deps
 	@$(MAKE) --no-print-directory build

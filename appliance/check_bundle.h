@@ -1,8 +1,8 @@
 /*
  * check_bundle: what every exai-update operation works with, and the result it reports.
  *
- * Operations (check_bundle.c, apply.c) fill an upd_result; only exai_update.c prints it (text or JSON)
- * and turns it into an exit code.
+ * Operations (check_bundle.c, apply.c) fill an upd_result; only exai_update.c prints it (text or
+ * JSON) and turns it into an exit code.
  */
 #ifndef UPD_CHECK_BUNDLE_H
 #define UPD_CHECK_BUNDLE_H

@@ -7,7 +7,9 @@ exai_cli_test(verifier_scan_group_cli cli/verifier_scan_group.sh)
 exai_cli_test(verifier_scan_suppress_cli cli/verifier_scan_suppress.sh)
 exai_cli_test(verifier_scan_archive_cli cli/verifier_scan_archive.sh)
 exai_cli_test(verifier_scan_telemetry_cli cli/verifier_scan_telemetry.sh)
+exai_cli_test(verifier_scan_context_cli cli/verifier_scan_context.sh)
 exai_check_suite(test_vf_scan unit/verifier/test_scan.c vf_scan)
+exai_check_suite(test_vf_scan_ctx unit/verifier/test_scan_ctx.c vf_scan)
 
 # Fuzz harnesses for what scan parses by hand (ELF) and for a whole scanned buffer. Their seeds
 # (the fixtures, a real ELF) are replayed with mutations in every build as plain tests; the

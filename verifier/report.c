@@ -394,8 +394,9 @@ static int group_cmp3(const vf_report *r, const gitem *a, const gitem *b)
 	const vf_finding *x = &r->f[a->i], *y = &r->f[b->i];
 	int c;
 
+	/* Not the severity: a copy ranked down by context (a source map, a doc) joins the
+	 * group of the same evidence, which takes the highest severity of its members. */
 	if ((c = strcmp_null(a->key, b->key)) || (c = strcmp(x->rule_id, y->rule_id)) ||
-	    (c = (int)x->severity - (int)y->severity) ||
 	    (c = strcmp_null(x->evidence, y->evidence)) ||
 	    (c = strcmp_null(x->message, y->message)) ||
 	    (c = (int)x->suppressed - (int)y->suppressed) ||
@@ -408,9 +409,13 @@ static int group_cmp3(const vf_report *r, const gitem *a, const gitem *b)
 static int group_cmp(const void *pa, const void *pb, void *ctx)
 {
 	const gitem *a = pa, *b = pb;
+	const vf_report *r = ctx;
 	int c = group_cmp3(ctx, a, b);
 
-	if (c || (c = (int)a->dup - (int)b->dup))
+	/* Within a group: the most severe first (it represents the group), then sources
+	 * before source maps and minified copies, then in the order found. */
+	if (c || (c = (int)r->f[b->i].severity - (int)r->f[a->i].severity) ||
+	    (c = (int)a->dup - (int)b->dup))
 		return c;
 	return (a->i > b->i) - (a->i < b->i);
 }

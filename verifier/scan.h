@@ -51,6 +51,7 @@ typedef enum vf_check {
 	VF_CHK_K8S_NETPOL_EGRESS_PUBLIC,
 	VF_CHK_K8S_COREDNS_FORWARD,
 	VF_CHK_K8S_SERVICE_ENTRY,
+	VF_CHK_VALUES_TELEMETRY, /* a Helm value turning usage reporting / telemetry on */
 	VF_CHK_ALLOW_EXPIRED,
 	VF_CHK_INCOMPLETE,
 	VF_CHK__COUNT
@@ -78,6 +79,9 @@ typedef struct vf_rule {
 	bool word;	  /* the match must not be inside a longer word/number */
 	bool redact;	  /* evidence is redacted (secrets) */
 	bool binary;	  /* also applies to strings inside binary files */
+	bool key_body;	  /* the match must be followed by a PEM key body (vf_pem_has_body) */
+	bool commands;	  /* triggers are shell commands: in a program (Python, JS ...) only a
+			   * line that hands a command to a process counts */
 	char *regex_src;
 	regex_t re;
 	bool has_re;
@@ -90,8 +94,8 @@ typedef struct vf_rule {
 	unsigned char span_group[2];
 	vf_strv files;	  /* basename globs the rule applies to ("#!" = has a shebang) */
 	vf_strv except;	  /* no finding when the matched line contains one of these */
-	vf_strv unless;	  /* no finding when one of these occurs (in the file / the scan) */
-	int unless_scope; /* VF_SCOPE_FILE or VF_SCOPE_SCAN */
+	vf_strv unless;	  /* no finding when one of these is set (in the file / the package) */
+	int unless_scope; /* VF_SCOPE_FILE or VF_SCOPE_SCAN (the package root, see vf_buf) */
 	char *where;	  /* "file:line:col" of the rule's definition, for messages */
 } vf_rule;
 
@@ -207,7 +211,9 @@ typedef struct vf_scan {
 	vf_scan_allow *allow;
 	vf_report *report;
 	pthread_mutex_t lock;
-	bool *unless_seen; /* per rule: an `unless` literal (scope scan) was seen anywhere */
+	struct vf_seen *seen; /* (rule, package root): an `unless` marker (scope scan) was set */
+	size_t nseen, capseen;
+	unsigned next_root; /* package root ids handed out so far */
 	struct vf_held *held;
 	size_t nheld, capheld;
 	struct vf_k8s_state *k8s;
@@ -227,6 +233,12 @@ typedef struct vf_buf {
 	const uint8_t *p;
 	size_t n;
 	unsigned depth; /* archive nesting */
+	/* The package the buffer belongs to: the nearest directory holding one of
+	 * vf_package_root_markers (package.json, pyproject.toml, Chart.yaml, DEBIAN/control,
+	 * ...), else the path given on the command line; everything inside a top-level archive is
+	 * the archive's. An id from vf_scan_new_root(); 0 = one shared root (callers that do not
+	 * know). */
+	unsigned root;
 } vf_buf;
 
 exai_status vf_scan_init(vf_scan *s, vf_rules *rules, vf_scan_allow *allow, vf_report *report,
@@ -244,9 +256,18 @@ exai_status vf_scan_finish(vf_scan *s, exai_error *e) EXAI_WUR;
 /* Adds a finding (suppression applied, strings copied). Thread-safe. */
 void vf_scan_emit(vf_scan *s, const vf_rule *rule, const vf_buf *b, uint64_t line, uint64_t col,
 		  uint64_t off, const char *evidence, const char *message);
-/* Holds a finding of a rule with scan-scoped `unless` markers until vf_scan_finish(). */
-void vf_scan_hold(vf_scan *s, const vf_rule *rule, const vf_buf *b, uint64_t line, uint64_t col,
-		  uint64_t off, const char *evidence, const char *message);
+/* The same at severity @sev instead of the rule's (a finding in a comment or a document). */
+void vf_scan_emit_sev(vf_scan *s, const vf_rule *rule, vf_severity sev, const vf_buf *b,
+		      uint64_t line, uint64_t col, uint64_t off, const char *evidence,
+		      const char *message);
+/* Holds a finding of a rule with scan-scoped `unless` markers until vf_scan_finish(), which
+ * reports it unless a marker of the rule was set in the same package root (b->root). */
+void vf_scan_hold(vf_scan *s, const vf_rule *rule, vf_severity sev, const vf_buf *b, uint64_t line,
+		  uint64_t col, uint64_t off, const char *evidence, const char *message);
+/* Records that rule @rule's `unless` marker is set in package root @root. Thread-safe. */
+void vf_scan_marker_set(vf_scan *s, size_t rule, unsigned root);
+/* A new package root id (never 0). Thread-safe. */
+unsigned vf_scan_new_root(vf_scan *s);
 /* A note in the report header. Thread-safe. */
 void vf_scan_note(vf_scan *s, const char *note);
 /* A scan.incomplete finding (something could not be read fully). */
@@ -288,7 +309,7 @@ struct archive *vf_archive_reader_new(void);
 bool vf_is_chart_dir(const char *dir);
 /* The full path of an executable @name on $PATH (malloc'ed), or NULL. */
 char *vf_find_on_path(const char *name);
-void vf_scan_helm_chart(vf_scan *s, const char *dir, const char *display);
+void vf_scan_helm_chart(vf_scan *s, const char *dir, const char *display, unsigned root);
 
 /* scan_group.c: vf_report_group()'s callbacks. The context holds the scan PATHs (@roots,
  * borrowed) and a cache of directory answers; keys stay valid until it is freed. */
@@ -321,5 +342,9 @@ exai_status vf_baseline_apply(vf_baseline *b, vf_report *r, size_t *matched, siz
 
 /* Glob on a file name (fnmatch, no special '/' handling); "#!" matches a shebang. */
 bool vf_files_match(const vf_strv *globs, const char *base, const uint8_t *p, size_t n);
+
+/* Files whose directory is a package root (scan_group.c): grouping of identical evidence and
+ * the scope of off switches (one item's switch never silences another's) use the same list. */
+extern const char *const vf_package_root_markers[];
 
 #endif

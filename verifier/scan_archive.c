@@ -236,7 +236,7 @@ static void scan_entry(vf_scan *s, struct archive *a, struct archive_entry *ent,
 {
 	const vf_settings *set = &s->rules->set;
 	const char *name = archive_entry_pathname(ent);
-	vf_buf eb = {.depth = parent->depth + 1};
+	vf_buf eb = {.depth = parent->depth + 1, .root = parent->root};
 	uint8_t head[PEEK], *buf = NULL;
 	la_ssize_t hl;
 	char what[512];

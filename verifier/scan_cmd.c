@@ -61,6 +61,8 @@ static void usage(FILE *out)
 	      "the line before) suppresses it; the reason is required.\n"
 	      "--write-baseline FILE records the current findings (rule, path, evidence hash);\n"
 	      "--baseline FILE suppresses the findings recorded there: only new ones fail.\n"
+	      "A finding's severity is its rule's, ranked down by context: at most low in\n"
+	      "documentation and package metadata, info in comments (secrets excepted).\n"
 	      "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or runtime error.\n",
 	      out);
 }

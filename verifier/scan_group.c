@@ -18,7 +18,7 @@
 
 #include "scan.h"
 
-static const char *const markers[] = {
+const char *const vf_package_root_markers[] = {
     "package.json", "pyproject.toml", "setup.py",      "setup.cfg",	 "Chart.yaml",	   "go.mod",
     "Cargo.toml",   "pom.xml",	      "composer.json", "DEBIAN/control", "debian/control", NULL};
 
@@ -91,9 +91,9 @@ static bool has_marker(const char *dir)
 
 	if (fd < 0)
 		return false;
-	for (size_t i = 0; markers[i] && !found; i++)
-		found =
-		    fstatat(fd, markers[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+	for (size_t i = 0; vf_package_root_markers[i] && !found; i++)
+		found = fstatat(fd, vf_package_root_markers[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			S_ISREG(st.st_mode);
 	close(fd);
 	return found;
 }

@@ -115,7 +115,7 @@ static exai_status render(const char *helm, const char *dir, uint64_t max, uint8
 	return EXAI_OK;
 }
 
-void vf_scan_helm_chart(vf_scan *s, const char *dir, const char *display)
+void vf_scan_helm_chart(vf_scan *s, const char *dir, const char *display, unsigned root)
 {
 	char note[2048], *path = NULL;
 	uint8_t *out = NULL;
@@ -131,7 +131,7 @@ void vf_scan_helm_chart(vf_scan *s, const char *dir, const char *display)
 		return;
 	}
 	if (render(s->helm_bin, dir, s->rules->set.max_entry_size, &out, &len, &e)) {
-		vf_buf b = {.path = display, .rel = display, .base = "Chart.yaml"};
+		vf_buf b = {.path = display, .rel = display, .base = "Chart.yaml", .root = root};
 		snprintf(note, sizeof(note), "helm template failed: %.400s", e.msg);
 		vf_scan_incomplete(s, &b, 0, note);
 		return;
@@ -144,8 +144,12 @@ void vf_scan_helm_chart(vf_scan *s, const char *dir, const char *display)
 	}
 	sprintf(path, "%s!helm-template", display);
 	{
-		vf_buf b = {
-		    .path = path, .rel = path, .base = "helm-template.yaml", .p = out, .n = len};
+		vf_buf b = {.path = path,
+			    .rel = path,
+			    .base = "helm-template.yaml",
+			    .p = out,
+			    .n = len,
+			    .root = root};
 		vf_scan_text(s, &b, false);
 		vf_scan_k8s(s, &b);
 	}

@@ -9,6 +9,12 @@
  * values files are covered too. Kind-specific checks: Service type, NetworkPolicy egress,
  * CoreDNS Corefile, Istio ServiceEntry. Namespaces that run workloads but have no default-deny
  * egress policy are only known at the end of the scan (vf_k8s_finish).
+ *
+ * A Helm values file (values.yaml, values-*.yaml) is the chart's configuration surface, read
+ * without helm: any map with repository+tag/digest or registry+repository is an image (in
+ * every YAML file), a `type: LoadBalancer`/`ExternalName` under a key naming a service is a
+ * Service of that type, `allowExternalEgress: true` opens egress, and telemetry switches set
+ * to true (reportingEnabled, telemetry.enabled, usageStats ...) are reported.
  */
 #include <ctype.h>
 #include <fnmatch.h>
@@ -49,6 +55,7 @@ typedef struct kctx {
 	size_t budget;
 	uint64_t emitted;  /* findings from this buffer, capped by max_findings_per_file */
 	uint64_t line_off; /* lines before the document parsed on its own */
+	bool values;	   /* a Helm values file */
 } kctx;
 
 exai_status vf_k8s_state_new(struct vf_k8s_state **out, exai_error *e)
@@ -173,38 +180,134 @@ static void check_image_map(kctx *k, exai_ynode *m)
 	check_image_at(k, ref, repo);
 }
 
+/* Whether map @m describes an image: under a key `image`, or anywhere with a repository and
+ * a tag, digest or registry (Helm values put images under any key: proxy:, sidecar: ...). A
+ * repository that is a URL (Chart.yaml dependencies) is not an image. */
+static bool is_image_map(kctx *k, exai_ynode *m, const char *key)
+{
+	const char *rp = exai_yaml_scalar(exai_yaml_get(k->y, m, "repository"));
+
+	if (!rp || !*rp || strstr(rp, "://"))
+		return false;
+	if (key && strcmp(key, "image") == 0)
+		return true;
+	return exai_yaml_scalar(exai_yaml_get(k->y, m, "tag")) ||
+	       exai_yaml_scalar(exai_yaml_get(k->y, m, "digest")) ||
+	       exai_yaml_scalar(exai_yaml_get(k->y, m, "registry"));
+}
+
+/* A key, lower-cased without '_' and '-', into out (empty when too long). */
+static void norm_key(const char *key, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (const char *c = key; *c; c++) {
+		if (*c == '_' || *c == '-')
+			continue;
+		if (o + 1 >= cap) {
+			o = 0;
+			break;
+		}
+		out[o++] = (char)tolower((unsigned char)*c);
+	}
+	out[o] = '\0';
+}
+
+static bool in_set(const char *s, const char *const *set)
+{
+	for (; *set; set++)
+		if (strcmp(s, *set) == 0)
+			return true;
+	return false;
+}
+
+static bool is_true(const char *sv)
+{
+	return sv && (!strcmp(sv, "true") || !strcmp(sv, "True") || !strcmp(sv, "yes") ||
+		      !strcmp(sv, "on") || !strcmp(sv, "1"));
+}
+
+/* Values-file checks on one key (@parent: the key of the map it is in, or NULL). */
+static void check_value(kctx *k, const char *parent, const char *key, exai_ynode *v)
+{
+	static const char *const switches[] = {"reportingenabled",
+					       "usagereporting",
+					       "usagestats",
+					       "sendusagestats",
+					       "anonymoususage",
+					       "anonymousstats",
+					       "telemetryenabled",
+					       "telemetry",
+					       "analyticsenabled",
+					       "analytics",
+					       "phonehome",
+					       "enablephonehome",
+					       "crashreporting",
+					       "sendcrashreports",
+					       "sendanonymoususage",
+					       "usagedata",
+					       "enabletelemetry",
+					       "enableanalytics",
+					       NULL};
+	const char *sv = exai_yaml_scalar(v);
+	char nk[64], np[64] = "", ev[256];
+
+	if (!sv)
+		return;
+	norm_key(key, nk, sizeof(nk));
+	if (parent)
+		norm_key(parent, np, sizeof(np));
+	if (!strcmp(nk, "type") && strstr(np, "service")) {
+		if (!strcmp(sv, "LoadBalancer"))
+			emit(k, VF_CHK_K8S_SVC_LOADBALANCER, v, "type: LoadBalancer", NULL);
+		else if (!strcmp(sv, "ExternalName"))
+			emit(k, VF_CHK_K8S_SVC_EXTERNALNAME, v, "type: ExternalName", NULL);
+	} else if (!strcmp(nk, "allowexternalegress") && is_true(sv)) {
+		emit(k, VF_CHK_K8S_NETPOL_EGRESS_PUBLIC, v, "allowExternalEgress: true",
+		     "chart value allows egress to every destination");
+	} else if (is_true(sv) &&
+		   (in_set(nk, switches) || (!strcmp(nk, "enabled") && in_set(np, switches)))) {
+		snprintf(ev, sizeof(ev), "%s%s%s: %s",
+			 parent && !in_set(nk, switches) ? parent : "",
+			 parent && !in_set(nk, switches) ? "." : "", key, sv);
+		emit(k, VF_CHK_VALUES_TELEMETRY, v, ev, NULL);
+	}
+}
+
 /* ---- the generic walk ---- */
 
-static void walk(kctx *k, exai_ynode *n, unsigned depth)
+static void walk(kctx *k, exai_ynode *n, const char *key_of_n, unsigned depth)
 {
 	if (!n || depth > WALK_DEPTH || k->budget == 0)
 		return;
 	k->budget--;
 	if (exai_yaml_is_seq(n)) {
 		for (size_t i = 0; i < exai_yaml_seq_len(n); i++)
-			walk(k, exai_yaml_seq_at(k->y, n, i), depth + 1);
+			walk(k, exai_yaml_seq_at(k->y, n, i), key_of_n, depth + 1);
 		return;
 	}
 	if (!exai_yaml_is_map(n))
 		return;
+	if (is_image_map(k, n, key_of_n))
+		check_image_map(k, n);
 	for (size_t i = 0; i < exai_yaml_map_len(n); i++) {
 		const char *key = exai_yaml_scalar(exai_yaml_map_key(k->y, n, i));
 		exai_ynode *v = exai_yaml_map_value(k->y, n, i);
 		const char *sv = exai_yaml_scalar(v);
 		if (!key) {
-			walk(k, v, depth + 1);
+			walk(k, v, NULL, depth + 1);
 			continue;
 		}
 		if (strcmp(key, "image") == 0 && sv)
 			check_image_at(k, sv, v);
-		else if (strcmp(key, "image") == 0 && exai_yaml_is_map(v))
-			check_image_map(k, v);
 		else if ((!strcmp(key, "imagePullPolicy") || !strcmp(key, "pullPolicy")) && sv &&
 			 !strcmp(sv, "Always"))
 			emit(k, VF_CHK_K8S_PULL_ALWAYS, v, "imagePullPolicy: Always", NULL);
 		else if (!strcmp(key, "hostNetwork") && sv && !strcmp(sv, "true"))
 			emit(k, VF_CHK_K8S_HOST_NETWORK, v, "hostNetwork: true", NULL);
-		walk(k, v, depth + 1);
+		else if (k->values)
+			check_value(k, key_of_n, key, v);
+		walk(k, v, key, depth + 1);
 	}
 }
 
@@ -411,7 +514,7 @@ static void on_doc(kctx *k, exai_yaml *y)
 
 	k->y = y;
 	k->budget = WALK_BUDGET;
-	walk(k, root, 0);
+	walk(k, root, NULL, 0);
 	if (kind && exai_yaml_get(y, root, "apiVersion"))
 		check_kind(k, root, kind);
 }
@@ -441,8 +544,18 @@ static void parse_doc(kctx *k, const uint8_t *p, size_t n, uint64_t line_off)
 	exai_error e;
 
 	k->line_off = line_off;
-	if (n > EXAI_YAML_MAX_BYTES)
+	if (n > EXAI_YAML_MAX_BYTES) {
+		/* Bigger than any Kubernetes object can be (etcd stores at most 1.5 MiB), but
+		 * its checks were not run: say so rather than pass it. */
+		char what[160];
+		snprintf(
+		    what, sizeof(what),
+		    "YAML document at line %llu is over %u bytes: its Kubernetes / values checks "
+		    "were not run (the text rules were)",
+		    (unsigned long long)line_off + 1, (unsigned)EXAI_YAML_MAX_BYTES);
+		vf_scan_incomplete(k->s, k->b, 0, what);
 		return;
+	}
 	if (exai_yaml_each_doc(k->b->path, p, n, each_doc, k, &e) != EXAI_OK) {
 		if (e.code == EXAI_ENOMEM)
 			vf_scan_fail(k->s, &e);
@@ -489,18 +602,31 @@ static int size_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* values.yaml, values.yml, values-prod.yaml, values.prod.yaml, prod.values.yaml */
+static bool is_values_name(const char *base)
+{
+	size_t l = strlen(base);
+
+	return strncmp(base, "values", 6) == 0 || (l > 12 && strstr(base, ".values.y"));
+}
+
 void vf_scan_k8s(vf_scan *s, const vf_buf *b)
 {
-	kctx k = {.s = s, .b = b};
+	kctx k = {.s = s, .b = b, .values = is_values_name(b->base)};
 	const uint8_t *p = b->p, *end = b->p + b->n, *doc = p;
 	uint64_t line = 1, doc_line = 1;
 	hard_pos hp = {0};
 	size_t hi = 0;
 	char note[512];
 
+	/* A values file is read as a whole, by libyaml: its checks are not the fast path's. */
+	if (k.values) {
+		parse_doc(&k, p, b->n, 0);
+		goto out;
+	}
 	/* Most YAML says nothing these checks care about: skip it then. */
 	if (!memmem(p, b->n, "image", 5) && !memmem(p, b->n, "kind", 4) &&
-	    !memmem(p, b->n, "hostNetwork", 11))
+	    !memmem(p, b->n, "hostNetwork", 11) && !memmem(p, b->n, "repository", 10))
 		return;
 	/* Where the words are that the textual path must leave to libyaml: one pass. */
 	vf_lits_scan(s->k8s->hard, p, b->n, on_hard, &hp);

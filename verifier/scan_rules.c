@@ -48,6 +48,7 @@ static const char *const check_names[VF_CHK__COUNT] = {
     [VF_CHK_K8S_NETPOL_EGRESS_PUBLIC] = "k8s.netpol.egress_public",
     [VF_CHK_K8S_COREDNS_FORWARD] = "k8s.coredns.forward",
     [VF_CHK_K8S_SERVICE_ENTRY] = "k8s.istio.service_entry",
+    [VF_CHK_VALUES_TELEMETRY] = "helm.values.telemetry",
     [VF_CHK_ALLOW_EXPIRED] = "allow.expired",
     [VF_CHK_INCOMPLETE] = "scan.incomplete",
 };
@@ -432,6 +433,8 @@ static exai_status load_rule_fields(exai_yaml *y, exai_ynode *m, vf_rule *r, exa
 	    (rc = exai_yaml_get_bool(y, m, "word", false, &r->word, e)) ||
 	    (rc = exai_yaml_get_bool(y, m, "redact", false, &r->redact, e)) ||
 	    (rc = exai_yaml_get_bool(y, m, "binary", false, &r->binary, e)) ||
+	    (rc = exai_yaml_get_bool(y, m, "key_body", false, &r->key_body, e)) ||
+	    (rc = exai_yaml_get_bool(y, m, "commands", false, &r->commands, e)) ||
 	    (rc = get_list_field(y, m, "triggers", &r->triggers, e)) ||
 	    (rc = get_list_field(y, m, "hosts", &r->hosts, e)) ||
 	    (rc = get_list_field(y, m, "packages", &r->packages, e)) ||
@@ -473,9 +476,10 @@ static exai_status load_rule_fields(exai_yaml *y, exai_ynode *m, vf_rule *r, exa
 static exai_status load_rule(vf_rules *rs, exai_yaml *y, exai_ynode *m, exai_error *e)
 {
 	static const char *const keys[] = {
-	    "id",	   "check",  "severity",     "description", "message",	"hint",	 "enabled",
-	    "ignore_case", "word",   "redact",	     "binary",	    "triggers", "regex", "files",
-	    "except",	   "unless", "unless_scope", "hosts",	    "packages", NULL};
+	    "id",	"check",       "severity", "description", "message",	  "hint",
+	    "enabled",	"ignore_case", "word",	   "redact",	  "binary",	  "triggers",
+	    "regex",	"files",       "except",   "unless",	  "unless_scope", "hosts",
+	    "packages", "key_body",    "commands", NULL};
 	const char *id = NULL;
 	vf_rule *r = NULL, fresh = {0};
 	char where[512];

@@ -9,7 +9,12 @@
  *
  * Findings are collected per buffer and settled at its end: a generic network finding that
  * overlaps a specific rule's match (a Sentry DSN is also a URL) is dropped, and rules with
- * `unless` markers are dropped (file scope) or held for the end of the scan (scan scope).
+ * `unless` markers are dropped (file scope) or held for the end of the scan (scan scope: the
+ * marker must be set in the same package root). A marker counts only where it sets the switch.
+ *
+ * Context ranks a finding down (scan_ctx): one inside a comment or docstring is info (except
+ * secrets: a key in a comment is still shipped), a network reference in documentation is at
+ * most low. Dotted quads that are versions or netmasks are not addresses at all.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -18,6 +23,7 @@
 #include <strings.h>
 
 #include "scan.h"
+#include "scan_ctx.h"
 #include "scan_lit.h"
 
 #define WINDOW	     1024 /* bytes either side of a trigger that a regex looks at */
@@ -40,6 +46,8 @@ typedef struct tctx {
 	const vf_buf *b;
 	const vf_rules *rs;
 	bool binary;
+	vf_ftype ft;	     /* the kind of file, its comment syntax */
+	vf_lexer lx;	     /* comments, advanced while settling */
 	uint8_t *applies;    /* per rule */
 	uint8_t *unless_hit; /* per rule, in this buffer */
 	size_t *done_upto;   /* per rule: triggers before this offset are already handled */
@@ -202,6 +210,10 @@ static void rule_match(tctx *t, const vf_rule *r, size_t a, size_t z, size_t ls,
 
 	if (r->word && !word_ok(t, a, z))
 		return;
+	if (r->key_body && !vf_pem_has_body(p, t->b->n, z))
+		return; /* a BEGIN line alone (documentation, a comment) is no key */
+	if (r->commands && t->ft.program && !vf_line_spawns(p, ls, le))
+		return; /* "Install it with: pip install x" in a message is not run */
 	for (size_t i = 0; i < r->except.n; i++)
 		if (contains(p + ls, le - ls, r->except.v[i], r->icase))
 			return;
@@ -271,13 +283,29 @@ static void on_rule(tctx *t, const vf_lit *l, size_t pos)
 	t->done_upto[l->rule] = le;
 }
 
-static void on_unless(tctx *t, const vf_lit *l)
+/* Whether the line holding @pos starts (after blanks) with a line comment. */
+static bool line_commented(const tctx *t, size_t pos)
+{
+	const uint8_t *p = t->b->p;
+	size_t a = pos;
+
+	while (a > 0 && pos - a < WINDOW && p[a - 1] != '\n')
+		a--;
+	while (a < pos && (p[a] == ' ' || p[a] == '\t'))
+		a++;
+	return a < pos && (p[a] == '#' || p[a] == ';' || (p[a] == '/' && p[a + 1] == '/'));
+}
+
+static void on_unless(tctx *t, const vf_lit *l, size_t pos)
 {
 	const vf_rule *r = &t->rs->r[l->rule];
 
+	if (t->unless_hit[l->rule] || !vf_switch_is_set(t->b->p, t->b->n, pos, pos + l->len) ||
+	    line_commented(t, pos))
+		return; /* read, compared, commented out: the switch is not set here */
 	t->unless_hit[l->rule] = 1;
 	if (r->unless_scope == VF_SCOPE_SCAN)
-		__atomic_store_n(&t->s->unless_seen[l->rule], true, __ATOMIC_RELAXED);
+		vf_scan_marker_set(t->s, l->rule, t->b->root);
 }
 
 /* ---- network checks ---- */
@@ -325,6 +353,11 @@ static void on_url(tctx *t, size_t pos)
 	z = h;
 	while (z < n && z - a < 2048 && (cls[p[z]] & CL_URL))
 		z++;
+	/* Prose around a URL: "(https://x.io)", "see https://x.io." - a closing parenthesis
+	 * without an opening one in the URL, and sentence punctuation, are not part of it. */
+	while (z > h && (p[z - 1] == '.' || p[z - 1] == ',' || p[z - 1] == ';' ||
+			 (p[z - 1] == ')' && !memchr(p + h, '(', z - h))))
+		z--;
 	/* Authority: up to the first / ? #; userinfo ends at the last '@' in it. */
 	he = h;
 	while (he < z && !(cls[p[he]] & CL_AUTH_END))
@@ -404,6 +437,8 @@ static void on_ipv4(tctx *t, size_t pos)
 	ok &= digits > 0 && digits <= 3 && groups == 4;
 	if (!ok || !vf_net_ip_parse((const char *)p + a, z - a, addr))
 		return;
+	if (vf_ipv4_not_destination(addr) || vf_ipv4_is_version(p, n, a, z, t->ft.changelog))
+		return; /* 255.255.255.0, version 1.2.3.4, a changelog's 1.2.7.3 */
 	if (!vf_net_host_is_local(&t->rs->set, (const char *)p + a, z - a))
 		net_finding(t, VF_CHK_NET_IP, a, z, p + a, z - a);
 }
@@ -483,7 +518,7 @@ static void on_lit(void *arg, const vf_lit *l, size_t pos)
 		on_rule(t, l, pos);
 		break;
 	case VF_LIT_UNLESS:
-		on_unless(t, l);
+		on_unless(t, l, pos);
 		break;
 	case VF_LIT_URL:
 		on_url(t, pos);
@@ -563,8 +598,24 @@ static int pend_cmp(const void *a, const void *b)
 	return (x->start > y->start) - (x->start < y->start);
 }
 
+/* The severity @q is reported at: info in a comment, at most low in documentation and for a
+ * manifest's metadata URLs (secrets excepted: a key ships wherever it is), else the rule's. */
+static vf_severity rank(tctx *t, const pend *q)
+{
+	vf_severity sev = q->rule->sev;
+
+	if (q->rule->redact || q->rule->key_body)
+		return sev;
+	if (!t->binary && vf_lexer_in_comment(&t->lx, t->b->p, t->b->n, q->start))
+		return VF_SEV_INFO;
+	if (sev > VF_SEV_LOW &&
+	    (t->ft.doc || (q->net && vf_url_is_metadata(&t->ft, t->b->p, t->b->n, q->start))))
+		return VF_SEV_LOW;
+	return sev;
+}
+
 /* Reports (or holds) one pending finding, making its strings; false when out of memory. */
-static bool settle_one(tctx *t, const pend *q, uint64_t line, uint64_t col)
+static bool settle_one(tctx *t, const pend *q, vf_severity sev, uint64_t line, uint64_t col)
 {
 	const uint8_t *p = t->b->p;
 	char *ev = q->redacted ? redact(p, q->start, q->end) : clip(p, q->ev_a, q->ev_b);
@@ -582,18 +633,46 @@ static bool settle_one(tctx *t, const pend *q, uint64_t line, uint64_t col)
 		return false;
 	}
 	if (q->rule->unless.n && q->rule->unless_scope == VF_SCOPE_SCAN)
-		vf_scan_hold(t->s, q->rule, t->b, line, col, q->start, ev, msg);
+		vf_scan_hold(t->s, q->rule, sev, t->b, line, col, q->start, ev, msg);
 	else
-		vf_scan_emit(t->s, q->rule, t->b, line, col, q->start, ev, msg);
+		vf_scan_emit_sev(t->s, q->rule, sev, t->b, line, col, q->start, ev, msg);
 	free(ev);
 	free(msg);
 	return true;
 }
 
+/* What the per-file cap left out: every finding was judged (ranked), at most
+ * max_findings_per_file of each severity are listed. Past the cap at medium or above the
+ * report is short of findings that fail the default gate: a scan.incomplete finding. Below
+ * it (documentation full of links, commented-out examples) a note: the listed ones already
+ * fail any gate that the unlisted ones would. */
+static void settle_overflow(tctx *t, const uint64_t over[5], uint64_t max)
+{
+	char what[512];
+
+	if (over[VF_SEV_MEDIUM] + over[VF_SEV_HIGH] + over[VF_SEV_CRITICAL]) {
+		snprintf(what, sizeof(what),
+			 "more than %llu findings in this file at one severity (medium or above): "
+			 "the rest are not listed (raise settings.max_findings_per_file to see "
+			 "them all)",
+			 (unsigned long long)max);
+		vf_scan_incomplete(t->s, t->b, 0, what);
+	}
+	for (int sev = VF_SEV_INFO; sev <= VF_SEV_LOW; sev++)
+		if (over[sev]) {
+			snprintf(what, sizeof(what),
+				 "%.300s: %llu more %s findings not listed (max_findings_per_file "
+				 "%llu)",
+				 t->b->path, (unsigned long long)over[sev],
+				 vf_severity_name((vf_severity)sev), (unsigned long long)max);
+			vf_scan_note(t->s, what);
+		}
+}
+
 static void settle(tctx *t)
 {
 	linepos lp = {0, 1, 0};
-	uint64_t emitted = 0, max = t->rs->set.max_findings_per_file;
+	uint64_t emitted[5] = {0}, over[5] = {0}, max = t->rs->set.max_findings_per_file;
 	size_t claim_end = 0; /* furthest end of the claims before i */
 
 	if (t->np > 1)
@@ -602,6 +681,7 @@ static void settle(tctx *t)
 		pend *q = &t->p[i];
 		size_t ri = (size_t)(q->rule - t->rs->r);
 		uint64_t line, col;
+		vf_severity sev;
 		bool covered = q->net && overlaps_claim(t, i, claim_end);
 		if (!q->net && q->end > claim_end)
 			claim_end = q->end;
@@ -609,22 +689,17 @@ static void settle(tctx *t)
 			continue;
 		if (q->rule->unless.n && t->unless_hit[ri])
 			continue;
-		if (++emitted > max)
-			break;
+		sev = rank(t, q);
+		if (emitted[sev] >= max) {
+			over[sev]++;
+			continue;
+		}
+		emitted[sev]++;
 		locate(t, &lp, q->start, &line, &col);
-		if (!settle_one(t, q, line, col))
+		if (!settle_one(t, q, sev, line, col))
 			return;
 	}
-	/* The findings past the cap were not judged: a later one could be the one that fails
-	 * the gate, so the cap is a scan.incomplete finding, never only a note. */
-	if (emitted > max) {
-		char what[512];
-		snprintf(what, sizeof(what),
-			 "more than %llu findings in this file: the rest were not judged (raise "
-			 "settings.max_findings_per_file to see them all)",
-			 (unsigned long long)max);
-		vf_scan_incomplete(t->s, t->b, 0, what);
-	}
+	settle_overflow(t, over, max);
 }
 
 void vf_scan_text(vf_scan *s, const vf_buf *b, bool binary)
@@ -634,6 +709,8 @@ void vf_scan_text(vf_scan *s, const vf_buf *b, bool binary)
 	bool filtered = false;
 	exai_error e;
 
+	vf_ftype_of(b->base, b->path, b->p, b->n, &t.ft);
+	vf_lexer_init(&t.lx, binary ? VF_LANG_NONE : t.ft.lang);
 	t.applies = calloc(rs->n + 1, 1);
 	t.unless_hit = calloc(rs->n + 1, 1);
 	t.done_upto = calloc(rs->n + 1, sizeof(*t.done_upto));

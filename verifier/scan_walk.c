@@ -29,10 +29,17 @@
 
 typedef struct vf_held {
 	const vf_rule *rule;
+	vf_severity sev;
+	unsigned root;
 	char *path, *rel, *evidence, *message;
 	char *inline_why; /* an inline allow comment's reason, or NULL */
 	uint64_t line, col, off;
 } vf_held;
+
+typedef struct vf_seen {
+	size_t rule;
+	unsigned root;
+} vf_seen;
 
 /* ---- shared state ---- */
 
@@ -47,12 +54,8 @@ exai_status vf_scan_init(vf_scan *s, vf_rules *rules, vf_scan_allow *allow, vf_r
 	s->report = report;
 	s->threads = cpus > 0 ? (unsigned)(cpus > 64 ? 64 : cpus) : 1;
 	s->helm_render = true;
-	if (!(s->unless_seen = calloc(rules->n + 1, sizeof(*s->unless_seen))))
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	if (pthread_mutex_init(&s->lock, NULL) != 0) {
-		free(s->unless_seen);
+	if (pthread_mutex_init(&s->lock, NULL) != 0)
 		return exai_error_set(e, EXAI_EINTERNAL, "mutex init failed");
-	}
 	return vf_k8s_state_new(&s->k8s, e);
 }
 
@@ -66,7 +69,7 @@ void vf_scan_fini(vf_scan *s)
 		free(s->held[i].inline_why);
 	}
 	free(s->held);
-	free(s->unless_seen);
+	free(s->seen);
 	vf_k8s_state_free(s->k8s);
 	pthread_mutex_destroy(&s->lock);
 }
@@ -90,12 +93,12 @@ void vf_scan_note(vf_scan *s, const char *note)
 }
 
 /* @inline_why: the reason of an inline allow comment for this finding, or NULL. */
-static void emit_at(vf_scan *s, const vf_rule *rule, const char *path, const char *rel,
-		    uint64_t line, uint64_t col, uint64_t off, const char *evidence,
-		    const char *message, const char *inline_why)
+static void emit_at(vf_scan *s, const vf_rule *rule, vf_severity sev, const char *path,
+		    const char *rel, uint64_t line, uint64_t col, uint64_t off,
+		    const char *evidence, const char *message, const char *inline_why)
 {
 	vf_finding f = {.rule_id = rule->id,
-			.severity = rule->sev,
+			.severity = sev,
 			.path = path,
 			.line = line,
 			.column = col,
@@ -105,7 +108,6 @@ static void emit_at(vf_scan *s, const vf_rule *rule, const char *path, const cha
 			.hint = rule->hint};
 	vf_suppression *sup = s->allow ? vf_scan_allow_match(s->allow, &f, rel) : NULL;
 	exai_error e;
-
 	char why[512];
 
 	if (sup) {
@@ -123,16 +125,65 @@ static void emit_at(vf_scan *s, const vf_rule *rule, const char *path, const cha
 void vf_scan_emit(vf_scan *s, const vf_rule *rule, const vf_buf *b, uint64_t line, uint64_t col,
 		  uint64_t off, const char *evidence, const char *message)
 {
+	vf_scan_emit_sev(s, rule, rule->sev, b, line, col, off, evidence, message);
+}
+
+void vf_scan_emit_sev(vf_scan *s, const vf_rule *rule, vf_severity sev, const vf_buf *b,
+		      uint64_t line, uint64_t col, uint64_t off, const char *evidence,
+		      const char *message)
+{
 	char why[448];
 	bool inl = vf_inline_allow(b, line, off, rule->id, why, sizeof(why));
 
-	emit_at(s, rule, b->path, b->rel, line, col, off, evidence, message, inl ? why : NULL);
+	emit_at(s, rule, sev, b->path, b->rel, line, col, off, evidence, message, inl ? why : NULL);
 }
 
-void vf_scan_hold(vf_scan *s, const vf_rule *rule, const vf_buf *b, uint64_t line, uint64_t col,
-		  uint64_t off, const char *evidence, const char *message)
+unsigned vf_scan_new_root(vf_scan *s)
 {
-	vf_held h = {.rule = rule, .line = line, .col = col, .off = off};
+	return __atomic_add_fetch(&s->next_root, 1, __ATOMIC_RELAXED);
+}
+
+void vf_scan_marker_set(vf_scan *s, size_t rule, unsigned root)
+{
+	exai_error e;
+	bool ok = true;
+
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->nseen; i++)
+		if (s->seen[i].rule == rule && s->seen[i].root == root)
+			goto out;
+	if (s->nseen == s->capseen) {
+		size_t nc = s->capseen ? s->capseen * 2 : 16;
+		vf_seen *nv = realloc(s->seen, nc * sizeof(*nv));
+		if (!nv) {
+			ok = false;
+			goto out;
+		}
+		s->seen = nv;
+		s->capseen = nc;
+	}
+	s->seen[s->nseen++] = (vf_seen){rule, root};
+out:
+	pthread_mutex_unlock(&s->lock);
+	if (!ok) {
+		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
+		vf_scan_fail(s, &e);
+	}
+}
+
+static bool marker_was_set(const vf_scan *s, size_t rule, unsigned root)
+{
+	for (size_t i = 0; i < s->nseen; i++)
+		if (s->seen[i].rule == rule && s->seen[i].root == root)
+			return true;
+	return false;
+}
+
+void vf_scan_hold(vf_scan *s, const vf_rule *rule, vf_severity sev, const vf_buf *b, uint64_t line,
+		  uint64_t col, uint64_t off, const char *evidence, const char *message)
+{
+	vf_held h = {
+	    .rule = rule, .sev = sev, .root = b->root, .line = line, .col = col, .off = off};
 	char why[448];
 	bool inl = vf_inline_allow(b, line, off, rule->id, why, sizeof(why));
 	exai_error e;
@@ -274,6 +325,10 @@ static const char *unread_format(const uint8_t *p, size_t n)
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		if (n >= f[i].off + f[i].len && !memcmp(p + f[i].off, f[i].magic, f[i].len))
 			return f[i].name;
+	/* A Debian package: an ar archive whose first member is debian-binary, the rest
+	 * compressed tar (its strings are not the files it installs). */
+	if (n >= 24 && !memcmp(p, "!<arch>\ndebian-binary", 21))
+		return "Debian package (compressed members: dpkg-deb -R FILE DIR, then scan DIR)";
 	if (n >= 10 && !memcmp(p, "BZh", 3) && p[3] >= '1' && p[3] <= '9' &&
 	    !memcmp(p + 4, "1AY&SY", 6))
 		return "bzip2 data";
@@ -307,10 +362,13 @@ void vf_scan_buffer(vf_scan *s, const vf_buf *b)
 		scan_elf(s, b);
 		vf_scan_text(s, b, true);
 	} else if (vf_is_archive(b->p, b->n) || vf_is_seek_archive(b->p, b->n)) {
+		vf_buf ab = *b;
+		if (b->depth == 0) /* a package of its own (an npm tarball, a .deb) */
+			ab.root = vf_scan_new_root(s);
 		if (b->depth >= rs->set.max_archive_depth)
 			vf_scan_incomplete(s, b, 0, "archive nested deeper than max_archive_depth");
 		else
-			vf_scan_archive_mem(s, b);
+			vf_scan_archive_mem(s, &ab);
 	} else if (memchr(b->p, '\0', sniff)) {
 		vf_scan_text(s, b, true);
 	} else {
@@ -325,6 +383,7 @@ void vf_scan_buffer(vf_scan *s, const vf_buf *b)
 typedef struct job {
 	char *path, *rel;
 	uint64_t size;
+	unsigned root;
 } job;
 
 typedef struct jobs {
@@ -332,6 +391,7 @@ typedef struct jobs {
 	size_t n, cap;
 	bool sizes; /* stat every file while walking (for a progress bar's total) */
 	char **charts;
+	unsigned *chart_roots;
 	size_t ncharts;
 	uint64_t total;
 } jobs;
@@ -353,7 +413,7 @@ static const char *base_of(const char *path)
 /* Scans one file; returns its size (for the progress bar). */
 static uint64_t scan_file(vf_scan *s, const job *jb, uint8_t **buf, size_t *cap)
 {
-	vf_buf b = {.path = jb->path, .rel = jb->rel, .base = base_of(jb->path)};
+	vf_buf b = {.path = jb->path, .rel = jb->rel, .base = base_of(jb->path), .root = jb->root};
 	int fd = -1;
 	struct stat st;
 	void *map = MAP_FAILED;
@@ -440,7 +500,8 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static exai_status add_job(jobs *j, const char *path, const char *rel, uint64_t size, exai_error *e)
+static exai_status add_job(jobs *j, const char *path, const char *rel, uint64_t size, unsigned root,
+			   exai_error *e)
 {
 	if (j->n == j->cap) {
 		size_t nc = j->cap ? j->cap * 2 : 256;
@@ -453,6 +514,7 @@ static exai_status add_job(jobs *j, const char *path, const char *rel, uint64_t 
 	j->v[j->n].path = strdup(path);
 	j->v[j->n].rel = strdup(rel);
 	j->v[j->n].size = size;
+	j->v[j->n].root = root;
 	if (!j->v[j->n].path || !j->v[j->n].rel) {
 		free(j->v[j->n].path);
 		free(j->v[j->n].rel);
@@ -463,13 +525,18 @@ static exai_status add_job(jobs *j, const char *path, const char *rel, uint64_t 
 	return EXAI_OK;
 }
 
-static exai_status add_chart(jobs *j, const char *dir, exai_error *e)
+static exai_status add_chart(jobs *j, const char *dir, unsigned root, exai_error *e)
 {
 	char **nv = realloc(j->charts, (j->ncharts + 1) * sizeof(*nv));
+	unsigned *nr;
 
 	if (!nv)
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	j->charts = nv;
+	if (!(nr = realloc(j->chart_roots, (j->ncharts + 1) * sizeof(*nr))))
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	j->chart_roots = nr;
+	nr[j->ncharts] = root;
 	if (!(j->charts[j->ncharts] = strdup(dir)))
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	j->ncharts++;
@@ -486,9 +553,18 @@ static bool skip_dir(const vf_scan *s, const char *name)
 	return false;
 }
 
-/* @rel_off: where the path relative to the scan root starts inside @dir's children. */
+static bool is_package_root(DIR *d)
+{
+	for (const char *const *m = vf_package_root_markers; *m; m++)
+		if (faccessat(dirfd(d), *m, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			return true;
+	return false;
+}
+
+/* @rel_off: where the path relative to the scan root starts inside @dir's children; @root:
+ * the package root @dir is in (unless it is one itself). */
 static exai_status walk(vf_scan *s, jobs *j, const char *dir, size_t rel_off, unsigned depth,
-			exai_error *e)
+			unsigned root, exai_error *e)
 {
 	DIR *d;
 	struct dirent *de;
@@ -499,7 +575,9 @@ static exai_status walk(vf_scan *s, jobs *j, const char *dir, size_t rel_off, un
 				      MAX_WALK_DEPTH);
 	if (!(d = opendir(dir)))
 		return exai_error_sys(e, EXAI_EIO, "%s", dir);
-	if (vf_is_chart_dir(dir) && (rc = add_chart(j, dir, e))) {
+	if (is_package_root(d))
+		root = vf_scan_new_root(s);
+	if (vf_is_chart_dir(dir) && (rc = add_chart(j, dir, root, e))) {
 		closedir(d);
 		return rc;
 	}
@@ -526,9 +604,9 @@ static exai_status walk(vf_scan *s, jobs *j, const char *dir, size_t rel_off, un
 		}
 		if (is_dir) {
 			if (!skip_dir(s, de->d_name))
-				rc = walk(s, j, child, rel_off, depth + 1, e);
+				rc = walk(s, j, child, rel_off, depth + 1, root, e);
 		} else if (is_reg) {
-			rc = add_job(j, child, child + rel_off, (uint64_t)st.st_size, e);
+			rc = add_job(j, child, child + rel_off, (uint64_t)st.st_size, root, e);
 		} else if (!S_ISLNK(st.st_mode)) { /* symlinks are never followed, by design */
 			vf_buf sb = {.path = child, .rel = child + rel_off, .base = de->d_name};
 			vf_scan_incomplete(s, &sb, 0,
@@ -550,6 +628,7 @@ static void jobs_free(jobs *j)
 	for (size_t i = 0; i < j->ncharts; i++)
 		free(j->charts[i]);
 	free(j->charts);
+	free(j->chart_roots);
 	free(j->v);
 }
 
@@ -561,11 +640,13 @@ static exai_status collect(vf_scan *s, jobs *j, const char *path, exai_error *e)
 	if (stat(path, &st) != 0)
 		return exai_error_sys(e, EXAI_EIO, "%s", path);
 	if (S_ISREG(st.st_mode))
-		return add_job(j, path, base_of(path), (uint64_t)st.st_size, e);
+		return add_job(j, path, base_of(path), (uint64_t)st.st_size, vf_scan_new_root(s),
+			       e);
 	if (!S_ISDIR(st.st_mode))
 		return exai_error_set(e, EXAI_EUNSAFE, "%s: not a file or directory", path);
 	/* Children are "<path>/<name>": their path relative to the root starts after the '/'. */
-	return walk(s, j, path, len + (len && path[len - 1] == '/' ? 0 : 1), 0, e);
+	return walk(s, j, path, len + (len && path[len - 1] == '/' ? 0 : 1), 0, vf_scan_new_root(s),
+		    e);
 }
 
 exai_status vf_scan_paths(vf_scan *s, char *const *paths, size_t n, exai_error *e)
@@ -594,7 +675,7 @@ exai_status vf_scan_paths(vf_scan *s, char *const *paths, size_t n, exai_error *
 		pthread_join(tid[t], NULL);
 	exai_progress_finish(&prog);
 	for (size_t i = 0; i < j.ncharts && !s->fatal; i++)
-		vf_scan_helm_chart(s, j.charts[i], j.charts[i]);
+		vf_scan_helm_chart(s, j.charts[i], j.charts[i], j.chart_roots[i]);
 	if (s->fatal)
 		rc = exai_error_set(e, s->fatal, "%s", s->fatal_err.msg);
 out:
@@ -609,9 +690,9 @@ exai_status vf_scan_finish(vf_scan *s, exai_error *e)
 
 	for (size_t i = 0; i < s->nheld; i++) {
 		const vf_held *h = &s->held[i];
-		if (!s->unless_seen[h->rule - s->rules->r])
-			emit_at(s, h->rule, h->path, h->rel, h->line, h->col, h->off, h->evidence,
-				h->message, h->inline_why);
+		if (!marker_was_set(s, (size_t)(h->rule - s->rules->r), h->root))
+			emit_at(s, h->rule, h->sev, h->path, h->rel, h->line, h->col, h->off,
+				h->evidence, h->message, h->inline_why);
 	}
 	vf_k8s_finish(s);
 	for (size_t i = 0; s->allow && i < s->allow->n; i++) {

@@ -1,7 +1,8 @@
 /* libFuzzer harness: one scanned buffer with every shipped rule (verifier/scan_*.c): the
  * prefilter, pattern rules and regexes, URL/IP/host parsing, the Kubernetes YAML paths
  * (textual and libyaml), archives through libarchive, ELF. The first input byte picks the
- * file name, so name-dependent rules (YAML, scripts, configs) are reached too.
+ * file name, so name-dependent rules (YAML, scripts, configs) and the context judgements
+ * (scan_ctx.c: comment syntax per language, documentation, manifests) are reached too.
  *
  * The rest may carry a rules file and an allow file after the buffer, each behind the split
  * marker "\n---8<---\n": BUFFER [MARKER RULES [MARKER ALLOW]]. Then the scan runs with those
@@ -103,8 +104,10 @@ static bool own_rules(vf_rules *rs, vf_scan_allow *allow, bool *have_allow, cons
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const names[] = {"a.yaml",  "run.sh",    "app.conf",	  "x.py",
-					    "img.tar", "model.pkl", "values.yml", "Corefile"};
+	static const char *const names[] = {
+	    "a.yaml",	  "run.sh",   "app.conf",	  "x.py",      "img.tar",      "model.pkl",
+	    "values.yml", "Corefile", "index.js",	  "README.md", "package.json", "x.service",
+	    "NEWS",	  "ls.1",     "requirements.txt", "control"};
 	vf_report *rep = NULL;
 	vf_rules own, *rs = NULL;
 	vf_scan_allow allow;
@@ -136,7 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	if (vf_scan_init(&s, rs, have_allow ? &allow : NULL, rep, &e) != EXAI_OK)
 		abort();
-	b.base = size ? names[data[0] % 8] : "empty";
+	b.base = size ? names[data[0] % 16] : "empty";
 	b.path = b.rel = b.base;
 	b.p = body;
 	b.n = n;
