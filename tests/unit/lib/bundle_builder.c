@@ -236,7 +236,7 @@ void bb_reseal(bb_bundle *b)
 		if (!strcmp(en->name, "index") || is_sig(en->name))
 			continue;
 		f = &ix->files[ix->n_files++];
-		snprintf(f->name, sizeof(f->name), "%s", en->name);
+		snprintf(f->name, sizeof(f->name), "%.31s", en->name);
 		f->size = en->len;
 		if (!strcmp(en->name, "payload") && chunks)
 			OK(exai_sha256_buf(chunks->data, chunks->len, f->sha256, &e_));
