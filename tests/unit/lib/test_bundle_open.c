@@ -456,6 +456,29 @@ START_TEST(hostile_tar_structure)
 		refused(p, "cut2.exb: Truncated tar archive");
 		free(p);
 	}
+	/* Bytes after the end-of-archive marker are never read as entries: an entry hidden there
+	 * (after both zero blocks, or after the first one, which is what an interrupted
+	 * `exai-bundle sign` append leaves) is not seen, so the bundle reads as before. They are
+	 * not refused, because that interrupted append must leave a bundle that still opens. */
+	for (int first_only = 0; first_only < 2; first_only++) {
+		uint8_t hidden[1024];
+		size_t keep = len - (first_only ? 512 : 0);
+		uint8_t *g = malloc(keep + sizeof(hidden));
+		exai_bundle *b = NULL;
+		exai_error e;
+
+		bb_tar_header(hidden, "extra", 1, '0');
+		memset(hidden + 512, 'x', 512);
+		memcpy(g, good, keep);
+		memcpy(g + keep, hidden, sizeof(hidden));
+		p = write_raw("hidden.exb", g, keep + sizeof(hidden));
+		ck_assert_msg(exai_bundle_open(p, &b, &e) == EXAI_OK, "%s", e.msg);
+		ck_assert_uint_eq(b->n_entries, 4);
+		ck_assert_ptr_null(exai_bundle_entry(b, "extra"));
+		exai_bundle_free(b);
+		free(p);
+		free(g);
+	}
 	/* A pax header whose size record is absurd, on the index. */
 	{
 		static const char *const vals[] = {"18446744073709551615", "1099511627776", "-17",
