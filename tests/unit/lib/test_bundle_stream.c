@@ -474,6 +474,30 @@ START_TEST(exb_truncated_after_open)
 }
 END_TEST
 
+/* A read that fails in the middle of the directory form's payload (EXAI_FAULT=read, the n-th
+ * read: open reads the index, manifest, chunks and the signature once each, then the payload
+ * one read per chunk) is reported for its chunk, after every chunk before it was delivered. */
+START_TEST(read_error_mid_payload)
+{
+	bb_bundle *bb = build(false);
+	char *p = write_form(bb, 1);
+	exai_error e;
+	rec r;
+
+	rec_init(&r);
+	setenv("EXAI_WORKERS", "4", 1);
+	setenv("EXAI_FAULT", "read:7", 1); /* 4 entries, then chunks 0, 1, 2 */
+	ck_assert_int_eq(stream_into(p, &r, false, false, &e), EXAI_EIO);
+	unsetenv("EXAI_FAULT");
+	ck_assert_msg(strstr(e.msg, "payload: chunk 2: read at offset 0: "), "%s", e.msg);
+	ck_assert_uint_eq(r.len, 2 * CHUNK);
+	ck_assert_mem_eq(r.bytes, src, r.len);
+	free(r.bytes);
+	free(p);
+	bb_free(bb);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("bundle_stream");
@@ -488,6 +512,7 @@ int main(void)
 	tcase_add_test(tc, sink_failure_stops_the_stream);
 	tcase_add_test(tc, payload_replaced_after_open);
 	tcase_add_test(tc, exb_truncated_after_open);
+	tcase_add_test(tc, read_error_mid_payload);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
