@@ -612,6 +612,7 @@ exai_status exai_bundle_stream(exai_bundle *b, const exai_sink *sink, exai_progr
 
 	if (!b->verified || !table)
 		return exai_error_set(e, EXAI_EINTERNAL, "stream before verify");
+	p.fd = -1; /* until open_payload: a failure before it must not close descriptor 0 */
 	p.b = b;
 	p.table = table->data;
 	p.consumer_wants = UINT64_MAX;

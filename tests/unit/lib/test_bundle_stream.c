@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -498,6 +499,56 @@ START_TEST(read_error_mid_payload)
 }
 END_TEST
 
+/*
+ * Chunk buffers that cannot be had (chunk size 64 MiB: a ring of 3 x 2 x 64 MiB, under an
+ * address-space limit) are an error, and the stream closes nothing it did not open: the
+ * descriptor on 0 (here /dev/null) must survive. Not under ASan, whose allocator reports a
+ * failed allocation instead of returning NULL.
+ */
+START_TEST(no_memory_for_the_ring)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return;
+#else
+	bb_spec sp = {.chunk_size = EXAI_CHUNK_MAX, .n_comps = 1, .n_signers = 1};
+	exai_verify_opts o = {.now = 1500};
+	exai_bundle *b = NULL;
+	bb_bundle *bb;
+	struct rlimit rl;
+	unsigned long pages = 0;
+	exai_error e;
+	char *p;
+	FILE *f;
+	int nul;
+
+	sp.comps[0] = (bb_comp){EXAI_C_FILES, "small", src, 10};
+	sp.signers[0] = K.K[0];
+	bb = bb_build(&K, &sp);
+	p = write_form(bb, 1);
+	ck_assert_int_eq(exai_bundle_open(p, &b, &e), EXAI_OK);
+	ck_assert_int_eq(exai_bundle_verify(b, root1, &o, &e), EXAI_OK);
+	ck_assert_int_eq(exai_bundle_unlock(b, NULL, &e), EXAI_OK);
+	nul = open("/dev/null", O_RDONLY);
+	ck_assert_int_ge(nul, 0);
+	ck_assert_int_eq(dup2(nul, 0), 0);
+	close(nul);
+	f = fopen("/proc/self/statm", "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%lu", &pages), 1);
+	fclose(f);
+	rl.rlim_cur = rl.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (64u << 20);
+	setenv("EXAI_WORKERS", "1", 1);
+	ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+	ck_assert_int_eq(exai_bundle_stream(b, NULL, NULL, &e), EXAI_ENOMEM);
+	ck_assert_str_eq(e.msg, "out of memory for chunk buffers");
+	ck_assert_msg(fcntl(0, F_GETFD) >= 0, "descriptor 0 was closed by the stream");
+	exai_bundle_free(b);
+	free(p);
+	bb_free(bb);
+#endif
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("bundle_stream");
@@ -513,6 +564,7 @@ int main(void)
 	tcase_add_test(tc, payload_replaced_after_open);
 	tcase_add_test(tc, exb_truncated_after_open);
 	tcase_add_test(tc, read_error_mid_payload);
+	tcase_add_test(tc, no_memory_for_the_ring);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
