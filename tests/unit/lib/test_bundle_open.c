@@ -437,6 +437,53 @@ START_TEST(exb_links_and_special_types)
 }
 END_TEST
 
+/* The directories sig/ and roots/ may appear, each once: no name appears twice in an .exb,
+ * and a run of directory entries is not a way around the entry cap. */
+START_TEST(exb_directory_entries)
+{
+	bb_bundle *bb = valid(false);
+	char *good = bb_write_exb(bb, dir, "dirs0.exb"), *p;
+	size_t len;
+	uint8_t *raw = tu_read(good, &len), blk[512];
+	static const char *const names[] = {"sig/", "roots/", "sig"};
+
+	for (int variant = 0; variant < 4; variant++) {
+		size_t ndirs = variant == 3 ? 1000 : 2, n = 0;
+		uint8_t *t = malloc(ndirs * 512 + len);
+		for (size_t i = 0; i < ndirs; i++) {
+			/* variant 2: "sig" then "sig/", one directory under two spellings */
+			const char *nm = variant == 2 ? names[2 - 2 * (i % 2)] : names[variant % 2];
+			bb_tar_header(blk, nm, 0, '5');
+			memcpy(t + n, blk, 512);
+			n += 512;
+		}
+		memcpy(t + n, raw, len);
+		p = write_raw("dirs.exb", t, n + len);
+		refused(p, variant % 2 ? "directory 'roots/' appears twice (refused)"
+					: "directory 'sig/' appears twice (refused)");
+		free(p);
+		free(t);
+	}
+	/* Each once, in any position before payload: fine. */
+	{
+		uint8_t *t = malloc(1024 + len);
+		bb_tar_header(t, "roots/", 0, '5');
+		bb_tar_header(t + 512, "sig", 0, '5');
+		memcpy(t + 1024, raw, len);
+		p = write_raw("dirs1.exb", t, 1024 + len);
+		exai_bundle *b = NULL;
+		exai_error e;
+		ck_assert_msg(exai_bundle_open(p, &b, &e) == EXAI_OK, "%s", e.msg);
+		exai_bundle_free(b);
+		free(p);
+		free(t);
+	}
+	free(raw);
+	free(good);
+	bb_free(bb);
+}
+END_TEST
+
 START_TEST(hostile_tar_structure)
 {
 	bb_bundle *bb = valid(false);
@@ -564,6 +611,7 @@ int main(void)
 	tcase_add_test(tc, repeated_and_out_of_order_entries);
 	tcase_add_test(tc, directory_special_files);
 	tcase_add_test(tc, exb_links_and_special_types);
+	tcase_add_test(tc, exb_directory_entries);
 	tcase_add_test(tc, hostile_tar_structure);
 	tcase_add_test(tc, not_a_bundle);
 	suite_add_tcase(s, tc);
