@@ -332,6 +332,30 @@ START_TEST(expiry_against_now)
 		free(text);
 		free(late);
 	}
+	/* The same through the chain: root 2 (created 6000) vouches for a time past root 3's
+	 * expiry (5500), though neither the trusted root nor the bundle is that recent. */
+	{
+		const exai_seckey *r12[] = {K.R[1], K.R[2]}, *rel2[] = {K.K[2], K.K[3]};
+		const exai_seckey *sg[] = {K.R[0], K.R[1], K.R[2]}, *k3[] = {K.K[3]};
+		char *t2, *t3;
+		exai_root *r = bb_root(2, 6000, 0, r12, 2, 2, rel2, 2, 1, sg, 3, &t2);
+		free(r);
+		r = bb_root(3, 200, 5500, r12, 2, 2, rel2, 2, 1, r12, 2, &t3);
+		free(r);
+		bb_spec s3 = spec_signed_by(1, k3);
+		s3.n_roots = 2;
+		s3.roots[0] = t2;
+		s3.root_versions[0] = 2;
+		s3.roots[1] = t3;
+		s3.root_versions[1] = 3;
+		bb = bb_build(&K, &s3);
+		refused(bb, root1, 0,
+			"root version 3 expired at 5500 (newest trusted time: a root's creation "
+			"6000)");
+		bb_free(bb);
+		free(t2);
+		free(t3);
+	}
 }
 END_TEST
 
