@@ -460,7 +460,7 @@ START_TEST(exb_directory_entries)
 		memcpy(t + n, raw, len);
 		p = write_raw("dirs.exb", t, n + len);
 		refused(p, variant % 2 ? "directory 'roots/' appears twice (refused)"
-					: "directory 'sig/' appears twice (refused)");
+				       : "directory 'sig/' appears twice (refused)");
 		free(p);
 		free(t);
 	}
