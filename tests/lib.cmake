@@ -22,3 +22,9 @@ exai_cli_test(lib_layers cli/lib_layers.sh)
 exai_check_suite(test_event unit/lib/test_event.c)
 add_test(NAME event_vectors_py COMMAND python3 ${EXAI_TESTS_DIR}/vectors/events/check_events.py
   ${EXAI_TESTS_DIR}/vectors/events)
+# The trust core in process (bundle_open, bundle_verify, bundle_stream), on bundles built by
+# tests/unit/lib/bundle_builder.c.
+foreach(s test_bundle_open test_bundle_verify test_bundle_stream)
+  exai_check_suite(${s} unit/lib/${s}.c exai_sign)
+  target_sources(${s} PRIVATE ${EXAI_TESTS_DIR}/unit/lib/bundle_builder.c)
+endforeach()

@@ -249,6 +249,7 @@ static exai_status open_exb(exai_bundle *b, exai_error *e)
 	size_t ordinal = 0;
 	int r, last_rank = 0;
 	const char *last_name = "";
+	bool seen_dir[2] = {false, false}; /* sig/, roots/ */
 
 	if (!a)
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
@@ -282,12 +283,22 @@ static exai_status open_exb(exai_bundle *b, exai_error *e)
 			break;
 		}
 		if (type == AE_IFDIR) {
-			if (strcmp(name, "sig/") && strcmp(name, "roots/") && strcmp(name, "sig") &&
-			    strcmp(name, "roots"))
+			/* sig/ and roots/ (with or without the slash), each once: no name appears
+			 * twice, and directories are no way around the entry cap. */
+			int d = !strcmp(name, "sig/") || !strcmp(name, "sig")	    ? 0
+				: !strcmp(name, "roots/") || !strcmp(name, "roots") ? 1
+										    : -1;
+			if (d < 0)
 				rc = exai_error_set(
 				    e, EXAI_EUNSAFE,
 				    "%s: directory '%.64s' is not part of the format", b->path,
 				    name);
+			else if (seen_dir[d])
+				rc = exai_error_set(e, EXAI_EFORMAT,
+						    "%s: directory '%s' appears twice (refused)",
+						    b->path, d ? "roots/" : "sig/");
+			else
+				seen_dir[d] = true;
 			continue;
 		}
 		if (type != AE_IFREG) {

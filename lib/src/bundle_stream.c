@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -91,8 +92,9 @@ unsigned exai_worker_count(bool caller_hashes)
 static exai_status media_read(pipe_ctx *p, uint8_t *buf, size_t len, uint64_t chunk, exai_error *e)
 {
 	if (!p->ar) {
-		exai_status rc = exai_read_full(p->fd, buf, len, "payload", e);
-		return rc ? exai_error_prefix(e, "chunk %llu", (unsigned long long)chunk) : rc;
+		char what[48];
+		snprintf(what, sizeof(what), "payload: chunk %llu", (unsigned long long)chunk);
+		return exai_read_full(p->fd, buf, len, what, e);
 	}
 	size_t done = 0;
 	while (done < len) {
@@ -610,6 +612,7 @@ exai_status exai_bundle_stream(exai_bundle *b, const exai_sink *sink, exai_progr
 
 	if (!b->verified || !table)
 		return exai_error_set(e, EXAI_EINTERNAL, "stream before verify");
+	p.fd = -1; /* until open_payload: a failure before it must not close descriptor 0 */
 	p.b = b;
 	p.table = table->data;
 	p.consumer_wants = UINT64_MAX;

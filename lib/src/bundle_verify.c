@@ -12,10 +12,13 @@
 #include "exai/aead.h"
 #include "exai/secmem.h"
 
-exai_status exai_bundle_effective_root(const exai_bundle *b, const exai_root *trusted,
-				       exai_root **out, exai_error *e)
+/* exai_bundle_effective_root; *newest_created (if not NULL) gets the latest creation time of
+ * every root of the chain, @trusted included: each is trusted on the way. */
+static exai_status walk_chain(const exai_bundle *b, const exai_root *trusted, exai_root **out,
+			      uint64_t *newest_created, exai_error *e)
 {
 	exai_root *cur = malloc(sizeof(*cur));
+	uint64_t newest = trusted->created;
 
 	*out = NULL;
 	if (!cur)
@@ -41,6 +44,8 @@ exai_status exai_bundle_effective_root(const exai_bundle *b, const exai_root *tr
 		}
 		free(cur);
 		cur = next;
+		if (cur->created > newest)
+			newest = cur->created;
 	}
 	/* A root past the end of the chain means a gap (roots/4 without roots/3): the chain is
 	 * never skipped, so that is a refusal, not an unused entry. */
@@ -57,15 +62,25 @@ exai_status exai_bundle_effective_root(const exai_bundle *b, const exai_root *tr
 		free(cur);
 		return EXAI_EVERIFY;
 	}
+	if (newest_created)
+		*newest_created = newest;
 	*out = cur;
 	return EXAI_OK;
 }
 
-/* b->root gets the effective root (exai_bundle_effective_root). */
-static exai_status walk_roots(exai_bundle *b, const exai_root *trusted, exai_error *e)
+exai_status exai_bundle_effective_root(const exai_bundle *b, const exai_root *trusted,
+				       exai_root **out, exai_error *e)
+{
+	return walk_chain(b, trusted, out, NULL, e);
+}
+
+/* b->root gets the effective root (exai_bundle_effective_root); *newest_created the latest
+ * creation time of the roots on the way. */
+static exai_status walk_roots(exai_bundle *b, const exai_root *trusted, uint64_t *newest_created,
+			      exai_error *e)
 {
 	exai_root *cur = NULL;
-	exai_status rc = exai_bundle_effective_root(b, trusted, &cur, e);
+	exai_status rc = walk_chain(b, trusted, &cur, newest_created, e);
 
 	if (rc)
 		return rc;
@@ -75,18 +90,14 @@ static exai_status walk_roots(exai_bundle *b, const exai_root *trusted, exai_err
 }
 
 /* The newest time this verification can vouch for: the caller's (the clock, or the
- * appliance's ratchet), and the creation time of every root it trusts on the way. A root is
+ * appliance's ratchet), and the creation time of every root it trusts on the way
+ * (@roots_created, from walk_roots: the trusted root, each one of the chain). A root is
  * expired relative to that even when the caller knows no time at all. */
-static uint64_t newest_trusted_time(const exai_bundle *b, const exai_root *trusted,
-				    const exai_verify_opts *o)
+static uint64_t newest_trusted_time(uint64_t roots_created, const exai_verify_opts *o)
 {
 	uint64_t t = o ? o->now : 0;
 
-	if (trusted->created > t)
-		t = trusted->created;
-	if (b->root->created > t)
-		t = b->root->created;
-	return t;
+	return roots_created > t ? roots_created : t;
 }
 
 static exai_status check_root_expiry(const exai_root *r, uint64_t now, const char *when,
@@ -288,15 +299,16 @@ exai_status exai_bundle_check_entries(exai_bundle *b, exai_error *e)
 exai_status exai_bundle_verify(exai_bundle *b, const exai_root *trusted, const exai_verify_opts *o,
 			       exai_error *e)
 {
+	uint64_t roots_created = 0;
 	exai_status rc;
 
 	b->verified = false;
 	b->entries_checked = false;
-	rc = walk_roots(b, trusted, e);
+	rc = walk_roots(b, trusted, &roots_created, e);
 	if (rc)
 		return rc;
 	if ((rc = check_root_expiry(b->root, o ? o->now : 0, "time now", e)) ||
-	    (rc = check_root_expiry(b->root, newest_trusted_time(b, trusted, o),
+	    (rc = check_root_expiry(b->root, newest_trusted_time(roots_created, o),
 				    "newest trusted time: a root's creation", e)))
 		return rc;
 	if ((rc = check_signatures(b, e)))
