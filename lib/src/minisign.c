@@ -127,8 +127,16 @@ exai_status exai_pubkey_load(const char *path, exai_pubkey *out, exai_error *e)
 		return rc;
 	rc = exai_pubkey_parse(buf, len, out, e);
 	free(buf);
-	if (rc)
+	if (rc) {
+		char what[64];
+		exai_keyfile_kind k = exai_keyfile_sniff(path, what, sizeof(what));
+		if (k != EXAI_KF_UNKNOWN && k != EXAI_KF_PUBLIC)
+			return exai_error_set(e, EXAI_EFORMAT,
+					      "%s is %s; this needs a public key (the .pub of a "
+					      "release or root key pair)",
+					      path, what);
 		exai_error_prefix(e, "%s", path);
+	}
 	return rc;
 }
 
@@ -243,4 +251,58 @@ exai_status exai_minisig_verify(const exai_minisig *sig, const exai_pubkey *pk, 
 		return exai_error_set(e, EXAI_EVERIFY,
 				      "key %s: trusted comment signature does not match", id);
 	return EXAI_OK;
+}
+
+exai_keyfile_kind exai_keyfile_sniff(const char *path, char *what, size_t cap)
+{
+	uint8_t *buf = NULL, blob[160];
+	size_t len = 0, got = 0;
+	exai_error e;
+	exai_keyfile_kind k = EXAI_KF_UNKNOWN;
+	const char *role = "", *desc = "";
+
+	if (cap)
+		what[0] = '\0';
+	if (exai_file_read_bounded(path, EXAI_PUBKEY_MAX, &buf, &len, &e))
+		return k;
+	char *t = (char *)buf, *l2 = memchr(t, '\n', len), *end;
+	if (len >= 17 && !memcmp(t, "exai-root ", 10)) {
+		k = EXAI_KF_TRUST_ROOT, desc = "a trust root";
+	} else if (len >= 17 && !memcmp(t, "exai-bundle-index", 17)) {
+		k = EXAI_KF_BUNDLE_INDEX, desc = "a bundle index";
+	} else if (l2 && len >= 19 && !memcmp(t, "untrusted comment: ", 19)) {
+		size_t clen = (size_t)(l2 - t);
+		l2++;
+		end = memchr(l2, '\n', len - (size_t)(l2 - t));
+		if (!end)
+			end = t + len;
+		for (size_t i = 19; i + 4 <= clen && !*role; i++) { /* the role the comment names */
+			if (!memcmp(t + i, "release", 7))
+				role = "release ";
+			else if (!memcmp(t + i, "root", 4))
+				role = "root ";
+		}
+		if (exai_base64_decode(l2, (size_t)(end - l2), blob, sizeof(blob), &got, NULL) ==
+		    EXAI_OK) {
+			if (got == 42 && !memcmp(blob, "Ed", 2))
+				k = EXAI_KF_PUBLIC, desc = "public key";
+			else if (got == 158 && !memcmp(blob, "Ed", 2))
+				k = EXAI_KF_SECRET, desc = "secret key";
+			else if (got == 74 && (!memcmp(blob, "Ed", 2) || !memcmp(blob, "ED", 2)))
+				k = EXAI_KF_SIGNATURE, desc = "a minisign signature", role = "";
+			else if (got >= 2 && !memcmp(blob, "Xs", 2))
+				k = EXAI_KF_SITE_PUBLIC, desc = "a site public key", role = "";
+			else if (got >= 2 && !memcmp(blob, "XS", 2))
+				k = EXAI_KF_SITE_SECRET, desc = "a site secret key", role = "";
+		}
+	}
+	if (cap && k != EXAI_KF_UNKNOWN) {
+		if (k == EXAI_KF_PUBLIC || k == EXAI_KF_SECRET)
+			snprintf(what, cap, "a %s%s", *role ? role : "minisign ", desc);
+		else
+			snprintf(what, cap, "%s", desc);
+	}
+	sodium_memzero(buf, len);
+	free(buf);
+	return k;
 }

@@ -338,6 +338,15 @@ exai_status exai_root_load(const char *path, exai_root **out, exai_error *e)
 	if (rc)
 		return rc;
 	rc = exai_root_parse(buf, len, path, out, e);
+	if (rc == EXAI_EFORMAT) {
+		char what[64];
+		exai_keyfile_kind k = exai_keyfile_sniff(path, what, sizeof(what));
+		if (k != EXAI_KF_UNKNOWN && k != EXAI_KF_TRUST_ROOT)
+			rc = exai_error_set(e, EXAI_EFORMAT,
+					    "%s is %s, not a trust root (made by 'exai-bundle root "
+					    "init')",
+					    path, what);
+	}
 	free(buf);
 	return rc;
 }

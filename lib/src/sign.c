@@ -287,7 +287,14 @@ exai_status exai_seckey_load(const char *path, const char *password, exai_seckey
 	    exai_base64_decode(line2, (size_t)(end - line2), blob, SK_BLOB_LEN, &n, NULL) !=
 		EXAI_OK ||
 	    n != SK_BLOB_LEN) {
-		exai_error_set(e, rc, "%s: malformed secret key", path);
+		char what[64];
+		if (exai_keyfile_sniff(path, what, sizeof(what)) != EXAI_KF_UNKNOWN)
+			exai_error_set(e, rc,
+				       "%s is %s, not a secret signing key: give the .key file of "
+				       "a release or root key pair",
+				       path, what);
+		else
+			exai_error_set(e, rc, "%s: malformed secret key", path);
 		goto out;
 	}
 	if (memcmp(blob, "Ed", 2) != 0 || memcmp(blob + 4, "B2", 2) != 0) {

@@ -40,16 +40,14 @@ static exai_status load_blob(const char *path, const char *tag, uint8_t *blob, s
 	if ((end < (char *)buf + n && (size_t)(end + 1 - (char *)buf) != n) ||
 	    exai_base64_decode(l2, (size_t)(end - l2), blob, len, &got, NULL) != EXAI_OK ||
 	    got != len || memcmp(blob, tag, 2) != 0) {
-		/* A minisign key (release or root) starts "Ed" in base64 as "RW": name it. */
-		if (end - l2 >= 2 && !memcmp(l2, "RW", 2))
-			exai_error_set(
-			    e, rc,
-			    "%s: a minisign (release or root) key, not a site key: "
-			    "give the site's X25519 key (exai-bundle keygen --type site)",
-			    path);
+		/* Name what the file is and which site key half is needed, never the magic. */
+		char what[64];
+		const char *need =
+		    !strcmp(tag, "Xs") ? "a site public key (.pub)" : "a site secret key (.key)";
+		if (exai_keyfile_sniff(path, what, sizeof(what)) != EXAI_KF_UNKNOWN)
+			exai_error_set(e, rc, "%s is %s; this needs %s", path, what, need);
 		else
-			exai_error_set(e, rc, "%s: malformed site key (expected a '%s' key)", path,
-				       tag);
+			exai_error_set(e, rc, "%s: malformed site key (this needs %s)", path, need);
 		goto out;
 	}
 	rc = EXAI_OK;

@@ -51,7 +51,7 @@ expect_contains "$T/err" "keys/r1.pub is a release key (its key file says so); -
 [ ! -e bad.exb ] || fail "a refused create wrote a bundle"
 # The verify-only tools (no signing code, so no role parsing) say what the file is.
 expect_rc 2 airgap-verifier bundle b.exb --root keys/root --key keys/r1.key
-expect_contains "$T/err" "keys/r1.key: a minisign (release or root) key, not a site key"
+expect_contains "$T/err" "keys/r1.key is a release secret key; this needs a site secret key (.key)"
 ok "public keys of the wrong role are refused by root init and create --recipient; airgap-verifier names a minisign key given as a site key"
 
 # A release key that is not in the root: refused with --root.

@@ -67,4 +67,23 @@ exai_status exai_minisig_parse(const uint8_t *buf, size_t len, exai_minisig *out
 exai_status exai_minisig_verify(const exai_minisig *sig, const exai_pubkey *pk, const uint8_t *msg,
 				size_t len, exai_error *e) EXAI_WUR;
 
+/* What a key-like file is, from its shape alone (never trusted, only for messages): the
+ * second line's base64 blob by length and magic, and the role its comment names. Used when a
+ * file fails to load as the kind a command needs, so the error says "X is a release public
+ * key; signing needs its secret key (.key)" instead of a parser's complaint. */
+typedef enum exai_keyfile_kind {
+	EXAI_KF_UNKNOWN = 0,
+	EXAI_KF_PUBLIC,	      /* minisign public key (release or root) */
+	EXAI_KF_SECRET,	      /* minisign secret key */
+	EXAI_KF_SITE_PUBLIC,  /* exai site public key */
+	EXAI_KF_SITE_SECRET,  /* exai site secret key */
+	EXAI_KF_SIGNATURE,    /* minisign signature */
+	EXAI_KF_TRUST_ROOT,   /* an exai trust root */
+	EXAI_KF_BUNDLE_INDEX, /* a bundle's index */
+} exai_keyfile_kind;
+
+/* The kind of @path, and in @what (size @cap) its description ("a release public key",
+ * "a site secret key", "a trust root", ...). EXAI_KF_UNKNOWN (what = "") when it is none. */
+exai_keyfile_kind exai_keyfile_sniff(const char *path, char *what, size_t cap);
+
 #endif
