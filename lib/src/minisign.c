@@ -276,10 +276,13 @@ exai_keyfile_kind exai_keyfile_sniff(const char *path, char *what, size_t cap)
 		end = memchr(l2, '\n', len - (size_t)(l2 - t));
 		if (!end)
 			end = t + len;
-		for (size_t i = 19; i + 4 <= clen && !*role; i++) { /* the role the comment names */
-			if (!memcmp(t + i, "release", 7))
+		/* The role the comment names; each word compared only within the comment line
+		 * (fuzz_config found a read past the buffer when "release" was tried at the last
+		 * four bytes). */
+		for (size_t i = 19; i < clen && !*role; i++) {
+			if (clen - i >= 7 && !memcmp(t + i, "release", 7))
 				role = "release ";
-			else if (!memcmp(t + i, "root", 4))
+			else if (clen - i >= 4 && !memcmp(t + i, "root", 4))
 				role = "root ";
 		}
 		if (exai_base64_decode(l2, (size_t)(end - l2), blob, sizeof(blob), &got, NULL) ==
