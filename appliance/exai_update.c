@@ -119,20 +119,14 @@ static int parse(int argc, char **argv, args *a)
 			a->config = argv[++i];
 		} else if (!strncmp(s, "--config=", 9)) {
 			a->config = s + 9;
-		} else if (!strcmp(s, "--limit") && i + 1 < argc) {
+		} else if ((!strcmp(s, "--limit") && i + 1 < argc) || !strncmp(s, "--limit=", 8)) {
+			const char *v = s[7] == '=' ? s + 8 : argv[++i];
 			char *end;
-			unsigned long long v = strtoull(argv[++i], &end, 10);
-			if (*end || v == 0 || v > 100000)
+			unsigned long long n = strtoull(v, &end, 10);
+			if (!*v || *end || n == 0 || n > 100000)
 				return exai_cli_usage("exai-update", json, NULL,
 						      "--limit must be 1..100000");
-			a->limit = (size_t)v;
-		} else if (!strncmp(s, "--limit=", 8)) {
-			char *end;
-			unsigned long long v = strtoull(s + 8, &end, 10);
-			if (*end || v == 0 || v > 100000)
-				return exai_cli_usage("exai-update", json, NULL,
-						      "--limit must be 1..100000");
-			a->limit = (size_t)v;
+			a->limit = (size_t)n;
 		} else if (s[0] == '-') {
 			return exai_cli_usage("exai-update", json, "see 'exai-update --help'",
 					      "unknown option '%s', or it needs a value", s);

@@ -29,10 +29,6 @@
 #include "ratchets.h"
 #include "state_db.h"
 
-#define STR_(x)		     #x
-#define STR(x)		     STR_(x)
-#define UPD_STATE_SCHEMA_STR STR(UPD_STATE_SCHEMA)
-
 /* The tables, shared with every reader of this database (exai/update_state.h). */
 static const char *const schema = EXAI_UPD_STATE_SQL;
 
@@ -302,7 +298,7 @@ static exai_status migrate(upd_state *s, exai_error *e)
 	if (v == UPD_STATE_SCHEMA)
 		return EXAI_OK;
 	return upd_db_exec(
-	    s, "UPDATE meta SET value = '" UPD_STATE_SCHEMA_STR "' WHERE key = 'schema';", e);
+	    s, "UPDATE meta SET value = '" EXAI_UPD_STATE_SCHEMA_STR "' WHERE key = 'schema';", e);
 }
 
 #define NOT_PROVISIONED                                                                       \

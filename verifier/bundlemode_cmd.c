@@ -71,22 +71,21 @@ static int parse(int argc, char **argv, opts *o)
 			return -1;
 		}
 		if (takes && !v)
-			return vf_usage_error("bundle", usage, "%s needs a value", a);
+			return vf_usage_error("bundle", "%s needs a value", a);
 		if (!strcmp(a, "--root")) {
 			o->root = v;
 		} else if (!strcmp(a, "--key")) {
 			o->key = v;
 		} else if (!strcmp(a, "--rules")) {
 			if (o->nrules == MAX_RULE_FILES)
-				return vf_usage_error("bundle", usage, "too many --rules files");
+				return vf_usage_error("bundle", "too many --rules files");
 			o->rules[o->nrules++] = v;
 		} else if (!strcmp(a, "--allow")) {
 			o->allow = v;
 		} else if (!strcmp(a, "--format")) {
 			if (!vf_format_parse(v, &o->fmt))
 				return vf_usage_error(
-				    "bundle", usage,
-				    "unknown format '%s' (text, json, junit, sarif)", v);
+				    "bundle", "unknown format '%s' (text, json, junit, sarif)", v);
 		} else if (!strcmp(a, "--json")) {
 			o->fmt = VF_FMT_JSON;
 		} else if (!strcmp(a, "--output")) {
@@ -94,31 +93,30 @@ static int parse(int argc, char **argv, opts *o)
 		} else if (!strcmp(a, "--fail-on")) {
 			o->fail_never = !strcmp(v, "none");
 			if (!o->fail_never && !vf_severity_parse(v, &o->fail_on))
-				return vf_usage_error("bundle", usage, "unknown severity '%s'", v);
+				return vf_usage_error("bundle", "unknown severity '%s'", v);
 		} else if (!strcmp(a, "--now")) {
 			if (!exai_parse_time(v, &o->now))
 				return vf_usage_error(
-				    "bundle", usage,
-				    "--now wants unix seconds or YYYY-MM-DD, not '%s'", v);
+				    "bundle", "--now wants unix seconds or YYYY-MM-DD, not '%s'",
+				    v);
 			o->now_set = true;
 		} else if (!strcmp(a, "--window-mib")) { /* testing: windows of oversized blobs */
 			if (!exai_parse_u64(v, &n) || n < 1 || n > 1024)
-				return vf_usage_error("bundle", usage,
+				return vf_usage_error("bundle",
 						      "--window-mib wants 1..1024, not '%s'", v);
 			o->window_mib = (unsigned)n;
 		} else if (!strcmp(a, "--max-unpack-ratio")) {
 			if (!exai_parse_u64(v, &n) || n < 1 || n > 1000000)
 				return vf_usage_error(
-				    "bundle", usage,
-				    "--max-unpack-ratio wants 1..1000000, not '%s'", v);
+				    "bundle", "--max-unpack-ratio wants 1..1000000, not '%s'", v);
 			o->max_ratio = n;
 		} else if (!strcmp(a, "--no-default-rules")) {
 			o->no_default = true;
 		} else if (a[0] == '-' && a[1]) {
-			return vf_usage_error("bundle", usage, "unknown option '%s'", a);
+			return vf_usage_error("bundle", "unknown option '%s'", a);
 		} else if (o->media) {
-			return vf_usage_error("bundle", usage, "one MEDIA only ('%s' and '%s')",
-					      o->media, a);
+			return vf_usage_error("bundle", "one MEDIA only ('%s' and '%s')", o->media,
+					      a);
 		} else {
 			o->media = a;
 		}
@@ -126,12 +124,11 @@ static int parse(int argc, char **argv, opts *o)
 			i++;
 	}
 	if (!o->media)
-		return vf_usage_error("bundle", usage, "no MEDIA given");
+		return vf_usage_error("bundle", "no MEDIA given");
 	if (!o->root)
-		return vf_usage_error("bundle", usage,
-				      "--root ROOT is required (the site's trust root)");
+		return vf_usage_error("bundle", "--root ROOT is required (the site's trust root)");
 	if (o->no_default && o->nrules == 0)
-		return vf_usage_error("bundle", usage,
+		return vf_usage_error("bundle",
 				      "--no-default-rules needs at least one --rules file");
 	if (!o->now_set)
 		o->now = (uint64_t)time(NULL);

@@ -53,7 +53,7 @@ static int parse(int argc, char **argv, opts *o)
 			return -1;
 		}
 		if (takes && !v)
-			return vf_usage_error("host", usage, "%s needs a value", a);
+			return vf_usage_error("host", "%s needs a value", a);
 		if (!strcmp(a, "--root")) {
 			o->root = v;
 		} else if (!strcmp(a, "--config")) {
@@ -61,8 +61,7 @@ static int parse(int argc, char **argv, opts *o)
 		} else if (!strcmp(a, "--format")) {
 			if (!vf_format_parse(v, &o->fmt))
 				return vf_usage_error(
-				    "host", usage, "unknown format '%s' (text, json, junit, sarif)",
-				    v);
+				    "host", "unknown format '%s' (text, json, junit, sarif)", v);
 		} else if (!strcmp(a, "--json")) {
 			o->fmt = VF_FMT_JSON;
 		} else if (!strcmp(a, "--output")) {
@@ -70,10 +69,10 @@ static int parse(int argc, char **argv, opts *o)
 		} else if (!strcmp(a, "--fail-on")) {
 			o->fail_never = !strcmp(v, "none");
 			if (!o->fail_never && !vf_severity_parse(v, &o->fail_on))
-				return vf_usage_error("host", usage, "unknown severity '%s'", v);
+				return vf_usage_error("host", "unknown severity '%s'", v);
 		} else {
 			return vf_usage_error(
-			    "host", usage,
+			    "host",
 			    a[0] == '-' ? "unknown option '%s'" : "unexpected argument '%s'", a);
 		}
 		if (takes)

@@ -819,12 +819,11 @@ exai_status vf_report_emit(const vf_report *r, vf_format fmt, const char *path, 
 
 bool vf_json_errors;
 
-int vf_usage_error(const char *mode, void (*usage)(FILE *), const char *fmt, ...)
+int vf_usage_error(const char *mode, const char *fmt, ...)
 {
 	char who[64], hint[96], msg[EXAI_ERROR_MSG_MAX];
 	va_list ap;
 
-	(void)usage; /* the hint names --help instead of repeating the whole usage */
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);

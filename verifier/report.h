@@ -120,9 +120,9 @@ exai_status vf_report_suppress(vf_report *r, size_t i, const char *reason, exai_
 /* Number of suppressed findings. */
 size_t vf_report_count_suppressed(const vf_report *r);
 
-/* Front-end helper of every mode: prints "airgap-verifier <mode>: <message>" and the mode's
- * usage to stderr; returns 2 (the usage-error exit status). */
-int vf_usage_error(const char *mode, void (*usage)(FILE *), const char *fmt, ...) EXAI_PRINTF(3, 4);
+/* Front-end helper of every mode: prints "airgap-verifier <mode>: <message>" and a hint to
+ * '<mode> --help' to stderr (exai/cli.h); returns 2 (the usage-error exit status). */
+int vf_usage_error(const char *mode, const char *fmt, ...) EXAI_PRINTF(2, 3);
 /* With --json among the tool's own arguments (set by main): usage and setup errors are also a
  * JSON error document on stdout (exai/cli.h). */
 extern bool vf_json_errors;

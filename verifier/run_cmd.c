@@ -305,7 +305,7 @@ int vf_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (parse_args(argc, argv, a, &e) != EXAI_OK) {
-		vf_usage_error("run", usage, "%s", e.msg);
+		vf_usage_error("run", "%s", e.msg);
 		goto out;
 	}
 	if (geteuid() != 0) {

@@ -84,18 +84,17 @@ static int parse(int argc, char **argv, opts *o)
 			return -1;
 		}
 		if (takes && !v)
-			return vf_usage_error("scan", usage, "%s needs a value", a);
+			return vf_usage_error("scan", "%s needs a value", a);
 		if (!strcmp(a, "--rules")) {
 			if (o->nrules == MAX_RULE_FILES)
-				return vf_usage_error("scan", usage, "too many --rules files");
+				return vf_usage_error("scan", "too many --rules files");
 			o->rules[o->nrules++] = v;
 		} else if (!strcmp(a, "--allow")) {
 			o->allow = v;
 		} else if (!strcmp(a, "--format")) {
 			if (!vf_format_parse(v, &o->fmt))
 				return vf_usage_error(
-				    "scan", usage, "unknown format '%s' (text, json, junit, sarif)",
-				    v);
+				    "scan", "unknown format '%s' (text, json, junit, sarif)", v);
 		} else if (!strcmp(a, "--json")) {
 			o->fmt = VF_FMT_JSON;
 		} else if (!strcmp(a, "--output")) {
@@ -103,12 +102,11 @@ static int parse(int argc, char **argv, opts *o)
 		} else if (!strcmp(a, "--fail-on")) {
 			o->fail_never = !strcmp(v, "none");
 			if (!o->fail_never && !vf_severity_parse(v, &o->fail_on))
-				return vf_usage_error("scan", usage, "unknown severity '%s'", v);
+				return vf_usage_error("scan", "unknown severity '%s'", v);
 		} else if (!strcmp(a, "--jobs")) {
 			uint64_t j;
 			if (!exai_parse_u64(v, &j) || j < 1 || j > 64)
-				return vf_usage_error("scan", usage, "--jobs wants 1..64, not '%s'",
-						      v);
+				return vf_usage_error("scan", "--jobs wants 1..64, not '%s'", v);
 			o->jobs = (unsigned)j;
 		} else if (!strcmp(a, "--no-default-rules")) {
 			o->no_default = true;
@@ -121,7 +119,7 @@ static int parse(int argc, char **argv, opts *o)
 		} else if (!strcmp(a, "--write-baseline")) {
 			o->write_baseline = v;
 		} else if (a[0] == '-' && a[1]) {
-			return vf_usage_error("scan", usage, "unknown option '%s'", a);
+			return vf_usage_error("scan", "unknown option '%s'", a);
 		} else {
 			o->paths[o->npaths++] = argv[i];
 		}
@@ -129,10 +127,9 @@ static int parse(int argc, char **argv, opts *o)
 			i++;
 	}
 	if (o->npaths == 0)
-		return vf_usage_error("scan", usage, "no PATH given");
+		return vf_usage_error("scan", "no PATH given");
 	if (o->no_default && o->nrules == 0)
-		return vf_usage_error("scan", usage,
-				      "--no-default-rules needs at least one --rules file");
+		return vf_usage_error("scan", "--no-default-rules needs at least one --rules file");
 	return 0;
 }
 
