@@ -3,8 +3,9 @@
 # alone, over the same generated tree: 20,000 mixed files, 1 GiB (Python, C headers, docs,
 # JSON, shell, Kubernetes YAML, ELF binaries and binary blobs, with planted URLs and secrets).
 # The tree lives in /dev/shm (page cache, so both tools are measured on CPU, not disk).
-# Best of 3 runs each, wall clock. Prints a Markdown table on stdout (scripts/bench.sh splices
-# it into docs/benchmarks.md); progress goes to stderr.
+# Best of 3 runs each, wall clock. Prints tab-separated "row" and "note" lines on stdout
+# (scripts/bench_table.py: make bench runs the script 3 times and tabulates min, median and
+# max); progress goes to stderr.
 #
 # Environment: EXAI_BUILD (build dir, default build), BENCH_FILES (20000), BENCH_BYTES (1 GiB),
 # BENCH_DIR (where to put the tree), BENCH_KEEP=1 (keep the tree; its path is printed),
@@ -188,11 +189,7 @@ gl=$(wc -l <"$work/grep.out")
 sf=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"]["findings"])' "$work/scan.json")
 echo "verifier_scan: grep ${g}s ($gl matching lines), scan ${s}s ($sf findings)" >&2
 
-cores=$(nproc)
-printf '| tool (%s files, %s MiB, %s cores, tree in %s) | seconds (best of 3) | ratio vs grep |\n' \
-	"$nf" "$((actual / 1048576))" "$cores" "$BENCH_DIR"
-printf '|---|---|---|\n'
-awk -v g="$g" -v s="$s" -v gl="$gl" -v sf="$sf" 'BEGIN {
-	printf "| `grep -rEIn` URL pattern only (%d matching lines) | %.2f | 1.00 |\n", gl, g
-	printf "| `airgap-verifier scan`, every rule (%d findings) | %.2f | %.2f |\n", sf, s, g / s
-}'
+tab=$(printf '\t')
+printf 'row%s%s%s%s%s%s%s%s%s%s\n' "$tab" "scan, every rule ($nf generated files, $((actual / 1048576)) MiB)" "$tab" "$s" \
+	"$tab" "grep -rEIn URL pattern only" "$tab" "$g" "$tab" 1
+printf 'note%s%s\n' "$tab" "Generated tree in $BENCH_DIR; grep $gl matching lines, scan $sf findings; each figure the best of 3 runs in its round."
