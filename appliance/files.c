@@ -6,20 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exai/grow.h"
+
 exai_status upd_filelist_add(upd_filelist *l, const char *path, upd_fkind kind, uint32_t mode,
 			     uint64_t size, const uint8_t *sha, const char *target, exai_error *e)
 {
 	upd_file *f;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		upd_file *nv =
-		    cap > SIZE_MAX / sizeof(*nv) ? NULL : realloc(l->v, cap * sizeof(*nv));
-		if (!nv)
-			return exai_error_set(e, EXAI_ENOMEM, "file records: out of memory");
-		l->v = nv;
-		l->cap = cap;
-	}
+	if (EXAI_GROW(&l->v, &l->cap, l->n, 1, EXAI_GROW_NOCAP, e))
+		return exai_error_prefix(e, "file records");
 	f = &l->v[l->n];
 	memset(f, 0, sizeof(*f));
 	f->kind = (char)kind;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "exai/file.h"
+#include "exai/grow.h"
 #include "exai/hash.h"
 
 #define MAGIC	  "exai-update-ratchets 1"
@@ -39,18 +40,10 @@ static bool value(const char *s, uint64_t *out)
 	return exai_parse_u64_canon(s, out) && *out <= VALUE_MAX;
 }
 
+/* Room for one more channel. */
 static exai_status grow(upd_ratchets *r, exai_error *e)
 {
-	size_t cap = r->cap ? r->cap * 2 : 8;
-	upd_rchan *np;
-
-	if (r->n < r->cap)
-		return EXAI_OK;
-	if (!(np = realloc(r->ch, cap * sizeof(*np))))
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	r->ch = np;
-	r->cap = cap;
-	return EXAI_OK;
+	return EXAI_GROW(&r->ch, &r->cap, r->n, 1, EXAI_GROW_NOCAP, e);
 }
 
 /* One line of @what at line @ln: the fields it must have. */
@@ -60,6 +53,7 @@ static exai_status parse_line(char *line, size_t ln, const char *what, upd_ratch
 	char *f[4];
 	int nf;
 	uint64_t v;
+	exai_status rc;
 
 #define BAD(msg) exai_error_set(e, EXAI_EFORMAT, "%s: line %zu: %s", what, ln, msg)
 	if (ln == 1)
@@ -83,8 +77,8 @@ static exai_status parse_line(char *line, size_t ln, const char *what, upd_ratch
 	if (r->n && strcmp(r->ch[r->n - 1].name, f[1]) >= 0)
 		return BAD("channels out of order or repeated");
 #undef BAD
-	if (grow(r, e))
-		return EXAI_ENOMEM;
+	if ((rc = grow(r, e)))
+		return rc;
 	snprintf(r->ch[r->n].name, sizeof(r->ch[0].name), "%s", f[1]);
 	r->ch[r->n++].seq = v;
 	return EXAI_OK;
@@ -217,6 +211,7 @@ exai_status upd_ratchets_raise_channel(upd_ratchets *r, const char *name, uint64
 				       exai_error *e)
 {
 	size_t i = 0;
+	exai_status rc;
 
 	if (!exai_name_valid(name) || seq > VALUE_MAX)
 		return exai_error_set(e, EXAI_EINVAL, "ratchet: bad channel '%.128s' or sequence",
@@ -228,8 +223,8 @@ exai_status upd_ratchets_raise_channel(upd_ratchets *r, const char *name, uint64
 			r->ch[i].seq = seq;
 		return EXAI_OK;
 	}
-	if (grow(r, e))
-		return EXAI_ENOMEM;
+	if ((rc = grow(r, e)))
+		return rc;
 	memmove(&r->ch[i + 1], &r->ch[i], (r->n - i) * sizeof(r->ch[0]));
 	snprintf(r->ch[i].name, sizeof(r->ch[0].name), "%s", name);
 	r->ch[i].seq = seq;

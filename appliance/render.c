@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "exai/grow.h"
 #include "exai/json.h"
 #include "exai/progress.h"
 #include "install.h"
@@ -178,15 +179,11 @@ static void table_add(table *t, ...)
 {
 	va_list ap;
 
-	if (t->nrows == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		char **c = realloc(t->cells, cap * t->ncol * sizeof(*c));
-		if (!c) {
-			t->oom = true;
-			return;
-		}
-		t->cells = c;
-		t->cap = cap;
+	/* A row of ncol cells is one element. */
+	if (exai_grow(&t->cells, &t->cap, t->nrows, 1, t->ncol * sizeof(*t->cells), EXAI_GROW_NOCAP,
+		      NULL)) {
+		t->oom = true;
+		return;
 	}
 	va_start(ap, t);
 	for (size_t i = 0; i < t->ncol; i++) {

@@ -11,6 +11,7 @@
 #include "state.h"
 
 #include "exai/event.h"
+#include "exai/grow.h"
 #include "state_db.h"
 
 static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
@@ -102,14 +103,8 @@ exai_status upd_state_list_installed(upd_state *s, upd_installed **out, size_t *
 	if (rc)
 		return rc;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			upd_installed *np = realloc(*out, (cap = cap ? cap * 2 : 8) * sizeof(*np));
-			if (!np) {
-				rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
-				break;
-			}
-			*out = np;
-		}
+		if ((rc = EXAI_GROW(out, &cap, *n, 1, EXAI_GROW_NOCAP, e)))
+			break;
 		read_installed(st, &(*out)[(*n)++]);
 	}
 	if (!rc && r != SQLITE_DONE)
@@ -168,14 +163,8 @@ exai_status upd_state_model_versions(upd_state *s, const char *name, char ***out
 	if (rc)
 		return rc;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			char **np = realloc(*out, (cap = cap ? cap * 2 : 8) * sizeof(*np));
-			if (!np) {
-				rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
-				break;
-			}
-			*out = np;
-		}
+		if ((rc = EXAI_GROW(out, &cap, *n, 1, EXAI_GROW_NOCAP, e)))
+			break;
 		if (!((*out)[*n] = strdup((const char *)sqlite3_column_text(st, 0)))) {
 			rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
 			break;

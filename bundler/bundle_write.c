@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "exai/file.h"
+#include "exai/grow.h"
 #include "exai/progress.h"
 #include "exai/wb.h"
 
@@ -473,14 +474,8 @@ static la_ssize_t mem_cb(struct archive *a, void *client, const void *buf, size_
 	mem_sink *m = client;
 
 	(void)a;
-	if (m->len + len > m->cap) {
-		size_t ncap = (m->len + len) * 2;
-		uint8_t *n = realloc(m->buf, ncap);
-		if (!n)
-			return -1;
-		m->buf = n;
-		m->cap = ncap;
-	}
+	if (EXAI_GROW(&m->buf, &m->cap, m->len, len, EXAI_GROW_NOCAP, NULL))
+		return -1;
 	memcpy(m->buf + m->len, buf, len);
 	m->len += len;
 	return (la_ssize_t)len;

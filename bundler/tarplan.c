@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "exai/file.h"
+#include "exai/grow.h"
 
 #define MAX_ITEMS 1000000
 #define MAX_DEPTH 64
@@ -27,18 +28,13 @@ static exai_status add_item(exb_plan *p, const char *rel, const char *abs, const
 			    exai_error *e)
 {
 	exb_item *it;
+	exai_status rc;
 
 	if (p->n_items == MAX_ITEMS)
 		return exai_error_set(e, EXAI_ETOOBIG, "%s: more than %d entries", p->spec->source,
 				      MAX_ITEMS);
-	if (p->n_items == p->cap_items) {
-		size_t ncap = p->cap_items ? p->cap_items * 2 : 64;
-		exb_item *n = realloc(p->items, ncap * sizeof(*n));
-		if (!n)
-			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-		p->items = n;
-		p->cap_items = ncap;
-	}
+	if ((rc = EXAI_GROW(&p->items, &p->cap_items, p->n_items, 1, MAX_ITEMS, e)))
+		return rc;
 	it = &p->items[p->n_items];
 	memset(it, 0, sizeof(*it));
 	it->rel = strdup(rel);
@@ -99,14 +95,8 @@ static exai_status walk(exb_plan *p, const char *abs, const char *rel, int depth
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (n == cap) {
-			char **nn = realloc(names, (cap = cap ? cap * 2 : 32) * sizeof(*nn));
-			if (!nn) {
-				rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
-				goto out;
-			}
-			names = nn;
-		}
+		if ((rc = EXAI_GROW(&names, &cap, n, 1, EXAI_GROW_NOCAP, e)))
+			goto out;
 		if (!(names[n++] = strdup(de->d_name))) {
 			rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
 			goto out;

@@ -10,7 +10,7 @@
 #   fuzz_sha      (format_fuzz.cmake) multi-buffer SHA-256 kernels against OpenSSL
 #   fuzz_dns, fuzz_elf, fuzz_scan_buf (verifier_*.cmake) the verifier's DNS parser, ELF
 #                 reader and the whole scanned buffer
-#   fuzz_bundle   the bundle container (lib/src/bundle_open.c, bundle_verify.c,
+#   fuzz_bundle   the bundle container (lib/bundle/bundle_open.c, bundle_verify.c,
 #                 bundle_stream.c): the input is a recipe that writes an .exb or a bundle
 #                 directory from a real signed, encrypted bundle built at start-up
 #                 (fuzz_bundle_make.c) - names of the format's set and outside it, repeats,
@@ -22,7 +22,7 @@
 #                 that hashes the plaintext and runs the tar check; the unchanged bundle must
 #                 verify and stream, and anything that verifies must be the signed bytes
 #   fuzz_extract  the extraction exai-update runs as root (appliance/extract.c over
-#                 lib/src/tarcheck.c, tarcheck_walk.c): tar, tar.gz and tar.zst built from
+#                 lib/bundle/tarcheck.c, tarcheck_walk.c): tar, tar.gz and tar.zst built from
 #                 fuzzer-chosen entries (every type, hostile paths and link targets, modes,
 #                 padding) or raw input, fed in pieces of 1 byte to all at once, with the
 #                 setuid/world-writable flags and limits varied; after every input the
@@ -40,7 +40,7 @@
 #   cmake --build build-cov --target fuzz_bundle_replay
 #   LLVM_PROFILE_FILE=b.profraw build-cov/tests/fuzz_bundle_replay CORPUS_DIR
 #   llvm-profdata merge -o b.profdata b.profraw
-#   llvm-cov report build-cov/tests/fuzz_bundle_replay -instr-profile=b.profdata lib/src/bundle_*.c
+#   llvm-cov report build-cov/tests/fuzz_bundle_replay -instr-profile=b.profdata lib/bundle/bundle_*.c
 exai_fuzz_harness(bundle SOURCES tests/fuzz/fuzz_bundle_make.c LIBS exai_sign)
 exai_fuzz_harness(extract SOURCES tests/fuzz/fuzz_extract_inv.c LIBS exai_update_core)
 
@@ -51,6 +51,6 @@ target_link_libraries(extract_fuzz_selftest PRIVATE exai)
 exai_warnings(extract_fuzz_selftest)
 add_test(NAME extract_fuzz_selftest COMMAND extract_fuzz_selftest)
 
-# The audit event line (lib/src/event.c): strict parse and canonical re-encoding, and the
+# The audit event line (lib/core/event.c): strict parse and canonical re-encoding, and the
 # UTF-8 sanitiser for reasons.
 exai_fuzz_harness(event)

@@ -45,11 +45,11 @@ exai_warnings(fuzz_dns_replay)
 add_test(NAME verifier_run_fuzz_dns_corpus
   COMMAND fuzz_dns_replay ${EXAI_TESTS_DIR}/fuzz/fuzz_dns_corpus)
 if(EXAI_FUZZ)
-  # Self-contained (the parsers need only lib/src/error.c), so `cmake --build B --target
+  # Self-contained (the parsers need only lib/core/error.c), so `cmake --build B --target
   # fuzz_dns` builds just this with clang.
   add_executable(fuzz_dns ${EXAI_TESTS_DIR}/fuzz/fuzz_dns.c ${VF_RUN_PARSERS}
-    ${CMAKE_SOURCE_DIR}/lib/src/error.c)
-  target_include_directories(fuzz_dns PRIVATE ${VF_RUN_DIR} ${CMAKE_SOURCE_DIR}/lib/include)
+    ${CMAKE_SOURCE_DIR}/lib/core/error.c)
+  target_include_directories(fuzz_dns PRIVATE ${VF_RUN_DIR} ${CMAKE_SOURCE_DIR}/lib/core/include)
   target_compile_options(fuzz_dns PRIVATE -fsanitize=fuzzer,address,undefined -g)
   target_link_options(fuzz_dns PRIVATE -fsanitize=fuzzer,address,undefined)
   exai_warnings(fuzz_dns)

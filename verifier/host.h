@@ -101,9 +101,9 @@ bool vf_host_name_local(const char *name);
 /* An allowlist of servers: names (exact, or "*.suffix"), addresses and CIDRs. */
 typedef struct vf_host_allow {
 	char **names;
-	size_t nnames;
+	size_t nnames, capnames;
 	vf_host_cidr *cidrs;
-	size_t ncidrs;
+	size_t ncidrs, capcidrs;
 } vf_host_allow;
 
 /* Adds one entry ("10.0.0.0/8", "2001:db8::1", "ntp.site.example", "*.corp.example");
@@ -143,10 +143,10 @@ typedef struct vf_host_config {
 	bool allow_default_route;
 	bool listen_allow_loopback;
 	vf_host_listen_rule *listen;
-	size_t nlisten;
+	size_t nlisten, caplisten;
 	vf_host_allow dns, ntp;
 	char **pins; /* exai-egress pin paths (absolute, under the root) */
-	size_t npins;
+	size_t npins, cappins;
 	char *update_config; /* exai-update's config, under the root */
 	bool update_config_set;
 } vf_host_config;

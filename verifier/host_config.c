@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exai/grow.h"
 #include "exai/yaml.h"
 #include "host.h"
 
@@ -96,16 +97,15 @@ static exai_status add_check(exai_yaml *y, exai_ynode *n, const char *s, void *a
 static exai_status add_listen(exai_yaml *y, exai_ynode *n, const char *s, void *arg, exai_error *e)
 {
 	vf_host_config *c = arg;
-	vf_host_listen_rule r, *nv;
+	vf_host_listen_rule r;
 
 	if (!vf_host_listen_parse(s, &r))
 		return exai_yaml_error(y, n, e, EXAI_ECONFIG,
 				       "listener '%s': want 'tcp|udp|* ADDR:PORT' (ADDR an IPv4 "
 				       "address, [IPv6] or *; PORT a number or *)",
 				       s);
-	if (!(nv = realloc(c->listen, (c->nlisten + 1) * sizeof(*nv))))
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	c->listen = nv;
+	if (EXAI_GROW(&c->listen, &c->caplisten, c->nlisten, 1, EXAI_GROW_NOCAP, e))
+		return exai_error_prefix(e, "listeners");
 	c->listen[c->nlisten++] = r;
 	return EXAI_OK;
 }
@@ -133,13 +133,13 @@ static bool abs_path_ok(const char *s)
 static exai_status add_pin(exai_yaml *y, exai_ynode *n, const char *s, void *arg, exai_error *e)
 {
 	vf_host_config *c = arg;
-	char **nv;
 
 	if (!abs_path_ok(s))
 		return exai_yaml_error(y, n, e, EXAI_ECONFIG,
 				       "pin '%s': an absolute path without '..'", s);
-	if (!(nv = realloc(c->pins, (c->npins + 1) * sizeof(*nv))) ||
-	    !((c->pins = nv)[c->npins] = strdup(s)))
+	if (EXAI_GROW(&c->pins, &c->cappins, c->npins, 1, EXAI_GROW_NOCAP, e))
+		return exai_error_prefix(e, "pins");
+	if (!(c->pins[c->npins] = strdup(s)))
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	c->npins++;
 	return EXAI_OK;

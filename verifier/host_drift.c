@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "exai/grow.h"
 #include "exai/hash.h"
 #include "exai/update_state.h"
 #include "host.h"
@@ -104,14 +105,8 @@ static exai_status load_recs(sqlite3 *db, const char *type, const char *name, co
 					    type, name, VF_HOST_TREE_MAX);
 			goto out;
 		}
-		if (cnt == cap) {
-			rec *nr = realloc(r, (cap = cap ? cap * 2 : 256) * sizeof(*nr));
-			if (!nr) {
-				rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
-				goto out;
-			}
-			r = nr;
-		}
+		if ((rc = EXAI_GROW(&r, &cap, cnt, 1, VF_HOST_TREE_MAX, e)))
+			goto out;
 		memset(&r[cnt], 0, sizeof(r[cnt]));
 		r[cnt].kind = kind_char((const char *)sqlite3_column_text(st, 1));
 		r[cnt].mode = (uint32_t)sqlite3_column_int64(st, 2) & 07777;

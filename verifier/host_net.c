@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "exai/grow.h"
 #include "exai/text.h"
 #include "host.h"
 
@@ -114,18 +115,6 @@ bool vf_host_name_local(const char *name)
 	return false;
 }
 
-static bool grow(void **v, size_t n, size_t elem)
-{
-	void *nv;
-
-	if (n >= VF_HOST_LIST_MAX)
-		return false;
-	if (!(nv = realloc(*v, (n + 1) * elem)))
-		return false;
-	*v = nv;
-	return true;
-}
-
 static bool valid_name(const char *s)
 {
 	size_t n = strlen(s);
@@ -161,7 +150,7 @@ bool vf_host_allow_add(vf_host_allow *a, const char *entry, bool *oom)
 		else if (!exai_parse_u64_canon(slash + 1, &plen) || plen > (v4 ? 32u : 128u))
 			return false;
 		c.plen = (unsigned)plen + (v4 ? 96 : 0);
-		if (!grow((void **)&a->cidrs, a->ncidrs, sizeof(*a->cidrs))) {
+		if (EXAI_GROW(&a->cidrs, &a->capcidrs, a->ncidrs, 1, VF_HOST_LIST_MAX, NULL)) {
 			*oom = a->ncidrs < VF_HOST_LIST_MAX;
 			return false;
 		}
@@ -170,7 +159,7 @@ bool vf_host_allow_add(vf_host_allow *a, const char *entry, bool *oom)
 	}
 	if (!valid_name(entry[0] == '*' && entry[1] == '.' ? entry + 2 : entry))
 		return false;
-	if (!grow((void **)&a->names, a->nnames, sizeof(*a->names)) ||
+	if (EXAI_GROW(&a->names, &a->capnames, a->nnames, 1, VF_HOST_LIST_MAX, NULL) ||
 	    !(a->names[a->nnames] = strdup(entry))) {
 		*oom = a->nnames < VF_HOST_LIST_MAX;
 		return false;

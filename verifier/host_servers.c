@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exai/grow.h"
 #include "host.h"
 
 typedef struct srv_check {
@@ -202,7 +203,7 @@ typedef struct ini_assign {
 typedef struct ini_key {
 	ini_assign last;
 	ini_assign *list;
-	size_t n;
+	size_t n, cap;
 } ini_key;
 
 typedef struct ini_ctx {
@@ -232,7 +233,7 @@ static exai_status on_ini(void *arg, const char *path, unsigned no, char *line, 
 	for (int i = 0; i < 2; i++) {
 		size_t kl = strlen(c->keys[i]);
 		ini_key *k = c->out[i];
-		ini_assign *a = &k->last, *grown;
+		ini_assign *a = &k->last;
 		if ((size_t)(eq - t) != kl || strncmp(t, c->keys[i], kl))
 			continue;
 		snprintf(a->path, sizeof(a->path), "%s", path);
@@ -245,9 +246,8 @@ static exai_status on_ini(void *arg, const char *path, unsigned no, char *line, 
 			k->n = 0;
 			continue;
 		}
-		if (!(grown = realloc(k->list, (k->n + 1) * sizeof(*k->list))))
-			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-		k->list = grown;
+		if (EXAI_GROW(&k->list, &k->cap, k->n, 1, EXAI_GROW_NOCAP, e))
+			return exai_error_prefix(e, "%s", path);
 		k->list[k->n++] = *a;
 	}
 	return EXAI_OK;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "exai/file.h"
+#include "exai/grow.h"
 #include "exai/update_state.h"
 #include "exai/yaml.h"
 
@@ -184,15 +185,8 @@ static exai_status list_comps(vf_upd *u, const upd_paths *p, size_t *skipped, ex
 			(*skipped)++;
 			continue;
 		}
-		if (u->ncomps == cap) {
-			vf_upd_comp *nv =
-			    realloc(u->comps, (cap = cap ? cap * 2 : 16) * sizeof(*nv));
-			if (!nv) {
-				rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
-				break;
-			}
-			u->comps = nv;
-		}
+		if ((rc = EXAI_GROW(&u->comps, &cap, u->ncomps, 1, EXAI_GROW_NOCAP, e)))
+			break;
 		u->comps[u->ncomps++] = c;
 	}
 	if (!rc && s != SQLITE_DONE && s != SQLITE_ROW)

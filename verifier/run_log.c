@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exai/grow.h"
+
 void vf_run_log_init(vf_run_log *log)
 {
 	memset(log, 0, sizeof(*log));
@@ -22,25 +24,6 @@ void vf_run_log_free(vf_run_log *log)
 	free(log->attempts);
 	free(log->lookups);
 	memset(log, 0, sizeof(*log));
-}
-
-/* Makes room for one more element of @elem bytes in *arr (capacity *cap, @n used, at most @max). */
-static exai_status grow(void **arr, size_t *cap, size_t n, size_t elem, size_t max, exai_error *e)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return EXAI_OK;
-	ncap = *cap ? *cap * 2 : 16;
-	if (ncap > max)
-		ncap = max;
-	p = realloc(*arr, ncap * elem);
-	if (!p)
-		return exai_error_set(e, EXAI_ENOMEM, "run log: out of memory");
-	*arr = p;
-	*cap = ncap;
-	return EXAI_OK;
 }
 
 static bool same_attempt(const vf_run_attempt *a, const vf_run_attempt *b)
@@ -73,10 +56,10 @@ exai_status vf_run_log_packet(vf_run_log *log, const vf_pkt *p, exai_error *e)
 		log->lost_attempts++;
 		return EXAI_OK;
 	}
-	st = grow((void **)&log->attempts, &log->capattempts, log->nattempts,
-		  sizeof(*log->attempts), VF_RUN_MAX_ATTEMPTS, e);
+	st =
+	    EXAI_GROW(&log->attempts, &log->capattempts, log->nattempts, 1, VF_RUN_MAX_ATTEMPTS, e);
 	if (st != EXAI_OK)
-		return st;
+		return exai_error_prefix(e, "run log");
 	a.packets = 1;
 	log->attempts[log->nattempts++] = a;
 	return EXAI_OK;
@@ -102,10 +85,9 @@ exai_status vf_run_log_lookup(vf_run_log *log, const char *name, uint16_t qtype,
 		log->lost_lookups++;
 		return EXAI_OK;
 	}
-	st = grow((void **)&log->lookups, &log->caplookups, log->nlookups, sizeof(*log->lookups),
-		  VF_RUN_MAX_LOOKUPS, e);
+	st = EXAI_GROW(&log->lookups, &log->caplookups, log->nlookups, 1, VF_RUN_MAX_LOOKUPS, e);
 	if (st != EXAI_OK)
-		return st;
+		return exai_error_prefix(e, "run log");
 	l = &log->lookups[log->nlookups++];
 	memset(l, 0, sizeof(*l));
 	memcpy(l->name, name, strlen(name) + 1);

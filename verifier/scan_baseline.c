@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "exai/file.h"
+#include "exai/grow.h"
 #include "exai/hash.h"
 #include "scan.h"
 
@@ -312,16 +313,8 @@ exai_status vf_baseline_parse(const char *file, const uint8_t *buf, size_t len, 
 					    ln, BASELINE_MAX_ENT);
 			goto fail;
 		}
-		if (b->n == cap) {
-			size_t nc = cap ? cap * 2 : 256;
-			bl_ent *nv = realloc(b->v, nc * sizeof(*nv));
-			if (!nv) {
-				rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
-				goto fail;
-			}
-			b->v = nv;
-			cap = nc;
-		}
+		if ((rc = EXAI_GROW(&b->v, &cap, b->n, 1, BASELINE_MAX_ENT, e)))
+			goto fail;
 		memset(&b->v[b->n], 0, sizeof(b->v[b->n]));
 		if ((rc = parse_entry(file, ln, p, (size_t)(nl - p), &b->v[b->n], e)))
 			goto fail;

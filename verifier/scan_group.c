@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "exai/grow.h"
 #include "scan.h"
 
 const char *const vf_package_root_markers[] = {
@@ -168,15 +169,9 @@ static const char *archive_key(vf_group_ctx *g, const char *path, size_t len)
 	for (size_t i = g->nkeys; i-- > 0;)
 		if (strlen(g->keys[i]) == len && !memcmp(g->keys[i], path, len))
 			return g->keys[i];
-	if (g->nkeys == g->capkeys) {
-		size_t nc = g->capkeys ? g->capkeys * 2 : 16;
-		char **nv = realloc(g->keys, nc * sizeof(*nv));
-		if (!nv) {
-			g->oom = true;
-			return NULL;
-		}
-		g->keys = nv;
-		g->capkeys = nc;
+	if (EXAI_GROW(&g->keys, &g->capkeys, g->nkeys, 1, EXAI_GROW_NOCAP, NULL)) {
+		g->oom = true;
+		return NULL;
 	}
 	if (!(k = strndup(path, len))) {
 		g->oom = true;

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exai/grow.h"
+
 #define MAX_ITEMS 256 /* windows grouped exactly; more are first merged pairwise */
 
 /* Bytes per million in a sample of source code, headers, scripts, configuration and
@@ -382,14 +384,8 @@ static exai_status add(vf_lits *l, const char *s, vf_lit_kind kind, uint32_t rul
 
 	if (len < 2 || len > 4096)
 		return exai_error_set(e, EXAI_EINVAL, "literal '%s': length must be 2..4096", s);
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 64;
-		vf_lit *nv = realloc(l->lit, nc * sizeof(*nv));
-		if (!nv)
-			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-		l->lit = nv;
-		l->cap = nc;
-	}
+	if (EXAI_GROW(&l->lit, &l->cap, l->n, 1, EXAI_GROW_NOCAP, e))
+		return exai_error_prefix(e, "literal '%s'", s);
 	l->lit[l->n++] = (vf_lit){.s = s,
 				  .len = (uint32_t)len,
 				  .rule = rule,
@@ -403,17 +399,15 @@ static exai_status add_owned(vf_lits *l, const char *prefix, const char *s, vf_l
 			     exai_error *e)
 {
 	size_t len = strlen(prefix) + strlen(s) + 1;
-	char *c = malloc(len), **nv;
+	char *c = malloc(len);
 
 	if (!c)
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	snprintf(c, len, "%s%s", prefix, s);
-	nv = realloc(l->owned, (l->nowned + 1) * sizeof(*nv));
-	if (!nv) {
+	if (EXAI_GROW(&l->owned, &l->capowned, l->nowned, 1, EXAI_GROW_NOCAP, e)) {
 		free(c);
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		return exai_error_prefix(e, "literal '%s%s'", prefix, s);
 	}
-	l->owned = nv;
 	l->owned[l->nowned++] = c;
 	return add(l, c, kind, 0, false, e);
 }

@@ -51,7 +51,7 @@ struct vf_lits {
 	vf_lit *lit;
 	size_t n, cap;
 	char **owned; /* strings this table allocated (".com", "0.") */
-	size_t nowned;
+	size_t nowned, capowned;
 };
 
 /* Case-insensitive byte equality of a literal at @p (which has l->len bytes). */

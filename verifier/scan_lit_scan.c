@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exai/grow.h"
 #include "scan_lit_impl.h"
 
 typedef struct hit {
@@ -486,11 +487,8 @@ static void rec_cb(void *arg, const vf_lit *lt, size_t pos)
 {
 	rec *r = arg;
 
-	if (r->n == r->cap) {
-		r->cap = r->cap ? 2 * r->cap : 64;
-		if (!(r->v = realloc(r->v, r->cap * sizeof(*r->v))))
-			abort();
-	}
+	if (EXAI_GROW(&r->v, &r->cap, r->n, 1, EXAI_GROW_NOCAP, NULL))
+		abort();
 	r->v[r->n++] = (hit){pos, (uint32_t)(lt - r->l->lit)};
 }
 

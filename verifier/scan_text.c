@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "exai/grow.h"
 #include "scan.h"
 #include "scan_ctx.h"
 #include "scan_lit.h"
@@ -175,15 +176,9 @@ static char *redact(const uint8_t *p, size_t a, size_t z)
 /* Adds a pending finding (a copy of @q). */
 static void add_pend(tctx *t, const pend *q)
 {
-	if (t->np == t->cap) {
-		size_t nc = t->cap ? t->cap * 2 : 16;
-		pend *nv = realloc(t->p, nc * sizeof(*nv));
-		if (!nv) {
-			t->oom = true;
-			return;
-		}
-		t->p = nv;
-		t->cap = nc;
+	if (EXAI_GROW(&t->p, &t->cap, t->np, 1, EXAI_GROW_NOCAP, NULL)) {
+		t->oom = true;
+		return;
 	}
 	t->p[t->np++] = *q;
 }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The CLI contract (lib/include/exai/cli.h, README "Exit codes and errors"), the same for every
+# The CLI contract (lib/core/include/exai/cli.h, README "Exit codes and errors"), the same for every
 # tool: --version and --help (global and per command) exit 0 on stdout; a bad option or an
 # unknown command exits 2 with one line naming it on stderr and nothing on stdout, and with
 # --json also a JSON error document (ok false, code EINVAL) on stdout; a missing input file

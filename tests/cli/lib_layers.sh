@@ -1,8 +1,9 @@
 #!/bin/sh
 # libexai's layers (lib/CMakeLists.txt) call downwards only, and each links only the system
 # libraries it is listed with: read from the built archives with nm, so a new call across a
-# layer (or a libarchive call in the key code) fails here, not in a future tool's link. And the
-# verify-only tools hold none of the signing layer's code.
+# layer (or a libarchive call in the key code) fails here, not in a future tool's link. They
+# include downwards only: with a layer's include path, a higher layer's header is not found.
+# And the verify-only tools hold none of the signing layer's code.
 set -eu
 . "$EXAI_SRC/tests/cli/lib.sh"
 T=$(mktemp -d)
@@ -77,4 +78,50 @@ for tool in appliance/exai-update verifier/airgap-verifier; do
 	common=$(comm -12 "$T/signsyms" "$T/tool" | head -3)
 	[ -z "$common" ] || fail "$tool holds signing code: $common"
 done
-echo "lib_layers: ok"
+
+# Includes. Each directory's include path as its layers compile with it (written by
+# lib/CMakeLists.txt: "cc <compiler>", then "<dir> <include dirs...>"). Every header of a
+# directory compiles alone with that directory's path (so a failure below is the path, not
+# the header), and not with the path of any directory under it.
+I="$L/layer_includes.txt"
+[ -f "$I" ] || fail "missing $I (lib/CMakeLists.txt writes it in test builds)"
+cc=$(awk '$1 == "cc" { print $2 }' "$I")
+[ -n "$cc" ] || fail "$I names no compiler"
+under() { # dir: the directories under it, lowest first
+	case $1 in
+	core) echo "" ;;
+	bundle) echo "core" ;;
+	sign) echo "core bundle" ;;
+	*) fail "unknown directory $1" ;;
+	esac
+}
+probe() { # dir header: compiles a one-line file including exai/<header> with dir's include path
+	grep -q "^$1 " "$I" || fail "$I has no line for $1"
+	printf '#include "exai/%s"\n' "$2" >"$T/probe.c"
+	# shellcheck disable=SC2046 # one -I per directory
+	"$cc" -std=gnu11 -fsyntax-only $(awk -v d="$1" '$1 == d { for (i = 2; i <= NF; i++) print "-I" $i }' "$I") \
+		"$T/probe.c" 2>"$T/probe.err"
+}
+n=0
+for dir in core bundle sign; do
+	hdrs=$(cd "$EXAI_SRC/lib/$dir/include/exai" && ls -- *.h)
+	[ -n "$hdrs" ] || fail "lib/$dir/include/exai holds no header"
+	for h in $hdrs; do
+		probe "$dir" "$h" || fail "exai/$h does not compile with lib/$dir's own include path: $(head -3 "$T/probe.err")"
+		for low in $(under "$dir"); do
+			if probe "$low" "$h"; then
+				fail "exai/$h (lib/$dir) compiles with lib/$low's include path: a lower layer can include it"
+			fi
+			grep -q "exai/$h" "$T/probe.err" || fail "exai/$h with lib/$low's path failed, but not for want of the header: $(head -3 "$T/probe.err")"
+			n=$((n + 1))
+		done
+	done
+done
+# The cases that matter most, named: core cannot include the bundle format nor signing, the
+# bundle layer cannot include signing. (Each also ran above; this fails if a header moved.)
+for c in core:bundle.h core:sign.h bundle:sign.h; do
+	! probe "${c%%:*}" "${c#*:}" || fail "exai/${c#*:} compiles with lib/${c%%:*}'s include path"
+done
+[ "$n" -ge 10 ] || fail "self-check: only $n upward includes tried"
+
+echo "lib_layers: ok ($n upward includes refused)"

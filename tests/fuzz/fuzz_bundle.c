@@ -1,6 +1,6 @@
 /*
  * fuzz_bundle: structure-aware libFuzzer harness of the bundle container, what `exai-update
- * verify` and `apply` read from hostile media (lib/src/bundle_open.c, bundle_verify.c,
+ * verify` and `apply` read from hostile media (lib/bundle/bundle_open.c, bundle_verify.c,
  * bundle_stream.c): exai_bundle_open, exai_bundle_verify against a test root (root chain
  * walk, signature count, entry checks), exai_bundle_unlock with a test site key, and
  * exai_bundle_stream (the chunk pipeline) into a sink that hashes the plaintext and runs the

@@ -1,9 +1,9 @@
 /*
  * fuzz_config: libFuzzer harness for the readers of configuration and key files:
- *   0 exai-update's config (appliance/config.c)      5 a site public key (lib/src/sitekey.c)
+ *   0 exai-update's config (appliance/config.c)      5 a site public key (lib/bundle/sitekey.c)
  *   1 a bundle spec (bundler/spec.c)                 6 a site secret key (sitekey.c)
  *   2 airgap-verifier rules (verifier/scan_rules.c)  7 a secret signing key, no password
- *   3 the scan allow file (verifier/scan_allow.c)      (lib/src/sign.c)
+ *   3 the scan allow file (verifier/scan_allow.c)      (lib/sign/sign.c)
  *   4 the host config (verifier/host_config.c)       8 a minisign public key (minisign.c)
  *                                                    9 any key file's role (sign.c)
  * Byte 0 picks the reader (modulo 10); the rest is the file. Readers that take a path read it
@@ -135,7 +135,7 @@ static void host_config(const uint8_t *p, size_t n)
 	vf_host_config_free(&c);
 }
 
-/* The minisign secret key blob (lib/src/sign.c): "Ed" kdf[2] "B2" salt[32] opslimit[8]
+/* The minisign secret key blob (lib/sign/sign.c): "Ed" kdf[2] "B2" salt[32] opslimit[8]
  * memlimit[8] then the encrypted keyid, key and checksum. */
 #define BLOB_LEN (2 + 2 + 2 + 32 + 8 + 8 + 8 + 64 + 32)
 #define BLOB_OPS 38

@@ -1,5 +1,5 @@
 /*
- * fuzz_event: libFuzzer harness for the audit event line (lib/src/event.c). Byte 0 even: the
+ * fuzz_event: libFuzzer harness for the audit event line (lib/core/event.c). Byte 0 even: the
  * rest is a line for exai_event_parse, which must refuse it with a message or accept exactly
  * what exai_event_line makes of the result (one event, one line). Byte 0 odd: the rest is an
  * error message for exai_event_text, whose output must be valid UTF-8 within its buffer, and

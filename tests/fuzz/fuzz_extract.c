@@ -1,6 +1,6 @@
 /*
  * fuzz_extract: libFuzzer harness of the tar extraction exai-update runs as root
- * (appliance/extract.c writing what lib/src/tarcheck.c and tarcheck_walk.c accept), with its
+ * (appliance/extract.c writing what lib/bundle/tarcheck.c and tarcheck_walk.c accept), with its
  * invariants checked on disk after every input, whether the extraction succeeded or not
  * (fuzz_extract.h): nothing created or changed outside the staging dir, no device, FIFO or
  * socket, no setuid/setgid or world-writable bit unless the manifest flags allow it, no

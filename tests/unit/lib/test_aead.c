@@ -1,4 +1,4 @@
-/* Check suite for lib/src/aead.c: the AD binds bundle, position and count; a tampered chunk
+/* Check suite for lib/bundle/aead.c: the AD binds bundle, position and count; a tampered chunk
  * leaves no plaintext; manifest and chunk seals do not open each other. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * exai_bundle_open (lib/src/bundle_open.c): both forms, every entry cap, names outside the
+ * exai_bundle_open (lib/bundle/bundle_open.c): both forms, every entry cap, names outside the
  * format, repeats and order, file types other than regular files, hostile tar structure, and
  * inputs that are not bundles at all. Each refusal is asserted by its message. Caps are shown
  * to act before anything is read: the hostile entries declare sizes over the cap with no data

@@ -1,5 +1,5 @@
 /*
- * exai_bundle_stream (lib/src/bundle_stream.c): what a sink receives, compared byte for byte
+ * exai_bundle_stream (lib/bundle/bundle_stream.c): what a sink receives, compared byte for byte
  * with the plaintext the bundle was built from, including every component boundary (empty
  * components at the start, middle and end; components crossing chunk boundaries; a payload
  * of three chunks and one byte at chunk size 65536), plain and encrypted, both forms, with

@@ -1,5 +1,5 @@
 /*
- * exai_bundle_verify and exai_bundle_unlock (lib/src/bundle_verify.c), in the order of
+ * exai_bundle_verify and exai_bundle_unlock (lib/bundle/bundle_verify.c), in the order of
  * docs/format.md section 8: the root chain, its expiry, the release threshold counted by
  * distinct keys, min-root-version, every entry's size and hash, the bundle's expiry; and the
  * verified flag, set only when all of it passed (stream and unlock refuse before it).

@@ -1,4 +1,4 @@
-/* Check suite for lib/src/error.c */
+/* Check suite for lib/core/error.c */
 #include <errno.h>
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* Check suite for lib/src/event.c: the audit event line (exai/event.h), against the vectors in
+/* Check suite for lib/core/event.c: the audit event line (exai/event.h), against the vectors in
  * tests/vectors/events/ (which check_events.py, an independent implementation, also reads),
  * a property test of encode/parse, and the UTF-8 sanitiser for reasons. */
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* Check suite for lib/src/file.c: short reads, ENOSPC, symlinks, caps, atomic replacement. */
+/* Check suite for lib/core/file.c: short reads, ENOSPC, symlinks, caps, atomic replacement. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>

@@ -1,4 +1,4 @@
-/* Check suite for lib/src/hash.c: SHA-256 known answers, hex and base64 codecs. */
+/* Check suite for lib/core/hash.c: SHA-256 known answers, hex and base64 codecs. */
 #include <stdlib.h>
 #include <string.h>
 

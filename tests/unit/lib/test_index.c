@@ -1,4 +1,4 @@
-/* Check suite for lib/src/index.c and manifest.c: round trips and every validation rule. */
+/* Check suite for lib/bundle/index.c and manifest.c: round trips and every validation rule. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* Check suite for lib/src/minisign.c, sign.c and sitekey.c. */
+/* Check suite for lib/bundle/minisign.c, sign.c and sitekey.c. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* Check suite for lib/src/progress.c and lib/src/json.c output helpers. */
+/* Check suite for lib/core/progress.c and lib/core/json.c output helpers. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* Check suite for lib/src/root.c: canonical form, thresholds, chain rules. */
+/* Check suite for lib/bundle/root.c: canonical form, thresholds, chain rules. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

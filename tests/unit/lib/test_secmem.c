@@ -1,4 +1,4 @@
-/* Check suite for lib/src/secmem.c: the large-buffer allocator of the chunk rings. */
+/* Check suite for lib/core/secmem.c: the large-buffer allocator of the chunk rings. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

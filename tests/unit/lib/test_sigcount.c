@@ -1,5 +1,5 @@
 /*
- * Property test of the release signature count (lib/src/bundle_verify.c, bundle_open.c).
+ * Property test of the release signature count (lib/bundle/bundle_verify.c, bundle_open.c).
  *
  * Each case builds a real .exb (pax tar, written with libarchive) holding a valid index and a
  * random set of sig/ entries: valid signatures by listed keys, valid signatures by keys the

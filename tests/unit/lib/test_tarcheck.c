@@ -1,4 +1,4 @@
-/* Check suite for lib/src/tarcheck.c and tarcheck_walk.c: each extraction rule decided from
+/* Check suite for lib/bundle/tarcheck.c and tarcheck_walk.c: each extraction rule decided from
  * headers (entries built in memory with libarchive), the limits, and the check-only pass over
  * pushed tar streams: pieces of any size, a gzip bomb, a sparse entry of 1 TiB that stores one
  * byte (never expanded), garbage and formats other than tar. */

@@ -1,4 +1,4 @@
-/* Check suite for lib/src/yaml.c: located errors, strictness, typed getters, multi-doc. */
+/* Check suite for lib/core/yaml.c: located errors, strictness, typed getters, multi-doc. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent checker of the audit event line, version 1 (lib/include/exai/event.h), in
+"""Independent checker of the audit event line, version 1 (lib/core/include/exai/event.h), in
 Python: every line of valid.jsonl must be accepted and every line of invalid.txt (an expected
 message fragment for the C parser, a tab, the line) refused. tests/unit/lib/test_event.c runs
 the C parser over the same files, so the two implementations must agree on each vector.

@@ -13,6 +13,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "exai/grow.h"
+
 bool exai_parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
@@ -146,17 +148,11 @@ void exai_strbuf_printf(exai_strbuf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || b->len + (size_t)n + 1 > b->cap) {
-		size_t ncap = (b->cap ? b->cap * 2 : 1024) + (size_t)(n < 0 ? 0 : n);
-		char *np = n < 0 ? NULL : realloc(b->p, ncap);
-		if (!np) {
-			free(b->p);
-			b->p = NULL;
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
+	if (n < 0 || EXAI_GROW(&b->p, &b->cap, b->len, (size_t)n + 1, EXAI_GROW_NOCAP, NULL)) {
+		free(b->p);
+		b->p = NULL;
+		b->oom = true;
+		return;
 	}
 	va_start(ap, fmt);
 	vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);

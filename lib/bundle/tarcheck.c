@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "exai/grow.h"
+
 #define MAX_DEPTH   64
 #define MAX_PART    255
 #define RATIO_SLACK (64u << 10)
@@ -191,24 +193,9 @@ static exai_status add_node(exai_tarcheck *t, uint32_t parent, const char *name,
 		return exai_error_set(e, EXAI_ETOOBIG, "tar check: tree too large");
 	if ((t->n_nodes + 1) * 2 > t->table_cap && (rc = grow_table(t, e)))
 		return rc;
-	if (t->n_nodes == t->cap_nodes) {
-		size_t cap = t->cap_nodes ? t->cap_nodes * 2 : 256;
-		node *nn = realloc(t->nodes, cap * sizeof(*nn));
-		if (!nn)
-			return exai_error_set(e, EXAI_ENOMEM, "tar check: out of memory");
-		t->nodes = nn;
-		t->cap_nodes = cap;
-	}
-	if (t->arena_len + len > t->arena_cap) {
-		size_t cap = t->arena_cap ? t->arena_cap * 2 : 4096;
-		char *na;
-		while (cap < t->arena_len + len)
-			cap *= 2;
-		if (!(na = realloc(t->arena, cap)))
-			return exai_error_set(e, EXAI_ENOMEM, "tar check: out of memory");
-		t->arena = na;
-		t->arena_cap = cap;
-	}
+	if ((rc = EXAI_GROW(&t->nodes, &t->cap_nodes, t->n_nodes, 1, EXAI_GROW_NOCAP, e)) ||
+	    (rc = EXAI_GROW(&t->arena, &t->arena_cap, t->arena_len, len, EXAI_GROW_NOCAP, e)))
+		return exai_error_prefix(e, "tar check");
 	memcpy(t->arena + t->arena_len, name, len);
 	t->nodes[t->n_nodes] = (node){.parent = parent,
 				      .name_off = (uint32_t)t->arena_len,
