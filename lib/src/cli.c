@@ -61,7 +61,9 @@ int exai_cli_refuse(const exai_cli_call *call, const char *fmt, ...)
 
 int exai_cli_exit(int next)
 {
-	return next == EXAI_CLI_HELP ? EXAI_EXIT_OK : EXAI_EXIT_USAGE;
+	if (next == EXAI_CLI_HELP)
+		return EXAI_EXIT_OK;
+	return next == EXAI_CLI_ERROR ? EXAI_EXIT_USAGE : next;
 }
 
 /* ---- the option parser ---- */
@@ -299,7 +301,10 @@ static int help_cmd(const exai_cli_tool *t, bool json, int argc, char **argv)
 	}
 	if (!(c = find_cmd(t, argv[1])))
 		return unknown_cmd(t, json, argv[1]);
-	fputs(c->help, stdout);
+	if (c->sub)
+		tool_help(c->sub);
+	else
+		fputs(c->help, stdout);
 	return EXAI_EXIT_OK;
 }
 
@@ -370,5 +375,7 @@ int exai_cli_dispatch(const exai_cli_tool *t, int argc, char **argv)
 	command_first(argv, at);
 	if (t->prepare && (ret = t->prepare(&call)))
 		return ret;
+	if (call.cmd->sub)
+		return exai_cli_dispatch(call.cmd->sub, argc - 1, argv + 1);
 	return call.cmd->run(&call, argc - 1, argv + 1);
 }

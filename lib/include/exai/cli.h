@@ -52,23 +52,28 @@ typedef struct exai_cli_opt {
 
 typedef struct exai_cli_call exai_cli_call;
 
+struct exai_cli_tool;
+
 /* A command: its @name, a one-line @summary for the tool's help, its whole @help (starting
  * "usage: <tool> <name>", printed on stdout by "<tool> <name> --help" and "<tool> help
  * <name>") and the function that runs it, given argv[0] = @name and the arguments after it
  * (with the tool's options given before the command moved after argv[0]). @run returns the
- * process exit code. A table ends with an entry whose @name is NULL. */
+ * process exit code. A command with commands of its own ("exai-bundle root init") has @sub
+ * instead of @help and @run: the arguments from its name on are dispatched to @sub, and
+ * its help is @sub's. A table ends with an entry whose @name is NULL. */
 typedef struct exai_cli_cmd {
 	const char *name;
 	const char *summary;
 	const char *help;
 	int (*run)(const exai_cli_call *call, int argc, char **argv);
+	const struct exai_cli_tool *sub;
 } exai_cli_cmd;
 
-/* A tool (or a command with commands of its own, "exai-bundle root"): @name as it names
- * itself in messages; @usage, the first lines of its help ("usage: ..."); @epilog, the text
- * after the list of commands (NULL: none). @global: the options that may also come before
- * the command (NULL: none); each command's own table must list them too, as they are handed
- * to it after the command's name. @version: answers --version (exai_version_print).
+/* A tool (or the @sub of a command with commands of its own, named "exai-bundle root"):
+ * @name as it names itself in messages; @usage, the first lines of its help ("usage: ...");
+ * @epilog, the text after the list of commands (NULL: none). @global: the options that may also
+ * come before the command (NULL: none); each command's own table must list them too, as they are
+ * handed to it after the command's name. @version: answers --version (exai_version_print).
  * @prepare (NULL: none) runs before a command does, never for help or version; a nonzero
  * return is the exit code, and the command does not run. */
 typedef struct exai_cli_tool {
@@ -150,7 +155,8 @@ int exai_cli_next(exai_cli_parser *p, const char **value);
 char **exai_cli_rest(const exai_cli_parser *p, int *n);
 
 /* The exit code for a return of exai_cli_next that ends a parse early: EXAI_EXIT_OK for
- * EXAI_CLI_HELP, EXAI_EXIT_USAGE for EXAI_CLI_ERROR. */
+ * EXAI_CLI_HELP, EXAI_EXIT_USAGE for EXAI_CLI_ERROR; anything else is an exit code already
+ * and returned as it is. A command's own parse function may so return either. */
 int exai_cli_exit(int next);
 
 #endif

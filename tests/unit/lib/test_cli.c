@@ -99,11 +99,24 @@ static int prepare(const exai_cli_call *call)
 	return 0;
 }
 
+static const exai_cli_cmd grp_cmds[] = {
+    {"one", "the first", "usage: t grp one [--key K]\n", run_verify, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const exai_cli_tool grp = {
+    .name = "t grp",
+    .usage = "usage: t grp <command>\n",
+    .cmds = grp_cmds,
+    .global = (const exai_cli_opt[]){{"json", false, O_JSON}, {NULL, false, 0}},
+};
+
 static const exai_cli_cmd cmds[] = {
-    {"verify", "check a thing", "usage: t verify THING [--root R] [--key K] [--json]\n",
-     run_verify},
-    {"run", "run a command", "usage: t run [--timeout S] -- CMD...\n", run_run},
-    {NULL, NULL, NULL, NULL},
+    {"verify", "check a thing", "usage: t verify THING [--root R] [--key K] [--json]\n", run_verify,
+     NULL},
+    {"run", "run a command", "usage: t run [--timeout S] -- CMD...\n", run_run, NULL},
+    {"grp", "commands of its own", NULL, NULL, &grp},
+    {NULL, NULL, NULL, NULL, NULL},
 };
 
 static const exai_cli_opt globals[] = {{"json", false, O_JSON}, {NULL, false, 0}};
@@ -118,13 +131,14 @@ static const exai_cli_tool tool = {
     .prepare = prepare,
 };
 
-#define TOOL_HELP                        \
-	"usage: t <command> [options]\n" \
-	"\n"                             \
-	"commands:\n"                    \
-	"  verify  check a thing\n"      \
-	"  run     run a command\n"      \
-	"\n"                             \
+#define TOOL_HELP                         \
+	"usage: t <command> [options]\n"  \
+	"\n"                              \
+	"commands:\n"                     \
+	"  verify  check a thing\n"       \
+	"  run     run a command\n"       \
+	"  grp     commands of its own\n" \
+	"\n"                              \
 	"Exit status: 0 ok.\n"
 
 typedef struct result {
@@ -437,6 +451,8 @@ START_TEST(parsers_keep_no_global_state)
 	ck_assert_int_eq(exai_cli_next(&q, &w), EXAI_CLI_END);
 	ck_assert_int_eq(exai_cli_exit(EXAI_CLI_HELP), EXAI_EXIT_OK);
 	ck_assert_int_eq(exai_cli_exit(EXAI_CLI_ERROR), EXAI_EXIT_USAGE);
+	ck_assert_int_eq(exai_cli_exit(EXAI_EXIT_USAGE), EXAI_EXIT_USAGE); /* exit codes pass */
+	ck_assert_int_eq(exai_cli_exit(EXAI_EXIT_FAIL), EXAI_EXIT_FAIL);
 }
 END_TEST
 
@@ -460,6 +476,31 @@ START_TEST(refuse_names_the_command)
 }
 END_TEST
 
+START_TEST(commands_of_a_command)
+{
+	static const char grp_help[] = "usage: t grp <command>\n\ncommands:\n  one  the first\n";
+	result *r = dispatch("--json", "grp", "one", "--key", "K", "A", NULL);
+
+	ck_assert_int_eq(r->rc, 7);
+	ck_assert_str_eq(seen, "[t grp one] json key=K arg=A ");
+	ck_assert_int_eq(prepared, 1); /* the tool's prepare, once */
+	r = dispatch("help", "grp", NULL);
+	ck_assert_int_eq(r->rc, 0);
+	ck_assert_str_eq(r->out, grp_help);
+	r = dispatch("grp", "--help", NULL);
+	ck_assert_str_eq(r->out, grp_help);
+	r = dispatch("grp", "one", "--help", NULL);
+	ck_assert_str_eq(r->out, "usage: t grp one [--key K]\n");
+	r = dispatch("grp", NULL);
+	assert_refused(r, "t grp", "no command given", "see 't grp --help'");
+	r = dispatch("grp", "on", NULL);
+	assert_refused(r, "t grp", "unknown command 'on' (did you mean 'one'?)",
+		       "see 't grp --help' for the commands");
+	r = dispatch("grp", "one", "--nope", NULL);
+	assert_refused(r, "t grp one", "unknown option '--nope'", "see 't grp one --help'");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -477,6 +518,7 @@ int main(void)
 	tcase_add_test(tc, stop_at_the_first_argument);
 	tcase_add_test(tc, parsers_keep_no_global_state);
 	tcase_add_test(tc, refuse_names_the_command);
+	tcase_add_test(tc, commands_of_a_command);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
