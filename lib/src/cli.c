@@ -80,8 +80,7 @@ static void parser_start(exai_cli_parser *p, const char *who, const char *help, 
 	p->argv = argv;
 	p->next = 1;
 	p->flags = flags;
-	snprintf(p->hint_buf, sizeof(p->hint_buf), "see '%s --help'", who);
-	p->hint = p->hint_buf;
+	snprintf(p->hint, sizeof(p->hint), "see '%s --help'", who);
 }
 
 void exai_cli_parser_init(exai_cli_parser *p, const exai_cli_call *call, const exai_cli_opt *opts,
@@ -89,7 +88,6 @@ void exai_cli_parser_init(exai_cli_parser *p, const exai_cli_call *call, const e
 {
 	parser_start(p, call->who, call->cmd ? call->cmd->help : NULL, call->json, opts, argc, argv,
 		     flags);
-	p->call = call;
 }
 
 /* Every later call answers @ret as well (a parse that has ended stays ended). */
@@ -122,9 +120,13 @@ static const exai_cli_opt *lookup(const exai_cli_opt *opts, const char *name, si
 	return NULL;
 }
 
+/* At most this much of an argument is quoted in a message. */
+#define QUOTE_MAX 200
+
 /* "unknown option '--NAME'", with the nearest name of the table (or help) when one is near. */
 static int unknown_option(exai_cli_parser *p, const char *arg, size_t len)
 {
+	int q = (int)(len < QUOTE_MAX ? len : QUOTE_MAX);
 	const char *words[EXAI_CLI_OPTS_MAX + 2], *near;
 	char typo[EXAI_SUGGEST_MAX_LEN + 1];
 	size_t n = 0;
@@ -140,9 +142,8 @@ static int unknown_option(exai_cli_parser *p, const char *arg, size_t len)
 		near = exai_suggest(typo, words, SUGGEST_DIST);
 	}
 	if (near)
-		return refuse(p, "unknown option '%.*s' (did you mean '--%s'?)", (int)len, arg,
-			      near);
-	return refuse(p, "unknown option '%.*s'", (int)len, arg);
+		return refuse(p, "unknown option '%.*s' (did you mean '--%s'?)", q, arg, near);
+	return refuse(p, "unknown option '%.*s'%s", q, arg, len > QUOTE_MAX ? "..." : "");
 }
 
 /* The value of @o, given as "--name=VALUE" (@eq points at the '=') or as the next argument. */
@@ -159,9 +160,9 @@ static int option_value(exai_cli_parser *p, const exai_cli_opt *o, const char *e
 		v = p->argv[p->next++];
 		if (v[0] == '-' && v[1] != '\0')
 			return refuse(p,
-				      "--%s needs a value, and '%s' looks like an option (write "
-				      "--%s=%s if it is the value)",
-				      o->name, v, o->name, v);
+				      "--%s needs a value, and '%.*s' looks like an option (write "
+				      "--%s=%.*s if it is the value)",
+				      o->name, QUOTE_MAX, v, o->name, QUOTE_MAX, v);
 	}
 	if (!*v)
 		return refuse(p, "--%s needs a value, not an empty one", o->name);
@@ -178,7 +179,7 @@ static int option(exai_cli_parser *p, const char *arg, const char **value)
 
 	if (!strcmp(arg, "-h") || (len == 6 && !memcmp(arg, "--help", 6))) {
 		if (eq)
-			return refuse(p, "--help takes no value ('%s')", arg);
+			return refuse(p, "--help takes no value ('%.*s')", QUOTE_MAX, arg);
 		if (p->help)
 			fputs(p->help, stdout);
 		return parser_end(p, EXAI_CLI_HELP);
@@ -187,7 +188,7 @@ static int option(exai_cli_parser *p, const char *arg, const char **value)
 		return unknown_option(p, arg, len);
 	if (!o->value) {
 		if (eq)
-			return refuse(p, "--%s takes no value ('%s')", o->name, arg);
+			return refuse(p, "--%s takes no value ('%.*s')", o->name, QUOTE_MAX, arg);
 		return o->id;
 	}
 	return option_value(p, o, eq, value);

@@ -124,7 +124,6 @@ enum {
 
 /* A parse of one command's arguments (argv[0]: the command) against an option table. */
 typedef struct exai_cli_parser {
-	const exai_cli_call *call;
 	const exai_cli_opt *opts;
 	int argc;
 	char **argv;
@@ -132,11 +131,10 @@ typedef struct exai_cli_parser {
 	unsigned flags;	  /* EXAI_CLI_STOP_AT_ARG */
 	bool only_args;	  /* "--" has been seen */
 	int ended;	  /* 0, or what every later exai_cli_next returns */
-	const char *help; /* printed on --help: the command's (NULL: "--help" ends the parse) */
-	const char *hint; /* the hint of every refusal */
+	const char *help; /* printed on --help: the command's (NULL: only returns EXAI_CLI_HELP) */
 	const char *who;  /* the prefix of every refusal */
 	bool json;	  /* refusals also as a JSON document */
-	char hint_buf[128];
+	char hint[128];	  /* the hint of every refusal */
 } exai_cli_parser;
 
 /* Starts parsing @argv (@argc entries, argv[0] the command: never looked at) of @call's
