@@ -12,7 +12,7 @@
 #include "exai/cli.h"
 #include "exai/json.h"
 #include "exai/secmem.h"
-#include "exai/version.h"
+#include "exai/text.h"
 #include "outbox.h"
 #include "render.h"
 #include "sandbox.h"
@@ -26,38 +26,6 @@ enum {
 	EX_PENDING = 4,	 /* an interrupted operation needs recover, or another run holds the lock */
 };
 
-static void usage(FILE *out)
-{
-	fputs(
-	    "usage: exai-update [--config FILE] [--json] <command> [args]\n"
-	    "       exai-update --version | --help\n"
-	    "\n"
-	    "commands:\n"
-	    "  init            provision the state database and ratchet record (once: image build\n"
-	    "                  or first boot); refused when a state is already there\n"
-	    "  verify MEDIA    full offline check of the bundle apply would pick; changes nothing\n"
-	    "  apply MEDIA     verify, stage, switch atomically, health check (or switch back)\n"
-	    "  apply --dry-run MEDIA  verify, then show the plan and the space check; changes\n"
-	    "                  nothing (exit codes as verify)\n"
-	    "  status          what is installed, ratchets, pending journal\n"
-	    "  history [--limit N]   every verify, apply, refusal, rollback and recover\n"
-	    "  rollback        switch the last apply's components back to their previous versions\n"
-	    "  recover         finish or undo an interrupted apply (run at boot)\n"
-	    "\n"
-	    "MEDIA is a bundle (.exb file or bundle directory) or a directory holding bundles,\n"
-	    "of which the newest acceptable one is used (the others are listed with the reason).\n"
-	    "Config: --config, else $EXAI_UPDATE_CONFIG, else " UPD_DEFAULT_CONFIG ".\n"
-	    "Exit status: 0 ok; 1 refused or failed (nothing changed); 2 usage or config error,\n"
-	    "an untrusted directory, or a state database / ratchet record that is missing (not\n"
-	    "provisioned: run init) or damaged;\n"
-	    "3 applied but the health check failed and the old version was switched back;\n"
-	    "4 an interrupted operation must be recovered first, or another run is active;\n"
-	    "130/143/129 apply was interrupted by SIGINT/SIGTERM/SIGHUP before its switch and\n"
-	    "undid itself (staging removed, nothing changed). After the switch a signal ends\n"
-	    "the process and 'recover' finishes the journal.\n",
-	    out);
-}
-
 typedef struct args {
 	const char *config;
 	const char *cmd;
@@ -65,108 +33,105 @@ typedef struct args {
 	size_t limit;
 	bool json;
 	bool dry_run;
+	bool limit_set;
 } args;
 
+#define USAGE "usage: exai-update [--config FILE] [--json] "
+
 /* Each command's --help. */
-static const struct {
-	const char *cmd, *text;
-} cmd_help[] = {
-    {"init", "init\n\nProvisions the state database and its ratchet record in the config's "
-	     "state_dir, once\n(image build or first boot). Refused (exit 1) when a state is "
-	     "already there;\nevery other command refuses to run without one (exit 2).\n"},
-    {"verify", "verify MEDIA\n\nThe full offline check apply would make of the bundle it "
-	       "would pick from MEDIA\n(a bundle, or a directory holding bundles): trust root "
-	       "and chain, the release\nsignature threshold, every entry and chunk hash, "
-	       "decryption with the site key,\nevery component's plaintext hash, the ratchets "
-	       "and the target. Changes nothing;\nrecords one history row. Exit 0 verified, 1 "
-	       "refused.\n"},
-    {"apply", "apply [--dry-run] MEDIA\n\nVerifies as verify does, then stages every "
-	      "component, switches atomically,\nruns the health check and switches back if it "
-	      "fails (exit 3). --dry-run stops\nafter the plan and the space check and changes "
-	      "nothing. A signal before the\nswitch undoes the apply (exit 130/143/129); after "
-	      "it, recover finishes it.\n"},
-    {"status", "status\n\nWhat is in force: a running or interrupted operation, the trust "
-	       "root and where it\ncame from, the ratchets, the boot slot and each installed "
-	       "component with its\nversion, the bundle that installed it and the version kept "
-	       "for rollback.\n"},
-    {"history", "history [--limit N]\n\nEvery verify, apply, refusal, rollback and recover, "
-		"oldest first: the last N\n(default 100, at most 100000).\n"},
-    {"rollback", "rollback\n\nSwitches the components of the last apply back to the "
-		 "versions they replaced\n(kept on disk), and records it.\n"},
-    {"recover", "recover\n\nFinishes or undoes an apply that was interrupted (power cut, "
-		"crash): before the\nswitch it removes the staging, after it it completes the "
-		"switch. Run at boot\nby exai-update-recover.service.\n"},
+static const char init_help[] =
+    USAGE "init\n\nProvisions the state database and its ratchet record in the config's "
+	  "state_dir, once\n(image build or first boot). Refused (exit 1) when a state is "
+	  "already there;\nevery other command refuses to run without one (exit 2).\n";
+static const char verify_help[] =
+    USAGE "verify MEDIA\n\nThe full offline check apply would make of the bundle it "
+	  "would pick from MEDIA\n(a bundle, or a directory holding bundles): trust root "
+	  "and chain, the release\nsignature threshold, every entry and chunk hash, "
+	  "decryption with the site key,\nevery component's plaintext hash, the ratchets "
+	  "and the target. Changes nothing;\nrecords one history row. Exit 0 verified, 1 "
+	  "refused.\n";
+static const char apply_help[] =
+    USAGE "apply [--dry-run] MEDIA\n\nVerifies as verify does, then stages every "
+	  "component, switches atomically,\nruns the health check and switches back if it "
+	  "fails (exit 3). --dry-run stops\nafter the plan and the space check and changes "
+	  "nothing. A signal before the\nswitch undoes the apply (exit 130/143/129); after "
+	  "it, recover finishes it.\n";
+static const char status_help[] =
+    USAGE "status\n\nWhat is in force: a running or interrupted operation, the trust "
+	  "root and where it\ncame from, the ratchets, the boot slot and each installed "
+	  "component with its\nversion, the bundle that installed it and the version kept "
+	  "for rollback.\n";
+static const char history_help[] =
+    USAGE "history [--limit N]\n\nEvery verify, apply, refusal, rollback and recover, "
+	  "oldest first: the last N\n(default 100, at most 100000).\n";
+static const char rollback_help[] =
+    USAGE "rollback\n\nSwitches the components of the last apply back to the "
+	  "versions they replaced\n(kept on disk), and records it.\n";
+static const char recover_help[] =
+    USAGE "recover\n\nFinishes or undoes an apply that was interrupted (power cut, "
+	  "crash): before the\nswitch it removes the staging, after it it completes the "
+	  "switch. Run at boot\nby exai-update-recover.service.\n";
+
+enum { O_CONFIG, O_JSON, O_DRY_RUN, O_LIMIT };
+
+/* Every command takes the same options (the global --config and --json among them), so a
+ * misplaced one is named as such rather than as unknown. */
+static const exai_cli_opt opts[] = {
+    {"config", true, O_CONFIG}, {"json", false, O_JSON}, {"dry-run", false, O_DRY_RUN},
+    {"limit", true, O_LIMIT},	{NULL, false, 0},
 };
 
-static int parse(int argc, char **argv, args *a)
+static int parse_limit(const exai_cli_call *call, const char *v, args *a)
 {
-	bool json = exai_cli_json_requested(argc, argv), help = false;
-	char who[64];
+	uint64_t n;
+
+	if (!exai_parse_u64(v, &n) || n == 0 || n > 100000)
+		return exai_cli_refuse(call, "--limit must be 1..100000, not '%s'", v);
+	a->limit = (size_t)n;
+	a->limit_set = true;
+	return 0;
+}
+
+/* 0, or what exai_cli_exit turns into the exit code. */
+static int parse(const exai_cli_call *call, int argc, char **argv, args *a)
+{
+	bool needs_media = !strcmp(a->cmd, "verify") || !strcmp(a->cmd, "apply");
+	exai_cli_parser p;
+	const char *v;
+	int id, ret;
 
 	a->limit = 100;
-	for (int i = 1; i < argc; i++) {
-		const char *s = argv[i];
-		if (!strcmp(s, "--json")) {
+	exai_cli_parser_init(&p, call, opts, argc, argv, 0);
+	while ((id = exai_cli_next(&p, &v)) != EXAI_CLI_END) {
+		switch (id) {
+		case O_CONFIG:
+			a->config = v;
+			break;
+		case O_JSON:
 			a->json = true;
-		} else if (!strcmp(s, "--dry-run")) {
+			break;
+		case O_DRY_RUN:
 			a->dry_run = true;
-		} else if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
-			help = true;
-		} else if (!strcmp(s, "--version")) {
-			exai_version_print(stdout, "exai-update");
-			return -1;
-		} else if (!strcmp(s, "--config") && i + 1 < argc) {
-			a->config = argv[++i];
-		} else if (!strncmp(s, "--config=", 9)) {
-			a->config = s + 9;
-		} else if ((!strcmp(s, "--limit") && i + 1 < argc) || !strncmp(s, "--limit=", 8)) {
-			const char *v = s[7] == '=' ? s + 8 : argv[++i];
-			char *end;
-			unsigned long long n = strtoull(v, &end, 10);
-			if (!*v || *end || n == 0 || n > 100000)
-				return exai_cli_usage("exai-update", json, NULL,
-						      "--limit must be 1..100000");
-			a->limit = (size_t)n;
-		} else if (s[0] == '-') {
-			return exai_cli_usage("exai-update", json, "see 'exai-update --help'",
-					      "unknown option '%s', or it needs a value", s);
-		} else if (!a->cmd) {
-			a->cmd = s;
-		} else if (!a->media) {
-			a->media = s;
-		} else {
-			return exai_cli_usage("exai-update", json, NULL, "unexpected argument '%s'",
-					      s);
+			break;
+		case O_LIMIT:
+			if ((ret = parse_limit(call, v, a)))
+				return ret;
+			break;
+		case EXAI_CLI_ARG:
+			if (!needs_media || a->media)
+				return exai_cli_refuse(call, "unexpected argument '%s'", v);
+			a->media = v;
+			break;
+		default:
+			return id; /* help or a refusal */
 		}
 	}
-	if (help) {
-		for (size_t i = 0; a->cmd && i < sizeof(cmd_help) / sizeof(cmd_help[0]); i++)
-			if (!strcmp(a->cmd, cmd_help[i].cmd)) {
-				printf("usage: exai-update [--config FILE] [--json] %s",
-				       cmd_help[i].text);
-				return -1;
-			}
-		usage(stdout);
-		return -1;
-	}
-	if (!a->cmd) {
-		usage(stderr);
-		return exai_cli_usage("exai-update", json, NULL, "no command given");
-	}
-	bool needs_media = !strcmp(a->cmd, "verify") || !strcmp(a->cmd, "apply");
-	bool known = false;
-	for (size_t i = 0; i < sizeof(cmd_help) / sizeof(cmd_help[0]); i++)
-		known = known || !strcmp(a->cmd, cmd_help[i].cmd);
-	if (!known)
-		return exai_cli_usage("exai-update", json,
-				      "see 'exai-update --help' for the commands",
-				      "unknown command '%s'", a->cmd);
-	snprintf(who, sizeof(who), "exai-update %s", a->cmd);
 	if (a->dry_run && strcmp(a->cmd, "apply"))
-		return exai_cli_usage(who, json, NULL, "--dry-run is an option of apply only");
-	if (needs_media != (a->media != NULL))
-		return exai_cli_usage(who, json, NULL, "%s",
-				      needs_media ? "MEDIA is required" : "takes no argument");
+		return exai_cli_refuse(call, "--dry-run is an option of apply only");
+	if (a->limit_set && strcmp(a->cmd, "history"))
+		return exai_cli_refuse(call, "--limit is an option of history only");
+	if (needs_media && !a->media)
+		return exai_cli_refuse(call, "MEDIA is required");
 	return 0;
 }
 
@@ -297,22 +262,77 @@ out:
 	return ret;
 }
 
+static int run_command(const exai_cli_call *call, int argc, char **argv)
+{
+	args a = {.cmd = call->cmd->name};
+	int ret;
+
+	if ((ret = parse(call, argc, argv, &a)))
+		return exai_cli_exit(ret);
+	return run(&a);
+}
+
+static const exai_cli_cmd cmds[] = {
+    {"init", "provision the state database and ratchet record (once)", init_help, run_command,
+     NULL},
+    {"verify", "MEDIA: full offline check of the bundle apply would pick", verify_help, run_command,
+     NULL},
+    {"apply", "[--dry-run] MEDIA: verify, stage, switch, health check (or switch back)", apply_help,
+     run_command, NULL},
+    {"status", "what is installed, ratchets, pending journal", status_help, run_command, NULL},
+    {"history", "[--limit N]: every verify, apply, refusal, rollback and recover", history_help,
+     run_command, NULL},
+    {"rollback", "switch the last apply's components back to their previous versions",
+     rollback_help, run_command, NULL},
+    {"recover", "finish or undo an interrupted apply (run at boot)", recover_help, run_command,
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+/* --config and --json may also come before the command. */
+static const exai_cli_opt global[] = {
+    {"config", true, O_CONFIG}, {"json", false, O_JSON}, {NULL, false, 0}};
+
+static int prepare(const exai_cli_call *call)
+{
+	exai_error e;
+
+	if (exai_init(&e) == EXAI_OK)
+		return EX_OK;
+	fprintf(stderr, "%s: %s\n", call->who, e.msg);
+	return EX_USAGE;
+}
+
+static const exai_cli_tool tool = {
+    .name = "exai-update",
+    .usage = "usage: exai-update [--config FILE] [--json] <command> [args]\n"
+	     "       exai-update --version | --help | help COMMAND\n",
+    .epilog =
+	"MEDIA is a bundle (.exb file or bundle directory) or a directory holding bundles,\n"
+	"of which the newest acceptable one is used (the others are listed with the reason).\n"
+	"Config: --config, else $EXAI_UPDATE_CONFIG, else " UPD_DEFAULT_CONFIG ".\n"
+	"Exit status: 0 ok; 1 refused or failed (nothing changed); 2 usage or config error,\n"
+	"an untrusted directory, or a state database / ratchet record that is missing (not\n"
+	"provisioned: run init) or damaged;\n"
+	"3 applied but the health check failed and the old version was switched back;\n"
+	"4 an interrupted operation must be recovered first, or another run is active;\n"
+	"130/143/129 apply was interrupted by SIGINT/SIGTERM/SIGHUP before its switch and\n"
+	"undid itself (staging removed, nothing changed). After the switch a signal ends\n"
+	"the process and 'recover' finishes the journal.\n",
+    .cmds = cmds,
+    .global = global,
+    .version = true,
+    .prepare = prepare,
+};
+
 int main(int argc, char **argv)
 {
-	args a = {0};
 	exai_error e;
-	int ret;
 
 	/* First: no internet socket can be opened by this process or anything it starts. */
 	if (upd_sandbox_install(&e) != EXAI_OK) {
 		fprintf(stderr, "exai-update: %s\n", e.msg);
 		return EX_USAGE;
 	}
-	if ((ret = parse(argc, argv, &a)))
-		return ret < 0 ? EX_OK : ret;
-	if (exai_init(&e) != EXAI_OK) {
-		fprintf(stderr, "exai-update: %s\n", e.msg);
-		return EX_USAGE;
-	}
-	return run(&a);
+	return exai_cli_dispatch(&tool, argc, argv);
 }

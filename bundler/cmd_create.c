@@ -3,7 +3,6 @@
  * entries, streams the payload through the encryption pipeline into a temporary bundle, then
  * fills in the hashes and renames the bundle into place.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -24,28 +23,25 @@
 
 #define MAX_ROOTS 32
 
-static void usage(FILE *out)
-{
-	fputs("usage: exai-bundle create SPEC.yaml --out BUNDLE [--recipient SITE.pub]...\n"
-	      "                          [--no-encrypt] [--root-chain ROOT]... [--json]\n"
-	      "\n"
-	      "Builds an unsigned bundle from SPEC.yaml (see docs/format.md for the spec).\n"
-	      "BUNDLE ending in .exb is written as one pax tar file, anything else as a\n"
-	      "directory; it must not exist yet. The payload and the component manifest are\n"
-	      "encrypted (AES-256-GCM) to every --recipient site key; --no-encrypt must be given\n"
-	      "explicitly to make a plain bundle, and is recorded in the index.\n"
-	      "--root-chain adds trust roots so sites holding an older root can catch up.\n"
-	      "SOURCE_DATE_EPOCH sets the creation time; a plain bundle built twice from the\n"
-	      "same inputs with the same SOURCE_DATE_EPOCH is byte-identical.\n"
-	      "The bundle is written under BUNDLE.tmp.XXXXXX and renamed at the end. On\n"
-	      "SIGINT, SIGTERM or SIGHUP that temporary output is removed, one line says so and\n"
-	      "the exit status is 128 + the signal (130, 143, 129); a second signal kills at\n"
-	      "once. Temporary outputs of killed runs in BUNDLE's directory are named in a\n"
-	      "warning (never removed automatically).\n"
-	      "Exit status: 0 created, 1 failed (nothing left behind), 2 usage or setup error.\n"
-	      "Next: exai-bundle sign BUNDLE --key RELEASE.key (once per signer).\n",
-	      out);
-}
+const char exb_create_help[] =
+    "usage: exai-bundle create SPEC.yaml --out BUNDLE [--recipient SITE.pub]...\n"
+    "                          [--no-encrypt] [--root-chain ROOT]... [--json]\n"
+    "\n"
+    "Builds an unsigned bundle from SPEC.yaml (see docs/format.md for the spec).\n"
+    "BUNDLE ending in .exb is written as one pax tar file, anything else as a\n"
+    "directory; it must not exist yet. The payload and the component manifest are\n"
+    "encrypted (AES-256-GCM) to every --recipient site key; --no-encrypt must be given\n"
+    "explicitly to make a plain bundle, and is recorded in the index.\n"
+    "--root-chain adds trust roots so sites holding an older root can catch up.\n"
+    "SOURCE_DATE_EPOCH sets the creation time; a plain bundle built twice from the\n"
+    "same inputs with the same SOURCE_DATE_EPOCH is byte-identical.\n"
+    "The bundle is written under BUNDLE.tmp.XXXXXX and renamed at the end. On\n"
+    "SIGINT, SIGTERM or SIGHUP that temporary output is removed, one line says so and\n"
+    "the exit status is 128 + the signal (130, 143, 129); a second signal kills at\n"
+    "once. Temporary outputs of killed runs in BUNDLE's directory are named in a\n"
+    "warning (never removed automatically).\n"
+    "Exit status: 0 created, 1 failed (nothing left behind), 2 usage or setup error.\n"
+    "Next: exai-bundle sign BUNDLE --key RELEASE.key (once per signer).\n";
 
 typedef struct create_ctx {
 	const char *spec_path, *out_path;
@@ -69,56 +65,61 @@ typedef struct create_ctx {
 	bool left_behind; /* a failed run could not remove its temporary output */
 } create_ctx;
 
-static int parse_args(create_ctx *c, int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"out", required_argument, NULL, 'o'},
-	    {"recipient", required_argument, NULL, 'r'},
-	    {"no-encrypt", no_argument, NULL, 'n'},
-	    {"root-chain", required_argument, NULL, 'R'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	int ch;
+enum { O_OUT, O_RECIPIENT, O_NO_ENCRYPT, O_ROOT_CHAIN, O_JSON };
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'o':
-			c->out_path = optarg;
+static int parse_args(const exai_cli_call *call, create_ctx *c, int argc, char **argv)
+{
+	static const exai_cli_opt opts[] = {
+	    {"out", true, O_OUT},
+	    {"recipient", true, O_RECIPIENT},
+	    {"no-encrypt", false, O_NO_ENCRYPT},
+	    {"root-chain", true, O_ROOT_CHAIN},
+	    {"json", false, O_JSON},
+	    {NULL, false, 0},
+	};
+	exai_cli_parser p;
+	const char *v;
+	int id;
+
+	exai_cli_parser_init(&p, call, opts, argc, argv, 0);
+	while ((id = exai_cli_next(&p, &v)) != EXAI_CLI_END) {
+		switch (id) {
+		case O_OUT:
+			c->out_path = v;
 			break;
-		case 'r':
+		case O_RECIPIENT:
 			if (c->n_recipients == EXAI_INDEX_MAX_RECIPIENTS)
-				return exb_usage_error("create", "at most %d recipients",
+				return exai_cli_refuse(call, "at most %d recipients",
 						       EXAI_INDEX_MAX_RECIPIENTS);
-			c->recipients[c->n_recipients++] = optarg;
+			c->recipients[c->n_recipients++] = v;
 			break;
-		case 'n':
+		case O_NO_ENCRYPT:
 			c->plain = true;
 			break;
-		case 'R':
+		case O_ROOT_CHAIN:
 			if (c->n_roots == MAX_ROOTS)
-				return exb_usage_error("create", "at most %d roots", MAX_ROOTS);
-			c->roots[c->n_roots++] = optarg;
+				return exai_cli_refuse(call, "at most %d roots", MAX_ROOTS);
+			c->roots[c->n_roots++] = v;
 			break;
-		case 'j':
+		case O_JSON:
 			c->json = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return -1;
+		case EXAI_CLI_ARG:
+			if (c->spec_path)
+				return exai_cli_refuse(call, "one SPEC.yaml only ('%s' and '%s')",
+						       c->spec_path, v);
+			c->spec_path = v;
+			break;
 		default:
-			return exb_bad_option("create", argv);
+			return id; /* help or a refusal */
 		}
 	}
-	if (optind + 1 != argc || !c->out_path)
-		return exb_usage_error("create", "usage: create SPEC.yaml --out BUNDLE");
-	c->spec_path = argv[optind];
+	if (!c->spec_path || !c->out_path)
+		return exai_cli_refuse(call, "usage: create SPEC.yaml --out BUNDLE");
 	if (c->plain && c->n_recipients)
-		return exb_usage_error("create", "--no-encrypt and --recipient exclude each other");
+		return exai_cli_refuse(call, "--no-encrypt and --recipient exclude each other");
 	if (!c->plain && !c->n_recipients)
-		return exb_usage_error("create",
+		return exai_cli_refuse(call,
 				       "give at least one --recipient SITE.pub, or --no-encrypt "
 				       "for a plain bundle");
 	return 0;
@@ -467,16 +468,15 @@ static void print_result(const create_ctx *c)
 	printf("  unsigned: sign it with 'exai-bundle sign %s --key RELEASE.key'\n", c->out_path);
 }
 
-int exb_cmd_create(int argc, char **argv)
+int exb_cmd_create(const exai_cli_call *call, int argc, char **argv)
 {
 	create_ctx c = {0};
 	exai_progress prog;
 	exai_error e;
 	int ret;
 
-	ret = parse_args(&c, argc, argv);
-	if (ret)
-		return ret < 0 ? EXB_OK : ret;
+	if ((ret = parse_args(call, &c, argc, argv)))
+		return exai_cli_exit(ret);
 	exb_output_catch_signals();
 	c.ix = calloc(1, sizeof(*c.ix));
 	if (!c.ix) {

@@ -1,7 +1,6 @@
 /*
  * inspect and verify: what a bundle holds, and a full offline verification of it.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,35 +10,29 @@
 #include "exai/bundle.h"
 #include "exai/json.h"
 
-static void inspect_usage(FILE *out)
-{
-	fputs("usage: exai-bundle inspect BUNDLE [--key SITE.key] [--root ROOT] [--json]\n"
-	      "\n"
-	      "Shows the index (channel, sequence, times, target, encryption, recipients) and\n"
-	      "the signatures present. Nothing here is trusted unless --root is given, in which\n"
-	      "case signatures are checked too. With --key (or for a plain bundle) the component\n"
-	      "list is decrypted and shown.\n",
-	      out);
-}
+const char exb_inspect_help[] =
+    "usage: exai-bundle inspect BUNDLE [--key SITE.key] [--root ROOT] [--json]\n"
+    "\n"
+    "Shows the index (channel, sequence, times, target, encryption, recipients) and\n"
+    "the signatures present. Nothing here is trusted unless --root is given, in which\n"
+    "case signatures are checked too. With --key (or for a plain bundle) the component\n"
+    "list is decrypted and shown.\n";
 
-static void verify_usage(FILE *out)
-{
-	fputs("usage: exai-bundle verify BUNDLE --root ROOT [--key SITE.key | --signatures-only]\n"
-	      "                          [--now TIME] [--json]\n"
-	      "\n"
-	      "Full offline verification: the root chain carried in the bundle, the release\n"
-	      "signature threshold, every entry's size and hash, and every payload chunk's hash\n"
-	      "before it is decrypted. With --key (needed for an encrypted bundle's contents) the\n"
-	      "data key is unwrapped, every chunk decrypted and every component's plaintext hash\n"
-	      "checked. An encrypted bundle without --key is NOT verified (exit 1: its manifest\n"
-	      "and plaintext were not checked) unless --signatures-only asks for exactly that\n"
-	      "partial check; the output then says what was not checked. Expiry is checked\n"
-	      "against --now (unix seconds or YYYY-MM-DD, default: the clock).\n"
-	      "The first failure is named (file, chunk, key id). No plaintext is ever printed.\n"
-	      "Exit status: 0 verified, 1 a check failed or was not made, 2 usage or setup "
-	      "error.\n",
-	      out);
-}
+const char exb_verify_help[] =
+    "usage: exai-bundle verify BUNDLE --root ROOT [--key SITE.key | --signatures-only]\n"
+    "                          [--now TIME] [--json]\n"
+    "\n"
+    "Full offline verification: the root chain carried in the bundle, the release\n"
+    "signature threshold, every entry's size and hash, and every payload chunk's hash\n"
+    "before it is decrypted. With --key (needed for an encrypted bundle's contents) the\n"
+    "data key is unwrapped, every chunk decrypted and every component's plaintext hash\n"
+    "checked. An encrypted bundle without --key is NOT verified (exit 1: its manifest\n"
+    "and plaintext were not checked) unless --signatures-only asks for exactly that\n"
+    "partial check; the output then says what was not checked. Expiry is checked\n"
+    "against --now (unix seconds or YYYY-MM-DD, default: the clock).\n"
+    "The first failure is named (file, chunk, key id). No plaintext is ever printed.\n"
+    "Exit status: 0 verified, 1 a check failed or was not made, 2 usage or setup "
+    "error.\n";
 
 static const char *sigstate_name(exai_sigstate s)
 {
@@ -197,55 +190,62 @@ typedef struct show_opts {
 	bool now_set, json, signatures_only;
 } show_opts;
 
-static int parse(const char *cmd, int argc, char **argv, show_opts *o, void (*usage)(FILE *))
+enum { O_ROOT, O_KEY, O_NOW, O_JSON, O_SIGNATURES_ONLY };
+
+/* inspect's options, and verify's (these and --now, --signatures-only). */
+static const exai_cli_opt inspect_opts[] = {
+    {"root", true, O_ROOT}, {"key", true, O_KEY}, {"json", false, O_JSON}, {NULL, false, 0}};
+static const exai_cli_opt verify_opts[] = {{"root", true, O_ROOT},
+					   {"key", true, O_KEY},
+					   {"json", false, O_JSON},
+					   {"now", true, O_NOW},
+					   {"signatures-only", false, O_SIGNATURES_ONLY},
+					   {NULL, false, 0}};
+
+/* 0, or what exai_cli_exit turns into the exit code. */
+static int parse(const exai_cli_call *call, const exai_cli_opt *opts, int argc, char **argv,
+		 show_opts *o)
 {
-	static const struct option opts[] = {
-	    {"root", required_argument, NULL, 'r'},
-	    {"key", required_argument, NULL, 'k'},
-	    {"now", required_argument, NULL, 'n'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"signatures-only", no_argument, NULL, 's'},
-	    {NULL, 0, NULL, 0},
-	};
+	exai_cli_parser p;
+	const char *v;
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	exai_cli_parser_init(&p, call, opts, argc, argv, 0);
+	while ((c = exai_cli_next(&p, &v)) != EXAI_CLI_END) {
 		switch (c) {
-		case 'r':
-			o->root = optarg;
+		case O_ROOT:
+			o->root = v;
 			break;
-		case 'k':
-			o->key = optarg;
+		case O_KEY:
+			o->key = v;
 			break;
-		case 'n':
-			if (!exai_parse_time(optarg, &o->now))
-				return exb_usage_error(cmd, "bad time '%s'", optarg);
+		case O_NOW:
+			if (!exai_parse_time(v, &o->now))
+				return exai_cli_refuse(call, "bad time '%s'", v);
 			o->now_set = true;
 			break;
-		case 'j':
+		case O_JSON:
 			o->json = true;
 			break;
-		case 's':
-			if (strcmp(cmd, "verify"))
-				return exb_usage_error(cmd, "--signatures-only is a verify option");
+		case O_SIGNATURES_ONLY:
 			o->signatures_only = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return -1;
+		case EXAI_CLI_ARG:
+			if (o->bundle)
+				return exai_cli_refuse(
+				    call, "give exactly one BUNDLE ('%s' and '%s')", o->bundle, v);
+			o->bundle = v;
+			break;
 		default:
-			return exb_bad_option(cmd, argv);
+			return c; /* help or a refusal */
 		}
 	}
-	if (optind + 1 != argc)
-		return exb_usage_error(cmd, "give exactly one BUNDLE");
-	o->bundle = argv[optind];
+	if (!o->bundle)
+		return exai_cli_refuse(call, "give exactly one BUNDLE");
 	return 0;
 }
 
-int exb_cmd_inspect(int argc, char **argv)
+int exb_cmd_inspect(const exai_cli_call *call, int argc, char **argv)
 {
 	show_opts o = {0};
 	exai_bundle *b = NULL;
@@ -254,10 +254,10 @@ int exb_cmd_inspect(int argc, char **argv)
 	exai_verify_opts vo = {0};
 	bool checked = false, unlocked = false;
 	exai_error e;
-	int ret = parse("inspect", argc, argv, &o, inspect_usage);
+	int ret = parse(call, inspect_opts, argc, argv, &o);
 
 	if (ret)
-		return ret < 0 ? EXB_OK : ret;
+		return exai_cli_exit(ret);
 	if ((o.root && exai_root_load(o.root, &root, &e)) ||
 	    (o.key && exb_load_site_key(o.key, &key, &e))) {
 		ret = exb_report("inspect", &e, o.json, EXB_USAGE);
@@ -333,7 +333,7 @@ static json_t *strv_json(const char *const *v)
 	return a;
 }
 
-int exb_cmd_verify(int argc, char **argv)
+int exb_cmd_verify(const exai_cli_call *call, int argc, char **argv)
 {
 	show_opts o = {0};
 	exai_bundle *b = NULL;
@@ -343,14 +343,14 @@ int exb_cmd_verify(int argc, char **argv)
 	exai_progress prog;
 	bool decrypted, complete;
 	exai_error e;
-	int ret = parse("verify", argc, argv, &o, verify_usage);
+	int ret = parse(call, verify_opts, argc, argv, &o);
 
 	if (ret)
-		return ret < 0 ? EXB_OK : ret;
+		return exai_cli_exit(ret);
 	if (!o.root)
-		return exb_usage_error("verify", "--root ROOT is required");
+		return exai_cli_refuse(call, "--root ROOT is required");
 	if (o.key && o.signatures_only)
-		return exb_usage_error("verify", "give --key or --signatures-only, not both");
+		return exai_cli_refuse(call, "give --key or --signatures-only, not both");
 	if (exai_root_load(o.root, &root, &e) || exai_root_check_self(root, &e) ||
 	    (o.key && exb_load_site_key(o.key, &key, &e))) {
 		ret = exb_report("verify", &e, o.json, EXB_USAGE);

@@ -1,7 +1,6 @@
 /*
  * keygen: release and root keys (minisign Ed25519), site keys (X25519).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,26 +12,23 @@
 #include "exai/json.h"
 #include "exai/secmem.h"
 
-static void usage(FILE *out)
-{
-	fputs("usage: exai-bundle keygen --type release|root|site --out PREFIX\n"
-	      "                          [--password-file FILE | --no-password]\n"
-	      "                          [--kdf sensitive|interactive] [--json]\n"
-	      "\n"
-	      "Writes PREFIX.pub and PREFIX.key (mode 0600). Neither may exist already.\n"
-	      "release/root keys are minisign Ed25519 keys: stock 'minisign -V -p PREFIX.pub'\n"
-	      "verifies what they sign. Their secret key is encrypted with a password the way\n"
-	      "minisign does it (scrypt; --kdf interactive uses 16 MiB instead of 1 GiB): typed\n"
-	      "twice on the terminal, or the first line of --password-file FILE. Off a terminal\n"
-	      "one of --password-file or --no-password (store the key in the clear, as minisign\n"
-	      "-W) must be given. Commands that use an encrypted key ask for its password on the\n"
-	      "terminal, or take --password-file.\n"
-	      "site keys are X25519 keys that bundles are encrypted to; they have no password\n"
-	      "(the appliance reads its site key unattended), so they take neither option.\n"
-	      "Both files name the key's role in their comment line; commands that take a\n"
-	      "secret key refuse one of another role (a root key cannot sign a bundle).\n",
-	      out);
-}
+const char exb_keygen_help[] =
+    "usage: exai-bundle keygen --type release|root|site --out PREFIX\n"
+    "                          [--password-file FILE | --no-password]\n"
+    "                          [--kdf sensitive|interactive] [--json]\n"
+    "\n"
+    "Writes PREFIX.pub and PREFIX.key (mode 0600). Neither may exist already.\n"
+    "release/root keys are minisign Ed25519 keys: stock 'minisign -V -p PREFIX.pub'\n"
+    "verifies what they sign. Their secret key is encrypted with a password the way\n"
+    "minisign does it (scrypt; --kdf interactive uses 16 MiB instead of 1 GiB): typed\n"
+    "twice on the terminal, or the first line of --password-file FILE. Off a terminal\n"
+    "one of --password-file or --no-password (store the key in the clear, as minisign\n"
+    "-W) must be given. Commands that use an encrypted key ask for its password on the\n"
+    "terminal, or take --password-file.\n"
+    "site keys are X25519 keys that bundles are encrypted to; they have no password\n"
+    "(the appliance reads its site key unattended), so they take neither option.\n"
+    "Both files name the key's role in their comment line; commands that take a\n"
+    "secret key refuse one of another role (a root key cannot sign a bundle).\n";
 
 /* minisign's public key file, with the key's role in the comment line (the line stock
  * minisign ignores), ending in "minisign public key <KEYID>" as minisign writes it. */
@@ -50,71 +46,71 @@ static char *pubkey_text(const exai_pubkey *pk, exai_key_role role)
 	return out;
 }
 
-int exb_cmd_keygen(int argc, char **argv)
+enum { O_TYPE, O_OUT, O_PWFILE, O_NO_PASSWORD, O_KDF, O_JSON };
+
+int exb_cmd_keygen(const exai_cli_call *call, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"type", required_argument, NULL, 't'},
-	    {"out", required_argument, NULL, 'o'},
-	    {"password-file", required_argument, NULL, 'p'},
-	    {"no-password", no_argument, NULL, 'n'},
-	    {"kdf", required_argument, NULL, 'k'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	static const exai_cli_opt opts[] = {
+	    {"type", true, O_TYPE},
+	    {"out", true, O_OUT},
+	    {"password-file", true, O_PWFILE},
+	    {"no-password", false, O_NO_PASSWORD},
+	    {"kdf", true, O_KDF},
+	    {"json", false, O_JSON},
+	    {NULL, false, 0},
 	};
-	const char *type = NULL, *prefix = NULL, *pwfile = NULL;
+	const char *type = NULL, *prefix = NULL, *pwfile = NULL, *v;
 	exai_kdf_strength kdf = EXAI_KDF_SENSITIVE;
 	char *pub = NULL, *key = NULL, *pw = NULL;
 	char id[EXAI_KEYID_STR];
 	bool json = false, no_password = false;
+	exai_cli_parser p;
 	exai_error e;
 	int c, ret = EXB_OK;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	exai_cli_parser_init(&p, call, opts, argc, argv, 0);
+	while ((c = exai_cli_next(&p, &v)) != EXAI_CLI_END) {
 		switch (c) {
-		case 't':
-			type = optarg;
+		case O_TYPE:
+			type = v;
 			break;
-		case 'o':
-			prefix = optarg;
+		case O_OUT:
+			prefix = v;
 			break;
-		case 'p':
-			pwfile = optarg;
+		case O_PWFILE:
+			pwfile = v;
 			break;
-		case 'n':
+		case O_NO_PASSWORD:
 			no_password = true;
 			break;
-		case 'k':
-			if (!strcmp(optarg, "interactive"))
+		case O_KDF:
+			if (!strcmp(v, "interactive"))
 				kdf = EXAI_KDF_INTERACTIVE;
-			else if (strcmp(optarg, "sensitive"))
-				return exb_usage_error("keygen",
+			else if (strcmp(v, "sensitive"))
+				return exai_cli_refuse(call,
 						       "--kdf must be sensitive or interactive");
 			break;
-		case 'j':
+		case O_JSON:
 			json = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return EXB_OK;
+		case EXAI_CLI_ARG:
+			return exai_cli_refuse(call, "unexpected argument '%s'", v);
 		default:
-			return exb_bad_option("keygen", argv);
+			return exai_cli_exit(c);
 		}
 	}
-	if (optind != argc)
-		return exb_usage_error("keygen", "unexpected argument '%s'", argv[optind]);
 	if (!type || !prefix)
-		return exb_usage_error("keygen", "--type and --out are required");
+		return exai_cli_refuse(call, "--type and --out are required");
 	if (strcmp(type, "release") && strcmp(type, "root") && strcmp(type, "site"))
-		return exb_usage_error("keygen", "--type must be release, root or site");
+		return exai_cli_refuse(call, "--type must be release, root or site");
 	if (!strcmp(type, "site") && (pwfile || no_password))
-		return exb_usage_error("keygen", "site keys have no password: give neither "
-						 "--password-file nor --no-password");
+		return exai_cli_refuse(call, "site keys have no password: give neither "
+					     "--password-file nor --no-password");
 	if (pwfile && no_password)
-		return exb_usage_error("keygen", "--password-file and --no-password exclude each "
-						 "other");
+		return exai_cli_refuse(call, "--password-file and --no-password exclude each "
+					     "other");
 	if (strcmp(type, "site") && !pwfile && !no_password && !exb_prompt_available())
-		return exb_usage_error("keygen",
+		return exai_cli_refuse(call,
 				       "standard input is not a terminal to ask for the %s key's "
 				       "password on: give --password-file FILE, or --no-password "
 				       "to store the secret key unencrypted",

@@ -1,7 +1,6 @@
 /*
  * root: init (write an unsigned trust root), sign (add a root-key signature), show.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,119 +12,148 @@
 
 #define ROOT_DEFAULT_LIFETIME (365ull * 86400)
 
-static void usage(FILE *out)
+static const char init_help[] =
+    "usage: exai-bundle root init --out ROOT --root-key KEY.pub... --root-threshold K\n"
+    "                             --release-key KEY.pub... --release-threshold K\n"
+    "                             [--version N] [--expires TIME|never] [--created TIME]\n"
+    "\n"
+    "Writes a new, unsigned trust root to ROOT (which must not exist yet): its root keys\n"
+    "(which sign roots) and release keys (which sign bundles), each with a threshold.\n"
+    "TIME is unix seconds or YYYY-MM-DD[THH:MM:SSZ] (UTC). A root expires 365 days after\n"
+    "it was created unless --expires says otherwise ('never' only by choice): a stolen\n"
+    "root key then stops mattering at the latest when its root expires.\n"
+    "Next: exai-bundle root sign ROOT --key ROOTKEY.key (root-threshold root keys).\n";
+
+static const char sign_help[] =
+    "usage: exai-bundle root sign ROOT --key ROOTKEY.key [--password-file FILE]\n"
+    "\n"
+    "Adds a root key's signature to ROOT (rewritten atomically). Root N+1 is accepted\n"
+    "only when signed by root-threshold keys of root N and root-threshold keys of its\n"
+    "own: sign the new root with both sets. A password-protected root key's password is\n"
+    "asked for on the terminal, or read from --password-file FILE (required off a\n"
+    "terminal).\n";
+
+static const char show_help[] =
+    "usage: exai-bundle root show ROOT [--prev OLDROOT] [--json]\n"
+    "\n"
+    "Shows ROOT, checks its own signatures and, with --prev, that it may follow OLDROOT;\n"
+    "exits 1 when either check fails.\n";
+
+enum {
+	O_OUT,
+	O_ROOT_KEY,
+	O_ROOT_THRESHOLD,
+	O_RELEASE_KEY,
+	O_RELEASE_THRESHOLD,
+	O_VERSION,
+	O_EXPIRES,
+	O_CREATED,
+	O_KEY,
+	O_PWFILE,
+	O_PREV,
+	O_JSON
+};
+
+/* --root-key or --release-key @path: checked and loaded into @r. */
+static int init_key(const exai_cli_call *call, exai_root *r, int id, const char *path)
 {
-	fputs(
-	    "usage: exai-bundle root init --out ROOT --root-key KEY.pub... --root-threshold K\n"
-	    "                             --release-key KEY.pub... --release-threshold K\n"
-	    "                             [--version N] [--expires TIME|never] [--created TIME]\n"
-	    "       exai-bundle root sign ROOT --key ROOTKEY.key [--password-file FILE]\n"
-	    "       exai-bundle root show ROOT [--prev OLDROOT] [--json]\n"
-	    "\n"
-	    "A trust root lists root keys (which sign roots) and release keys (which sign\n"
-	    "bundles), each with a threshold. Root N+1 is accepted only when signed by\n"
-	    "root-threshold keys of root N and root-threshold keys of its own: sign the new root\n"
-	    "with both sets. TIME is unix seconds or YYYY-MM-DD[THH:MM:SSZ] (UTC). A root expires\n"
-	    "365 days after it was created unless --expires says otherwise ('never' only by\n"
-	    "choice): a stolen root key then stops mattering at the latest when its root expires.\n"
-	    "'sign' asks for a password-protected root key's password on the terminal, or reads\n"
-	    "it from --password-file FILE (required off a terminal).\n"
-	    "'show' checks the root's own signatures, and with --prev that it may follow OLDROOT;\n"
-	    "it exits 1 when either check fails.\n",
-	    out);
+	bool root = id == O_ROOT_KEY;
+	exai_pubkey *slot;
+	exai_error e;
+
+	if ((root ? r->n_root_keys : r->n_release_keys) == EXAI_ROOT_MAX_KEYS)
+		return exai_cli_refuse(call, "at most %d keys of each kind", EXAI_ROOT_MAX_KEYS);
+	slot = root ? &r->root_keys[r->n_root_keys++] : &r->release_keys[r->n_release_keys++];
+	if (exb_check_key_role(path, root ? EXAI_KEY_ROLE_ROOT : EXAI_KEY_ROLE_RELEASE,
+			       root ? "--root-key" : "--release-key", &e) ||
+	    exai_pubkey_load(path, slot, &e) != EXAI_OK)
+		return exb_report("root init", &e, false, EXB_USAGE);
+	return 0;
 }
 
-static int root_init(int argc, char **argv)
+/* The options of root init into @r; 0, or what exai_cli_exit turns into the exit code. */
+static int init_parse(const exai_cli_call *call, int argc, char **argv, exai_root *r,
+		      const char **out, bool *expires_set)
 {
-	static const struct option opts[] = {
-	    {"out", required_argument, NULL, 'o'},
-	    {"root-key", required_argument, NULL, 'r'},
-	    {"root-threshold", required_argument, NULL, 'R'},
-	    {"release-key", required_argument, NULL, 'l'},
-	    {"release-threshold", required_argument, NULL, 'L'},
-	    {"version", required_argument, NULL, 'v'},
-	    {"expires", required_argument, NULL, 'x'},
-	    {"created", required_argument, NULL, 'c'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	static const exai_cli_opt opts[] = {
+	    {"out", true, O_OUT},
+	    {"root-key", true, O_ROOT_KEY},
+	    {"root-threshold", true, O_ROOT_THRESHOLD},
+	    {"release-key", true, O_RELEASE_KEY},
+	    {"release-threshold", true, O_RELEASE_THRESHOLD},
+	    {"version", true, O_VERSION},
+	    {"expires", true, O_EXPIRES},
+	    {"created", true, O_CREATED},
+	    {NULL, false, 0},
 	};
+	exai_cli_parser p;
+	const char *v;
+	uint64_t n;
+	int c, ret;
+
+	exai_cli_parser_init(&p, call, opts, argc, argv, 0);
+	while ((c = exai_cli_next(&p, &v)) != EXAI_CLI_END) {
+		switch (c) {
+		case O_OUT:
+			*out = v;
+			break;
+		case O_ROOT_KEY:
+		case O_RELEASE_KEY:
+			if ((ret = init_key(call, r, c, v)))
+				return ret;
+			break;
+		case O_ROOT_THRESHOLD:
+		case O_RELEASE_THRESHOLD:
+			if (!exai_parse_u64(v, &n) || n > EXAI_ROOT_MAX_KEYS)
+				return exai_cli_refuse(call, "bad threshold '%s'", v);
+			*(c == O_ROOT_THRESHOLD ? &r->root_threshold : &r->release_threshold) =
+			    (unsigned)n;
+			break;
+		case O_VERSION:
+			if (!exai_parse_u64(v, &r->version))
+				return exai_cli_refuse(call, "bad version '%s'", v);
+			break;
+		case O_EXPIRES:
+			*expires_set = true;
+			if (!strcmp(v, "never")) {
+				r->expires = 0;
+				break;
+			}
+			/* fall through */
+		case O_CREATED:
+			if (!exai_parse_time(v, c == O_EXPIRES ? &r->expires : &r->created))
+				return exai_cli_refuse(call, "bad time '%s'", v);
+			break;
+		case EXAI_CLI_ARG:
+			return exai_cli_refuse(call, "unexpected argument '%s'", v);
+		default:
+			return c; /* help or a refusal */
+		}
+	}
+	if (!*out)
+		return exai_cli_refuse(call, "--out ROOT is required");
+	return 0;
+}
+
+static int root_init(const exai_cli_call *call, int argc, char **argv)
+{
 	exai_root *r = calloc(1, sizeof(*r));
 	const char *out = NULL;
 	bool expires_set = false;
 	char when[32];
-	uint64_t v;
 	char *text = NULL;
 	exai_error e;
-	int c, ret = EXB_USAGE;
+	int ret = EXB_USAGE;
 
 	if (!r)
 		return EXB_USAGE;
 	r->version = 1;
 	r->created = exb_now();
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		exai_pubkey *slot;
-		switch (c) {
-		case 'o':
-			out = optarg;
-			break;
-		case 'r':
-		case 'l':
-			if ((c == 'r' ? r->n_root_keys : r->n_release_keys) == EXAI_ROOT_MAX_KEYS) {
-				exb_usage_error("root init", "at most %d keys of each kind",
-						EXAI_ROOT_MAX_KEYS);
-				goto out;
-			}
-			slot = c == 'r' ? &r->root_keys[r->n_root_keys++]
-					: &r->release_keys[r->n_release_keys++];
-			if (exb_check_key_role(
-				optarg, c == 'r' ? EXAI_KEY_ROLE_ROOT : EXAI_KEY_ROLE_RELEASE,
-				c == 'r' ? "--root-key" : "--release-key", &e) ||
-			    exai_pubkey_load(optarg, slot, &e) != EXAI_OK) {
-				exb_report("root init", &e, false, EXB_USAGE);
-				goto out;
-			}
-			break;
-		case 'R':
-		case 'L':
-			if (!exai_parse_u64(optarg, &v) || v > EXAI_ROOT_MAX_KEYS) {
-				exb_usage_error("root init", "bad threshold '%s'", optarg);
-				goto out;
-			}
-			*(c == 'R' ? &r->root_threshold : &r->release_threshold) = (unsigned)v;
-			break;
-		case 'v':
-			if (!exai_parse_u64(optarg, &r->version)) {
-				exb_usage_error("root init", "bad version '%s'", optarg);
-				goto out;
-			}
-			break;
-		case 'x':
-			expires_set = true;
-			if (!strcmp(optarg, "never")) {
-				r->expires = 0;
-				break;
-			}
-			/* fall through */
-		case 'c':
-			if (!exai_parse_time(optarg, c == 'x' ? &r->expires : &r->created)) {
-				exb_usage_error("root init", "bad time '%s'", optarg);
-				goto out;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			ret = EXB_OK;
-			goto out;
-		default:
-			exb_bad_option("root init", argv);
-			goto out;
-		}
-	}
-	if (!out || optind != argc) {
-		exb_usage_error("root init", "--out ROOT is required (and no other arguments)");
+	if ((ret = init_parse(call, argc, argv, r, &out, &expires_set))) {
+		ret = exai_cli_exit(ret);
 		goto out;
 	}
+	ret = EXB_USAGE;
 	/* TUF requires an expiry on root metadata; a year is its usual choice for roots, whose
 	 * keys are offline and rotate rarely. */
 	if (!expires_set)
@@ -158,15 +186,11 @@ out:
 	return ret;
 }
 
-static int root_sign(int argc, char **argv)
+static int root_sign(const exai_cli_call *call, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"key", required_argument, NULL, 'k'},
-	    {"password-file", required_argument, NULL, 'p'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *keyfile = NULL, *pwfile = NULL, *path;
+	static const exai_cli_opt opts[] = {
+	    {"key", true, O_KEY}, {"password-file", true, O_PWFILE}, {NULL, false, 0}};
+	const char *keyfile = NULL, *pwfile = NULL, *path = NULL, *v;
 	exai_seckey *sk = NULL;
 	exai_root *r = NULL;
 	uint8_t *msg = NULL;
@@ -174,28 +198,25 @@ static int root_sign(int argc, char **argv)
 	size_t mlen = 0, slot;
 	char id[EXAI_KEYID_STR];
 	bool own = false;
+	exai_cli_parser p;
 	exai_error e;
 	int c, ret = EXB_USAGE;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			keyfile = optarg;
-			break;
-		case 'p':
-			pwfile = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXB_OK;
-		default:
-			return exb_bad_option("root sign", argv);
-		}
+	exai_cli_parser_init(&p, call, opts, argc, argv, 0);
+	while ((c = exai_cli_next(&p, &v)) != EXAI_CLI_END) {
+		if (c == O_KEY)
+			keyfile = v;
+		else if (c == O_PWFILE)
+			pwfile = v;
+		else if (c == EXAI_CLI_ARG && !path)
+			path = v;
+		else if (c == EXAI_CLI_ARG)
+			return exai_cli_refuse(call, "one ROOT only ('%s' and '%s')", path, v);
+		else
+			return exai_cli_exit(c);
 	}
-	if (optind + 1 != argc || !keyfile)
-		return exb_usage_error("root sign", "usage: root sign ROOT --key ROOTKEY.key");
-	path = argv[optind];
+	if (!path || !keyfile)
+		return exai_cli_refuse(call, "usage: root sign ROOT --key ROOTKEY.key");
 	if (exai_root_load(path, &r, &e) ||
 	    exb_load_seckey(keyfile, pwfile, EXAI_KEY_ROLE_ROOT, "signing a trust root", &sk, &e)) {
 		ret = exb_report("root sign", &e, false, EXB_USAGE);
@@ -250,43 +271,36 @@ static json_t *keys_json(const exai_pubkey *keys, size_t n)
 	return a;
 }
 
-static int root_show(int argc, char **argv)
+static int root_show(const exai_cli_call *call, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"prev", required_argument, NULL, 'p'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *prev_path = NULL;
+	static const exai_cli_opt opts[] = {
+	    {"prev", true, O_PREV}, {"json", false, O_JSON}, {NULL, false, 0}};
+	const char *prev_path = NULL, *path = NULL, *v;
 	exai_root *r = NULL, *prev = NULL;
 	bool json = false, self_ok, chain_ok = true;
 	char chain_msg[EXAI_ERROR_MSG_MAX] = "";
 	char created[32], expires[32] = "never";
+	exai_cli_parser p;
 	exai_error e;
 	unsigned nvalid;
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			prev_path = optarg;
-			break;
-		case 'j':
+	exai_cli_parser_init(&p, call, opts, argc, argv, 0);
+	while ((c = exai_cli_next(&p, &v)) != EXAI_CLI_END) {
+		if (c == O_PREV)
+			prev_path = v;
+		else if (c == O_JSON)
 			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXB_OK;
-		default:
-			return exb_bad_option("root show", argv);
-		}
+		else if (c == EXAI_CLI_ARG && !path)
+			path = v;
+		else if (c == EXAI_CLI_ARG)
+			return exai_cli_refuse(call, "one ROOT only ('%s' and '%s')", path, v);
+		else
+			return exai_cli_exit(c);
 	}
-	if (optind + 1 != argc)
-		return exb_usage_error("root show", "usage: root show ROOT [--prev OLDROOT]");
-	if (exai_root_load(argv[optind], &r, &e) ||
-	    (prev_path && exai_root_load(prev_path, &prev, &e))) {
+	if (!path)
+		return exai_cli_refuse(call, "usage: root show ROOT [--prev OLDROOT]");
+	if (exai_root_load(path, &r, &e) || (prev_path && exai_root_load(prev_path, &prev, &e))) {
 		free(r);
 		return exb_report("root show", &e, json, EXB_USAGE);
 	}
@@ -336,17 +350,22 @@ static int root_show(int argc, char **argv)
 	return self_ok && chain_ok ? EXB_OK : EXB_FAIL;
 }
 
-int exb_cmd_root(int argc, char **argv)
-{
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXB_USAGE : EXB_OK;
-	}
-	if (!strcmp(argv[1], "init"))
-		return root_init(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "sign"))
-		return root_sign(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "show"))
-		return root_show(argc - 1, argv + 1);
-	return exb_usage_error("root", "unknown subcommand '%s'", argv[1]);
-}
+static const exai_cli_cmd root_cmds[] = {
+    {"init", "write a new, unsigned trust root", init_help, root_init, NULL},
+    {"sign", "add a root key's signature to a trust root", sign_help, root_sign, NULL},
+    {"show", "show a trust root and check its signatures", show_help, root_show, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const exai_cli_opt root_global[] = {{"json", false, O_JSON}, {NULL, false, 0}};
+
+const exai_cli_tool exb_root_tool = {
+    .name = "exai-bundle root",
+    .usage = "usage: exai-bundle root <command> [options]\n",
+    .epilog = "A trust root lists root keys (which sign roots) and release keys (which sign\n"
+	      "bundles), each with a threshold. Root N+1 is accepted only when signed by\n"
+	      "root-threshold keys of root N and root-threshold keys of its own.\n"
+	      "Run 'exai-bundle root <command> --help' for a command's options.\n",
+    .cmds = root_cmds,
+    .global = root_global,
+};

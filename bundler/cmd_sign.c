@@ -3,7 +3,6 @@
  * a standalone copy of an index on another machine, or attaches a signature made elsewhere
  * (for example by stock 'minisign -S -m index').
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,38 +17,34 @@
 #include "exai/text.h"
 #include "bundle_write.h"
 
-static void usage(FILE *out)
-{
-	fputs(
-	    "usage: exai-bundle sign BUNDLE --key RELEASE.key [--password-file FILE] [--root "
-	    "ROOT]\n"
-	    "                        [--replace] [--json]\n"
-	    "       exai-bundle sign BUNDLE --attach SIGNATURE.minisig\n"
-	    "                        [--pubkey RELEASE.pub] [--root ROOT] [--replace] [--json]\n"
-	    "       exai-bundle sign BUNDLE --remove KEYID [--json]\n"
-	    "       exai-bundle sign INDEX --key RELEASE.key --out SIGNATURE.minisig\n"
-	    "\n"
-	    "Signs the bundle's index (a few KiB): instant for any bundle size. Each signer runs\n"
-	    "it with their own key, on their own machine. A signer without the bundle can sign a\n"
-	    "copy of its 'index' file with --out, and the signature is then added with --attach.\n"
-	    "Signatures are minisign files: 'minisign -V -p RELEASE.pub -m index -x SIG' checks\n"
-	    "one, and a signature made by 'minisign -S -m index' can be attached.\n"
-	    "An attached signature must verify over this bundle's index with its public key: from\n"
-	    "--pubkey, else the release keys of --root (after the bundle's root chain), else "
-	    "those\n"
-	    "of the newest root the bundle carries. With --root the signing key must be one of\n"
-	    "the effective root's release keys. The key must be a release key (a root or site key\n"
-	    "is refused). A password-protected key's password is asked for on the terminal, or\n"
-	    "read from the first line of --password-file FILE (required off a terminal).\n"
-	    "A bundle holds one signature per key: signing twice with a key is refused, unless\n"
-	    "--replace (the old signature by that key is replaced). --remove drops every "
-	    "signature\n"
-	    "by KEYID. An .exb is rewritten to a new file and renamed into place for --replace "
-	    "and\n"
-	    "--remove (a copy of the bundle: minutes for many GB on a slow disk); a plain sign\n"
-	    "appends in place, crash-safe.\n",
-	    out);
-}
+const char exb_sign_help[] =
+    "usage: exai-bundle sign BUNDLE --key RELEASE.key [--password-file FILE] [--root "
+    "ROOT]\n"
+    "                        [--replace] [--json]\n"
+    "       exai-bundle sign BUNDLE --attach SIGNATURE.minisig\n"
+    "                        [--pubkey RELEASE.pub] [--root ROOT] [--replace] [--json]\n"
+    "       exai-bundle sign BUNDLE --remove KEYID [--json]\n"
+    "       exai-bundle sign INDEX --key RELEASE.key --out SIGNATURE.minisig\n"
+    "\n"
+    "Signs the bundle's index (a few KiB): instant for any bundle size. Each signer runs\n"
+    "it with their own key, on their own machine. A signer without the bundle can sign a\n"
+    "copy of its 'index' file with --out, and the signature is then added with --attach.\n"
+    "Signatures are minisign files: 'minisign -V -p RELEASE.pub -m index -x SIG' checks\n"
+    "one, and a signature made by 'minisign -S -m index' can be attached.\n"
+    "An attached signature must verify over this bundle's index with its public key: from\n"
+    "--pubkey, else the release keys of --root (after the bundle's root chain), else "
+    "those\n"
+    "of the newest root the bundle carries. With --root the signing key must be one of\n"
+    "the effective root's release keys. The key must be a release key (a root or site key\n"
+    "is refused). A password-protected key's password is asked for on the terminal, or\n"
+    "read from the first line of --password-file FILE (required off a terminal).\n"
+    "A bundle holds one signature per key: signing twice with a key is refused, unless\n"
+    "--replace (the old signature by that key is replaced). --remove drops every "
+    "signature\n"
+    "by KEYID. An .exb is rewritten to a new file and renamed into place for --replace "
+    "and\n"
+    "--remove (a copy of the bundle: minutes for many GB on a slow disk); a plain sign\n"
+    "appends in place, crash-safe.\n";
 
 static bool is_index_file(const char *path)
 {
@@ -150,7 +145,7 @@ static exai_status newest_carried_root(const exai_bundle *b, exai_root **out, ex
 }
 
 typedef struct sign_opts {
-	const char *keyfile, *pwfile, *attach, *outfile, *pubkey, *rootfile, *remove;
+	const char *target, *keyfile, *pwfile, *attach, *outfile, *pubkey, *rootfile, *remove;
 	bool json, replace;
 } sign_opts;
 
@@ -208,75 +203,77 @@ static exai_status attach_key(const sign_opts *o, const exai_bundle *b, const ex
 	return EXAI_OK;
 }
 
-static int parse_opts(int argc, char **argv, sign_opts *o)
+enum { O_KEY, O_PWFILE, O_ATTACH, O_OUT, O_PUBKEY, O_ROOT, O_REMOVE, O_REPLACE, O_JSON };
+
+/* 0, or what exai_cli_exit turns into the exit code. */
+static int parse_opts(const exai_cli_call *call, int argc, char **argv, sign_opts *o)
 {
-	static const struct option opts[] = {
-	    {"key", required_argument, NULL, 'k'},
-	    {"password-file", required_argument, NULL, 'p'},
-	    {"attach", required_argument, NULL, 'a'},
-	    {"out", required_argument, NULL, 'o'},
-	    {"pubkey", required_argument, NULL, 'P'},
-	    {"root", required_argument, NULL, 'r'},
-	    {"remove", required_argument, NULL, 'R'},
-	    {"replace", no_argument, NULL, 'x'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	static const exai_cli_opt opts[] = {
+	    {"key", true, O_KEY},	{"password-file", true, O_PWFILE},
+	    {"attach", true, O_ATTACH}, {"out", true, O_OUT},
+	    {"pubkey", true, O_PUBKEY}, {"root", true, O_ROOT},
+	    {"remove", true, O_REMOVE}, {"replace", false, O_REPLACE},
+	    {"json", false, O_JSON},	{NULL, false, 0},
 	};
+	exai_cli_parser p;
+	const char *v;
 	int c, modes;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	exai_cli_parser_init(&p, call, opts, argc, argv, 0);
+	while ((c = exai_cli_next(&p, &v)) != EXAI_CLI_END) {
 		switch (c) {
-		case 'k':
-			o->keyfile = optarg;
+		case O_KEY:
+			o->keyfile = v;
 			break;
-		case 'p':
-			o->pwfile = optarg;
+		case O_PWFILE:
+			o->pwfile = v;
 			break;
-		case 'a':
-			o->attach = optarg;
+		case O_ATTACH:
+			o->attach = v;
 			break;
-		case 'o':
-			o->outfile = optarg;
+		case O_OUT:
+			o->outfile = v;
 			break;
-		case 'P':
-			o->pubkey = optarg;
+		case O_PUBKEY:
+			o->pubkey = v;
 			break;
-		case 'r':
-			o->rootfile = optarg;
+		case O_ROOT:
+			o->rootfile = v;
 			break;
-		case 'R':
-			o->remove = optarg;
+		case O_REMOVE:
+			o->remove = v;
 			break;
-		case 'x':
+		case O_REPLACE:
 			o->replace = true;
 			break;
-		case 'j':
+		case O_JSON:
 			o->json = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return -1;
+		case EXAI_CLI_ARG:
+			if (o->target)
+				return exai_cli_refuse(call, "one BUNDLE only ('%s' and '%s')",
+						       o->target, v);
+			o->target = v;
+			break;
 		default:
-			return exb_bad_option("sign", argv);
+			return c; /* help or a refusal */
 		}
 	}
 	modes = !!o->keyfile + !!o->attach + !!o->remove;
-	if (optind + 1 != argc || modes != 1)
-		return exb_usage_error(
-		    "sign", "give BUNDLE and exactly one of --key, --attach or --remove");
+	if (!o->target || modes != 1)
+		return exai_cli_refuse(
+		    call, "give BUNDLE and exactly one of --key, --attach or --remove");
 	if (o->outfile && !o->keyfile)
-		return exb_usage_error("sign", "--out goes with --key (signing an index copy)");
+		return exai_cli_refuse(call, "--out goes with --key (signing an index copy)");
 	if (o->pubkey && !o->attach)
-		return exb_usage_error("sign", "--pubkey goes with --attach");
+		return exai_cli_refuse(call, "--pubkey goes with --attach");
 	if (o->remove && (o->replace || o->rootfile || o->pwfile))
-		return exb_usage_error("sign", "--remove takes no other option but --json");
+		return exai_cli_refuse(call, "--remove takes no other option but --json");
 	return 0;
 }
 
 /* Signs a standalone copy of an index (a signer's machine without the bundle). */
-static int sign_index_copy(const sign_opts *o, const char *target)
+static int sign_index_copy(const exai_cli_call *call, const sign_opts *o, const char *target)
 {
 	uint8_t *ixdata = NULL;
 	size_t ixlen = 0;
@@ -287,8 +284,7 @@ static int sign_index_copy(const sign_opts *o, const char *target)
 	int ret = EXB_OK;
 
 	if (!o->outfile)
-		return exb_usage_error("sign", "%s is an index file: give --out SIG.minisig",
-				       target);
+		return exai_cli_refuse(call, "%s is an index file: give --out SIG.minisig", target);
 	/* Only a well-formed index is signed; its id, channel and sequence go into the
 	 * trusted comment. */
 	if (exai_file_read_bounded(target, EXAI_INDEX_MAX_BYTES, &ixdata, &ixlen, &e) ||
@@ -314,7 +310,7 @@ out:
 	return ret;
 }
 
-int exb_cmd_sign(int argc, char **argv)
+int exb_cmd_sign(const exai_cli_call *call, int argc, char **argv)
 {
 	sign_opts o = {0};
 	exai_seckey *sk = NULL;
@@ -327,13 +323,13 @@ int exb_cmd_sign(int argc, char **argv)
 	uint8_t id[EXAI_KEYID_LEN];
 	unsigned removed = 0;
 	exai_error e;
-	int ret = parse_opts(argc, argv, &o);
+	int ret = parse_opts(call, argc, argv, &o);
 
 	if (ret)
-		return ret < 0 ? EXB_OK : ret;
-	target = argv[optind];
+		return exai_cli_exit(ret);
+	target = o.target;
 	if (o.outfile || (o.keyfile && is_index_file(target)))
-		return sign_index_copy(&o, target);
+		return sign_index_copy(call, &o, target);
 	if (o.rootfile &&
 	    (exai_root_load(o.rootfile, &trusted, &e) || exai_root_check_self(trusted, &e))) {
 		ret = exb_report("sign", &e, o.json, EXB_USAGE);

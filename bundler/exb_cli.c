@@ -3,9 +3,6 @@
  */
 #include "exb_cli.h"
 
-#include <getopt.h>
-
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,27 +22,6 @@ int exb_report(const char *cmd, const exai_error *e, bool json, int code)
 	else
 		fprintf(stderr, "exai-bundle %s: %s\n", cmd, e->msg);
 	return code;
-}
-
-bool exb_json_errors;
-
-int exb_usage_error(const char *cmd, const char *fmt, ...)
-{
-	char who[64], hint[96], msg[EXAI_ERROR_MSG_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(who, sizeof(who), "exai-bundle %s", cmd);
-	snprintf(hint, sizeof(hint), "see 'exai-bundle %s --help'", cmd);
-	return exai_cli_usage(who, exb_json_errors, hint, "%s", msg);
-}
-
-int exb_bad_option(const char *cmd, char **argv)
-{
-	/* getopt_long (opterr 0) has stepped over the option it could not take. */
-	return exb_usage_error(cmd, "unknown option '%s', or it needs a value", argv[optind - 1]);
 }
 
 exai_status exb_read_password(const char *path, char **out, exai_error *e)

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "exai/cli.h"
 #include "exai/error.h"
 #include "exai/root.h"
 #include "exai/sign.h"
@@ -21,14 +22,6 @@ enum { EXB_OK = 0, EXB_FAIL = 1, EXB_USAGE = 2 };
 /* Prints "exai-bundle <cmd>: <message>" to stderr, or the JSON error object to stdout when
  * @json; returns @code. */
 int exb_report(const char *cmd, const exai_error *e, bool json, int code);
-/* With --json anywhere on the command line (set by main): usage errors are also a JSON error
- * document on stdout (exai/cli.h). */
-extern bool exb_json_errors;
-/* Prints a usage error and returns EXB_USAGE. */
-int exb_usage_error(const char *cmd, const char *fmt, ...) EXAI_PRINTF(2, 3);
-/* The usage error for the option getopt_long just refused (call from its '?' case). */
-int exb_bad_option(const char *cmd, char **argv);
-
 /* Reads a password from the first line of @path (NULL: none). *out in guarded memory. */
 exai_status exb_read_password(const char *path, char **out, exai_error *e) EXAI_WUR;
 /* Loads a release/root secret key, with the password from @password_file if given, for a
@@ -51,11 +44,15 @@ uint64_t exb_now(void);
 /* "2026-11-30T12:00:00Z" into @buf. */
 void exb_format_time(uint64_t t, char *buf, size_t cap);
 
-int exb_cmd_keygen(int argc, char **argv);
-int exb_cmd_root(int argc, char **argv);
-int exb_cmd_create(int argc, char **argv);
-int exb_cmd_sign(int argc, char **argv);
-int exb_cmd_inspect(int argc, char **argv);
-int exb_cmd_verify(int argc, char **argv);
+/* The commands (exai_bundle.c's table), each with its --help text. */
+int exb_cmd_keygen(const exai_cli_call *call, int argc, char **argv);
+int exb_cmd_create(const exai_cli_call *call, int argc, char **argv);
+int exb_cmd_sign(const exai_cli_call *call, int argc, char **argv);
+int exb_cmd_inspect(const exai_cli_call *call, int argc, char **argv);
+int exb_cmd_verify(const exai_cli_call *call, int argc, char **argv);
+extern const char exb_keygen_help[], exb_create_help[], exb_sign_help[], exb_inspect_help[],
+    exb_verify_help[];
+/* root: init, sign and show, a command table of their own. */
+extern const exai_cli_tool exb_root_tool;
 
 #endif

@@ -32,6 +32,8 @@
 #                 links, no hard link outside, and the file list matches the disk.
 #                 extract_fuzz_selftest (fuzz_extract_selftest.c) plants each violation and
 #                 requires the check to see it.
+#   fuzz_cli      (lib.cmake) the CLI layer (lib/core/cli.c): command lines through
+#                 exai_cli_dispatch; what a command sees must keep the option syntax
 # A harness registered in another tests/*.cmake gets its line here too.
 #
 # Coverage of a corpus (clang source-based coverage of the replay binary):

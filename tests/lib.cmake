@@ -29,3 +29,7 @@ foreach(s test_bundle_open test_bundle_verify test_bundle_stream)
   exai_check_suite(${s} unit/lib/${s}.c exai_sign)
   target_sources(${s} PRIVATE ${EXAI_TESTS_DIR}/unit/lib/bundle_builder.c)
 endforeach()
+# The CLI layer: the command table's dispatcher and the option parser of every tool.
+exai_check_suite(test_cli unit/lib/test_cli.c)
+# The CLI layer under hostile command lines: what a command sees keeps the option syntax.
+exai_fuzz_harness(cli)

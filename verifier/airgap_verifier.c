@@ -1,76 +1,55 @@
 /*
- * airgap-verifier: proves that nothing phones home. Front end: dispatches to a mode.
+ * airgap-verifier: proves that nothing phones home. Front end: the command table of the four
+ * modes (exai/cli.h dispatches, each mode parses its own options).
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "commands.h"
 #include "report.h"
 #include "exai/cli.h"
 #include "exai/secmem.h"
-#include "exai/version.h"
 
-static void usage(FILE *out)
+static const exai_cli_cmd cmds[] = {
+    {"scan", "PATH...: static scan of files, trees, tar/OCI archives and charts", vf_scan_help,
+     vf_cmd_scan, NULL},
+    {"run", "-- CMD ARGS...: run CMD with no route out; report every lookup and attempt",
+     vf_run_help, vf_cmd_run, NULL},
+    {"host", "check the live host (routes, sockets, resolvers, drift)", vf_host_help, vf_cmd_host,
+     NULL},
+    {"bundle", "MEDIA: verify a bundle offline, then scan its contents", vf_bundle_help,
+     vf_cmd_bundle, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+/* Options that may come before the mode (and are handed to it). */
+static const exai_cli_opt global[] = {{"json", false, 0}, {NULL, false, 0}};
+
+static int prepare(const exai_cli_call *call)
 {
-	fputs("usage: airgap-verifier <command> [options]\n"
-	      "       airgap-verifier --version | --help\n"
-	      "\n"
-	      "commands:\n"
-	      "  scan PATH...        static scan of files, trees, tar/OCI archives and charts\n"
-	      "  run -- CMD ARGS...  run CMD with no route out; report every lookup and attempt\n"
-	      "  host                check the live host (routes, sockets, resolvers, drift)\n"
-	      "  bundle MEDIA        verify a bundle offline, then scan its contents\n"
-	      "\n"
-	      "Run 'airgap-verifier <command> --help' for a command's options.\n"
-	      "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or runtime error.\n",
-	      out);
+	exai_error e;
+
+	if (exai_init(&e) == EXAI_OK)
+		return 0;
+	fprintf(stderr, "%s: %s\n", call->who, e.msg);
+	return 2;
 }
+
+static const exai_cli_tool tool = {
+    .name = "airgap-verifier",
+    .usage = "usage: airgap-verifier <command> [options]\n"
+	     "       airgap-verifier --version | --help | help COMMAND\n",
+    .epilog = "Run 'airgap-verifier <command> --help' for a command's options.\n"
+	      "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or runtime "
+	      "error.\n",
+    .cmds = cmds,
+    .global = global,
+    .version = true,
+    .prepare = prepare,
+};
 
 int main(int argc, char **argv)
 {
-	exai_error e;
-	const char *cmd;
-
+	/* Setup errors of every mode (vf_fail, vf_usage_error) are JSON too with --json. */
 	vf_json_errors = exai_cli_json_requested(argc, argv);
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	cmd = argv[1];
-	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-		usage(stdout);
-		return 0;
-	}
-	if (!strcmp(cmd, "--version")) {
-		exai_version_print(stdout, "airgap-verifier");
-		return 0;
-	}
-	if (exai_init(&e) != EXAI_OK) {
-		fprintf(stderr, "airgap-verifier: %s\n", e.msg);
-		return 2;
-	}
-#ifdef VF_HAVE_SCAN
-	if (!strcmp(cmd, "scan"))
-		return vf_cmd_scan(argc - 1, argv + 1);
-#endif
-#ifdef VF_HAVE_RUN
-	if (!strcmp(cmd, "run"))
-		return vf_cmd_run(argc - 1, argv + 1);
-#endif
-#ifdef VF_HAVE_HOST
-	if (!strcmp(cmd, "host"))
-		return vf_cmd_host(argc - 1, argv + 1);
-#endif
-#ifdef VF_HAVE_BUNDLEMODE
-	if (!strcmp(cmd, "bundle"))
-		return vf_cmd_bundle(argc - 1, argv + 1);
-#endif
-	if (!strcmp(cmd, "scan") || !strcmp(cmd, "run") || !strcmp(cmd, "host") ||
-	    !strcmp(cmd, "bundle")) {
-		fprintf(stderr, "airgap-verifier: '%s' is not built into this version yet\n", cmd);
-		return 2;
-	}
-	return exai_cli_usage("airgap-verifier", vf_json_errors,
-			      "see 'airgap-verifier --help' for the commands", "unknown %s '%s'",
-			      cmd[0] == '-' ? "option" : "command", cmd);
+	return exai_cli_dispatch(&tool, argc, argv);
 }

@@ -33,95 +33,135 @@ typedef struct opts {
 	uint64_t max_ratio;
 } opts;
 
-static void usage(FILE *out)
+const char vf_bundle_help[] =
+    "usage: airgap-verifier bundle MEDIA --root ROOT [--key SITE.key] [--rules FILE]\n"
+    "                              [--allow FILE] [--format text|json|junit|sarif]\n"
+    "                              [--output FILE] [--fail-on SEVERITY|none]\n"
+    "                              [--now TIME] [--max-unpack-ratio N]\n"
+    "                              [--no-default-rules] [--json]\n"
+    "\n"
+    "Verifies MEDIA (a bundle directory or .exb) offline against the trust root ROOT,\n"
+    "decrypts it with SITE.key, scans its contents with the scan rules and checks that\n"
+    "every image its chart and manifests reference is in its image archives by digest.\n"
+    "Nothing is installed. An encrypted bundle without --key fails closed (high).\n"
+    "--now: expiry is checked against TIME (unix seconds or YYYY-MM-DD[THH:MM:SSZ]),\n"
+    "default the clock. --fail-on: lowest severity that fails (default: medium).\n"
+    "Tar components must pass exai-update apply's extraction rules; --max-unpack-ratio:\n"
+    "the appliance's max_unpack_ratio (default 1000).\n"
+    "Exit status: 0 clean, 1 verification failed or findings at or above --fail-on,\n"
+    "2 usage or runtime error.\n";
+
+enum {
+	O_ROOT,
+	O_KEY,
+	O_RULES,
+	O_ALLOW,
+	O_FORMAT,
+	O_JSON,
+	O_OUTPUT,
+	O_FAIL_ON,
+	O_NOW,
+	O_WINDOW_MIB,
+	O_MAX_UNPACK_RATIO,
+	O_NO_DEFAULT_RULES,
+};
+
+static const exai_cli_opt bundle_opts[] = {
+    {"root", true, O_ROOT},
+    {"key", true, O_KEY},
+    {"rules", true, O_RULES},
+    {"allow", true, O_ALLOW},
+    {"format", true, O_FORMAT},
+    {"json", false, O_JSON},
+    {"output", true, O_OUTPUT},
+    {"fail-on", true, O_FAIL_ON},
+    {"now", true, O_NOW},
+    {"window-mib", true, O_WINDOW_MIB}, /* testing: windows of oversized blobs */
+    {"max-unpack-ratio", true, O_MAX_UNPACK_RATIO},
+    {"no-default-rules", false, O_NO_DEFAULT_RULES},
+    {NULL, false, 0},
+};
+
+/* One option's value into @o; 0 or the usage error's exit code. */
+static int bundle_option(int id, const char *v, opts *o)
 {
-	fputs("usage: airgap-verifier bundle MEDIA --root ROOT [--key SITE.key] [--rules FILE]\n"
-	      "                              [--allow FILE] [--format text|json|junit|sarif]\n"
-	      "                              [--output FILE] [--fail-on SEVERITY|none]\n"
-	      "                              [--now TIME] [--max-unpack-ratio N]\n"
-	      "                              [--no-default-rules] [--json]\n"
-	      "\n"
-	      "Verifies MEDIA (a bundle directory or .exb) offline against the trust root ROOT,\n"
-	      "decrypts it with SITE.key, scans its contents with the scan rules and checks that\n"
-	      "every image its chart and manifests reference is in its image archives by digest.\n"
-	      "Nothing is installed. An encrypted bundle without --key fails closed (high).\n"
-	      "--now: expiry is checked against TIME (unix seconds or YYYY-MM-DD[THH:MM:SSZ]),\n"
-	      "default the clock. --fail-on: lowest severity that fails (default: medium).\n"
-	      "Tar components must pass exai-update apply's extraction rules; --max-unpack-ratio:\n"
-	      "the appliance's max_unpack_ratio (default 1000).\n"
-	      "Exit status: 0 clean, 1 verification failed or findings at or above --fail-on,\n"
-	      "2 usage or runtime error.\n",
-	      out);
+	uint64_t n;
+
+	switch (id) {
+	case O_ROOT:
+		o->root = v;
+		break;
+	case O_KEY:
+		o->key = v;
+		break;
+	case O_RULES:
+		if (o->nrules == MAX_RULE_FILES)
+			return vf_usage_error("bundle", "too many --rules files");
+		o->rules[o->nrules++] = v;
+		break;
+	case O_ALLOW:
+		o->allow = v;
+		break;
+	case O_FORMAT:
+		if (!vf_format_parse(v, &o->fmt))
+			return vf_usage_error("bundle",
+					      "unknown format '%s' (text, json, junit, sarif)", v);
+		break;
+	case O_JSON:
+		o->fmt = VF_FMT_JSON;
+		break;
+	case O_OUTPUT:
+		o->output = v;
+		break;
+	case O_FAIL_ON:
+		o->fail_never = !strcmp(v, "none");
+		if (!o->fail_never && !vf_severity_parse(v, &o->fail_on))
+			return vf_usage_error("bundle", "unknown severity '%s'", v);
+		break;
+	case O_NOW:
+		if (!exai_parse_time(v, &o->now))
+			return vf_usage_error(
+			    "bundle", "--now wants unix seconds or YYYY-MM-DD, not '%s'", v);
+		o->now_set = true;
+		break;
+	case O_WINDOW_MIB:
+		if (!exai_parse_u64(v, &n) || n < 1 || n > 1024)
+			return vf_usage_error("bundle", "--window-mib wants 1..1024, not '%s'", v);
+		o->window_mib = (unsigned)n;
+		break;
+	case O_MAX_UNPACK_RATIO:
+		if (!exai_parse_u64(v, &n) || n < 1 || n > 1000000)
+			return vf_usage_error("bundle",
+					      "--max-unpack-ratio wants 1..1000000, not '%s'", v);
+		o->max_ratio = n;
+		break;
+	case O_NO_DEFAULT_RULES:
+		o->no_default = true;
+		break;
+	}
+	return 0;
 }
 
-static int parse(int argc, char **argv, opts *o)
+/* 0, or what exai_cli_exit turns into the exit code. */
+static int parse(const exai_cli_call *call, int argc, char **argv, opts *o)
 {
+	exai_cli_parser p;
+	const char *v;
+	int id, ret;
+
 	o->fmt = VF_FMT_TEXT;
 	o->fail_on = VF_SEV_MEDIUM;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		bool takes = !strcmp(a, "--root") || !strcmp(a, "--key") || !strcmp(a, "--rules") ||
-			     !strcmp(a, "--allow") || !strcmp(a, "--format") ||
-			     !strcmp(a, "--output") || !strcmp(a, "--fail-on") ||
-			     !strcmp(a, "--now") || !strcmp(a, "--window-mib") ||
-			     !strcmp(a, "--max-unpack-ratio");
-		uint64_t n;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return -1;
-		}
-		if (takes && !v)
-			return vf_usage_error("bundle", "%s needs a value", a);
-		if (!strcmp(a, "--root")) {
-			o->root = v;
-		} else if (!strcmp(a, "--key")) {
-			o->key = v;
-		} else if (!strcmp(a, "--rules")) {
-			if (o->nrules == MAX_RULE_FILES)
-				return vf_usage_error("bundle", "too many --rules files");
-			o->rules[o->nrules++] = v;
-		} else if (!strcmp(a, "--allow")) {
-			o->allow = v;
-		} else if (!strcmp(a, "--format")) {
-			if (!vf_format_parse(v, &o->fmt))
-				return vf_usage_error(
-				    "bundle", "unknown format '%s' (text, json, junit, sarif)", v);
-		} else if (!strcmp(a, "--json")) {
-			o->fmt = VF_FMT_JSON;
-		} else if (!strcmp(a, "--output")) {
-			o->output = v;
-		} else if (!strcmp(a, "--fail-on")) {
-			o->fail_never = !strcmp(v, "none");
-			if (!o->fail_never && !vf_severity_parse(v, &o->fail_on))
-				return vf_usage_error("bundle", "unknown severity '%s'", v);
-		} else if (!strcmp(a, "--now")) {
-			if (!exai_parse_time(v, &o->now))
-				return vf_usage_error(
-				    "bundle", "--now wants unix seconds or YYYY-MM-DD, not '%s'",
-				    v);
-			o->now_set = true;
-		} else if (!strcmp(a, "--window-mib")) { /* testing: windows of oversized blobs */
-			if (!exai_parse_u64(v, &n) || n < 1 || n > 1024)
-				return vf_usage_error("bundle",
-						      "--window-mib wants 1..1024, not '%s'", v);
-			o->window_mib = (unsigned)n;
-		} else if (!strcmp(a, "--max-unpack-ratio")) {
-			if (!exai_parse_u64(v, &n) || n < 1 || n > 1000000)
-				return vf_usage_error(
-				    "bundle", "--max-unpack-ratio wants 1..1000000, not '%s'", v);
-			o->max_ratio = n;
-		} else if (!strcmp(a, "--no-default-rules")) {
-			o->no_default = true;
-		} else if (a[0] == '-' && a[1]) {
-			return vf_usage_error("bundle", "unknown option '%s'", a);
-		} else if (o->media) {
+	exai_cli_parser_init(&p, call, bundle_opts, argc, argv, 0);
+	while ((id = exai_cli_next(&p, &v)) != EXAI_CLI_END) {
+		if (id == EXAI_CLI_ARG && o->media)
 			return vf_usage_error("bundle", "one MEDIA only ('%s' and '%s')", o->media,
-					      a);
-		} else {
-			o->media = a;
-		}
-		if (takes)
-			i++;
+					      v);
+		else if (id == EXAI_CLI_ARG)
+			o->media = v;
+		else if (id < 0)
+			return id; /* help or a refusal */
+		else if ((ret = bundle_option(id, v, o)))
+			return ret;
 	}
 	if (!o->media)
 		return vf_usage_error("bundle", "no MEDIA given");
@@ -135,7 +175,7 @@ static int parse(int argc, char **argv, opts *o)
 	return 0;
 }
 
-int vf_cmd_bundle(int argc, char **argv)
+int vf_cmd_bundle(const exai_cli_call *call, int argc, char **argv)
 {
 	opts o = {0};
 	vf_rules rs = {0};
@@ -146,8 +186,8 @@ int vf_cmd_bundle(int argc, char **argv)
 	exai_error e;
 	int ret = 2, pr;
 
-	if ((pr = parse(argc, argv, &o)) != 0)
-		return pr < 0 ? 0 : pr;
+	if ((pr = parse(call, argc, argv, &o)) != 0)
+		return exai_cli_exit(pr);
 	if (exai_root_load(o.root, &root, &e) || exai_root_check_self(root, &e)) {
 		exai_error_prefix(&e, "--root");
 		goto fail;

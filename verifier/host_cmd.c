@@ -20,63 +20,68 @@ typedef struct opts {
 	bool fail_never;
 } opts;
 
-static void usage(FILE *out)
-{
-	fputs("usage: airgap-verifier host [--root DIR] [--config FILE]\n"
-	      "                            [--format text|json|junit|sarif] [--json] [--output "
-	      "FILE]\n"
-	      "                            [--fail-on info|low|medium|high|critical|none]\n"
-	      "\n"
-	      "Checks the live host: no default route, only allowed listening sockets, local\n"
-	      "resolvers and time servers, exai-egress pins present, and every file exai-update\n"
-	      "installed unchanged (re-hashed against its state database).\n"
-	      "--root: read the appliance's files under DIR (default /).\n"
-	      "--config: the host config (default " VF_HOST_DEFAULT_CONFIG
-	      " under --root, if any).\n"
-	      "--fail-on: lowest severity that fails (default: medium).\n"
-	      "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or runtime error.\n",
-	      out);
-}
+const char vf_host_help[] =
+    "usage: airgap-verifier host [--root DIR] [--config FILE]\n"
+    "                            [--format text|json|junit|sarif] [--json] [--output "
+    "FILE]\n"
+    "                            [--fail-on info|low|medium|high|critical|none]\n"
+    "\n"
+    "Checks the live host: no default route, only allowed listening sockets, local\n"
+    "resolvers and time servers, exai-egress pins present, and every file exai-update\n"
+    "installed unchanged (re-hashed against its state database).\n"
+    "--root: read the appliance's files under DIR (default /).\n"
+    "--config: the host config (default " VF_HOST_DEFAULT_CONFIG " under --root, if any).\n"
+    "--fail-on: lowest severity that fails (default: medium).\n"
+    "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or runtime error.\n";
 
-static int parse(int argc, char **argv, opts *o)
+enum { O_ROOT, O_CONFIG, O_FORMAT, O_JSON, O_OUTPUT, O_FAIL_ON };
+
+static const exai_cli_opt host_opts[] = {
+    {"root", true, O_ROOT},  {"config", true, O_CONFIG}, {"format", true, O_FORMAT},
+    {"json", false, O_JSON}, {"output", true, O_OUTPUT}, {"fail-on", true, O_FAIL_ON},
+    {NULL, false, 0},
+};
+
+/* 0, or what exai_cli_exit turns into the exit code. */
+static int parse(const exai_cli_call *call, int argc, char **argv, opts *o)
 {
+	exai_cli_parser p;
+	const char *v;
+	int id;
+
 	o->root = "/";
 	o->fmt = VF_FMT_TEXT;
 	o->fail_on = VF_SEV_MEDIUM;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		bool takes = !strcmp(a, "--root") || !strcmp(a, "--config") ||
-			     !strcmp(a, "--format") || !strcmp(a, "--output") ||
-			     !strcmp(a, "--fail-on");
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return -1;
-		}
-		if (takes && !v)
-			return vf_usage_error("host", "%s needs a value", a);
-		if (!strcmp(a, "--root")) {
+	exai_cli_parser_init(&p, call, host_opts, argc, argv, 0);
+	while ((id = exai_cli_next(&p, &v)) != EXAI_CLI_END) {
+		switch (id) {
+		case O_ROOT:
 			o->root = v;
-		} else if (!strcmp(a, "--config")) {
+			break;
+		case O_CONFIG:
 			o->config = v;
-		} else if (!strcmp(a, "--format")) {
+			break;
+		case O_FORMAT:
 			if (!vf_format_parse(v, &o->fmt))
 				return vf_usage_error(
 				    "host", "unknown format '%s' (text, json, junit, sarif)", v);
-		} else if (!strcmp(a, "--json")) {
+			break;
+		case O_JSON:
 			o->fmt = VF_FMT_JSON;
-		} else if (!strcmp(a, "--output")) {
+			break;
+		case O_OUTPUT:
 			o->output = v;
-		} else if (!strcmp(a, "--fail-on")) {
+			break;
+		case O_FAIL_ON:
 			o->fail_never = !strcmp(v, "none");
 			if (!o->fail_never && !vf_severity_parse(v, &o->fail_on))
 				return vf_usage_error("host", "unknown severity '%s'", v);
-		} else {
-			return vf_usage_error(
-			    "host",
-			    a[0] == '-' ? "unknown option '%s'" : "unexpected argument '%s'", a);
+			break;
+		case EXAI_CLI_ARG:
+			return vf_usage_error("host", "unexpected argument '%s'", v);
+		default:
+			return id; /* help or a refusal */
 		}
-		if (takes)
-			i++;
 	}
 	return 0;
 }
@@ -129,7 +134,7 @@ static exai_status run_checks(vf_host *h, exai_error *e)
 	return rc;
 }
 
-int vf_cmd_host(int argc, char **argv)
+int vf_cmd_host(const exai_cli_call *call, int argc, char **argv)
 {
 	opts o = {0};
 	vf_host_config cfg;
@@ -139,8 +144,8 @@ int vf_cmd_host(int argc, char **argv)
 	int ret = 2, pr;
 
 	vf_host_config_init(&cfg);
-	if ((pr = parse(argc, argv, &o)) != 0)
-		return pr < 0 ? 0 : pr;
+	if ((pr = parse(call, argc, argv, &o)) != 0)
+		return exai_cli_exit(pr);
 	if (vf_host_root_open(&h.root, o.root, &e) || load_config(&o, &h.root, &cfg, &used, &e))
 		goto fail;
 	if (!(h.report = vf_report_new("host"))) {

@@ -48,60 +48,33 @@ typedef struct run_args {
 	char **cmd;
 } run_args;
 
-static void usage(FILE *out)
-{
-	fputs("usage: airgap-verifier run [--allow CIDR:PORT]... [--timeout S] [--format "
-	      "text|json|junit|sarif]\n"
-	      "                           [--output FILE] [--user NAME|UID] [--writable-cwd]\n"
-	      "                           [--keep-caps] [--json] -- CMD ARGS...\n"
-	      "\n"
-	      "Runs CMD in a network namespace holding only loopback and a TUN device that every\n"
-	      "outbound packet is routed into, recorded and dropped, with a DNS sink that records\n"
-	      "every lookup and answers NXDOMAIN. Nothing can leave. CMD runs as an unprivileged\n"
-	      "user with no_new_privs, sees / read-only (with a private writable /tmp over the\n"
-	      "host's) and cannot open AF_VSOCK sockets.\n"
-	      "\n"
-	      "  --allow CIDR:PORT  do not fail on attempts to CIDR at PORT (1-65535 or *);\n"
-	      "                     IPv6 as [2001:db8::/32]:443; repeatable\n"
-	      "  --timeout S        kill CMD and every process it started after S seconds "
-	      "(default 30)\n"
-	      "  --format F         report format (default text); --json is --format json\n"
-	      "  --output FILE      write the report to FILE (atomically) instead of stdout;\n"
-	      "                     without it, CMD's stdout is sent to stderr\n"
-	      "  --user NAME|UID    run CMD as this user (default nobody; 'root' keeps root\n"
-	      "                     without CAP_SYS_ADMIN, CAP_NET_ADMIN...)\n"
-	      "  --writable-cwd     keep the working directory writable for CMD\n"
-	      "  --keep-caps        run CMD as root with CAP_SYS_ADMIN, CAP_NET_ADMIN... (it\n"
-	      "                     could then change its namespace's routes)\n"
-	      "\n"
-	      "Exit status: 0 nothing seen, 1 attempts or lookups not allowed, 2 error.\n"
-	      "CMD's own exit status is in the report.\n",
-	      out);
-}
-
-/* Matches "--name VALUE" or "--name=VALUE" at argv[*i]; advances *i past VALUE. */
-static bool opt_value(int argc, char **argv, int *i, const char *name, const char **val,
-		      exai_error *e)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-
-	if (strncmp(a, name, n) != 0)
-		return false;
-	if (a[n] == '=') {
-		*val = a + n + 1;
-		return true;
-	}
-	if (a[n] != '\0')
-		return false;
-	if (*i + 1 >= argc) {
-		exai_error_set(e, EXAI_EINVAL, "%s needs a value", name);
-		*val = NULL;
-		return true;
-	}
-	*val = argv[++*i];
-	return true;
-}
+const char vf_run_help[] =
+    "usage: airgap-verifier run [--allow CIDR:PORT]... [--timeout S] [--format "
+    "text|json|junit|sarif]\n"
+    "                           [--output FILE] [--user NAME|UID] [--writable-cwd]\n"
+    "                           [--keep-caps] [--json] -- CMD ARGS...\n"
+    "\n"
+    "Runs CMD in a network namespace holding only loopback and a TUN device that every\n"
+    "outbound packet is routed into, recorded and dropped, with a DNS sink that records\n"
+    "every lookup and answers NXDOMAIN. Nothing can leave. CMD runs as an unprivileged\n"
+    "user with no_new_privs, sees / read-only (with a private writable /tmp over the\n"
+    "host's) and cannot open AF_VSOCK sockets.\n"
+    "\n"
+    "  --allow CIDR:PORT  do not fail on attempts to CIDR at PORT (1-65535 or *);\n"
+    "                     IPv6 as [2001:db8::/32]:443; repeatable\n"
+    "  --timeout S        kill CMD and every process it started after S seconds "
+    "(default 30)\n"
+    "  --format F         report format (default text); --json is --format json\n"
+    "  --output FILE      write the report to FILE (atomically) instead of stdout;\n"
+    "                     without it, CMD's stdout is sent to stderr\n"
+    "  --user NAME|UID    run CMD as this user (default nobody; 'root' keeps root\n"
+    "                     without CAP_SYS_ADMIN, CAP_NET_ADMIN...)\n"
+    "  --writable-cwd     keep the working directory writable for CMD\n"
+    "  --keep-caps        run CMD as root with CAP_SYS_ADMIN, CAP_NET_ADMIN... (it\n"
+    "                     could then change its namespace's routes)\n"
+    "\n"
+    "Exit status: 0 nothing seen, 1 attempts or lookups not allowed, 2 error.\n"
+    "CMD's own exit status is in the report.\n";
 
 static exai_status parse_timeout(const char *s, uint64_t *out, exai_error *e)
 {
@@ -117,76 +90,83 @@ static exai_status parse_timeout(const char *s, uint64_t *out, exai_error *e)
 	return EXAI_OK;
 }
 
-static exai_status parse_args(int argc, char **argv, run_args *a, exai_error *e)
+enum { O_ALLOW, O_TIMEOUT, O_FORMAT, O_JSON, O_OUTPUT, O_USER, O_WRITABLE_CWD, O_KEEP_CAPS };
+
+static const exai_cli_opt run_opts[] = {
+    {"allow", true, O_ALLOW},
+    {"timeout", true, O_TIMEOUT},
+    {"format", true, O_FORMAT},
+    {"json", false, O_JSON}, /* as every read command: --format json */
+    {"output", true, O_OUTPUT},
+    {"user", true, O_USER},
+    {"writable-cwd", false, O_WRITABLE_CWD},
+    {"keep-caps", false, O_KEEP_CAPS},
+    {NULL, false, 0},
+};
+
+/* One option's value into @a. */
+static exai_status run_option(int id, const char *v, run_args *a, exai_error *e)
 {
-	int i;
+	switch (id) {
+	case O_ALLOW:
+		if (a->nallow == MAX_ALLOW)
+			return exai_error_set(e, EXAI_EINVAL, "more than %d --allow rules",
+					      MAX_ALLOW);
+		return vf_allow_parse(v, &a->allow[a->nallow++], e);
+	case O_TIMEOUT:
+		return parse_timeout(v, &a->timeout_s, e);
+	case O_FORMAT:
+		if (!vf_format_parse(v, &a->format))
+			return exai_error_set(e, EXAI_EINVAL,
+					      "--format '%s': expected text, json, junit or sarif",
+					      v);
+		break;
+	case O_JSON:
+		a->format = VF_FMT_JSON;
+		break;
+	case O_OUTPUT:
+		a->output = v;
+		break;
+	case O_USER:
+		a->user = v;
+		break;
+	case O_WRITABLE_CWD:
+		a->writable_cwd = true;
+		break;
+	case O_KEEP_CAPS:
+		a->keep_caps = true;
+		break;
+	}
+	return EXAI_OK;
+}
+
+/* The options, then CMD ARGS... (after "--" or from the first argument that is not an
+ * option); 0, or what exai_cli_exit turns into the exit code. */
+static int parse_args(const exai_cli_call *call, int argc, char **argv, run_args *a)
+{
+	exai_cli_parser p;
+	const char *v;
+	exai_error e;
+	int id, n;
 
 	memset(a, 0, sizeof(*a));
 	a->timeout_s = DEFAULT_TIMEOUT_S;
-	exai_error_clear(e);
-	for (i = 1; i < argc; i++) {
-		const char *v = NULL;
-		exai_status st = EXAI_OK;
-
-		if (!strcmp(argv[i], "--")) {
-			i++;
-			break;
-		}
-		if (argv[i][0] != '-')
-			break;
-		if (!strcmp(argv[i], "--keep-caps")) {
-			a->keep_caps = true;
-			continue;
-		}
-		if (!strcmp(argv[i], "--writable-cwd")) {
-			a->writable_cwd = true;
-			continue;
-		}
-		if (!strcmp(argv[i], "--json")) { /* as every read command: --format json */
-			a->format = VF_FMT_JSON;
-			continue;
-		}
-		if (opt_value(argc, argv, &i, "--allow", &v, e)) {
-			if (!v)
-				return e->code;
-			if (a->nallow == MAX_ALLOW)
-				return exai_error_set(e, EXAI_EINVAL, "more than %d --allow rules",
-						      MAX_ALLOW);
-			st = vf_allow_parse(v, &a->allow[a->nallow++], e);
-		} else if (opt_value(argc, argv, &i, "--timeout", &v, e)) {
-			st = v ? parse_timeout(v, &a->timeout_s, e) : e->code;
-		} else if (opt_value(argc, argv, &i, "--format", &v, e)) {
-			if (v && !vf_format_parse(v, &a->format))
-				return exai_error_set(e, EXAI_EINVAL,
-						      "--format '%s': expected text, json, junit "
-						      "or sarif",
-						      v);
-			st = v ? EXAI_OK : e->code;
-		} else if (opt_value(argc, argv, &i, "--user", &v, e)) {
-			if (v && !*v)
-				return exai_error_set(e, EXAI_EINVAL, "--user needs a name or uid");
-			a->user = v;
-			st = v ? EXAI_OK : e->code;
-		} else if (opt_value(argc, argv, &i, "--output", &v, e)) {
-			a->output = v;
-			st = v ? EXAI_OK : e->code;
-		} else {
-			return exai_error_set(e, EXAI_EINVAL, "unknown option '%s'", argv[i]);
-		}
-		if (st != EXAI_OK)
-			return st;
+	exai_cli_parser_init(&p, call, run_opts, argc, argv, EXAI_CLI_STOP_AT_ARG);
+	while ((id = exai_cli_next(&p, &v)) != EXAI_CLI_END) {
+		if (id < 0)
+			return id; /* help or a refusal */
+		if (run_option(id, v, a, &e) != EXAI_OK)
+			return vf_usage_error("run", "%s", e.msg);
 	}
-	if (i >= argc)
-		return exai_error_set(e, EXAI_EINVAL,
-				      "no command given (run [options] -- CMD ARGS...)");
-	a->cmd = argv + i;
+	a->cmd = exai_cli_rest(&p, &n);
+	if (n == 0)
+		return vf_usage_error("run", "no command given (run [options] -- CMD ARGS...)");
 	if (a->keep_caps && a->user && strcmp(a->user, "root") && strcmp(a->user, "0"))
-		return exai_error_set(e, EXAI_EINVAL,
-				      "--keep-caps runs CMD as root; it cannot go with --user %s",
-				      a->user);
+		return vf_usage_error(
+		    "run", "--keep-caps runs CMD as root; it cannot go with --user %s", a->user);
 	if (!a->user)
 		a->user = a->keep_caps ? "root" : "nobody";
-	return EXAI_OK;
+	return 0;
 }
 
 /* Refuses an --output whose directory cannot be written, before the command runs. */
@@ -283,14 +263,14 @@ static exai_status run(const run_args *a, const char *path, uid_t uid, gid_t gid
 	return st;
 }
 
-int vf_cmd_run(int argc, char **argv)
+int vf_cmd_run(const exai_cli_call *call, int argc, char **argv)
 {
 	run_args *a = calloc(1, sizeof(*a));
 	vf_report *r = vf_report_new("run");
 	vf_run_log log;
 	char *path = NULL;
 	exai_error e;
-	int rc = 2, interrupted = 0;
+	int rc = 2, interrupted = 0, pr;
 	uid_t uid = 0;
 	gid_t gid = 0;
 
@@ -299,13 +279,8 @@ int vf_cmd_run(int argc, char **argv)
 		fputs("airgap-verifier run: out of memory\n", stderr);
 		goto out;
 	}
-	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		usage(stdout);
-		rc = 0;
-		goto out;
-	}
-	if (parse_args(argc, argv, a, &e) != EXAI_OK) {
-		vf_usage_error("run", "%s", e.msg);
+	if ((pr = parse_args(call, argc, argv, a))) {
+		rc = exai_cli_exit(pr);
 		goto out;
 	}
 	if (geteuid() != 0) {

@@ -40,91 +40,133 @@ typedef struct opts {
 	const char *baseline, *write_baseline;
 } opts;
 
-static void usage(FILE *out)
+const char vf_scan_help[] =
+    "usage: airgap-verifier scan PATH... [--rules FILE] [--allow FILE]\n"
+    "                            [--format text|json|junit|sarif] [--output FILE]\n"
+    "                            [--fail-on info|low|medium|high|critical|none]\n"
+    "                            [--no-default-rules] [--no-helm] [--no-group]\n"
+    "                            [--baseline FILE] [--write-baseline FILE]\n"
+    "                            [--jobs N] [--json]\n"
+    "\n"
+    "PATH is a file, a directory, or an archive: tar (OCI, docker-save: layers too),\n"
+    "gzip/zstd/xz, zip, 7z.\n"
+    "--rules adds a rules file to the shipped defaults (same id: fields override).\n"
+    "--allow names the allow file (local hosts/CIDRs/registries, suppressions).\n"
+    "--fail-on: lowest severity that fails the scan (default: medium).\n"
+    "Identical evidence (rule and match) within one package root is one finding with\n"
+    "a count and its first " VF_GROUP_LOCS_STR " locations; --no-group lists every location.\n"
+    "An 'airgap-verifier:allow RULE reason' comment on a finding's line (or alone on\n"
+    "the line before) suppresses it; the reason is required.\n"
+    "--write-baseline FILE records the current findings (rule, path, evidence hash);\n"
+    "--baseline FILE suppresses the findings recorded there: only new ones fail.\n"
+    "A finding's severity is its rule's, ranked down by context: at most low in\n"
+    "documentation and package metadata, info in comments (secrets excepted).\n"
+    "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or runtime error.\n";
+
+enum {
+	O_RULES,
+	O_ALLOW,
+	O_FORMAT,
+	O_JSON,
+	O_OUTPUT,
+	O_FAIL_ON,
+	O_JOBS,
+	O_NO_DEFAULT_RULES,
+	O_NO_HELM,
+	O_NO_GROUP,
+	O_BASELINE,
+	O_WRITE_BASELINE,
+};
+
+static const exai_cli_opt scan_opts[] = {
+    {"rules", true, O_RULES},
+    {"allow", true, O_ALLOW},
+    {"format", true, O_FORMAT},
+    {"json", false, O_JSON},
+    {"output", true, O_OUTPUT},
+    {"fail-on", true, O_FAIL_ON},
+    {"jobs", true, O_JOBS},
+    {"no-default-rules", false, O_NO_DEFAULT_RULES},
+    {"no-helm", false, O_NO_HELM},
+    {"no-group", false, O_NO_GROUP},
+    {"baseline", true, O_BASELINE},
+    {"write-baseline", true, O_WRITE_BASELINE},
+    {NULL, false, 0},
+};
+
+/* One option's value into @o; 0 or the usage error's exit code. */
+static int scan_option(int id, const char *v, opts *o)
 {
-	fputs("usage: airgap-verifier scan PATH... [--rules FILE] [--allow FILE]\n"
-	      "                            [--format text|json|junit|sarif] [--output FILE]\n"
-	      "                            [--fail-on info|low|medium|high|critical|none]\n"
-	      "                            [--no-default-rules] [--no-helm] [--no-group]\n"
-	      "                            [--baseline FILE] [--write-baseline FILE]\n"
-	      "                            [--jobs N] [--json]\n"
-	      "\n"
-	      "PATH is a file, a directory, or an archive: tar (OCI, docker-save: layers too),\n"
-	      "gzip/zstd/xz, zip, 7z.\n"
-	      "--rules adds a rules file to the shipped defaults (same id: fields override).\n"
-	      "--allow names the allow file (local hosts/CIDRs/registries, suppressions).\n"
-	      "--fail-on: lowest severity that fails the scan (default: medium).\n"
-	      "Identical evidence (rule and match) within one package root is one finding with\n"
-	      "a count and its first " VF_GROUP_LOCS_STR
-	      " locations; --no-group lists every location.\n"
-	      "An 'airgap-verifier:allow RULE reason' comment on a finding's line (or alone on\n"
-	      "the line before) suppresses it; the reason is required.\n"
-	      "--write-baseline FILE records the current findings (rule, path, evidence hash);\n"
-	      "--baseline FILE suppresses the findings recorded there: only new ones fail.\n"
-	      "A finding's severity is its rule's, ranked down by context: at most low in\n"
-	      "documentation and package metadata, info in comments (secrets excepted).\n"
-	      "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or runtime error.\n",
-	      out);
+	uint64_t j;
+
+	switch (id) {
+	case O_RULES:
+		if (o->nrules == MAX_RULE_FILES)
+			return vf_usage_error("scan", "too many --rules files");
+		o->rules[o->nrules++] = v;
+		break;
+	case O_ALLOW:
+		o->allow = v;
+		break;
+	case O_FORMAT:
+		if (!vf_format_parse(v, &o->fmt))
+			return vf_usage_error("scan",
+					      "unknown format '%s' (text, json, junit, sarif)", v);
+		break;
+	case O_JSON:
+		o->fmt = VF_FMT_JSON;
+		break;
+	case O_OUTPUT:
+		o->output = v;
+		break;
+	case O_FAIL_ON:
+		o->fail_never = !strcmp(v, "none");
+		if (!o->fail_never && !vf_severity_parse(v, &o->fail_on))
+			return vf_usage_error("scan", "unknown severity '%s'", v);
+		break;
+	case O_JOBS:
+		if (!exai_parse_u64(v, &j) || j < 1 || j > 64)
+			return vf_usage_error("scan", "--jobs wants 1..64, not '%s'", v);
+		o->jobs = (unsigned)j;
+		break;
+	case O_NO_DEFAULT_RULES:
+		o->no_default = true;
+		break;
+	case O_NO_HELM:
+		o->no_helm = true;
+		break;
+	case O_NO_GROUP:
+		o->no_group = true;
+		break;
+	case O_BASELINE:
+		o->baseline = v;
+		break;
+	case O_WRITE_BASELINE:
+		o->write_baseline = v;
+		break;
+	}
+	return 0;
 }
 
-static int parse(int argc, char **argv, opts *o)
+/* 0, or what exai_cli_exit turns into the exit code. */
+static int parse(const exai_cli_call *call, int argc, char **argv, opts *o)
 {
+	exai_cli_parser p;
+	const char *v;
+	int id, ret;
+
 	o->fmt = VF_FMT_TEXT;
 	o->fail_on = VF_SEV_MEDIUM;
 	if (!(o->paths = calloc((size_t)argc, sizeof(*o->paths))))
 		return 2;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		bool takes = !strcmp(a, "--rules") || !strcmp(a, "--allow") ||
-			     !strcmp(a, "--format") || !strcmp(a, "--output") ||
-			     !strcmp(a, "--fail-on") || !strcmp(a, "--jobs") ||
-			     !strcmp(a, "--baseline") || !strcmp(a, "--write-baseline");
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return -1;
-		}
-		if (takes && !v)
-			return vf_usage_error("scan", "%s needs a value", a);
-		if (!strcmp(a, "--rules")) {
-			if (o->nrules == MAX_RULE_FILES)
-				return vf_usage_error("scan", "too many --rules files");
-			o->rules[o->nrules++] = v;
-		} else if (!strcmp(a, "--allow")) {
-			o->allow = v;
-		} else if (!strcmp(a, "--format")) {
-			if (!vf_format_parse(v, &o->fmt))
-				return vf_usage_error(
-				    "scan", "unknown format '%s' (text, json, junit, sarif)", v);
-		} else if (!strcmp(a, "--json")) {
-			o->fmt = VF_FMT_JSON;
-		} else if (!strcmp(a, "--output")) {
-			o->output = v;
-		} else if (!strcmp(a, "--fail-on")) {
-			o->fail_never = !strcmp(v, "none");
-			if (!o->fail_never && !vf_severity_parse(v, &o->fail_on))
-				return vf_usage_error("scan", "unknown severity '%s'", v);
-		} else if (!strcmp(a, "--jobs")) {
-			uint64_t j;
-			if (!exai_parse_u64(v, &j) || j < 1 || j > 64)
-				return vf_usage_error("scan", "--jobs wants 1..64, not '%s'", v);
-			o->jobs = (unsigned)j;
-		} else if (!strcmp(a, "--no-default-rules")) {
-			o->no_default = true;
-		} else if (!strcmp(a, "--no-helm")) {
-			o->no_helm = true;
-		} else if (!strcmp(a, "--no-group")) {
-			o->no_group = true;
-		} else if (!strcmp(a, "--baseline")) {
-			o->baseline = v;
-		} else if (!strcmp(a, "--write-baseline")) {
-			o->write_baseline = v;
-		} else if (a[0] == '-' && a[1]) {
-			return vf_usage_error("scan", "unknown option '%s'", a);
-		} else {
-			o->paths[o->npaths++] = argv[i];
-		}
-		if (takes)
-			i++;
+	exai_cli_parser_init(&p, call, scan_opts, argc, argv, 0);
+	while ((id = exai_cli_next(&p, &v)) != EXAI_CLI_END) {
+		if (id == EXAI_CLI_ARG)
+			o->paths[o->npaths++] = (char *)v;
+		else if (id < 0)
+			return id; /* help or a refusal */
+		else if ((ret = scan_option(id, v, o)))
+			return ret;
 	}
 	if (o->npaths == 0)
 		return vf_usage_error("scan", "no PATH given");
@@ -190,7 +232,7 @@ static exai_status baselines(vf_report *rep, const opts *o, vf_baseline *bl, exa
 	return vf_report_note(rep, note, e);
 }
 
-int vf_cmd_scan(int argc, char **argv)
+int vf_cmd_scan(const exai_cli_call *call, int argc, char **argv)
 {
 	vf_baseline *bl = NULL;
 	opts o = {0};
@@ -202,9 +244,9 @@ int vf_cmd_scan(int argc, char **argv)
 	exai_error e;
 	int ret = 2, pr;
 
-	if ((pr = parse(argc, argv, &o)) != 0) {
+	if ((pr = parse(call, argc, argv, &o)) != 0) {
 		free(o.paths);
-		return pr < 0 ? 0 : pr;
+		return exai_cli_exit(pr);
 	}
 	if (o.baseline && vf_baseline_load(o.baseline, &bl, &e))
 		goto fail;
