@@ -9,7 +9,8 @@
  *   scan_elf.c     bounded ELF parser: imported network functions
  *   scan_k8s.c     Kubernetes (and values.yaml / compose) YAML checks
  *   scan_walk.c    paths, trees, the worker pool, dispatch by content type
- *   scan_archive.c tar / OCI / docker-save archives through libarchive, nested layers
+ *   scan_archive.c tar / OCI / docker-save / zip / 7z archives: entries held and scanned
+ *   scan_walker.c  the nested-archive walker (shared with bundle mode)
  *   scan_helm.c    Helm charts: `helm template` when available
  *   scan_group.c   package roots and duplicate files, for the report's grouping
  *   scan_baseline.c inline suppression comments and the baseline file
@@ -297,14 +298,9 @@ bool vf_k8s_fast_doc(vf_scan *s, const vf_buf *b, const uint8_t *p, size_t n, ui
 /* Image reference checks on one reference; returns the number of findings. */
 unsigned vf_k8s_check_image(vf_scan *s, const vf_buf *b, const char *ref, uint64_t line,
 			    uint64_t col);
-/* scan_archive.c */
-bool vf_is_archive(const uint8_t *p, size_t n);	     /* a stream archive: tar family, compressed */
-bool vf_is_seek_archive(const uint8_t *p, size_t n); /* zip, 7z: read from memory */
+/* scan_archive.c: walks the archive held at b->p, b->n (scan_walker.h) and scans its
+ * entries. */
 void vf_scan_archive_mem(vf_scan *s, const vf_buf *b);
-/* A libarchive reader with exactly the stream formats and filters the verifier reads (tar
- * family, raw; gzip, zstd, xz): never archive_read_support_format_all. NULL on OOM. Zip and
- * 7z are read from memory only (scan_archive.c). */
-struct archive *vf_archive_reader_new(void);
 /* scan_helm.c */
 bool vf_is_chart_dir(const char *dir);
 /* The full path of an executable @name on $PATH (malloc'ed), or NULL. */

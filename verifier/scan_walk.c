@@ -22,6 +22,7 @@
 #include "exai/file.h"
 #include "exai/progress.h"
 #include "scan.h"
+#include "scan_walker.h"
 
 #define SMALL_FILE     (16u << 20) /* read() below this, mmap above */
 #define MAX_WALK_DEPTH 256
