@@ -14,6 +14,9 @@ if(TARGET vf_scan)
   target_sources(test_vf_bundlemode PRIVATE
     ${CMAKE_SOURCE_DIR}/verifier/bundlemode_closure.c
     ${CMAKE_SOURCE_DIR}/verifier/bundlemode_window.c)
+  # The image-reference extractor, and its two users (scan mode's k8s checks, the closure).
+  exai_check_suite(test_vf_scan_imageref unit/verifier/test_scan_imageref.c vf_scan)
+  target_sources(test_vf_scan_imageref PRIVATE ${CMAKE_SOURCE_DIR}/verifier/bundlemode_closure.c)
 endif()
 
 # Fuzz harnesses of the mode's readers of bundle contents: image references in YAML and image

@@ -11,8 +11,8 @@
  *
  * The scanning thread reads a tar component (or a raw component that is an archive: an OCI or
  * docker-save image archive, a gzip'd chart) with the archive walker (scan_walker.h), entry
- * by entry; archives inside (image layers) are read as nested streams. Each other entry is held in memory up to
- * max_entry_size and given to the scan engine (vf_scan_buffer), with its location
+ * by entry; archives inside (image layers) are read as nested streams. Each other entry is held in
+ * memory up to max_entry_size and given to the scan engine (vf_scan_buffer), with its location
  * "MEDIA!type/name!entry"; larger binaries (model weights) go through the windowed binary
  * scan. YAML of chart/files/policy/software components and the manifests of images
  * components also go to the closure collector. Caps (entries, bytes, depth) are the rules'

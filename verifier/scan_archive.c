@@ -82,8 +82,9 @@ static void on_entry(void *arg, vf_walker *w, vf_walk_entry *e)
 		break;
 	case HOLD_OVER:
 		vf_scan_incomplete(s, e->b, 0,
-				   e->sparse ? "not scanned: sparse entry's data over max_entry_size"
-					     : "not scanned: over max_entry_size");
+				   e->sparse
+				       ? "not scanned: sparse entry's data over max_entry_size"
+				       : "not scanned: over max_entry_size");
 		goto out;
 	case HOLD_ERR:
 		snprintf(what, sizeof(what), "entry not read: %.400s", vf_walk_error(e));
