@@ -32,6 +32,7 @@
 #include "bundlemode.h"
 #include "exai/tarcheck.h"
 #include "scan_walker.h"
+#include "scan_walk.h"
 
 /* The handoff between the stream (producer) and the scanning thread (consumer). */
 enum hstate { H_EMPTY, H_OFFERED, H_TAKEN };

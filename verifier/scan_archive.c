@@ -19,7 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scan.h"
+#include "scan_archive.h"
+#include "scan_walk.h"
 #include "scan_walker.h"
 
 #define CHUNK (256u << 10)

@@ -25,7 +25,8 @@
 #include <string.h>
 
 #include "exai/yaml.h"
-#include "scan.h"
+#include "scan_k8s.h"
+#include "scan_net.h"
 #include "scan_imageref.h"
 #include "scan_lit.h"
 

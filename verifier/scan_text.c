@@ -22,7 +22,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "scan.h"
+#include "scan_elf.h"
+#include "scan_net.h"
+#include "scan_text.h"
 #include "scan_ctx.h"
 #include "scan_lit.h"
 

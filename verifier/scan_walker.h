@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "scan.h"
+#include "scan_sink.h"
 
 /* The first bytes of an entry the walker reads to recognise a nested archive. */
 #define VF_WALK_PEEK 512

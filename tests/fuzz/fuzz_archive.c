@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "bundlemode.h"
+#include "scan.h"
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

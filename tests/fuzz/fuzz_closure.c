@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "bundlemode.h"
+#include "scan.h"
 #include "exai/hash.h"
 #include "fuzz_common.h"
 
