@@ -52,7 +52,8 @@ set_tests_properties(verifier_fuzz_elf_seeds verifier_fuzz_scan_seeds PROPERTIES
 if(EXAI_FUZZ)
   get_target_property(vf_scan_srcs vf_scan SOURCES)
   add_library(vf_scan_fast STATIC ${vf_scan_srcs})
-  target_include_directories(vf_scan_fast PUBLIC ${CMAKE_SOURCE_DIR}/verifier)
+  target_include_directories(vf_scan_fast PUBLIC ${CMAKE_SOURCE_DIR}/verifier/scan
+    PRIVATE ${CMAKE_SOURCE_DIR}/verifier)
   target_link_libraries(vf_scan_fast PUBLIC vf_report exai_yaml exai_core PkgConfig::ARCHIVE Threads::Threads)
   exai_warnings(vf_scan_fast)
   target_compile_options(vf_scan_fast PRIVATE
@@ -83,4 +84,4 @@ exai_warnings(vf_mkarchive)
 
 # fuzz_baseline: the baseline parser and the inline allow-comment scanner (scan_baseline.c),
 # hand-written readers of hostile input; its corpus is replayed in every build.
-exai_fuzz_harness(baseline LIBS vf_scan INCLUDES ${CMAKE_SOURCE_DIR}/verifier)
+exai_fuzz_harness(baseline LIBS vf_scan INCLUDES ${CMAKE_SOURCE_DIR}/verifier/scan)

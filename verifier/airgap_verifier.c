@@ -49,27 +49,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "airgap-verifier: %s\n", e.msg);
 		return 2;
 	}
-#ifdef VF_HAVE_SCAN
 	if (!strcmp(cmd, "scan"))
 		return vf_cmd_scan(argc - 1, argv + 1);
-#endif
-#ifdef VF_HAVE_RUN
 	if (!strcmp(cmd, "run"))
 		return vf_cmd_run(argc - 1, argv + 1);
-#endif
-#ifdef VF_HAVE_HOST
 	if (!strcmp(cmd, "host"))
 		return vf_cmd_host(argc - 1, argv + 1);
-#endif
-#ifdef VF_HAVE_BUNDLEMODE
 	if (!strcmp(cmd, "bundle"))
 		return vf_cmd_bundle(argc - 1, argv + 1);
-#endif
-	if (!strcmp(cmd, "scan") || !strcmp(cmd, "run") || !strcmp(cmd, "host") ||
-	    !strcmp(cmd, "bundle")) {
-		fprintf(stderr, "airgap-verifier: '%s' is not built into this version yet\n", cmd);
-		return 2;
-	}
 	return exai_cli_usage("airgap-verifier", vf_json_errors,
 			      "see 'airgap-verifier --help' for the commands", "unknown %s '%s'",
 			      cmd[0] == '-' ? "option" : "command", cmd);

@@ -1,4 +1,4 @@
-/* Check suite for the image-reference extractor (verifier/scan_imageref.c): a plain
+/* Check suite for the image-reference extractor (verifier/scan/scan_imageref.c): a plain
  * reference, values-style maps in each combination of registry / repository / tag / digest,
  * maps outside `image`, template values, the line fallback, and a walk that reaches its depth
  * or node bound being reported as incomplete (by the extractor, and by its two users as a

@@ -1,5 +1,5 @@
-/* Check suite for the nested-archive walker (verifier/scan_walker.c): entry locations joined
- * with '!', the nesting depth, entry and byte caps each refusing with one scan.incomplete
+/* Check suite for the nested-archive walker (verifier/scan/scan_walker.c): entry locations
+ * joined with '!', the nesting depth, entry and byte caps each refusing with one scan.incomplete
  * finding, and a sparse entry read as its data only (never expanded). Archives are written in
  * memory with libarchive's write API. */
 #include <archive.h>
