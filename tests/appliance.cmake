@@ -26,9 +26,10 @@ exai_cli_test(update_space cli/update_space.sh)
 # byte apiece.
 if(TARGET vf_scan)
   exai_fuzz_harness(config
-    SOURCES appliance/config.c bundler/spec.c verifier/host_config.c verifier/host_net.c
-    verifier/host_fs.c
+    SOURCES appliance/config.c bundler/spec.c verifier/host/host_config.c
+    verifier/host/host_net.c verifier/host/host_fs.c
     LIBS vf_scan_fast exai_sign
-    INCLUDES ${CMAKE_SOURCE_DIR}/appliance ${CMAKE_SOURCE_DIR}/bundler ${CMAKE_SOURCE_DIR}/verifier)
+    INCLUDES ${CMAKE_SOURCE_DIR}/appliance ${CMAKE_SOURCE_DIR}/bundler
+    ${CMAKE_SOURCE_DIR}/verifier/host)
 endif()
 exai_cli_test(update_notbundle cli/update_notbundle.sh)

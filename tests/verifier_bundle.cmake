@@ -12,8 +12,14 @@ endif()
 if(TARGET vf_scan)
   exai_check_suite(test_vf_bundlemode unit/verifier/test_bundlemode.c vf_scan)
   target_sources(test_vf_bundlemode PRIVATE
-    ${CMAKE_SOURCE_DIR}/verifier/bundlemode_closure.c
-    ${CMAKE_SOURCE_DIR}/verifier/bundlemode_window.c)
+    ${CMAKE_SOURCE_DIR}/verifier/bundle/bundlemode_closure.c
+    ${CMAKE_SOURCE_DIR}/verifier/bundle/bundlemode_window.c)
+  target_include_directories(test_vf_bundlemode PRIVATE ${CMAKE_SOURCE_DIR}/verifier/bundle)
+  # The image-reference extractor, and its two users (scan mode's k8s checks, the closure).
+  exai_check_suite(test_vf_scan_imageref unit/verifier/test_scan_imageref.c vf_scan)
+  target_sources(test_vf_scan_imageref PRIVATE
+    ${CMAKE_SOURCE_DIR}/verifier/bundle/bundlemode_closure.c)
+  target_include_directories(test_vf_scan_imageref PRIVATE ${CMAKE_SOURCE_DIR}/verifier/bundle)
 endif()
 
 # Fuzz harnesses of the mode's readers of bundle contents: image references in YAML and image
@@ -21,6 +27,8 @@ endif()
 # scan of oversized blobs (archive). vf_scan_fast (tests/verifier_scan.cmake): the scan
 # engine without the prefilter's self-check, which fuzz_scan_buf keeps.
 if(TARGET vf_scan)
-  exai_fuzz_harness(closure SOURCES verifier/bundlemode_closure.c LIBS vf_scan_fast)
-  exai_fuzz_harness(archive SOURCES verifier/bundlemode_window.c LIBS vf_scan_fast)
+  exai_fuzz_harness(closure SOURCES verifier/bundle/bundlemode_closure.c LIBS vf_scan_fast
+    INCLUDES ${CMAKE_SOURCE_DIR}/verifier/bundle)
+  exai_fuzz_harness(archive SOURCES verifier/bundle/bundlemode_window.c LIBS vf_scan_fast
+    INCLUDES ${CMAKE_SOURCE_DIR}/verifier/bundle)
 endif()

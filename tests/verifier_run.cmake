@@ -1,5 +1,5 @@
 # airgap-verifier run: unit suites for its parsers and tables, CLI tests, and the DNS fuzzer.
-set(VF_RUN_DIR ${CMAKE_SOURCE_DIR}/verifier)
+set(VF_RUN_DIR ${CMAKE_SOURCE_DIR}/verifier/run)
 
 # vf_run_test(<name> <source> <verifier sources...>): a Check suite linked with the run-mode
 # modules it tests (compiled in, as the tool compiles them).
@@ -58,5 +58,5 @@ if(EXAI_FUZZ)
 endif()
 
 # The sink's DNS-over-TCP framing (vf_run_sink_tcp_frames) against a model of it.
-exai_fuzz_harness(dnstcp SOURCES verifier/run_sink.c verifier/run_log.c verifier/run_pkt.c
-  verifier/run_dns.c INCLUDES ${VF_RUN_DIR})
+exai_fuzz_harness(dnstcp SOURCES verifier/run/run_sink.c verifier/run/run_log.c
+  verifier/run/run_pkt.c verifier/run/run_dns.c INCLUDES ${VF_RUN_DIR})

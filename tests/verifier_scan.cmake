@@ -10,6 +10,8 @@ exai_cli_test(verifier_scan_telemetry_cli cli/verifier_scan_telemetry.sh)
 exai_cli_test(verifier_scan_context_cli cli/verifier_scan_context.sh)
 exai_check_suite(test_vf_scan unit/verifier/test_scan.c vf_scan)
 exai_check_suite(test_vf_scan_ctx unit/verifier/test_scan_ctx.c vf_scan)
+# The nested-archive walker of scan and bundle mode (caps, locations, sparse entries).
+exai_check_suite(test_vf_scan_walker unit/verifier/test_scan_walker.c vf_scan)
 
 # Fuzz harnesses for what scan parses by hand (ELF) and for a whole scanned buffer. Their seeds
 # (the fixtures, a real ELF) are replayed with mutations in every build as plain tests; the
@@ -50,7 +52,8 @@ set_tests_properties(verifier_fuzz_elf_seeds verifier_fuzz_scan_seeds PROPERTIES
 if(EXAI_FUZZ)
   get_target_property(vf_scan_srcs vf_scan SOURCES)
   add_library(vf_scan_fast STATIC ${vf_scan_srcs})
-  target_include_directories(vf_scan_fast PUBLIC ${CMAKE_SOURCE_DIR}/verifier)
+  target_include_directories(vf_scan_fast PUBLIC ${CMAKE_SOURCE_DIR}/verifier/scan
+    PRIVATE ${CMAKE_SOURCE_DIR}/verifier)
   target_link_libraries(vf_scan_fast PUBLIC vf_report exai_yaml exai_core PkgConfig::ARCHIVE Threads::Threads)
   exai_warnings(vf_scan_fast)
   target_compile_options(vf_scan_fast PRIVATE
@@ -81,4 +84,4 @@ exai_warnings(vf_mkarchive)
 
 # fuzz_baseline: the baseline parser and the inline allow-comment scanner (scan_baseline.c),
 # hand-written readers of hostile input; its corpus is replayed in every build.
-exai_fuzz_harness(baseline LIBS vf_scan INCLUDES ${CMAKE_SOURCE_DIR}/verifier)
+exai_fuzz_harness(baseline LIBS vf_scan INCLUDES ${CMAKE_SOURCE_DIR}/verifier/scan)

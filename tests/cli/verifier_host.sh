@@ -121,9 +121,9 @@ ok "usage and config errors exit 2 (config errors at file:line:col)"
 
 # the shipped example config parses (its drift section names /etc/exai/update.yaml, which
 # the clean fixture lacks: that is the one error it can give)
-expect_rc 2 V --root "$F/clean" --config "$EXAI_SRC/verifier/host.yaml.example"
+expect_rc 2 V --root "$F/clean" --config "$EXAI_SRC/verifier/host/host.yaml.example"
 expect_contains "$T/err" "drift: exai-update config /etc/exai/update.yaml not found under $F/clean"
-ok "verifier/host.yaml.example is a valid host config"
+ok "verifier/host/host.yaml.example is a valid host config"
 
 # Bounds refuse, never cut: a DNS= list of 64 local servers then a public one still reports
 # the public one (the token list used to stop at 64), 100 drop-ins are all read (the 100th

@@ -1,4 +1,4 @@
-# airgap-verifier scan: what a finding's context says about it (verifier/scan_ctx.c), on the
+# airgap-verifier scan: what a finding's context says about it (verifier/scan/scan_ctx.c), on the
 # real-world pattern fixtures (tests/realworld/fixtures): URLs in documentation rank low and
 # pass the default gate, versions and netmasks are not addresses, findings in comments and
 # docstrings are info, a PEM BEGIN line needs a key body, an install command in a program's

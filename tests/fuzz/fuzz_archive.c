@@ -1,8 +1,8 @@
 /*
  * fuzz_archive: libFuzzer harness for the verifier's readers of archives inside what it scans
- * (verifier/scan_archive.c: tar/pax/GNU and GNU sparse, gzip/zstd/xz, zip and 7z read from
- * memory, archives nested in entries, every cap)
- * and for the windowed scan of blobs too large to hold (verifier/bundlemode_window.c).
+ * (verifier/scan/scan_archive.c and scan_walker.c: tar/pax/GNU and GNU sparse, gzip/zstd/xz,
+ * zip and 7z read from memory, archives nested in entries, every cap)
+ * and for the windowed scan of blobs too large to hold (verifier/bundle/bundlemode_window.c).
  *
  * Input: byte 0 is the mode (modulo 4).
  *   0, 1: an archive to vf_scan_buffer as "img.tar" (content sniffing decides);
@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "bundlemode.h"
+#include "scan.h"
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,6 +1,6 @@
 /*
  * fuzz_baseline: libFuzzer harness for the scan's hand-written suppression readers
- * (verifier/scan_baseline.c): the baseline file parser and the inline allow-comment scanner.
+ * (verifier/scan/scan_baseline.c): the baseline file parser and the inline allow-comment scanner.
  *
  * Input: the bytes are parsed as a baseline file; when they parse, the baseline is applied
  * to a small report of findings (some of which match the corpus' entries). The same bytes

@@ -1,6 +1,6 @@
 /*
  * fuzz_closure: libFuzzer harness for airgap-verifier bundle's image closure
- * (verifier/bundlemode_closure.c): the YAML image-reference walker (parsed, and line by line
+ * (verifier/bundle/bundlemode_closure.c): the YAML image-reference walker (parsed, and line by line
  * for YAML libyaml refuses) and the OCI layout / `docker save` reader (index.json,
  * manifest.json, nested image indexes, manifests naming config and layer blobs), then the
  * closure verdict.
@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "bundlemode.h"
+#include "scan.h"
 #include "exai/hash.h"
 #include "fuzz_common.h"
 

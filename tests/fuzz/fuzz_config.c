@@ -1,11 +1,15 @@
 /*
  * fuzz_config: libFuzzer harness for the readers of configuration and key files:
- *   0 exai-update's config (appliance/config.c)      5 a site public key (lib/bundle/sitekey.c)
- *   1 a bundle spec (bundler/spec.c)                 6 a site secret key (sitekey.c)
- *   2 airgap-verifier rules (verifier/scan_rules.c)  7 a secret signing key, no password
- *   3 the scan allow file (verifier/scan_allow.c)      (lib/sign/sign.c)
- *   4 the host config (verifier/host_config.c)       8 a minisign public key (minisign.c)
- *                                                    9 any key file's role (sign.c)
+ *   0 exai-update's config (appliance/config.c)
+ *   1 a bundle spec (bundler/spec.c)
+ *   2 airgap-verifier rules (verifier/scan/scan_rules.c)
+ *   3 the scan allow file (verifier/scan/scan_allow.c)
+ *   4 the host config (verifier/host/host_config.c)
+ *   5 a site public key (lib/bundle/sitekey.c)
+ *   6 a site secret key (sitekey.c)
+ *   7 a secret signing key, no password (lib/sign/sign.c)
+ *   8 a minisign public key (minisign.c)
+ *   9 any key file's role (sign.c)
  * Byte 0 picks the reader (modulo 10); the rest is the file. Readers that take a path read it
  * from a scratch directory in /dev/shm (removed after each input), where a spec's sources src/app
  * (a directory) and src/model.bin (a file) exist. Mode 7 loads a secret key without a password

@@ -1,7 +1,7 @@
 /*
  * fuzz_dns: libFuzzer harness for the run mode's hand-written parsers of hostile bytes:
- * DNS messages (verifier/run_dns.c), IP packets from the TUN device (verifier/run_pkt.c) and,
- * for good measure, --allow rules (verifier/run_allow.c).
+ * DNS messages (verifier/run/run_dns.c), IP packets from the TUN device
+ * (verifier/run/run_pkt.c) and, for good measure, --allow rules (verifier/run/run_allow.c).
  *
  * Beyond "no crash, no out-of-bounds read" (ASan/UBSan), it checks the parsers' contracts:
  * a parsed query has at most VF_DNS_MAX_QUESTION questions with bounded names, and the sink's

@@ -1,6 +1,6 @@
 /*
  * fuzz_dnstcp: libFuzzer harness for the DNS-over-TCP framing of run mode's sink
- * (vf_run_sink_tcp_frames in verifier/run_sink.c; the DNS parser under it is fuzz_dns's).
+ * (vf_run_sink_tcp_frames in verifier/run/run_sink.c; the DNS parser under it is fuzz_dns's).
  *
  * Input: byte 0 picks how the rest arrives (one byte per recv, all at once, or pseudo-random
  * recv sizes seeded by byte 1); the rest is the byte stream of TCP clients: when the sink

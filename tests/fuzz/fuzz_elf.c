@@ -1,4 +1,4 @@
-/* libFuzzer harness: the bounded ELF reader (verifier/scan_elf.c) on arbitrary bytes. */
+/* libFuzzer harness: the bounded ELF reader (verifier/scan/scan_elf.c) on arbitrary bytes. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* libFuzzer harness: one scanned buffer with every shipped rule (verifier/scan_*.c): the
+/* libFuzzer harness: one scanned buffer with every shipped rule (verifier/scan/scan_*.c): the
  * prefilter, pattern rules and regexes, URL/IP/host parsing, the Kubernetes YAML paths
  * (textual and libyaml), archives through libarchive, ELF. The first input byte picks the
  * file name, so name-dependent rules (YAML, scripts, configs) and the context judgements

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bundlemode.h"
+#include "scan.h"
 #include "exai/hash.h"
 #include "testutil.h"
 

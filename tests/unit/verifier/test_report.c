@@ -1,4 +1,4 @@
-/* Check suite for verifier/report.c: sanitising, counting, sorting and the four formats. */
+/* Check suite for verifier/report/report.c: sanitising, counting, sorting and the four formats. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>

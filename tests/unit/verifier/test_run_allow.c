@@ -1,4 +1,4 @@
-/* Check suite for verifier/run_allow.c: `--allow CIDR:PORT` parsing and matching. */
+/* Check suite for verifier/run/run_allow.c: `--allow CIDR:PORT` parsing and matching. */
 #include <arpa/inet.h>
 #include <string.h>
 #include <sys/socket.h>

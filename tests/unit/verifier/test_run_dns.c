@@ -1,4 +1,4 @@
-/* Check suite for verifier/run_dns.c: the run mode's DNS query parser and NXDOMAIN answers. */
+/* Check suite for verifier/run/run_dns.c: the run mode's DNS query parser and NXDOMAIN answers. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,4 +1,5 @@
-/* Check suite for verifier/run_pkt.c (TUN packet parser) and verifier/run_log.c (the tables). */
+/* Check suite for verifier/run/run_pkt.c (TUN packet parser) and verifier/run/run_log.c (the
+ * tables). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>

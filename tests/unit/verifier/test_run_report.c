@@ -1,4 +1,4 @@
-/* Check suite for verifier/run_report.c: what the run mode saw, as findings and notes. */
+/* Check suite for verifier/run/run_report.c: what the run mode saw, as findings and notes. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>

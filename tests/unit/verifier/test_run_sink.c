@@ -1,5 +1,5 @@
 /*
- * Check suite for verifier/run_sink.c and verifier/run_ns.c: the DNS sink's answers and, as
+ * Check suite for verifier/run/run_sink.c and verifier/run/run_ns.c: the DNS sink's answers and, as
  * root, the real namespace: TUN device, routes, sink sockets and the private resolv.conf.
  *
  * The root tests unshare a fresh network (and mount) namespace in Check's forked test process

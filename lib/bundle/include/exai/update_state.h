@@ -1,6 +1,6 @@
 /*
  * update_state: exai-update's on-disk state as other components read it. exai-update
- * (appliance/) writes it; airgap-verifier's host mode (verifier/host_*) reads it, read-only.
+ * (appliance/) writes it; airgap-verifier's host mode (verifier/host/) reads it, read-only.
  * Everything both sides must agree on is here, once: the config keys that place installed
  * trees, the state database's file name, schema version and tables (EXAI_UPD_STATE_SQL is what
  * exai-update creates), and the queries readers run. tests/unit/appliance/test_update_state.c

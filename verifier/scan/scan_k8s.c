@@ -3,8 +3,10 @@
  * Helm values files and compose files.
  *
  * Documents are parsed leniently (third-party YAML may use anchors), so every walk is bounded
- * in depth and in nodes visited (an alias can make a small file look huge). Any mapping key
- * `image` (a reference, or a values-style map with repository/tag/registry/digest),
+ * in depth and in nodes visited (an alias can make a small file look huge); a walk cut short
+ * is a scan.incomplete finding. The walk and the image references are the extractor's
+ * (scan_imageref.c). Any mapping key `image` (a reference, or a values-style map with
+ * repository/tag/registry/digest),
  * `imagePullPolicy`/`pullPolicy` and `hostNetwork` is checked wherever it appears, so CRDs and
  * values files are covered too. Kind-specific checks: Service type, NetworkPolicy egress,
  * CoreDNS Corefile, Istio ServiceEntry. Namespaces that run workloads but have no default-deny
@@ -23,11 +25,10 @@
 #include <string.h>
 
 #include "exai/yaml.h"
-#include "scan.h"
+#include "scan_k8s.h"
+#include "scan_net.h"
+#include "scan_imageref.h"
 #include "scan_lit.h"
-
-#define WALK_DEPTH  64
-#define WALK_BUDGET 200000
 
 typedef struct ns_rec {
 	char *name;
@@ -52,7 +53,6 @@ typedef struct kctx {
 	vf_scan *s;
 	const vf_buf *b;
 	exai_yaml *y;
-	size_t budget;
 	uint64_t emitted;  /* findings from this buffer, capped by max_findings_per_file */
 	uint64_t line_off; /* lines before the document parsed on its own */
 	bool values;	   /* a Helm values file */
@@ -162,40 +162,6 @@ unsigned vf_k8s_check_image(vf_scan *s, const vf_buf *b, const char *ref, uint64
 	return n;
 }
 
-/* A values-style image map: {registry, repository, tag, digest}. */
-static void check_image_map(kctx *k, exai_ynode *m)
-{
-	exai_ynode *repo = exai_yaml_get(k->y, m, "repository");
-	const char *reg = exai_yaml_scalar(exai_yaml_get(k->y, m, "registry"));
-	const char *rp = exai_yaml_scalar(repo);
-	const char *tag = exai_yaml_scalar(exai_yaml_get(k->y, m, "tag"));
-	const char *dig = exai_yaml_scalar(exai_yaml_get(k->y, m, "digest"));
-	char ref[1024];
-
-	if (!rp || !*rp)
-		return;
-	snprintf(ref, sizeof(ref), "%s%s%s%s%s%s%s", reg && *reg ? reg : "", reg && *reg ? "/" : "",
-		 rp, tag && *tag ? ":" : "", tag && *tag ? tag : "", dig && *dig ? "@" : "",
-		 dig && *dig ? dig : "");
-	check_image_at(k, ref, repo);
-}
-
-/* Whether map @m describes an image: under a key `image`, or anywhere with a repository and
- * a tag, digest or registry (Helm values put images under any key: proxy:, sidecar: ...). A
- * repository that is a URL (Chart.yaml dependencies) is not an image. */
-static bool is_image_map(kctx *k, exai_ynode *m, const char *key)
-{
-	const char *rp = exai_yaml_scalar(exai_yaml_get(k->y, m, "repository"));
-
-	if (!rp || !*rp || strstr(rp, "://"))
-		return false;
-	if (key && strcmp(key, "image") == 0)
-		return true;
-	return exai_yaml_scalar(exai_yaml_get(k->y, m, "tag")) ||
-	       exai_yaml_scalar(exai_yaml_get(k->y, m, "digest")) ||
-	       exai_yaml_scalar(exai_yaml_get(k->y, m, "registry"));
-}
-
 /* A key, lower-cased without '_' and '-', into out (empty when too long). */
 static void norm_key(const char *key, char *out, size_t cap)
 {
@@ -274,41 +240,47 @@ static void check_value(kctx *k, const char *parent, const char *key, exai_ynode
 	}
 }
 
-/* ---- the generic walk ---- */
+/* ---- the generic walk (scan_imageref.c) ---- */
 
-static void walk(kctx *k, exai_ynode *n, const char *key_of_n, unsigned depth)
+/* An image reference of the document. A map whose repository is a URL is not an image. */
+static void on_ref(void *arg, const vf_iref *r)
 {
-	if (!n || depth > WALK_DEPTH || k->budget == 0)
+	if (!r->url_repo)
+		check_image_at(arg, r->ref, r->at);
+}
+
+/* Every other key: pull policy, host network, values-file checks. */
+static void on_key(void *arg, const char *parent, const char *key, exai_ynode *v)
+{
+	kctx *k = arg;
+	const char *sv = exai_yaml_scalar(v);
+
+	if ((!strcmp(key, "imagePullPolicy") || !strcmp(key, "pullPolicy")) && sv &&
+	    !strcmp(sv, "Always"))
+		emit(k, VF_CHK_K8S_PULL_ALWAYS, v, "imagePullPolicy: Always", NULL);
+	else if (!strcmp(key, "hostNetwork") && sv && !strcmp(sv, "true"))
+		emit(k, VF_CHK_K8S_HOST_NETWORK, v, "hostNetwork: true", NULL);
+	else if (k->values)
+		check_value(k, parent, key, v);
+}
+
+/* Walks one document; a walk cut short by its bounds is a scan.incomplete finding. */
+static void walk_doc(kctx *k, exai_ynode *root)
+{
+	vf_iref_walk w;
+	char what[200];
+
+	vf_imageref_init(&w, on_ref, k);
+	w.on_key = on_key;
+	vf_imageref_walk(&w, k->y, root);
+	if (!w.incomplete)
 		return;
-	k->budget--;
-	if (exai_yaml_is_seq(n)) {
-		for (size_t i = 0; i < exai_yaml_seq_len(n); i++)
-			walk(k, exai_yaml_seq_at(k->y, n, i), key_of_n, depth + 1);
-		return;
-	}
-	if (!exai_yaml_is_map(n))
-		return;
-	if (is_image_map(k, n, key_of_n))
-		check_image_map(k, n);
-	for (size_t i = 0; i < exai_yaml_map_len(n); i++) {
-		const char *key = exai_yaml_scalar(exai_yaml_map_key(k->y, n, i));
-		exai_ynode *v = exai_yaml_map_value(k->y, n, i);
-		const char *sv = exai_yaml_scalar(v);
-		if (!key) {
-			walk(k, v, NULL, depth + 1);
-			continue;
-		}
-		if (strcmp(key, "image") == 0 && sv)
-			check_image_at(k, sv, v);
-		else if ((!strcmp(key, "imagePullPolicy") || !strcmp(key, "pullPolicy")) && sv &&
-			 !strcmp(sv, "Always"))
-			emit(k, VF_CHK_K8S_PULL_ALWAYS, v, "imagePullPolicy: Always", NULL);
-		else if (!strcmp(key, "hostNetwork") && sv && !strcmp(sv, "true"))
-			emit(k, VF_CHK_K8S_HOST_NETWORK, v, "hostNetwork: true", NULL);
-		else if (k->values)
-			check_value(k, key_of_n, key, v);
-		walk(k, v, key, depth + 1);
-	}
+	snprintf(what, sizeof(what),
+		 "YAML document at line %llu nests deeper than %u levels or has over %u nodes "
+		 "(aliases): its Kubernetes / values checks did not see all of it",
+		 (unsigned long long)k->line_off + exai_yaml_line(root), (unsigned)VF_IREF_DEPTH,
+		 (unsigned)VF_IREF_BUDGET);
+	vf_scan_incomplete(k->s, k->b, 0, what);
 }
 
 /* ---- namespaces and NetworkPolicies ---- */
@@ -513,8 +485,7 @@ static void on_doc(kctx *k, exai_yaml *y)
 	const char *kind = exai_yaml_scalar(exai_yaml_get(y, root, "kind"));
 
 	k->y = y;
-	k->budget = WALK_BUDGET;
-	walk(k, root, NULL, 0);
+	walk_doc(k, root);
 	if (kind && exai_yaml_get(y, root, "apiVersion"))
 		check_kind(k, root, kind);
 }

@@ -23,7 +23,9 @@
 
 #include "exai/file.h"
 #include "exai/yaml.h"
-#include "scan.h"
+#include "scan_allow.h"
+#include "scan_net.h"
+#include "scan_rules.h"
 #include "scan_lit.h"
 
 #define RULES_MAX_BYTES (4u << 20)
@@ -56,32 +58,6 @@ static const char *const check_names[VF_CHK__COUNT] = {
 const char *vf_check_name(vf_check c)
 {
 	return (unsigned)c < VF_CHK__COUNT ? check_names[c] : NULL;
-}
-
-exai_status vf_strv_push(vf_strv *sv, const char *s)
-{
-	char **nv;
-	char *c = strdup(s);
-
-	if (!c)
-		return EXAI_ENOMEM;
-	nv = realloc(sv->v, (sv->n + 1) * sizeof(*nv));
-	if (!nv) {
-		free(c);
-		return EXAI_ENOMEM;
-	}
-	sv->v = nv;
-	sv->v[sv->n++] = c;
-	return EXAI_OK;
-}
-
-void vf_strv_free(vf_strv *sv)
-{
-	for (size_t i = 0; i < sv->n; i++)
-		free(sv->v[i]);
-	free(sv->v);
-	sv->v = NULL;
-	sv->n = 0;
 }
 
 static void rule_free(vf_rule *r)

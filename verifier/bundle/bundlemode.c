@@ -27,6 +27,7 @@
 #include "exai/progress.h"
 #include "exai/tarcheck.h"
 #include "exai/text.h"
+#include "scan_walk.h"
 
 #define DEFAULT_WINDOW_MIB 64
 

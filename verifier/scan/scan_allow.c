@@ -21,7 +21,8 @@
 #include <string.h>
 
 #include "exai/yaml.h"
-#include "scan.h"
+#include "scan_allow.h"
+#include "scan_net.h"
 
 #define ALLOW_MAX_BYTES (4u << 20)
 #define ALLOW_MAX	100000

@@ -25,7 +25,7 @@
 #include "exai/file.h"
 #include "exai/grow.h"
 #include "exai/hash.h"
-#include "scan.h"
+#include "scan_baseline.h"
 
 #define INLINE_WINDOW	 4096
 #define INLINE_MARK	 "airgap-verifier:allow"

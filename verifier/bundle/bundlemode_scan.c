@@ -10,9 +10,9 @@
  * caller with the rest of the report.
  *
  * The scanning thread reads a tar component (or a raw component that is an archive: an OCI or
- * docker-save image archive, a gzip'd chart) through libarchive, entry by entry; archives
- * inside (image layers) are read as nested streams. Each other entry is held in memory up to
- * max_entry_size and given to the scan engine (vf_scan_buffer), with its location
+ * docker-save image archive, a gzip'd chart) with the archive walker (scan_walker.h), entry
+ * by entry; archives inside (image layers) are read as nested streams. Each other entry is held in
+ * memory up to max_entry_size and given to the scan engine (vf_scan_buffer), with its location
  * "MEDIA!type/name!entry"; larger binaries (model weights) go through the windowed binary
  * scan. YAML of chart/files/policy/software components and the manifests of images
  * components also go to the closure collector. Caps (entries, bytes, depth) are the rules'
@@ -24,8 +24,6 @@
  * reports it as a verification failure naming the entry. Entry data is read as its stored
  * blocks (archive_read_data_block): sparse holes are never expanded to be scanned.
  */
-#include <archive.h>
-#include <archive_entry.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,9 +31,8 @@
 
 #include "bundlemode.h"
 #include "exai/tarcheck.h"
-
-#define PEEK  512
-#define CHUNK (256u << 10)
+#include "scan_walker.h"
+#include "scan_walk.h"
 
 /* The handoff between the stream (producer) and the scanning thread (consumer). */
 enum hstate { H_EMPTY, H_OFFERED, H_TAKEN };
@@ -64,16 +61,10 @@ struct vf_bm_scanner {
 	size_t curlen;
 };
 
-typedef struct budget {
-	uint64_t bytes, entries;
-	bool exhausted, reported;
-} budget;
-
 typedef struct ctx {
 	vf_bm_scanner *sc;
 	vf_scan *s;
 	const exai_component *comp;
-	budget bud;
 } ctx;
 
 /* ---- the handoff ---- */
@@ -174,46 +165,6 @@ static bool wants_yaml(const exai_component *c)
 	       c->type == EXAI_C_SOFTWARE;
 }
 
-/* An entry's data as its stored blocks, in order: holes of a sparse entry are skipped, never
- * filled with the zeros they would read back as. */
-typedef struct arc_src {
-	struct archive *a;
-	budget *bud;
-	const uint8_t *blk; /* the rest of the last block */
-	size_t left;
-	bool end;
-} arc_src;
-
-static long arc_read(void *arg, uint8_t *dst, size_t cap)
-{
-	arc_src *as = arg;
-	size_t k;
-
-	while (as->left == 0) {
-		const void *b;
-		size_t n;
-		la_int64_t off;
-		int r;
-		if (as->end)
-			return 0;
-		r = archive_read_data_block(as->a, &b, &n, &off);
-		if (r == ARCHIVE_EOF) {
-			as->end = true;
-			return 0;
-		}
-		if (r < ARCHIVE_WARN)
-			return -1;
-		as->blk = b;
-		as->left = n;
-	}
-	k = cap < as->left ? cap : as->left;
-	memcpy(dst, as->blk, k);
-	as->blk += k;
-	as->left -= k;
-	as->bud->bytes += k;
-	return (long)k;
-}
-
 /* A blob held whole (at most max_entry_size): closure hooks, then the engine. @archive and
  * @name locate it for the closure of images components (NULL for a raw component). */
 static void scan_held(ctx *c, vf_buf *b, const char *archive, const char *name)
@@ -262,188 +213,50 @@ out:
 	free(buf);
 }
 
-static void scan_archive(ctx *c, struct archive *a, const vf_buf *parent);
-
-typedef struct nested_src {
-	arc_src *parent; /* the entry holding this archive */
-	const uint8_t *head;
-	size_t head_len;
-	bool head_done;
-	uint8_t *chunk;
-	budget *bud;
-	uint64_t max_bytes;
-} nested_src;
-
-static la_ssize_t nested_read(struct archive *a, void *client, const void **buf)
+/* The walker's callbacks: an entry that is not a stream archive, and one that is. */
+static void on_entry(void *arg, vf_walker *w, vf_walk_entry *e)
 {
-	nested_src *ns = client;
-	la_ssize_t got;
+	vf_bm_src src = {.read = vf_walk_read, .arg = e->src};
 
-	if (!ns->head_done) {
-		ns->head_done = true;
-		*buf = ns->head;
-		return (la_ssize_t)ns->head_len;
-	}
-	got = arc_read(ns->parent, ns->chunk, CHUNK);
-	if (got > 0 && ns->bud->bytes > ns->max_bytes) {
-		ns->bud->exhausted = true;
-		archive_set_error(a, -1, "over max_archive_bytes");
-		return -1;
-	}
-	*buf = ns->chunk;
-	return got;
+	(void)w;
+	scan_blob(arg, e->b, e->head, e->hl, &src, e->size, e->archive, e->name);
 }
 
-static void scan_nested(ctx *c, arc_src *parent, const vf_buf *eb, const uint8_t *head, size_t hl)
+static void on_nested(void *arg, vf_walker *w, const vf_walk_entry *e)
 {
-	nested_src ns = {.parent = parent,
-			 .head = head,
-			 .head_len = hl,
-			 .bud = &c->bud,
-			 .max_bytes = c->s->rules->set.max_archive_bytes};
-	struct archive *a = vf_archive_reader_new();
-	char what[512];
+	ctx *c = arg;
 
-	ns.chunk = malloc(CHUNK);
-	if (!a || !ns.chunk) {
-		fail_oom(c->s);
-	} else if (archive_read_open(a, &ns, NULL, nested_read, NULL) != ARCHIVE_OK) {
-		snprintf(what, sizeof(what), "archive not read: %.400s", archive_error_string(a));
-		vf_scan_incomplete(c->s, eb, 0, what);
-	} else {
-		__atomic_add_fetch(&c->s->files, 1, __ATOMIC_RELAXED);
-		scan_archive(c, a, eb);
-	}
-	if (a)
-		archive_read_free(a);
-	free(ns.chunk);
-}
-
-static void scan_entry(ctx *c, struct archive *a, struct archive_entry *ent, const vf_buf *parent)
-{
-	const vf_settings *set = &c->s->rules->set;
-	const char *name = archive_entry_pathname(ent);
-	vf_buf eb = {.depth = parent->depth + 1};
-	arc_src as = {.a = a, .bud = &c->bud};
-	vf_bm_src src = {.read = arc_read, .arg = &as};
-	uint8_t head[PEEK];
-	size_t hl = 0;
-	char *path, *rel;
-
-	if (!name || !*name)
-		name = "?";
-	while (name[0] == '.' && name[1] == '/')
-		name += 2;
-	path = join_bang(parent->path, name);
-	rel = join_bang(parent->rel, name);
-	if (!path || !rel) {
-		fail_oom(c->s);
-		goto out;
-	}
-	eb.path = path;
-	eb.rel = rel;
-	eb.base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
-	while (hl < sizeof(head)) {
-		long r = arc_read(&as, head + hl, sizeof(head) - hl);
-		if (r < 0) {
-			char what[512];
-			snprintf(what, sizeof(what), "entry not read: %.400s",
-				 archive_error_string(a));
-			vf_scan_incomplete(c->s, &eb, 0, what);
-			goto out;
-		}
-		if (r == 0)
-			break;
-		hl += (size_t)r;
-	}
-	if (c->comp->type == EXAI_C_IMAGES && vf_closure_wants(name) && vf_is_archive(head, hl))
-		vf_closure_image_file(c->sc->cl, c->s, parent->path, name, NULL, 0); /* a layer */
-	if (vf_is_archive(head, hl)) {
-		if (eb.depth >= set->max_archive_depth)
-			vf_scan_incomplete(c->s, &eb, 0,
-					   "archive nested deeper than max_archive_depth");
-		else
-			scan_nested(c, &as, &eb, head, hl);
-		goto out;
-	}
-	scan_blob(c, &eb, head, hl, &src,
-		  archive_entry_size_is_set(ent) ? (uint64_t)archive_entry_size(ent) : hl,
-		  parent->path, name);
-out:
-	free(path);
-	free(rel);
-}
-
-static void scan_archive(ctx *c, struct archive *a, const vf_buf *parent)
-{
-	const vf_settings *set = &c->s->rules->set;
-	struct archive_entry *ent;
-	char what[512];
-	int r;
-
-	while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-		if (c->s->fatal || c->bud.exhausted)
-			break;
-		if (++c->bud.entries > set->max_archive_entries) {
-			c->bud.exhausted = true;
-			break;
-		}
-		if (archive_entry_filetype(ent) != AE_IFREG || archive_entry_hardlink(ent))
-			continue;
-		scan_entry(c, a, ent, parent);
-	}
-	if (c->bud.exhausted) {
-		if (!c->bud.reported)
-			vf_scan_incomplete(c->s, parent, 0,
-					   "archive not fully scanned: over max_archive_bytes or "
-					   "max_archive_entries");
-		c->bud.reported = true;
-	} else if (r != ARCHIVE_EOF && !c->s->fatal) {
-		snprintf(what, sizeof(what), "archive damaged: %.400s", archive_error_string(a));
-		vf_scan_incomplete(c->s, parent, 0, what);
-	}
+	(void)w;
+	if (c->comp->type == EXAI_C_IMAGES && vf_closure_wants(e->name))
+		vf_closure_image_file(c->sc->cl, c->s, e->archive, e->name, NULL, 0); /* a layer */
 }
 
 /* ---- one component, on the scanning thread ---- */
 
-typedef struct top_src {
-	vf_bm_scanner *sc;
-	const uint8_t *head;
-	size_t head_len;
-	bool head_done;
-} top_src;
-
-static la_ssize_t top_read(struct archive *a, void *client, const void **buf)
+/* The walker's top-level input: what the head did not use of the last buffer, then the
+ * stream. */
+static long top_pull(void *arg, const uint8_t **buf)
 {
-	top_src *ts = client;
-	vf_bm_scanner *sc = ts->sc;
+	vf_bm_scanner *sc = arg;
 	long r;
 
-	if (!ts->head_done) {
-		ts->head_done = true;
-		*buf = ts->head;
-		return (la_ssize_t)ts->head_len;
-	}
-	if (sc->curlen) { /* what the head did not use of the last buffer */
+	if (sc->curlen) {
 		*buf = sc->cur;
 		r = (long)sc->curlen;
 		sc->curlen = 0;
 		return r;
 	}
-	if ((r = pull(sc, (const uint8_t **)buf)) < 0) {
-		archive_set_error(a, -1, "stream aborted");
-		return -1;
-	}
-	return r;
+	return pull(sc, buf);
 }
 
 static void scan_component(vf_bm_scanner *sc, const exai_component *comp)
 {
 	ctx c = {.sc = sc, .s = sc->s, .comp = comp};
+	vf_walk_ops ops = {.entry = on_entry, .nested = on_nested, .arg = &c};
 	char rel[EXAI_NAME_MAX + 32], *path;
 	const char *base =
 	    strrchr(comp->target, '/') ? strrchr(comp->target, '/') + 1 : comp->target;
-	uint8_t head[PEEK];
+	uint8_t head[VF_WALK_PEEK];
 	long hl;
 	vf_buf b = {0};
 
@@ -456,22 +269,9 @@ static void scan_component(vf_bm_scanner *sc, const exai_component *comp)
 	if ((hl = stream_read_full(sc, head, sizeof(head))) < 0)
 		goto out;
 	if (comp->encoding == EXAI_CENC_TAR || vf_is_archive(head, (size_t)hl)) {
-		top_src ts = {.sc = sc, .head = head, .head_len = (size_t)hl};
-		struct archive *a = vf_archive_reader_new();
-		char what[512];
-		if (!a) {
-			fail_oom(sc->s);
-			goto out;
-		}
-		if (archive_read_open(a, &ts, NULL, top_read, NULL) != ARCHIVE_OK) {
-			snprintf(what, sizeof(what), "archive not read: %.400s",
-				 archive_error_string(a));
-			vf_scan_incomplete(sc->s, &b, 0, what);
-		} else {
-			__atomic_add_fetch(&sc->s->files, 1, __ATOMIC_RELAXED);
-			scan_archive(&c, a, &b);
-		}
-		archive_read_free(a);
+		vf_walker w;
+		vf_walker_init(&w, sc->s, &ops);
+		vf_walk_stream(&w, &b, head, (size_t)hl, top_pull, sc);
 	} else {
 		vf_bm_src src = {.read = stream_read, .arg = sc};
 		scan_blob(&c, &b, head, (size_t)hl, &src, comp->size, NULL, NULL);

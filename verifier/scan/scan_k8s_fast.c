@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scan.h"
+#include "scan_k8s.h"
 
 #define MAX_IMAGES 64
 

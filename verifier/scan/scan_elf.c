@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scan.h"
+#include "scan_elf.h"
 
 #define SHT_SYMTAB_  2
 #define SHT_DYNSYM_  11

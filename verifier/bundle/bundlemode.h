@@ -27,7 +27,9 @@
 #include "exai/root.h"
 #include "exai/sitekey.h"
 #include "report.h"
-#include "scan.h"
+#include "scan_allow.h"
+#include "scan_rules.h"
+#include "scan_sink.h"
 
 /* Rule ids of this mode (not in the rules file: they are about the bundle, not content). */
 #define VF_BM_RULE_VERIFY    "bundle.verify"

@@ -17,7 +17,12 @@
 #include "exai/file.h"
 #include "exai/text.h"
 #include "exai/yaml.h"
-#include "scan.h"
+#include "scan_allow.h"
+#include "scan_baseline.h"
+#include "scan_group.h"
+#include "scan_helm.h"
+#include "scan_rules.h"
+#include "scan_walk.h"
 
 #define MAX_RULE_FILES	  32
 #define VF_GROUP_LOCS	  5 /* locations a grouped finding lists */

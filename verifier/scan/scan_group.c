@@ -11,13 +11,14 @@
  * hundreds of thousands of findings and each directory is looked at once.
  */
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "exai/grow.h"
-#include "scan.h"
+#include "scan_group.h"
 
 const char *const vf_package_root_markers[] = {
     "package.json", "pyproject.toml", "setup.py",      "setup.cfg",	 "Chart.yaml",	   "go.mod",

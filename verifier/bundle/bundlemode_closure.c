@@ -5,8 +5,9 @@
  * References: every mapping key `image` of the YAML in chart, files, policy and software
  * components (templates and values included), either a reference or a values-style map
  * {registry, repository, tag, digest}. YAML that does not parse (Helm templates) is read line
- * by line for `image:` keys instead. Values with template syntax ({{ }}) are counted, not
- * judged: the values they come from are.
+ * by line for `image:` keys instead. Both come from the image-reference extractor
+ * (scan_imageref.c); a walk it cut short is a scan.incomplete finding. Values with template syntax
+ * ({{ }}) are counted, not judged: the values they come from are.
  *
  * Images: in images components, at any archive depth, an OCI layout (index.json and
  * blobs/sha256/, at the archive's root or in a directory of it) or a `docker save` archive
@@ -31,14 +32,13 @@
 #include "bundlemode.h"
 #include "exai/hash.h"
 #include "exai/yaml.h"
+#include "scan_imageref.h"
 
 #define MAX_REFS       65536
 #define MAX_FILES      262144
 #define MAX_JSON       (4u << 20)  /* one index.json / manifest / index blob kept */
 #define MAX_JSON_TOTAL (64u << 20) /* all of them */
 #define MAX_YAML_PARSE (4u << 20)  /* larger YAML: line by line only */
-#define WALK_DEPTH     64
-#define WALK_BUDGET    200000
 #define INDEX_DEPTH    4
 
 typedef struct img_ref {
@@ -115,11 +115,6 @@ static void oom(vf_scan *s)
 
 /* ---- references ---- */
 
-static bool templated(const char *v)
-{
-	return strstr(v, "{{") || strchr(v, '$');
-}
-
 static void add_ref(vf_closure *c, vf_scan *s, const vf_buf *b, const char *ref, uint64_t line,
 		    uint64_t col)
 {
@@ -127,7 +122,7 @@ static void add_ref(vf_closure *c, vf_scan *s, const vf_buf *b, const char *ref,
 
 	if (!*ref)
 		return;
-	if (templated(ref)) {
+	if (vf_imageref_templated(ref)) {
 		c->templated++;
 		return;
 	}
@@ -158,123 +153,52 @@ static void add_ref(vf_closure *c, vf_scan *s, const vf_buf *b, const char *ref,
 	c->nrefs++;
 }
 
+/* The extractor's callback (scan_imageref.c): `image: REF`, `image: {repository: ...}` (also
+ * one whose repository is a URL) and `image:` lines count; other values-style maps are scan
+ * mode's business. */
 typedef struct ywalk {
 	vf_closure *c;
 	vf_scan *s;
 	const vf_buf *b;
-	size_t budget;
+	vf_iref_walk w;
 } ywalk;
 
-static void ref_from_map(ywalk *w, exai_yaml *y, exai_ynode *m)
+static void on_ref(void *arg, const vf_iref *r)
 {
-	exai_ynode *repo = exai_yaml_get(y, m, "repository");
-	const char *reg = exai_yaml_scalar(exai_yaml_get(y, m, "registry"));
-	const char *rp = exai_yaml_scalar(repo);
-	const char *tag = exai_yaml_scalar(exai_yaml_get(y, m, "tag"));
-	const char *dig = exai_yaml_scalar(exai_yaml_get(y, m, "digest"));
-	char ref[1024];
+	ywalk *yw = arg;
 
-	if (!rp || !*rp)
-		return;
-	snprintf(ref, sizeof(ref), "%s%s%s%s%s%s%s", reg && *reg ? reg : "", reg && *reg ? "/" : "",
-		 rp, tag && *tag ? ":" : "", tag && *tag ? tag : "", dig && *dig ? "@" : "",
-		 dig && *dig ? dig : "");
-	add_ref(w->c, w->s, w->b, ref, exai_yaml_line(repo), exai_yaml_col(repo));
-}
-
-static void walk(ywalk *w, exai_yaml *y, exai_ynode *n, unsigned depth)
-{
-	if (!n || depth > WALK_DEPTH || w->budget == 0)
-		return;
-	w->budget--;
-	if (exai_yaml_is_seq(n)) {
-		for (size_t i = 0; i < exai_yaml_seq_len(n); i++)
-			walk(w, y, exai_yaml_seq_at(y, n, i), depth + 1);
-		return;
-	}
-	if (!exai_yaml_is_map(n))
-		return;
-	for (size_t i = 0; i < exai_yaml_map_len(n); i++) {
-		const char *key = exai_yaml_scalar(exai_yaml_map_key(y, n, i));
-		exai_ynode *v = exai_yaml_map_value(y, n, i);
-		const char *sv = exai_yaml_scalar(v);
-		if (key && !strcmp(key, "image") && sv)
-			add_ref(w->c, w->s, w->b, sv, exai_yaml_line(v), exai_yaml_col(v));
-		else if (key && !strcmp(key, "image") && exai_yaml_is_map(v))
-			ref_from_map(w, y, v);
-		walk(w, y, v, depth + 1);
-	}
+	if (r->kind != VF_IREF_VALUES_MAP)
+		add_ref(yw->c, yw->s, yw->b, r->ref, r->line, r->col);
 }
 
 static exai_status on_doc(exai_yaml *y, void *arg, exai_error *e)
 {
+	ywalk *yw = arg;
+
 	(void)e;
-	walk(arg, y, exai_yaml_root(y), 0);
+	vf_imageref_walk(&yw->w, y, exai_yaml_root(y));
 	return EXAI_OK;
-}
-
-/* Trims spaces, a trailing comment and one pair of quotes in place. */
-static char *plain_value(char *v)
-{
-	char *end, *hash;
-
-	while (*v == ' ' || *v == '\t')
-		v++;
-	if ((*v == '"' || *v == '\'') && (end = strchr(v + 1, *v))) {
-		*end = '\0';
-		return v + 1;
-	}
-	if ((hash = strstr(v, " #")))
-		*hash = '\0';
-	end = v + strlen(v);
-	while (end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-		*--end = '\0';
-	return v;
-}
-
-/* Line by line: `image: REF` (also after "- "). For YAML libyaml cannot read (templates). */
-static void refs_by_line(vf_closure *c, vf_scan *s, const vf_buf *b)
-{
-	const uint8_t *p = b->p, *end = b->p + b->n;
-	char line[1024];
-	uint64_t ln = 0;
-
-	while (p < end) {
-		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		const char *k;
-		char *v;
-		ln++;
-		if (len < sizeof(line)) {
-			memcpy(line, p, len);
-			line[len] = '\0';
-			k = line;
-			while (*k == ' ' || *k == '\t' || (*k == '-' && k[1] == ' '))
-				k++;
-			if (!strncmp(k, "image:", 6) && (k[6] == ' ' || k[6] == '\t')) {
-				v = plain_value((char *)k + 6);
-				if (*v && (templated(v) ||
-					   (*v != '{' && *v != '|' && *v != '>' && *v != '&')))
-					add_ref(c, s, b, v, ln,
-						(uint64_t)(v - line) + 1 -
-						    (v[-1] == '"' || v[-1] == '\''));
-			}
-		}
-		p = nl ? nl + 1 : end;
-	}
 }
 
 void vf_closure_yaml(vf_closure *c, vf_scan *s, const vf_buf *b)
 {
 	size_t before = c->nrefs;
 	uint64_t tbefore = c->templated;
-	ywalk w = {.c = c, .s = s, .b = b, .budget = WALK_BUDGET};
+	ywalk yw = {.c = c, .s = s, .b = b};
 	exai_error e;
 
 	if (!memmem(b->p, b->n, "image", 5))
 		return;
-	if (b->n <= MAX_YAML_PARSE && exai_yaml_each_doc(b->path, b->p, b->n, on_doc, &w, &e) == 0)
+	vf_imageref_init(&yw.w, on_ref, &yw);
+	if (b->n <= MAX_YAML_PARSE &&
+	    exai_yaml_each_doc(b->path, b->p, b->n, on_doc, &yw, &e) == 0) {
+		if (yw.w.incomplete)
+			vf_scan_incomplete(
+			    s, b, 0,
+			    "image references not all read: the YAML nests too deep or "
+			    "has too many nodes (aliases); closure is not proven");
 		return;
+	}
 	/* Did not parse (or too large): start again for this file, line by line. */
 	for (size_t i = before; i < c->nrefs; i++) {
 		free(c->refs[i].ref);
@@ -283,7 +207,7 @@ void vf_closure_yaml(vf_closure *c, vf_scan *s, const vf_buf *b)
 	}
 	c->nrefs = before;
 	c->templated = tbefore;
-	refs_by_line(c, s, b);
+	vf_imageref_lines(&yw.w, b->p, b->n);
 }
 
 /* ---- image archives ---- */

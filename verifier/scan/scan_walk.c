@@ -1,5 +1,6 @@
 /*
- * scan_walk: the scan's shared state, dispatch by content, tree walking and the worker pool.
+ * scan_walk: a scan's life (init, finish), dispatch by content, tree walking and the worker
+ * pool. The findings sink is scan_sink.c.
  *
  * The walk (single-threaded, never following symlinks, skipping `skip_dirs`) lists regular
  * files first; then one worker per core takes files by an atomic cursor, reads each (read()
@@ -21,27 +22,21 @@
 
 #include "exai/file.h"
 #include "exai/progress.h"
-#include "scan.h"
+#include "scan_allow.h"
+#include "scan_archive.h"
+#include "scan_elf.h"
+#include "scan_group.h"
+#include "scan_helm.h"
+#include "scan_k8s.h"
+#include "scan_text.h"
+#include "scan_walk.h"
+#include "scan_walker.h"
 
 #define SMALL_FILE     (16u << 20) /* read() below this, mmap above */
 #define MAX_WALK_DEPTH 256
 #define SNIFF	       8192
 
-typedef struct vf_held {
-	const vf_rule *rule;
-	vf_severity sev;
-	unsigned root;
-	char *path, *rel, *evidence, *message;
-	char *inline_why; /* an inline allow comment's reason, or NULL */
-	uint64_t line, col, off;
-} vf_held;
-
-typedef struct vf_seen {
-	size_t rule;
-	unsigned root;
-} vf_seen;
-
-/* ---- shared state ---- */
+/* ---- a scan's life ---- */
 
 exai_status vf_scan_init(vf_scan *s, vf_rules *rules, vf_scan_allow *allow, vf_report *report,
 			 exai_error *e)
@@ -61,196 +56,12 @@ exai_status vf_scan_init(vf_scan *s, vf_rules *rules, vf_scan_allow *allow, vf_r
 
 void vf_scan_fini(vf_scan *s)
 {
-	for (size_t i = 0; i < s->nheld; i++) {
-		free(s->held[i].path);
-		free(s->held[i].rel);
-		free(s->held[i].evidence);
-		free(s->held[i].message);
-		free(s->held[i].inline_why);
-	}
-	free(s->held);
-	free(s->seen);
+	vf_scan_sink_free(s);
 	vf_k8s_state_free(s->k8s);
 	pthread_mutex_destroy(&s->lock);
 }
 
-void vf_scan_fail(vf_scan *s, const exai_error *e)
-{
-	pthread_mutex_lock(&s->lock);
-	if (!s->fatal) {
-		s->fatal = e->code ? e->code : EXAI_EINTERNAL;
-		s->fatal_err = *e;
-	}
-	pthread_mutex_unlock(&s->lock);
-}
-
-void vf_scan_note(vf_scan *s, const char *note)
-{
-	exai_error e;
-
-	if (vf_report_note(s->report, note, &e))
-		vf_scan_fail(s, &e);
-}
-
-/* @inline_why: the reason of an inline allow comment for this finding, or NULL. */
-static void emit_at(vf_scan *s, const vf_rule *rule, vf_severity sev, const char *path,
-		    const char *rel, uint64_t line, uint64_t col, uint64_t off,
-		    const char *evidence, const char *message, const char *inline_why)
-{
-	vf_finding f = {.rule_id = rule->id,
-			.severity = sev,
-			.path = path,
-			.line = line,
-			.column = col,
-			.offset = off,
-			.evidence = evidence,
-			.message = message ? message : rule->message,
-			.hint = rule->hint};
-	vf_suppression *sup = s->allow ? vf_scan_allow_match(s->allow, &f, rel) : NULL;
-	exai_error e;
-	char why[512];
-
-	if (sup) {
-		f.suppressed = true;
-		f.suppress_reason = sup->justification;
-	} else if (inline_why) {
-		snprintf(why, sizeof(why), "inline: %s", inline_why);
-		f.suppressed = true;
-		f.suppress_reason = why;
-	}
-	if (vf_report_add(s->report, &f, &e))
-		vf_scan_fail(s, &e);
-}
-
-void vf_scan_emit(vf_scan *s, const vf_rule *rule, const vf_buf *b, uint64_t line, uint64_t col,
-		  uint64_t off, const char *evidence, const char *message)
-{
-	vf_scan_emit_sev(s, rule, rule->sev, b, line, col, off, evidence, message);
-}
-
-void vf_scan_emit_sev(vf_scan *s, const vf_rule *rule, vf_severity sev, const vf_buf *b,
-		      uint64_t line, uint64_t col, uint64_t off, const char *evidence,
-		      const char *message)
-{
-	char why[448];
-	bool inl = vf_inline_allow(b, line, off, rule->id, why, sizeof(why));
-
-	emit_at(s, rule, sev, b->path, b->rel, line, col, off, evidence, message, inl ? why : NULL);
-}
-
-unsigned vf_scan_new_root(vf_scan *s)
-{
-	return __atomic_add_fetch(&s->next_root, 1, __ATOMIC_RELAXED);
-}
-
-void vf_scan_marker_set(vf_scan *s, size_t rule, unsigned root)
-{
-	exai_error e;
-	bool ok = true;
-
-	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < s->nseen; i++)
-		if (s->seen[i].rule == rule && s->seen[i].root == root)
-			goto out;
-	if (s->nseen == s->capseen) {
-		size_t nc = s->capseen ? s->capseen * 2 : 16;
-		vf_seen *nv = realloc(s->seen, nc * sizeof(*nv));
-		if (!nv) {
-			ok = false;
-			goto out;
-		}
-		s->seen = nv;
-		s->capseen = nc;
-	}
-	s->seen[s->nseen++] = (vf_seen){rule, root};
-out:
-	pthread_mutex_unlock(&s->lock);
-	if (!ok) {
-		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
-		vf_scan_fail(s, &e);
-	}
-}
-
-static bool marker_was_set(const vf_scan *s, size_t rule, unsigned root)
-{
-	for (size_t i = 0; i < s->nseen; i++)
-		if (s->seen[i].rule == rule && s->seen[i].root == root)
-			return true;
-	return false;
-}
-
-void vf_scan_hold(vf_scan *s, const vf_rule *rule, vf_severity sev, const vf_buf *b, uint64_t line,
-		  uint64_t col, uint64_t off, const char *evidence, const char *message)
-{
-	vf_held h = {
-	    .rule = rule, .sev = sev, .root = b->root, .line = line, .col = col, .off = off};
-	char why[448];
-	bool inl = vf_inline_allow(b, line, off, rule->id, why, sizeof(why));
-	exai_error e;
-	bool ok;
-
-	h.path = strdup(b->path);
-	h.rel = strdup(b->rel);
-	h.evidence = evidence ? strdup(evidence) : NULL;
-	h.message = message ? strdup(message) : NULL;
-	h.inline_why = inl ? strdup(why) : NULL;
-	ok = h.path && h.rel && (!evidence || h.evidence) && (!message || h.message) &&
-	     (!inl || h.inline_why);
-	pthread_mutex_lock(&s->lock);
-	if (ok && s->nheld == s->capheld) {
-		size_t nc = s->capheld ? s->capheld * 2 : 16;
-		vf_held *nv = realloc(s->held, nc * sizeof(*nv));
-		if (nv) {
-			s->held = nv;
-			s->capheld = nc;
-		} else {
-			ok = false;
-		}
-	}
-	if (ok)
-		s->held[s->nheld++] = h;
-	pthread_mutex_unlock(&s->lock);
-	if (!ok) {
-		free(h.path);
-		free(h.rel);
-		free(h.evidence);
-		free(h.message);
-		free(h.inline_why);
-		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
-		vf_scan_fail(s, &e);
-	}
-}
-
-void vf_scan_incomplete(vf_scan *s, const vf_buf *b, uint64_t off, const char *what)
-{
-	const vf_rule *r = vf_rules_for(s->rules, VF_CHK_INCOMPLETE);
-
-	__atomic_add_fetch(&s->skipped, 1, __ATOMIC_RELAXED);
-	if (r)
-		vf_scan_emit(s, r, b, 0, 0, off, what, NULL);
-}
-
 /* ---- dispatch ---- */
-
-bool vf_files_match(const vf_strv *globs, const char *base, const uint8_t *p, size_t n)
-{
-	size_t bl = strlen(base);
-
-	for (size_t i = 0; i < globs->n; i++) {
-		const char *g = globs->v[i];
-		if (strcmp(g, "#!") == 0) {
-			if (n >= 2 && p[0] == '#' && p[1] == '!')
-				return true;
-		} else if (g[0] == '*' && g[1] == '.' && !strpbrk(g + 1, "*?[")) {
-			size_t gl = strlen(g + 1); /* "*.ext": a plain suffix test */
-			if (bl >= gl && strcmp(base + bl - gl, g + 1) == 0)
-				return true;
-		} else if (fnmatch(g, base, 0) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
 
 static bool is_yaml_name(const char *base)
 {
@@ -688,12 +499,7 @@ exai_status vf_scan_finish(vf_scan *s, exai_error *e)
 	const vf_rule *exp = vf_rules_for(s->rules, VF_CHK_ALLOW_EXPIRED);
 	char buf[512];
 
-	for (size_t i = 0; i < s->nheld; i++) {
-		const vf_held *h = &s->held[i];
-		if (!marker_was_set(s, (size_t)(h->rule - s->rules->r), h->root))
-			emit_at(s, h->rule, h->sev, h->path, h->rel, h->line, h->col, h->off,
-				h->evidence, h->message, h->inline_why);
-	}
+	vf_scan_release_held(s);
 	vf_k8s_finish(s);
 	for (size_t i = 0; s->allow && i < s->allow->n; i++) {
 		const vf_suppression *sp = &s->allow->s[i];

@@ -11,7 +11,7 @@
 #include <strings.h>
 
 #include "exai/yaml.h"
-#include "scan.h"
+#include "scan_net.h"
 
 /* Strict dotted-quad IPv4 (no leading '+', 1-3 digits per part, each <= 255). */
 static bool ipv4_parse(const char *s, size_t len, uint8_t out[4])

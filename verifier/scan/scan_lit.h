@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "scan.h"
+#include "scan_rules.h"
 
 typedef enum vf_lit_kind {
 	VF_LIT_RULE = 0, /* a trigger of a pattern rule */

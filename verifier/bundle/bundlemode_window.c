@@ -15,6 +15,9 @@
 #include <string.h>
 
 #include "bundlemode.h"
+#include "scan_elf.h"
+#include "scan_text.h"
+#include "scan_walk.h"
 
 #define OVERLAP (64u << 10)
 #define SNIFF	8192

@@ -23,7 +23,9 @@
 #include <strings.h>
 
 #include "exai/grow.h"
-#include "scan.h"
+#include "scan_elf.h"
+#include "scan_net.h"
+#include "scan_text.h"
 #include "scan_ctx.h"
 #include "scan_lit.h"
 

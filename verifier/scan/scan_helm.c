@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "exai/file.h"
-#include "scan.h"
+#include "scan_helm.h"
+#include "scan_k8s.h"
+#include "scan_text.h"
 
 extern char **environ;
 

@@ -1,0 +1,23 @@
+/*
+ * scan_group: package roots and duplicate files, for the report's grouping.
+ */
+#ifndef VF_SCAN_GROUP_H
+#define VF_SCAN_GROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* vf_report_group()'s callbacks. The context holds the scan PATHs (@roots,
+ * borrowed) and a cache of directory answers; keys stay valid until it is freed. */
+typedef struct vf_group_ctx vf_group_ctx;
+vf_group_ctx *vf_group_ctx_new(char *const *roots, size_t nroots);
+void vf_group_ctx_free(vf_group_ctx *g);
+bool vf_group_ctx_oom(const vf_group_ctx *g);
+const char *vf_group_key(const char *path, void *ctx);
+bool vf_group_is_dup(const char *path, void *ctx);
+
+/* Files whose directory is a package root: grouping of identical evidence and
+ * the scope of off switches (one item's switch never silences another's) use the same list. */
+extern const char *const vf_package_root_markers[];
+
+#endif

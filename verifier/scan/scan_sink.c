@@ -1,0 +1,210 @@
+/*
+ * scan_sink: the findings sink of a scan (see scan_sink.h): findings with suppressions and
+ * inline allow comments applied, findings held until the end of the scan for rules with
+ * scan-scoped `unless` markers, the markers, package root ids, notes, scan.incomplete and the
+ * first internal failure.
+ *
+ * Invariants: the report locks itself; the held list and the markers change only under the
+ * scan lock; a failure to record anything (out of memory) is vf_scan_fail, never a finding
+ * silently dropped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan_allow.h"
+#include "scan_baseline.h"
+#include "scan_sink.h"
+
+typedef struct vf_held {
+	const vf_rule *rule;
+	vf_severity sev;
+	unsigned root;
+	char *path, *rel, *evidence, *message;
+	char *inline_why; /* an inline allow comment's reason, or NULL */
+	uint64_t line, col, off;
+} vf_held;
+
+typedef struct vf_seen {
+	size_t rule;
+	unsigned root;
+} vf_seen;
+
+void vf_scan_fail(vf_scan *s, const exai_error *e)
+{
+	pthread_mutex_lock(&s->lock);
+	if (!s->fatal) {
+		s->fatal = e->code ? e->code : EXAI_EINTERNAL;
+		s->fatal_err = *e;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+void vf_scan_note(vf_scan *s, const char *note)
+{
+	exai_error e;
+
+	if (vf_report_note(s->report, note, &e))
+		vf_scan_fail(s, &e);
+}
+
+/* @inline_why: the reason of an inline allow comment for this finding, or NULL. */
+static void emit_at(vf_scan *s, const vf_rule *rule, vf_severity sev, const char *path,
+		    const char *rel, uint64_t line, uint64_t col, uint64_t off,
+		    const char *evidence, const char *message, const char *inline_why)
+{
+	vf_finding f = {.rule_id = rule->id,
+			.severity = sev,
+			.path = path,
+			.line = line,
+			.column = col,
+			.offset = off,
+			.evidence = evidence,
+			.message = message ? message : rule->message,
+			.hint = rule->hint};
+	vf_suppression *sup = s->allow ? vf_scan_allow_match(s->allow, &f, rel) : NULL;
+	exai_error e;
+	char why[512];
+
+	if (sup) {
+		f.suppressed = true;
+		f.suppress_reason = sup->justification;
+	} else if (inline_why) {
+		snprintf(why, sizeof(why), "inline: %s", inline_why);
+		f.suppressed = true;
+		f.suppress_reason = why;
+	}
+	if (vf_report_add(s->report, &f, &e))
+		vf_scan_fail(s, &e);
+}
+
+void vf_scan_emit(vf_scan *s, const vf_rule *rule, const vf_buf *b, uint64_t line, uint64_t col,
+		  uint64_t off, const char *evidence, const char *message)
+{
+	vf_scan_emit_sev(s, rule, rule->sev, b, line, col, off, evidence, message);
+}
+
+void vf_scan_emit_sev(vf_scan *s, const vf_rule *rule, vf_severity sev, const vf_buf *b,
+		      uint64_t line, uint64_t col, uint64_t off, const char *evidence,
+		      const char *message)
+{
+	char why[448];
+	bool inl = vf_inline_allow(b, line, off, rule->id, why, sizeof(why));
+
+	emit_at(s, rule, sev, b->path, b->rel, line, col, off, evidence, message, inl ? why : NULL);
+}
+
+unsigned vf_scan_new_root(vf_scan *s)
+{
+	return __atomic_add_fetch(&s->next_root, 1, __ATOMIC_RELAXED);
+}
+
+void vf_scan_marker_set(vf_scan *s, size_t rule, unsigned root)
+{
+	exai_error e;
+	bool ok = true;
+
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->nseen; i++)
+		if (s->seen[i].rule == rule && s->seen[i].root == root)
+			goto out;
+	if (s->nseen == s->capseen) {
+		size_t nc = s->capseen ? s->capseen * 2 : 16;
+		vf_seen *nv = realloc(s->seen, nc * sizeof(*nv));
+		if (!nv) {
+			ok = false;
+			goto out;
+		}
+		s->seen = nv;
+		s->capseen = nc;
+	}
+	s->seen[s->nseen++] = (vf_seen){rule, root};
+out:
+	pthread_mutex_unlock(&s->lock);
+	if (!ok) {
+		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
+		vf_scan_fail(s, &e);
+	}
+}
+
+static bool marker_was_set(const vf_scan *s, size_t rule, unsigned root)
+{
+	for (size_t i = 0; i < s->nseen; i++)
+		if (s->seen[i].rule == rule && s->seen[i].root == root)
+			return true;
+	return false;
+}
+
+void vf_scan_hold(vf_scan *s, const vf_rule *rule, vf_severity sev, const vf_buf *b, uint64_t line,
+		  uint64_t col, uint64_t off, const char *evidence, const char *message)
+{
+	vf_held h = {
+	    .rule = rule, .sev = sev, .root = b->root, .line = line, .col = col, .off = off};
+	char why[448];
+	bool inl = vf_inline_allow(b, line, off, rule->id, why, sizeof(why));
+	exai_error e;
+	bool ok;
+
+	h.path = strdup(b->path);
+	h.rel = strdup(b->rel);
+	h.evidence = evidence ? strdup(evidence) : NULL;
+	h.message = message ? strdup(message) : NULL;
+	h.inline_why = inl ? strdup(why) : NULL;
+	ok = h.path && h.rel && (!evidence || h.evidence) && (!message || h.message) &&
+	     (!inl || h.inline_why);
+	pthread_mutex_lock(&s->lock);
+	if (ok && s->nheld == s->capheld) {
+		size_t nc = s->capheld ? s->capheld * 2 : 16;
+		vf_held *nv = realloc(s->held, nc * sizeof(*nv));
+		if (nv) {
+			s->held = nv;
+			s->capheld = nc;
+		} else {
+			ok = false;
+		}
+	}
+	if (ok)
+		s->held[s->nheld++] = h;
+	pthread_mutex_unlock(&s->lock);
+	if (!ok) {
+		free(h.path);
+		free(h.rel);
+		free(h.evidence);
+		free(h.message);
+		free(h.inline_why);
+		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
+		vf_scan_fail(s, &e);
+	}
+}
+
+void vf_scan_incomplete(vf_scan *s, const vf_buf *b, uint64_t off, const char *what)
+{
+	const vf_rule *r = vf_rules_for(s->rules, VF_CHK_INCOMPLETE);
+
+	__atomic_add_fetch(&s->skipped, 1, __ATOMIC_RELAXED);
+	if (r)
+		vf_scan_emit(s, r, b, 0, 0, off, what, NULL);
+}
+
+void vf_scan_release_held(vf_scan *s)
+{
+	for (size_t i = 0; i < s->nheld; i++) {
+		const vf_held *h = &s->held[i];
+		if (!marker_was_set(s, (size_t)(h->rule - s->rules->r), h->root))
+			emit_at(s, h->rule, h->sev, h->path, h->rel, h->line, h->col, h->off,
+				h->evidence, h->message, h->inline_why);
+	}
+}
+
+void vf_scan_sink_free(vf_scan *s)
+{
+	for (size_t i = 0; i < s->nheld; i++) {
+		free(s->held[i].path);
+		free(s->held[i].rel);
+		free(s->held[i].evidence);
+		free(s->held[i].message);
+		free(s->held[i].inline_why);
+	}
+	free(s->held);
+	free(s->seen);
+}

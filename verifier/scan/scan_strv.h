@@ -1,0 +1,27 @@
+/*
+ * scan_strv: the string vector of the scan mode (rule triggers, settings lists, globs) and the
+ * file-name glob test over one.
+ */
+#ifndef VF_SCAN_STRV_H
+#define VF_SCAN_STRV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "exai/error.h"
+
+typedef struct vf_strv {
+	char **v;
+	size_t n;
+} vf_strv;
+
+/* Appends a copy of @s; EXAI_ENOMEM (and @sv unchanged) when out of memory. */
+exai_status vf_strv_push(vf_strv *sv, const char *s) EXAI_WUR;
+/* Frees every string and the vector; @sv is empty after (NULL-safe on an empty vector). */
+void vf_strv_free(vf_strv *sv);
+
+/* Glob on a file name (fnmatch, no special '/' handling); "#!" matches a shebang. */
+bool vf_files_match(const vf_strv *globs, const char *base, const uint8_t *p, size_t n);
+
+#endif
