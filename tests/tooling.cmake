@@ -4,5 +4,6 @@ exai_cli_test(bench_table cli/bench_table.sh)
 exai_cli_test(make_hint cli/make_hint.sh)
 # make install: the installed layout and each installed tool.
 exai_cli_test(install cli/install.sh)
+exai_cli_test(completion cli/completion.sh)
 # The CLI contract, the same cases for every tool.
 exai_cli_test(cli_conformance cli/cli_conformance.sh)
