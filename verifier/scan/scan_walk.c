@@ -136,10 +136,6 @@ static const char *unread_format(const uint8_t *p, size_t n)
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		if (n >= f[i].off + f[i].len && !memcmp(p + f[i].off, f[i].magic, f[i].len))
 			return f[i].name;
-	/* A Debian package: an ar archive whose first member is debian-binary, the rest
-	 * compressed tar (its strings are not the files it installs). */
-	if (n >= 24 && !memcmp(p, "!<arch>\ndebian-binary", 21))
-		return "Debian package (compressed members: dpkg-deb -R FILE DIR, then scan DIR)";
 	if (n >= 10 && !memcmp(p, "BZh", 3) && p[3] >= '1' && p[3] <= '9' &&
 	    !memcmp(p + 4, "1AY&SY", 6))
 		return "bzip2 data";

@@ -58,6 +58,11 @@ bool vf_is_archive(const uint8_t *p, size_t n)
 			     "7zXZ\0",
 			     6) == 0)
 		return true; /* xz */
+	/* A Debian package: an ar archive whose first member is debian-binary (then
+	 * control.tar.* and data.tar.*, read as nested archives). Other ar archives (static
+	 * libraries) are not opened. */
+	if (n >= 68 && !memcmp(p, "!<arch>\ndebian-binary", 21))
+		return true;
 	return n >= 262 && memcmp(p + 257, "ustar", 5) == 0;
 }
 
@@ -78,6 +83,7 @@ struct archive *vf_archive_reader_new(void)
 	archive_read_support_filter_zstd(a);
 	archive_read_support_filter_xz(a);
 	archive_read_support_format_tar(a);
+	archive_read_support_format_ar(a); /* only for .deb: vf_is_archive */
 	archive_read_support_format_raw(a);
 	return a;
 }

@@ -31,12 +31,13 @@
 
 struct archive;
 
-/* A stream archive: tar family, gzip / zstd / xz compressed. */
+/* A stream archive: tar family, gzip / zstd / xz compressed, a Debian package (.deb). */
 bool vf_is_archive(const uint8_t *p, size_t n);
 /* zip, 7z: read from memory only. */
 bool vf_is_seek_archive(const uint8_t *p, size_t n);
 /* A libarchive reader with exactly the stream formats and filters the verifier reads (tar
- * family, raw; gzip, zstd, xz): never archive_read_support_format_all. NULL on OOM. */
+ * family, ar for .deb, raw; gzip, zstd, xz): never archive_read_support_format_all. NULL on
+ * OOM. */
 struct archive *vf_archive_reader_new(void);
 
 typedef struct vf_walker vf_walker;
