@@ -1,7 +1,7 @@
 # airgap-verifier bundle: image archives nested in an images tree (docker save with an OCI
 # index, and an old docker save without one), layers scanned at exact locations, tag-only
-# references, model weights over max_entry_size scanned in windows, the allow file, and the
-# project's own helm/ and images/ when they have content.
+# references, model weights over max_entry_size scanned in windows, the allow file, grouping
+# per component, and the project's own helm/ and images/ when they have content.
 . "$EXAI_SRC/tests/cli/lib.sh"
 . "$EXAI_SRC/tests/cli/bundle_lib.sh"
 . "$EXAI_SRC/tests/cli/verifier_bundle_lib.sh"
@@ -132,6 +132,28 @@ expect_rc 1 $V bundle text.exb --root keys/root --now $NOW --rules small-entries
 expect_contains "$T/out" '"rule_id": "scan.incomplete"'
 expect_contains "$T/out" "bytes of text, over max_entry_size"
 ok "text over max_entry_size: scan.incomplete"
+
+# --- grouping: identical evidence within one component is one finding with a count and its
+# first locations; the same evidence in another component is a finding of its own.
+URL=https://collector.vendor-two.zz/v1/events
+mkdir -p grp/a grp/b
+for i in 1 2 3 4 5 6 7; do echo "const u = \"$URL\";" >grp/a/m$i.js; done
+echo "const u = \"$URL\";" >grp/b/index.js
+printf 'channel: stable\nsequence: 9\nexpires_in_days: 30\ntarget:\n  classes: [gpu-appliance]\ncomponents:\n' >spec.yaml
+printf '  - {type: files, name: one, version: "1", source: grp/a}\n' >>spec.yaml
+printf '  - {type: files, name: two, version: "1", source: grp/b}\n' >>spec.yaml
+vb_bundle grp.exb --no-encrypt
+expect_rc 1 $V bundle grp.exb --root keys/root --now $NOW --format json --output grp.json
+expect_rc 1 $V bundle grp.exb --root keys/root --now $NOW --format json --no-group --output all.json
+$PY - grp.json all.json <<'PY' || fail "bundle mode grouping"
+import json, sys
+g = json.load(open(sys.argv[1]))["findings"]
+a = json.load(open(sys.argv[2]))["findings"]
+assert len(a) == 8 and all(f["count"] == 1 for f in a), [(f["path"], f["count"]) for f in a]
+got = sorted((f["rule_id"], f["path"].split("!")[1], f["count"], len(f["locations"])) for f in g)
+assert got == [("net.url.public", "files/one", 7, 5), ("net.url.public", "files/two", 1, 1)], got
+PY
+ok "bundle mode groups identical evidence per component (7 in one, 1 in another); --no-group lists all 8"
 
 # --- the project's own chart and image recipe, when they have content
 if [ -f "$EXAI_SRC/helm/Chart.yaml" ]; then

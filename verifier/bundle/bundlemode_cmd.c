@@ -16,8 +16,10 @@
 
 #include "bundlemode.h"
 #include "commands.h"
-#include "exai/text.h"
 #include "exai/file.h"
+#include "exai/grow.h"
+#include "exai/text.h"
+#include "scan_group.h"
 
 #define MAX_RULE_FILES 32
 
@@ -25,7 +27,7 @@ typedef struct opts {
 	const char *media, *root, *key, *allow, *output;
 	const char *rules[MAX_RULE_FILES];
 	size_t nrules;
-	bool no_default, fail_never, now_set;
+	bool no_default, fail_never, now_set, no_group;
 	vf_format fmt;
 	vf_severity fail_on;
 	uint64_t now;
@@ -38,7 +40,7 @@ const char vf_bundle_help[] =
     "                              [--allow FILE] [--format text|json|junit|sarif]\n"
     "                              [--output FILE] [--fail-on SEVERITY|none]\n"
     "                              [--now TIME] [--max-unpack-ratio N]\n"
-    "                              [--no-default-rules] [--json]\n"
+    "                              [--no-default-rules] [--no-group] [--json]\n"
     "\n"
     "Verifies MEDIA (a bundle directory or .exb) offline against the trust root ROOT,\n"
     "decrypts it with SITE.key, scans its contents with the scan rules and checks that\n"
@@ -48,6 +50,8 @@ const char vf_bundle_help[] =
     "default the clock. --fail-on: lowest severity that fails (default: medium).\n"
     "Tar components must pass exai-update apply's extraction rules; --max-unpack-ratio:\n"
     "the appliance's max_unpack_ratio (default 1000).\n"
+    "Identical evidence (rule and match) within one component is one finding with a\n"
+    "count and its first " VF_GROUP_LOCS_STR " locations; --no-group lists every location.\n"
     "Exit status: 0 clean, 1 verification failed or findings at or above --fail-on,\n"
     "2 usage or runtime error.\n";
 
@@ -64,6 +68,7 @@ enum {
 	O_WINDOW_MIB,
 	O_MAX_UNPACK_RATIO,
 	O_NO_DEFAULT_RULES,
+	O_NO_GROUP,
 };
 
 static const exai_cli_opt bundle_opts[] = {
@@ -79,6 +84,7 @@ static const exai_cli_opt bundle_opts[] = {
     {"window-mib", true, O_WINDOW_MIB}, /* testing: windows of oversized blobs */
     {"max-unpack-ratio", true, O_MAX_UNPACK_RATIO},
     {"no-default-rules", false, O_NO_DEFAULT_RULES},
+    {"no-group", false, O_NO_GROUP},
     {NULL, false, 0},
 };
 
@@ -138,6 +144,9 @@ static int bundle_option(int id, const char *v, opts *o)
 	case O_NO_DEFAULT_RULES:
 		o->no_default = true;
 		break;
+	case O_NO_GROUP:
+		o->no_group = true;
+		break;
 	}
 	return 0;
 }
@@ -173,6 +182,47 @@ static int parse(const exai_cli_call *call, int argc, char **argv, opts *o)
 	if (!o->now_set)
 		o->now = (uint64_t)time(NULL);
 	return 0;
+}
+
+/* The group keys of bundle mode: one per component. A location reads
+ * "MEDIA!type/name!entry..."; its key is "MEDIA!type/name" (the whole location when it has
+ * no component part: the bundle's own findings). The keys are kept for the grouping call. */
+typedef struct comp_keys {
+	char **v;
+	size_t n, cap;
+	bool oom;
+} comp_keys;
+
+static const char *component_key(const char *path, void *ctx)
+{
+	comp_keys *k = ctx;
+	const char *a = strchr(path, '!'), *b = a ? strchr(a + 1, '!') : NULL;
+	size_t len = b ? (size_t)(b - path) : strlen(path);
+	char *key;
+
+	/* Few keys: a bundle has at most the manifest's components. */
+	for (size_t i = k->n; i-- > 0;)
+		if (!strncmp(k->v[i], path, len) && !k->v[i][len])
+			return k->v[i];
+	if (EXAI_GROW(&k->v, &k->cap, k->n, 1, EXAI_GROW_NOCAP, NULL) ||
+	    !(key = strndup(path, len))) {
+		k->oom = true;
+		return NULL;
+	}
+	return k->v[k->n++] = key;
+}
+
+static exai_status group(vf_report *rep, exai_error *e)
+{
+	comp_keys k = {0};
+	exai_status rc = vf_report_group(rep, VF_GROUP_LOCS, component_key, vf_group_is_dup, &k, e);
+
+	if (!rc && k.oom)
+		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory grouping findings");
+	for (size_t i = 0; i < k.n; i++)
+		free(k.v[i]);
+	free(k.v);
+	return rc;
 }
 
 int vf_cmd_bundle(const exai_cli_call *call, int argc, char **argv)
@@ -211,6 +261,8 @@ int vf_cmd_bundle(const exai_cli_call *call, int argc, char **argv)
 		if (vf_bundlemode_run(&bo, &res, &e))
 			goto fail;
 	}
+	if (!o.no_group && group(res.report, &e))
+		goto fail;
 	vf_report_set_fail_on(res.report, o.fail_never ? VF_SEV_CRITICAL : o.fail_on);
 	if (vf_report_emit(res.report, o.fmt, o.output, &e))
 		goto fail;

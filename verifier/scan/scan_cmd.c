@@ -25,8 +25,6 @@
 #include "scan_walk.h"
 
 #define MAX_RULE_FILES	  32
-#define VF_GROUP_LOCS	  5 /* locations a grouped finding lists */
-#define VF_GROUP_LOCS_STR "5"
 
 typedef struct opts {
 	char **paths;

@@ -7,6 +7,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Locations a grouped finding lists (scan and bundle mode alike). */
+#define VF_GROUP_LOCS	  5
+#define VF_GROUP_LOCS_STR "5"
+
 /* vf_report_group()'s callbacks. The context holds the scan PATHs (@roots,
  * borrowed) and a cache of directory answers; keys stay valid until it is freed. */
 typedef struct vf_group_ctx vf_group_ctx;
