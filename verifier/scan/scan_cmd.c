@@ -24,7 +24,7 @@
 #include "scan_rules.h"
 #include "scan_walk.h"
 
-#define MAX_RULE_FILES	  32
+#define MAX_RULE_FILES 32
 
 typedef struct opts {
 	char **paths;
