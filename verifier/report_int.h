@@ -1,14 +1,23 @@
 /*
- * report_int: what report.c (findings, text, json) and report_ci.c (junit, sarif) share.
- * Internal to vf_report; nothing outside those two files includes it.
+ * report_int: what the findings store (report.c) and the format writers (report_text.c,
+ * report_json.c, report_sarif.c, report_junit.c, dispatched by report_write.c) share.
+ * Internal to vf_report; nothing outside those files includes it.
+ *
+ * Every string a writer reads from the report is sanitised (valid UTF-8, no control
+ * characters), so a writer escapes only what its format reserves.
  */
 #ifndef VF_REPORT_INT_H
 #define VF_REPORT_INT_H
 
+#include <jansson.h>
 #include <pthread.h>
 #include <time.h>
 
 #include "report.h"
+
+#ifndef VF_VERSION
+#define VF_VERSION "0.0.0"
+#endif
 
 typedef struct rule_decl {
 	char *id;
@@ -39,17 +48,49 @@ typedef struct rule_view {
 	size_t fails, others; /* unsuppressed at/above fail_on; the rest */
 } rule_view;
 
+/* ---- report.c: the store ---- */
+
 bool vf_report_fails(const vf_report *r, const vf_finding *f);
+/* Declared rules plus undeclared ones that findings name, sorted by id, deduplicated, with
+ * counts; the strings are the report's. Returns a malloc'ed table (*n set, possibly 0), or
+ * NULL on allocation failure. */
+rule_view *vf_report_rule_table(const vf_report *r, size_t *n);
 size_t vf_report_rule_index(const rule_view *t, size_t n, const char *id);
 /* How many locations @f stands for (1 unless grouped). */
 uint64_t vf_report_finding_count(const vf_finding *f);
 
-/* JSON string pieces: @s is sanitised, so only '"' and '\\' need escaping. */
-void vf_jesc(FILE *o, const char *s);
-void vf_jstr(FILE *o, const char *s);
-void vf_jkey(FILE *o, const char *key, const char *s, bool comma);
+/* ---- the writers: each writes one whole document to @o ---- */
 
-void vf_write_sarif(const vf_report *r, const rule_view *t, size_t nrules, FILE *o);
+/* Text and JUnit write straight to @o (the caller checks the stream for write errors). */
+void vf_write_text(const vf_report *r, FILE *o);
 void vf_write_junit(const vf_report *r, const rule_view *t, size_t nrules, FILE *o);
+/* JSON and SARIF build the document as a jansson tree and dump it once. EXAI_ENOMEM when the
+ * tree cannot be built (nothing written), EXAI_EIO or EXAI_ENOMEM when the dump fails (part of
+ * the document may have been written: the caller must not present it as complete). */
+exai_status vf_write_json(const vf_report *r, const rule_view *t, size_t nrules, FILE *o,
+			  exai_error *e) EXAI_WUR;
+exai_status vf_write_sarif(const vf_report *r, const rule_view *t, size_t nrules, FILE *o,
+			   exai_error *e) EXAI_WUR;
+
+/* ---- report_json.c: jansson building blocks shared with report_sarif.c ----
+ *
+ * A failed allocation anywhere makes the document fail, never lose a member silently: every
+ * setter releases the value it was given and returns false when the value or the container
+ * is NULL or jansson refuses, so a chain of `&&` stops at the first failure without leaking. */
+
+/* Sets @key of @obj to @v (reference stolen, released on failure). */
+bool vf_jset(json_t *obj, const char *key, json_t *v);
+/* Appends @v (reference stolen, released on failure) to @arr. */
+bool vf_jpush(json_t *arr, json_t *v);
+/* Returns @j, or releases it and returns NULL when building it failed (@ok false). */
+json_t *vf_jbuilt(json_t *j, bool ok);
+/* A JSON string, or null for NULL. NULL on allocation failure. */
+json_t *vf_jstr(const char *s);
+/* A JSON integer; NULL on allocation failure or when @v does not fit jansson's signed 64-bit
+ * integer (refused rather than wrapped to a negative number). */
+json_t *vf_ju64(uint64_t v);
+/* Dumps @doc (reference stolen; NULL means building it failed) and a newline to @o, keys in
+ * insertion order; @what names the format in the error. */
+exai_status vf_json_dump(json_t *doc, FILE *o, const char *what, exai_error *e) EXAI_WUR;
 
 #endif
