@@ -89,8 +89,11 @@ json_t *vf_jstr(const char *s);
 /* A JSON integer; NULL on allocation failure or when @v does not fit jansson's signed 64-bit
  * integer (refused rather than wrapped to a negative number). */
 json_t *vf_ju64(uint64_t v);
-/* Dumps @doc (reference stolen; NULL means building it failed) and a newline to @o, keys in
- * insertion order; @what names the format in the error. */
+/* EXAI_EINVAL (naming the finding) when a line, column, offset or count of the report does
+ * not fit a JSON integer: checked before building, so vf_ju64 failing later means memory. */
+exai_status vf_json_numbers_fit(const vf_report *r, exai_error *e) EXAI_WUR;
+/* Dumps @doc (reference stolen; NULL means building it ran out of memory) and a newline to
+ * @o, on one line, keys in insertion order; @what names the format in the error. */
 exai_status vf_json_dump(json_t *doc, FILE *o, const char *what, exai_error *e) EXAI_WUR;
 
 #endif

@@ -59,9 +59,7 @@ exai_status vf_json_dump(json_t *doc, FILE *o, const char *what, exai_error *e)
 
 	if (!doc)
 		return exai_error_set(e, EXAI_ENOMEM,
-				      "report: %s: could not build the document (out of memory, or "
-				      "a number over 2^63-1)",
-				      what);
+				      "report: %s: out of memory building the document", what);
 	if (json_dumpf(doc, o, JSON_PRESERVE_ORDER) != 0 || fputc('\n', o) == EOF)
 		rc = ferror(o)
 			 ? exai_error_sys(e, EXAI_EIO, "report: %s: write", what)
@@ -69,6 +67,23 @@ exai_status vf_json_dump(json_t *doc, FILE *o, const char *what, exai_error *e)
 					  "report: %s: out of memory writing the document", what);
 	json_decref(doc);
 	return rc;
+}
+
+exai_status vf_json_numbers_fit(const vf_report *r, exai_error *e)
+{
+	for (size_t i = 0; i < r->nf; i++) {
+		const vf_finding *f = &r->f[i];
+		uint64_t big = f->line | f->column | f->offset | f->count;
+		for (size_t k = 0; k < f->nlocs; k++)
+			big |= f->locs[k].line | f->locs[k].column | f->locs[k].offset;
+		if (big > (uint64_t)INT64_MAX)
+			return exai_error_set(
+			    e, EXAI_EINVAL,
+			    "report: finding %zu (%s at %s): a line, column, offset "
+			    "or count over 2^63-1 does not fit a JSON integer",
+			    i, f->rule_id, f->path ? f->path : "-");
+	}
+	return EXAI_OK;
 }
 
 /* ---- the document ---- */
@@ -195,5 +210,7 @@ static json_t *json_report(const vf_report *r, const rule_view *t, size_t nrules
 exai_status vf_write_json(const vf_report *r, const rule_view *t, size_t nrules, FILE *o,
 			  exai_error *e)
 {
-	return vf_json_dump(json_report(r, t, nrules), o, "json", e);
+	exai_status rc = vf_json_numbers_fit(r, e);
+
+	return rc ? rc : vf_json_dump(json_report(r, t, nrules), o, "json", e);
 }

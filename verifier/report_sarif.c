@@ -414,6 +414,8 @@ exai_status vf_write_sarif(const vf_report *r, const rule_view *t, size_t nrules
 	char *root = NULL;
 	exai_status rc;
 
+	if ((rc = vf_json_numbers_fit(r, e)))
+		return rc;
 	if (!scan_root(&root))
 		return exai_error_set(e, EXAI_ENOMEM, "report: sarif: out of memory");
 	rc = vf_json_dump(sarif_doc(r, t, nrules, root), o, "sarif", e);
