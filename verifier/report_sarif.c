@@ -80,7 +80,7 @@ static json_t *uri_json(const char *prefix, const char *s, size_t n, const char 
 	char *buf;
 	json_t *j;
 
-	if (n > (SIZE_MAX - pl - sl) / 3 - m)
+	if (n > (SIZE_MAX - pl - sl) / 3 || m > (SIZE_MAX - pl - sl) / 3 - n)
 		return NULL;
 	if (!(buf = malloc(pl + 3 * (n + m) + sl)))
 		return NULL;
@@ -150,7 +150,7 @@ static json_t *sarif_artifact(const char *path, const char *root)
 	size_t fs_len = strcspn(path, "!"), rl = root ? strlen(root) : 0;
 	const char *rel = path, *base = "SCANROOT", *tail = "";
 	char *abs = NULL;
-	json_t *j = NULL;
+	json_t *j;
 
 	if (path[0] == '/' || root) {
 		size_t cap = rl + fs_len + 3;
