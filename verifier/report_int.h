@@ -64,9 +64,10 @@ uint64_t vf_report_finding_count(const vf_finding *f);
 /* Text and JUnit write straight to @o (the caller checks the stream for write errors). */
 void vf_write_text(const vf_report *r, FILE *o);
 void vf_write_junit(const vf_report *r, const rule_view *t, size_t nrules, FILE *o);
-/* JSON and SARIF build the document as a jansson tree and dump it once. EXAI_ENOMEM when the
- * tree cannot be built (nothing written), EXAI_EIO or EXAI_ENOMEM when the dump fails (part of
- * the document may have been written: the caller must not present it as complete). */
+/* JSON and SARIF build the document's frame as a small jansson tree and stream its findings
+ * one tree at a time (report_json.c). EXAI_ENOMEM when an allocation fails, EXAI_EIO when the
+ * stream does: part of the document may have been written, and the caller must not present
+ * it as complete. */
 exai_status vf_write_json(const vf_report *r, const rule_view *t, size_t nrules, FILE *o,
 			  exai_error *e) EXAI_WUR;
 exai_status vf_write_sarif(const vf_report *r, const rule_view *t, size_t nrules, FILE *o,
@@ -78,13 +79,16 @@ exai_status vf_write_sarif(const vf_report *r, const rule_view *t, size_t nrules
  * setter releases the value it was given and returns false when the value or the container
  * is NULL or jansson refuses, so a chain of `&&` stops at the first failure without leaking. */
 
-/* Sets @key of @obj to @v (reference stolen, released on failure). */
+/* Sets @key (an ASCII constant) of @obj to @v (reference stolen, released on failure). */
 bool vf_jset(json_t *obj, const char *key, json_t *v);
 /* Appends @v (reference stolen, released on failure) to @arr. */
 bool vf_jpush(json_t *arr, json_t *v);
 /* Returns @j, or releases it and returns NULL when building it failed (@ok false). */
 json_t *vf_jbuilt(json_t *j, bool ok);
-/* A JSON string, or null for NULL. NULL on allocation failure. */
+/* A JSON string of @s, which must be valid UTF-8: a report string (sanitised by report.c) or
+ * the writer's own ASCII. NULL for NULL or on allocation failure. */
+json_t *vf_jtext(const char *s);
+/* The same, or null for NULL. NULL on allocation failure. */
 json_t *vf_jstr(const char *s);
 /* A JSON integer; NULL on allocation failure or when @v does not fit jansson's signed 64-bit
  * integer (refused rather than wrapped to a negative number). */
@@ -92,8 +96,33 @@ json_t *vf_ju64(uint64_t v);
 /* EXAI_EINVAL (naming the finding) when a line, column, offset or count of the report does
  * not fit a JSON integer: checked before building, so vf_ju64 failing later means memory. */
 exai_status vf_json_numbers_fit(const vf_report *r, exai_error *e) EXAI_WUR;
-/* Dumps @doc (reference stolen; NULL means building it ran out of memory) and a newline to
- * @o, on one line, keys in insertion order; @what names the format in the error. */
-exai_status vf_json_dump(json_t *doc, FILE *o, const char *what, exai_error *e) EXAI_WUR;
+
+/* ---- report_json.c: streaming a document ----
+ *
+ * Each returns false when an allocation or a write failed; vf_json_end turns that into the
+ * status. What was written before a failure is a truncated document. */
+
+/* Where a document is streamed: @f, through a buffer that takes jansson's small pieces (one
+ * writer per stream). vf_json_end empties it. */
+typedef struct vf_jout {
+	FILE *f;
+	size_t n;
+	char buf[32768];
+} vf_jout;
+
+/* Writes part @i of a streamed value to @o (@i is 0 for a single value). */
+typedef bool (*vf_jwrite_fn)(const void *ctx, size_t i, vf_jout *o);
+/* Dumps @v (reference stolen; NULL means building it failed) to @o. */
+bool vf_jput(json_t *v, vf_jout *o);
+/* The object @frame (reference stolen; NULL means building it failed) with one more member
+ * after its own: @key, whose value @fill(ctx, 0, o) writes. */
+bool vf_jstream_object(vf_jout *o, json_t *frame, const char *key, vf_jwrite_fn fill,
+		       const void *ctx);
+/* An array of @n elements, element i written by @put(ctx, i, o). */
+bool vf_jstream_array(vf_jout *o, size_t n, vf_jwrite_fn put, const void *ctx);
+/* Ends the document written with @ok (the outcome of the streaming calls) with a newline:
+ * EXAI_OK, EXAI_EIO when @o's stream failed, else EXAI_ENOMEM; @what names the format in
+ * the error. */
+exai_status vf_json_end(bool ok, vf_jout *o, const char *what, exai_error *e) EXAI_WUR;
 
 #endif

@@ -7,8 +7,9 @@
  * before it is made relative, so no URI holds a ".." segment or a scheme. Logical findings
  * (run mode's addresses and DNS names) are logicalLocations, never artifact URIs.
  *
- * Built as one jansson tree with report_json.c's building blocks and dumped once: a failed
- * allocation (a URI buffer included) fails the document, it never loses a location.
+ * Built with report_json.c's building blocks: the frame (version, $schema, the run's tool,
+ * bases, invocations) as small trees, the results streamed one tree each. A failed allocation
+ * (a URI buffer included) fails the document, it never loses a location.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -88,7 +89,7 @@ static json_t *uri_json(const char *prefix, const char *s, size_t n, const char 
 	o = pl + uri_encode(buf + pl, s, n);
 	o += uri_encode(buf + o, t, m);
 	memcpy(buf + o, suffix, sl);
-	j = json_stringn(buf, o + sl);
+	j = json_stringn_nocheck(buf, o + sl);
 	free(buf);
 	return j;
 }
@@ -174,7 +175,7 @@ static json_t *sarif_artifact(const char *path, const char *root)
 	j = json_object();
 	j = vf_jbuilt(j,
 		      vf_jset(j, "uri", uri_json("", rel, strlen(rel), tail, strlen(tail), "")) &&
-			  vf_jset(j, "uriBaseId", json_string(base)));
+			  vf_jset(j, "uriBaseId", vf_jtext(base)));
 	free(abs);
 	return j;
 }
@@ -253,7 +254,7 @@ static bool sarif_fingerprint(const vf_finding *f, json_t **out)
 static json_t *sarif_message(const vf_finding *f)
 {
 	json_t *text =
-	    f->hint ? json_sprintf("%s Fix: %s", f->message, f->hint) : json_string(f->message);
+	    f->hint ? json_sprintf("%s Fix: %s", f->message, f->hint) : vf_jtext(f->message);
 	json_t *j = json_object();
 
 	return vf_jbuilt(j, vf_jset(j, "text", text));
@@ -262,20 +263,20 @@ static json_t *sarif_message(const vf_finding *f)
 static json_t *sarif_properties(const vf_finding *f)
 {
 	json_t *j = json_object();
-	bool ok = vf_jset(j, "severity", json_string(vf_severity_name(f->severity)));
+	bool ok = vf_jset(j, "severity", vf_jtext(vf_severity_name(f->severity)));
 
-	ok = ok && (!f->evidence || vf_jset(j, "evidence", json_string(f->evidence)));
-	ok = ok && (!f->hint || vf_jset(j, "hint", json_string(f->hint)));
-	ok = ok && (!(f->logical && f->path) || vf_jset(j, "endpoint", json_string(f->path)));
+	ok = ok && (!f->evidence || vf_jset(j, "evidence", vf_jtext(f->evidence)));
+	ok = ok && (!f->hint || vf_jset(j, "hint", vf_jtext(f->hint)));
+	ok = ok && (!(f->logical && f->path) || vf_jset(j, "endpoint", vf_jtext(f->path)));
 	return vf_jbuilt(j, ok);
 }
 
 static json_t *sarif_result(const vf_finding *f, size_t rule_idx, const char *root)
 {
 	json_t *j = json_object(), *locs = NULL, *fp = NULL;
-	bool ok = vf_jset(j, "ruleId", json_string(f->rule_id)) &&
+	bool ok = vf_jset(j, "ruleId", vf_jtext(f->rule_id)) &&
 		  vf_jset(j, "ruleIndex", vf_ju64(rule_idx)) &&
-		  vf_jset(j, "level", json_string(sarif_level(f->severity))) &&
+		  vf_jset(j, "level", vf_jtext(sarif_level(f->severity))) &&
 		  vf_jset(j, "message", sarif_message(f)) && sarif_locations(f, root, &locs) &&
 		  (!locs || vf_jset(j, "locations", locs));
 
@@ -315,8 +316,8 @@ static json_t *sarif_tool(const vf_report *r, const rule_view *t, size_t nrules)
 	json_t *driver = json_object(), *tool;
 
 	driver = vf_jbuilt(
-	    driver, vf_jset(driver, "name", json_string("airgap-verifier")) &&
-			vf_jset(driver, "version", json_string(VF_VERSION)) &&
+	    driver, vf_jset(driver, "name", vf_jtext("airgap-verifier")) &&
+			vf_jset(driver, "version", vf_jtext(VF_VERSION)) &&
 			vf_jset(driver, "fullName", json_sprintf("airgap-verifier %s", r->mode)) &&
 			vf_jset(driver, "rules", sarif_rules(t, nrules)));
 	tool = json_object();
@@ -370,47 +371,66 @@ static json_t *sarif_invocations(const vf_report *r)
 	a = json_array();
 	return vf_jbuilt(a, vf_jpush(a, inv));
 }
-static json_t *sarif_results(const vf_report *r, const rule_view *t, size_t nrules,
-			     const char *root)
-{
-	json_t *a = json_array();
-	bool ok = a != NULL;
+/* What the streamed parts of the document read. */
+typedef struct sarif_ctx {
+	const vf_report *r;
+	const rule_view *t;
+	size_t nrules;
+	const char *root;
+} sarif_ctx;
 
-	for (size_t i = 0; ok && i < r->nf; i++)
-		ok = vf_jpush(
-		    a,
-		    sarif_result(&r->f[i], vf_report_rule_index(t, nrules, r->f[i].rule_id), root));
-	return vf_jbuilt(a, ok);
+/* vf_jwrite_fn: result @i, built, dumped and released */
+static bool sarif_put_result(const void *ctx, size_t i, vf_jout *o)
+{
+	const sarif_ctx *c = ctx;
+	const vf_finding *f = &c->r->f[i];
+
+	return vf_jput(sarif_result(f, vf_report_rule_index(c->t, c->nrules, f->rule_id), c->root),
+		       o);
 }
 
-static json_t *sarif_run(const vf_report *r, const rule_view *t, size_t nrules, const char *root)
+/* vf_jwrite_fn: the results array, streamed */
+static bool sarif_put_results(const void *ctx, size_t i, vf_jout *o)
 {
+	(void)i;
+	return vf_jstream_array(o, ((const sarif_ctx *)ctx)->r->nf, sarif_put_result, ctx);
+}
+
+/* vf_jwrite_fn: the run: every member but "results" (the last one, streamed after them) */
+static bool sarif_put_run(const void *ctx, size_t i, vf_jout *o)
+{
+	const sarif_ctx *c = ctx;
 	json_t *run = json_object();
 
-	return vf_jbuilt(run, vf_jset(run, "tool", sarif_tool(r, t, nrules)) &&
-				  vf_jset(run, "originalUriBaseIds", sarif_bases(root)) &&
-				  vf_jset(run, "invocations", sarif_invocations(r)) &&
-				  vf_jset(run, "properties", json_pack("{s:s}", "mode", r->mode)) &&
-				  vf_jset(run, "results", sarif_results(r, t, nrules, root)));
+	(void)i;
+	run =
+	    vf_jbuilt(run, vf_jset(run, "tool", sarif_tool(c->r, c->t, c->nrules)) &&
+			       vf_jset(run, "originalUriBaseIds", sarif_bases(c->root)) &&
+			       vf_jset(run, "invocations", sarif_invocations(c->r)) &&
+			       vf_jset(run, "properties", json_pack("{s:s}", "mode", c->r->mode)));
+	return vf_jstream_object(o, run, "results", sarif_put_results, ctx);
 }
 
-static json_t *sarif_doc(const vf_report *r, const rule_view *t, size_t nrules, const char *root)
+/* vf_jwrite_fn: "runs", an array of the one run */
+static bool sarif_put_runs(const void *ctx, size_t i, vf_jout *o)
 {
-	json_t *doc = json_object(), *runs;
+	(void)i;
+	return vf_jstream_array(o, 1, sarif_put_run, ctx);
+}
 
-	if (!vf_jset(doc, "version", json_string("2.1.0")) ||
-	    !vf_jset(doc, "$schema", json_string(SARIF_SCHEMA))) {
-		json_decref(doc);
-		return NULL;
-	}
-	runs = json_array();
-	runs = vf_jbuilt(runs, vf_jpush(runs, sarif_run(r, t, nrules, root)));
-	return vf_jbuilt(doc, vf_jset(doc, "runs", runs));
+static bool sarif_put_doc(const sarif_ctx *c, vf_jout *o)
+{
+	json_t *doc = json_object();
+
+	doc = vf_jbuilt(doc, vf_jset(doc, "version", vf_jtext("2.1.0")) &&
+				 vf_jset(doc, "$schema", vf_jtext(SARIF_SCHEMA)));
+	return vf_jstream_object(o, doc, "runs", sarif_put_runs, c);
 }
 
 exai_status vf_write_sarif(const vf_report *r, const rule_view *t, size_t nrules, FILE *o,
 			   exai_error *e)
 {
+	vf_jout out = {.f = o};
 	char *root = NULL;
 	exai_status rc;
 
@@ -418,7 +438,7 @@ exai_status vf_write_sarif(const vf_report *r, const rule_view *t, size_t nrules
 		return rc;
 	if (!scan_root(&root))
 		return exai_error_set(e, EXAI_ENOMEM, "report: sarif: out of memory");
-	rc = vf_json_dump(sarif_doc(r, t, nrules, root), o, "sarif", e);
+	rc = vf_json_end(sarif_put_doc(&(sarif_ctx){r, t, nrules, root}, &out), &out, "sarif", e);
 	free(root);
 	return rc;
 }
