@@ -95,13 +95,13 @@ exai_status vf_json_numbers_fit(const vf_report *r, exai_error *e)
  * JSON_COMPACT or indentation: "[" "]" "{" "}", ", " between members and elements and ": "
  * after a key. Every key and value itself is a jansson dump. */
 
-/* Empties @o's buffer into its stream. */
+/* Empties @o's buffer into its stream (one locked stdio call per buffer). */
 static bool jflush(vf_jout *o)
 {
 	size_t n = o->n;
 
 	o->n = 0;
-	return fwrite_unlocked(o->buf, 1, n, o->f) == n;
+	return fwrite(o->buf, 1, n, o->f) == n;
 }
 
 /* json_dump_callback's write: jansson writes a document in many small pieces (each key, each
@@ -115,7 +115,7 @@ static int jput(const char *buf, size_t n, void *out)
 	if (n > sizeof(o->buf) - o->n && !jflush(o))
 		return -1;
 	if (n > sizeof(o->buf))
-		return fwrite_unlocked(buf, 1, n, o->f) == n ? 0 : -1;
+		return fwrite(buf, 1, n, o->f) == n ? 0 : -1;
 	memcpy(o->buf + o->n, buf, n);
 	o->n += n;
 	return 0;

@@ -43,13 +43,16 @@ exai_status vf_report_write(const vf_report *r, vf_format fmt, FILE *out, exai_e
 	return rc;
 }
 
-/* fopencookie write: straight into the atomic temp file. */
+/* fopencookie write: straight into the atomic temp file. A failure returns 0, never -1:
+ * fopencookie(3) says a write function must not return a negative value, and glibc's fwrite
+ * counts a -1 as bytes written when it writes past its buffer (then reads beyond the caller's
+ * data). With 0 the stream's error flag is set and the write fails cleanly. */
 static ssize_t afile_cookie_write(void *cookie, const char *buf, size_t len)
 {
 	exai_afile *af = cookie;
 	exai_error e;
 
-	return exai_write_full(af->fd, buf, len, af->path, &e) ? -1 : (ssize_t)len;
+	return exai_write_full(af->fd, buf, len, af->path, &e) ? 0 : (ssize_t)len;
 }
 
 /* The report goes through a large stdio buffer straight into a temp file that replaces

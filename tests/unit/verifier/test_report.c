@@ -763,6 +763,102 @@ START_TEST(jansson_alloc_failure_keeps_output)
 }
 END_TEST
 
+/* ---- streaming ---- */
+
+/* Many findings and one string longer than the writer's 32 KiB buffer: the findings stream
+ * through many buffer flushes (and the long string past the buffer), and the document is still
+ * one valid JSON value on one line with every finding in order. */
+START_TEST(streamed_document_is_one_value)
+{
+	exai_error e;
+	vf_report *r = vf_report_new("scan");
+	char path[64], *big = malloc(70001), *json, *sarif;
+	json_error_t je;
+	json_t *j, *s;
+
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'q', 70000);
+	big[70000] = '\0';
+	big[35000] = '"'; /* escaped by jansson mid-string */
+	for (unsigned i = 0; i < 600; i++) {
+		vf_finding f = {.rule_id = i % 2 ? "net.url.public" : "secret.aws.key",
+				.severity = VF_SEV_MEDIUM,
+				.path = path,
+				.line = i + 1,
+				.column = 2,
+				.evidence = i == 300 ? big : "https://example.com/",
+				.message = "m"};
+		snprintf(path, sizeof(path), "tree/f%u.py", i);
+		ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	}
+	json = render(r, VF_FMT_JSON);
+	sarif = render(r, VF_FMT_SARIF);
+	ck_assert_uint_gt(strlen(json), 3 * 32768);
+	ck_assert_ptr_eq(strchr(json, '\n'), json + strlen(json) - 1);
+	ck_assert_ptr_eq(strchr(sarif, '\n'), sarif + strlen(sarif) - 1);
+	j = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+	ck_assert_msg(j != NULL, "json: %s at %d", je.text, je.position);
+	s = json_loads(sarif, JSON_REJECT_DUPLICATES, &je);
+	ck_assert_msg(s != NULL, "sarif: %s at %d", je.text, je.position);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "findings")), 600);
+	ck_assert_str_eq(jget(j, "findings.599.path"), "tree/f599.py");
+	ck_assert_str_eq(jget(j, "findings.300.evidence"), big);
+	ck_assert_str_eq(jget(j, "rules.1.id"), "secret.aws.key");
+	ck_assert_uint_eq(json_array_size(json_object_get(
+			      json_array_get(json_object_get(s, "runs"), 0), "results")),
+			  600);
+	ck_assert_str_eq(jget(s, "runs.0.results.599.ruleId"), "net.url.public");
+	ck_assert_str_eq(jget(s, "runs.0.results.300.properties.evidence"), big);
+	json_decref(j);
+	json_decref(s);
+	free(json);
+	free(sarif);
+	free(big);
+	vf_report_free(r);
+}
+END_TEST
+
+/* fopencookie write that fails (returns 0, as fopencookie(3) asks) once @ok bytes have gone
+ * through. */
+static ssize_t failing_write(void *cookie, const char *buf, size_t len)
+{
+	size_t *ok = cookie;
+
+	(void)buf;
+	if (len > *ok)
+		return 0;
+	*ok -= len;
+	return (ssize_t)len;
+}
+
+/* A stream that fails part-way through the findings fails the document with EXAI_EIO (not
+ * out of memory, not success). */
+START_TEST(stream_write_failure_is_eio)
+{
+	static const cookie_io_functions_t io = {.write = failing_write};
+	exai_error e;
+	vf_report *r = vf_report_new("scan");
+	vf_finding f = {.rule_id = "r", .severity = VF_SEV_LOW, .path = "a.js", .message = "m"};
+
+	for (unsigned i = 0; i < 2000; i++) {
+		f.line = i + 1;
+		ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	}
+	for (int k = 0; k < 2; k++) {
+		size_t ok = 50000; /* well into the findings */
+		FILE *o = fopencookie(&ok, "w", io);
+		vf_format fmt = k ? VF_FMT_SARIF : VF_FMT_JSON;
+
+		ck_assert_ptr_nonnull(o);
+		setvbuf(o, NULL, _IOFBF, 4096);
+		ck_assert_int_eq(vf_report_write(r, fmt, o, &e), EXAI_EIO);
+		ck_assert_ptr_nonnull(strstr(e.msg, "write"));
+		fclose(o);
+	}
+	vf_report_free(r);
+}
+END_TEST
+
 /* A number jansson cannot hold (over 2^63-1) is refused, naming the finding, not wrapped to a
  * negative number. */
 START_TEST(json_number_over_int64_is_refused)
@@ -811,6 +907,8 @@ int main(void)
 	tcase_add_test(tc, jansson_alloc_failure_fails_the_document);
 	tcase_add_test(tc, jansson_alloc_failure_keeps_output);
 	tcase_add_test(tc, json_number_over_int64_is_refused);
+	tcase_add_test(tc, streamed_document_is_one_value);
+	tcase_add_test(tc, stream_write_failure_is_eio);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
