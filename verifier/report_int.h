@@ -115,7 +115,7 @@ typedef bool (*vf_jwrite_fn)(const void *ctx, size_t i, vf_jout *o);
 /* Dumps @v (reference stolen; NULL means building it failed) to @o. */
 bool vf_jput(json_t *v, vf_jout *o);
 /* The object @frame (reference stolen; NULL means building it failed) with one more member
- * after its own: @key, whose value @fill(ctx, 0, o) writes. */
+ * after its own: @key (not one of @frame's), whose value @fill(ctx, 0, o) writes. */
 bool vf_jstream_object(vf_jout *o, json_t *frame, const char *key, vf_jwrite_fn fill,
 		       const void *ctx);
 /* An array of @n elements, element i written by @put(ctx, i, o). */

@@ -371,6 +371,7 @@ static json_t *sarif_invocations(const vf_report *r)
 	a = json_array();
 	return vf_jbuilt(a, vf_jpush(a, inv));
 }
+
 /* What the streamed parts of the document read. */
 typedef struct sarif_ctx {
 	const vf_report *r;
