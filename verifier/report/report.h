@@ -4,10 +4,12 @@
  * A finding is specific enough to fix without guessing: rule id, severity, location (file,
  * line, column or byte offset), the offending text (redacted for secrets), and a fix hint.
  * Suppressed findings stay in the report (marked, with the justification) so an auditor sees
- * them; they never count towards the exit code. Formats: text, json, junit (one testcase per
- * finding, report_ci.c), sarif (2.1.0, report_ci.c).
+ * them; they never count towards the exit code. Formats: text (report_text.c), json
+ * (report_json.c), junit (one testcase per finding, report_junit.c), sarif (2.1.0,
+ * report_sarif.c); JSON and SARIF are built with jansson.
  *
- * Contract shared by scan, run, host and bundle modes; implemented in report.c.
+ * Contract shared by scan, run, host and bundle modes; the findings store is report.c,
+ * writing a report report_write.c, the front-end error helpers report_cli.c.
  */
 #ifndef VF_REPORT_H
 #define VF_REPORT_H
