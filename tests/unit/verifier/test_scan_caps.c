@@ -220,8 +220,8 @@ START_TEST(settings_lists_over_the_cap_are_file_errors)
 	exai_error e;
 	char *hosts = list_yaml("version: 1\nhosts: ", "h", ".site.example", VF_STRV_MAX + 1);
 	char *cidrs = list_yaml("version: 1\ncidrs: ", "10.", ".0/24", VF_CIDRS_MAX + 1);
-	char *lc = list_yaml("version: 1\nsettings:\n  local_cidrs: ", "10.", ".0/24",
-			     VF_CIDRS_MAX + 1);
+	char *lc =
+	    list_yaml("version: 1\nsettings:\n  local_cidrs: ", "10.", ".0/24", VF_CIDRS_MAX + 1);
 	char *sk = list_yaml("version: 1\nsettings:\n  skip_dirs: ", "d", "", VF_STRV_MAX + 1);
 	char *ok = list_yaml("version: 1\nhosts: ", "h", ".site.example", VF_STRV_MAX);
 
