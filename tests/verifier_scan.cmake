@@ -11,6 +11,8 @@ exai_cli_test(verifier_scan_telemetry_cli cli/verifier_scan_telemetry.sh)
 exai_cli_test(verifier_scan_context_cli cli/verifier_scan_context.sh)
 exai_check_suite(test_vf_scan unit/verifier/test_scan.c vf_scan)
 exai_check_suite(test_vf_scan_ctx unit/verifier/test_scan_ctx.c vf_scan)
+# The caps on the scan's growing arrays: each one reached is reported, never a silent drop.
+exai_check_suite(test_vf_scan_caps unit/verifier/test_scan_caps.c vf_scan)
 # The nested-archive walker of scan and bundle mode (caps, locations, sparse entries).
 exai_check_suite(test_vf_scan_walker unit/verifier/test_scan_walker.c vf_scan)
 

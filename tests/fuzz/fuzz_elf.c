@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char *names[] = {"socket", "connect", "getaddrinfo", "sendto", "SSL_connect"};
-	vf_strv wanted = {names, sizeof(names) / sizeof(names[0])};
+	vf_strv wanted = {.v = names, .n = sizeof(names) / sizeof(names[0])};
 	char *out = NULL;
 	uint64_t off = 0;
 	exai_error e;

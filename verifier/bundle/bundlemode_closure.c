@@ -20,8 +20,9 @@
  *
  * Findings: bundle.closure.missing-image for a digest no image archive holds (completely);
  * bundle.closure.unpinned-image for a reference with no digest (closure cannot be proven).
- * Bounded: references, layout files and kept JSON bytes are capped; over a cap the check is
- * a scan.incomplete finding, never a silent pass. Not thread-safe: one scanning thread.
+ * Bounded: references, layout files, image names and kept JSON bytes are capped; over a cap
+ * the check is a scan.incomplete finding, never a silent pass. Not thread-safe: one scanning
+ * thread.
  */
 #include <ctype.h>
 #include <jansson.h>
@@ -30,12 +31,14 @@
 #include <string.h>
 
 #include "bundlemode.h"
+#include "exai/grow.h"
 #include "exai/hash.h"
 #include "exai/yaml.h"
 #include "scan_imageref.h"
 
 #define MAX_REFS       65536
 #define MAX_FILES      262144
+#define MAX_NAMES      65536	   /* image names (RepoTags, ref-name annotations) */
 #define MAX_JSON       (4u << 20)  /* one index.json / manifest / index blob kept */
 #define MAX_JSON_TOTAL (64u << 20) /* all of them */
 #define MAX_YAML_PARSE (4u << 20)  /* larger YAML: line by line only */
@@ -119,6 +122,7 @@ static void add_ref(vf_closure *c, vf_scan *s, const vf_buf *b, const char *ref,
 		    uint64_t col)
 {
 	img_ref *r;
+	exai_error e;
 
 	if (!*ref)
 		return;
@@ -130,13 +134,9 @@ static void add_ref(vf_closure *c, vf_scan *s, const vf_buf *b, const char *ref,
 		c->truncated = true;
 		return;
 	}
-	if (c->nrefs == c->caprefs) {
-		size_t nc = c->caprefs ? c->caprefs * 2 : 32;
-		img_ref *nv = realloc(c->refs, nc * sizeof(*nv));
-		if (!nv)
-			return oom(s);
-		c->refs = nv;
-		c->caprefs = nc;
+	if (EXAI_GROW(&c->refs, &c->caprefs, c->nrefs, 1, MAX_REFS, &e)) {
+		exai_error_prefix(&e, "image references");
+		return vf_scan_fail(s, &e);
 	}
 	r = &c->refs[c->nrefs];
 	r->ref = strdup(ref);
@@ -262,6 +262,7 @@ void vf_closure_image_file(vf_closure *c, vf_scan *s, const char *archive, const
 	const char *hex = NULL;
 	lfile *f;
 	bool keep;
+	exai_error e;
 
 	if (!classify(name, &kind, &dl, &hex))
 		return;
@@ -269,13 +270,9 @@ void vf_closure_image_file(vf_closure *c, vf_scan *s, const char *archive, const
 		c->truncated = true;
 		return;
 	}
-	if (c->nfiles == c->capfiles) {
-		size_t nc = c->capfiles ? c->capfiles * 2 : 64;
-		lfile *nv = realloc(c->files, nc * sizeof(*nv));
-		if (!nv)
-			return oom(s);
-		c->files = nv;
-		c->capfiles = nc;
+	if (EXAI_GROW(&c->files, &c->capfiles, c->nfiles, 1, MAX_FILES, &e)) {
+		exai_error_prefix(&e, "image archive files");
+		return vf_scan_fail(s, &e);
 	}
 	f = &c->files[c->nfiles];
 	memset(f, 0, sizeof(*f));
@@ -285,7 +282,6 @@ void vf_closure_image_file(vf_closure *c, vf_scan *s, const char *archive, const
 	if (kind == L_BLOB && p) {
 		uint8_t md[EXAI_SHA256_LEN];
 		char mh[EXAI_SHA256_HEX];
-		exai_error e;
 		if (exai_sha256_buf(p, n, md, &e))
 			return vf_scan_fail(s, &e);
 		exai_hex_encode(md, sizeof(md), mh);
@@ -400,15 +396,15 @@ static void add_name(resolver *rv, json_t *v, const lfile *at)
 {
 	if (!json_is_string(v))
 		return;
-	if (rv->nnames == rv->capnames) {
-		size_t nc = rv->capnames ? rv->capnames * 2 : 16;
-		name_ent *nv = realloc(rv->names, nc * sizeof(*nv));
-		if (!nv) {
-			rv->oom = true;
-			return;
-		}
-		rv->names = nv;
-		rv->capnames = nc;
+	/* Over the cap a name could be missed (the unpinned-image message would say no archive
+	 * names it): the check is then incomplete, and says so. */
+	if (rv->nnames == MAX_NAMES) {
+		rv->truncated = true;
+		return;
+	}
+	if (EXAI_GROW(&rv->names, &rv->capnames, rv->nnames, 1, MAX_NAMES, NULL)) {
+		rv->oom = true;
+		return;
 	}
 	if (!(rv->names[rv->nnames].name = strdup(json_string_value(v)))) {
 		rv->oom = true;
@@ -483,17 +479,13 @@ static void resolver_fini(resolver *rv)
 	free(rv->is.v);
 }
 
+/* No cap of its own: resolve() spends a step of its RESOLVE_BUDGET before every add, so
+ * there are never more than RESOLVE_BUDGET images. */
 static img *imgs_add(imgs *is, const char *hex, const lfile *at)
 {
-	if (is->n == is->cap) {
-		size_t nc = is->cap ? is->cap * 2 : 16;
-		img *nv = realloc(is->v, nc * sizeof(*nv));
-		if (!nv) {
-			is->oom = true;
-			return NULL;
-		}
-		is->v = nv;
-		is->cap = nc;
+	if (EXAI_GROW(&is->v, &is->cap, is->n, 1, EXAI_GROW_NOCAP, NULL)) {
+		is->oom = true;
+		return NULL;
 	}
 	memset(&is->v[is->n], 0, sizeof(*is->v));
 	memcpy(is->v[is->n].hex, hex, 65);
@@ -766,7 +758,7 @@ exai_status vf_closure_check(vf_closure *c, vf_scan *s, exai_error *e)
 		vf_finding f = {.rule_id = inc ? inc->id : "scan.incomplete",
 				.severity = inc ? inc->sev : VF_SEV_MEDIUM,
 				.evidence = "closure: over the caps on image references, image "
-					    "archive files or image index entries",
+					    "archive files, image names or image index entries",
 				.message = "the image closure check is not complete",
 				.hint = "split the bundle, or flatten its image indexes"};
 		rc = vf_report_add(s->report, &f, e);

@@ -80,6 +80,7 @@ exai_status vf_host_read(const vf_host_root *r, const char *path, size_t cap, ch
 	}
 	for (;;) {
 		ssize_t k;
+		/* A byte buffer capped by @cap (and a NUL), not an array: no exai_grow. */
 		if (have == alloc) {
 			size_t na = alloc ? alloc * 2 : 16384;
 			char *nb;

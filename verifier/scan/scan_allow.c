@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exai/grow.h"
 #include "exai/yaml.h"
 #include "scan_allow.h"
 #include "scan_net.h"
@@ -86,10 +87,9 @@ static exai_status load_one(vf_scan_allow *a, exai_yaml *y, exai_ynode *m, const
 	if (a->n >= ALLOW_MAX)
 		return exai_yaml_error(y, m, e, EXAI_ETOOBIG, "more than %d suppressions",
 				       ALLOW_MAX);
-	sp = realloc(a->s, (a->n + 1) * sizeof(*sp));
-	if (!sp)
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	a->s = sp;
+	if ((rc = EXAI_GROW(&a->s, &a->cap, a->n, 1, ALLOW_MAX, e)))
+		return exai_error_prefix(e, "%s:%lu:%lu: suppressions", y->name, exai_yaml_line(m),
+					 exai_yaml_col(m));
 	sp = &a->s[a->n++];
 	memset(sp, 0, sizeof(*sp));
 	sp->line = exai_yaml_line(m);
@@ -120,17 +120,17 @@ static exai_status load_list(exai_yaml *y, exai_ynode *root, const char *key, vf
 			return exai_yaml_error(y, it, e, EXAI_EFORMAT,
 					       "'%s' entries must be strings", key);
 		if (cs) {
-			vf_cidr c, *nv;
+			vf_cidr c;
 			if (vf_net_cidr_parse(s, &c))
 				return exai_yaml_error(y, it, e, EXAI_EFORMAT, "not a CIDR: '%s'",
 						       s);
-			if (!(nv = realloc(cs->v, (cs->n + 1) * sizeof(*nv))))
-				return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-			cs->v = nv;
-			cs->v[cs->n++] = c;
-		} else if (vf_strv_push(sv, s)) {
-			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+			rc = vf_cidrs_push(cs, &c, e);
+		} else {
+			rc = vf_strv_push(sv, s, e);
 		}
+		if (rc)
+			return exai_error_prefix(e, "%s:%lu:%lu: '%s'", y->name, exai_yaml_line(it),
+						 exai_yaml_col(it), key);
 	}
 	return rc;
 }

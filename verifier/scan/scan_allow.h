@@ -26,7 +26,7 @@ typedef struct vf_suppression {
 typedef struct vf_scan_allow {
 	char *path;
 	vf_suppression *s;
-	size_t n;
+	size_t n, cap;
 } vf_scan_allow;
 
 /* Loads an allow file; its hosts/cidrs/registries are appended to @set. @today is

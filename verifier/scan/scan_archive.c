@@ -42,6 +42,7 @@ static enum hold_res hold(const vf_settings *set, vf_walk_entry *e, uint8_t **ou
 	*out = buf;
 	for (;;) {
 		long r;
+		/* A byte buffer capped by max_entry_size, not an array: no exai_grow. */
 		if (*len == cap) {
 			uint8_t *nb;
 			if (cap > set->max_entry_size)

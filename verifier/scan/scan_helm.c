@@ -85,6 +85,7 @@ static exai_status render(const char *helm, const char *dir, uint64_t max, uint8
 	}
 	for (;;) {
 		ssize_t r;
+		/* A byte buffer with its own cap (@max), not an array: no exai_grow. */
 		if (n == cap) {
 			uint8_t *nb = cap < max ? realloc(buf, cap * 2) : NULL;
 			if (!nb) {

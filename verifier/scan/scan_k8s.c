@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exai/grow.h"
 #include "exai/yaml.h"
 #include "scan_k8s.h"
 #include "scan_net.h"
@@ -40,13 +41,14 @@ typedef struct ns_rec {
 
 struct vf_k8s_state {
 	ns_rec *v;
-	size_t n;
+	size_t n, cap;
+	bool ns_over;	      /* a namespace was refused over VF_K8S_NS_MAX (reported once) */
 	struct vf_lits *hard; /* prefilter over vf_k8s_hard_words */
 };
 
 typedef struct hard_pos {
 	size_t *v, n, cap;
-	bool oom;
+	bool all; /* out of memory or over VF_K8S_HARD_MAX: every document is hard */
 } hard_pos;
 
 typedef struct kctx {
@@ -285,19 +287,20 @@ static void walk_doc(kctx *k, exai_ynode *root)
 
 /* ---- namespaces and NetworkPolicies ---- */
 
-static ns_rec *ns_get(struct vf_k8s_state *st, const char *name)
+/* The record of namespace @name, added when new; NULL with @e set when it cannot be
+ * (EXAI_ETOOBIG over VF_K8S_NS_MAX, EXAI_ENOMEM). */
+static ns_rec *ns_get(struct vf_k8s_state *st, const char *name, exai_error *e)
 {
-	ns_rec *nv;
-
 	for (size_t i = 0; i < st->n; i++)
 		if (strcmp(st->v[i].name, name) == 0)
 			return &st->v[i];
-	if (!(nv = realloc(st->v, (st->n + 1) * sizeof(*nv))))
+	if (EXAI_GROW(&st->v, &st->cap, st->n, 1, VF_K8S_NS_MAX, e))
 		return NULL;
-	st->v = nv;
 	memset(&st->v[st->n], 0, sizeof(*st->v));
-	if (!(st->v[st->n].name = strdup(name)))
+	if (!(st->v[st->n].name = strdup(name))) {
+		exai_error_set(e, EXAI_ENOMEM, "out of memory");
 		return NULL;
+	}
 	return &st->v[st->n++];
 }
 
@@ -306,9 +309,13 @@ void vf_k8s_ns_mark(vf_scan *s, const vf_buf *b, const char *ns, uint64_t line, 
 {
 	ns_rec *r;
 	exai_error e;
+	bool first_over = false;
+	char what[400];
 
 	pthread_mutex_lock(&s->lock);
-	r = ns_get(s->k8s, ns);
+	r = ns_get(s->k8s, ns, &e);
+	if (!r && e.code == EXAI_ETOOBIG && (first_over = !s->k8s->ns_over))
+		s->k8s->ns_over = true;
 	if (r && denied) {
 		r->denied = true;
 	} else if (r && (!r->used || !r->path || strcmp(b->path, r->path) < 0 ||
@@ -323,10 +330,17 @@ void vf_k8s_ns_mark(vf_scan *s, const vf_buf *b, const char *ns, uint64_t line, 
 		r->col = col;
 	}
 	pthread_mutex_unlock(&s->lock);
-	if (!r) {
-		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
-		vf_scan_fail(s, &e);
+	if (r || (e.code == EXAI_ETOOBIG && !first_over))
+		return;
+	if (e.code != EXAI_ETOOBIG) {
+		exai_error_prefix(&e, "namespaces");
+		return vf_scan_fail(s, &e);
 	}
+	snprintf(what, sizeof(what),
+		 "namespace '%.200s' (line %llu) and any later new one not tracked: over %u "
+		 "namespaces in one scan; their default-deny egress check was not done",
+		 ns, (unsigned long long)line, (unsigned)VF_K8S_NS_MAX);
+	vf_scan_incomplete(s, b, 0, what);
 }
 
 static void ns_mark(kctx *k, const char *ns, const exai_ynode *at, bool denied)
@@ -377,9 +391,10 @@ static void check_egress_rule(kctx *k, exai_ynode *rule)
 		/* Local only when the whole block lies inside one local range. */
 		if (vf_net_cidr_parse(cidr, &c) == EXAI_OK)
 			for (size_t j = 0; j < set->local_cidrs.n && !local; j++)
-				local = set->local_cidrs.v[j].bits <= c.bits &&
-					vf_net_cidrs_contain(&(vf_cidrs){&set->local_cidrs.v[j], 1},
-							     c.addr);
+				local =
+				    set->local_cidrs.v[j].bits <= c.bits &&
+				    vf_net_cidrs_contain(
+					&(vf_cidrs){.v = &set->local_cidrs.v[j], .n = 1}, c.addr);
 		if (!local)
 			emit(k, VF_CHK_K8S_NETPOL_EGRESS_PUBLIC, cn, cidr, NULL);
 	}
@@ -553,15 +568,11 @@ static void on_hard(void *arg, const vf_lit *l, size_t pos)
 	hard_pos *h = arg;
 
 	(void)l;
-	if (h->n == h->cap) {
-		size_t nc = h->cap ? h->cap * 2 : 64;
-		size_t *nv = realloc(h->v, nc * sizeof(*nv));
-		if (!nv) {
-			h->oom = true;
-			return;
-		}
-		h->v = nv;
-		h->cap = nc;
+	if (h->all)
+		return;
+	if (EXAI_GROW(&h->v, &h->cap, h->n, 1, VF_K8S_HARD_MAX, NULL)) {
+		h->all = true;
+		return;
 	}
 	h->v[h->n++] = pos;
 }
@@ -600,13 +611,9 @@ void vf_scan_k8s(vf_scan *s, const vf_buf *b)
 	    !memmem(p, b->n, "hostNetwork", 11) && !memmem(p, b->n, "repository", 10))
 		return;
 	/* Where the words are that the textual path must leave to libyaml: one pass. */
-	vf_lits_scan(s->k8s->hard, p, b->n, on_hard, &hp);
-	if (hp.oom) {
-		hp.n = 0;
-		parse_doc(&k, p, b->n, 0); /* no positions: parse everything */
-		goto out;
-	}
-	if (hp.n > 1)
+	if (!vf_lits_scan(s->k8s->hard, p, b->n, on_hard, &hp))
+		hp.all = true; /* positions lost: none can be trusted */
+	if (hp.n > 1 && !hp.all)
 		qsort(hp.v, hp.n, sizeof(*hp.v), size_cmp);
 	/* Documents end at a "---" line in column 0 (YAML forbids that inside any scalar), so
 	 * each is handled on its own: textually when it is plain, else by libyaml. */
@@ -616,7 +623,7 @@ void vf_scan_k8s(vf_scan *s, const vf_buf *b)
 		if ((last || marker) && l > doc) {
 			while (hi < hp.n && hp.v[hi] < (size_t)(doc - p))
 				hi++;
-			hard = hi < hp.n && hp.v[hi] < (size_t)(l - p);
+			hard = hp.all || (hi < hp.n && hp.v[hi] < (size_t)(l - p));
 			if (hard ||
 			    !vf_k8s_fast_doc(s, b, doc, (size_t)(l - doc), doc_line, &k.emitted))
 				parse_doc(&k, doc, (size_t)(l - doc), doc_line - 1);

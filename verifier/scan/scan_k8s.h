@@ -12,6 +12,14 @@
 #include "exai/error.h"
 #include "scan_sink.h"
 
+/* Namespaces one scan keeps track of (Kubernetes' own scalability limit for a cluster). Over
+ * it, the default-deny egress check of a new namespace is not done: one scan.incomplete
+ * finding says so. */
+#define VF_K8S_NS_MAX 10000
+/* Positions of hard words (vf_k8s_hard_words) kept for one buffer; over it (pathological
+ * input) every document of the buffer goes to libyaml, which is always right, only slower. */
+#define VF_K8S_HARD_MAX (1u << 20)
+
 void vf_scan_k8s(vf_scan *s, const vf_buf *b);
 exai_status vf_k8s_state_new(struct vf_k8s_state **out, exai_error *e) EXAI_WUR;
 void vf_k8s_state_free(struct vf_k8s_state *k);

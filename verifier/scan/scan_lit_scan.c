@@ -57,7 +57,8 @@ static void sink_flush(sink *k, size_t below)
 		k->head = k->n = 0;
 }
 
-/* Room for one more: the handed-out front is dropped first, then the list grows. */
+/* Room for one more: the handed-out front is dropped first, then the list grows. Not
+ * exai_grow: the first growth moves the list from the inline local[] to the heap. */
 static bool sink_grow(sink *k)
 {
 	size_t nc = k->cap * 2;

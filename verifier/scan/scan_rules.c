@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "exai/file.h"
+#include "exai/grow.h"
 #include "exai/yaml.h"
 #include "scan_allow.h"
 #include "scan_net.h"
@@ -116,9 +117,20 @@ static exai_status load_strv(exai_yaml *y, exai_ynode *seq, const char *what, vf
 		if (strlen(s) > 1024)
 			return exai_yaml_error(y, it, e, EXAI_EFORMAT,
 					       "'%s' entry longer than 1024 bytes", what);
-		if (vf_strv_push(sv, s))
-			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		if (vf_strv_push(sv, s, e))
+			return exai_error_prefix(e, "%s:%lu:%lu: '%s'", y->name, exai_yaml_line(it),
+						 exai_yaml_col(it), what);
 	}
+	return EXAI_OK;
+}
+
+exai_status vf_cidrs_push(vf_cidrs *cs, const vf_cidr *c, exai_error *e)
+{
+	exai_status rc;
+
+	if ((rc = EXAI_GROW(&cs->v, &cs->cap, cs->n, 1, VF_CIDRS_MAX, e)))
+		return rc;
+	cs->v[cs->n++] = *c;
 	return EXAI_OK;
 }
 
@@ -129,15 +141,12 @@ static exai_status load_cidrs(exai_yaml *y, exai_ynode *seq, vf_cidrs *cs, exai_
 	for (size_t i = 0; i < exai_yaml_seq_len(seq); i++) {
 		exai_ynode *it = exai_yaml_seq_at(y, seq, i);
 		vf_cidr c;
-		vf_cidr *nv;
 		if (!exai_yaml_scalar(it) || vf_net_cidr_parse(exai_yaml_scalar(it), &c))
 			return exai_yaml_error(y, it, e, EXAI_EFORMAT,
 					       "not a CIDR (want 10.0.0.0/8 or fd00::/8)");
-		nv = realloc(cs->v, (cs->n + 1) * sizeof(*nv));
-		if (!nv)
-			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-		cs->v = nv;
-		cs->v[cs->n++] = c;
+		if (vf_cidrs_push(cs, &c, e))
+			return exai_error_prefix(e, "%s:%lu:%lu: 'local_cidrs'", y->name,
+						 exai_yaml_line(it), exai_yaml_col(it));
 	}
 	return EXAI_OK;
 }
@@ -379,16 +388,16 @@ static exai_status vendor_triggers(vf_rule *r, exai_error *e)
 	exai_status rc;
 
 	for (size_t i = 0; i < r->hosts.n; i++)
-		if ((rc = vf_strv_push(&r->triggers, r->hosts.v[i])))
-			return exai_error_set(e, rc, "out of memory");
+		if (vf_strv_push(&r->triggers, r->hosts.v[i], e))
+			return exai_error_prefix(e, "rule '%s': triggers", r->id);
 	for (size_t i = 0; i < r->packages.n; i++) {
 		char *lit = strndup(r->packages.v[i], strcspn(r->packages.v[i], "*"));
 		if (!lit)
 			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-		rc = vf_strv_push(&r->triggers, lit);
+		rc = vf_strv_push(&r->triggers, lit, e);
 		free(lit);
 		if (rc)
-			return exai_error_set(e, rc, "out of memory");
+			return exai_error_prefix(e, "rule '%s': triggers", r->id);
 	}
 	return EXAI_OK;
 }
@@ -474,17 +483,14 @@ static exai_status load_rule(vf_rules *rs, exai_yaml *y, exai_ynode *m, exai_err
 			r = &rs->r[i];
 	snprintf(where, sizeof(where), "%s:%lu:%lu", y->name, exai_yaml_line(m), exai_yaml_col(m));
 	if (!r) {
-		vf_rule *nv;
 		if (rs->n >= RULES_MAX)
 			return exai_yaml_error(y, m, e, EXAI_ETOOBIG, "more than %d rules",
 					       RULES_MAX);
 		if (!exai_yaml_get(y, m, "severity"))
 			return exai_yaml_error(y, m, e, EXAI_EFORMAT,
 					       "new rule '%s' needs a severity", id);
-		nv = realloc(rs->r, (rs->n + 1) * sizeof(*nv));
-		if (!nv)
-			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-		rs->r = nv;
+		if ((rc = EXAI_GROW(&rs->r, &rs->cap, rs->n, 1, RULES_MAX, e)))
+			return exai_error_prefix(e, "%s: rule '%s'", where, id);
 		fresh.enabled = true;
 		fresh.binary = false;
 		fresh.unless_scope = VF_SCOPE_FILE;

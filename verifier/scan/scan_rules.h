@@ -86,9 +86,12 @@ typedef struct vf_cidr {
 	unsigned bits;	  /* prefix length over the 128-bit form */
 } vf_cidr;
 
+/* CIDRs of one list (local_cidrs over the rules files and the allow file). */
+#define VF_CIDRS_MAX 65536
+
 typedef struct vf_cidrs {
 	vf_cidr *v;
-	size_t n;
+	size_t n, cap;
 } vf_cidrs;
 
 typedef struct vf_settings {
@@ -114,7 +117,7 @@ struct vf_lits;
 
 typedef struct vf_rules {
 	vf_rule *r;
-	size_t n;
+	size_t n, cap;
 	vf_settings set;
 	int by_check[VF_CHK__COUNT]; /* index of the enabled rule for a built-in check, or -1 */
 	struct vf_lits *lits;	     /* prefilter over every rule, built by vf_rules_finish() */
@@ -134,6 +137,9 @@ exai_status vf_rules_load_all(vf_rules *rs, bool no_default, const char *const *
 			      const char *allow_path, struct vf_scan_allow *allow, time_t now,
 			      exai_error *e) EXAI_WUR;
 void vf_rules_free(vf_rules *rs);
+/* Appends @c to @cs. @cs unchanged on failure: EXAI_ETOOBIG when it holds VF_CIDRS_MAX
+ * already, EXAI_ENOMEM; @e says which (callers add where). */
+exai_status vf_cidrs_push(vf_cidrs *cs, const vf_cidr *c, exai_error *e) EXAI_WUR;
 /* The enabled rule behind a built-in check, or NULL. */
 const vf_rule *vf_rules_for(const vf_rules *rs, vf_check c);
 /* Declares every enabled rule in the report. */

@@ -5,13 +5,14 @@
  * first internal failure.
  *
  * Invariants: the report locks itself; the held list and the markers change only under the
- * scan lock; a failure to record anything (out of memory) is vf_scan_fail, never a finding
- * silently dropped.
+ * scan lock; a failure to record anything (out of memory, or over VF_SCAN_HELD_MAX held
+ * findings or VF_SCAN_MARKERS_MAX markers) is vf_scan_fail, never a finding silently dropped.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "exai/grow.h"
 #include "scan_allow.h"
 #include "scan_baseline.h"
 #include "scan_sink.h"
@@ -108,21 +109,15 @@ void vf_scan_marker_set(vf_scan *s, size_t rule, unsigned root)
 	for (size_t i = 0; i < s->nseen; i++)
 		if (s->seen[i].rule == rule && s->seen[i].root == root)
 			goto out;
-	if (s->nseen == s->capseen) {
-		size_t nc = s->capseen ? s->capseen * 2 : 16;
-		vf_seen *nv = realloc(s->seen, nc * sizeof(*nv));
-		if (!nv) {
-			ok = false;
-			goto out;
-		}
-		s->seen = nv;
-		s->capseen = nc;
+	if (EXAI_GROW(&s->seen, &s->capseen, s->nseen, 1, VF_SCAN_MARKERS_MAX, &e)) {
+		ok = false;
+		goto out;
 	}
 	s->seen[s->nseen++] = (vf_seen){rule, root};
 out:
 	pthread_mutex_unlock(&s->lock);
 	if (!ok) {
-		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
+		exai_error_prefix(&e, "unless markers (rule, package root)");
 		vf_scan_fail(s, &e);
 	}
 }
@@ -143,7 +138,7 @@ void vf_scan_hold(vf_scan *s, const vf_rule *rule, vf_severity sev, const vf_buf
 	char why[448];
 	bool inl = vf_inline_allow(b, line, off, rule->id, why, sizeof(why));
 	exai_error e;
-	bool ok;
+	bool ok, grow_failed = false; /* else a copy failed */
 
 	h.path = strdup(b->path);
 	h.rel = strdup(b->rel);
@@ -153,15 +148,9 @@ void vf_scan_hold(vf_scan *s, const vf_rule *rule, vf_severity sev, const vf_buf
 	ok = h.path && h.rel && (!evidence || h.evidence) && (!message || h.message) &&
 	     (!inl || h.inline_why);
 	pthread_mutex_lock(&s->lock);
-	if (ok && s->nheld == s->capheld) {
-		size_t nc = s->capheld ? s->capheld * 2 : 16;
-		vf_held *nv = realloc(s->held, nc * sizeof(*nv));
-		if (nv) {
-			s->held = nv;
-			s->capheld = nc;
-		} else {
-			ok = false;
-		}
+	if (ok && EXAI_GROW(&s->held, &s->capheld, s->nheld, 1, VF_SCAN_HELD_MAX, &e)) {
+		ok = false;
+		grow_failed = true;
 	}
 	if (ok)
 		s->held[s->nheld++] = h;
@@ -172,7 +161,9 @@ void vf_scan_hold(vf_scan *s, const vf_rule *rule, vf_severity sev, const vf_buf
 		free(h.evidence);
 		free(h.message);
 		free(h.inline_why);
-		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
+		if (!grow_failed)
+			exai_error_set(&e, EXAI_ENOMEM, "out of memory");
+		exai_error_prefix(&e, "findings held for scan-wide unless markers");
 		vf_scan_fail(s, &e);
 	}
 }

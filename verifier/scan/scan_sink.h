@@ -21,6 +21,12 @@
 struct vf_scan_allow;
 struct vf_k8s_state;
 
+/* Findings held until the end of the scan (vf_scan_hold) and `unless` markers of scan scope
+ * (vf_scan_marker_set, one per rule and package root) one scan keeps; over either the scan
+ * fails (vf_scan_fail, EXAI_ETOOBIG) rather than drop a finding or a marker. */
+#define VF_SCAN_HELD_MAX    (1u << 20)
+#define VF_SCAN_MARKERS_MAX (1u << 16)
+
 /* The state of one scan, shared by the workers. */
 typedef struct vf_scan {
 	vf_rules *rules;

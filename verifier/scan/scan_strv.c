@@ -1,26 +1,23 @@
 /*
- * scan_strv: the string vector (owned copies, grown one at a time) and the file-name glob test
- * over a vector of globs.
+ * scan_strv: the string vector (owned copies, grown by exai_grow up to VF_STRV_MAX) and the
+ * file-name glob test over a vector of globs.
  */
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "exai/grow.h"
 #include "scan_strv.h"
 
-exai_status vf_strv_push(vf_strv *sv, const char *s)
+exai_status vf_strv_push(vf_strv *sv, const char *s, exai_error *e)
 {
-	char **nv;
-	char *c = strdup(s);
+	exai_status rc;
+	char *c;
 
-	if (!c)
-		return EXAI_ENOMEM;
-	nv = realloc(sv->v, (sv->n + 1) * sizeof(*nv));
-	if (!nv) {
-		free(c);
-		return EXAI_ENOMEM;
-	}
-	sv->v = nv;
+	if ((rc = EXAI_GROW(&sv->v, &sv->cap, sv->n, 1, VF_STRV_MAX, e)))
+		return rc;
+	if (!(c = strdup(s)))
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	sv->v[sv->n++] = c;
 	return EXAI_OK;
 }
@@ -31,7 +28,7 @@ void vf_strv_free(vf_strv *sv)
 		free(sv->v[i]);
 	free(sv->v);
 	sv->v = NULL;
-	sv->n = 0;
+	sv->n = sv->cap = 0;
 }
 
 bool vf_files_match(const vf_strv *globs, const char *base, const uint8_t *p, size_t n)

@@ -11,13 +11,18 @@
 
 #include "exai/error.h"
 
+/* Entries of one vector (a settings list over every file that extends it, a rule's triggers):
+ * over a thousand times the longest list of the shipped rules (49 url_schemes). */
+#define VF_STRV_MAX 65536
+
 typedef struct vf_strv {
 	char **v;
-	size_t n;
+	size_t n, cap;
 } vf_strv;
 
-/* Appends a copy of @s; EXAI_ENOMEM (and @sv unchanged) when out of memory. */
-exai_status vf_strv_push(vf_strv *sv, const char *s) EXAI_WUR;
+/* Appends a copy of @s. @sv unchanged on failure: EXAI_ETOOBIG when it holds VF_STRV_MAX
+ * already, EXAI_ENOMEM; @e says which (callers add what the vector is and where). */
+exai_status vf_strv_push(vf_strv *sv, const char *s, exai_error *e) EXAI_WUR;
 /* Frees every string and the vector; @sv is empty after (NULL-safe on an empty vector). */
 void vf_strv_free(vf_strv *sv);
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "exai/file.h"
+#include "exai/grow.h"
 #include "exai/progress.h"
 #include "scan_allow.h"
 #include "scan_archive.h"
@@ -199,7 +200,7 @@ typedef struct jobs {
 	bool sizes; /* stat every file while walking (for a progress bar's total) */
 	char **charts;
 	unsigned *chart_roots;
-	size_t ncharts;
+	size_t ncharts, capcharts, caproots;
 	uint64_t total;
 } jobs;
 
@@ -310,14 +311,8 @@ static void *worker(void *arg)
 static exai_status add_job(jobs *j, const char *path, const char *rel, uint64_t size, unsigned root,
 			   exai_error *e)
 {
-	if (j->n == j->cap) {
-		size_t nc = j->cap ? j->cap * 2 : 256;
-		job *nv = realloc(j->v, nc * sizeof(*nv));
-		if (!nv)
-			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-		j->v = nv;
-		j->cap = nc;
-	}
+	if (EXAI_GROW(&j->v, &j->cap, j->n, 1, VF_SCAN_FILES_MAX, e))
+		return exai_error_prefix(e, "%s: files to scan", path);
 	j->v[j->n].path = strdup(path);
 	j->v[j->n].rel = strdup(rel);
 	j->v[j->n].size = size;
@@ -334,16 +329,10 @@ static exai_status add_job(jobs *j, const char *path, const char *rel, uint64_t 
 
 static exai_status add_chart(jobs *j, const char *dir, unsigned root, exai_error *e)
 {
-	char **nv = realloc(j->charts, (j->ncharts + 1) * sizeof(*nv));
-	unsigned *nr;
-
-	if (!nv)
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	j->charts = nv;
-	if (!(nr = realloc(j->chart_roots, (j->ncharts + 1) * sizeof(*nr))))
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	j->chart_roots = nr;
-	nr[j->ncharts] = root;
+	if (EXAI_GROW(&j->charts, &j->capcharts, j->ncharts, 1, VF_SCAN_CHARTS_MAX, e) ||
+	    EXAI_GROW(&j->chart_roots, &j->caproots, j->ncharts, 1, VF_SCAN_CHARTS_MAX, e))
+		return exai_error_prefix(e, "%s: Helm charts to render", dir);
+	j->chart_roots[j->ncharts] = root;
 	if (!(j->charts[j->ncharts] = strdup(dir)))
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	j->ncharts++;

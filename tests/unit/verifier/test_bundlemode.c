@@ -1,6 +1,7 @@
 /* Check suite for the bundle mode's pieces that work without a bundle: image references in
- * YAML (parsed and line by line), image archives' manifests and the closure verdict, the
- * windowed binary scan against a whole-buffer scan, and the text report's locations. */
+ * YAML (parsed and line by line), image archives' manifests and the closure verdict (and its
+ * caps), the windowed binary scan against a whole-buffer scan, and the text report's
+ * locations. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +274,49 @@ START_TEST(image_index_fan_out_is_bounded)
 }
 END_TEST
 
+/* A `docker save` manifest.json naming @n images "r.internal/nI:1"; closure over one unpinned
+ * reference to the first. The names are capped at 65536 (bundlemode_closure.c): over it the
+ * check says it is incomplete rather than maybe miss a name. */
+static void many_names(fx *f, unsigned n)
+{
+	size_t cap = 64 + (size_t)n * 24, used;
+	char *m = malloc(cap);
+
+	ck_assert_ptr_nonnull(m);
+	used = (size_t)snprintf(m, cap, "[{\"Config\": \"c.json\", \"RepoTags\": [");
+	for (unsigned i = 0; i < n; i++)
+		used += (size_t)snprintf(m + used, cap - used, "%s\"r.internal/n%u:1\"",
+					 i ? ", " : "", i);
+	snprintf(m + used, cap - used, "], \"Layers\": []}]");
+	vf_closure_image_file(f->cl, &f->s, "B!images/d", "manifest.json", (const uint8_t *)m,
+			      strlen(m));
+	free(m);
+	yaml(f, "B!files/m!k.yaml", "image: r.internal/n0:1\n");
+	check(f);
+}
+
+START_TEST(image_names_are_bounded)
+{
+	fx f;
+
+	fx_init(&f);
+	many_names(&f, 65536);
+	ck_assert_uint_eq(vf_report_size(f.r), 1);
+	ck_assert_str_eq(vf_report_get(f.r, 0)->rule_id, "bundle.closure.unpinned-image");
+	ck_assert_msg(strstr(vf_report_get(f.r, 0)->message, "an image archive names it"), "%s",
+		      vf_report_get(f.r, 0)->message);
+	fx_fini(&f);
+	fx_init(&f);
+	many_names(&f, 65537);
+	ck_assert_uint_eq(vf_report_size(f.r), 2); /* sorted: scan.incomplete has no path */
+	ck_assert_str_eq(vf_report_get(f.r, 0)->rule_id, "scan.incomplete");
+	ck_assert_msg(strstr(vf_report_get(f.r, 0)->evidence, "image names"), "%s",
+		      vf_report_get(f.r, 0)->evidence);
+	ck_assert_str_eq(vf_report_get(f.r, 1)->rule_id, "bundle.closure.unpinned-image");
+	fx_fini(&f);
+}
+END_TEST
+
 typedef struct memsrc {
 	const uint8_t *p;
 	size_t n, off, step;
@@ -377,6 +421,7 @@ int main(void)
 	tcase_add_test(tc, closure_refuses_blobs_that_do_not_hash);
 	tcase_add_test(tc, image_index_resolves_children);
 	tcase_add_test(tc, image_index_fan_out_is_bounded);
+	tcase_add_test(tc, image_names_are_bounded);
 	tcase_add_test(tc, windows_find_what_a_whole_scan_finds);
 	tcase_add_test(tc, text_location_offset_only_when_meaningful);
 	suite_add_tcase(s, tc);

@@ -70,7 +70,7 @@ START_TEST(cidr_parse_and_contain)
 {
 	vf_cidr c;
 	uint8_t a[16];
-	vf_cidrs set = {&c, 1};
+	vf_cidrs set = {.v = &c, .n = 1};
 
 	ck_assert_int_eq(vf_net_cidr_parse("10.0.0.0/8", &c), EXAI_OK);
 	ck_assert_uint_eq(c.bits, 104);
