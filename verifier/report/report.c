@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exai/grow.h"
+
 static const char *const sev_names[] = {"info", "low", "medium", "high", "critical"};
 
 const char *vf_severity_name(vf_severity s)
@@ -168,25 +170,6 @@ void vf_report_free(vf_report *r)
 	free(r);
 }
 
-/* Grows *arr (of @elem-sized items) so one more fits. */
-static bool grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-	size_t nc;
-	void *p;
-
-	if (n < *cap)
-		return true;
-	nc = *cap ? *cap * 2 : 16;
-	if (nc > SIZE_MAX / elem)
-		return false;
-	p = realloc(*arr, nc * elem);
-	if (!p)
-		return false;
-	*arr = p;
-	*cap = nc;
-	return true;
-}
-
 exai_status vf_report_add(vf_report *r, const vf_finding *f, exai_error *e)
 {
 	vf_finding c = *f;
@@ -209,14 +192,16 @@ exai_status vf_report_add(vf_report *r, const vf_finding *f, exai_error *e)
 		return exai_error_set(e, EXAI_ENOMEM, "report: out of memory");
 	}
 	pthread_mutex_lock(&r->lock);
-	if (grow((void **)&r->f, &r->capf, r->nf, sizeof(*r->f)))
+	/* No cap of its own: the modes bound what they add (scan: findings per file, held
+	 * findings); memory and size arithmetic are still checked. */
+	if (!(rc = EXAI_GROW(&r->f, &r->capf, r->nf, 1, EXAI_GROW_NOCAP, NULL)))
 		r->f[r->nf++] = c;
-	else
-		rc = EXAI_ENOMEM;
 	pthread_mutex_unlock(&r->lock);
 	if (rc) {
 		finding_free(&c);
-		return exai_error_set(e, rc, "report: out of memory");
+		return exai_error_set(e, rc,
+				      rc == EXAI_ENOMEM ? "report: out of memory"
+							: "report: too many entries");
 	}
 	return EXAI_OK;
 }
@@ -230,14 +215,14 @@ exai_status vf_report_note(vf_report *r, const char *note, exai_error *e)
 	if (oom)
 		return exai_error_set(e, EXAI_ENOMEM, "report: out of memory");
 	pthread_mutex_lock(&r->lock);
-	if (grow((void **)&r->notes, &r->capnotes, r->nnotes, sizeof(*r->notes)))
+	if (!(rc = EXAI_GROW(&r->notes, &r->capnotes, r->nnotes, 1, EXAI_GROW_NOCAP, NULL)))
 		r->notes[r->nnotes++] = c;
-	else
-		rc = EXAI_ENOMEM;
 	pthread_mutex_unlock(&r->lock);
 	if (rc) {
 		free(c);
-		return exai_error_set(e, rc, "report: out of memory");
+		return exai_error_set(e, rc,
+				      rc == EXAI_ENOMEM ? "report: out of memory"
+							: "report: too many entries");
 	}
 	return EXAI_OK;
 }
@@ -270,15 +255,15 @@ exai_status vf_report_rule(vf_report *r, const char *rule_id, vf_severity sev,
 			pthread_mutex_unlock(&r->lock);
 			return EXAI_OK;
 		}
-	if (grow((void **)&r->rules, &r->caprules, r->nrules, sizeof(*r->rules)))
+	if (!(rc = EXAI_GROW(&r->rules, &r->caprules, r->nrules, 1, EXAI_GROW_NOCAP, NULL)))
 		r->rules[r->nrules++] = d;
-	else
-		rc = EXAI_ENOMEM;
 	pthread_mutex_unlock(&r->lock);
 	if (rc) {
 		free(d.id);
 		free(d.desc);
-		return exai_error_set(e, rc, "report: out of memory");
+		return exai_error_set(e, rc,
+				      rc == EXAI_ENOMEM ? "report: out of memory"
+							: "report: too many entries");
 	}
 	return EXAI_OK;
 }
