@@ -1,5 +1,5 @@
-/* Check suite for verifier/report/report*.c: sanitising, counting, sorting and the four formats, with
- * hostile strings through JSON and SARIF and jansson allocation failures. */
+/* Check suite for verifier/report/report*.c: sanitising, counting, sorting and the four formats,
+ * with hostile strings through JSON and SARIF and jansson allocation failures. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
