@@ -1,0 +1,28 @@
+/*
+ * mir_cli: what exai-mirror's commands share (front-end code: prints, picks exit codes, never
+ * exits itself). Exit codes: 0 done, 1 a check failed or was refused, 2 usage, config or setup
+ * error (exai/cli.h).
+ */
+#ifndef MIR_CLI_H
+#define MIR_CLI_H
+
+#include <stdbool.h>
+
+#include "exai/error.h"
+
+/* Set by main when --json is anywhere on the command line. */
+extern bool mir_json_errors;
+
+/* "exai-mirror <cmd>: <message>" on stderr (and the JSON error document with --json); returns
+ * EXAI_EXIT_USAGE. */
+int mir_usage_error(const char *cmd, const char *fmt, ...) EXAI_PRINTF(2, 3);
+/* The usage error for the option getopt_long just refused. */
+int mir_bad_option(const char *cmd, char **argv);
+/* Reports @e for @cmd on stderr (or as JSON on stdout with @json); returns @code. */
+int mir_report(const char *cmd, const exai_error *e, bool json, int code);
+/* 1 for a refusal or failed check (EREFUSED, EVERIFY, EFORMAT), 2 otherwise. */
+int mir_exit_code(const exai_error *e);
+
+int mir_cmd_serve(int argc, char **argv);
+
+#endif
