@@ -18,6 +18,7 @@
 #include "exai/file.h"
 #include "ingest.h"
 #include "mir_cli.h"
+#include "note.h"
 #include "store.h"
 #include "writer.h"
 
@@ -29,6 +30,7 @@ static const char serve_usage[] =
 typedef struct serve_ctx {
 	mir_config *cfg;
 	mir_store *store;
+	mir_logkey *key;
 	mir_writer *w;
 	int sig_fd, wake_fd, listen_fd;
 	bool bound;
@@ -42,6 +44,12 @@ static exai_status setup(serve_ctx *s, const char *path, exai_error *e)
 
 	if ((rc = mir_config_load(path, &s->cfg, e)))
 		return rc;
+	if ((rc = mir_key_load(s->cfg->log_key, &s->key, e)))
+		return exai_error_prefix(e, "log_key (make one with 'exai-mirror keygen')");
+	if (strcmp(s->key->pub.name, s->cfg->origin))
+		return exai_error_set(e, EXAI_ECONFIG,
+				      "log_key %s is the key of '%s', the origin is '%s'",
+				      s->cfg->log_key, s->key->pub.name, s->cfg->origin);
 	if ((rc = exai_mkdir_p(s->cfg->state_dir, 0750, e)))
 		return exai_error_prefix(e, "state_dir");
 	if (!(db = mir_config_db_path(s->cfg)))
@@ -64,8 +72,9 @@ static exai_status setup(serve_ctx *s, const char *path, exai_error *e)
 	if ((rc = mir_ingest_listen(s->cfg, &s->listen_fd, e)))
 		return rc;
 	s->bound = true;
-	rc = mir_writer_start(s->cfg, s->store, s->wake_fd, &s->w, e);
-	s->store = NULL; /* the writer owns it, even on failure */
+	rc = mir_writer_start(s->cfg, s->store, s->key, s->wake_fd, &s->w, e);
+	s->store = NULL; /* the writer owns them, even on failure */
+	s->key = NULL;
 	return rc;
 }
 
@@ -73,6 +82,7 @@ static void teardown(serve_ctx *s)
 {
 	mir_writer_free(s->w);
 	mir_store_close(s->store);
+	mir_key_free(s->key);
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	if (s->bound)

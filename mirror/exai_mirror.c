@@ -15,7 +15,8 @@ static void usage(FILE *out)
 	fputs("usage: exai-mirror <command> [options]\n"
 	      "\n"
 	      "commands:\n"
-	      "  serve [--config FILE]       run the daemon (ingest socket, store)\n"
+	      "  serve [--config FILE]       run the daemon (ingest socket, store, checkpoints)\n"
+	      "  keygen [--config FILE] [--vkey FILE]   make the log key and its vkey\n"
 	      "\n"
 	      "The config is --config FILE, else $EXAI_MIRROR_CONFIG, else /etc/exai/mirror.yaml.\n"
 	      "Exit status: 0 success, 1 a check failed or was refused, 2 usage or setup error.\n",
@@ -29,6 +30,7 @@ int main(int argc, char **argv)
 		int (*fn)(int, char **);
 	} cmds[] = {
 	    {"serve", mir_cmd_serve},
+	    {"keygen", mir_cmd_keygen},
 	};
 	exai_error e;
 

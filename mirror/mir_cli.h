@@ -24,5 +24,6 @@ int mir_report(const char *cmd, const exai_error *e, bool json, int code);
 int mir_exit_code(const exai_error *e);
 
 int mir_cmd_serve(int argc, char **argv);
+int mir_cmd_keygen(int argc, char **argv);
 
 #endif

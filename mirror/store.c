@@ -14,6 +14,7 @@
 
 #include "exai/hash.h"
 #include "exai/sqlite.h"
+#include "tree.h"
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
@@ -30,7 +31,7 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS entries_tenant_time ON entries(tenant, time);"
     "CREATE INDEX IF NOT EXISTS entries_time ON entries(time);"
     "CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) "
-    "WITHOUT ROWID;";
+    "WITHOUT ROWID;" MIR_TREE_SCHEMA;
 
 exai_status mir_leaf_data(const uint8_t nonce[MIR_NONCE_LEN], const void *payload, size_t len,
 			  uint8_t out[MIR_HASH_LEN], exai_error *e)
@@ -146,6 +147,72 @@ static exai_status damaged(mir_store *s, exai_status rc, exai_error *e)
 	return rc;
 }
 
+/* The last signed checkpoint must still be the root of the stored tree at its size: the
+ * next checkpoint is signed only over a tree that extends it. */
+static exai_status check_checkpoint(mir_store *s, exai_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	mir_hash now;
+	exai_status rc;
+	bool row = false;
+
+	if ((rc = exai_sqlite_prepare(
+		 s->db, "SELECT size, root FROM checkpoints ORDER BY size DESC LIMIT 1",
+		 "read the last checkpoint", &st, e)) ||
+	    (rc = exai_sqlite_step(st, "read the last checkpoint", &row, e)) || !row)
+		goto out;
+	s->cp_size = (uint64_t)sqlite3_column_int64(st, 0);
+	if (sqlite3_column_bytes(st, 1) != 32 || s->cp_size == 0 || s->cp_size > s->size) {
+		rc = exai_error_set(e, EXAI_EREFUSED,
+				    "%s: the last checkpoint (size %llu) does not fit the %llu "
+				    "entries stored; refusing to run on it",
+				    s->path, (unsigned long long)s->cp_size,
+				    (unsigned long long)s->size);
+		goto out;
+	}
+	memcpy(s->cp_root, sqlite3_column_blob(st, 1), 32);
+	if ((rc = mir_tree_root(&s->tree, s->cp_size, now, e)))
+		goto out;
+	if (memcmp(now, s->cp_root, 32))
+		rc =
+		    exai_error_set(e, EXAI_EREFUSED,
+				   "%s: the stored tree no longer has the root of the last signed "
+				   "checkpoint (size %llu); refusing to run on it (run exai-mirror "
+				   "verify)",
+				   s->path, (unsigned long long)s->cp_size);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+exai_status mir_store_put_checkpoint(mir_store *s, uint64_t size, const mir_hash root,
+				     int64_t time_ms, const char *note, exai_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	exai_status rc;
+
+	if ((rc = mir_store_begin(s, e)))
+		return rc;
+	if (!(rc = exai_sqlite_prepare(s->db,
+				       "INSERT INTO checkpoints(size, root, time_ms, note) "
+				       "VALUES(?1, ?2, ?3, ?4)",
+				       "store checkpoint", &st, e))) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+		sqlite3_bind_blob(st, 2, root, 32, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, time_ms);
+		sqlite3_bind_text(st, 4, note, -1, SQLITE_STATIC);
+		rc = exai_sqlite_step_done(st, "store checkpoint", e);
+		sqlite3_finalize(st);
+	}
+	if (!rc && !(rc = mir_store_commit(s, e))) {
+		s->cp_size = size;
+		memcpy(s->cp_root, root, 32);
+		return EXAI_OK;
+	}
+	mir_store_rollback(s);
+	return rc;
+}
+
 exai_status mir_store_open(const char *path, const char *origin, mir_store **out, exai_error *e)
 {
 	mir_store *s = calloc(1, sizeof(*s));
@@ -164,6 +231,7 @@ exai_status mir_store_open(const char *path, const char *origin, mir_store **out
 					   "set WAL and synchronous=FULL", e),
 			  e)) ||
 	    (rc = damaged(s, init_or_check(s, origin, e), e)) || (rc = read_size(s, e)) ||
+	    (rc = mir_tree_open(s->db, &s->tree, e)) || (rc = check_checkpoint(s, e)) ||
 	    (rc =
 		 exai_sqlite_prepare(s->db,
 				     "INSERT INTO entries(idx, class, tenant, time, ingest_ms, "
@@ -186,6 +254,7 @@ void mir_store_close(mir_store *s)
 		return;
 	sqlite3_finalize(s->ins_entry);
 	sqlite3_finalize(s->add_counter);
+	mir_tree_close(&s->tree);
 	exai_sqlite_close(s->db);
 	free(s->path);
 	free(s);
@@ -218,6 +287,7 @@ exai_status mir_store_append(mir_store *s, const mir_record *r, const char *tena
 			     exai_error *e)
 {
 	uint8_t nonce[MIR_NONCE_LEN], leaf[MIR_HASH_LEN];
+	mir_hash lh;
 	sqlite3_stmt *st = s->ins_entry;
 	exai_status rc;
 
@@ -234,7 +304,8 @@ exai_status mir_store_append(mir_store *s, const mir_record *r, const char *tena
 	sqlite3_bind_blob(st, 8, leaf, sizeof(leaf), SQLITE_STATIC);
 	rc = exai_sqlite_step_done(st, "insert entry", e);
 	sqlite3_clear_bindings(st);
-	if (rc)
+	if (rc || (rc = mir_hash_leaf(leaf, sizeof(leaf), lh, e)) ||
+	    (rc = mir_tree_append(&s->tree, s->size, lh, e)))
 		return rc;
 	*idx = s->size++;
 	return EXAI_OK;

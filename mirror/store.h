@@ -9,7 +9,8 @@
  *                                          one row per stored event; idx is the leaf index,
  *                                          dense from 0; leaf = SHA-256(nonce || payload)
  *   counters(name, value)                  dropped:<class>, refused:<reason>
- * (the tree's tables are store_tree.h's).
+ *   nodes(level, idx, hash)                the Merkle tree's complete subtrees (tree.h)
+ *   checkpoints(size, root, time_ms, note) every checkpoint signed, the signed note verbatim
  */
 #ifndef MIR_STORE_H
 #define MIR_STORE_H
@@ -20,6 +21,7 @@
 
 #include "exai/error.h"
 #include "record.h"
+#include "tree.h"
 
 #define MIR_SCHEMA_VERSION "1"
 #define MIR_NONCE_LEN	   16
@@ -31,11 +33,15 @@ typedef struct mir_store {
 	sqlite3_stmt *ins_entry;
 	sqlite3_stmt *add_counter;
 	uint64_t size; /* entries stored (the next leaf index) */
+	mir_tree tree;
+	uint64_t cp_size; /* the last checkpoint signed (0: none yet) */
+	mir_hash cp_root;
 } mir_store;
 
 /* Opens (creating it and its schema if missing) @path read-write for the writer. An existing
- * database must pass quick_check, have this schema version and the same @origin; otherwise it
- * is refused (EXAI_EREFUSED) and left untouched. *out is freed with mir_store_close(). */
+ * database must pass quick_check, have this schema version and the same @origin, and its
+ * tree must still have the root of its last signed checkpoint; otherwise it is refused
+ * (EXAI_EREFUSED) and left untouched. *out is freed with mir_store_close(). */
 exai_status mir_store_open(const char *path, const char *origin, mir_store **out,
 			   exai_error *e) EXAI_WUR;
 void mir_store_close(mir_store *s);
@@ -50,6 +56,11 @@ void mir_store_rollback(mir_store *s);
  * the leaf, inserts the row and the tree nodes; *idx gets the leaf index. */
 exai_status mir_store_append(mir_store *s, const mir_record *r, const char *tenant, uint64_t *idx,
 			     exai_error *e) EXAI_WUR;
+/* Records a signed checkpoint in its own transaction; when it returns EXAI_OK the note is
+ * durable and becomes the last checkpoint (cp_size, cp_root). */
+exai_status mir_store_put_checkpoint(mir_store *s, uint64_t size, const mir_hash root,
+				     int64_t time_ms, const char *note, exai_error *e) EXAI_WUR;
+
 /* Adds @delta to counter @name inside the open transaction. */
 exai_status mir_store_count(mir_store *s, const char *name, int64_t delta, exai_error *e) EXAI_WUR;
 

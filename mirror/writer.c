@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Records per transaction at most: bounds the time one commit holds the write lock. */
@@ -22,6 +23,9 @@ const char *const mir_refusal_names[MIR_REF_N] = {"format",   "unknown_class", "
 struct mir_writer {
 	const mir_config *cfg;
 	mir_store *store;
+	mir_logkey *key;
+	int64_t last_cp_ms;
+	bool cp_broken; /* signing stopped: the tree did not extend the last checkpoint */
 	int wake_fd;
 	pthread_t thread;
 	bool started;
@@ -163,40 +167,128 @@ static void hand_back(mir_writer *w, mir_batch *list)
 	}
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Signs and stores a checkpoint of everything stored, if there is anything new. */
+static void checkpoint(mir_writer *w)
+{
+	mir_store *s = w->store;
+	mir_hash root, old;
+	char *note = NULL;
+	exai_error e;
+	exai_status rc;
+
+	if (w->cp_broken || s->size == s->cp_size)
+		return;
+	w->last_cp_ms = now_ms();
+	if ((rc = mir_tree_root(&s->tree, s->size, root, &e)))
+		goto fail;
+	if (s->cp_size && (rc = mir_tree_root(&s->tree, s->cp_size, old, &e)))
+		goto fail;
+	if (s->cp_size && memcmp(old, s->cp_root, 32)) {
+		rc = exai_error_set(&e, EXAI_EVERIFY,
+				    "the stored tree no longer has the root of the last checkpoint "
+				    "(size %llu): signing stopped",
+				    (unsigned long long)s->cp_size);
+		w->cp_broken = true;
+		goto fail;
+	}
+	if ((rc = mir_checkpoint_sign(w->key, s->size, root, &note, &e)) ||
+	    (rc = mir_store_put_checkpoint(s, s->size, root, w->last_cp_ms, note, &e)))
+		goto fail;
+	free(note);
+	return;
+fail:
+	/* Not signed (or not stored, so never shown): the next round tries again. */
+	fprintf(stderr, "exai-mirror serve: checkpoint: %s\n", e.msg);
+	free(note);
+}
+
+/* Whether a checkpoint is due now; otherwise *wait_ms is how long until one is (-1: none). */
+static bool checkpoint_due(mir_writer *w, int64_t *wait_ms)
+{
+	int64_t left;
+
+	*wait_ms = -1;
+	if (w->cp_broken || w->store->size == w->store->cp_size)
+		return false;
+	left = w->last_cp_ms + (int64_t)w->cfg->checkpoint_ms - now_ms();
+	if (left <= 0)
+		return true;
+	*wait_ms = left;
+	return false;
+}
+
+static void wait_work(mir_writer *w)
+{
+	int64_t wait_ms;
+
+	while (!w->head && !w->stopping && !checkpoint_due(w, &wait_ms)) {
+		if (wait_ms < 0) {
+			pthread_cond_wait(&w->cv, &w->mu);
+		} else {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += wait_ms / 1000;
+			ts.tv_nsec += (wait_ms % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+		}
+	}
+}
+
 static void *writer_main(void *arg)
 {
 	mir_writer *w = arg;
+	int64_t ignored;
 
 	for (;;) {
-		mir_batch *list;
+		mir_batch *list = NULL;
+		bool stop;
 
 		pthread_mutex_lock(&w->mu);
-		while (!w->head && !w->stopping)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (!w->head) {
-			pthread_mutex_unlock(&w->mu);
+		wait_work(w);
+		if (w->head)
+			list = take_group(w);
+		stop = !w->head && w->stopping && !list;
+		pthread_mutex_unlock(&w->mu);
+		if (list) {
+			commit_group(w, list);
+			hand_back(w, list);
+		}
+		if (stop) {
+			checkpoint(w);
 			break;
 		}
-		list = take_group(w);
-		pthread_mutex_unlock(&w->mu);
-		commit_group(w, list);
-		hand_back(w, list);
+		if (checkpoint_due(w, &ignored))
+			checkpoint(w);
 	}
 	return NULL;
 }
 
-exai_status mir_writer_start(const mir_config *c, mir_store *store, int wake_fd, mir_writer **out,
-			     exai_error *e)
+exai_status mir_writer_start(const mir_config *c, mir_store *store, mir_logkey *key, int wake_fd,
+			     mir_writer **out, exai_error *e)
 {
 	mir_writer *w = calloc(1, sizeof(*w));
 
 	*out = NULL;
 	if (!w) {
 		mir_store_close(store);
+		mir_key_free(key);
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	}
 	w->cfg = c;
 	w->store = store;
+	w->key = key;
 	w->wake_fd = wake_fd;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
@@ -264,6 +356,7 @@ void mir_writer_free(mir_writer *w)
 		return;
 	mir_writer_stop(w);
 	mir_store_close(w->store);
+	mir_key_free(w->key);
 	for (mir_batch *b = mir_writer_take_done(w), *n; b; b = n) {
 		n = b->next;
 		mir_batch_free(b);

@@ -5,6 +5,13 @@
  * only then hands each batch back, done, through mir_writer_take_done, so the listener can
  * send its ack. A batch that could not be stored comes back with its error instead.
  *
+ * Checkpoints: the writer also signs them. While entries arrive, one is signed once
+ * checkpoint_ms have passed since the last (so at least one per second); when no entry came
+ * since the last, none. Before signing it checks that the stored tree still has the root of
+ * the last checkpoint signed at that size (so two inconsistent checkpoints are never signed),
+ * and a checkpoint is stored durably (its own COMMIT) before the next is signed. On stop, the
+ * entries not yet covered get a last checkpoint.
+ *
  * Ownership: a submitted batch belongs to the writer until it is taken back done; the
  * listener frees it with mir_batch_free. Thread-safe: submit and take_done from any thread.
  */
@@ -15,6 +22,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "note.h"
 #include "exai/error.h"
 #include "record.h"
 #include "store.h"
@@ -55,10 +63,10 @@ mir_batch *mir_batch_new(uint64_t conn_id, const char *tenant);
 exai_status mir_batch_add(mir_batch *b, mir_record *r, exai_error *e) EXAI_WUR;
 void mir_batch_free(mir_batch *b);
 
-/* Starts the writer thread on @store (the writer owns it from now on). @wake_fd (an eventfd)
- * is written to each time batches are done. */
-exai_status mir_writer_start(const mir_config *c, mir_store *store, int wake_fd, mir_writer **out,
-			     exai_error *e) EXAI_WUR;
+/* Starts the writer thread on @store with the log key @key (the writer owns both from now on,
+ * even on failure). @wake_fd (an eventfd) is written to each time batches are done. */
+exai_status mir_writer_start(const mir_config *c, mir_store *store, mir_logkey *key, int wake_fd,
+			     mir_writer **out, exai_error *e) EXAI_WUR;
 void mir_writer_submit(mir_writer *w, mir_batch *b);
 /* The batches done since the last call, oldest first (NULL: none). */
 mir_batch *mir_writer_take_done(mir_writer *w);

@@ -41,8 +41,31 @@ EXAI_MIRROR_CONFIG="" expect_rc 2 exai-mirror serve
 expect_contains "$T/err" "/etc/exai/mirror.yaml"
 ok "EXAI_MIRROR_CONFIG names the config; the default is /etc/exai/mirror.yaml"
 
-# A damaged database: refused at start with a clear message, never overwritten.
+# The log key: required, and it must be the origin's.
 mirror_config
+expect_rc 2 exai-mirror serve --config "$T/mirror.yaml"
+expect_contains "$T/err" "log_key (make one with 'exai-mirror keygen'): $T/log.key"
+expect_rc 0 exai-mirror keygen --config "$T/mirror.yaml"
+expect_contains "$T/out" "verifier key: $T/log.vkey"
+grep -Eq '^example\.com/mirror\+[0-9a-f]{8}\+A[A-Za-z0-9+/]{43}$' "$T/log.vkey" ||
+	fail "vkey form: $(cat "$T/log.vkey")"
+grep -Eq '^PRIVATE\+KEY\+example\.com/mirror\+[0-9a-f]{8}\+A[A-Za-z0-9+/]{43}$' "$T/log.key" || fail "skey form"
+[ "$(stat -c %a "$T/log.key")" = 600 ] || fail "log key mode"
+cp "$T/log.key" "$T/log.key.orig"
+expect_rc 2 exai-mirror keygen --config "$T/mirror.yaml"
+cmp -s "$T/log.key" "$T/log.key.orig" || fail "keygen overwrote the key"
+sed 's|^origin: .*|origin: other.example/log|; s|/log\.key$|/other.key|' "$T/mirror.yaml" >"$T/other.yaml"
+expect_rc 0 exai-mirror keygen --config "$T/other.yaml"
+sed -i 's|^origin: .*|origin: example.com/mirror|' "$T/other.yaml"
+expect_rc 2 exai-mirror serve --config "$T/other.yaml"
+expect_contains "$T/err" "is the key of 'other.example/log', the origin is 'example.com/mirror'"
+chmod 644 "$T/log.key"
+expect_rc 2 exai-mirror serve --config "$T/mirror.yaml"
+expect_contains "$T/err" "chmod"
+chmod 600 "$T/log.key"
+ok "keygen: signed-note skey (0600, never overwritten) and vkey; serve needs the origin's key"
+
+# A damaged database: refused at start with a clear message, never overwritten.
 mkdir -p "$T/mstate"
 head -c 8192 /dev/urandom >"$T/mstate/mirror.db"
 cp "$T/mstate/mirror.db" "$T/orig.db"
@@ -57,7 +80,7 @@ ok "a damaged database is refused at start and left untouched"
 rm -f "$T/mstate/mirror.db"
 mirror_start
 mirror_stop
-sed -i 's|^origin: .*|origin: other.example/log|' "$T/mirror.yaml"
+sed -i 's|^origin: .*|origin: other.example/log|; s|^log_key: .*|log_key: '"$T"'/other.key|' "$T/mirror.yaml"
 expect_rc 1 exai-mirror serve --config "$T/mirror.yaml"
 expect_contains "$T/err" "the log's origin is 'example.com/mirror', the config says 'other.example/log'"
 ok "a database of another origin is refused"

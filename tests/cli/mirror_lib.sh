@@ -1,7 +1,8 @@
 # Helpers for exai-mirror tests (sourced after lib.sh): a config in $T, a real daemon in the
 # background, a real client over the socket.
 #   mirror_config [EXTRA YAML LINES...]  writes $T/mirror.yaml (state in $T/mstate)
-#   mirror_start / mirror_stop           the daemon; stop sends SIGTERM and wants exit 0
+#   mirror_start / mirror_stop           the daemon (a log key made first if there is none);
+#                                        stop sends SIGTERM and wants exit 0
 #   send FILE                            sends FILE's bytes, replies into $T/replies
 #   q SQL                                one sqlite3 query on the store
 MIRROR_PID=""
@@ -31,6 +32,8 @@ EOY
 }
 
 mirror_start() {
+	[ -e "$T/log.key" ] || exai-mirror keygen --config "$T/mirror.yaml" >"$T/keygen.out" ||
+		fail "keygen"
 	exai-mirror serve --config "$T/mirror.yaml" 2>>"$T/serve.err" &
 	MIRROR_PID=$!
 	i=0
