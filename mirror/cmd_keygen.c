@@ -19,20 +19,6 @@ static const char keygen_usage[] =
     "usage: exai-mirror keygen [--config FILE] [--vkey FILE]\n"
     "  Makes the log key (the config's log_key) and its verifier key (vkey).\n";
 
-static char *default_vkey(const char *key)
-{
-	size_t n = strlen(key);
-	char *out = malloc(n + 6);
-
-	if (!out)
-		return NULL;
-	memcpy(out, key, n + 1);
-	if (n > 4 && !strcmp(key + n - 4, ".key"))
-		out[n - 4] = '\0';
-	strcat(out, ".vkey");
-	return out;
-}
-
 int mir_cmd_keygen(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -66,7 +52,7 @@ int mir_cmd_keygen(int argc, char **argv)
 	if (optind < argc)
 		return mir_usage_error("keygen", "unexpected argument '%s'", argv[optind]);
 	if (mir_config_load(mir_config_path(config), &cfg, &e) ||
-	    (!(vpath = vkey ? strdup(vkey) : default_vkey(cfg->log_key)) &&
+	    (!(vpath = mir_vkey_path(cfg, vkey)) &&
 	     exai_error_set(&e, EXAI_ENOMEM, "out of memory")) ||
 	    mir_key_generate(cfg->origin, cfg->log_key, vpath, &e) ||
 	    mir_vkey_load(vpath, &vk, &e)) {

@@ -17,6 +17,10 @@ static void usage(FILE *out)
 	      "commands:\n"
 	      "  serve [--config FILE]       run the daemon (ingest socket, store, checkpoints)\n"
 	      "  keygen [--config FILE] [--vkey FILE]   make the log key and its vkey\n"
+	      "  prove --index N [--size S] | --from A --to B   inclusion or consistency proof\n"
+	      "  verify [--vkey FILE] [--json]           recompute and check the whole log\n"
+	      "  query [--class C] [--tenant X] [--since T] [--until T] [--limit N] [--json]\n"
+	      "  stats [--json]                          counts, refusals, last checkpoint\n"
 	      "\n"
 	      "The config is --config FILE, else $EXAI_MIRROR_CONFIG, else /etc/exai/mirror.yaml.\n"
 	      "Exit status: 0 success, 1 a check failed or was refused, 2 usage or setup error.\n",
@@ -29,8 +33,8 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-	    {"serve", mir_cmd_serve},
-	    {"keygen", mir_cmd_keygen},
+	    {"serve", mir_cmd_serve},	{"keygen", mir_cmd_keygen}, {"prove", mir_cmd_prove},
+	    {"verify", mir_cmd_verify}, {"query", mir_cmd_query},   {"stats", mir_cmd_stats},
 	};
 	exai_error e;
 

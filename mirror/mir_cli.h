@@ -23,7 +23,21 @@ int mir_report(const char *cmd, const exai_error *e, bool json, int code);
 /* 1 for a refusal or failed check (EREFUSED, EVERIFY, EFORMAT), 2 otherwise. */
 int mir_exit_code(const exai_error *e);
 
+/* Loads the config at @flag (or the default) and opens its store read-only; on failure
+ * reports and returns the exit code (0 on success). */
+struct mir_config;
+struct sqlite3;
+int mir_open_store(const char *cmd, const char *flag, bool json, struct mir_config **cfg,
+		   struct sqlite3 **db);
+/* The vkey path: @flag, else the config's log_key with ".key" replaced by ".vkey" (or
+ * ".vkey" appended), malloc'ed. */
+char *mir_vkey_path(const struct mir_config *c, const char *flag);
+
 int mir_cmd_serve(int argc, char **argv);
 int mir_cmd_keygen(int argc, char **argv);
+int mir_cmd_prove(int argc, char **argv);
+int mir_cmd_verify(int argc, char **argv);
+int mir_cmd_query(int argc, char **argv);
+int mir_cmd_stats(int argc, char **argv);
 
 #endif

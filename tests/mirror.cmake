@@ -5,3 +5,5 @@ exai_cli_test(mirror_update cli/mirror_update.sh)
 # The Merkle tree over SQLite: RFC 6962 vectors and every proof up to 70 leaves.
 exai_check_suite(test_mirror_tree unit/mirror/test_mirror_tree.c mir_obj)
 exai_cli_test(mirror_log cli/mirror_log.sh)
+exai_cli_test(mirror_verify cli/mirror_verify.sh)
+exai_cli_test(mirror_query cli/mirror_query.sh)
