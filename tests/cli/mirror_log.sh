@@ -50,6 +50,24 @@ $CHECK note "$T/note" "$T/log.vkey" >"$T/cp" || fail "note check"
 [ "$(cut -d' ' -f1 "$T/cp")" = 35 ] || fail "note size"
 ok "a checkpoint is origin, size, base64 root, blank line, one em-dash signature line"
 
+# By hand, as docs/mirror.md tells an auditor: the key id and the signature with openssl.
+cut -d+ -f3- "$T/log.vkey" | base64 -d | tail -c 32 >"$T/pk.raw"
+{ printf '\060\052\060\005\006\003\053\145\160\003\041\000'; cat "$T/pk.raw"; } >"$T/pk.der"
+openssl pkey -pubin -inform DER -in "$T/pk.der" -out "$T/pk.pem" || fail "pk.pem"
+{ printf 'example.com/mirror\n\001'; cat "$T/pk.raw"; } | sha256sum | cut -c1-8 >"$T/kid"
+[ "$(cat "$T/kid")" = "$(cut -d+ -f2 "$T/log.vkey")" ] || fail "key id by hand"
+[ "$(sed -n 5p "$T/note" | cut -d' ' -f3 | base64 -d | head -c 4 | od -An -tx1 | tr -d ' \n')" = \
+	"$(cat "$T/kid")" ] || fail "the signature does not start with the key id"
+head -3 "$T/note" >"$T/body"
+sed -n 5p "$T/note" | cut -d' ' -f3 | base64 -d | tail -c 64 >"$T/sig"
+openssl pkeyutl -verify -pubin -inkey "$T/pk.pem" -rawin -in "$T/body" -sigfile "$T/sig" >/dev/null ||
+	fail "openssl refused the checkpoint signature"
+printf '1' | cat - "$T/body" >"$T/body2"
+if openssl pkeyutl -verify -pubin -inkey "$T/pk.pem" -rawin -in "$T/body2" -sigfile "$T/sig" >/dev/null 2>&1; then
+	fail "openssl accepted a changed body"
+fi
+ok "by hand: the key id is SHA-256(name, 0x0A, 0x01, key)[:4] and openssl pkeyutl verifies the signature"
+
 # A restart: the next checkpoint extends the last one signed before it.
 mirror_stop
 mirror_start
