@@ -8,3 +8,7 @@ exai_cli_test(mirror_log cli/mirror_log.sh)
 exai_cli_test(mirror_verify cli/mirror_verify.sh)
 exai_cli_test(mirror_query cli/mirror_query.sh)
 exai_cli_test(mirror_go cli/mirror_go.sh)
+exai_cli_test(mirror_crash cli/mirror_crash.sh)
+# The record reader and the checkpoint note reader under libFuzzer (tests/fuzz/fuzz_mirror.c);
+# its corpus is replayed in every build.
+exai_fuzz_harness(mirror LIBS mir_obj INCLUDES ${CMAKE_SOURCE_DIR}/mirror)
