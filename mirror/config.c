@@ -255,10 +255,16 @@ static exai_status load_tenants(exai_yaml *y, exai_ynode *root, mir_config *c, e
 
 static exai_status load_doc(exai_yaml *y, mir_config *c, exai_error *e)
 {
-	static const char *const keys[] = {
-	    "state_dir", "log_key", "origin",  "socket",
-	    "limits",	 "classes", "tenants", "checkpoint_interval_ms",
-	    NULL};
+	static const char *const keys[] = {"state_dir",
+					   "log_key",
+					   "origin",
+					   "socket",
+					   "limits",
+					   "classes",
+					   "tenants",
+					   "checkpoint_interval_ms",
+					   "retention_check_s",
+					   NULL};
 	exai_ynode *root = exai_yaml_root(y);
 	exai_status rc;
 
@@ -270,8 +276,11 @@ static exai_status load_doc(exai_yaml *y, mir_config *c, exai_error *e)
 	    (rc = load_limits(y, root, c, e)) || (rc = load_classes(y, root, c, e)) ||
 	    (rc = load_tenants(y, root, c, e)))
 		return rc;
-	return exai_yaml_get_u64(y, root, "checkpoint_interval_ms", false, 10, 1000,
-				 &c->checkpoint_ms, e);
+	if ((rc = exai_yaml_get_u64(y, root, "checkpoint_interval_ms", false, 10, 1000,
+				    &c->checkpoint_ms, e)))
+		return rc;
+	return exai_yaml_get_u64(y, root, "retention_check_s", false, 1, 86400,
+				 &c->retention_check_s, e);
 }
 
 exai_status mir_config_load(const char *path, mir_config **out, exai_error *e)
@@ -290,6 +299,7 @@ exai_status mir_config_load(const char *path, mir_config **out, exai_error *e)
 	c->max_batch = 512;
 	c->queue_bytes = 64u << 20;
 	c->checkpoint_ms = 1000;
+	c->retention_check_s = 3600;
 	if ((rc = exai_yaml_load_file(path, CONFIG_MAX_BYTES, EXAI_YAML_STRICT, &y, e)) ||
 	    (rc = load_doc(y, c, e))) {
 		if (rc != EXAI_ENOMEM)

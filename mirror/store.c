@@ -30,6 +30,7 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS entries_class_time ON entries(class, time);"
     "CREATE INDEX IF NOT EXISTS entries_tenant_time ON entries(tenant, time);"
     "CREATE INDEX IF NOT EXISTS entries_time ON entries(time);"
+    "CREATE INDEX IF NOT EXISTS entries_class_ingest ON entries(class, ingest_ms);"
     "CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) "
     "WITHOUT ROWID;" MIR_TREE_SCHEMA;
 
@@ -226,8 +227,11 @@ exai_status mir_store_open(const char *path, const char *origin, mir_store **out
 	if ((rc = exai_sqlite_open_rw(path, true, &s->db, e)) ||
 	    (rc = damaged(s,
 			  exai_sqlite_exec(s->db,
+					   /* auto_vacuum takes on a new file only (no
+					    * tables yet): pruned pages can be given back */
+					   "PRAGMA auto_vacuum=INCREMENTAL; "
 					   "PRAGMA journal_mode=WAL; "
-					   "PRAGMA synchronous=FULL;",
+					   "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;",
 					   "set WAL and synchronous=FULL", e),
 			  e)) ||
 	    (rc = damaged(s, init_or_check(s, origin, e), e)) || (rc = read_size(s, e)) ||

@@ -7,6 +7,8 @@
  */
 #include "writer.h"
 
+#include "retention.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,7 @@ struct mir_writer {
 	mir_store *store;
 	mir_logkey *key;
 	int64_t last_cp_ms;
+	int64_t next_retention_ms; /* 0: at once */
 	bool cp_broken; /* signing stopped: the tree did not extend the last checkpoint */
 	int wake_fd;
 	pthread_t thread;
@@ -225,11 +228,49 @@ static bool checkpoint_due(mir_writer *w, int64_t *wait_ms)
 	return false;
 }
 
+/* The clock the pruning run compares ingest times with. Test builds can move it forward
+ * (EXAI_MIRROR_RETENTION_SKEW_DAYS) so a test sees a 30-day retention expire. */
+static int64_t retention_now(void)
+{
+	int64_t now = now_ms();
+#ifdef EXAI_TESTING
+	const char *skew = getenv("EXAI_MIRROR_RETENTION_SKEW_DAYS");
+	if (skew)
+		now += strtoll(skew, NULL, 10) * 86400000;
+#endif
+	return now;
+}
+
+static void retention(mir_writer *w)
+{
+	uint64_t pruned = 0;
+	exai_error e;
+
+	w->next_retention_ms = now_ms() + (int64_t)w->cfg->retention_check_s * 1000;
+	if (mir_retention_run(w->store, w->cfg, retention_now(), &pruned, &e))
+		fprintf(stderr, "exai-mirror serve: retention: %s\n", e.msg);
+	else if (pruned)
+		fprintf(stderr, "exai-mirror serve: retention: %llu payloads pruned\n",
+			(unsigned long long)pruned);
+}
+
+static bool retention_due(const mir_writer *w, int64_t *wait_ms)
+{
+	int64_t left = w->next_retention_ms - now_ms();
+
+	if (left <= 0)
+		return true;
+	if (*wait_ms < 0 || left < *wait_ms)
+		*wait_ms = left;
+	return false;
+}
+
 static void wait_work(mir_writer *w)
 {
 	int64_t wait_ms;
 
-	while (!w->head && !w->stopping && !checkpoint_due(w, &wait_ms)) {
+	while (!w->head && !w->stopping && !checkpoint_due(w, &wait_ms) &&
+	       !retention_due(w, &wait_ms)) {
 		if (wait_ms < 0) {
 			pthread_cond_wait(&w->cv, &w->mu);
 		} else {
@@ -269,6 +310,9 @@ static void *writer_main(void *arg)
 			checkpoint(w);
 			break;
 		}
+		ignored = -1;
+		if (retention_due(w, &ignored))
+			retention(w);
 		if (checkpoint_due(w, &ignored))
 			checkpoint(w);
 	}

@@ -12,3 +12,4 @@ exai_cli_test(mirror_crash cli/mirror_crash.sh)
 # The record reader and the checkpoint note reader under libFuzzer (tests/fuzz/fuzz_mirror.c);
 # its corpus is replayed in every build.
 exai_fuzz_harness(mirror LIBS mir_obj INCLUDES ${CMAKE_SOURCE_DIR}/mirror)
+exai_cli_test(mirror_retention cli/mirror_retention.sh)
