@@ -31,6 +31,7 @@ typedef struct serve_ctx {
 	mir_config *cfg;
 	mir_store *store;
 	mir_logkey *key;
+	mir_scrubber *scrub;
 	mir_writer *w;
 	int sig_fd, wake_fd, listen_fd;
 	bool bound;
@@ -44,6 +45,8 @@ static exai_status setup(serve_ctx *s, const char *path, exai_error *e)
 
 	if ((rc = mir_config_load(path, &s->cfg, e)))
 		return rc;
+	if ((rc = mir_scrubber_new(NULL, &s->scrub, e)))
+		return exai_error_prefix(e, "scrubber");
 	if ((rc = mir_key_load(s->cfg->log_key, &s->key, e)))
 		return exai_error_prefix(e, "log_key (make one with 'exai-mirror keygen')");
 	if (strcmp(s->key->pub.name, s->cfg->origin))
@@ -83,6 +86,7 @@ static void teardown(serve_ctx *s)
 	mir_writer_free(s->w);
 	mir_store_close(s->store);
 	mir_key_free(s->key);
+	mir_scrubber_free(s->scrub);
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	if (s->bound)
@@ -122,7 +126,7 @@ int mir_cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	fprintf(stderr, "exai-mirror serve: listening on %s\n", s.cfg->socket_path);
-	if (mir_ingest_run(s.cfg, s.w, s.listen_fd, s.wake_fd, s.sig_fd, &e))
+	if (mir_ingest_run(s.cfg, s.scrub, s.w, s.listen_fd, s.wake_fd, s.sig_fd, &e))
 		code = mir_report("serve", &e, false, EXAI_EXIT_FAIL);
 	mir_writer_stop(s.w);
 	fprintf(stderr, "exai-mirror serve: drained, exiting\n");

@@ -143,25 +143,27 @@ static void submit(mir_conn *k, mir_writer *w)
 }
 
 /* Makes sure there is a batch to count into; false (connection dead) without memory. */
-static bool have_batch(mir_conn *k)
+static bool have_batch(mir_conn *k, const mir_scrubber *s)
 {
 	if (!k->batch && !(k->batch = mir_batch_new(k->id, k->tenant)))
 		k->dead = true;
+	if (k->batch && s)
+		k->batch->scrub = s;
 	return k->batch != NULL;
 }
 
-static void one_line(mir_conn *k, const mir_config *c, mir_writer *w, const char *line, size_t len,
-		     int64_t ms)
+static void one_line(mir_conn *k, const mir_config *c, mir_scrubber *s, mir_writer *w,
+		     const char *line, size_t len, int64_t ms)
 {
 	mir_record r;
 	exai_error e;
 
-	if (!have_batch(k))
+	if (!have_batch(k, s))
 		return;
 	k->line_no++;
 	k->batch->lines++;
 	k->batch->last_line = k->line_no;
-	if (mir_record_parse(c, k->tenant, ms, line, len, &r, &e)) {
+	if (mir_record_parse(c, s, k->tenant, ms, line, len, &r, &e)) {
 		exai_error_prefix(&e, "line %llu", (unsigned long long)k->line_no);
 		k->batch->refused[reason_of(&e)]++;
 		reply_error(k, k->line_no, &e);
@@ -182,7 +184,7 @@ static void too_long(mir_conn *k, const mir_config *c)
 {
 	exai_error e;
 
-	if (!have_batch(k))
+	if (!have_batch(k, NULL))
 		return;
 	k->line_no++;
 	k->batch->lines++;
@@ -199,7 +201,8 @@ static void too_long(mir_conn *k, const mir_config *c)
 }
 
 /* Splits the buffer into lines; keeps an incomplete tail. */
-static void split_lines(mir_conn *k, const mir_config *c, mir_writer *w, int64_t ms)
+static void split_lines(mir_conn *k, const mir_config *c, mir_scrubber *s, mir_writer *w,
+			int64_t ms)
 {
 	size_t start = 0;
 	char *nl;
@@ -209,7 +212,7 @@ static void split_lines(mir_conn *k, const mir_config *c, mir_writer *w, int64_t
 		if (k->skipping)
 			k->skipping = false;
 		else
-			one_line(k, c, w, k->in + start, len, ms);
+			one_line(k, c, s, w, k->in + start, len, ms);
 		start += len + 1;
 	}
 	memmove(k->in, k->in + start, k->in_len - start);
@@ -220,7 +223,7 @@ static void split_lines(mir_conn *k, const mir_config *c, mir_writer *w, int64_t
 		too_long(k, c);
 }
 
-void mir_conn_read(mir_conn *k, const mir_config *c, mir_writer *w)
+void mir_conn_read(mir_conn *k, const mir_config *c, mir_scrubber *s, mir_writer *w)
 {
 	ssize_t n;
 
@@ -237,6 +240,6 @@ void mir_conn_read(mir_conn *k, const mir_config *c, mir_writer *w)
 		return;
 	}
 	k->in_len += (size_t)n;
-	split_lines(k, c, w, now_ms());
+	split_lines(k, c, s, w, now_ms());
 	submit(k, w);
 }

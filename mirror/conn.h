@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "scrub.h"
 #include "writer.h"
 
 typedef struct mir_conn {
@@ -34,7 +35,7 @@ void mir_conn_free(mir_conn *k);
 
 /* Reads what the socket has (non-blocking) and turns each complete line into a record of the
  * batch or an error reply; full batches and, at the end, the partial one go to @w. */
-void mir_conn_read(mir_conn *k, const mir_config *c, mir_writer *w);
+void mir_conn_read(mir_conn *k, const mir_config *c, mir_scrubber *s, mir_writer *w);
 /* Queues the ack (or nack) of a batch this connection submitted. */
 void mir_conn_settled(mir_conn *k, const mir_batch *b);
 /* Appends one reply line (a JSON object; reference stolen). */

@@ -181,8 +181,8 @@ static void drain_wake(int fd)
 	(void)!read(fd, &v, sizeof(v));
 }
 
-exai_status mir_ingest_run(const mir_config *c, mir_writer *w, int listen_fd, int wake_fd,
-			   int sig_fd, exai_error *e)
+exai_status mir_ingest_run(const mir_config *c, mir_scrubber *s, mir_writer *w, int listen_fd,
+			   int wake_fd, int sig_fd, exai_error *e)
 {
 	static struct pollfd pf[3 + MIR_INGEST_CONNS];
 	loop *L = calloc(1, sizeof(*L));
@@ -224,7 +224,7 @@ exai_status mir_ingest_run(const mir_config *c, mir_writer *w, int listen_fd, in
 			if (re & POLLOUT || k->out_len)
 				mir_conn_flush(k);
 			if (re & POLLIN)
-				mir_conn_read(k, c, w);
+				mir_conn_read(k, c, s, w);
 			else if (re & (POLLHUP | POLLERR) && !(re & POLLIN))
 				k->eof = true;
 			mir_conn_flush(k);

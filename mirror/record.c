@@ -163,8 +163,21 @@ static exai_status build_payload(json_t *o, bool event, const mir_class *cls, co
 	return rc;
 }
 
-exai_status mir_record_parse(const mir_config *c, const char *tenant, int64_t ingest_ms,
-			     const char *line, size_t len, mir_record *out, exai_error *e)
+/* Scrubs what will be stored: the body and attributes (an event: all of it). */
+static exai_status scrub(mir_scrubber *s, json_t *o, bool event, mir_record *out, exai_error *e)
+{
+	exai_status rc;
+
+	if (event)
+		return mir_scrub_json(s, o, out->scrubbed, e);
+	if ((rc = mir_scrub_json(s, json_object_get(o, "body"), out->scrubbed, e)))
+		return rc;
+	return mir_scrub_json(s, json_object_get(o, "attributes"), out->scrubbed, e);
+}
+
+exai_status mir_record_parse(const mir_config *c, mir_scrubber *scrubber, const char *tenant,
+			     int64_t ingest_ms, const char *line, size_t len, mir_record *out,
+			     exai_error *e)
 {
 	json_t *o = NULL;
 	const mir_class *cls = NULL;
@@ -186,7 +199,7 @@ exai_status mir_record_parse(const mir_config *c, const char *tenant, int64_t in
 	out->time = time >= 0 ? time : ingest_ms / 1000;
 	if (cls->retention_days == 0)
 		out->dropped = true;
-	else
+	else if (!(rc = scrub(scrubber, o, event, out, e)))
 		rc = build_payload(o, event, cls, tenant, out->time, ingest_ms, out, e);
 out:
 	json_decref(o);

@@ -15,6 +15,9 @@
  * \u0000), integers beyond 64 bits and reals that overflow are refused by it too. Each line
  * is bounded by the caller (mir_config.max_line) before it gets here.
  *
+ * Before anything is kept, every string of the body and the attributes (of an event, of the
+ * event) passes the scrubber (scrub.h); the payload holds the scrubbed text.
+ *
  * The stored payload is the record re-encoded canonically (compact, keys sorted, UTF-8 as
  * is) with the tenant and the ingest time added, so the leaf commits to who sent what when:
  *   {"attributes":{...},"body":...,"class":"...","ingest_ms":N,"tenant":"...","time":N}
@@ -29,6 +32,7 @@
 
 #include "config.h"
 #include "exai/error.h"
+#include "scrub.h"
 
 #define MIR_RECORD_MAX_DEPTH 16
 #define MIR_RECORD_MAX_ATTRS 64
@@ -41,14 +45,16 @@ typedef struct mir_record {
 	int64_t ingest_ms;
 	char *payload; /* canonical JSON (malloc'ed; NULL when dropped) */
 	size_t payload_len;
+	uint64_t scrubbed[MIR_SCRUB_KINDS]; /* scrubber hits by kind */
 } mir_record;
 
-/* Parses @len bytes at @line for a peer of @tenant at @ingest_ms. EXAI_EFORMAT (malformed),
- * EXAI_EREFUSED (unknown class, a tenant key) or EXAI_ENOMEM, with a message that names the
- * problem (and the column for a JSON syntax error). On success the caller frees with
- * mir_record_clear(). */
-exai_status mir_record_parse(const mir_config *c, const char *tenant, int64_t ingest_ms,
-			     const char *line, size_t len, mir_record *out, exai_error *e) EXAI_WUR;
+/* Parses @len bytes at @line for a peer of @tenant at @ingest_ms, scrubbing with @scrub.
+ * EXAI_EFORMAT (malformed), EXAI_EREFUSED (unknown class, a tenant key) or EXAI_ENOMEM, with a
+ * message that names the problem (and the column for a JSON syntax error). On success the caller
+ * frees with mir_record_clear(). */
+exai_status mir_record_parse(const mir_config *c, mir_scrubber *scrub, const char *tenant,
+			     int64_t ingest_ms, const char *line, size_t len, mir_record *out,
+			     exai_error *e) EXAI_WUR;
 void mir_record_clear(mir_record *r);
 
 #endif

@@ -61,6 +61,8 @@ exai_status mir_batch_add(mir_batch *b, mir_record *r, exai_error *e)
 		b->recs = n;
 		b->cap = cap;
 	}
+	for (size_t i = 0; i < MIR_SCRUB_KINDS; i++)
+		b->scrubbed[i] += r->scrubbed[i];
 	b->recs[b->nrecs++] = *r;
 	b->bytes += r->payload_len;
 	memset(r, 0, sizeof(*r));
@@ -87,6 +89,12 @@ static exai_status count_batch(mir_writer *w, const mir_batch *b, exai_error *e)
 		if (b->refused[i]) {
 			snprintf(name, sizeof(name), "refused:%s", mir_refusal_names[i]);
 			if ((rc = mir_store_count(w->store, name, (int64_t)b->refused[i], e)))
+				return rc;
+		}
+	for (size_t i = 0; b->scrub && i < mir_scrubber_kinds(b->scrub); i++)
+		if (b->scrubbed[i]) {
+			snprintf(name, sizeof(name), "scrubbed:%s", mir_scrubber_kind(b->scrub, i));
+			if ((rc = mir_store_count(w->store, name, (int64_t)b->scrubbed[i], e)))
 				return rc;
 		}
 	for (size_t i = 0; i < w->cfg->nclasses; i++)

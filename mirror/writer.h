@@ -49,7 +49,9 @@ typedef struct mir_batch {
 	size_t bytes; /* payload bytes, counted against queue_bytes */
 	size_t lines; /* lines this batch settles */
 	uint64_t refused[MIR_REF_N];
-	uint64_t dropped[MIR_MAX_CLASSES]; /* by class index: retention 0 */
+	uint64_t dropped[MIR_MAX_CLASSES];  /* by class index: retention 0 */
+	uint64_t scrubbed[MIR_SCRUB_KINDS]; /* scrubber hits by kind */
+	const mir_scrubber *scrub;	    /* names the kinds (NULL: none) */
 	/* Set by the writer: */
 	exai_status rc;
 	char err[EXAI_ERROR_MSG_MAX];

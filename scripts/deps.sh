@@ -10,6 +10,7 @@ PKGS="
 build-essential cmake pkg-config file clang-format
 clang libclang-rt-14-dev
 libsodium-dev libssl-dev libarchive-dev libsqlite3-dev libyaml-dev libjansson-dev libseccomp-dev
+libpcre2-dev
 check libsubunit-dev
 libzstd-dev liblz4-dev libacl1-dev libbz2-dev liblzma-dev zlib1g-dev libxml2-dev nettle-dev
 minisign sqlite3 iproute2 util-linux e2fsprogs python3-cryptography jq python3

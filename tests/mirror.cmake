@@ -13,3 +13,6 @@ exai_cli_test(mirror_crash cli/mirror_crash.sh)
 # its corpus is replayed in every build.
 exai_fuzz_harness(mirror LIBS mir_obj INCLUDES ${CMAKE_SOURCE_DIR}/mirror)
 exai_cli_test(mirror_retention cli/mirror_retention.sh)
+# The scrubber's pattern pack: a positive and a near-miss negative per kind.
+exai_check_suite(test_mirror_scrub unit/mirror/test_mirror_scrub.c mir_obj)
+exai_cli_test(mirror_scrub cli/mirror_scrub.sh)

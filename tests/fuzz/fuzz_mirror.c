@@ -27,6 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 	} while (0)
 
 static mir_config cfg;
+static mir_scrubber *scrubber;
 static mir_logkey key;
 static uint8_t sk[64];
 
@@ -40,6 +41,7 @@ static void init(void)
 		return;
 	done = true;
 	CHECK(exai_init(&e) == EXAI_OK);
+	CHECK(mir_scrubber_new(NULL, &scrubber, &e) == EXAI_OK);
 	cfg.max_line = 65536;
 	cfg.nclasses = 3;
 	strcpy(cfg.classes[0].name, "audit");
@@ -69,7 +71,8 @@ static void record(const char *line, size_t len)
 {
 	mir_record r;
 	exai_error e;
-	exai_status rc = mir_record_parse(&cfg, "tenant-a", 1764460800123, line, len, &r, &e);
+	exai_status rc =
+	    mir_record_parse(&cfg, scrubber, "tenant-a", 1764460800123, line, len, &r, &e);
 	json_t *p;
 
 	if (rc) {
