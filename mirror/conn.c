@@ -126,11 +126,18 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static enum mir_refusal reason_of(const exai_error *e)
+static enum mir_refusal reason_of(enum mir_record_why why)
 {
-	if (e->code == EXAI_EREFUSED)
-		return strstr(e->msg, "tenant") ? MIR_REF_TENANT_KEY : MIR_REF_CLASS;
-	return MIR_REF_FORMAT;
+	switch (why) {
+	case MIR_WHY_CLASS:
+		return MIR_REF_CLASS;
+	case MIR_WHY_TENANT:
+		return MIR_REF_TENANT_KEY;
+	case MIR_WHY_SCRUB:
+		return MIR_REF_SCRUB;
+	default:
+		return MIR_REF_FORMAT;
+	}
 }
 
 static void submit(mir_conn *k, mir_writer *w)
@@ -165,7 +172,7 @@ static void one_line(mir_conn *k, const mir_config *c, mir_scrubber *s, mir_writ
 	k->batch->last_line = k->line_no;
 	if (mir_record_parse(c, s, k->tenant, ms, line, len, &r, &e)) {
 		exai_error_prefix(&e, "line %llu", (unsigned long long)k->line_no);
-		k->batch->refused[reason_of(&e)]++;
+		k->batch->refused[reason_of(r.why)]++;
 		reply_error(k, k->line_no, &e);
 	} else if (r.dropped) {
 		k->batch->dropped[r.cls - c->classes]++;

@@ -66,18 +66,20 @@ static exai_status check_attrs(json_t *a, exai_error *e)
 }
 
 /* Checks a {class, time?, body, attributes?} object; sets *cls and *time (-1: none). */
-static exai_status check_plain(const mir_config *c, json_t *o, const mir_class **cls, int64_t *time,
-			       exai_error *e)
+static exai_status check_plain(const mir_config *c, json_t *o, enum mir_record_why *why,
+			       const mir_class **cls, int64_t *time, exai_error *e)
 {
 	const char *k, *name;
 	json_t *v;
 
 	json_object_foreach(o, k, v)
 	{
-		if (!strcmp(k, "tenant"))
+		if (!strcmp(k, "tenant")) {
+			*why = MIR_WHY_TENANT;
 			return exai_error_set(e, EXAI_EREFUSED,
 					      "key 'tenant' refused: the tenant comes from the "
 					      "peer's credentials");
+		}
 		if (strcmp(k, "class") && strcmp(k, "time") && strcmp(k, "body") &&
 		    strcmp(k, "attributes"))
 			return exai_error_set(
@@ -88,8 +90,10 @@ static exai_status check_plain(const mir_config *c, json_t *o, const mir_class *
 	}
 	if (!(name = json_string_value(json_object_get(o, "class"))))
 		return exai_error_set(e, EXAI_EFORMAT, "'class' (a string) is required");
-	if (!(*cls = mir_config_class(c, name)))
+	if (!(*cls = mir_config_class(c, name))) {
+		*why = MIR_WHY_CLASS;
 		return exai_error_set(e, EXAI_EREFUSED, "unknown class '%.64s'", name);
+	}
 	if (!json_object_get(o, "body"))
 		return exai_error_set(e, EXAI_EFORMAT, "'body' is required");
 	if (depth_over(json_object_get(o, "body"), MIR_RECORD_MAX_DEPTH))
@@ -191,7 +195,7 @@ exai_status mir_record_parse(const mir_config *c, mir_scrubber *scrubber, const 
 	if (event)
 		rc = parse_event(c, line, len, &cls, &time, e);
 	else
-		rc = check_plain(c, o, &cls, &time, e);
+		rc = check_plain(c, o, &out->why, &cls, &time, e);
 	if (rc)
 		goto out;
 	out->cls = cls;
@@ -199,7 +203,9 @@ exai_status mir_record_parse(const mir_config *c, mir_scrubber *scrubber, const 
 	out->time = time >= 0 ? time : ingest_ms / 1000;
 	if (cls->retention_days == 0)
 		out->dropped = true;
-	else if (!(rc = scrub(scrubber, o, event, out, e)))
+	else if ((rc = scrub(scrubber, o, event, out, e)))
+		out->why = MIR_WHY_SCRUB;
+	else
 		rc = build_payload(o, event, cls, tenant, out->time, ingest_ms, out, e);
 out:
 	json_decref(o);

@@ -38,6 +38,9 @@
 #define MIR_RECORD_MAX_ATTRS 64
 #define MIR_RECORD_ATTR_KEY  128
 
+/* Why a line was refused (set in mir_record.why when parsing fails). */
+enum mir_record_why { MIR_WHY_FORMAT, MIR_WHY_CLASS, MIR_WHY_TENANT, MIR_WHY_SCRUB };
+
 typedef struct mir_record {
 	const mir_class *cls; /* points into the config */
 	bool dropped;	      /* the class has retention 0: counted, never stored */
@@ -46,6 +49,7 @@ typedef struct mir_record {
 	char *payload; /* canonical JSON (malloc'ed; NULL when dropped) */
 	size_t payload_len;
 	uint64_t scrubbed[MIR_SCRUB_KINDS]; /* scrubber hits by kind */
+	enum mir_record_why why;	    /* on failure: the reason, for the counters */
 } mir_record;
 
 /* Parses @len bytes at @line for a peer of @tenant at @ingest_ms, scrubbing with @scrub.

@@ -20,7 +20,7 @@
 #define GROUP_MAX 8192
 
 const char *const mir_refusal_names[MIR_REF_N] = {"format",   "unknown_class", "tenant_key",
-						  "too_long", "unmapped_peer", "busy"};
+						  "too_long", "unmapped_peer", "busy", "scrub_failed"};
 
 struct mir_writer {
 	const mir_config *cfg;

@@ -35,6 +35,7 @@ enum mir_refusal {
 	MIR_REF_TOO_LONG,      /* line over max_line */
 	MIR_REF_UNMAPPED_PEER, /* a peer not in the tenant map */
 	MIR_REF_BUSY,	       /* a connection over MIR_INGEST_CONNS */
+	MIR_REF_SCRUB,	       /* a value the scrubber could not run on */
 	MIR_REF_N
 };
 extern const char *const mir_refusal_names[MIR_REF_N];
