@@ -19,8 +19,8 @@
 /* Records per transaction at most: bounds the time one commit holds the write lock. */
 #define GROUP_MAX 8192
 
-const char *const mir_refusal_names[MIR_REF_N] = {"format",   "unknown_class", "tenant_key",
-						  "too_long", "unmapped_peer", "busy", "scrub_failed"};
+const char *const mir_refusal_names[MIR_REF_N] = {
+    "format", "unknown_class", "tenant_key", "too_long", "unmapped_peer", "busy", "scrub_failed"};
 
 struct mir_writer {
 	const mir_config *cfg;
