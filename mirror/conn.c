@@ -230,7 +230,7 @@ static void split_lines(mir_conn *k, const mir_config *c, mir_scrubber *s, mir_w
 		too_long(k, c);
 }
 
-void mir_conn_read(mir_conn *k, const mir_config *c, mir_scrubber *s, mir_writer *w)
+bool mir_conn_read(mir_conn *k, const mir_config *c, mir_scrubber *s, mir_writer *w)
 {
 	ssize_t n;
 
@@ -238,15 +238,16 @@ void mir_conn_read(mir_conn *k, const mir_config *c, mir_scrubber *s, mir_writer
 		n = recv(k->fd, k->in + k->in_len, c->max_line + 1 - k->in_len, MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return;
+		return false;
 	if (n <= 0) {
 		/* End of input (or a reset): a last line without its newline is not a line. */
 		k->eof = true;
 		if (n < 0)
 			k->dead = true;
-		return;
+		return false;
 	}
 	k->in_len += (size_t)n;
 	split_lines(k, c, s, w, now_ms());
 	submit(k, w);
+	return true;
 }

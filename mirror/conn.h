@@ -34,8 +34,9 @@ mir_conn *mir_conn_new(const mir_config *c, int fd, uint64_t id, const char *ten
 void mir_conn_free(mir_conn *k);
 
 /* Reads what the socket has (non-blocking) and turns each complete line into a record of the
- * batch or an error reply; full batches and, at the end, the partial one go to @w. */
-void mir_conn_read(mir_conn *k, const mir_config *c, mir_scrubber *s, mir_writer *w);
+ * batch or an error reply; full batches and, at the end, the partial one go to @w. False when
+ * nothing was read (nothing waiting, end of input or an error). */
+bool mir_conn_read(mir_conn *k, const mir_config *c, mir_scrubber *s, mir_writer *w);
 /* Queues the ack (or nack) of a batch this connection submitted. */
 void mir_conn_settled(mir_conn *k, const mir_batch *b);
 /* Appends one reply line (a JSON object; reference stolen). */

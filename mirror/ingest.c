@@ -174,6 +174,18 @@ static bool drained(const loop *L)
 	return true;
 }
 
+/* At the start of a drain: what the peers already sent (in the socket buffers) is read and
+ * stored too, up to 1 MiB a connection, whatever the backpressure limits; then no more. */
+static void read_pending(loop *L, mir_scrubber *s)
+{
+	for (size_t i = 0; i < L->nconns; i++) {
+		mir_conn *k = L->conns[i];
+		size_t budget = (1u << 20) / (L->cfg->max_line + 1) + 1;
+		while (!k->eof && !k->dead && budget-- > 0 && mir_conn_read(k, L->cfg, s, L->w)) {
+		}
+	}
+}
+
 static void drain_wake(int fd)
 {
 	uint64_t v;
@@ -214,6 +226,7 @@ exai_status mir_ingest_run(const mir_config *c, mir_scrubber *s, mir_writer *w, 
 			struct signalfd_siginfo si;
 			(void)!read(sig_fd, &si, sizeof(si));
 			L->draining = true;
+			read_pending(L, s);
 		}
 		if (pf[1].revents & POLLIN)
 			drain_wake(wake_fd);

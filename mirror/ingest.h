@@ -38,7 +38,8 @@
 exai_status mir_ingest_listen(const mir_config *c, int *fd_out, exai_error *e) EXAI_WUR;
 
 /* Serves @listen_fd until a signal arrives on @sig_fd (a signalfd for SIGTERM/SIGINT), then
- * drains: stops reading, waits for every batch read to be acked, sends the acks. @wake_fd is
+ * drains: reads what the peers had already sent (up to 1 MiB each), stops reading, waits for
+ * every batch read to be acked, sends the acks. @wake_fd is
  * the writer's eventfd; @s scrubs every record before it is queued. Returns EXAI_OK after a drain.
  */
 exai_status mir_ingest_run(const mir_config *c, mir_scrubber *s, mir_writer *w, int listen_fd,

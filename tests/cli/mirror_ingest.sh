@@ -118,7 +118,8 @@ expect_err 0 "peer uid 65534 gid 65534 is not in the tenant map"
 [ "$(q 'SELECT count(*) FROM entries')" = 2505 ] || fail "the unmapped peer's lines were stored"
 echo '{"class":"telemetry","body":"by group"}' >"$T/one"
 setpriv --reuid 65534 --regid 4242 --clear-groups $CLIENT "$SOCK" <"$T/one" >"$T/replies"
-jq -e '.ack.stored == 1' "$T/replies" >/dev/null || fail "gid tenant: $(cat "$T/replies")"
+jq -s -e 'length == 1 and .[0].ack.stored == 1' "$T/replies" >/dev/null ||
+	fail "gid tenant: $(cat "$T/replies")"
 [ "$(q 'SELECT tenant FROM entries WHERE idx = 2505')" = grouped ] || fail "gid tenant row"
 [ "$(q "SELECT value FROM counters WHERE name = 'refused:unmapped_peer'")" = 1 ] || fail "unmapped count"
 ok "an unmapped uid is refused and counted; a gid entry maps its tenant"
@@ -135,6 +136,38 @@ ok "SIGTERM: drained, exit 0, socket removed"
 # Restart on the same store: appends continue at the next index.
 mirror_start
 send "$T/one"
-jq -e '.ack.first_index == 2506' "$T/replies" >/dev/null || fail "restart index: $(cat "$T/replies")"
+jq -s -e 'length == 1 and .[0].ack.first_index == 2506' "$T/replies" >/dev/null ||
+	fail "restart index: $(cat "$T/replies")"
 mirror_stop
 ok "a restart continues the log at the next index"
+
+# Lines already sent when SIGTERM arrives (waiting in the socket of an accepted connection,
+# the daemon stopped) are read, stored and acknowledged before it exits.
+mirror_start
+/usr/bin/python3 - "$SOCK" >"$T/replies" <<'EOP' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+time.sleep(1)  # the test stops the daemon meanwhile
+s.sendall(b"".join(b'{"class":"audit","body":"pending %d"}\n' % i for i in (1, 2, 3)))
+s.shutdown(socket.SHUT_WR)
+sys.stdout.write(s.makefile().read())
+EOP
+client=$!
+sleep 0.5
+kill -STOP "$MIRROR_PID"
+sleep 1
+kill -TERM "$MIRROR_PID"
+kill -CONT "$MIRROR_PID"
+set +e
+wait "$MIRROR_PID"
+rc=$?
+wait "$client"
+set -e
+trap 'rm -rf "$T"' EXIT
+[ "$rc" = 0 ] || fail "serve exited $rc"
+jq -s -e 'length == 1 and .[0].ack.stored == 3 and .[0].ack.through_line == 3' "$T/replies" \
+	>/dev/null || fail "pending lines not acked: $(cat "$T/replies")"
+[ "$(q "SELECT count(*) FROM entries WHERE json_extract(payload, '\$.body') LIKE 'pending %'")" = 3 ] ||
+	fail "pending lines not stored"
+ok "SIGTERM: lines already sent are still read, stored and acked before the exit"

@@ -61,3 +61,10 @@ mirror_stop() {
 send() { $CLIENT "$SOCK" <"$1" >"$T/replies"; }
 
 q() { sqlite3 "$DB" "$1"; }
+
+# jq 1.6's -e exits 0 on empty input: a check of an empty file would pass. Refuse that here.
+jq() {
+	eval "last=\${$#}"
+	if [ -f "$last" ] && [ ! -s "$last" ]; then fail "jq: $last is empty"; fi
+	command jq "$@"
+}
