@@ -10,11 +10,15 @@ PKGS="
 build-essential cmake pkg-config file clang-format
 clang libclang-rt-14-dev
 libsodium-dev libssl-dev libarchive-dev libsqlite3-dev libyaml-dev libjansson-dev libseccomp-dev
+libpcre2-dev
 check libsubunit-dev
 libzstd-dev liblz4-dev libacl1-dev libbz2-dev liblzma-dev zlib1g-dev libxml2-dev nettle-dev
 minisign sqlite3 iproute2 util-linux e2fsprogs python3-cryptography jq python3
 age rauc squashfs-tools openssl time bc tmux
+golang-go golang-golang-x-mod-dev
 "
+# golang-go and golang-golang-x-mod-dev build exai-mirror's independent checker
+# (tests/gocheck, on golang.org/x/mod/sumdb/note and sumdb/tlog) offline, in GOPATH mode.
 # npm fetches the pinned packages of the real-world corpus (make test-realworld: npm pack):
 # Debian's, unless one is on PATH already (NodeSource's nodejs bundles npm and conflicts with
 # the Debian package).

@@ -33,3 +33,5 @@ endforeach()
 exai_check_suite(test_cli unit/lib/test_cli.c)
 # The CLI layer under hostile command lines: what a command sees keeps the option syntax.
 exai_fuzz_harness(cli)
+# The SQLite helper: opens (read-only never creates, symlinks refused) and errors.
+exai_check_suite(test_sqlite unit/lib/test_sqlite.c exai_sqlite)

@@ -1,0 +1,267 @@
+/*
+ * cmd_prove: `exai-mirror prove --index N [--size S]` and `prove --from A --to B`, on a
+ * read-only connection. Both proofs are checked here before they are printed.
+ *
+ * Inclusion, in the C2SP tlog-proof format (c2sp.org/tlog-proof):
+ *   c2sp.org/tlog-proof@v1
+ *   extra <base64(nonce || payload)>   the entry's 16-byte nonce and payload (absent when the
+ *                                      payload was pruned): leaf data = SHA-256 of these bytes
+ *   index <N>
+ *   <base64 hash>...                   RFC 6962 inclusion path, leaf's sibling first
+ *   (empty line)
+ *   <the signed checkpoint of size S, verbatim>   (S: the latest checkpoint by default)
+ *
+ * Consistency (tlog-proof has no consistency form; this one follows its layout):
+ *   exai-mirror/consistency@v1
+ *   old <A>
+ *   new <B>
+ *   <base64 hash>...                   RFC 6962 consistency proof from A to B
+ *   (empty line)
+ *   <the checkpoint of size A>
+ *   (empty line)
+ *   <the checkpoint of size B>
+ * A and B must be sizes of checkpoints the log signed.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "exai/cli.h"
+#include "exai/hash.h"
+#include "exai/sqlite.h"
+#include "exai/text.h"
+#include "mir_cli.h"
+#include "store.h"
+#include "tree.h"
+
+static const char prove_usage[] =
+    "usage: exai-mirror prove [--config FILE] --index N [--size S]\n"
+    "       exai-mirror prove [--config FILE] --from A --to B\n"
+    "  Prints an inclusion proof of entry N in the checkpoint of size S (default: the latest),\n"
+    "  or a consistency proof between the checkpoints of sizes A and B.\n";
+
+/* The checkpoint of @size (0: the latest): *size, root, note (malloc'ed). */
+static exai_status get_checkpoint(sqlite3 *db, uint64_t *size, mir_hash root, char **note,
+				  exai_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	exai_status rc;
+	bool row = false;
+
+	*note = NULL;
+	if ((rc = exai_sqlite_prepare(
+		 db,
+		 *size ? "SELECT size, root, note FROM checkpoints WHERE size = ?1"
+		       : "SELECT size, root, note FROM checkpoints ORDER BY size "
+			 "DESC LIMIT 1",
+		 "read checkpoint", &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)*size);
+	if ((rc = exai_sqlite_step(st, "read checkpoint", &row, e)))
+		goto out;
+	if (!row) {
+		rc = *size ? exai_error_set(e, EXAI_EREFUSED,
+					    "no checkpoint of size %llu was signed (prove against "
+					    "a checkpoint's size)",
+					    (unsigned long long)*size)
+			   : exai_error_set(e, EXAI_EREFUSED, "the log has no checkpoint yet");
+		goto out;
+	}
+	*size = (uint64_t)sqlite3_column_int64(st, 0);
+	if (sqlite3_column_bytes(st, 1) != 32 || !sqlite3_column_text(st, 2)) {
+		rc = exai_error_set(e, EXAI_EFORMAT, "checkpoint %llu: damaged row",
+				    (unsigned long long)*size);
+		goto out;
+	}
+	memcpy(root, sqlite3_column_blob(st, 1), 32);
+	if (!(*note = strdup((const char *)sqlite3_column_text(st, 2))))
+		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The entry's nonce || payload (malloc'ed; *len 0 and NULL when pruned) and its leaf hash. */
+static exai_status get_entry(sqlite3 *db, uint64_t idx, uint8_t **np, size_t *len, mir_hash lh,
+			     exai_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	exai_status rc;
+	bool row = false;
+
+	*np = NULL;
+	*len = 0;
+	if ((rc = exai_sqlite_prepare(db, "SELECT nonce, payload, leaf FROM entries WHERE idx = ?1",
+				      "read entry", &st, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)idx);
+	if ((rc = exai_sqlite_step(st, "read entry", &row, e)))
+		goto out;
+	if (!row || sqlite3_column_bytes(st, 0) != MIR_NONCE_LEN ||
+	    sqlite3_column_bytes(st, 2) != MIR_HASH_LEN) {
+		rc = exai_error_set(e, EXAI_EFORMAT, "entry %llu: %s", (unsigned long long)idx,
+				    row ? "damaged row" : "missing");
+		goto out;
+	}
+	if ((rc = mir_hash_leaf(sqlite3_column_blob(st, 2), MIR_HASH_LEN, lh, e)))
+		goto out;
+	if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+		size_t pl = (size_t)sqlite3_column_bytes(st, 1);
+		if (!(*np = malloc(MIR_NONCE_LEN + pl + 1))) {
+			rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
+			goto out;
+		}
+		memcpy(*np, sqlite3_column_blob(st, 0), MIR_NONCE_LEN);
+		if (pl)
+			memcpy(*np + MIR_NONCE_LEN, sqlite3_column_blob(st, 1), pl);
+		*len = MIR_NONCE_LEN + pl;
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static exai_status print_hashes(const mir_hash *p, size_t n, exai_error *e)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *b = exai_base64_encode(p[i], 32);
+		if (!b)
+			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		printf("%s\n", b);
+		free(b);
+	}
+	return EXAI_OK;
+}
+
+static exai_status inclusion(sqlite3 *db, uint64_t idx, uint64_t size, exai_error *e)
+{
+	mir_hash root, lh, proof[MIR_PROOF_MAX], leafdata;
+	uint8_t *np = NULL;
+	char *note = NULL, *extra = NULL;
+	size_t len = 0, n = 0;
+	mir_tree t = {0};
+	exai_status rc;
+
+	if ((rc = get_checkpoint(db, &size, root, &note, e)))
+		goto out;
+	if (idx >= size) {
+		rc = exai_error_set(e, EXAI_EREFUSED,
+				    "entry %llu is not in the checkpoint of size %llu",
+				    (unsigned long long)idx, (unsigned long long)size);
+		goto out;
+	}
+	if ((rc = get_entry(db, idx, &np, &len, lh, e)) || (rc = mir_tree_open(db, &t, e)) ||
+	    (rc = mir_tree_inclusion(&t, idx, size, proof, &n, e)) ||
+	    (rc = mir_check_inclusion(lh, idx, size, proof, n, root, e)))
+		goto out;
+	/* The extra bytes must hash to the leaf, or the proof would mislead. */
+	if (np && (rc = exai_sha256_buf(np, len, leafdata, e)))
+		goto out;
+	if (np && ((rc = mir_hash_leaf(leafdata, 32, leafdata, e)) || memcmp(leafdata, lh, 32))) {
+		rc = rc ? rc
+			: exai_error_set(e, EXAI_EVERIFY,
+					 "entry %llu: its payload does not match its leaf (run "
+					 "exai-mirror verify)",
+					 (unsigned long long)idx);
+		goto out;
+	}
+	if (np && !(extra = exai_base64_encode(np, len))) {
+		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		goto out;
+	}
+	printf("c2sp.org/tlog-proof@v1\n");
+	if (extra)
+		printf("extra %s\n", extra);
+	printf("index %llu\n", (unsigned long long)idx);
+	if (!(rc = print_hashes(proof, n, e)))
+		printf("\n%s", note);
+out:
+	mir_tree_close(&t);
+	free(extra);
+	free(np);
+	free(note);
+	return rc;
+}
+
+static exai_status consistency(sqlite3 *db, uint64_t from, uint64_t to, exai_error *e)
+{
+	mir_hash r1, r2, proof[MIR_PROOF_MAX];
+	char *n1 = NULL, *n2 = NULL;
+	size_t n = 0;
+	mir_tree t = {0};
+	exai_status rc;
+
+	if (from == 0 || from > to) {
+		rc = exai_error_set(e, EXAI_EINVAL, "--from must be 1 to --to");
+		goto out;
+	}
+	if ((rc = get_checkpoint(db, &from, r1, &n1, e)) ||
+	    (rc = get_checkpoint(db, &to, r2, &n2, e)) || (rc = mir_tree_open(db, &t, e)) ||
+	    (rc = mir_tree_consistency(&t, from, to, proof, &n, e)) ||
+	    (rc = mir_check_consistency(from, to, r1, r2, proof, n, e)))
+		goto out;
+	printf("exai-mirror/consistency@v1\nold %llu\nnew %llu\n", (unsigned long long)from,
+	       (unsigned long long)to);
+	if (!(rc = print_hashes(proof, n, e)))
+		printf("\n%s\n%s", n1, n2);
+out:
+	mir_tree_close(&t);
+	free(n1);
+	free(n2);
+	return rc;
+}
+
+static bool num_arg(const char *s, uint64_t *out)
+{
+	return exai_parse_u64_canon(s, out) && *out < ((uint64_t)1 << 62);
+}
+
+int mir_cmd_prove(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					     {"index", required_argument, NULL, 'i'},
+					     {"size", required_argument, NULL, 's'},
+					     {"from", required_argument, NULL, 'f'},
+					     {"to", required_argument, NULL, 't'},
+					     {"help", no_argument, NULL, 'h'},
+					     {0}};
+	const char *config = NULL;
+	uint64_t v[4] = {0};
+	bool set[4] = {false};
+	mir_config *cfg = NULL;
+	sqlite3 *db = NULL;
+	exai_error e;
+	int c, code;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		const char *which = "isft";
+		const char *p = c ? strchr(which, c) : NULL;
+		if (c == 'c') {
+			config = optarg;
+		} else if (c == 'h') {
+			fputs(prove_usage, stdout);
+			return EXAI_EXIT_OK;
+		} else if (p) {
+			if (!num_arg(optarg, &v[p - which]))
+				return mir_usage_error("prove", "'%s' is not a number", optarg);
+			set[p - which] = true;
+		} else {
+			return mir_bad_option("prove", argv);
+		}
+	}
+	if (optind < argc)
+		return mir_usage_error("prove", "unexpected argument '%s'", argv[optind]);
+	if (!(set[0] && !set[2] && !set[3]) && !(!set[0] && !set[1] && set[2] && set[3]))
+		return mir_usage_error("prove", "give --index N [--size S], or --from A --to B");
+	if (set[1] && v[1] == 0)
+		return mir_usage_error("prove", "--size must be at least 1");
+	if ((code = mir_open_store("prove", config, false, &cfg, &db)))
+		return code;
+	if (set[0] ? inclusion(db, v[0], v[1], &e) : consistency(db, v[2], v[3], &e))
+		code = mir_report("prove", &e, false, e.code == EXAI_EINVAL ? 2 : 1);
+	exai_sqlite_close(db);
+	mir_config_free(cfg);
+	return code;
+}

@@ -1,0 +1,136 @@
+/*
+ * cmd_serve: `exai-mirror serve [--config FILE]`, the daemon. Loads the config, opens (or
+ * creates) the store, binds the socket, starts the writer and serves until SIGTERM or SIGINT,
+ * then drains (every line read is stored and acked) and exits 0. SIGHUP is ignored for now
+ * (reload is not built yet); SIGPIPE is ignored (replies use MSG_NOSIGNAL).
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "exai/cli.h"
+#include "exai/file.h"
+#include "ingest.h"
+#include "mir_cli.h"
+#include "note.h"
+#include "store.h"
+#include "writer.h"
+
+static const char serve_usage[] =
+    "usage: exai-mirror serve [--config FILE]\n"
+    "  Serves the ingest socket named by the config (default /etc/exai/mirror.yaml, or\n"
+    "  $EXAI_MIRROR_CONFIG) until SIGTERM, then drains and exits 0.\n";
+
+typedef struct serve_ctx {
+	mir_config *cfg;
+	mir_store *store;
+	mir_logkey *key;
+	mir_scrubber *scrub;
+	mir_writer *w;
+	int sig_fd, wake_fd, listen_fd;
+	bool bound;
+} serve_ctx;
+
+static exai_status setup(serve_ctx *s, const char *path, exai_error *e)
+{
+	sigset_t set;
+	char *db = NULL;
+	exai_status rc;
+
+	if ((rc = mir_config_load(path, &s->cfg, e)))
+		return rc;
+	if ((rc = mir_scrubber_new(NULL, &s->scrub, e)))
+		return exai_error_prefix(e, "scrubber");
+	if ((rc = mir_key_load(s->cfg->log_key, &s->key, e)))
+		return exai_error_prefix(e, "log_key (make one with 'exai-mirror keygen')");
+	if (strcmp(s->key->pub.name, s->cfg->origin))
+		return exai_error_set(e, EXAI_ECONFIG,
+				      "log_key %s is the key of '%s', the origin is '%s'",
+				      s->cfg->log_key, s->key->pub.name, s->cfg->origin);
+	if ((rc = exai_mkdir_p(s->cfg->state_dir, 0750, e)))
+		return exai_error_prefix(e, "state_dir");
+	if (!(db = mir_config_db_path(s->cfg)))
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	rc = mir_store_open(db, s->cfg->origin, &s->store, e);
+	free(db);
+	if (rc)
+		return rc;
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	/* Blocked before the writer starts, so only the signalfd sees them. */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 ||
+	    (s->sig_fd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
+		return exai_error_sys(e, EXAI_EIO, "signalfd");
+	if ((s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return exai_error_sys(e, EXAI_EIO, "eventfd");
+	if ((rc = mir_ingest_listen(s->cfg, &s->listen_fd, e)))
+		return rc;
+	s->bound = true;
+	rc = mir_writer_start(s->cfg, s->store, s->key, s->wake_fd, &s->w, e);
+	s->store = NULL; /* the writer owns them, even on failure */
+	s->key = NULL;
+	return rc;
+}
+
+static void teardown(serve_ctx *s)
+{
+	mir_writer_free(s->w);
+	mir_store_close(s->store);
+	mir_key_free(s->key);
+	mir_scrubber_free(s->scrub);
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	if (s->bound)
+		unlink(s->cfg->socket_path);
+	if (s->sig_fd >= 0)
+		close(s->sig_fd);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
+	mir_config_free(s->cfg);
+}
+
+int mir_cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {0}};
+	serve_ctx s = {.sig_fd = -1, .wake_fd = -1, .listen_fd = -1};
+	const char *config = NULL;
+	exai_error e;
+	int c, code = EXAI_EXIT_OK;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'h':
+			fputs(serve_usage, stdout);
+			return EXAI_EXIT_OK;
+		default:
+			return mir_bad_option("serve", argv);
+		}
+	}
+	if (optind < argc)
+		return mir_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	if (setup(&s, mir_config_path(config), &e)) {
+		code = mir_report("serve", &e, false, mir_exit_code(&e));
+		goto out;
+	}
+	fprintf(stderr, "exai-mirror serve: listening on %s\n", s.cfg->socket_path);
+	if (mir_ingest_run(s.cfg, s.scrub, s.w, s.listen_fd, s.wake_fd, s.sig_fd, &e))
+		code = mir_report("serve", &e, false, EXAI_EXIT_FAIL);
+	mir_writer_stop(s.w);
+	fprintf(stderr, "exai-mirror serve: drained, exiting\n");
+out:
+	teardown(&s);
+	return code;
+}

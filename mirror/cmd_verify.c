@@ -1,0 +1,376 @@
+/*
+ * cmd_verify: `exai-mirror verify [--config FILE] [--vkey FILE] [--json]`, the auditor's
+ * check of a whole store, on a read-only connection. It recomputes the tree from the stored
+ * leaves and checks, naming the entry index of each problem:
+ *   - indexes are dense from 0 (a gap is a removed row);
+ *   - each row's leaf is SHA-256(nonce || payload) and its columns are its payload's
+ *     (a pruned payload, NULL, keeps its leaf and is reported as pruned, not as a problem);
+ *   - each stored tree node is the recomputed one, and none is missing or extra (a leaf that
+ *     differs names its index: an altered, inserted or reordered row);
+ *   - each checkpoint's note verifies with the vkey, says what its row says, and its root is
+ *     the recomputed root of that many entries.
+ * Exit 0 when all holds, 1 with the list of problems otherwise.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "exai/cli.h"
+#include "exai/hash.h"
+#include "exai/json.h"
+#include "exai/sqlite.h"
+#include "mir_cli.h"
+#include "note.h"
+#include "store.h"
+#include "tree.h"
+
+#define SHOW_MAX 50
+
+static const char verify_usage[] =
+    "usage: exai-mirror verify [--config FILE] [--vkey FILE] [--json]\n"
+    "  Recomputes the log from the stored entries and checks every node and checkpoint.\n";
+
+typedef struct vctx {
+	sqlite3 *db;
+	mir_vkey vk;
+	mir_hash *lv[64]; /* recomputed tree: level l has len[l] complete subtrees */
+	uint8_t *in_tree; /* per entry: its level-0 node was seen */
+	uint64_t len[64];
+	uint64_t n; /* entries (the highest index + 1) */
+	uint64_t pruned, checkpoints, last_cp, problems;
+	json_t *list;
+	bool json;
+} vctx;
+
+static void problem(vctx *v, int64_t index, const char *fmt, ...) EXAI_PRINTF(3, 4);
+static void problem(vctx *v, int64_t index, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (v->problems++ >= SHOW_MAX)
+		return;
+	if (v->json)
+		json_array_append_new(v->list,
+				      json_pack("{s:o,s:s}", "index",
+						index >= 0 ? json_integer(index) : json_null(),
+						"problem", msg));
+	else
+		printf("%s\n", msg);
+}
+
+/* A row's columns against its payload. */
+static void check_columns(vctx *v, sqlite3_stmt *st, uint64_t idx)
+{
+	const char *p = (const char *)sqlite3_column_blob(st, 6);
+	json_t *o =
+	    json_loadb(p, (size_t)sqlite3_column_bytes(st, 6), JSON_REJECT_DUPLICATES, NULL);
+	const char *cls = json_string_value(json_object_get(o, "class"));
+	const char *ten = json_string_value(json_object_get(o, "tenant"));
+
+	if (!o || !cls || !ten || strcmp(cls, (const char *)sqlite3_column_text(st, 1)) ||
+	    strcmp(ten, (const char *)sqlite3_column_text(st, 2)) ||
+	    json_integer_value(json_object_get(o, "time")) != sqlite3_column_int64(st, 3) ||
+	    json_integer_value(json_object_get(o, "ingest_ms")) != sqlite3_column_int64(st, 4))
+		problem(v, (int64_t)idx,
+			"entry %llu: its class, tenant or time columns differ from its payload "
+			"(altered)",
+			(unsigned long long)idx);
+	json_decref(o);
+}
+
+static exai_status check_row(vctx *v, sqlite3_stmt *st, uint64_t idx, exai_error *e)
+{
+	mir_hash d;
+	exai_status rc;
+
+	if (sqlite3_column_bytes(st, 5) != MIR_NONCE_LEN ||
+	    sqlite3_column_bytes(st, 7) != MIR_HASH_LEN) {
+		problem(v, (int64_t)idx, "entry %llu: nonce or leaf of the wrong size (altered)",
+			(unsigned long long)idx);
+		memset(v->lv[0][idx], 0, 32);
+		return EXAI_OK;
+	}
+	if ((rc = mir_hash_leaf(sqlite3_column_blob(st, 7), 32, v->lv[0][idx], e)))
+		return rc;
+	if (sqlite3_column_type(st, 6) == SQLITE_NULL) {
+		v->pruned++;
+		return EXAI_OK;
+	}
+	if ((rc = mir_leaf_data(sqlite3_column_blob(st, 5), sqlite3_column_blob(st, 6),
+				(size_t)sqlite3_column_bytes(st, 6), d, e)))
+		return rc;
+	if (memcmp(d, sqlite3_column_blob(st, 7), 32))
+		problem(v, (int64_t)idx,
+			"entry %llu: its payload does not match its leaf (altered)",
+			(unsigned long long)idx);
+	else
+		check_columns(v, st, idx);
+	return EXAI_OK;
+}
+
+static exai_status read_entries(vctx *v, exai_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t want = 0;
+	exai_status rc;
+	bool row;
+
+	if ((rc =
+		 exai_sqlite_prepare(v->db, "SELECT max(idx) + 1 FROM entries", "count", &st, e)) ||
+	    (rc = exai_sqlite_step(st, "count", &row, e)))
+		goto out;
+	v->n = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!(v->lv[0] = calloc(v->n ? v->n : 1, sizeof(mir_hash))) ||
+	    !(v->in_tree = calloc(v->n ? v->n : 1, 1))) {
+		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory for %llu leaves",
+				    (unsigned long long)v->n);
+		goto out;
+	}
+	v->len[0] = v->n;
+	if ((rc = exai_sqlite_prepare(v->db,
+				      "SELECT idx, class, tenant, time, ingest_ms, nonce, payload, "
+				      "leaf FROM entries ORDER BY idx",
+				      "read entries", &st, e)))
+		goto out;
+	while (!(rc = exai_sqlite_step(st, "read entries", &row, e)) && row) {
+		int64_t idx = sqlite3_column_int64(st, 0);
+		if (idx < 0)
+			continue;
+		if ((uint64_t)idx > want)
+			problem(v, (int64_t)want, "entries %llu to %llu: missing (removed)",
+				(unsigned long long)want, (unsigned long long)idx - 1);
+		want = (uint64_t)idx + 1;
+		if ((rc = check_row(v, st, (uint64_t)idx, e)))
+			break;
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static exai_status build_levels(vctx *v, exai_error *e)
+{
+	exai_status rc;
+
+	for (unsigned l = 0; l < 63 && v->len[l] >= 2; l++) {
+		v->len[l + 1] = v->len[l] / 2;
+		if (!(v->lv[l + 1] = malloc(v->len[l + 1] * sizeof(mir_hash))))
+			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		for (uint64_t i = 0; i < v->len[l + 1]; i++)
+			if ((rc = mir_hash_children(v->lv[l][2 * i], v->lv[l][2 * i + 1],
+						    v->lv[l + 1][i], e)))
+				return rc;
+	}
+	return EXAI_OK;
+}
+
+static exai_status check_nodes(vctx *v, exai_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t count = 0, want = 0;
+	exai_status rc;
+	bool row;
+
+	if ((rc = exai_sqlite_prepare(v->db, "SELECT level, idx, hash FROM nodes", "read nodes",
+				      &st, e)))
+		return rc;
+	while (!(rc = exai_sqlite_step(st, "read nodes", &row, e)) && row) {
+		int64_t l = sqlite3_column_int64(st, 0), i = sqlite3_column_int64(st, 1);
+		count++;
+		if (l < 0 || l > 62 || i < 0 || (uint64_t)i >= v->len[l]) {
+			problem(v, -1,
+				"tree node (level %lld, index %lld): beyond the entries stored "
+				"(entries removed?)",
+				(long long)l, (long long)i);
+			continue;
+		}
+		if (l == 0)
+			v->in_tree[i] = 1;
+		if (sqlite3_column_bytes(st, 2) == 32 &&
+		    !memcmp(sqlite3_column_blob(st, 2), v->lv[l][i], 32))
+			continue;
+		if (l == 0)
+			problem(
+			    v, i,
+			    "entry %lld: its leaf is not the one in the tree (altered, inserted "
+			    "or reordered)",
+			    (long long)i);
+		else
+			problem(v, (int64_t)((uint64_t)i << l),
+				"tree node (level %lld, index %lld) over entries %llu to %llu: not "
+				"the hash of those entries",
+				(long long)l, (long long)i, (unsigned long long)i << l,
+				(unsigned long long)((i + 1) << l) - 1);
+	}
+	sqlite3_finalize(st);
+	for (uint64_t i = 0; !rc && i < v->n; i++)
+		if (!v->in_tree[i])
+			problem(v, (int64_t)i, "entry %llu: not in the tree (inserted)",
+				(unsigned long long)i);
+	for (unsigned l = 0; l < 64; l++)
+		want += v->len[l];
+	if (!rc && count < want)
+		problem(v, -1, "the tree has %llu nodes, %llu entries need %llu (nodes removed)",
+			(unsigned long long)count, (unsigned long long)v->n,
+			(unsigned long long)want);
+	return rc;
+}
+
+/* The recomputed root of the first @size entries (1 <= size <= n). */
+static exai_status root_of(vctx *v, uint64_t size, mir_hash out, exai_error *e)
+{
+	mir_hash parts[64];
+	int np = 0;
+	uint64_t pos = 0;
+	exai_status rc;
+
+	for (int l = 63; l >= 0; l--)
+		if (size & ((uint64_t)1 << l)) {
+			memcpy(parts[np++], v->lv[l][pos >> l], 32);
+			pos += (uint64_t)1 << l;
+		}
+	memcpy(out, parts[np - 1], 32);
+	for (int i = np - 2; i >= 0; i--)
+		if ((rc = mir_hash_children(parts[i], out, out, e)))
+			return rc;
+	return EXAI_OK;
+}
+
+static exai_status check_checkpoints(vctx *v, exai_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t good = 0;
+	exai_status rc;
+	bool row;
+
+	if ((rc = exai_sqlite_prepare(v->db,
+				      "SELECT size, root, note FROM checkpoints ORDER BY size",
+				      "read checkpoints", &st, e)))
+		return rc;
+	while (!(rc = exai_sqlite_step(st, "read checkpoints", &row, e)) && row) {
+		uint64_t size = (uint64_t)sqlite3_column_int64(st, 0), ns = 0;
+		const char *note = (const char *)sqlite3_column_text(st, 2);
+		mir_hash nr, r;
+		exai_error ce;
+
+		v->checkpoints++;
+		if (!note || mir_checkpoint_open(note, strlen(note), &v->vk, &ns, nr, &ce)) {
+			problem(v, -1, "checkpoint %llu: %s", (unsigned long long)size,
+				note ? ce.msg : "no note");
+			continue;
+		}
+		if (ns != size || sqlite3_column_bytes(st, 1) != 32 ||
+		    memcmp(nr, sqlite3_column_blob(st, 1), 32)) {
+			problem(v, -1, "checkpoint %llu: its row differs from its signed note",
+				(unsigned long long)size);
+			continue;
+		}
+		if (size > v->n) {
+			problem(
+			    v, (int64_t)v->n,
+			    "checkpoint %llu: signed over %llu entries, %llu stored (entries %llu "
+			    "to %llu removed)",
+			    (unsigned long long)size, (unsigned long long)size,
+			    (unsigned long long)v->n, (unsigned long long)v->n,
+			    (unsigned long long)size - 1);
+			continue;
+		}
+		if ((rc = root_of(v, size, r, e)))
+			break;
+		if (memcmp(r, nr, 32))
+			problem(
+			    v, (int64_t)good,
+			    "checkpoint %llu: not the root of the stored entries (one of entries "
+			    "%llu to %llu was altered, inserted, removed or reordered)",
+			    (unsigned long long)size, (unsigned long long)good,
+			    (unsigned long long)size - 1);
+		else
+			good = size;
+		v->last_cp = size;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int report(vctx *v)
+{
+	if (v->json) {
+		json_t *o =
+		    json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:o}", "ok", v->problems == 0, "entries",
+			      (json_int_t)v->n, "pruned", (json_int_t)v->pruned, "checkpoints",
+			      (json_int_t)v->checkpoints, "last_checkpoint", (json_int_t)v->last_cp,
+			      "problem_count", (json_int_t)v->problems, "problems", v->list);
+		v->list = NULL;
+		exai_json_emit(o, stdout);
+	} else if (v->problems) {
+		printf("verify: FAILED: %llu problems (%s)\n", (unsigned long long)v->problems,
+		       v->problems > SHOW_MAX ? "the first shown above" : "above");
+	} else {
+		printf("verify: ok: %llu entries (%llu pruned), %llu checkpoints, the last of size "
+		       "%llu\n",
+		       (unsigned long long)v->n, (unsigned long long)v->pruned,
+		       (unsigned long long)v->checkpoints, (unsigned long long)v->last_cp);
+	}
+	return v->problems ? EXAI_EXIT_FAIL : EXAI_EXIT_OK;
+}
+
+int mir_cmd_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					     {"vkey", required_argument, NULL, 'v'},
+					     {"json", no_argument, NULL, 'j'},
+					     {"help", no_argument, NULL, 'h'},
+					     {0}};
+	const char *config = NULL, *vkey = NULL;
+	char *vpath = NULL;
+	mir_config *cfg = NULL;
+	vctx v = {0};
+	exai_error e;
+	int c, code;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'c')
+			config = optarg;
+		else if (c == 'v')
+			vkey = optarg;
+		else if (c == 'j')
+			v.json = true;
+		else if (c == 'h')
+			return fputs(verify_usage, stdout), EXAI_EXIT_OK;
+		else
+			return mir_bad_option("verify", argv);
+	}
+	if (optind < argc)
+		return mir_usage_error("verify", "unexpected argument '%s'", argv[optind]);
+	if ((code = mir_open_store("verify", config, v.json, &cfg, &v.db)))
+		return code;
+	v.list = json_array();
+	if (!(vpath = mir_vkey_path(cfg, vkey)) || !v.list) {
+		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
+		code = mir_report("verify", &e, v.json, EXAI_EXIT_USAGE);
+	} else if (mir_vkey_load(vpath, &v.vk, &e)) {
+		code = mir_report("verify", &e, v.json, EXAI_EXIT_USAGE);
+	} else if (read_entries(&v, &e) || build_levels(&v, &e) || check_nodes(&v, &e) ||
+		   check_checkpoints(&v, &e)) {
+		code = mir_report("verify", &e, v.json, mir_exit_code(&e));
+	} else {
+		code = report(&v);
+	}
+	for (int l = 0; l < 64; l++)
+		free(v.lv[l]);
+	free(v.in_tree);
+	json_decref(v.list);
+	free(vpath);
+	exai_sqlite_close(v.db);
+	mir_config_free(cfg);
+	return code;
+}

@@ -1,0 +1,348 @@
+/*
+ * store: the writer's connection to mirror.db. See store.h.
+ *
+ * Invariant: entries.idx is dense from 0 to size-1, and every row's leaf is
+ * SHA-256(nonce || payload) of the payload written with it. Rows are only ever appended; the
+ * writer is the only connection that writes.
+ */
+#include "store.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exai/hash.h"
+#include "exai/sqlite.h"
+#include "tree.h"
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS entries("
+    " idx INTEGER PRIMARY KEY,"
+    " class TEXT NOT NULL,"
+    " tenant TEXT NOT NULL,"
+    " time INTEGER NOT NULL,"
+    " ingest_ms INTEGER NOT NULL,"
+    " nonce BLOB NOT NULL,"
+    " payload BLOB,"
+    " leaf BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS entries_class_time ON entries(class, time);"
+    "CREATE INDEX IF NOT EXISTS entries_tenant_time ON entries(tenant, time);"
+    "CREATE INDEX IF NOT EXISTS entries_time ON entries(time);"
+    "CREATE INDEX IF NOT EXISTS entries_class_ingest ON entries(class, ingest_ms);"
+    "CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) "
+    "WITHOUT ROWID;" MIR_TREE_SCHEMA;
+
+exai_status mir_leaf_data(const uint8_t nonce[MIR_NONCE_LEN], const void *payload, size_t len,
+			  uint8_t out[MIR_HASH_LEN], exai_error *e)
+{
+	exai_sha256 h;
+	exai_status rc;
+
+	if ((rc = exai_sha256_init(&h, e)))
+		return rc;
+	exai_sha256_update(&h, nonce, MIR_NONCE_LEN);
+	exai_sha256_update(&h, payload, len);
+	exai_sha256_final(&h, out);
+	return EXAI_OK;
+}
+
+/* One text value of a single-row query, or "" when there is no row. */
+static exai_status query_text(sqlite3 *db, const char *sql, char *out, size_t cap, exai_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	exai_status rc;
+	bool row = false;
+
+	out[0] = '\0';
+	if ((rc = exai_sqlite_prepare(db, sql, "read", &st, e)) ||
+	    (rc = exai_sqlite_step(st, "read", &row, e)))
+		goto out;
+	if (row && sqlite3_column_text(st, 0))
+		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The schema and the meta rows of a new, empty database, in one transaction. */
+static exai_status create_schema(mir_store *s, const char *origin, exai_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	exai_status rc;
+
+	if ((rc = exai_sqlite_exec(s->db, "BEGIN IMMEDIATE", "create schema", e)))
+		return rc;
+	if (!(rc = exai_sqlite_exec(s->db, schema_sql, "create schema", e)) &&
+	    !(rc = exai_sqlite_prepare(s->db,
+				       "INSERT INTO meta VALUES('schema', '" MIR_SCHEMA_VERSION
+				       "'), ('origin', ?1)",
+				       "create schema", &st, e))) {
+		sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+		rc = exai_sqlite_step_done(st, "create schema", e);
+		sqlite3_finalize(st);
+	}
+	if (!rc)
+		return exai_sqlite_exec(s->db, "COMMIT", "create schema", e);
+	mir_store_rollback(s);
+	return rc;
+}
+
+/* A fresh database gets the schema and its meta rows; an existing one is checked. */
+static exai_status init_or_check(mir_store *s, const char *origin, exai_error *e)
+{
+	char v[300], o[300];
+	exai_status rc;
+
+	if ((rc = query_text(s->db, "PRAGMA quick_check(1)", v, sizeof(v), e)))
+		return rc;
+	if (strcmp(v, "ok"))
+		return exai_error_set(e, EXAI_EREFUSED,
+				      "%s: the database is damaged (quick_check: %s); refusing to "
+				      "run on it (restore it from a backup; it was not changed)",
+				      s->path, v);
+	if ((rc = query_text(s->db, "SELECT count(*) FROM sqlite_master", v, sizeof(v), e)))
+		return rc;
+	if (!strcmp(v, "0") && (rc = create_schema(s, origin, e)))
+		return rc;
+	if ((rc =
+		 query_text(s->db, "SELECT value FROM meta WHERE key='schema'", v, sizeof(v), e)) ||
+	    (rc = query_text(s->db, "SELECT value FROM meta WHERE key='origin'", o, sizeof(o), e)))
+		return rc;
+	if (strcmp(v, MIR_SCHEMA_VERSION))
+		return exai_error_set(e, EXAI_EREFUSED,
+				      "%s: schema version '%s', this exai-mirror knows '%s'; "
+				      "refusing to run on it",
+				      s->path, v, MIR_SCHEMA_VERSION);
+	if (strcmp(o, origin))
+		return exai_error_set(e, EXAI_EREFUSED,
+				      "%s: the log's origin is '%s', the config says '%s'; "
+				      "refusing to run on it",
+				      s->path, o, origin);
+	return EXAI_OK;
+}
+
+static exai_status read_size(mir_store *s, exai_error *e)
+{
+	char v[32];
+	exai_status rc = query_text(s->db, "SELECT count(*) FROM entries", v, sizeof(v), e);
+
+	s->size = rc ? 0 : strtoull(v, NULL, 10);
+	return rc;
+}
+
+/* A failure SQLite reports as a damaged file becomes a refusal that says so. */
+static exai_status damaged(mir_store *s, exai_status rc, exai_error *e)
+{
+	int code = sqlite3_errcode(s->db) & 0xff;
+
+	if (rc && (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)) {
+		exai_error_prefix(
+		    e,
+		    "%s is damaged; refusing to run on it (it was not changed; restore "
+		    "it from a backup)",
+		    s->path);
+		rc = e->code = EXAI_EREFUSED;
+	}
+	return rc;
+}
+
+/* The last signed checkpoint must still be the root of the stored tree at its size: the
+ * next checkpoint is signed only over a tree that extends it. */
+static exai_status check_checkpoint(mir_store *s, exai_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	mir_hash now;
+	exai_status rc;
+	bool row = false;
+
+	if ((rc = exai_sqlite_prepare(
+		 s->db, "SELECT size, root FROM checkpoints ORDER BY size DESC LIMIT 1",
+		 "read the last checkpoint", &st, e)) ||
+	    (rc = exai_sqlite_step(st, "read the last checkpoint", &row, e)) || !row)
+		goto out;
+	s->cp_size = (uint64_t)sqlite3_column_int64(st, 0);
+	if (sqlite3_column_bytes(st, 1) != 32 || s->cp_size == 0 || s->cp_size > s->size) {
+		rc = exai_error_set(e, EXAI_EREFUSED,
+				    "%s: the last checkpoint (size %llu) does not fit the %llu "
+				    "entries stored; refusing to run on it",
+				    s->path, (unsigned long long)s->cp_size,
+				    (unsigned long long)s->size);
+		goto out;
+	}
+	memcpy(s->cp_root, sqlite3_column_blob(st, 1), 32);
+	if ((rc = mir_tree_root(&s->tree, s->cp_size, now, e)))
+		goto out;
+	if (memcmp(now, s->cp_root, 32))
+		rc =
+		    exai_error_set(e, EXAI_EREFUSED,
+				   "%s: the stored tree no longer has the root of the last signed "
+				   "checkpoint (size %llu); refusing to run on it (run exai-mirror "
+				   "verify)",
+				   s->path, (unsigned long long)s->cp_size);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+exai_status mir_store_put_checkpoint(mir_store *s, uint64_t size, const mir_hash root,
+				     int64_t time_ms, const char *note, exai_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	exai_status rc;
+
+	if ((rc = mir_store_begin(s, e)))
+		return rc;
+	if (!(rc = exai_sqlite_prepare(s->db,
+				       "INSERT INTO checkpoints(size, root, time_ms, note) "
+				       "VALUES(?1, ?2, ?3, ?4)",
+				       "store checkpoint", &st, e))) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+		sqlite3_bind_blob(st, 2, root, 32, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, time_ms);
+		sqlite3_bind_text(st, 4, note, -1, SQLITE_STATIC);
+		rc = exai_sqlite_step_done(st, "store checkpoint", e);
+		sqlite3_finalize(st);
+	}
+	if (!rc && !(rc = mir_store_commit(s, e))) {
+		s->cp_size = size;
+		memcpy(s->cp_root, root, 32);
+		return EXAI_OK;
+	}
+	mir_store_rollback(s);
+	return rc;
+}
+
+exai_status mir_store_open(const char *path, const char *origin, mir_store **out, exai_error *e)
+{
+	mir_store *s = calloc(1, sizeof(*s));
+	exai_status rc;
+
+	*out = NULL;
+	if (!s || !(s->path = strdup(path))) {
+		free(s);
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	}
+	if ((rc = exai_sqlite_open_rw(path, true, &s->db, e)) ||
+	    (rc = damaged(s,
+			  exai_sqlite_exec(s->db,
+					   /* auto_vacuum takes on a new file only (no
+					    * tables yet): pruned pages can be given back */
+					   "PRAGMA auto_vacuum=INCREMENTAL; "
+					   "PRAGMA journal_mode=WAL; "
+					   "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;",
+					   "set WAL and synchronous=FULL", e),
+			  e)) ||
+	    (rc = damaged(s, init_or_check(s, origin, e), e)) || (rc = read_size(s, e)) ||
+	    (rc = mir_tree_open(s->db, &s->tree, e)) || (rc = check_checkpoint(s, e)) ||
+	    (rc =
+		 exai_sqlite_prepare(s->db,
+				     "INSERT INTO entries(idx, class, tenant, time, ingest_ms, "
+				     "nonce, payload, leaf) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+				     "prepare insert", &s->ins_entry, e)) ||
+	    (rc = exai_sqlite_prepare(s->db,
+				      "INSERT INTO counters VALUES(?1, ?2) ON CONFLICT(name) DO "
+				      "UPDATE SET value = value + excluded.value",
+				      "prepare counter", &s->add_counter, e))) {
+		mir_store_close(s);
+		return rc;
+	}
+	*out = s;
+	return EXAI_OK;
+}
+
+void mir_store_close(mir_store *s)
+{
+	if (!s)
+		return;
+	sqlite3_finalize(s->ins_entry);
+	sqlite3_finalize(s->add_counter);
+	mir_tree_close(&s->tree);
+	exai_sqlite_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+exai_status mir_store_begin(mir_store *s, exai_error *e)
+{
+	return exai_sqlite_exec(s->db, "BEGIN IMMEDIATE", "begin", e);
+}
+
+exai_status mir_store_commit(mir_store *s, exai_error *e)
+{
+	return exai_sqlite_exec(s->db, "COMMIT", "commit", e);
+}
+
+void mir_store_rollback(mir_store *s)
+{
+	exai_error ignored;
+
+	if (!sqlite3_get_autocommit(s->db))
+		if (exai_sqlite_exec(s->db, "ROLLBACK", "rollback", &ignored)) {
+			/* SQLite rolls back on its own when ROLLBACK itself fails. */
+		}
+	if (read_size(s, &ignored)) {
+		/* size stays 0 and the next append fails on the duplicate index */
+	}
+}
+
+exai_status mir_store_append(mir_store *s, const mir_record *r, const char *tenant, uint64_t *idx,
+			     exai_error *e)
+{
+	uint8_t nonce[MIR_NONCE_LEN], leaf[MIR_HASH_LEN];
+	mir_hash lh;
+	sqlite3_stmt *st = s->ins_entry;
+	exai_status rc;
+
+	randombytes_buf(nonce, sizeof(nonce));
+	if ((rc = mir_leaf_data(nonce, r->payload, r->payload_len, leaf, e)))
+		return rc;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)s->size);
+	sqlite3_bind_text(st, 2, r->cls->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, r->time);
+	sqlite3_bind_int64(st, 5, r->ingest_ms);
+	sqlite3_bind_blob(st, 6, nonce, sizeof(nonce), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 7, r->payload, (int)r->payload_len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 8, leaf, sizeof(leaf), SQLITE_STATIC);
+	rc = exai_sqlite_step_done(st, "insert entry", e);
+	sqlite3_clear_bindings(st);
+	if (rc || (rc = mir_hash_leaf(leaf, sizeof(leaf), lh, e)) ||
+	    (rc = mir_tree_append(&s->tree, s->size, lh, e)))
+		return rc;
+	*idx = s->size++;
+	return EXAI_OK;
+}
+
+exai_status mir_store_count(mir_store *s, const char *name, int64_t delta, exai_error *e)
+{
+	exai_status rc;
+
+	sqlite3_bind_text(s->add_counter, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s->add_counter, 2, delta);
+	rc = exai_sqlite_step_done(s->add_counter, "count", e);
+	sqlite3_clear_bindings(s->add_counter);
+	return rc;
+}
+
+exai_status mir_store_open_ro(const char *path, sqlite3 **out, exai_error *e)
+{
+	char v[64];
+	exai_status rc;
+
+	if ((rc = exai_sqlite_open_ro(path, out, e)))
+		return rc;
+	if ((rc = query_text(*out, "SELECT value FROM meta WHERE key='schema'", v, sizeof(v), e)))
+		goto fail;
+	if (strcmp(v, MIR_SCHEMA_VERSION)) {
+		rc = exai_error_set(e, EXAI_EREFUSED,
+				    "%s: not an exai-mirror database (schema '%s')", path, v);
+		goto fail;
+	}
+	return EXAI_OK;
+fail:
+	exai_sqlite_close(*out);
+	*out = NULL;
+	return rc;
+}

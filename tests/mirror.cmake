@@ -1,0 +1,18 @@
+# exai-mirror: the daemon with a real client, its config, and (later slices) the log.
+exai_cli_test(mirror_ingest cli/mirror_ingest.sh)
+exai_cli_test(mirror_config cli/mirror_config.sh)
+exai_cli_test(mirror_update cli/mirror_update.sh)
+# The Merkle tree over SQLite: RFC 6962 vectors and every proof up to 70 leaves.
+exai_check_suite(test_mirror_tree unit/mirror/test_mirror_tree.c mir_obj)
+exai_cli_test(mirror_log cli/mirror_log.sh)
+exai_cli_test(mirror_verify cli/mirror_verify.sh)
+exai_cli_test(mirror_query cli/mirror_query.sh)
+exai_cli_test(mirror_go cli/mirror_go.sh)
+exai_cli_test(mirror_crash cli/mirror_crash.sh)
+# The record reader and the checkpoint note reader under libFuzzer (tests/fuzz/fuzz_mirror.c);
+# its corpus is replayed in every build.
+exai_fuzz_harness(mirror LIBS mir_obj INCLUDES ${CMAKE_SOURCE_DIR}/mirror)
+exai_cli_test(mirror_retention cli/mirror_retention.sh)
+# The scrubber's pattern pack: a positive and a near-miss negative per kind.
+exai_check_suite(test_mirror_scrub unit/mirror/test_mirror_scrub.c mir_obj)
+exai_cli_test(mirror_scrub cli/mirror_scrub.sh)
