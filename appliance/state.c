@@ -26,6 +26,7 @@
 #include "exai/file.h"
 #include "exai/hash.h"
 #include "exai/secmem.h"
+#include "exai/sqlite.h"
 #include "ratchets.h"
 #include "state_db.h"
 
@@ -39,7 +40,7 @@ uint64_t upd_now(void)
 
 exai_status upd_db_err(upd_state *s, exai_error *e, const char *what)
 {
-	int code = sqlite3_errcode(s->db);
+	int code = sqlite3_errcode(s->db) & 0xff; /* the primary code (extended codes are on) */
 
 	return exai_error_set(e, code == SQLITE_FULL ? EXAI_ENOSPC : EXAI_EIO, "state db: %s: %s",
 			      what, sqlite3_errmsg(s->db));
@@ -350,7 +351,6 @@ static exai_status check_db(upd_state *s, const char *path, exai_error *e)
 	sqlite3_stmt *st = NULL;
 	bool intact = false;
 
-	sqlite3_busy_timeout(s->db, 10000);
 	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
 			 NULL) != SQLITE_OK)
 		return exai_error_set(e, EXAI_ECONFIG, "%s is damaged (%s): " NOT_PROVISIONED, path,
@@ -507,10 +507,13 @@ out:
 	return rc;
 }
 
-static exai_status open_db(upd_state *s, const char *path, int flags, exai_error *e)
+/* Opens the database read-write (with @create, making it), through lib's exai_sqlite: a
+ * symlink is refused, a busy timeout set. */
+static exai_status open_db(upd_state *s, const char *path, bool create, exai_error *e)
 {
-	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX,
-			    NULL) != SQLITE_OK) {
+	exai_status rc = exai_sqlite_open_rw(path, create, &s->db, e);
+
+	if (rc) {
 		/* The database, its directory (WAL and shm files are made there) unwritable. */
 		char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
 		bool acc = access(path, R_OK | W_OK) != 0 && errno == EACCES;
@@ -521,8 +524,7 @@ static exai_status open_db(upd_state *s, const char *path, int flags, exai_error
 		free(dir);
 		if (acc)
 			return denied(path, e);
-		return exai_error_set(e, EXAI_EIO, "%s: %s", path,
-				      s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		return rc;
 	}
 	return EXAI_OK;
 }
@@ -559,7 +561,7 @@ exai_status upd_state_open(const char *dir, bool lock, upd_state **out, exai_err
 		goto fail;
 	}
 	if ((lock && (rc = take_lock(s, dir, e))) || (rc = check_db_file(path, e)) ||
-	    (rc = open_db(s, path, SQLITE_OPEN_READWRITE, e)) || (rc = check_db(s, path, e)))
+	    (rc = open_db(s, path, false, e)) || (rc = check_db(s, path, e)))
 		goto fail;
 	if ((rc = upd_db_exec(s, "BEGIN IMMEDIATE;", e)))
 		goto fail;
@@ -609,7 +611,7 @@ static exai_status create_db(upd_state *s, const char *tmp, const char *id, exai
 	sqlite3_stmt *st;
 	exai_status rc;
 
-	if ((rc = open_db(s, tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, e)) ||
+	if ((rc = open_db(s, tmp, true, e)) ||
 	    (rc = upd_db_exec(s, "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL;", e)) ||
 	    (rc = upd_db_exec(s, "BEGIN IMMEDIATE;", e)))
 		return rc;
@@ -621,7 +623,7 @@ static exai_status create_db(upd_state *s, const char *tmp, const char *id, exai
 		upd_state_rollback(s);
 		return rc;
 	}
-	sqlite3_close(s->db);
+	exai_sqlite_close(s->db);
 	s->db = NULL;
 	if (chmod(tmp, 0600) != 0)
 		return exai_error_sys(e, EXAI_EIO, "%s: chmod", tmp);
@@ -674,8 +676,7 @@ void upd_state_close(upd_state *s)
 {
 	if (!s)
 		return;
-	if (s->db)
-		sqlite3_close(s->db);
+	exai_sqlite_close(s->db);
 	if (s->lock_fd >= 0) {
 		pthread_mutex_lock(&act.mu);
 		if (act.fd == s->lock_fd) {

@@ -1,12 +1,14 @@
 #!/bin/sh
 # Checks that a release build (EXAI_TESTING off) holds no test hook: no exai_fault symbol and
-# no trace of the EXAI_FAULT / EXAI_FAULT_LOG variables in any tool. Exits 1 naming the tool.
+# no trace of the EXAI_FAULT / EXAI_FAULT_LOG variables, nor of exai-mirror's retention clock
+# skew (EXAI_MIRROR_RETENTION_SKEW_DAYS), in any tool. Exits 1 naming the tool.
 #   scripts/check-release.sh BUILD_DIR
 set -eu
 build=${1:?usage: check-release.sh BUILD_DIR}
 bad=0
 n=0
-for tool in bundler/exai-bundle appliance/exai-update verifier/airgap-verifier; do
+for tool in bundler/exai-bundle appliance/exai-update verifier/airgap-verifier mirror/exai-mirror \
+	bpf/exai-egress; do
 	bin="$build/$tool"
 	[ -x "$bin" ] || continue
 	n=$((n + 1))
@@ -16,6 +18,10 @@ for tool in bundler/exai-bundle appliance/exai-update verifier/airgap-verifier; 
 	fi
 	if grep -q 'EXAI_FAULT' "$bin"; then
 		echo "check-release: $bin reads EXAI_FAULT* (a test hook)" >&2
+		bad=1
+	fi
+	if grep -q 'EXAI_MIRROR_RETENTION_SKEW' "$bin"; then
+		echo "check-release: $bin reads EXAI_MIRROR_RETENTION_SKEW_DAYS (a test hook)" >&2
 		bad=1
 	fi
 done

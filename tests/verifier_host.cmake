@@ -16,4 +16,4 @@ exai_fuzz_harness(host
   SOURCES verifier/host/host_proc.c verifier/host/host_net.c verifier/host/host_config.c
   verifier/host/host_fs.c verifier/host/host_checks.c verifier/host/host_servers.c
   verifier/host/host_update.c verifier/host/host_drift.c
-  LIBS vf_report PkgConfig::SQLITE INCLUDES ${CMAKE_SOURCE_DIR}/verifier/host)
+  LIBS vf_report exai_sqlite PkgConfig::SQLITE INCLUDES ${CMAKE_SOURCE_DIR}/verifier/host)

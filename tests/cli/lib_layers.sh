@@ -21,6 +21,7 @@ allowed() {
 	keys) echo "keys core" ;;
 	bundle) echo "bundle keys core" ;;
 	sign) echo "sign keys core" ;;
+	sqlite) echo "sqlite core" ;;
 	*) fail "unknown layer $1" ;;
 	esac
 }
@@ -29,10 +30,11 @@ foreign() { # external prefixes that only one layer may reference
 	yaml) echo "yaml_" ;;
 	json) echo "json_" ;;
 	bundle) echo "archive_" ;;
+	sqlite) echo "sqlite3_" ;;
 	*) echo "" ;;
 	esac
 }
-layers="core yaml json keys bundle sign"
+layers="core yaml json keys bundle sign sqlite"
 for l in $layers; do
 	[ -f "$L/libexai_$l.a" ] || fail "missing $L/libexai_$l.a"
 	nm -g --defined-only "$L/libexai_$l.a" 2>/dev/null | awk -v l="$l" 'NF == 3 { print $3, l }' >>"$T/defs"

@@ -16,6 +16,7 @@
 
 #include "exai/file.h"
 #include "exai/grow.h"
+#include "exai/sqlite.h"
 #include "exai/update_state.h"
 #include "exai/yaml.h"
 
@@ -113,16 +114,9 @@ static exai_status open_db(const vf_host_root *r, vf_upd *u, exai_error *e)
 		return exai_error_sys(e, EXAI_EIO, "%s: resolve", u->state_dir);
 	}
 	memcpy(path + n, "/state.db", sizeof("/state.db"));
-	if (sqlite3_open_v2(path, &u->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) !=
-	    SQLITE_OK) {
-		rc = exai_error_set(e, EXAI_EIO, "%s/state.db: %s", u->state_dir,
-				    u->db ? sqlite3_errmsg(u->db) : "cannot open");
-		sqlite3_close(u->db);
-		u->db = NULL;
-	}
+	/* Read-only, never created, a symlink refused, a busy timeout (lib's exai_sqlite). */
+	rc = exai_sqlite_open_ro(path, &u->db, e);
 	close(fd); /* SQLite holds its own fd on the file now */
-	if (!rc)
-		sqlite3_busy_timeout(u->db, 5000);
 	return rc;
 }
 
@@ -243,7 +237,7 @@ out:
 void vf_upd_free(vf_upd *u)
 {
 	if (u->db)
-		sqlite3_close(u->db);
+		exai_sqlite_close(u->db);
 	free(u->comps);
 	free(u->state_dir);
 	memset(u, 0, sizeof(*u));
