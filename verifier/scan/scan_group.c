@@ -10,6 +10,7 @@
  * or a tarball is one shipped item). Directory answers are cached: a report holds up to
  * hundreds of thousands of findings and each directory is looked at once.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -85,18 +86,29 @@ bool vf_group_ctx_oom(const vf_group_ctx *g)
 	return g->oom;
 }
 
+/* Whether @dir holds a marker that is a regular file. Its names are read once (a getdents or
+ * two) and only a name that is a marker is looked at with fstatat, rather than one fstatat
+ * per marker for every directory a finding is in. */
 static bool has_marker(const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	bool found = false;
+	DIR *d = opendir(dir);
+	struct dirent *de;
 	struct stat st;
+	bool found = false;
 
-	if (fd < 0)
+	if (!d)
 		return false;
-	for (size_t i = 0; vf_package_root_markers[i] && !found; i++)
-		found = fstatat(fd, vf_package_root_markers[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			S_ISREG(st.st_mode);
-	close(fd);
+	while (!found && (de = readdir(d))) {
+		for (size_t i = 0; vf_package_root_markers[i] && !found; i++) {
+			const char *m = vf_package_root_markers[i], *slash = strchr(m, '/');
+			size_t k = slash ? (size_t)(slash - m) : strlen(m);
+			if (strncmp(de->d_name, m, k) || de->d_name[k])
+				continue;
+			found = fstatat(dirfd(d), m, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+				S_ISREG(st.st_mode);
+		}
+	}
+	closedir(d);
 	return found;
 }
 

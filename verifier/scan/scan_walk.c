@@ -349,12 +349,27 @@ static bool skip_dir(const vf_scan *s, const char *name)
 	return false;
 }
 
-static bool is_package_root(DIR *d)
+/* Whether directory @d holds a package root marker (vf_package_root_markers) and a
+ * "Chart.yaml", from one pass over its names, then rewound for the walk: no system call per
+ * marker for every directory of the tree. A marker with a '/' (DEBIAN/control) is looked up
+ * only when its first component is there. */
+static void look_at_names(DIR *d, bool *marker, bool *chart)
 {
-	for (const char *const *m = vf_package_root_markers; *m; m++)
-		if (faccessat(dirfd(d), *m, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-			return true;
-	return false;
+	struct dirent *de;
+
+	*marker = *chart = false;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, "Chart.yaml"))
+			*chart = true;
+		for (const char *const *m = vf_package_root_markers; *m && !*marker; m++) {
+			const char *slash = strchr(*m, '/');
+			size_t k = slash ? (size_t)(slash - *m) : strlen(*m);
+			if (strncmp(de->d_name, *m, k) || de->d_name[k])
+				continue;
+			*marker = !slash || faccessat(dirfd(d), *m, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+		}
+	}
+	rewinddir(d);
 }
 
 /* @rel_off: where the path relative to the scan root starts inside @dir's children; @root:
@@ -365,15 +380,18 @@ static exai_status walk(vf_scan *s, jobs *j, const char *dir, size_t rel_off, un
 	DIR *d;
 	struct dirent *de;
 	exai_status rc = EXAI_OK;
+	bool marker, chart;
 
 	if (depth > MAX_WALK_DEPTH)
 		return exai_error_set(e, EXAI_ETOOBIG, "%s: nested deeper than %d directories", dir,
 				      MAX_WALK_DEPTH);
 	if (!(d = opendir(dir)))
 		return exai_error_sys(e, EXAI_EIO, "%s", dir);
-	if (is_package_root(d))
+	look_at_names(d, &marker, &chart);
+	if (marker)
 		root = vf_scan_new_root(s);
-	if (vf_is_chart_dir(dir) && (rc = add_chart(j, dir, root, e))) {
+	/* vf_is_chart_dir still checks that Chart.yaml is a regular file. */
+	if (chart && vf_is_chart_dir(dir) && (rc = add_chart(j, dir, root, e))) {
 		closedir(d);
 		return rc;
 	}
