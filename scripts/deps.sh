@@ -15,6 +15,9 @@ libzstd-dev liblz4-dev libacl1-dev libbz2-dev liblzma-dev zlib1g-dev libxml2-dev
 minisign sqlite3 iproute2 util-linux e2fsprogs python3-cryptography jq python3
 age rauc squashfs-tools openssl time bc tmux
 "
+# exai-egress (bpf/): libbpf and libelf for the loader, bpftool to generate vmlinux.h and the
+# skeletons at build time (clang, above, compiles the *.bpf.c programs).
+PKGS="$PKGS libbpf-dev libelf-dev bpftool"
 # npm fetches the pinned packages of the real-world corpus (make test-realworld: npm pack):
 # Debian's, unless one is on PATH already (NodeSource's nodejs bundles npm and conflicts with
 # the Debian package).

@@ -1,0 +1,6 @@
+# exai-egress (bpf/): built only when bpftool, clang, libbpf and the kernel's BTF are there
+# (bpf/CMakeLists.txt says what is missing). The tests need root (exit 77: skipped without).
+if(EXAI_EGRESS_BUILT)
+  exai_cli_test(egress_enforce cli/egress_enforce.sh)
+  set_tests_properties(egress_enforce PROPERTIES SKIP_RETURN_CODE 77)
+endif()
