@@ -3,4 +3,6 @@
 if(EXAI_EGRESS_BUILT)
   exai_cli_test(egress_enforce cli/egress_enforce.sh)
   set_tests_properties(egress_enforce PROPERTIES SKIP_RETURN_CODE 77)
+  exai_cli_test(egress_apply cli/egress_apply.sh)
+  set_tests_properties(egress_apply PROPERTIES SKIP_RETURN_CODE 77)
 endif()
