@@ -12,7 +12,7 @@
 #include "pins.h"
 
 static const exai_cli_cmd cmds[] = {
-    {"apply", "put a policy in force: --policy FILE --unsigned [--mode enforce|audit]",
+    {"apply", "put a policy in force: --policy FILE (--root ROOT [--sig SIG]... | --unsigned)",
      egress_apply_help, egress_cmd_apply, NULL},
     {"status", "whether enforcement is attached, which policy generation is live [--json]",
      egress_status_help, egress_cmd_status, NULL},
