@@ -4,6 +4,11 @@
  * and a cgroup/sock_create filter that refuses raw sockets and protocols other than TCP, UDP
  * and ICMP echo and records who created each socket (socket local storage).
  *
+ * cgroup_skb/egress is the backstop for sockets the socket hooks never saw (created before
+ * the programs were attached): a packet of a socket without a "hooked" mark is decided again
+ * from its own headers, and one it cannot parse is dropped. ICMP echo sockets are always
+ * re-checked there (their sends do not pass a sendmsg hook).
+ *
  * Invariants:
  *  - Fail closed: no policy in the map, no workload for the socket or no rule for the
  *    destination is a deny (audit mode: an event with verdict AUDIT, and the call proceeds).
@@ -27,6 +32,8 @@
 #define SOCK_DGRAM     2
 #define SOCK_RAW       3
 #define IPPROTO_ICMPV6 58
+#define ETH_P_IP       0x0800
+#define ETH_P_IPV6     0x86DD
 #define NSEC_PER_SEC   1000000000ULL
 
 char LICENSE[] SEC("license") = "GPL";
@@ -48,7 +55,8 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	/* CLONE: a connection accepted by a listener keeps the listener's record and mark */
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
 	__type(key, int);
 	__type(value, struct egress_sock);
 } socks SEC(".maps");
@@ -145,6 +153,7 @@ static __always_inline void fill_identity(struct egress_sock *s, void *trie)
 	s->uid = (__u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
 	s->workload = current_workload(trie);
+	s->hooked = 1;
 }
 
 /* The socket's storage; created (with the current task's identity) for a socket from before
@@ -194,6 +203,7 @@ struct decision {
 	__u32 reason;
 	__u32 generation;
 	__u8 mode;
+	__u64 cgroup_id; /* backstop without a socket record: the packet's cgroup */
 };
 
 static __always_inline void emit(const struct decision *d, struct egress_sock *s)
@@ -217,6 +227,8 @@ static __always_inline void emit(const struct decision *d, struct egress_sock *s
 		ev->pid = s->pid;
 		ev->uid = s->uid;
 		__builtin_memcpy(ev->comm, s->comm, sizeof(ev->comm));
+	} else if (d->hook == EGRESS_HOOK_SKB) {
+		ev->cgroup_id = d->cgroup_id; /* softirq: no task to name */
 	} else {
 		ev->cgroup_id = bpf_get_current_cgroup_id();
 		ev->pid = (__u32)(bpf_get_current_pid_tgid() >> 32);
@@ -275,12 +287,12 @@ static __always_inline __u8 key_proto(__u32 protocol)
 	return protocol == IPPROTO_ICMPV6 ? EGRESS_PROTO_ICMP : (__u8)protocol;
 }
 
-/* The decision for destination d->addr/d->port of socket @sk: 1 allow, 0 deny. */
-static __always_inline int decide(struct decision *d, struct bpf_sock *sk)
+/* The decision for destination d->addr/d->port of a socket of workload @workload (record @s,
+ * NULL if none) under policy @trie: 1 allow, 0 deny. */
+static __always_inline int decide_in(struct decision *d, void *trie, struct egress_sock *s,
+				     __u64 workload)
 {
-	void *trie = active_policy();
 	struct egress_val *meta = trie ? policy_meta(trie) : NULL;
-	struct egress_sock *s = sock_identity(sk, trie);
 	__u8 proto = key_proto(d->proto);
 
 	if (!trie || !meta) {
@@ -289,15 +301,24 @@ static __always_inline int decide(struct decision *d, struct bpf_sock *sk)
 	}
 	d->generation = meta->generation;
 	d->mode = meta->mode;
-	if (!s || !s->workload || !is_workload(trie, s->workload)) {
+	if (!workload || !is_workload(trie, workload)) {
 		d->reason = EGRESS_REASON_NO_WORKLOAD;
 		return refuse(d, s);
 	}
-	if (rule_allows(trie, d, s->workload, proto) ||
-	    rule_allows(trie, d, s->workload, EGRESS_PROTO_ANY))
+	if (rule_allows(trie, d, workload, proto) ||
+	    rule_allows(trie, d, workload, EGRESS_PROTO_ANY))
 		return 1;
 	d->reason = EGRESS_REASON_NO_RULE;
 	return refuse(d, s);
+}
+
+/* The decision of a socket hook for socket @sk. */
+static __always_inline int decide(struct decision *d, struct bpf_sock *sk)
+{
+	void *trie = active_policy();
+	struct egress_sock *s = sock_identity(sk, trie);
+
+	return decide_in(d, trie, s, s ? s->workload : 0);
 }
 
 static __always_inline void set_v4(struct decision *d, __u32 ip4_be)
@@ -407,4 +428,103 @@ int egress_sock_create(struct bpf_sock *ctx)
 		return 1;
 	d.reason = ctx->type == SOCK_RAW ? EGRESS_REASON_RAW : EGRESS_REASON_PROTOCOL;
 	return refuse(&d, s);
+}
+
+/* Destination, protocol and port of an outgoing IP packet; false when it cannot be parsed
+ * (non-IP, IPv4 options are fine, IPv6 extension headers and fragments are not). */
+static __always_inline bool parse_packet(struct __sk_buff *skb, struct decision *d)
+{
+	__u32 off;
+	__u16 ports[2];
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) || ip.version != 4 || ip.ihl < 5 ||
+		    (ip.frag_off & bpf_htons(0x3fff)))
+			return false;
+		d->family = 4;
+		__builtin_memcpy(d->addr, &ip.daddr, 4);
+		d->proto = ip.protocol;
+		off = ip.ihl * 4;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+			return false;
+		d->family = 6;
+		__builtin_memcpy(d->addr, &ip6.daddr, 16);
+		d->proto = ip6.nexthdr;
+		off = sizeof(ip6);
+	} else {
+		return false;
+	}
+	if (d->proto == 1 || d->proto == IPPROTO_ICMPV6)
+		return true;
+	if (d->proto != 6 && d->proto != 17)
+		return false; /* IPv6 extension headers, anything else */
+	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
+		return false;
+	d->port = bpf_ntohs(ports[1]);
+	return true;
+}
+
+/* The workload above the packet's cgroup (the socket's), as current_workload does for tasks. */
+static __always_inline __u64 skb_workload(struct __sk_buff *skb, void *trie)
+{
+	__u64 found = 0;
+
+	if (!trie)
+		return 0;
+	for (int level = 0; level < EGRESS_ANCESTOR_DEPTH; level++) {
+		__u64 id = bpf_skb_ancestor_cgroup_id(skb, level);
+
+		if (!id)
+			break;
+		if (is_workload(trie, id))
+			found = id;
+	}
+	return found;
+}
+
+SEC("cgroup_skb/egress")
+int egress_skb(struct __sk_buff *skb)
+{
+	struct decision d = {.hook = EGRESS_HOOK_SKB};
+	struct bpf_sock *sk = skb->sk;
+	struct egress_sock *s = NULL;
+	void *trie;
+
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	if (sk) {
+		s = bpf_sk_storage_get(&socks, sk, 0, 0);
+		if (s && s->hooked && sk->protocol != 1 && sk->protocol != IPPROTO_ICMPV6)
+			return 1; /* decided by the socket hooks */
+		d.sock_type = (__u16)sk->type;
+	}
+	trie = active_policy();
+	d.cgroup_id = bpf_skb_cgroup_id(skb);
+	if (!parse_packet(skb, &d)) {
+		struct egress_val *meta = trie ? policy_meta(trie) : NULL;
+
+		if (meta) {
+			d.generation = meta->generation;
+			d.mode = meta->mode;
+		}
+		d.reason = EGRESS_REASON_UNPARSED;
+		return refuse(&d, s);
+	}
+	if (sk && !s) {
+		/* a socket from before attach: recorded now, best effort (the current task is
+		 * the sender when the packet is sent from its system call) */
+		s = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (s) {
+			fill_identity(s, trie);
+			s->hooked = 0;
+			s->cgroup_id = d.cgroup_id;
+			s->workload = skb_workload(skb, trie);
+		}
+	}
+	return decide_in(&d, trie, s, s ? s->workload : skb_workload(skb, trie));
 }

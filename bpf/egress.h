@@ -73,7 +73,9 @@ struct egress_sock {
 	__u8 last_addr[16];
 	__u16 last_port;
 	__u8 last_hook;
-	__u8 pad;
+	__u8 hooked; /* 1: created under sock_create or seen by a connect/sendmsg hook, so
+		      * every destination of it was decided there; 0: made by the packet
+		      * backstop for a socket from before attach (every packet re-checked) */
 	__u32 pad2;
 };
 
@@ -83,6 +85,7 @@ enum {
 	EGRESS_HOOK_SENDMSG4 = 3,
 	EGRESS_HOOK_SENDMSG6 = 4,
 	EGRESS_HOOK_SOCK_CREATE = 5,
+	EGRESS_HOOK_SKB = 6, /* cgroup_skb/egress: the packet backstop */
 };
 
 enum { EGRESS_VERDICT_DENY = 1, EGRESS_VERDICT_AUDIT = 2 };
@@ -93,6 +96,7 @@ enum {
 	EGRESS_REASON_NO_POLICY = 3,   /* no policy in the map (fail closed) */
 	EGRESS_REASON_RAW = 4,	       /* raw socket */
 	EGRESS_REASON_PROTOCOL = 5,    /* a protocol other than TCP, UDP, ICMP echo */
+	EGRESS_REASON_UNPARSED = 6,    /* backstop: a packet it cannot parse (fail closed) */
 };
 
 struct egress_event {

@@ -32,8 +32,8 @@ static void on_signal(int sig)
 
 const char *egress_hook_name(unsigned hook)
 {
-	static const char *const names[] = {"?",	"connect4", "connect6",
-					    "sendmsg4", "sendmsg6", "sock_create"};
+	static const char *const names[] = {"?",	"connect4",    "connect6",  "sendmsg4",
+					    "sendmsg6", "sock_create", "skb_egress"};
 
 	return hook < sizeof(names) / sizeof(names[0]) ? names[hook] : "?";
 }
@@ -56,8 +56,8 @@ const char *egress_proto_name(unsigned proto)
 
 const char *egress_reason_name(unsigned reason)
 {
-	static const char *const names[] = {"?",	 "no-rule",    "no-workload",
-					    "no-policy", "raw-socket", "protocol"};
+	static const char *const names[] = {"?",	  "no-rule",  "no-workload", "no-policy",
+					    "raw-socket", "protocol", "unparsed"};
 
 	return reason < sizeof(names) / sizeof(names[0]) ? names[reason] : "?";
 }

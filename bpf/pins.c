@@ -22,7 +22,7 @@
 const egress_hook_desc egress_hooks[EGRESS_NHOOKS] = {
     {"connect4", BPF_CGROUP_INET4_CONNECT},	  {"connect6", BPF_CGROUP_INET6_CONNECT},
     {"sendmsg4", BPF_CGROUP_UDP4_SENDMSG},	  {"sendmsg6", BPF_CGROUP_UDP6_SENDMSG},
-    {"sock_create", BPF_CGROUP_INET_SOCK_CREATE},
+    {"sock_create", BPF_CGROUP_INET_SOCK_CREATE}, {"skb_egress", BPF_CGROUP_INET_EGRESS},
 };
 
 static const char *const map_names[EGRESS_NMAPS] = {"policy",	"socks", "events",
@@ -160,8 +160,8 @@ static exai_status pin_fd(int fd, const char *dir, const char *kind, const char 
 static struct bpf_program *skel_prog(struct egress_bpf *s, int i)
 {
 	struct bpf_program *progs[EGRESS_NHOOKS] = {
-	    s->progs.egress_connect4, s->progs.egress_connect6, s->progs.egress_sendmsg4,
-	    s->progs.egress_sendmsg6, s->progs.egress_sock_create};
+	    s->progs.egress_connect4, s->progs.egress_connect6,	   s->progs.egress_sendmsg4,
+	    s->progs.egress_sendmsg6, s->progs.egress_sock_create, s->progs.egress_skb};
 
 	return progs[i];
 }

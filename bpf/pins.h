@@ -17,7 +17,7 @@
 #include "exai/error.h"
 
 #define EGRESS_DEFAULT_PIN_DIR "/sys/fs/bpf/exai"
-#define EGRESS_NHOOKS	       5
+#define EGRESS_NHOOKS	       6
 
 enum {
 	EGRESS_MAP_POLICY,
