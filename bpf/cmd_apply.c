@@ -14,7 +14,6 @@
 #include "install.h"
 #include "pins.h"
 #include "policy.h"
-#include "sigcheck.h"
 
 const char egress_apply_help[] =
     "usage: exai-egress apply --policy FILE (--root ROOT [--sig SIG]... | --unsigned)\n"
@@ -41,17 +40,7 @@ static const exai_cli_opt opts[] = {
     {"mode", true, O_MODE},	    {"root", true, O_ROOT},
     {"sig", true, O_SIG},	    {NULL, false, 0}};
 
-struct apply_args {
-	const char *policy;
-	const char *pin_dir;
-	const char *root;
-	const char *sigs[EGRESS_MAX_SIGS];
-	size_t nsigs;
-	bool json, unsigned_ok;
-	int mode; /* -1: the policy's */
-};
-
-static int parse_args(const exai_cli_call *call, int argc, char **argv, struct apply_args *a)
+static int parse_args(const exai_cli_call *call, int argc, char **argv, egress_apply_args *a)
 {
 	exai_cli_parser p;
 	const char *v;
@@ -103,7 +92,7 @@ static int parse_args(const exai_cli_call *call, int argc, char **argv, struct a
 	return EGRESS_RUN;
 }
 
-static void report(const struct apply_args *a, const egress_policy *pol, int mode, uint32_t gen,
+static void report(const egress_apply_args *a, const egress_policy *pol, int mode, uint32_t gen,
 		   const char *dir, const char *signers)
 {
 	const char *m = mode == EGRESS_MODE_AUDIT ? "audit" : "enforce";
@@ -130,7 +119,7 @@ static void report(const struct apply_args *a, const egress_policy *pol, int mod
 }
 
 /* Nothing of the policy is parsed before this passes (--unsigned: explicitly skipped). */
-static exai_status check_signatures(const struct apply_args *a, const uint8_t *buf, size_t len,
+static exai_status check_signatures(const egress_apply_args *a, const uint8_t *buf, size_t len,
 				    char *signers, size_t cap, exai_error *e)
 {
 	char def[4096];
@@ -153,7 +142,7 @@ static exai_status check_signatures(const struct apply_args *a, const uint8_t *b
 	return egress_sigcheck(buf, len, a->policy, a->root, one, 1, signers, cap, e);
 }
 
-static int apply(const struct apply_args *a, const exai_cli_call *call)
+int egress_apply_run(const egress_apply_args *a, const exai_cli_call *call)
 {
 	const char *dir = egress_pin_dir(a->pin_dir);
 	char cgroot[256], signers[256];
@@ -181,6 +170,14 @@ static int apply(const struct apply_args *a, const exai_cli_call *call)
 		goto out;
 	}
 	mode = a->mode >= 0 ? a->mode : pol->mode;
+	if (a->adopt_only && !egress_pins_exist(dir)) {
+		exai_error_set(&e, EXAI_ENOENT,
+			       "nothing is pinned in %s: reload swaps a running "
+			       "policy (use apply first)",
+			       dir);
+		rc = egress_fail(call, a->json, &e, EXAI_EXIT_FAIL);
+		goto out;
+	}
 	if ((egress_pins_exist(dir) ? egress_pins_open(dir, &pins, &e)
 				    : egress_pins_create(dir, &pins, &e)) != EXAI_OK) {
 		rc = egress_fail(call, a->json, &e, EXAI_EXIT_FAIL);
@@ -210,11 +207,11 @@ out:
 
 int egress_cmd_apply(const exai_cli_call *call, int argc, char **argv)
 {
-	struct apply_args a = {.mode = -1};
+	egress_apply_args a = {.mode = -1};
 	int rc = parse_args(call, argc, argv, &a);
 
 	if (rc != EGRESS_RUN)
 		return rc;
 	a.json = a.json || call->json;
-	return apply(&a, call);
+	return egress_apply_run(&a, call);
 }

@@ -10,11 +10,13 @@
 
 #include "exai/cli.h"
 #include "exai/error.h"
+#include "sigcheck.h"
 
-extern const char egress_apply_help[], egress_status_help[], egress_events_help[],
-    egress_detach_help[];
+extern const char egress_apply_help[], egress_reload_help[], egress_status_help[],
+    egress_events_help[], egress_detach_help[];
 
 int egress_cmd_apply(const exai_cli_call *call, int argc, char **argv);
+int egress_cmd_reload(const exai_cli_call *call, int argc, char **argv);
 int egress_cmd_status(const exai_cli_call *call, int argc, char **argv);
 int egress_cmd_events(const exai_cli_call *call, int argc, char **argv);
 int egress_cmd_detach(const exai_cli_call *call, int argc, char **argv);
@@ -27,6 +29,21 @@ enum { EGRESS_O_JSON = 0, EGRESS_O_PIN_DIR = 1, EGRESS_O_FIRST_OWN = 10 };
 
 /* The pin directory: --pin-dir, else $EXAI_EGRESS_PIN_DIR, else EGRESS_DEFAULT_PIN_DIR. */
 const char *egress_pin_dir(const char *opt);
+
+/* What apply (and reload, which names a directory instead) puts in force. */
+typedef struct egress_apply_args {
+	const char *policy;
+	const char *pin_dir;
+	const char *root;
+	const char *sigs[EGRESS_MAX_SIGS];
+	size_t nsigs;
+	bool json, unsigned_ok;
+	bool adopt_only; /* reload: refuse when nothing is pinned yet */
+	int mode;	 /* EGRESS_MODE_*, -1: the policy's */
+} egress_apply_args;
+
+/* Reads, verifies, parses, compiles and installs @a->policy (cmd_apply.c): the exit code. */
+int egress_apply_run(const egress_apply_args *a, const exai_cli_call *call);
 
 /* Reports @e ("<who>: <message>" on stderr; with @json the error document on stdout) and
  * returns @rc. */
