@@ -170,6 +170,13 @@ int egress_apply_run(const egress_apply_args *a, const exai_cli_call *call)
 		goto out;
 	}
 	mode = a->mode >= 0 ? a->mode : pol->mode;
+	if (a->run_cgroup && pol->nworkloads != 1) {
+		exai_error_set(&e, EXAI_EREFUSED,
+			       "%s: run needs a policy of exactly one workload (it has %zu)",
+			       a->policy, pol->nworkloads);
+		rc = egress_fail(call, a->json, &e, EXAI_EXIT_FAIL);
+		goto out;
+	}
 	if (a->adopt_only && !egress_pins_exist(dir)) {
 		exai_error_set(&e, EXAI_ENOENT,
 			       "nothing is pinned in %s: reload swaps a running "
@@ -196,7 +203,10 @@ int egress_apply_run(const egress_apply_args *a, const exai_cli_call *call)
 			goto out;
 		}
 	}
-	report(a, pol, mode, gen, dir, signers);
+	if (a->run_cgroup)
+		snprintf(a->run_cgroup, a->run_cgroup_size, "%s", pol->workloads[0].cgroup);
+	else
+		report(a, pol, mode, gen, dir, signers);
 	rc = EXAI_EXIT_OK;
 out:
 	egress_pins_close(&pins);

@@ -12,11 +12,12 @@
 #include "exai/error.h"
 #include "sigcheck.h"
 
-extern const char egress_apply_help[], egress_reload_help[], egress_status_help[],
-    egress_events_help[], egress_detach_help[];
+extern const char egress_apply_help[], egress_reload_help[], egress_run_help[],
+    egress_status_help[], egress_events_help[], egress_detach_help[];
 
 int egress_cmd_apply(const exai_cli_call *call, int argc, char **argv);
 int egress_cmd_reload(const exai_cli_call *call, int argc, char **argv);
+int egress_cmd_run(const exai_cli_call *call, int argc, char **argv);
 int egress_cmd_status(const exai_cli_call *call, int argc, char **argv);
 int egress_cmd_events(const exai_cli_call *call, int argc, char **argv);
 int egress_cmd_detach(const exai_cli_call *call, int argc, char **argv);
@@ -38,8 +39,10 @@ typedef struct egress_apply_args {
 	const char *sigs[EGRESS_MAX_SIGS];
 	size_t nsigs;
 	bool json, unsigned_ok;
-	bool adopt_only; /* reload: refuse when nothing is pinned yet */
-	int mode;	 /* EGRESS_MODE_*, -1: the policy's */
+	bool adopt_only;  /* reload: refuse when nothing is pinned yet */
+	char *run_cgroup; /* run: the one workload's cgroup is written here, nothing printed */
+	size_t run_cgroup_size;
+	int mode; /* EGRESS_MODE_*, -1: the policy's */
 } egress_apply_args;
 
 /* Reads, verifies, parses, compiles and installs @a->policy (cmd_apply.c): the exit code. */

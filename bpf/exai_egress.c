@@ -16,6 +16,8 @@ static const exai_cli_cmd cmds[] = {
      egress_apply_help, egress_cmd_apply, NULL},
     {"reload", "swap in DIR/policy.yaml whole: --policy-dir DIR (--root ROOT | --unsigned)",
      egress_reload_help, egress_cmd_reload, NULL},
+    {"run", "run a command confined: --policy FILE (--root ROOT | --unsigned) -- CMD ARGS...",
+     egress_run_help, egress_cmd_run, NULL},
     {"status", "whether enforcement is attached, which policy generation is live [--json]",
      egress_status_help, egress_cmd_status, NULL},
     {"events", "the deny (and audit) events: [--follow] [--json]", egress_events_help,

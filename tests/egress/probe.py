@@ -11,6 +11,7 @@ Moves itself into cgroup DIR first (so the socket is created there), then does K
   udp-sendto   sendto on an unconnected UDP socket (AF_INET6 when ADDR has ':')
   udp6-sendto  sendto on an unconnected AF_INET6 UDP socket (mapped ADDR allowed)
   raw          create a raw ICMP socket (ADDR, PORT ignored)
+  packet       create an AF_PACKET socket (ADDR, PORT ignored)
   sctp         create an SCTP stream socket (ADDR, PORT ignored)
   ping         create an ICMP echo (ping) socket
 Prints "pid=PID comm=COMM" then "ok" or "errno=NAME" and exits 0 either way (2: usage).
@@ -48,6 +49,8 @@ def run(kind, addr, port):
         s.sendto(b"probe", (addr, port))
     elif kind == "raw":
         s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    elif kind == "packet":
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
     elif kind == "sctp":
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)
     elif kind == "ping":
