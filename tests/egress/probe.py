@@ -10,6 +10,9 @@ Moves itself into cgroup DIR first (so the socket is created there), then does K
   udp6-connect the same on an AF_INET6 socket (mapped ADDR allowed)
   udp-sendto   sendto on an unconnected UDP socket (AF_INET6 when ADDR has ':')
   udp6-sendto  sendto on an unconnected AF_INET6 UDP socket (mapped ADDR allowed)
+  udp-loop:N   N sendto calls on ONE unconnected UDP socket (prints the errno of the last
+               and "eperm=K", how many failed with EPERM)
+  udp-many:N   N unconnected UDP sockets, one sendto each (prints "eperm=K")
   raw          create a raw ICMP socket (ADDR, PORT ignored)
   packet       create an AF_PACKET socket (ADDR, PORT ignored)
   sctp         create an SCTP stream socket (ADDR, PORT ignored)
@@ -47,6 +50,18 @@ def run(kind, addr, port):
         fam = socket.AF_INET6 if kind == "udp6-sendto" else family_of(addr)
         s = socket.socket(fam, socket.SOCK_DGRAM)
         s.sendto(b"probe", (addr, port))
+    elif kind.startswith("udp-loop:") or kind.startswith("udp-many:"):
+        n, eperm = int(kind.split(":")[1]), 0
+        s = socket.socket(family_of(addr), socket.SOCK_DGRAM)
+        for _ in range(n):
+            if kind.startswith("udp-many:"):
+                s.close()
+                s = socket.socket(family_of(addr), socket.SOCK_DGRAM)
+            try:
+                s.sendto(b"probe", (addr, port))
+            except PermissionError:
+                eperm += 1
+        print("eperm=%d" % eperm)
     elif kind == "raw":
         s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     elif kind == "packet":
