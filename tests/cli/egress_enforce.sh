@@ -1,8 +1,9 @@
 #!/bin/sh
 # exai-egress enforcement, end to end on real sockets in a throwaway cgroup, servers on
 # loopback only (127.0.0.1 allowed, 127.0.0.2 not, ::1 by rule for TCP only): TCP over IPv4
-# and IPv6, IPv4-mapped IPv6 over TCP and UDP (connect and sendto), connected and unconnected
-# UDP, a raw socket, 0.0.0.0 and :: (the local host), an outside address (inside unshare -n).
+# and IPv6, TCP Fast Open, IPv4-mapped IPv6 over TCP and UDP (connect and sendto), connected
+# and unconnected UDP, a raw socket, 0.0.0.0 and :: (the local host), an outside address
+# (inside unshare -n).
 # Each case asserts the errno AND the deny event (hook, destination, pid, comm, generation).
 set -eu
 . "$EXAI_SRC/tests/cli/lib.sh"
@@ -32,6 +33,13 @@ expect_no_event
 expect_probe errno=EPERM tcp 127.0.0.2 "$TCP4B"
 expect_event "$deny_v4 and .hook == \"connect4\" and .protocol == \"tcp\" and .daddr == \"127.0.0.2\" and .dport == $TCP4B and .reason == \"no-rule\""
 ok "tcp4: 127.0.0.1 allowed, 127.0.0.2 EPERM with its event"
+
+# TCP Fast Open: the SYN carries data, and connect4 still decides
+expect_probe ok tfo 127.0.0.1 "$TCP4"
+expect_no_event
+expect_probe errno=EPERM tfo 127.0.0.2 "$TCP4B"
+expect_event "$deny_v4 and .hook == \"connect4\" and .protocol == \"tcp\" and .daddr == \"127.0.0.2\" and .dport == $TCP4B"
+ok "TCP Fast Open: 127.0.0.1 allowed, 127.0.0.2 EPERM with its event"
 
 # TCP over IPv6: ::1 by rule (its port only)
 expect_probe ok tcp ::1 "$TCP6"
@@ -99,6 +107,6 @@ ok "an outside address EPERM (in unshare -n) with its event"
 
 # the counters saw every denial; nothing was lost
 exai-egress status --json >"$T/st" || fail "status: exit $?"
-jq -e '.attached and .unsigned and .generation == 1 and .counters.denied == 13 and .counters.lost == 0' "$T/st" >/dev/null ||
+jq -e '.attached and .unsigned and .generation == 1 and .counters.denied == 14 and .counters.lost == 0' "$T/st" >/dev/null ||
 	{ cat "$T/st" >&2; fail "status counters"; }
-ok "status: attached, unsigned, 13 denied, 0 lost"
+ok "status: attached, unsigned, 14 denied, 0 lost"

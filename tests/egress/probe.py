@@ -6,6 +6,7 @@
 Moves itself into cgroup DIR first (so the socket is created there), then does KIND:
   tcp          connect a TCP socket (family from ADDR)
   tcp6         connect an AF_INET6 TCP socket (ADDR may be ::ffff:a.b.c.d)
+  tfo          TCP Fast Open: sendto(MSG_FASTOPEN) on an unconnected TCP socket
   udp-connect  connect a UDP socket, then send one datagram
   udp6-connect the same on an AF_INET6 socket (mapped ADDR allowed)
   udp-sendto   sendto on an unconnected UDP socket (AF_INET6 when ADDR has ':')
@@ -41,6 +42,9 @@ def run(kind, addr, port):
         s = socket.socket(fam, socket.SOCK_STREAM)
         s.settimeout(5)
         s.connect((addr, port))
+    elif kind == "tfo":
+        s = socket.socket(family_of(addr), socket.SOCK_STREAM)  # blocking: no EINPROGRESS
+        s.sendto(b"probe", socket.MSG_FASTOPEN, (addr, port))
     elif kind in ("udp-connect", "udp6-connect"):
         fam = socket.AF_INET6 if kind == "udp6-connect" else family_of(addr)
         s = socket.socket(fam, socket.SOCK_DGRAM)
