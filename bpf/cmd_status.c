@@ -14,6 +14,7 @@
 #include "egress_cli.h"
 #include "exai/json.h"
 #include "links.h"
+#include "lsm_probe.h"
 
 const char egress_status_help[] =
     "usage: exai-egress status [--pin-dir DIR] [--json]\n"
@@ -140,8 +141,9 @@ static int status(const exai_cli_call *call, const char *dir, bool json)
 	struct live l;
 	exai_error e = {0};
 	json_t *o, *wl;
+	char lsm_why[160];
 	int bad = 0;
-	bool ok;
+	bool ok, lsm;
 
 	if (egress_pins_open(dir, &pins, &e) != EXAI_OK ||
 	    egress_state_get(&pins, &s, &e) != EXAI_OK) {
@@ -157,6 +159,7 @@ static int status(const exai_cli_call *call, const char *dir, bool json)
 		return EXAI_EXIT_FAIL;
 	}
 	read_live(&pins, &l);
+	lsm = egress_lsm_probe(lsm_why, sizeof(lsm_why));
 	wl = workloads(&pins, false, &bad);
 	ok = bad == 0 && l.has_policy && l.meta.generation == s.generation;
 	if (json) {
@@ -164,6 +167,7 @@ static int status(const exai_cli_call *call, const char *dir, bool json)
 		exai_json_set(o, "attached", json_boolean(ok));
 		exai_json_set(o, "pin_dir", json_string(dir));
 		exai_json_set(o, "workloads", wl);
+		exai_json_set(o, "bpf_lsm", json_string(lsm ? "available, not used" : lsm_why));
 		(void)exai_json_emit(o, stdout);
 	} else {
 		json_decref(wl);
@@ -174,6 +178,8 @@ static int status(const exai_cli_call *call, const char *dir, bool json)
 		       ", lost %" PRIu64 "\n",
 		       l.counters[EGRESS_CNT_DENIED], l.counters[EGRESS_CNT_AUDITED],
 		       l.counters[EGRESS_CNT_SUPPRESSED], l.counters[EGRESS_CNT_LOST]);
+		printf("bpf lsm: %s; AF_PACKET is refused only under 'exai-egress run'\n",
+		       lsm ? "available, not used yet" : lsm_why);
 	}
 	egress_pins_close(&pins);
 	return ok ? EXAI_EXIT_OK : EXAI_EXIT_FAIL;

@@ -24,7 +24,12 @@ policy() { # policy FILE MODE [second workload]
 policy "$T/p1.yaml" enforce two
 expect_rc 0 exai-egress apply --policy "$T/p1.yaml" --unsigned
 expect_contains "$T/out" "generation 1, mode enforce, 2 workloads"
-ok "apply generation 1"
+expect_rc 0 exai-egress status
+expect_contains "$T/out" "bpf lsm: "
+expect_contains "$T/out" "AF_PACKET is refused only under 'exai-egress run'"
+expect_rc 0 exai-egress status --json
+jq -e '(.bpf_lsm | type) == "string" and (.bpf_lsm | length) > 0' "$T/out" >/dev/null || fail "status bpf_lsm: $(cat "$T/out")"
+ok "apply generation 1; status says whether BPF LSM is available"
 
 # refused policies, each with its position; the running policy stays
 printf 'version: 1\ndefault: deny\nworkloads:\n  - name: probes\n    cgroup: %s\n    rules:\n      - {cidr: 127.0.0.1/24, protocol: tcp}\n' "$CG" >"$T/bad1.yaml"
