@@ -105,10 +105,10 @@ exai_status egress_install(const egress_pins *pins, const egress_policy *p,
 	gen = old.generation + 1;
 	if ((st = egress_compile(p, gen, info->mode, &c, e)) != EXAI_OK)
 		return st;
+	/* the trie first: a failure there leaves nothing changed, not even new links */
+	st = build_trie(&c, &trie, e);
 	for (size_t i = 0; i < p->nworkloads && st == EXAI_OK; i++)
 		st = egress_links_attach(pins, p->workloads[i].cgid, p->workloads[i].cgroup, e);
-	if (st == EXAI_OK)
-		st = build_trie(&c, &trie, e);
 	if (st == EXAI_OK)
 		st = swap_in(pins, trie, e);
 	if (st == EXAI_OK)
