@@ -312,12 +312,16 @@ static __always_inline int decide_in(struct decision *d, void *trie, struct egre
 	return refuse(d, s);
 }
 
-/* The decision of a socket hook for socket @sk. */
+/* The decision of a socket hook for socket @sk. A socket created while its cgroup had no
+ * workload marker yet (between attach and swap) looks for its workload again, from the task
+ * using it; one whose workload a later policy dropped stays denied. */
 static __always_inline int decide(struct decision *d, struct bpf_sock *sk)
 {
 	void *trie = active_policy();
 	struct egress_sock *s = sock_identity(sk, trie);
 
+	if (s && !s->workload)
+		s->workload = current_workload(trie);
 	return decide_in(d, trie, s, s ? s->workload : 0);
 }
 
