@@ -106,6 +106,9 @@ static void print_head(const struct egress_state *s, const struct live *l, bool 
 	       s->unsigned_policy ? " (UNSIGNED: --unsigned)" : "");
 	if (s->signers[0])
 		printf("signed by: %s\n", s->signers);
+	if (s->sequence)
+		printf("sequence: %llu (a signed policy below it is refused)\n",
+		       (unsigned long long)s->sequence);
 }
 
 static json_t *state_json(const struct egress_state *s, const struct live *l)
@@ -125,6 +128,7 @@ static json_t *state_json(const struct egress_state *s, const struct live *l)
 	exai_json_set(o, "signers", json_string(s->signers));
 	exai_json_set(o, "applied_unix", json_integer((json_int_t)s->applied_unix));
 	exai_json_set(o, "entries", json_integer((json_int_t)s->nentries));
+	exai_json_set(o, "sequence", json_integer((json_int_t)s->sequence));
 	exai_json_set(c, "denied", json_integer((json_int_t)l->counters[EGRESS_CNT_DENIED]));
 	exai_json_set(c, "audited", json_integer((json_int_t)l->counters[EGRESS_CNT_AUDITED]));
 	exai_json_set(c, "suppressed",

@@ -135,6 +135,7 @@ struct egress_state {
 	__u16 nworkloads;
 	__u64 applied_unix;
 	__u64 nentries; /* entries of the policy trie */
+	__u64 sequence; /* highest sequence of a signed policy applied (the ratchet) */
 	__u8 policy_sha256[32];
 	char policy_path[256];
 	char signers[256]; /* key ids of the signatures counted, space separated */

@@ -71,13 +71,34 @@ static exai_status update_workloads(const egress_pins *pins, const egress_policy
 	return EXAI_OK;
 }
 
+/* The ratchet: a signed policy older than the signed one in force is refused (a replay of a
+ * wider policy that was once validly signed). */
+static exai_status check_sequence(const egress_policy *p, const egress_install_info *info,
+				  const struct egress_state *old, exai_error *e)
+{
+	if (info->unsigned_policy || old->sequence == 0)
+		return EXAI_OK;
+	if (p->sequence == 0)
+		return exai_error_set(e, EXAI_EREFUSED,
+				      "the policy has no sequence; the signed policy in force has "
+				      "sequence %llu",
+				      (unsigned long long)old->sequence);
+	if (p->sequence < old->sequence)
+		return exai_error_set(
+		    e, EXAI_EREFUSED,
+		    "sequence %llu is older than sequence %llu in force (a replay?)",
+		    (unsigned long long)p->sequence, (unsigned long long)old->sequence);
+	return EXAI_OK;
+}
+
 static exai_status record(const egress_pins *pins, const egress_policy *p,
 			  const egress_install_info *info, uint32_t gen, size_t nentries,
-			  exai_error *e)
+			  const struct egress_state *old, exai_error *e)
 {
 	struct egress_state s;
 
 	memset(&s, 0, sizeof(s));
+	s.sequence = info->unsigned_policy ? old->sequence : p->sequence;
 	s.generation = gen;
 	s.mode = (uint8_t)info->mode;
 	s.unsigned_policy = info->unsigned_policy;
@@ -103,6 +124,8 @@ exai_status egress_install(const egress_pins *pins, const egress_policy *p,
 	if ((st = egress_state_get(pins, &old, e)) != EXAI_OK)
 		return st;
 	gen = old.generation + 1;
+	if ((st = check_sequence(p, info, &old, e)) != EXAI_OK)
+		return st;
 	if ((st = egress_compile(p, gen, info->mode, &c, e)) != EXAI_OK)
 		return st;
 	/* the trie first: a failure there leaves nothing changed, not even new links */
@@ -114,7 +137,7 @@ exai_status egress_install(const egress_pins *pins, const egress_policy *p,
 	if (st == EXAI_OK)
 		st = update_workloads(pins, p, e);
 	if (st == EXAI_OK)
-		st = record(pins, p, info, gen, c.n, e);
+		st = record(pins, p, info, gen, c.n, &old, e);
 	if (st == EXAI_OK)
 		st = egress_links_prune(pins, p, e);
 	if (trie >= 0)

@@ -17,6 +17,8 @@ typedef struct egress_install_info {
 	const char *path;      /* policy file, for status */
 	const uint8_t *sha256; /* of the policy file's bytes */
 	const char *signers;   /* key ids counted ("" when unsigned) */
+	/* signed: the policy's sequence may not be below the one in force (and must be given
+	 * once one is); unsigned policies neither check nor move the ratchet */
 } egress_install_info;
 
 /* Installs @p; on success *@generation is the new generation. On failure the running policy

@@ -345,7 +345,8 @@ static exai_status parse_workload(struct parse *ps, exai_ynode *wn, size_t idx)
 
 static exai_status parse_header(struct parse *ps, exai_ynode *root)
 {
-	static const char *const keys[] = {"version", "default", "mode", "workloads", NULL};
+	static const char *const keys[] = {"version",  "default",   "mode",
+					   "sequence", "workloads", NULL};
 	const char *def = NULL, *mode = NULL;
 	uint64_t version = 0;
 	exai_status st;
@@ -356,6 +357,9 @@ static exai_status parse_header(struct parse *ps, exai_ynode *root)
 		EXAI_OK ||
 	    (st = exai_yaml_get_str(ps->y, root, "default", true, &def, ps->e)) != EXAI_OK ||
 	    (st = exai_yaml_get_str(ps->y, root, "mode", false, &mode, ps->e)) != EXAI_OK)
+		return st;
+	if ((st = exai_yaml_get_u64(ps->y, root, "sequence", false, 1, UINT64_MAX, &ps->p->sequence,
+				    ps->e)) != EXAI_OK)
 		return st;
 	if (strcmp(def, "deny") != 0)
 		return exai_yaml_error(ps->y, exai_yaml_get(ps->y, root, "default"), ps->e,

@@ -5,6 +5,7 @@
  *   version: 1
  *   default: deny                  # the only default there is; required, to be explicit
  *   mode: enforce                  # or audit (optional; apply --mode overrides it)
+ *   sequence: 7                    # optional; a signed policy must not go below the last
  *   workloads:
  *     - name: inference
  *       cgroup: /sys/fs/cgroup/unified/exai/inference   # absolute, or under the cgroup2 mount
@@ -53,7 +54,8 @@ typedef struct egress_workload {
 } egress_workload;
 
 typedef struct egress_policy {
-	int mode; /* EGRESS_MODE_* */
+	int mode;	   /* EGRESS_MODE_* */
+	uint64_t sequence; /* 0: none given */
 	egress_workload *workloads;
 	size_t nworkloads;
 	size_t nrules; /* over all workloads */

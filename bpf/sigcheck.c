@@ -25,10 +25,11 @@ static exai_status load_root(const char *path, exai_root **out, exai_error *e)
 }
 
 /* The slot of the release key that signed @path validly, or -1 with @why set. */
-/* Writes "@path: @msg" into @why, cut at @cap (a message, not data: truncation is fine). */
+/* Writes "@path: @msg" (just @msg when @path is "") into @why, cut at @cap (a message, not
+ * data: truncation is fine). */
 static void say(char *why, size_t cap, const char *path, const char *msg)
 {
-	if (snprintf(why, cap, "%s: %s", path, msg) >= (int)cap)
+	if (snprintf(why, cap, "%s%s%s", path, path[0] ? ": " : "", msg) >= (int)cap)
 		why[cap - 1] = '\0';
 }
 
@@ -46,8 +47,9 @@ static int check_sig(const exai_root *r, const char *path, const uint8_t *msg, s
 		snprintf(why, cap, "%s: out of memory", path);
 		return -1;
 	}
-	if (exai_file_read_bounded(path, EXAI_MINISIG_MAX, &buf, &blen, &e) != EXAI_OK ||
-	    exai_minisig_parse(buf, blen, sig, &e) != EXAI_OK) {
+	if (exai_file_read_bounded(path, EXAI_MINISIG_MAX, &buf, &blen, &e) != EXAI_OK) {
+		say(why, cap, "", e.msg); /* names the path already */
+	} else if (exai_minisig_parse(buf, blen, sig, &e) != EXAI_OK) {
 		say(why, cap, path, e.msg);
 	} else if (!(pk = exai_root_release_key(r, sig->id))) {
 		char id[EXAI_KEYID_STR];

@@ -3,7 +3,8 @@
 # uses), a policy is put in force only with valid minisign signatures by two DISTINCT release
 # keys. Refused, each leaving the old policy in force (probe and event still say generation 1):
 # no signature, a key outside the root, a signature over other bytes (a local edit), one key
-# signing twice, one key only. --unsigned is explicit and visible in status.
+# signing twice, one key only, and a validly signed policy older than the one in force (its
+# sequence). --unsigned is explicit and visible in status.
 set -eu
 . "$EXAI_SRC/tests/cli/lib.sh"
 . "$EXAI_SRC/tests/cli/bundle_lib.sh"
@@ -86,9 +87,32 @@ expect_probe ok tcp 127.0.0.2 "$TCP4B"
 expect_no_event
 ok "signed by both keys: generation 2 in force"
 
+# the ratchet: a signed policy below the sequence in force is a replay
+sign2() { sign "$1" r1 "$1.r1.minisig" && sign "$1" r2 "$1.r2.minisig"; }
+apply2() { exai-egress apply --policy "$1" --root "$ROOT" --sig "$1.r1.minisig" --sig "$1.r2.minisig"; }
+mkpolicy "$T/p3.yaml" 127.0.0.1
+printf 'sequence: 5\n' >>"$T/p3.yaml"
+mkpolicy "$T/p4.yaml" 127.0.0.1 127.0.0.2 127.0.0.3
+printf 'sequence: 4\n' >>"$T/p4.yaml"
+sign2 "$T/p3.yaml"
+sign2 "$T/p4.yaml"
+expect_rc 0 apply2 "$T/p3.yaml"
+expect_contains "$T/out" "generation 3"
+expect_rc 1 apply2 "$T/p4.yaml"
+expect_contains "$T/err" "sequence 4 is older than sequence 5 in force"
+expect_rc 1 exai-egress apply --policy "$T/p2.yaml" --root "$ROOT" --sig "$T/p2.r1.minisig" --sig "$T/p2.r2.minisig"
+expect_contains "$T/err" "the policy has no sequence; the signed policy in force has sequence 5"
+expect_rc 0 exai-egress status --json
+jq -e '.generation == 3 and .sequence == 5' "$T/out" >/dev/null || fail "status after replays: $(cat "$T/out")"
+expect_probe errno=EPERM tcp 127.0.0.2 "$TCP4B"
+expect_event '.generation == 3'
+expect_rc 0 apply2 "$T/p3.yaml"
+expect_contains "$T/out" "generation 4"
+ok "a validly signed but older policy (lower sequence, or none) is refused as a replay"
+
 expect_rc 0 exai-egress apply --policy "$T/p1.yaml" --unsigned
 expect_rc 0 exai-egress status
 expect_contains "$T/out" "(UNSIGNED: --unsigned)"
 expect_rc 0 exai-egress status --json
-jq -e '.unsigned == true and .signers == "" and .generation == 3' "$T/out" >/dev/null || fail "status: $(cat "$T/out")"
+jq -e '.unsigned == true and .signers == "" and .generation == 5 and .sequence == 5' "$T/out" >/dev/null || fail "status: $(cat "$T/out")"
 ok "--unsigned is visible in status"
