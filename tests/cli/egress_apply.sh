@@ -82,13 +82,15 @@ ok "audit mode: allowed, same events with verdict audit"
 expect_rc 0 exai-egress apply --policy "$T/p2.yaml" --unsigned --mode enforce
 exai-egress events --follow >"$T/follow" 2>&1 &
 reader=$!
-sleep 0.5
 expect_probe errno=EPERM tcp 127.0.0.2 "$TCP4B"
-sleep 0.5
+i=0
+until grep -q "deny connect4 tcp 127.0.0.2:$TCP4B pid=$PROBE_PID comm=python3" "$T/follow"; do
+	i=$((i + 1))
+	[ $i -lt 200 ] || { cat "$T/follow" >&2; fail "events --follow did not show the denial"; }
+	sleep 0.05
+done
 kill -9 "$reader"
 wait "$reader" 2>/dev/null || true
-grep -q "deny connect4 tcp 127.0.0.2:$TCP4B pid=$PROBE_PID comm=python3" "$T/follow" ||
-	{ cat "$T/follow" >&2; fail "events --follow did not show the denial"; }
 expect_probe errno=EPERM tcp 127.0.0.2 "$TCP4B"
 expect_event '.generation == 4'
 ok "events --follow shows denials; enforcement stays after kill -9"
