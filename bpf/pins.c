@@ -211,6 +211,13 @@ exai_status egress_pins_create(const char *dir, egress_pins *p, exai_error *e)
 	snprintf(links, sizeof(links), "%s/links", dir);
 	if (mkdir(links, 0700) != 0 && errno != EEXIST)
 		return exai_error_sys(e, EXAI_EIO, "mkdir %s", links);
+	if (rmdir(links) != 0 || mkdir(links, 0700) != 0)
+		/* links of an incomplete set would keep running programs this load would not
+		 * see; they are removed by detach, never silently adopted or ignored */
+		return exai_error_set(e, EXAI_ECONFIG,
+				      "%s holds links but no complete set of pins (map_policy "
+				      "missing): run 'exai-egress detach' first",
+				      links);
 	libbpf_set_print(quiet_print);
 	s = egress_bpf__open_and_load();
 	if (!s)

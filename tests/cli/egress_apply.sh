@@ -3,8 +3,8 @@
 # file:line:column and the old one stays in force; apply again adopts the pins (generation 2)
 # and a workload dropped from the policy is detached; audit mode lets everything through with
 # the same events (verdict audit); enforcement outlives a kill -9 of a reader; a link someone
-# detaches is reported by status (exit 1) and re-attached by the next apply; detach removes
-# everything.
+# detaches is reported by status (exit 1) and re-attached by the next apply; an incomplete
+# set of pins is refused; detach removes everything.
 set -eu
 . "$EXAI_SRC/tests/cli/lib.sh"
 . "$EXAI_SRC/tests/cli/egress_lib.sh"
@@ -108,6 +108,15 @@ expect_rc 0 exai-egress status
 expect_probe errno=EPERM tcp 127.0.0.2 "$TCP4B"
 expect_event '.generation == 5'
 ok "a detached link is reported by status (exit 1) and re-attached by apply"
+
+# an incomplete set of pins (map_policy removed by hand): apply refuses to load beside the
+# links still running, status fails, detach still removes everything
+rm "$PIN/map_policy"
+expect_rc 1 exai-egress apply --policy "$T/p2.yaml" --unsigned
+expect_contains "$T/err" "holds links but no complete set of pins (map_policy missing)"
+expect_rc 1 exai-egress status
+expect_probe errno=EPERM tcp 127.0.0.2 "$TCP4B"
+ok "an incomplete pin set is refused by apply, not silently reloaded beside running links"
 
 # detach: links and pins gone, egress unfiltered, status exits 1
 expect_rc 0 exai-egress detach
