@@ -19,6 +19,9 @@ golang-go golang-golang-x-mod-dev
 "
 # golang-go and golang-golang-x-mod-dev build exai-mirror's independent checker
 # (tests/gocheck, on golang.org/x/mod/sumdb/note and sumdb/tlog) offline, in GOPATH mode.
+# exai-egress (bpf/): libbpf and libelf for the loader, bpftool to generate vmlinux.h and the
+# skeletons at build time (clang, above, compiles the *.bpf.c programs).
+PKGS="$PKGS libbpf-dev libelf-dev bpftool"
 # npm fetches the pinned packages of the real-world corpus (make test-realworld: npm pack):
 # Debian's, unless one is on PATH already (NodeSource's nodejs bundles npm and conflicts with
 # the Debian package).

@@ -1,0 +1,227 @@
+/*
+ * cmd_apply.c: 'exai-egress apply'. Reads the policy file once into memory, checks and
+ * compiles it completely, and only then touches the kernel (install.c swaps it in whole).
+ * A refused policy leaves the running one in force.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "egress_cli.h"
+#include "exai/file.h"
+#include "exai/hash.h"
+#include "exai/json.h"
+#include "install.h"
+#include "pins.h"
+#include "policy.h"
+
+const char egress_apply_help[] =
+    "usage: exai-egress apply --policy FILE (--root ROOT [--sig SIG]... | --unsigned)\n"
+    "                         [--mode enforce|audit] [--pin-dir DIR] [--json]\n"
+    "Checks the policy FILE completely, then puts it in force in one step: the programs are\n"
+    "attached to every workload's cgroup (loaded and pinned on first use, adopted from the\n"
+    "pins afterwards) and the new policy replaces the old one atomically. A refused policy\n"
+    "(errors name file:line:column) leaves the running policy untouched.\n"
+    "  --policy FILE   the policy (YAML; docs/egress.md)\n"
+    "  --root ROOT     the trust root (exai-bundle root init); the policy must carry valid\n"
+    "                  minisign signatures by its release threshold of distinct release keys\n"
+    "  --sig SIG       a signature file (minisign -S; repeatable); default FILE.minisig\n"
+    "  --unsigned      accept a policy without signatures (development: shown by status)\n"
+    "  --mode MODE     enforce (deny) or audit (allow, report what would be denied);\n"
+    "                  overrides the policy's mode\n"
+    "  --pin-dir DIR   where the programs and maps are pinned\n"
+    "  --json          the result as a JSON document\n";
+
+enum { O_POLICY = EGRESS_O_FIRST_OWN, O_UNSIGNED, O_MODE, O_ROOT, O_SIG };
+
+static const exai_cli_opt opts[] = {
+    {"json", false, EGRESS_O_JSON}, {"pin-dir", true, EGRESS_O_PIN_DIR},
+    {"policy", true, O_POLICY},	    {"unsigned", false, O_UNSIGNED},
+    {"mode", true, O_MODE},	    {"root", true, O_ROOT},
+    {"sig", true, O_SIG},	    {NULL, false, 0}};
+
+static int parse_args(const exai_cli_call *call, int argc, char **argv, egress_apply_args *a)
+{
+	exai_cli_parser p;
+	const char *v;
+	int c;
+
+	exai_cli_parser_init(&p, call, opts, argc, argv, 0);
+	while ((c = exai_cli_next(&p, &v)) != EXAI_CLI_END) {
+		switch (c) {
+		case EGRESS_O_JSON:
+			a->json = true;
+			break;
+		case EGRESS_O_PIN_DIR:
+			a->pin_dir = v;
+			break;
+		case O_POLICY:
+			a->policy = v;
+			break;
+		case O_UNSIGNED:
+			a->unsigned_ok = true;
+			break;
+		case O_ROOT:
+			a->root = v;
+			break;
+		case O_SIG:
+			if (a->nsigs == EGRESS_MAX_SIGS)
+				return exai_cli_refuse(call, "more than %d --sig", EGRESS_MAX_SIGS);
+			a->sigs[a->nsigs++] = v;
+			break;
+		case O_MODE:
+			if (strcmp(v, "enforce") == 0)
+				a->mode = EGRESS_MODE_ENFORCE;
+			else if (strcmp(v, "audit") == 0)
+				a->mode = EGRESS_MODE_AUDIT;
+			else
+				return exai_cli_refuse(call, "--mode must be enforce or audit");
+			break;
+		case EXAI_CLI_ARG:
+			return exai_cli_refuse(call, "unexpected argument '%s'", v);
+		default:
+			return exai_cli_exit(c);
+		}
+	}
+	if (!a->policy)
+		return exai_cli_refuse(call, "--policy FILE is required");
+	if (a->unsigned_ok && (a->root || a->nsigs))
+		return exai_cli_refuse(call, "--unsigned and --root/--sig exclude each other");
+	if (a->nsigs && !a->root)
+		return exai_cli_refuse(call, "--sig needs --root ROOT to check it against");
+	return EGRESS_RUN;
+}
+
+static void report(const egress_apply_args *a, const egress_policy *pol, int mode, uint32_t gen,
+		   const char *dir, const char *signers)
+{
+	const char *m = mode == EGRESS_MODE_AUDIT ? "audit" : "enforce";
+
+	if (a->json) {
+		json_t *o = json_object();
+
+		exai_json_set(o, "ok", json_true());
+		exai_json_set(o, "generation", json_integer(gen));
+		exai_json_set(o, "mode", json_string(m));
+		exai_json_set(o, "unsigned", json_boolean(a->unsigned_ok));
+		exai_json_set(o, "signers", json_string(signers));
+		exai_json_set(o, "workloads", json_integer((json_int_t)pol->nworkloads));
+		exai_json_set(o, "rules", json_integer((json_int_t)pol->nrules));
+		exai_json_set(o, "pin_dir", json_string(dir));
+		(void)exai_json_emit(o, stdout);
+		return;
+	}
+	printf("exai-egress: policy %s in force: generation %u, mode %s, %zu workload%s, %zu "
+	       "rule%s%s%s\n",
+	       a->policy, gen, m, pol->nworkloads, pol->nworkloads == 1 ? "" : "s", pol->nrules,
+	       pol->nrules == 1 ? "" : "s", a->unsigned_ok ? " (UNSIGNED)" : ", signed by ",
+	       a->unsigned_ok ? "" : signers);
+}
+
+/* Nothing of the policy is parsed before this passes (--unsigned: explicitly skipped). */
+static exai_status check_signatures(const egress_apply_args *a, const uint8_t *buf, size_t len,
+				    char *signers, size_t cap, exai_error *e)
+{
+	char def[4096];
+	const char *one[1] = {def};
+
+	signers[0] = '\0';
+	if (a->unsigned_ok)
+		return EXAI_OK;
+	if (!a->root)
+		return exai_error_set(
+		    e, EXAI_EREFUSED,
+		    "%s: a policy is accepted only signed: --root ROOT (and --sig "
+		    "SIG...), or --unsigned for development",
+		    a->policy);
+	if (a->nsigs)
+		return egress_sigcheck(buf, len, a->policy, a->root, a->sigs, a->nsigs, signers,
+				       cap, e);
+	if ((size_t)snprintf(def, sizeof(def), "%s.minisig", a->policy) >= sizeof(def))
+		return exai_error_set(e, EXAI_ETOOBIG, "policy path too long");
+	return egress_sigcheck(buf, len, a->policy, a->root, one, 1, signers, cap, e);
+}
+
+int egress_apply_run(const egress_apply_args *a, const exai_cli_call *call)
+{
+	const char *dir = egress_pin_dir(a->pin_dir);
+	char cgroot[256], signers[256];
+	uint8_t *buf = NULL, sha[EXAI_SHA256_LEN];
+	size_t len = 0;
+	egress_policy *pol = NULL;
+	egress_pins pins;
+	exai_error e = {0};
+	uint32_t gen = 0;
+	int rc = EXAI_EXIT_FAIL, mode;
+
+	egress_pins_init(&pins, dir);
+	if (exai_file_read_bounded(a->policy, EGRESS_POLICY_MAX_BYTES, &buf, &len, &e) != EXAI_OK) {
+		rc = egress_fail(call, a->json, &e, EXAI_EXIT_USAGE);
+		goto out;
+	}
+	if (check_signatures(a, buf, len, signers, sizeof(signers), &e) != EXAI_OK) {
+		rc = egress_fail(call, a->json, &e, EXAI_EXIT_FAIL);
+		goto out;
+	}
+	if (egress_cgroup2_root(cgroot, sizeof(cgroot), &e) != EXAI_OK ||
+	    egress_policy_parse(a->policy, buf, len, cgroot, &pol, &e) != EXAI_OK ||
+	    exai_sha256_buf(buf, len, sha, &e) != EXAI_OK) {
+		rc = egress_fail(call, a->json, &e, EXAI_EXIT_FAIL);
+		goto out;
+	}
+	mode = a->mode >= 0 ? a->mode : pol->mode;
+	if (a->run_cgroup && pol->nworkloads != 1) {
+		exai_error_set(&e, EXAI_EREFUSED,
+			       "%s: run needs a policy of exactly one workload (it has %zu)",
+			       a->policy, pol->nworkloads);
+		rc = egress_fail(call, a->json, &e, EXAI_EXIT_FAIL);
+		goto out;
+	}
+	if (a->adopt_only && !egress_pins_exist(dir)) {
+		exai_error_set(&e, EXAI_ENOENT,
+			       "nothing is pinned in %s: reload swaps a running "
+			       "policy (use apply first)",
+			       dir);
+		rc = egress_fail(call, a->json, &e, EXAI_EXIT_FAIL);
+		goto out;
+	}
+	if ((egress_pins_exist(dir) ? egress_pins_open(dir, &pins, &e)
+				    : egress_pins_create(dir, &pins, &e)) != EXAI_OK) {
+		rc = egress_fail(call, a->json, &e, EXAI_EXIT_FAIL);
+		goto out;
+	}
+	{
+		egress_install_info info = {.mode = mode,
+					    .unsigned_policy = a->unsigned_ok,
+					    .path = a->policy,
+					    .sha256 = sha,
+					    .signers = signers};
+
+		if (egress_install(&pins, pol, &info, &gen, &e) != EXAI_OK) {
+			exai_error_prefix(&e, "%s", a->policy);
+			rc = egress_fail(call, a->json, &e, EXAI_EXIT_FAIL);
+			goto out;
+		}
+	}
+	if (a->run_cgroup)
+		snprintf(a->run_cgroup, a->run_cgroup_size, "%s", pol->workloads[0].cgroup);
+	else
+		report(a, pol, mode, gen, dir, signers);
+	rc = EXAI_EXIT_OK;
+out:
+	egress_pins_close(&pins);
+	egress_policy_free(pol);
+	free(buf);
+	return rc;
+}
+
+int egress_cmd_apply(const exai_cli_call *call, int argc, char **argv)
+{
+	egress_apply_args a = {.mode = -1};
+	int rc = parse_args(call, argc, argv, &a);
+
+	if (rc != EGRESS_RUN)
+		return rc;
+	a.json = a.json || call->json;
+	return egress_apply_run(&a, call);
+}

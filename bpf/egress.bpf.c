@@ -1,0 +1,534 @@
+/*
+ * egress.bpf.c: the kernel side of exai-egress. Default-deny egress for the sockets of every
+ * workload cgroup, decided per destination in the cgroup/connect{4,6} and sendmsg{4,6} hooks,
+ * and a cgroup/sock_create filter that refuses raw sockets and protocols other than TCP, UDP
+ * and ICMP echo and records who created each socket (socket local storage).
+ *
+ * cgroup_skb/egress is the backstop for sockets the socket hooks never saw (created before
+ * the programs were attached): a packet of a socket without a "hooked" mark is decided again
+ * from its own headers, and one it cannot parse is dropped. ICMP echo sockets are always
+ * re-checked there (their sends do not pass a sendmsg hook).
+ *
+ * Invariants:
+ *  - Fail closed: no policy in the map, no workload for the socket or no rule for the
+ *    destination is a deny (audit mode: an event with verdict AUDIT, and the call proceeds).
+ *  - IPv4-mapped IPv6 destinations are decided as IPv4; 0.0.0.0 and :: (the local host to the
+ *    kernel) are decided as 127.0.0.1 and ::1.
+ *  - Event identity comes from the socket's storage, written when the socket was created;
+ *    only a socket that predates the programs gets the identity of the task using it.
+ *  - One policy lookup (the array-of-maps slot) per decision: rules, workloads, generation
+ *    and mode are read from the same trie, so a swap is seen whole or not at all.
+ */
+#include "vmlinux.h"
+
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "egress.h"
+
+#define AF_INET	       2
+#define AF_INET6       10
+#define SOCK_STREAM    1
+#define SOCK_DGRAM     2
+#define SOCK_RAW       3
+#define IPPROTO_ICMPV6 58
+#define ETH_P_IP       0x0800
+#define ETH_P_IPV6     0x86DD
+#define NSEC_PER_SEC   1000000000ULL
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct policy_trie {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(struct egress_key));
+	__uint(value_size, sizeof(struct egress_val));
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct policy_trie);
+} policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	/* CLONE: a connection accepted by a listener keeps the listener's record and mark */
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct egress_sock);
+} socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EGRESS_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Written and read by the loader only: what was applied, and the workloads' names. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct egress_state);
+} state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EGRESS_MAX_WORKLOADS);
+	__type(key, __u64);
+	__type(value, struct egress_wlinfo);
+} workloads SEC(".maps");
+
+static __always_inline void count(__u32 slot)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &slot);
+
+	if (c)
+		__sync_fetch_and_add(c, 1);
+}
+
+static __always_inline void *active_policy(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&policy, &zero);
+}
+
+static __always_inline void key_set_cgid(struct egress_key *k, __u64 id)
+{
+	for (int i = 0; i < 8; i++)
+		k->cgid[i] = (__u8)(id >> (8 * i));
+}
+
+static __always_inline struct egress_val *policy_meta(void *trie)
+{
+	struct egress_key k = {};
+
+	k.prefixlen = EGRESS_KEY_FULL_BITS;
+	k.kind = EGRESS_KIND_META;
+	return bpf_map_lookup_elem(trie, &k);
+}
+
+static __always_inline bool is_workload(void *trie, __u64 id)
+{
+	struct egress_key k = {};
+
+	k.prefixlen = EGRESS_KEY_FULL_BITS;
+	k.kind = EGRESS_KIND_WORKLOAD;
+	key_set_cgid(&k, id);
+	return bpf_map_lookup_elem(trie, &k) != NULL;
+}
+
+/* The deepest cgroup above (or at) the current task's that the policy names a workload. */
+static __always_inline __u64 current_workload(void *trie)
+{
+	__u64 found = 0;
+
+	if (!trie)
+		return 0;
+	for (int level = 0; level < EGRESS_ANCESTOR_DEPTH; level++) {
+		__u64 id = bpf_get_current_ancestor_cgroup_id(level);
+
+		if (!id)
+			break;
+		if (is_workload(trie, id))
+			found = id;
+	}
+	return found;
+}
+
+static __always_inline void fill_identity(struct egress_sock *s, void *trie)
+{
+	s->cgroup_id = bpf_get_current_cgroup_id();
+	s->pid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+	s->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(s->comm, sizeof(s->comm));
+	s->workload = current_workload(trie);
+	s->hooked = 1;
+}
+
+/* The socket's storage; created (with the current task's identity) for a socket from before
+ * the programs were attached. NULL only when the kernel cannot allocate it. */
+static __always_inline struct egress_sock *sock_identity(struct bpf_sock *sk, void *trie)
+{
+	struct egress_sock *s;
+
+	if (!sk)
+		return NULL;
+	s = bpf_sk_storage_get(&socks, sk, 0, 0);
+	if (s)
+		return s;
+	s = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (s)
+		fill_identity(s, trie);
+	return s;
+}
+
+/* Whether this event repeats the socket's last one within a second (then it is counted, not
+ * sent: TCP retries and tight loops must not flood the ring buffer). */
+static __always_inline bool rate_limited(struct egress_sock *s, __u8 hook, const __u8 *addr,
+					 __u16 port)
+{
+	__u64 now = bpf_ktime_get_ns();
+	bool same = s->last_hook == hook && s->last_port == port;
+
+	for (int i = 0; i < 16; i++)
+		same = same && s->last_addr[i] == addr[i];
+
+	if (same && s->last_event_ns && now - s->last_event_ns < NSEC_PER_SEC)
+		return true;
+	s->last_event_ns = now;
+	s->last_hook = hook;
+	s->last_port = port;
+	__builtin_memcpy(s->last_addr, addr, 16);
+	return false;
+}
+
+struct decision {
+	__u8 hook;
+	__u8 family; /* 4 or 6 after normalisation, 0 for sock_create */
+	__u8 proto;
+	__u16 sock_type;
+	__u16 port;
+	__u8 addr[16];
+	__u32 reason;
+	__u32 generation;
+	__u8 mode;
+	__u64 cgroup_id; /* backstop without a socket record: the packet's cgroup */
+};
+
+static __always_inline void emit(const struct decision *d, struct egress_sock *s)
+{
+	struct egress_event *ev;
+
+	if (s && d->hook != EGRESS_HOOK_SOCK_CREATE && rate_limited(s, d->hook, d->addr, d->port)) {
+		count(EGRESS_CNT_SUPPRESSED);
+		return;
+	}
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count(EGRESS_CNT_LOST);
+		return;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	if (s) {
+		ev->cgroup_id = s->cgroup_id;
+		ev->workload = s->workload;
+		ev->pid = s->pid;
+		ev->uid = s->uid;
+		__builtin_memcpy(ev->comm, s->comm, sizeof(ev->comm));
+	} else if (d->hook == EGRESS_HOOK_SKB) {
+		ev->cgroup_id = d->cgroup_id; /* softirq: no task to name */
+	} else {
+		ev->cgroup_id = bpf_get_current_cgroup_id();
+		ev->pid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+		ev->uid = (__u32)bpf_get_current_uid_gid();
+		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	}
+	ev->generation = d->generation;
+	ev->hook = d->hook;
+	ev->verdict = d->mode == EGRESS_MODE_AUDIT ? EGRESS_VERDICT_AUDIT : EGRESS_VERDICT_DENY;
+	ev->family = d->family;
+	ev->proto = d->proto;
+	ev->dport = d->port;
+	ev->sock_type = d->sock_type;
+	ev->reason = d->reason;
+	__builtin_memcpy(ev->daddr, d->addr, 16);
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* Return value of a hook for a denied decision: 0 (EPERM) when enforcing, 1 in audit mode. */
+static __always_inline int refuse(struct decision *d, struct egress_sock *s)
+{
+	count(d->mode == EGRESS_MODE_AUDIT ? EGRESS_CNT_AUDITED : EGRESS_CNT_DENIED);
+	emit(d, s);
+	return d->mode == EGRESS_MODE_AUDIT ? 1 : 0;
+}
+
+static __always_inline bool ports_allow(const struct egress_val *v, __u16 port)
+{
+	__u32 n = v->nranges;
+
+	for (__u32 i = 0; i < EGRESS_MAX_RANGES; i++) {
+		if (i >= n)
+			break;
+		if (port >= v->r[i].lo && port <= v->r[i].hi)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline bool rule_allows(void *trie, struct decision *d, __u64 workload, __u8 proto)
+{
+	struct egress_key k = {};
+	struct egress_val *v;
+
+	k.prefixlen = EGRESS_KEY_FULL_BITS;
+	k.kind = d->family == 4 ? EGRESS_KIND_V4 : EGRESS_KIND_V6;
+	k.proto = proto;
+	key_set_cgid(&k, workload);
+	__builtin_memcpy(k.addr, d->addr, 16);
+	v = bpf_map_lookup_elem(trie, &k);
+	return v && ports_allow(v, d->port);
+}
+
+static __always_inline __u8 key_proto(__u32 protocol)
+{
+	return protocol == IPPROTO_ICMPV6 ? EGRESS_PROTO_ICMP : (__u8)protocol;
+}
+
+/* The decision for destination d->addr/d->port of a socket of workload @workload (record @s,
+ * NULL if none) under policy @trie: 1 allow, 0 deny. */
+static __always_inline int decide_in(struct decision *d, void *trie, struct egress_sock *s,
+				     __u64 workload)
+{
+	struct egress_val *meta = trie ? policy_meta(trie) : NULL;
+	__u8 proto = key_proto(d->proto);
+
+	if (!trie || !meta) {
+		d->reason = EGRESS_REASON_NO_POLICY;
+		return refuse(d, s);
+	}
+	d->generation = meta->generation;
+	d->mode = meta->mode;
+	if (!workload || !is_workload(trie, workload)) {
+		d->reason = EGRESS_REASON_NO_WORKLOAD;
+		return refuse(d, s);
+	}
+	if (rule_allows(trie, d, workload, proto) ||
+	    rule_allows(trie, d, workload, EGRESS_PROTO_ANY))
+		return 1;
+	d->reason = EGRESS_REASON_NO_RULE;
+	return refuse(d, s);
+}
+
+/* The decision of a socket hook for socket @sk. A socket created while its cgroup had no
+ * workload marker yet (between attach and swap) looks for its workload again, from the task
+ * using it; one whose workload a later policy dropped stays denied. */
+static __always_inline int decide(struct decision *d, struct bpf_sock *sk)
+{
+	void *trie = active_policy();
+	struct egress_sock *s = sock_identity(sk, trie);
+
+	if (s && !s->workload)
+		s->workload = current_workload(trie);
+	return decide_in(d, trie, s, s ? s->workload : 0);
+}
+
+static __always_inline void set_v4(struct decision *d, __u32 ip4_be)
+{
+	d->family = 4;
+	if (ip4_be == 0)
+		ip4_be = bpf_htonl(0x7f000001); /* 0.0.0.0 is the local host */
+	__builtin_memcpy(d->addr, &ip4_be, 4);
+}
+
+static __always_inline void set_v6(struct decision *d, const __u32 ip6[4])
+{
+	if (ip6[0] == 0 && ip6[1] == 0 && ip6[2] == bpf_htonl(0xffff)) {
+		set_v4(d, ip6[3]); /* ::ffff:a.b.c.d is a.b.c.d */
+		return;
+	}
+	d->family = 6;
+	if ((ip6[0] | ip6[1] | ip6[2] | ip6[3]) == 0) {
+		__u32 lo[4] = {0, 0, 0, bpf_htonl(1)}; /* :: is the local host */
+
+		__builtin_memcpy(d->addr, lo, 16);
+		return;
+	}
+	__builtin_memcpy(d->addr, ip6, 16);
+}
+
+static __always_inline int hook4(struct bpf_sock_addr *ctx, __u8 hook)
+{
+	struct decision d = {.hook = hook};
+
+	d.proto = (__u8)ctx->protocol;
+	d.sock_type = (__u16)ctx->type;
+	d.port = bpf_ntohs((__u16)ctx->user_port);
+	set_v4(&d, ctx->user_ip4);
+	return decide(&d, ctx->sk);
+}
+
+static __always_inline int hook6(struct bpf_sock_addr *ctx, __u8 hook)
+{
+	struct decision d = {.hook = hook};
+	__u32 ip6[4];
+
+	ip6[0] = ctx->user_ip6[0];
+	ip6[1] = ctx->user_ip6[1];
+	ip6[2] = ctx->user_ip6[2];
+	ip6[3] = ctx->user_ip6[3];
+	d.proto = (__u8)ctx->protocol;
+	d.sock_type = (__u16)ctx->type;
+	d.port = bpf_ntohs((__u16)ctx->user_port);
+	set_v6(&d, ip6);
+	return decide(&d, ctx->sk);
+}
+
+SEC("cgroup/connect4")
+int egress_connect4(struct bpf_sock_addr *ctx)
+{
+	return hook4(ctx, EGRESS_HOOK_CONNECT4);
+}
+
+SEC("cgroup/connect6")
+int egress_connect6(struct bpf_sock_addr *ctx)
+{
+	return hook6(ctx, EGRESS_HOOK_CONNECT6);
+}
+
+SEC("cgroup/sendmsg4")
+int egress_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return hook4(ctx, EGRESS_HOOK_SENDMSG4);
+}
+
+SEC("cgroup/sendmsg6")
+int egress_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return hook6(ctx, EGRESS_HOOK_SENDMSG6);
+}
+
+static __always_inline bool sock_kind_allowed(__u32 family, __u32 type, __u32 protocol)
+{
+	if (type == SOCK_STREAM)
+		return protocol == 6; /* TCP (not MPTCP, SCTP...) */
+	if (type != SOCK_DGRAM)
+		return false; /* SOCK_RAW, SOCK_SEQPACKET... */
+	if (protocol == 17)
+		return true; /* UDP (not UDP-Lite) */
+	return (family == AF_INET && protocol == 1) || (family == AF_INET6 && protocol == 58);
+}
+
+SEC("cgroup/sock_create")
+int egress_sock_create(struct bpf_sock *ctx)
+{
+	void *trie = active_policy();
+	struct egress_val *meta = trie ? policy_meta(trie) : NULL;
+	struct egress_sock *s = bpf_sk_storage_get(&socks, ctx, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	struct decision d = {.hook = EGRESS_HOOK_SOCK_CREATE};
+
+	if (s)
+		fill_identity(s, trie);
+	d.proto = (__u8)ctx->protocol;
+	d.sock_type = (__u16)ctx->type;
+	d.family = ctx->family == AF_INET6 ? 6 : 4;
+	if (meta) {
+		d.generation = meta->generation;
+		d.mode = meta->mode;
+	}
+	if (sock_kind_allowed(ctx->family, ctx->type, ctx->protocol))
+		return 1;
+	d.reason = ctx->type == SOCK_RAW ? EGRESS_REASON_RAW : EGRESS_REASON_PROTOCOL;
+	return refuse(&d, s);
+}
+
+/* Destination, protocol and port of an outgoing IP packet; false when it cannot be parsed
+ * (non-IP, IPv4 options are fine, IPv6 extension headers and fragments are not). */
+static __always_inline bool parse_packet(struct __sk_buff *skb, struct decision *d)
+{
+	__u32 off;
+	__u16 ports[2];
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) || ip.version != 4 || ip.ihl < 5 ||
+		    (ip.frag_off & bpf_htons(0x3fff)))
+			return false;
+		d->family = 4;
+		__builtin_memcpy(d->addr, &ip.daddr, 4);
+		d->proto = ip.protocol;
+		off = ip.ihl * 4;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+			return false;
+		d->family = 6;
+		__builtin_memcpy(d->addr, &ip6.daddr, 16);
+		d->proto = ip6.nexthdr;
+		off = sizeof(ip6);
+	} else {
+		return false;
+	}
+	if (d->proto == 1 || d->proto == IPPROTO_ICMPV6)
+		return true;
+	if (d->proto != 6 && d->proto != 17)
+		return false; /* IPv6 extension headers, anything else */
+	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
+		return false;
+	d->port = bpf_ntohs(ports[1]);
+	return true;
+}
+
+/* The workload above the packet's cgroup (the socket's), as current_workload does for tasks. */
+static __always_inline __u64 skb_workload(struct __sk_buff *skb, void *trie)
+{
+	__u64 found = 0;
+
+	if (!trie)
+		return 0;
+	for (int level = 0; level < EGRESS_ANCESTOR_DEPTH; level++) {
+		__u64 id = bpf_skb_ancestor_cgroup_id(skb, level);
+
+		if (!id)
+			break;
+		if (is_workload(trie, id))
+			found = id;
+	}
+	return found;
+}
+
+SEC("cgroup_skb/egress")
+int egress_skb(struct __sk_buff *skb)
+{
+	struct decision d = {.hook = EGRESS_HOOK_SKB};
+	struct bpf_sock *sk = skb->sk;
+	struct egress_sock *s = NULL;
+	void *trie;
+
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	if (sk) {
+		s = bpf_sk_storage_get(&socks, sk, 0, 0);
+		if (s && s->hooked && sk->protocol != 1 && sk->protocol != IPPROTO_ICMPV6)
+			return 1; /* decided by the socket hooks */
+		d.sock_type = (__u16)sk->type;
+	}
+	trie = active_policy();
+	d.cgroup_id = bpf_skb_cgroup_id(skb);
+	if (!parse_packet(skb, &d)) {
+		struct egress_val *meta = trie ? policy_meta(trie) : NULL;
+
+		if (meta) {
+			d.generation = meta->generation;
+			d.mode = meta->mode;
+		}
+		d.reason = EGRESS_REASON_UNPARSED;
+		return refuse(&d, s);
+	}
+	if (sk && !s) {
+		/* a socket from before attach: recorded now, best effort (the current task is
+		 * the sender when the packet is sent from its system call) */
+		s = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (s) {
+			fill_identity(s, trie);
+			s->hooked = 0;
+			s->cgroup_id = d.cgroup_id;
+			s->workload = skb_workload(skb, trie);
+		}
+	}
+	return decide_in(&d, trie, s, s ? s->workload : skb_workload(skb, trie));
+}
