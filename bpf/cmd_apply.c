@@ -18,6 +18,7 @@
 const char egress_apply_help[] =
     "usage: exai-egress apply --policy FILE (--root ROOT [--sig SIG]... | --unsigned)\n"
     "                         [--mode enforce|audit] [--pin-dir DIR] [--json]\n"
+    "\n"
     "Checks the policy FILE completely, then puts it in force in one step: the programs are\n"
     "attached to every workload's cgroup (loaded and pinned on first use, adopted from the\n"
     "pins afterwards) and the new policy replaces the old one atomically. A refused policy\n"

@@ -13,6 +13,7 @@
 
 const char egress_events_help[] =
     "usage: exai-egress events [--follow] [--pin-dir DIR] [--json]\n"
+    "\n"
     "Writes the deny events waiting in the pinned ring buffer, one line each (with --json\n"
     "one JSON object each): verdict (deny, or audit in audit mode), hook, protocol,\n"
     "destination, pid, comm, uid and cgroup of the process that created the socket, its\n"
@@ -21,6 +22,7 @@ const char egress_events_help[] =
 
 const char egress_detach_help[] =
     "usage: exai-egress detach [--pin-dir DIR] [--json]\n"
+    "\n"
     "Detaches every exai-egress program from every workload cgroup and removes the pins.\n"
     "The workloads' egress is then no longer filtered.\n";
 

@@ -15,6 +15,7 @@
 const char egress_reload_help[] =
     "usage: exai-egress reload --policy-dir DIR (--root ROOT | --unsigned)\n"
     "                          [--mode enforce|audit] [--pin-dir DIR] [--json]\n"
+    "\n"
     "Swaps the running policy for DIR/policy.yaml, signed by the files DIR/*.minisig, in one\n"
     "step. Refused, like apply, unless the signatures meet the trust root's release\n"
     "threshold of distinct keys; refused when nothing is applied yet.\n";

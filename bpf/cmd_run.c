@@ -20,6 +20,7 @@
 const char egress_run_help[] =
     "usage: exai-egress run --policy FILE (--root ROOT [--sig SIG]... | --unsigned)\n"
     "                       [--mode enforce|audit] [--pin-dir DIR] -- CMD [ARGS...]\n"
+    "\n"
     "Puts the policy FILE (exactly one workload) in force as apply does, then runs CMD in a\n"
     "transient cgroup under the workload's cgroup, without CAP_NET_RAW and with a seccomp\n"
     "filter refusing AF_PACKET sockets. Every attempt CMD makes is an event with its pid\n"

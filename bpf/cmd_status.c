@@ -18,6 +18,7 @@
 
 const char egress_status_help[] =
     "usage: exai-egress status [--pin-dir DIR] [--json]\n"
+    "\n"
     "Whether enforcement is attached and which policy generation is live, read from the\n"
     "pinned programs and maps: per workload its cgroup and the state of each hook's link,\n"
     "the counters (denied, audited, suppressed by the rate limit, events lost), and whether\n"

@@ -58,4 +58,12 @@ for c in scan run host bundle; do
 	offered _exai_verifier airgap-verifier "$c" >"$T/o"
 	same "airgap-verifier $c" "$T/u" "$T/o"
 done
+E="$EXAI_BUILD/bpf/exai-egress"
+if [ -x "$E" ]; then
+	for c in apply reload run status events detach; do
+		usage_opts "$E" "$c" >"$T/u"
+		offered _exai_egress exai-egress "$c" >"$T/o"
+		same "exai-egress $c" "$T/u" "$T/o"
+	done
+fi
 echo "completion: ok"

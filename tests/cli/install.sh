@@ -23,8 +23,17 @@ for f in bin/exai-bundle sbin/exai-update bin/airgap-verifier \
 	share/doc/exai/host.yaml.example; do
 	[ -f "$D/$f" ] || fail "not installed: $P/$f"
 done
+# exai-egress is built (and installed) where bpftool, clang, libbpf and the kernel's BTF are.
+egress=
+if [ -x "$EXAI_BUILD/bpf/exai-egress" ]; then
+	egress=sbin/exai-egress
+	for f in sbin/exai-egress share/man/man8/exai-egress.8 \
+		share/bash-completion/completions/exai-egress share/doc/exai/egress.md; do
+		[ -f "$D/$f" ] || fail "not installed: $P/$f"
+	done
+fi
 # --version from the installed place.
-for t in bin/exai-bundle sbin/exai-update bin/airgap-verifier; do
+for t in bin/exai-bundle sbin/exai-update bin/airgap-verifier $egress; do
 	"$D/$t" --version >"$T/v" 2>&1 || fail "/$t --version exited $?"
 	head -1 "$T/v" | grep -qx "$(basename "$t") [0-9][0-9.]*" || fail "/$t --version: $(head -1 "$T/v")"
 done
@@ -44,8 +53,8 @@ grep -q "$P/share/exai/airgap-verifier/default.yaml" "$D/share/man/man1/airgap-v
 	fail "airgap-verifier.1 does not name the installed rules"
 ! grep -rl '@EXAI_' "$D" >/dev/null || fail "unsubstituted template in $(grep -rl '@EXAI_' "$D" | head -1)"
 # Man pages: every command of each tool's --help is in its page.
-page() { case $1 in exai-update) echo "$D/share/man/man8/$1.8" ;; *) echo "$D/share/man/man1/$1.1" ;; esac; }
-for tool in exai-bundle exai-update airgap-verifier; do
+page() { case $1 in exai-update | exai-egress) echo "$D/share/man/man8/$1.8" ;; *) echo "$D/share/man/man1/$1.1" ;; esac; }
+for tool in exai-bundle exai-update airgap-verifier ${egress:+exai-egress}; do
 	p=$(page "$tool")
 	grep -q '^\.TH ' "$p" || fail "$p: no .TH header"
 	bin=$(find "$D/bin" "$D/sbin" -name "$tool" -type f)
