@@ -22,10 +22,12 @@ const char egress_run_help[] =
     "                       [--mode enforce|audit] [--pin-dir DIR] -- CMD [ARGS...]\n"
     "\n"
     "Puts the policy FILE (exactly one workload) in force as apply does, then runs CMD in a\n"
-    "transient cgroup under the workload's cgroup, without CAP_NET_RAW and with a seccomp\n"
-    "filter refusing AF_PACKET sockets. Every attempt CMD makes is an event with its pid\n"
-    "and comm (see 'exai-egress events'). The transient cgroup is removed after CMD; the\n"
-    "policy stays in force. Exit status: CMD's (128+N if killed by signal N).\n";
+    "transient cgroup (and a cgroup namespace) under the workload's cgroup, without\n"
+    "CAP_NET_RAW, with sockets of the families unix, inet, inet6 and netlink only (seccomp;\n"
+    "AF_PACKET and every other family EPERM) and no bpf(2). Every attempt CMD makes is an\n"
+    "event with its pid and comm (see 'exai-egress events'). The transient cgroup is\n"
+    "removed after CMD; the policy stays in force. Exit status: CMD's (128+N if killed by\n"
+    "signal N).\n";
 
 enum { O_POLICY = EGRESS_O_FIRST_OWN, O_UNSIGNED, O_MODE, O_ROOT, O_SIG };
 

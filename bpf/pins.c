@@ -192,7 +192,9 @@ static exai_status pin_all(struct egress_bpf *s, const char *dir, egress_pins *p
 	return st;
 }
 
-static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+/* libbpf's own messages, warnings only; @fmt is libbpf's (a callback cannot say so). */
+__attribute__((format(printf, 2, 0))) static int quiet_print(enum libbpf_print_level level,
+							     const char *fmt, va_list ap)
 {
 	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
 }

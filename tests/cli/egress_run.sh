@@ -1,6 +1,6 @@
 #!/bin/sh
 # exai-egress run --policy FILE -- CMD: the command runs in a transient cgroup under the
-# policy's workload, without CAP_NET_RAW and with AF_PACKET refused by seccomp; its denied
+# policy's workload, without CAP_NET_RAW and with socket families on an allow-list; its denied
 # attempt is an event naming its own pid and comm; a raw and a packet socket fail with EPERM;
 # its exit status is passed through and the transient cgroup is gone afterwards.
 set -eu
@@ -39,10 +39,47 @@ $PY "$P" packet x 0 >"$T/o5"
 [ "$(sed -n 2p "$T/o5")" = ok ] || fail "packet socket outside run: $(cat "$T/o5")"
 ok "run: raw socket EPERM (no CAP_NET_RAW), AF_PACKET EPERM (seccomp; allowed outside run)"
 
+# The family is compared as the kernel reads it (an int): AF_PACKET with bit 32 set is
+# AF_PACKET to the kernel (it opens one outside run) and refused under run.
+$PY "$P" packet-high x 0 >"$T/o6"
+[ "$(sed -n 2p "$T/o6")" = ok ] || fail "high-bit AF_PACKET outside run (the kernel's view): $(cat "$T/o6")"
+run $PY "$P" packet-high x 0 >"$T/o7"
+[ "$(sed -n 2p "$T/o7")" = errno=EPERM ] || fail "high-bit AF_PACKET under run: $(cat "$T/o7")"
+# An allow-list: a family nobody listed (AF_VSOCK) is refused as well.
+run $PY "$P" vsock x 0 >"$T/o8"
+[ "$(sed -n 2p "$T/o8")" = errno=EPERM ] || fail "AF_VSOCK under run: $(cat "$T/o8")"
+ok "run: socket families on an allow-list of the low 32 bits (AF_PACKET with high bits, AF_VSOCK: EPERM)"
+
+# The command runs in a cgroup namespace rooted at its transient cgroup and cannot reach the
+# programs (bpf(2) refused). Where cgroup2 is mounted with nsdelegate (systemd's unified
+# layout) the namespace also stops a root command from moving itself out; without it (this
+# hybrid layout) the kernel allows the move, so there only a non-root command is held.
+if grep -E "^[^ ]+ $CGROOT cgroup2 [^ ]*nsdelegate" /proc/mounts >/dev/null; then
+	run $PY "$P" escape "$CGROOT" 0 >"$T/o9"
+	case $(sed -n 2p "$T/o9") in errno=*) ;; *) fail "moving to the cgroup2 root under run: $(cat "$T/o9")" ;; esac
+	ok "run: with nsdelegate, a root command cannot move out of its cgroup"
+else
+	ok "# SKIP the cgroup2 mount has no nsdelegate: a root command could leave its cgroup (docs/egress.md)"
+fi
+run $PY "$P" bpf x 0 >"$T/o10"
+[ "$(sed -n 2p "$T/o10")" = errno=EPERM ] || fail "bpf(2) under run: $(cat "$T/o10")"
+$PY "$P" bpf x 0 >"$T/o11"
+case $(sed -n 2p "$T/o11") in errno=EPERM) fail "bpf(2) refused outside run too: the test proves nothing" ;; esac
+run sh -c 'cat /proc/self/cgroup' >"$T/o12"
+grep -qx '0::/' "$T/o12" || fail "run: the command's cgroup view: $(cat "$T/o12")"
+ok "run: the command cannot call bpf(2), and its cgroup is / to it (a namespace of its own)"
+
 run grep CapBnd /proc/self/status >"$T/caps"
 bnd=$(awk '{ print $2 }' "$T/caps")
 [ $(( (0x$bnd >> 13) & 1 )) = 0 ] || fail "CAP_NET_RAW still in the bounding set: $bnd"
-run sh -c 'cat /proc/self/cgroup' >"$T/cg"
+# Its cgroup as the host sees it (inside, its namespace shows "/"): read from outside while
+# the command runs.
+run sh -c 'echo $$ >"$1"; sleep 3' sh "$T/cmdpid" &
+rp=$!
+i=0
+while [ ! -s "$T/cmdpid" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+cat "/proc/$(cat "$T/cmdpid")/cgroup" >"$T/cg" 2>/dev/null || true
+wait $rp || fail "run sh -c sleep exited $?"
 grep -q "exai-test-egress-$$/exai-run-" "$T/cg" || fail "not in a transient cgroup: $(cat "$T/cg")"
 [ -z "$(ls "$CG" | grep '^exai-run-' || true)" ] || fail "transient cgroup left behind"
 expect_rc 3 run sh -c 'exit 3'

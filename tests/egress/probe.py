@@ -18,9 +18,15 @@ Moves itself into cgroup DIR first (so the socket is created there), then does K
   packet       create an AF_PACKET socket (ADDR, PORT ignored)
   sctp         create an SCTP stream socket (ADDR, PORT ignored)
   ping         create an ICMP echo (ping) socket
+  packet-high  socket(2) straight, family AF_PACKET with bit 32 set (the kernel reads an int:
+               it is AF_PACKET to it; a filter comparing 64 bits would let it through)
+  vsock        create an AF_VSOCK socket
+  bpf          a bpf(2) call (BPF_PROG_GET_NEXT_ID): EPERM when refused
+  escape       move itself to the cgroup2 root (ADDR: the root's path)
 Prints "pid=PID comm=COMM" then "ok" or "errno=NAME" and exits 0 either way (2: usage).
 The address is always a loopback address chosen by the test.
 """
+import ctypes
 import errno
 import os
 import socket
@@ -74,6 +80,27 @@ def run(kind, addr, port):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)
     elif kind == "ping":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+    elif kind in ("packet-high", "bpf"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        if kind == "packet-high":  # x86_64 socket(2) is 41
+            r = libc.syscall(ctypes.c_long(41), ctypes.c_long((1 << 32) | socket.AF_PACKET),
+                             ctypes.c_long(socket.SOCK_RAW), ctypes.c_long(0))
+        else:  # x86_64 bpf(2) is 321; BPF_PROG_GET_NEXT_ID is 11
+            attr = ctypes.create_string_buffer(128)
+            r = libc.syscall(ctypes.c_long(321), ctypes.c_long(11), attr, ctypes.c_long(128))
+        if r < 0:
+            en = ctypes.get_errno()
+            raise OSError(en, os.strerror(en))
+        if kind == "packet-high":
+            os.close(r)
+        return
+    elif kind == "vsock":
+        s = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM, 0)
+    elif kind == "escape":
+        with open(os.path.join(addr, "cgroup.procs"), "w") as f:
+            f.write("%d\n" % os.getpid())
+        return
     else:
         print("unknown kind " + kind, file=sys.stderr)
         sys.exit(2)
