@@ -98,7 +98,8 @@ static int wait_acks(int fd, acks *a, uint64_t want_line)
 			continue;
 		if (k <= 0) {
 			fprintf(stderr, "client: the server closed or failed after line %llu: %s\n",
-				(unsigned long long)a->through, k ? strerror(errno) : "end of file");
+				(unsigned long long)a->through,
+				k ? strerror(errno) : "end of file");
 			return -1;
 		}
 		a->len += (size_t)k;
@@ -145,7 +146,8 @@ static void *work(void *arg)
 			double due = t0 + (double)(nb * conns + w->cidx) * (double)batch / rate;
 			double d = due - now_s();
 			if (d > 0) {
-				struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
+				struct timespec ts = {(time_t)d,
+						      (long)((d - (double)(time_t)d) * 1e9)};
 				nanosleep(&ts, NULL);
 			}
 		}
@@ -260,10 +262,11 @@ int main(int argc, char **argv)
 				v[nall++] = ws[c].lat[j];
 		if (v)
 			qsort(v, nall, sizeof(*v), cmp_d);
-		printf("events\t%llu\tseconds\t%.6f\trate\t%.0f\tp50_ms\t%.3f\tp99_ms\t%.3f\tmax_ms\t"
-		       "%.3f\n",
-		       (unsigned long long)total, t1 - t0, (double)total / (t1 - t0),
-		       pct(v, nall, 0.5), pct(v, nall, 0.99), nall ? v[nall - 1] : 0.0);
+		printf(
+		    "events\t%llu\tseconds\t%.6f\trate\t%.0f\tp50_ms\t%.3f\tp99_ms\t%.3f\tmax_ms\t"
+		    "%.3f\n",
+		    (unsigned long long)total, t1 - t0, (double)total / (t1 - t0),
+		    pct(v, nall, 0.5), pct(v, nall, 0.99), nall ? v[nall - 1] : 0.0);
 		free(v);
 	}
 	free(all);
