@@ -11,7 +11,8 @@
 #        without fsync, 256 KiB buffer, written once per dequeue batch); timed from the first
 #        byte sent to the last byte in its file;
 #  - the p99 ack latency at half the maximum rate measured just before in the same round;
-#  - exai-mirror verify of the 1,000,000 entries so stored, and prove --index of one of them;
+#  - exai-mirror verify of the 1,000,000 entries so stored, and prove --index of one of them
+#    (the whole command) and the same proof inside one process (bench/mirror/prove_loop.c);
 #  - the daemon's peak resident memory (VmHWM) after all that load.
 # The store is on the disk (TMPDIR, default /var/tmp; never tmpfs, where fsync is free).
 #
@@ -54,6 +55,10 @@ field() { printf '%s\n' "$1" | awk -F'\t' -v k="$2" '{ for (i = 1; i < NF; i += 
 log "building the client and the bare SQLite loop in $W"
 cc -O2 -Wall -Wextra -Werror -o "$W/client" "$src/bench/mirror/client.c" -lpthread
 cc -O2 -Wall -Wextra -Werror -o "$W/sqlite_loop" "$src/bench/mirror/sqlite_loop.c" -lsqlite3
+# prove_loop links exai-mirror's own tree code (mirror/tree.c) and the release build's libraries.
+cc -O2 -Wall -Wextra -Werror -I"$src/mirror" -I"$src/lib/core/include" -o "$W/prove_loop" \
+	"$src/bench/mirror/prove_loop.c" "$src/mirror/tree.c" "$EXAI_BUILD/lib/libexai_sqlite.a" \
+	"$EXAI_BUILD/lib/libexai_core.a" -lsqlite3 -lcrypto -lsodium
 
 cat >"$W/mirror.yaml" <<EOY
 state_dir: $W/state
@@ -165,6 +170,9 @@ grep -q "^index $idx\$" "$W/proof.txt" || { log "prove printed no proof of $idx"
 best() { sort -n "$1" | head -1; }
 med() { sort -n "$1" | sed -n 11p; }
 t_prove=$(best "$W/prove.t")
+# The same proof inside one process (root, path and check, from the store): the mean of 2000.
+pl=$("$W/prove_loop" "$W/state/mirror.db" 2000)
+t_prove_in=$(field "$pl" per_proof_s)
 
 tab=$(printf '\t')
 row() { printf 'row%s%s%s%s%s%s%s%s%s%s\n' "$tab" "$1" "$tab" "$2" "$tab" "$3" "$tab" "$4" "$tab" "$5"; }
@@ -178,8 +186,10 @@ row "ingest $N_TP events, acked durably, batches of $BATCH, $CONNS conns" "$t_mi
 row "p99 ack latency (s) at half the max rate" "$(awk -v m="$p99" 'BEGIN { printf "%.6f", m / 1000 }')" "target 20 ms" 0.020 1
 row "verify of $TOTAL entries" "$t_verify" "target 3 s" 3 1
 row "prove --index (whole command, best of 21) at $TOTAL entries" "$t_prove" "target 1 ms" 0.001 1
+row "inclusion proof in process (mean of 2000) at $TOTAL entries" "$t_prove_in" "target 1 ms" 0.001 1
 row "daemon VmHWM after the load (MiB, not seconds)" "$hwm_mib" "target 64 MiB" 64 1
 note "Rates in the last round: exai-mirror $rate_max events/s, bare SQLite $(field "$bare" rate) events/s, rsyslog $(awk -v n="$N_TP" -v t="$t_rsyslog" 'BEGIN { printf "%.0f", n / t }') events/s."
 note "Ack latency at $half events/s: p50 $p50 ms, p99 $p99 ms, max $(field "$lat" max_ms) ms."
+note "Inclusion proof in process (bench/mirror/prove_loop.c: root, path, check): $(ms "$t_prove_in") ms each."
 note "prove --index: best $(ms "$t_prove") ms, median $(ms "$(med "$W/prove.t")") ms; exai-mirror help (process start only): best $(ms "$(best "$W/help.t")") ms."
 note "Peak resident memory of the daemon: $hwm_mib MiB. Store on $(df --output=source "$W" | tail -1) ($W)."
