@@ -26,6 +26,8 @@
 #define MIR_SCHEMA_VERSION "1"
 #define MIR_NONCE_LEN	   16
 #define MIR_HASH_LEN	   32
+/* Nonces drawn from the kernel at once (one getrandom call per this many entries). */
+#define MIR_NONCE_POOL 256
 
 typedef struct mir_store {
 	sqlite3 *db;
@@ -36,6 +38,10 @@ typedef struct mir_store {
 	mir_tree tree;
 	uint64_t cp_size; /* the last checkpoint signed (0: none yet) */
 	mir_hash cp_root;
+	/* Nonces not yet used, taken from the end; each is wiped once taken, so none is used
+	 * twice (a rolled-back entry's nonce is not reused either). */
+	uint8_t nonce_pool[MIR_NONCE_POOL * MIR_NONCE_LEN];
+	unsigned nonce_left;
 } mir_store;
 
 /* Opens (creating it and its schema if missing) @path read-write for the writer. An existing

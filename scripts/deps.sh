@@ -14,7 +14,7 @@ libpcre2-dev
 check libsubunit-dev
 libzstd-dev liblz4-dev libacl1-dev libbz2-dev liblzma-dev zlib1g-dev libxml2-dev nettle-dev
 minisign sqlite3 iproute2 util-linux e2fsprogs python3-cryptography jq python3
-age rauc squashfs-tools openssl time bc tmux
+age rauc squashfs-tools openssl time bc tmux rsyslog
 golang-go golang-golang-x-mod-dev
 "
 # golang-go and golang-golang-x-mod-dev build exai-mirror's independent checker
