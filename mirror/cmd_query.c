@@ -12,7 +12,6 @@
  * stats prints the entries per class and tenant, the counters (dropped:<class> for classes
  * never stored, refused:<reason>) and the last checkpoint.
  */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,11 +27,19 @@
 
 #define LIMIT_MAX 100000
 
-static const char query_usage[] =
+const char mir_query_help[] =
     "usage: exai-mirror query [--config FILE] [--class C] [--tenant X] [--since T] [--until T]\n"
     "                         [--limit N] [--json] [--explain]\n"
-    "  T: unix seconds or YYYY-MM-DDTHH:MM:SSZ. Oldest first; --limit defaults to 100.\n";
-static const char stats_usage[] = "usage: exai-mirror stats [--config FILE] [--json]\n";
+    "\n"
+    "Prints the matching entries oldest first (at most --limit, default 100, at most\n"
+    "100000). T: unix seconds or YYYY-MM-DDTHH:MM:SSZ (--since inclusive, --until\n"
+    "exclusive). A pruned entry is shown as pruned. --explain prints the query plan.\n";
+const char mir_stats_help[] =
+    "usage: exai-mirror stats [--config FILE] [--json]\n"
+    "\n"
+    "Entries per class and tenant, refusals by reason, scrubber hits, the last checkpoint.\n";
+
+enum { O_CLASS = MIR_O_FIRST, O_TENANT, O_SINCE, O_UNTIL, O_LIMIT, O_EXPLAIN };
 
 static bool parse_time(const char *s, int64_t *out)
 {
@@ -61,9 +68,10 @@ static void iso(int64_t t, char out[32])
 }
 
 typedef struct qargs {
-	const char *config, *cls, *tenant;
+	mir_common c;
+	const char *cls, *tenant;
 	int64_t since, until;
-	bool has_since, has_until, json, explain;
+	bool has_since, has_until, explain;
 	uint64_t limit;
 } qargs;
 
@@ -124,7 +132,7 @@ static void print_text(sqlite3_stmt *st)
 static exai_status run_query(sqlite3 *db, const qargs *a, exai_error *e)
 {
 	sqlite3_stmt *st = NULL;
-	json_t *list = a->json ? json_array() : NULL;
+	json_t *list = a->c.json ? json_array() : NULL;
 	char sql[512];
 	exai_status rc;
 	bool row;
@@ -159,75 +167,73 @@ out:
 	return rc;
 }
 
-static int parse_query(int argc, char **argv, qargs *a)
+/* One option of query into @a: 0, or what exai_cli_exit makes the exit code of. */
+static int query_opt(const exai_cli_call *call, qargs *a, int id, const char *v)
 {
-	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'}, {"class", required_argument, NULL, 'k'},
-	    {"tenant", required_argument, NULL, 't'}, {"since", required_argument, NULL, 's'},
-	    {"until", required_argument, NULL, 'u'},  {"limit", required_argument, NULL, 'l'},
-	    {"json", no_argument, NULL, 'j'},	      {"help", no_argument, NULL, 'h'},
-	    {"explain", no_argument, NULL, 'x'},      {0}};
-	int c;
+	switch (id) {
+	case O_CLASS:
+		a->cls = v;
+		return 0;
+	case O_TENANT:
+		a->tenant = v;
+		return 0;
+	case O_EXPLAIN:
+		a->explain = true;
+		return 0;
+	case O_SINCE:
+	case O_UNTIL:
+		if (!parse_time(v, id == O_SINCE ? &a->since : &a->until))
+			return exai_cli_refuse(
+			    call, "'%s' is not unix seconds or YYYY-MM-DDTHH:MM:SSZ", v);
+		*(id == O_SINCE ? &a->has_since : &a->has_until) = true;
+		return 0;
+	case O_LIMIT:
+		if (!exai_parse_u64_canon(v, &a->limit) || a->limit == 0 || a->limit > LIMIT_MAX)
+			return exai_cli_refuse(call, "--limit must be 1 to %d", LIMIT_MAX);
+		return 0;
+	case EXAI_CLI_ARG:
+		return exai_cli_refuse(call, "unexpected argument '%s'", v);
+	default:
+		return mir_common_opt(&a->c, id, v) ? 0 : id;
+	}
+}
+
+static int parse_query(const exai_cli_call *call, int argc, char **argv, qargs *a)
+{
+	static const exai_cli_opt opts[] = {MIR_GLOBAL_OPTS,
+					    {"class", true, O_CLASS},
+					    {"tenant", true, O_TENANT},
+					    {"since", true, O_SINCE},
+					    {"until", true, O_UNTIL},
+					    {"limit", true, O_LIMIT},
+					    {"explain", false, O_EXPLAIN},
+					    {NULL, false, 0}};
+	exai_cli_parser p;
+	const char *v;
+	int id, ret;
 
 	a->limit = 100;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			a->config = optarg;
-			break;
-		case 'k':
-			a->cls = optarg;
-			break;
-		case 't':
-			a->tenant = optarg;
-			break;
-		case 'j':
-			a->json = true;
-			break;
-		case 'x':
-			a->explain = true;
-			break;
-		case 's':
-		case 'u':
-			if (!parse_time(optarg, c == 's' ? &a->since : &a->until))
-				return mir_usage_error("query",
-						       "'%s' is not unix seconds or "
-						       "YYYY-MM-DDTHH:MM:SSZ",
-						       optarg);
-			*(c == 's' ? &a->has_since : &a->has_until) = true;
-			break;
-		case 'l':
-			if (!exai_parse_u64_canon(optarg, &a->limit) || a->limit == 0 ||
-			    a->limit > LIMIT_MAX)
-				return mir_usage_error("query", "--limit must be 1 to %d",
-						       LIMIT_MAX);
-			break;
-		case 'h':
-			fputs(query_usage, stdout);
-			return -1;
-		default:
-			return mir_bad_option("query", argv);
-		}
-	}
-	if (optind < argc)
-		return mir_usage_error("query", "unexpected argument '%s'", argv[optind]);
+	exai_cli_parser_init(&p, call, opts, argc, argv, 0);
+	while ((id = exai_cli_next(&p, &v)) != EXAI_CLI_END)
+		if ((ret = query_opt(call, a, id, v)))
+			return ret;
 	return 0;
 }
 
-int mir_cmd_query(int argc, char **argv)
+int mir_cmd_query(const exai_cli_call *call, int argc, char **argv)
 {
 	qargs a = {0};
 	mir_config *cfg = NULL;
 	sqlite3 *db = NULL;
 	exai_error e;
-	int code = parse_query(argc, argv, &a);
+	int code = parse_query(call, argc, argv, &a);
 
 	if (code)
-		return code < 0 ? EXAI_EXIT_OK : code;
-	if ((code = mir_open_store("query", a.config, a.json, &cfg, &db)))
+		return exai_cli_exit(code);
+	if ((code = mir_open_store("query", a.c.config, a.c.json, &cfg, &db)))
 		return code;
 	if (run_query(db, &a, &e))
-		code = mir_report("query", &e, a.json, EXAI_EXIT_USAGE);
+		code = mir_report("query", &e, a.c.json, EXAI_EXIT_USAGE);
 	exai_sqlite_close(db);
 	mir_config_free(cfg);
 	return code;
@@ -274,33 +280,30 @@ static void print_stats(json_t *o)
 	    printf("  %-30s %lld\n", k, (long long)json_integer_value(v));
 }
 
-int mir_cmd_stats(int argc, char **argv)
+int mir_cmd_stats(const exai_cli_call *call, int argc, char **argv)
 {
-	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-					     {"json", no_argument, NULL, 'j'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	const char *config = NULL;
+	static const exai_cli_opt opts[] = {MIR_GLOBAL_OPTS, {NULL, false, 0}};
 	mir_config *cfg = NULL;
+	mir_common c = {0};
+	exai_cli_parser p;
 	sqlite3 *db = NULL;
-	bool json = false;
+	const char *v;
 	json_t *o = NULL, *byc = json_object(), *ctr = json_object(), *tot = json_object();
 	exai_error e;
-	int c, code;
+	int id, code = EXAI_EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'c')
-			config = optarg;
-		else if (c == 'j')
-			json = true;
-		else if (c == 'h')
-			return fputs(stats_usage, stdout), EXAI_EXIT_OK;
-		else
-			return mir_bad_option("stats", argv);
+	exai_cli_parser_init(&p, call, opts, argc, argv, 0);
+	while ((id = exai_cli_next(&p, &v)) != EXAI_CLI_END) {
+		if (id == EXAI_CLI_ARG) {
+			code = exai_cli_refuse(call, "unexpected argument '%s'", v);
+			goto out;
+		}
+		if (!mir_common_opt(&c, id, v)) {
+			code = exai_cli_exit(id);
+			goto out;
+		}
 	}
-	if (optind < argc)
-		return mir_usage_error("stats", "unexpected argument '%s'", argv[optind]);
-	if ((code = mir_open_store("stats", config, json, &cfg, &db)))
+	if ((code = mir_open_store("stats", c.config, c.json, &cfg, &db)))
 		goto out;
 	if (collect(db, "SELECT class, tenant, count(*) FROM entries GROUP BY class, tenant", byc,
 		    true, &e) ||
@@ -309,13 +312,13 @@ int mir_cmd_stats(int argc, char **argv)
 		    "SELECT 'entries', count(*) FROM entries UNION ALL SELECT 'size', "
 		    "coalesce(max(size), 0) FROM checkpoints",
 		    tot, false, &e)) {
-		code = mir_report("stats", &e, json, EXAI_EXIT_USAGE);
+		code = mir_report("stats", &e, c.json, EXAI_EXIT_USAGE);
 		goto out;
 	}
 	o = json_pack("{s:b,s:O,s:O,s:O,s:O}", "ok", 1, "entries", json_object_get(tot, "entries"),
 		      "by_class", byc, "counters", ctr, "last_checkpoint",
 		      json_object_get(tot, "size"));
-	if (json)
+	if (c.json)
 		exai_json_emit(json_incref(o), stdout);
 	else
 		print_stats(o);

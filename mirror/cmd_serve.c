@@ -4,7 +4,6 @@
  * then drains (every line read is stored and acked) and exits 0. SIGHUP is ignored for now
  * (reload is not built yet); SIGPIPE is ignored (replies use MSG_NOSIGNAL).
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +21,12 @@
 #include "store.h"
 #include "writer.h"
 
-static const char serve_usage[] =
-    "usage: exai-mirror serve [--config FILE]\n"
-    "  Serves the ingest socket named by the config (default /etc/exai/mirror.yaml, or\n"
-    "  $EXAI_MIRROR_CONFIG) until SIGTERM, then drains and exits 0.\n";
+const char mir_serve_help[] =
+    "usage: exai-mirror serve [--config FILE] [--json]\n"
+    "\n"
+    "Serves the ingest socket named by the config (default /etc/exai/mirror.yaml, or\n"
+    "$EXAI_MIRROR_CONFIG) until SIGTERM, then drains and exits 0. --json: setup errors\n"
+    "as a JSON document on stdout.\n";
 
 typedef struct serve_ctx {
 	mir_config *cfg;
@@ -98,31 +99,25 @@ static void teardown(serve_ctx *s)
 	mir_config_free(s->cfg);
 }
 
-int mir_cmd_serve(int argc, char **argv)
+int mir_cmd_serve(const exai_cli_call *call, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {0}};
+	static const exai_cli_opt opts[] = {MIR_GLOBAL_OPTS, {NULL, false, 0}};
 	serve_ctx s = {.sig_fd = -1, .wake_fd = -1, .listen_fd = -1};
-	const char *config = NULL;
+	mir_common c = {0};
+	exai_cli_parser p;
+	const char *v;
 	exai_error e;
-	int c, code = EXAI_EXIT_OK;
+	int id, code = EXAI_EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'h':
-			fputs(serve_usage, stdout);
-			return EXAI_EXIT_OK;
-		default:
-			return mir_bad_option("serve", argv);
-		}
+	exai_cli_parser_init(&p, call, opts, argc, argv, 0);
+	while ((id = exai_cli_next(&p, &v)) != EXAI_CLI_END) {
+		if (id == EXAI_CLI_ARG)
+			return exai_cli_refuse(call, "unexpected argument '%s'", v);
+		if (!mir_common_opt(&c, id, v))
+			return exai_cli_exit(id);
 	}
-	if (optind < argc)
-		return mir_usage_error("serve", "unexpected argument '%s'", argv[optind]);
-	if (setup(&s, mir_config_path(config), &e)) {
-		code = mir_report("serve", &e, false, mir_exit_code(&e));
+	if (setup(&s, mir_config_path(c.config), &e)) {
+		code = mir_report("serve", &e, c.json, mir_exit_code(&e));
 		goto out;
 	}
 	fprintf(stderr, "exai-mirror serve: listening on %s\n", s.cfg->socket_path);

@@ -109,4 +109,6 @@ check_tool exai-update "$EXAI_BUILD/appliance/exai-update" \
 	--config /nonexistent/update.yaml status
 check_tool airgap-verifier "$EXAI_BUILD/verifier/airgap-verifier" "scan run host bundle" \
 	"scan --rules" bundle /nonexistent/b.exb --root /nonexistent/root
+check_tool exai-mirror "$EXAI_BUILD/mirror/exai-mirror" "serve keygen prove verify query stats" \
+	"query --class" --config /nonexistent/mirror.yaml stats
 echo "cli_conformance: ok"

@@ -16,7 +16,8 @@ D="$D$P"
 for f in bin/exai-bundle sbin/exai-update bin/airgap-verifier \
 	share/exai/airgap-verifier/default.yaml lib/systemd/system/exai-update-recover.service \
 	share/man/man1/exai-bundle.1 share/man/man8/exai-update.8 \
-	share/man/man1/airgap-verifier.1 share/bash-completion/completions/exai-bundle \
+	share/man/man1/airgap-verifier.1 share/man/man8/exai-mirror.8 sbin/exai-mirror \
+	share/bash-completion/completions/exai-mirror share/bash-completion/completions/exai-bundle \
 	share/bash-completion/completions/exai-update \
 	share/bash-completion/completions/airgap-verifier share/doc/exai/format.md \
 	share/doc/exai/update.md share/doc/exai/update.yaml.example \
@@ -24,7 +25,7 @@ for f in bin/exai-bundle sbin/exai-update bin/airgap-verifier \
 	[ -f "$D/$f" ] || fail "not installed: $P/$f"
 done
 # --version from the installed place.
-for t in bin/exai-bundle sbin/exai-update bin/airgap-verifier; do
+for t in bin/exai-bundle sbin/exai-update bin/airgap-verifier sbin/exai-mirror; do
 	"$D/$t" --version >"$T/v" 2>&1 || fail "/$t --version exited $?"
 	head -1 "$T/v" | grep -qx "$(basename "$t") [0-9][0-9.]*" || fail "/$t --version: $(head -1 "$T/v")"
 done
@@ -44,8 +45,8 @@ grep -q "$P/share/exai/airgap-verifier/default.yaml" "$D/share/man/man1/airgap-v
 	fail "airgap-verifier.1 does not name the installed rules"
 ! grep -rl '@EXAI_' "$D" >/dev/null || fail "unsubstituted template in $(grep -rl '@EXAI_' "$D" | head -1)"
 # Man pages: every command of each tool's --help is in its page.
-page() { case $1 in exai-update) echo "$D/share/man/man8/$1.8" ;; *) echo "$D/share/man/man1/$1.1" ;; esac; }
-for tool in exai-bundle exai-update airgap-verifier; do
+page() { case $1 in exai-update | exai-mirror) echo "$D/share/man/man8/$1.8" ;; *) echo "$D/share/man/man1/$1.1" ;; esac; }
+for tool in exai-bundle exai-update airgap-verifier exai-mirror; do
 	p=$(page "$tool")
 	grep -q '^\.TH ' "$p" || fail "$p: no .TH header"
 	bin=$(find "$D/bin" "$D/sbin" -name "$tool" -type f)
@@ -64,4 +65,9 @@ done
 out=$(bash -c '. "$1"; COMP_WORDS=(exai-update --config x ""); COMP_CWORD=3; _exai_update; echo "${COMPREPLY[*]}"' \
 	sh "$D/share/bash-completion/completions/exai-update")
 case " $out " in *" apply "*) ;; *) fail "exai-update completion after --config: $out" ;; esac
+out=$(bash -c '. "$1"; COMP_WORDS=(exai-mirror --config x ""); COMP_CWORD=3; _exai_mirror; echo "${COMPREPLY[*]}"' \
+	sh "$D/share/bash-completion/completions/exai-mirror")
+for c in serve keygen prove verify query stats; do
+	case " $out " in *" $c "*) ;; *) fail "exai-mirror completion lacks '$c': $out" ;; esac
+done
 echo "install: ok"
