@@ -16,3 +16,5 @@ exai_cli_test(mirror_retention cli/mirror_retention.sh)
 # The scrubber's pattern pack: a positive and a near-miss negative per kind.
 exai_check_suite(test_mirror_scrub unit/mirror/test_mirror_scrub.c mir_obj)
 exai_cli_test(mirror_scrub cli/mirror_scrub.sh)
+# One pattern pack for the scrubber and the verifier's secret rules: kinds, rules and samples agree.
+exai_cli_test(scrub_pack_sync cli/scrub_pack_sync.sh)
