@@ -1,7 +1,8 @@
 #!/bin/sh
 # make install's layout (cmake --install into a temp DESTDIR, at the prefix the build was
 # configured with, as make install does: P below, /usr/local by default): every tool, the
-# verifier's rules where the installed binary finds them, the systemd unit with true paths,
+# verifier's rules where the installed binary finds them, the systemd units with true paths
+# (exai-mirror's hardened: own user, NoNewPrivileges, ProtectSystem=strict, PrivateNetwork),
 # man pages that name every command the tool's --help lists, bash completion that offers the
 # commands, the guides and example configs; and each installed tool answers --version.
 set -eu
@@ -41,6 +42,24 @@ unit="$D/lib/systemd/system/exai-update-recover.service"
 grep -qx "ExecStart=$P/sbin/exai-update --config /etc/exai/update.yaml recover" "$unit" ||
 	fail "unit ExecStart: $(grep ExecStart "$unit")"
 grep -qx "Documentation=file:$P/share/doc/exai/update.md" "$unit" || fail "unit Documentation path"
+# exai-mirror's unit: the installed binary, its own user, hardened, no network at all.
+unit="$D/lib/systemd/system/exai-mirror.service"
+[ -f "$unit" ] || fail "not installed: $P/lib/systemd/system/exai-mirror.service"
+for l in "ExecStart=$P/sbin/exai-mirror serve --config /etc/exai/mirror.yaml" \
+	"Documentation=file:$P/share/doc/exai/mirror.md" User=exai-mirror NoNewPrivileges=yes \
+	ProtectSystem=strict PrivateNetwork=yes RestrictAddressFamilies=AF_UNIX \
+	StateDirectory=exai-mirror RuntimeDirectory=exai-mirror CapabilityBoundingSet=; do
+	grep -qxF -- "$l" "$unit" || fail "exai-mirror.service lacks '$l'"
+done
+! grep -q '^ReadWritePaths=/\s*$\|^ProtectSystem=\(no\|false\)' "$unit" || fail "exai-mirror.service unprotected"
+if command -v systemd-analyze >/dev/null; then
+	# Checked with ExecStart pointing at the binary installed in the temp root.
+	sed "s|^ExecStart=$P/|ExecStart=$D/|" "$unit" >"$T/exai-mirror.service"
+	systemd-analyze verify "$T/exai-mirror.service" >"$T/sa" 2>&1 ||
+		fail "systemd-analyze verify exai-mirror.service: $(cat "$T/sa")"
+	# It only warns about an unknown or misspelt key: any word from it is a failure.
+	[ ! -s "$T/sa" ] || fail "systemd-analyze verify exai-mirror.service: $(cat "$T/sa")"
+fi
 grep -q "$P/share/exai/airgap-verifier/default.yaml" "$D/share/man/man1/airgap-verifier.1" ||
 	fail "airgap-verifier.1 does not name the installed rules"
 ! grep -rl '@EXAI_' "$D" >/dev/null || fail "unsubstituted template in $(grep -rl '@EXAI_' "$D" | head -1)"
