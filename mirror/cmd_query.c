@@ -9,9 +9,17 @@
  * (tenant, time) and (time). A pruned entry (payload deleted by retention) is shown as pruned,
  * never left out. --explain prints SQLite's query plan for the filters instead of rows.
  *
+ * --where FIELD=VALUE (at most WHERE_MAX, all must hold) compares a field of the stored payload:
+ * FIELD is "body" or "body.<key>[.<key>]..." or "attributes.<key>[...]" (keys of A-Z a-z 0-9 _ -),
+ * VALUE its value as text (a number as written in JSON, true/false as 1/0, a string unquoted).
+ * No index serves it: it is checked on each row the indexed filters select (json_extract on the
+ * payload), which --explain shows as the plan's scan or index search. A pruned entry cannot be
+ * compared and is shown (as pruned) among the rows the other filters select.
+ *
  * stats prints the entries per class and tenant, the counters (dropped:<class> for classes
  * never stored, refused:<reason>) and the last checkpoint.
  */
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,20 +34,25 @@
 #include "mir_cli.h"
 
 #define LIMIT_MAX 100000
+#define WHERE_MAX 8
+#define FIELD_MAX 128
 
 const char mir_query_help[] =
     "usage: exai-mirror query [--config FILE] [--class C] [--tenant X] [--since T] [--until T]\n"
-    "                         [--limit N] [--json] [--explain]\n"
+    "                         [--where FIELD=VALUE]... [--limit N] [--json] [--explain]\n"
     "\n"
     "Prints the matching entries oldest first (at most --limit, default 100, at most\n"
     "100000). T: unix seconds or YYYY-MM-DDTHH:MM:SSZ (--since inclusive, --until\n"
-    "exclusive). A pruned entry is shown as pruned. --explain prints the query plan.\n";
+    "exclusive). --where (up to 8, all must hold): FIELD is body, body.KEY[.KEY]... or\n"
+    "attributes.KEY[.KEY]..., VALUE its value as text; it is checked on the rows the\n"
+    "indexed filters (class, tenant, time) select, not served by an index. A pruned\n"
+    "entry is shown as pruned. --explain prints the query plan.\n";
 const char mir_stats_help[] =
     "usage: exai-mirror stats [--config FILE] [--json]\n"
     "\n"
     "Entries per class and tenant, refusals by reason, scrubber hits, the last checkpoint.\n";
 
-enum { O_CLASS = MIR_O_FIRST, O_TENANT, O_SINCE, O_UNTIL, O_LIMIT, O_EXPLAIN };
+enum { O_CLASS = MIR_O_FIRST, O_TENANT, O_SINCE, O_UNTIL, O_LIMIT, O_EXPLAIN, O_WHERE };
 
 static bool parse_time(const char *s, int64_t *out)
 {
@@ -73,20 +86,62 @@ typedef struct qargs {
 	int64_t since, until;
 	bool has_since, has_until, explain;
 	uint64_t limit;
+	size_t n_where;
+	char where_path[WHERE_MAX][FIELD_MAX + 2]; /* "$.body.op" */
+	const char *where_value[WHERE_MAX];
 } qargs;
 
 /* The SELECT for @a: only the filters given, so SQLite picks the index that serves them;
- * values are bound (?1 class, ?2 tenant, ?3 since, ?4 until, ?5 limit), never pasted. Ordered
- * by (time, idx), the order of every index's entries, so no sort is needed. */
+ * values are bound (?1 class, ?2 tenant, ?3 since, ?4 until, ?5 limit, then per --where its
+ * path and value), never pasted. Ordered by (time, idx), the order of every index's entries,
+ * so no sort is needed. */
 static void build_sql(const qargs *a, char *sql, size_t cap)
 {
-	snprintf(
+	size_t n = (size_t)snprintf(
 	    sql, cap,
-	    "%sSELECT idx, class, tenant, time, ingest_ms, payload FROM entries WHERE 1%s%s%s%s "
-	    "ORDER BY time, idx LIMIT ?5",
+	    "%sSELECT idx, class, tenant, time, ingest_ms, payload FROM entries WHERE 1%s%s%s%s",
 	    a->explain ? "EXPLAIN QUERY PLAN " : "", a->cls ? " AND class = ?1" : "",
 	    a->tenant ? " AND tenant = ?2" : "", a->has_since ? " AND time >= ?3" : "",
 	    a->has_until ? " AND time < ?4" : "");
+
+	for (size_t i = 0; i < a->n_where && n < cap; i++)
+		n += (size_t)snprintf(sql + n, cap - n,
+				      " AND (payload IS NULL OR CAST(json_extract(CAST(payload AS "
+				      "TEXT), ?%zu) AS TEXT) = ?%zu)",
+				      6 + 2 * i, 7 + 2 * i);
+	if (n < cap)
+		snprintf(sql + n, cap - n, " ORDER BY time, idx LIMIT ?5");
+}
+
+/* FIELD=VALUE into @a's next --where; a refusal names what is wrong. */
+static int add_where(const exai_cli_call *call, qargs *a, const char *v)
+{
+	const char *eq = strchr(v, '='), *k;
+	size_t flen = eq ? (size_t)(eq - v) : 0;
+	bool body, need_key = false;
+
+	if (a->n_where == WHERE_MAX)
+		return exai_cli_refuse(call, "at most %d --where", WHERE_MAX);
+	if (!eq || flen == 0 || flen > FIELD_MAX)
+		return exai_cli_refuse(
+		    call, "--where wants FIELD=VALUE (FIELD at most %d bytes), not '%s'", FIELD_MAX,
+		    v);
+	body = flen >= 4 && !strncmp(v, "body", 4) && (flen == 4 || v[4] == '.');
+	if (!body && !(flen > 11 && !strncmp(v, "attributes.", 11)))
+		return exai_cli_refuse(
+		    call, "--where field '%.*s': body, body.KEY... or attributes.KEY...", (int)flen,
+		    v);
+	for (k = v + (body ? 4 : 10); k < eq; k++) { /* (".KEY")*, each KEY not empty */
+		if (*k == '.' ? need_key : !(isalnum((unsigned char)*k) || *k == '_' || *k == '-'))
+			break;
+		need_key = *k == '.';
+	}
+	if (k < eq || need_key)
+		return exai_cli_refuse(call, "--where field '%.*s': keys are A-Z a-z 0-9 _ -",
+				       (int)flen, v);
+	snprintf(a->where_path[a->n_where], sizeof(a->where_path[0]), "$.%.*s", (int)flen, v);
+	a->where_value[a->n_where++] = eq + 1;
+	return 0;
 }
 
 static json_t *entry_json(sqlite3_stmt *st)
@@ -133,7 +188,7 @@ static exai_status run_query(sqlite3 *db, const qargs *a, exai_error *e)
 {
 	sqlite3_stmt *st = NULL;
 	json_t *list = a->c.json ? json_array() : NULL;
-	char sql[512];
+	char sql[2048];
 	exai_status rc;
 	bool row;
 
@@ -149,6 +204,10 @@ static exai_status run_query(sqlite3 *db, const qargs *a, exai_error *e)
 	if (a->has_until)
 		sqlite3_bind_int64(st, 4, a->until);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)a->limit);
+	for (size_t i = 0; i < a->n_where; i++) {
+		sqlite3_bind_text(st, (int)(6 + 2 * i), a->where_path[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, (int)(7 + 2 * i), a->where_value[i], -1, SQLITE_STATIC);
+	}
 	while (!(rc = exai_sqlite_step(st, "query", &row, e)) && row) {
 		if (a->explain)
 			printf("%s\n", (const char *)sqlite3_column_text(st, 3));
@@ -180,6 +239,8 @@ static int query_opt(const exai_cli_call *call, qargs *a, int id, const char *v)
 	case O_EXPLAIN:
 		a->explain = true;
 		return 0;
+	case O_WHERE:
+		return add_where(call, a, v);
 	case O_SINCE:
 	case O_UNTIL:
 		if (!parse_time(v, id == O_SINCE ? &a->since : &a->until))
@@ -207,6 +268,7 @@ static int parse_query(const exai_cli_call *call, int argc, char **argv, qargs *
 					    {"until", true, O_UNTIL},
 					    {"limit", true, O_LIMIT},
 					    {"explain", false, O_EXPLAIN},
+					    {"where", true, O_WHERE},
 					    {NULL, false, 0}};
 	exai_cli_parser p;
 	const char *v;
