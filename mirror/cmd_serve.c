@@ -1,8 +1,9 @@
 /*
  * cmd_serve: `exai-mirror serve [--config FILE]`, the daemon. Loads the config, opens (or
  * creates) the store, binds the socket, starts the writer and serves until SIGTERM or SIGINT,
- * then drains (every line read is stored and acked) and exits 0. SIGHUP is ignored for now
- * (reload is not built yet); SIGPIPE is ignored (replies use MSG_NOSIGNAL).
+ * then drains (every line read is stored and acked) and exits 0. SIGHUP reloads the tenant map
+ * (mir_config_reload: the rest needs a restart, and is named); SIGPIPE is ignored (replies use
+ * MSG_NOSIGNAL).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -63,10 +64,10 @@ static exai_status setup(serve_ctx *s, const char *path, exai_error *e)
 	if (rc)
 		return rc;
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	/* Blocked before the writer starts, so only the signalfd sees them. */
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 ||
 	    (s->sig_fd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)

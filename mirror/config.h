@@ -54,6 +54,13 @@ const char *mir_config_path(const char *flag);
 exai_status mir_config_load(const char *path, mir_config **out, exai_error *e) EXAI_WUR;
 void mir_config_free(mir_config *c);
 
+/* SIGHUP: loads @c's file again and takes what can change while serving: the tenant map
+ * (peers connecting afterwards are mapped by it; a connection keeps the tenant it got). Every
+ * other setting needs a restart: those that differ are named in @changed ("" if none). A file
+ * that does not load leaves @c as it was and returns its error. Call it only from the thread
+ * that maps peers (ingest). */
+exai_status mir_config_reload(mir_config *c, char *changed, size_t cap, exai_error *e) EXAI_WUR;
+
 /* The class named @name, or NULL (an unknown class is refused by the caller). */
 const mir_class *mir_config_class(const mir_config *c, const char *name);
 /* The tenant of a peer: a uid entry first, then a gid entry; NULL when unmapped. */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,7 +194,24 @@ static void drain_wake(int fd)
 	(void)!read(fd, &v, sizeof(v));
 }
 
-exai_status mir_ingest_run(const mir_config *c, mir_scrubber *s, mir_writer *w, int listen_fd,
+/* SIGHUP: the tenant map again from the config file (mir_config_reload); said on stderr. */
+static void serve_reload(mir_config *c)
+{
+	char changed[256];
+	exai_error e;
+
+	if (mir_config_reload(c, changed, sizeof(changed), &e)) {
+		fprintf(
+		    stderr,
+		    "exai-mirror serve: SIGHUP: nothing reloaded, the running config stays: %s\n",
+		    e.msg);
+		return;
+	}
+	fprintf(stderr, "exai-mirror serve: SIGHUP: reloaded the tenant map (%zu entries)%s%s\n",
+		c->ntenants, changed[0] ? "; not reloaded (restart to apply): " : "", changed);
+}
+
+exai_status mir_ingest_run(mir_config *c, mir_scrubber *s, mir_writer *w, int listen_fd,
 			   int wake_fd, int sig_fd, exai_error *e)
 {
 	static struct pollfd pf[3 + MIR_INGEST_CONNS];
@@ -225,8 +243,12 @@ exai_status mir_ingest_run(const mir_config *c, mir_scrubber *s, mir_writer *w, 
 		if (pf[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			(void)!read(sig_fd, &si, sizeof(si));
-			L->draining = true;
-			read_pending(L, s);
+			if (si.ssi_signo == SIGHUP) {
+				serve_reload(c);
+			} else {
+				L->draining = true;
+				read_pending(L, s);
+			}
 		}
 		if (pf[1].revents & POLLIN)
 			drain_wake(wake_fd);
