@@ -17,10 +17,12 @@
  * compared and is shown (as pruned) among the rows the other filters select.
  *
  * stats prints the entries per class and tenant, the counters (dropped:<class> for classes
- * never stored, refused:<reason>) and the last checkpoint.
+ * never stored, refused:<reason>, scrubbed:<kind>), the queue depth (the bytes that waited for
+ * the writer behind its last commit, a gauge it sets in that commit) and the last checkpoint.
  */
 #include <ctype.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,25 +36,29 @@
 #include "mir_cli.h"
 
 #define LIMIT_MAX 100000
+#define WAITING	  "queue:waiting_bytes"
 #define WHERE_MAX 8
 #define FIELD_MAX 128
 
 const char mir_query_help[] =
     "usage: exai-mirror query [--config FILE] [--class C] [--tenant X] [--since T] [--until T]\n"
     "                         [--where FIELD=VALUE]... [--limit N] [--json] [--explain]\n"
+    "                         [--follow]\n"
     "\n"
     "Prints the matching entries oldest first (at most --limit, default 100, at most\n"
     "100000). T: unix seconds or YYYY-MM-DDTHH:MM:SSZ (--since inclusive, --until\n"
     "exclusive). --where (up to 8, all must hold): FIELD is body, body.KEY[.KEY]... or\n"
     "attributes.KEY[.KEY]..., VALUE its value as text; it is checked on the rows the\n"
     "indexed filters (class, tenant, time) select, not served by an index. A pruned\n"
-    "entry is shown as pruned. --explain prints the query plan.\n";
+    "entry is shown as pruned. --explain prints the query plan. --follow: then prints\n"
+    "each matching entry as it is committed, until SIGINT (exit 0); with --json one\n"
+    "compact JSON object a line.\n";
 const char mir_stats_help[] =
     "usage: exai-mirror stats [--config FILE] [--json]\n"
     "\n"
     "Entries per class and tenant, refusals by reason, scrubber hits, the last checkpoint.\n";
 
-enum { O_CLASS = MIR_O_FIRST, O_TENANT, O_SINCE, O_UNTIL, O_LIMIT, O_EXPLAIN, O_WHERE };
+enum { O_CLASS = MIR_O_FIRST, O_TENANT, O_SINCE, O_UNTIL, O_LIMIT, O_EXPLAIN, O_WHERE, O_FOLLOW };
 
 static bool parse_time(const char *s, int64_t *out)
 {
@@ -86,6 +92,8 @@ typedef struct qargs {
 	int64_t since, until;
 	bool has_since, has_until, explain;
 	uint64_t limit;
+	bool follow;
+	int64_t after; /* with --follow, after the first round: only entries past this index */
 	size_t n_where;
 	char where_path[WHERE_MAX][FIELD_MAX + 2]; /* "$.body.op" */
 	const char *where_value[WHERE_MAX];
@@ -109,7 +117,9 @@ static void build_sql(const qargs *a, char *sql, size_t cap)
 				      " AND (payload IS NULL OR CAST(json_extract(CAST(payload AS "
 				      "TEXT), ?%zu) AS TEXT) = ?%zu)",
 				      6 + 2 * i, 7 + 2 * i);
-	if (n < cap)
+	if (n < cap && a->after >= 0) /* --follow: what was committed since, in log order */
+		snprintf(sql + n, cap - n, " AND idx > ?30 ORDER BY idx");
+	else if (n < cap)
 		snprintf(sql + n, cap - n, " ORDER BY time, idx LIMIT ?5");
 }
 
@@ -184,10 +194,29 @@ static void print_text(sqlite3_stmt *st)
 	json_decref(o);
 }
 
-static exai_status run_query(sqlite3 *db, const qargs *a, exai_error *e)
+/* One entry of --follow: a text line, or with --json one compact JSON line. */
+static void print_line(sqlite3_stmt *st, bool json)
+{
+	json_t *o;
+	char *txt;
+
+	if (!json) {
+		print_text(st);
+		return;
+	}
+	o = entry_json(st);
+	txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (txt)
+		printf("%s\n", txt);
+	free(txt);
+	json_decref(o);
+}
+
+/* Runs @a's query once; *@last gets the highest index printed (unchanged when none). */
+static exai_status run_query(sqlite3 *db, const qargs *a, int64_t *last, exai_error *e)
 {
 	sqlite3_stmt *st = NULL;
-	json_t *list = a->c.json ? json_array() : NULL;
+	json_t *list = a->c.json && !a->follow ? json_array() : NULL;
 	char sql[2048];
 	exai_status rc;
 	bool row;
@@ -208,14 +237,21 @@ static exai_status run_query(sqlite3 *db, const qargs *a, exai_error *e)
 		sqlite3_bind_text(st, (int)(6 + 2 * i), a->where_path[i], -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, (int)(7 + 2 * i), a->where_value[i], -1, SQLITE_STATIC);
 	}
+	if (a->after >= 0)
+		sqlite3_bind_int64(st, 30, a->after);
 	while (!(rc = exai_sqlite_step(st, "query", &row, e)) && row) {
+		if (sqlite3_column_int64(st, 0) > *last)
+			*last = sqlite3_column_int64(st, 0);
 		if (a->explain)
 			printf("%s\n", (const char *)sqlite3_column_text(st, 3));
 		else if (list)
 			json_array_append_new(list, entry_json(st));
+		else if (a->follow)
+			print_line(st, a->c.json);
 		else
 			print_text(st);
 	}
+	fflush(stdout);
 	if (!rc && list && !a->explain) {
 		exai_json_emit(json_pack("{s:b,s:o}", "ok", 1, "entries", list), stdout);
 		list = NULL;
@@ -241,6 +277,9 @@ static int query_opt(const exai_cli_call *call, qargs *a, int id, const char *v)
 		return 0;
 	case O_WHERE:
 		return add_where(call, a, v);
+	case O_FOLLOW:
+		a->follow = true;
+		return 0;
 	case O_SINCE:
 	case O_UNTIL:
 		if (!parse_time(v, id == O_SINCE ? &a->since : &a->until))
@@ -269,6 +308,7 @@ static int parse_query(const exai_cli_call *call, int argc, char **argv, qargs *
 					    {"limit", true, O_LIMIT},
 					    {"explain", false, O_EXPLAIN},
 					    {"where", true, O_WHERE},
+					    {"follow", false, O_FOLLOW},
 					    {NULL, false, 0}};
 	exai_cli_parser p;
 	const char *v;
@@ -279,12 +319,66 @@ static int parse_query(const exai_cli_call *call, int argc, char **argv, qargs *
 	while ((id = exai_cli_next(&p, &v)) != EXAI_CLI_END)
 		if ((ret = query_opt(call, a, id, v)))
 			return ret;
+	if (a->follow && a->explain)
+		return exai_cli_refuse(call, "--follow and --explain do not go together");
 	return 0;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* The log's highest index now (-1: empty). */
+static exai_status log_end(sqlite3 *db, int64_t *end, exai_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	exai_status rc = exai_sqlite_prepare(db, "SELECT coalesce(max(idx), -1) FROM entries",
+					     "log end", &st, e);
+	bool row = false;
+
+	if (!rc && !(rc = exai_sqlite_step(st, "log end", &row, e)) && row)
+		*end = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* --follow: the matching entries as usual, then, until SIGINT, each matching entry committed
+ * after them, in log order (polled every 200 ms on the read-only connection). The first round
+ * and the log's end are read in one read transaction, so nothing is missed or shown twice. */
+static exai_status follow(sqlite3 *db, qargs *a, exai_error *e)
+{
+	struct sigaction sa = {.sa_handler = on_sigint};
+	const struct timespec tick = {.tv_nsec = 200 * 1000 * 1000};
+	int64_t last = -1, end = -1;
+	exai_status rc;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	a->after = -1;
+	if ((rc = exai_sqlite_exec(db, "BEGIN", "follow", e)))
+		return rc;
+	if (!(rc = run_query(db, a, &last, e)))
+		rc = log_end(db, &end, e);
+	if (exai_sqlite_exec(db, "COMMIT", "follow", e) && !rc)
+		rc = EXAI_EIO;
+	a->after = end;
+	while (!rc && !interrupted) {
+		nanosleep(&tick, NULL);
+		if (!interrupted)
+			rc = run_query(db, a, &a->after, e);
+	}
+	return rc;
 }
 
 int mir_cmd_query(const exai_cli_call *call, int argc, char **argv)
 {
-	qargs a = {0};
+	qargs a = {.after = -1};
+	int64_t last = -1;
 	mir_config *cfg = NULL;
 	sqlite3 *db = NULL;
 	exai_error e;
@@ -294,7 +388,7 @@ int mir_cmd_query(const exai_cli_call *call, int argc, char **argv)
 		return exai_cli_exit(code);
 	if ((code = mir_open_store("query", a.c.config, a.c.json, &cfg, &db)))
 		return code;
-	if (run_query(db, &a, &e))
+	if (a.follow ? follow(db, &a, &e) : run_query(db, &a, &last, &e))
 		code = mir_report("query", &e, a.c.json, EXAI_EXIT_USAGE);
 	exai_sqlite_close(db);
 	mir_config_free(cfg);
@@ -337,6 +431,9 @@ static void print_stats(json_t *o)
 	    printf("  %-16s %-16s %lld\n", k, k2, (long long)json_integer_value(v2));
 	printf("last checkpoint:  size %lld\n",
 	       (long long)json_integer_value(json_object_get(o, "last_checkpoint")));
+	printf("queue depth:      %lld bytes waiting for the writer (at its last commit)\n",
+	       (long long)json_integer_value(
+		   json_object_get(json_object_get(o, "queue"), "waiting_bytes")));
 	printf("counters:\n");
 	json_object_foreach(json_object_get(o, "counters"), k, v)
 	    printf("  %-30s %lld\n", k, (long long)json_integer_value(v));
@@ -351,6 +448,7 @@ int mir_cmd_stats(const exai_cli_call *call, int argc, char **argv)
 	sqlite3 *db = NULL;
 	const char *v;
 	json_t *o = NULL, *byc = json_object(), *ctr = json_object(), *tot = json_object();
+	json_int_t wait_b;
 	exai_error e;
 	int id, code = EXAI_EXIT_OK;
 
@@ -377,9 +475,13 @@ int mir_cmd_stats(const exai_cli_call *call, int argc, char **argv)
 		code = mir_report("stats", &e, c.json, EXAI_EXIT_USAGE);
 		goto out;
 	}
-	o = json_pack("{s:b,s:O,s:O,s:O,s:O}", "ok", 1, "entries", json_object_get(tot, "entries"),
-		      "by_class", byc, "counters", ctr, "last_checkpoint",
-		      json_object_get(tot, "size"));
+	/* The queue depth is a gauge the writer sets at each commit, not a counter. */
+	wait_b = json_integer_value(json_object_get(ctr, WAITING));
+	json_object_del(ctr, WAITING);
+	o = json_pack("{s:b,s:O,s:O,s:O,s:O,s:{s:I}}", "ok", 1, "entries",
+		      json_object_get(tot, "entries"), "by_class", byc, "counters", ctr,
+		      "last_checkpoint", json_object_get(tot, "size"), "queue", "waiting_bytes",
+		      (json_int_t)wait_b);
 	if (c.json)
 		exai_json_emit(json_incref(o), stdout);
 	else

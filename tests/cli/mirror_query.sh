@@ -82,8 +82,15 @@ jq -e '.entries == 5 and .by_class.audit.system == 2 and .by_class.telemetry.sys
 	and .by_class.telemetry.grouped == 1 and .counters["dropped:prompt"] == 1
 	and .counters["refused:unknown_class"] == 1 and .last_checkpoint == 5' "$T/out" >/dev/null ||
 	fail "stats: $(cat "$T/out")"
+# Queue depth: a gauge the writer sets in each commit (the bytes still queued behind it); the
+# daemon has drained, so the last one is 0; stats shows it apart from the counters.
+[ "$(q "SELECT value FROM counters WHERE name = 'queue:waiting_bytes'")" = 0 ] ||
+	fail "the writer did not record the queue depth: $(q 'SELECT * FROM counters')"
+jq -e '.queue.waiting_bytes == 0 and (.counters | has("queue:waiting_bytes") | not)' "$T/out" \
+	>/dev/null || fail "stats queue: $(cat "$T/out")"
 expect_rc 0 M stats
 expect_contains "$T/out" "last checkpoint:  size 5"
+expect_contains "$T/out" "queue depth:      0 bytes waiting for the writer"
 ok "stats: entries per class and tenant, drops and refusals by reason, the last checkpoint"
 
 expect_rc 2 M query --limit 0
