@@ -150,7 +150,8 @@ static exai_status load_socket(exai_yaml *y, exai_ynode *root, mir_config *c, ex
 
 static exai_status load_limits(exai_yaml *y, exai_ynode *root, mir_config *c, exai_error *e)
 {
-	static const char *const keys[] = {"max_line_bytes", "max_batch", "queue_bytes", NULL};
+	static const char *const keys[] = {"max_line_bytes", "max_batch", "queue_bytes",
+					   "min_free_bytes", NULL};
 	exai_ynode *m = exai_yaml_get(y, root, "limits");
 	exai_status rc;
 
@@ -160,7 +161,9 @@ static exai_status load_limits(exai_yaml *y, exai_ynode *root, mir_config *c, ex
 	    (rc = exai_yaml_check_keys(y, m, keys, e)) ||
 	    (rc = exai_yaml_get_u64(y, m, "max_line_bytes", false, 256, 1u << 20, &c->max_line,
 				    e)) ||
-	    (rc = exai_yaml_get_u64(y, m, "max_batch", false, 1, 65536, &c->max_batch, e)))
+	    (rc = exai_yaml_get_u64(y, m, "max_batch", false, 1, 65536, &c->max_batch, e)) ||
+	    (rc = exai_yaml_get_u64(y, m, "min_free_bytes", false, 0, (uint64_t)1 << 50,
+				    &c->min_free_bytes, e)))
 		return rc;
 	return exai_yaml_get_u64(y, m, "queue_bytes", false, 1u << 16, (uint64_t)1 << 34,
 				 &c->queue_bytes, e);
@@ -298,6 +301,7 @@ exai_status mir_config_load(const char *path, mir_config **out, exai_error *e)
 	c->max_line = 65536;
 	c->max_batch = 512;
 	c->queue_bytes = 64u << 20;
+	c->min_free_bytes = 64u << 20;
 	c->checkpoint_ms = 1000;
 	c->retention_check_s = 3600;
 	if ((rc = exai_yaml_load_file(path, CONFIG_MAX_BYTES, EXAI_YAML_STRICT, &y, e)) ||
@@ -332,7 +336,8 @@ static void list_changed(const mir_config *a, const mir_config *b, char *out, si
 	    {"socket",
 	     str_differs(a->socket_path, b->socket_path) || a->socket_mode != b->socket_mode},
 	    {"limits", a->max_line != b->max_line || a->max_batch != b->max_batch ||
-			   a->queue_bytes != b->queue_bytes},
+			   a->queue_bytes != b->queue_bytes ||
+			   a->min_free_bytes != b->min_free_bytes},
 	    {"classes", a->nclasses != b->nclasses ||
 			    memcmp(a->classes, b->classes, a->nclasses * sizeof(a->classes[0]))},
 	    {"checkpoint_interval_ms", a->checkpoint_ms != b->checkpoint_ms},

@@ -35,10 +35,11 @@ typedef struct mir_config {
 	char *origin;	 /* the checkpoint origin line, also the key name */
 	char *socket_path;
 	mode_t socket_mode;
-	uint64_t max_line;	    /* bytes of one record line, newline excluded */
-	uint64_t max_batch;	    /* lines per batch (one ack each) */
-	uint64_t queue_bytes;	    /* bytes queued for the writer before reading stops */
-	uint64_t checkpoint_ms;	    /* how often a checkpoint is signed while entries arrive */
+	uint64_t max_line;	 /* bytes of one record line, newline excluded */
+	uint64_t max_batch;	 /* lines per batch (one ack each) */
+	uint64_t queue_bytes;	 /* bytes queued for the writer before reading stops */
+	uint64_t min_free_bytes; /* free disk under state_dir below which reading stops (0: off) */
+	uint64_t checkpoint_ms;	 /* how often a checkpoint is signed while entries arrive */
 	uint64_t retention_check_s; /* how often the pruning run looks for expired payloads */
 	mir_class classes[MIR_MAX_CLASSES];
 	size_t nclasses;

@@ -97,6 +97,9 @@ static exai_status count_batch(mir_writer *w, const mir_batch *b, exai_error *e)
 			if ((rc = mir_store_count(w->store, name, (int64_t)b->scrubbed[i], e)))
 				return rc;
 		}
+	if (b->disk_waits &&
+	    (rc = mir_store_count(w->store, "backpressure:disk", (int64_t)b->disk_waits, e)))
+		return rc;
 	for (size_t i = 0; i < w->cfg->nclasses; i++)
 		if (b->dropped[i]) {
 			snprintf(name, sizeof(name), "dropped:%s", w->cfg->classes[i].name);

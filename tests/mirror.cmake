@@ -21,3 +21,5 @@ exai_cli_test(scrub_pack_sync cli/scrub_pack_sync.sh)
 # SIGHUP: the tenant map reloads; restart-only settings are named; a broken file changes nothing.
 exai_cli_test(mirror_reload cli/mirror_reload.sh)
 exai_cli_test(mirror_follow cli/mirror_follow.sh)
+# The free-disk watermark: reading stops (the client waits), resumes, and the stop is counted.
+exai_cli_test(mirror_disk cli/mirror_disk.sh)
