@@ -167,6 +167,8 @@ typedef struct upd_outbox_item {
 exai_status upd_state_outbox(upd_state *s, size_t max, upd_outbox_item **out, size_t *n,
 			     exai_error *e) EXAI_WUR;
 exai_status upd_state_outbox_delete(upd_state *s, int64_t upto_id, exai_error *e) EXAI_WUR;
+/* Deletes the one outbox event @id (none there: not an error). */
+exai_status upd_state_outbox_delete_one(upd_state *s, int64_t id, exai_error *e) EXAI_WUR;
 void upd_outbox_free(upd_outbox_item *items, size_t n);
 
 /* Per-file records of the tree at (@type, @name, @loc): replaced by a finished @l; deleted;

@@ -431,6 +431,15 @@ exai_status upd_state_outbox_delete(upd_state *s, int64_t upto_id, exai_error *e
 	return rc ? rc : upd_db_run(s, st, e);
 }
 
+exai_status upd_state_outbox_delete_one(upd_state *s, int64_t id, exai_error *e)
+{
+	sqlite3_stmt *st;
+	exai_status rc =
+	    upd_db_prep(s, &st, e, "DELETE FROM outbox WHERE id = ?", "i", (uint64_t)id);
+
+	return rc ? rc : upd_db_run(s, st, e);
+}
+
 void upd_outbox_free(upd_outbox_item *items, size_t n)
 {
 	for (size_t i = 0; items && i < n; i++)

@@ -4,7 +4,6 @@
  * the verifier key in signed-note vkey form at --vkey (default: log_key with ".key" replaced
  * by ".vkey", or ".vkey" appended), then prints the vkey line.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,52 +14,49 @@
 #include "mir_cli.h"
 #include "note.h"
 
-static const char keygen_usage[] =
-    "usage: exai-mirror keygen [--config FILE] [--vkey FILE]\n"
-    "  Makes the log key (the config's log_key) and its verifier key (vkey).\n";
+const char mir_keygen_help[] =
+    "usage: exai-mirror keygen [--config FILE] [--vkey FILE] [--json]\n"
+    "\n"
+    "Makes the log key (the config's log_key, 0600, never over an existing file) and its\n"
+    "verifier key in signed-note vkey form (--vkey, default: log_key with .key replaced\n"
+    "by .vkey). --json: errors as a JSON document on stdout.\n";
 
-int mir_cmd_keygen(int argc, char **argv)
+enum { O_VKEY = MIR_O_FIRST };
+
+int mir_cmd_keygen(const exai_cli_call *call, int argc, char **argv)
 {
-	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-					     {"vkey", required_argument, NULL, 'v'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	const char *config = NULL, *vkey = NULL;
+	static const exai_cli_opt opts[] = {
+	    MIR_GLOBAL_OPTS, {"vkey", true, O_VKEY}, {NULL, false, 0}};
+	const char *vkey = NULL, *v;
 	char *vpath = NULL;
 	mir_config *cfg = NULL;
+	mir_common c = {0};
+	exai_cli_parser p;
 	mir_vkey vk;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	exai_error e;
-	int c, code = EXAI_EXIT_OK;
+	int id, code = EXAI_EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'v':
-			vkey = optarg;
-			break;
-		case 'h':
-			fputs(keygen_usage, stdout);
-			return EXAI_EXIT_OK;
-		default:
-			return mir_bad_option("keygen", argv);
-		}
+	exai_cli_parser_init(&p, call, opts, argc, argv, 0);
+	while ((id = exai_cli_next(&p, &v)) != EXAI_CLI_END) {
+		if (id == EXAI_CLI_ARG)
+			return exai_cli_refuse(call, "unexpected argument '%s'", v);
+		if (id == O_VKEY)
+			vkey = v;
+		else if (!mir_common_opt(&c, id, v))
+			return exai_cli_exit(id);
 	}
-	if (optind < argc)
-		return mir_usage_error("keygen", "unexpected argument '%s'", argv[optind]);
-	if (mir_config_load(mir_config_path(config), &cfg, &e) ||
+	if (mir_config_load(mir_config_path(c.config), &cfg, &e) ||
 	    (!(vpath = mir_vkey_path(cfg, vkey)) &&
 	     exai_error_set(&e, EXAI_ENOMEM, "out of memory")) ||
 	    mir_key_generate(cfg->origin, cfg->log_key, vpath, &e) ||
 	    mir_vkey_load(vpath, &vk, &e)) {
-		code = mir_report("keygen", &e, false, EXAI_EXIT_USAGE);
+		code = mir_report("keygen", &e, c.json, EXAI_EXIT_USAGE);
 		goto out;
 	}
 	if (exai_file_read_bounded(vpath, 1024, &buf, &len, &e)) {
-		code = mir_report("keygen", &e, false, EXAI_EXIT_USAGE);
+		code = mir_report("keygen", &e, c.json, EXAI_EXIT_USAGE);
 		goto out;
 	}
 	printf("log key:      %s\nverifier key: %s\n%s", cfg->log_key, vpath, (const char *)buf);

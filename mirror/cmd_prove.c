@@ -22,7 +22,6 @@
  *   <the checkpoint of size B>
  * A and B must be sizes of checkpoints the log signed.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +35,16 @@
 #include "store.h"
 #include "tree.h"
 
-static const char prove_usage[] =
-    "usage: exai-mirror prove [--config FILE] --index N [--size S]\n"
-    "       exai-mirror prove [--config FILE] --from A --to B\n"
-    "  Prints an inclusion proof of entry N in the checkpoint of size S (default: the latest),\n"
-    "  or a consistency proof between the checkpoints of sizes A and B.\n";
+const char mir_prove_help[] =
+    "usage: exai-mirror prove [--config FILE] [--json] --index N [--size S]\n"
+    "       exai-mirror prove [--config FILE] [--json] --from A --to B\n"
+    "\n"
+    "Prints an inclusion proof of entry N in the checkpoint of size S (default: the latest),\n"
+    "or a consistency proof between the checkpoints of sizes A and B. --json: errors as a\n"
+    "JSON document on stdout (the proof itself is text).\n";
+
+/* The numeric options' ids, in the order of prove's v[] and set[]. */
+enum { O_INDEX = MIR_O_FIRST, O_SIZE, O_FROM, O_TO };
 
 /* The checkpoint of @size (0: the latest): *size, root, note (malloc'ed). */
 static exai_status get_checkpoint(sqlite3 *db, uint64_t *size, mir_hash root, char **note,
@@ -218,49 +222,41 @@ static bool num_arg(const char *s, uint64_t *out)
 	return exai_parse_u64_canon(s, out) && *out < ((uint64_t)1 << 62);
 }
 
-int mir_cmd_prove(int argc, char **argv)
+int mir_cmd_prove(const exai_cli_call *call, int argc, char **argv)
 {
-	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-					     {"index", required_argument, NULL, 'i'},
-					     {"size", required_argument, NULL, 's'},
-					     {"from", required_argument, NULL, 'f'},
-					     {"to", required_argument, NULL, 't'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	const char *config = NULL;
+	static const exai_cli_opt opts[] = {MIR_GLOBAL_OPTS,	    {"index", true, O_INDEX},
+					    {"size", true, O_SIZE}, {"from", true, O_FROM},
+					    {"to", true, O_TO},	    {NULL, false, 0}};
 	uint64_t v[4] = {0};
 	bool set[4] = {false};
 	mir_config *cfg = NULL;
+	mir_common c = {0};
+	exai_cli_parser p;
 	sqlite3 *db = NULL;
+	const char *val;
 	exai_error e;
-	int c, code;
+	int id, code;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		const char *which = "isft";
-		const char *p = c ? strchr(which, c) : NULL;
-		if (c == 'c') {
-			config = optarg;
-		} else if (c == 'h') {
-			fputs(prove_usage, stdout);
-			return EXAI_EXIT_OK;
-		} else if (p) {
-			if (!num_arg(optarg, &v[p - which]))
-				return mir_usage_error("prove", "'%s' is not a number", optarg);
-			set[p - which] = true;
-		} else {
-			return mir_bad_option("prove", argv);
+	exai_cli_parser_init(&p, call, opts, argc, argv, 0);
+	while ((id = exai_cli_next(&p, &val)) != EXAI_CLI_END) {
+		if (id == EXAI_CLI_ARG)
+			return exai_cli_refuse(call, "unexpected argument '%s'", val);
+		if (id >= O_INDEX && id <= O_TO) {
+			if (!num_arg(val, &v[id - O_INDEX]))
+				return exai_cli_refuse(call, "'%s' is not a number", val);
+			set[id - O_INDEX] = true;
+		} else if (!mir_common_opt(&c, id, val)) {
+			return exai_cli_exit(id);
 		}
 	}
-	if (optind < argc)
-		return mir_usage_error("prove", "unexpected argument '%s'", argv[optind]);
 	if (!(set[0] && !set[2] && !set[3]) && !(!set[0] && !set[1] && set[2] && set[3]))
-		return mir_usage_error("prove", "give --index N [--size S], or --from A --to B");
+		return exai_cli_refuse(call, "give --index N [--size S], or --from A --to B");
 	if (set[1] && v[1] == 0)
-		return mir_usage_error("prove", "--size must be at least 1");
-	if ((code = mir_open_store("prove", config, false, &cfg, &db)))
+		return exai_cli_refuse(call, "--size must be at least 1");
+	if ((code = mir_open_store("prove", c.config, c.json, &cfg, &db)))
 		return code;
 	if (set[0] ? inclusion(db, v[0], v[1], &e) : consistency(db, v[2], v[3], &e))
-		code = mir_report("prove", &e, false, e.code == EXAI_EINVAL ? 2 : 1);
+		code = mir_report("prove", &e, c.json, e.code == EXAI_EINVAL ? 2 : 1);
 	exai_sqlite_close(db);
 	mir_config_free(cfg);
 	return code;

@@ -1,10 +1,10 @@
 /*
  * cmd_serve: `exai-mirror serve [--config FILE]`, the daemon. Loads the config, opens (or
  * creates) the store, binds the socket, starts the writer and serves until SIGTERM or SIGINT,
- * then drains (every line read is stored and acked) and exits 0. SIGHUP is ignored for now
- * (reload is not built yet); SIGPIPE is ignored (replies use MSG_NOSIGNAL).
+ * then drains (every line read is stored and acked) and exits 0. SIGHUP reloads the tenant map
+ * (mir_config_reload: the rest needs a restart, and is named); SIGPIPE is ignored (replies use
+ * MSG_NOSIGNAL).
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +22,12 @@
 #include "store.h"
 #include "writer.h"
 
-static const char serve_usage[] =
-    "usage: exai-mirror serve [--config FILE]\n"
-    "  Serves the ingest socket named by the config (default /etc/exai/mirror.yaml, or\n"
-    "  $EXAI_MIRROR_CONFIG) until SIGTERM, then drains and exits 0.\n";
+const char mir_serve_help[] =
+    "usage: exai-mirror serve [--config FILE] [--json]\n"
+    "\n"
+    "Serves the ingest socket named by the config (default /etc/exai/mirror.yaml, or\n"
+    "$EXAI_MIRROR_CONFIG) until SIGTERM, then drains and exits 0. --json: setup errors\n"
+    "as a JSON document on stdout.\n";
 
 typedef struct serve_ctx {
 	mir_config *cfg;
@@ -62,10 +64,10 @@ static exai_status setup(serve_ctx *s, const char *path, exai_error *e)
 	if (rc)
 		return rc;
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	/* Blocked before the writer starts, so only the signalfd sees them. */
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 ||
 	    (s->sig_fd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
@@ -98,31 +100,25 @@ static void teardown(serve_ctx *s)
 	mir_config_free(s->cfg);
 }
 
-int mir_cmd_serve(int argc, char **argv)
+int mir_cmd_serve(const exai_cli_call *call, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {0}};
+	static const exai_cli_opt opts[] = {MIR_GLOBAL_OPTS, {NULL, false, 0}};
 	serve_ctx s = {.sig_fd = -1, .wake_fd = -1, .listen_fd = -1};
-	const char *config = NULL;
+	mir_common c = {0};
+	exai_cli_parser p;
+	const char *v;
 	exai_error e;
-	int c, code = EXAI_EXIT_OK;
+	int id, code = EXAI_EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'h':
-			fputs(serve_usage, stdout);
-			return EXAI_EXIT_OK;
-		default:
-			return mir_bad_option("serve", argv);
-		}
+	exai_cli_parser_init(&p, call, opts, argc, argv, 0);
+	while ((id = exai_cli_next(&p, &v)) != EXAI_CLI_END) {
+		if (id == EXAI_CLI_ARG)
+			return exai_cli_refuse(call, "unexpected argument '%s'", v);
+		if (!mir_common_opt(&c, id, v))
+			return exai_cli_exit(id);
 	}
-	if (optind < argc)
-		return mir_usage_error("serve", "unexpected argument '%s'", argv[optind]);
-	if (setup(&s, mir_config_path(config), &e)) {
-		code = mir_report("serve", &e, false, mir_exit_code(&e));
+	if (setup(&s, mir_config_path(c.config), &e)) {
+		code = mir_report("serve", &e, c.json, mir_exit_code(&e));
 		goto out;
 	}
 	fprintf(stderr, "exai-mirror serve: listening on %s\n", s.cfg->socket_path);

@@ -11,7 +11,6 @@
  *     the recomputed root of that many entries.
  * Exit 0 when all holds, 1 with the list of problems otherwise.
  */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +28,13 @@
 
 #define SHOW_MAX 50
 
-static const char verify_usage[] =
+const char mir_verify_help[] =
     "usage: exai-mirror verify [--config FILE] [--vkey FILE] [--json]\n"
-    "  Recomputes the log from the stored entries and checks every node and checkpoint.\n";
+    "\n"
+    "Recomputes the log from the stored entries and checks every node and checkpoint;\n"
+    "names the index of every altered, inserted, removed or reordered entry (exit 1).\n";
+
+enum { O_VKEY = MIR_O_FIRST };
 
 typedef struct vctx {
 	sqlite3 *db;
@@ -323,35 +326,30 @@ static int report(vctx *v)
 	return v->problems ? EXAI_EXIT_FAIL : EXAI_EXIT_OK;
 }
 
-int mir_cmd_verify(int argc, char **argv)
+int mir_cmd_verify(const exai_cli_call *call, int argc, char **argv)
 {
-	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-					     {"vkey", required_argument, NULL, 'v'},
-					     {"json", no_argument, NULL, 'j'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	const char *config = NULL, *vkey = NULL;
+	static const exai_cli_opt opts[] = {
+	    MIR_GLOBAL_OPTS, {"vkey", true, O_VKEY}, {NULL, false, 0}};
+	const char *vkey = NULL, *val;
 	char *vpath = NULL;
 	mir_config *cfg = NULL;
+	mir_common c = {0};
+	exai_cli_parser p;
 	vctx v = {0};
 	exai_error e;
-	int c, code;
+	int id, code;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'c')
-			config = optarg;
-		else if (c == 'v')
-			vkey = optarg;
-		else if (c == 'j')
-			v.json = true;
-		else if (c == 'h')
-			return fputs(verify_usage, stdout), EXAI_EXIT_OK;
-		else
-			return mir_bad_option("verify", argv);
+	exai_cli_parser_init(&p, call, opts, argc, argv, 0);
+	while ((id = exai_cli_next(&p, &val)) != EXAI_CLI_END) {
+		if (id == EXAI_CLI_ARG)
+			return exai_cli_refuse(call, "unexpected argument '%s'", val);
+		if (id == O_VKEY)
+			vkey = val;
+		else if (!mir_common_opt(&c, id, val))
+			return exai_cli_exit(id);
 	}
-	if (optind < argc)
-		return mir_usage_error("verify", "unexpected argument '%s'", argv[optind]);
-	if ((code = mir_open_store("verify", config, v.json, &cfg, &v.db)))
+	v.json = c.json;
+	if ((code = mir_open_store("verify", c.config, v.json, &cfg, &v.db)))
 		return code;
 	v.list = json_array();
 	if (!(vpath = mir_vkey_path(cfg, vkey)) || !v.list) {

@@ -150,7 +150,8 @@ static exai_status load_socket(exai_yaml *y, exai_ynode *root, mir_config *c, ex
 
 static exai_status load_limits(exai_yaml *y, exai_ynode *root, mir_config *c, exai_error *e)
 {
-	static const char *const keys[] = {"max_line_bytes", "max_batch", "queue_bytes", NULL};
+	static const char *const keys[] = {"max_line_bytes", "max_batch", "queue_bytes",
+					   "min_free_bytes", NULL};
 	exai_ynode *m = exai_yaml_get(y, root, "limits");
 	exai_status rc;
 
@@ -160,7 +161,9 @@ static exai_status load_limits(exai_yaml *y, exai_ynode *root, mir_config *c, ex
 	    (rc = exai_yaml_check_keys(y, m, keys, e)) ||
 	    (rc = exai_yaml_get_u64(y, m, "max_line_bytes", false, 256, 1u << 20, &c->max_line,
 				    e)) ||
-	    (rc = exai_yaml_get_u64(y, m, "max_batch", false, 1, 65536, &c->max_batch, e)))
+	    (rc = exai_yaml_get_u64(y, m, "max_batch", false, 1, 65536, &c->max_batch, e)) ||
+	    (rc = exai_yaml_get_u64(y, m, "min_free_bytes", false, 0, (uint64_t)1 << 50,
+				    &c->min_free_bytes, e)))
 		return rc;
 	return exai_yaml_get_u64(y, m, "queue_bytes", false, 1u << 16, (uint64_t)1 << 34,
 				 &c->queue_bytes, e);
@@ -298,6 +301,7 @@ exai_status mir_config_load(const char *path, mir_config **out, exai_error *e)
 	c->max_line = 65536;
 	c->max_batch = 512;
 	c->queue_bytes = 64u << 20;
+	c->min_free_bytes = 64u << 20;
 	c->checkpoint_ms = 1000;
 	c->retention_check_s = 3600;
 	if ((rc = exai_yaml_load_file(path, CONFIG_MAX_BYTES, EXAI_YAML_STRICT, &y, e)) ||
@@ -311,5 +315,53 @@ exai_status mir_config_load(const char *path, mir_config **out, exai_error *e)
 	}
 	exai_yaml_free(y);
 	*out = c;
+	return EXAI_OK;
+}
+
+static bool str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b));
+}
+
+/* The names of the settings that differ between @a and @b, except the tenants. */
+static void list_changed(const mir_config *a, const mir_config *b, char *out, size_t cap)
+{
+	const struct {
+		const char *name;
+		bool differs;
+	} f[] = {
+	    {"state_dir", str_differs(a->state_dir, b->state_dir)},
+	    {"log_key", str_differs(a->log_key, b->log_key)},
+	    {"origin", str_differs(a->origin, b->origin)},
+	    {"socket",
+	     str_differs(a->socket_path, b->socket_path) || a->socket_mode != b->socket_mode},
+	    {"limits", a->max_line != b->max_line || a->max_batch != b->max_batch ||
+			   a->queue_bytes != b->queue_bytes ||
+			   a->min_free_bytes != b->min_free_bytes},
+	    {"classes", a->nclasses != b->nclasses ||
+			    memcmp(a->classes, b->classes, a->nclasses * sizeof(a->classes[0]))},
+	    {"checkpoint_interval_ms", a->checkpoint_ms != b->checkpoint_ms},
+	    {"retention_check_s", a->retention_check_s != b->retention_check_s},
+	};
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]) && n < cap; i++)
+		if (f[i].differs)
+			n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? ", " : "", f[i].name);
+}
+
+exai_status mir_config_reload(mir_config *c, char *changed, size_t cap, exai_error *e)
+{
+	mir_config *n = NULL;
+	exai_status rc;
+
+	changed[0] = '\0';
+	if ((rc = mir_config_load(c->path, &n, e)))
+		return rc;
+	list_changed(c, n, changed, cap);
+	memcpy(c->tenants, n->tenants, sizeof(c->tenants));
+	c->ntenants = n->ntenants;
+	mir_config_free(n);
 	return EXAI_OK;
 }

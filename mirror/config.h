@@ -35,10 +35,11 @@ typedef struct mir_config {
 	char *origin;	 /* the checkpoint origin line, also the key name */
 	char *socket_path;
 	mode_t socket_mode;
-	uint64_t max_line;	    /* bytes of one record line, newline excluded */
-	uint64_t max_batch;	    /* lines per batch (one ack each) */
-	uint64_t queue_bytes;	    /* bytes queued for the writer before reading stops */
-	uint64_t checkpoint_ms;	    /* how often a checkpoint is signed while entries arrive */
+	uint64_t max_line;	 /* bytes of one record line, newline excluded */
+	uint64_t max_batch;	 /* lines per batch (one ack each) */
+	uint64_t queue_bytes;	 /* bytes queued for the writer before reading stops */
+	uint64_t min_free_bytes; /* free disk under state_dir below which reading stops (0: off) */
+	uint64_t checkpoint_ms;	 /* how often a checkpoint is signed while entries arrive */
 	uint64_t retention_check_s; /* how often the pruning run looks for expired payloads */
 	mir_class classes[MIR_MAX_CLASSES];
 	size_t nclasses;
@@ -53,6 +54,13 @@ const char *mir_config_path(const char *flag);
  * "config: <file>:<line>:<col>: <what>" (EXAI_ENOMEM aside). */
 exai_status mir_config_load(const char *path, mir_config **out, exai_error *e) EXAI_WUR;
 void mir_config_free(mir_config *c);
+
+/* SIGHUP: loads @c's file again and takes what can change while serving: the tenant map
+ * (peers connecting afterwards are mapped by it; a connection keeps the tenant it got). Every
+ * other setting needs a restart: those that differ are named in @changed ("" if none). A file
+ * that does not load leaves @c as it was and returns its error. Call it only from the thread
+ * that maps peers (ingest). */
+exai_status mir_config_reload(mir_config *c, char *changed, size_t cap, exai_error *e) EXAI_WUR;
 
 /* The class named @name, or NULL (an unknown class is refused by the caller). */
 const mir_class *mir_config_class(const mir_config *c, const char *name);

@@ -10,13 +10,17 @@
 #include <errno.h>
 #include <jansson.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -57,6 +61,9 @@ typedef struct loop {
 	size_t nconns;
 	uint64_t next_id;
 	bool draining;
+	bool disk_low;	      /* free disk under min_free_bytes: nothing is read */
+	int64_t disk_next_ms; /* when to look at the free space again */
+	uint64_t disk_waits;  /* times reading stopped for it, not yet counted in the store */
 } loop;
 
 static mir_conn *find_conn(loop *L, uint64_t id)
@@ -142,10 +149,65 @@ static void settle_done(loop *L)
 	}
 }
 
+/* Free bytes under state_dir for an unprivileged writer (test builds: the number in the file
+ * $EXAI_MIRROR_TEST_FREE_FILE, so a test can fill and free the disk). UINT64_MAX if unknown. */
+static uint64_t free_bytes(const mir_config *c)
+{
+	struct statvfs sv;
+#ifdef EXAI_TESTING
+	const char *f = getenv("EXAI_MIRROR_TEST_FREE_FILE");
+	FILE *fp = f ? fopen(f, "r") : NULL;
+	unsigned long long v = UINT64_MAX;
+	if (fp) {
+		if (fscanf(fp, "%llu", &v) != 1)
+			v = UINT64_MAX;
+		fclose(fp);
+		return (uint64_t)v;
+	}
+#endif
+	if (statvfs(c->state_dir, &sv) != 0)
+		return UINT64_MAX; /* the writer's own errors say what is wrong with the disk */
+	return (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+}
+
+/* The free-disk watermark, looked at every 200 ms: under it nothing is read (backpressure;
+ * clients wait in their send). Each stop is counted as backpressure:disk once reading resumes
+ * (a counters-only batch: nothing is committed while the disk is low). */
+static void check_disk(loop *L)
+{
+	struct timespec ts;
+	int64_t now;
+	bool low;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (L->cfg->min_free_bytes == 0 || now < L->disk_next_ms)
+		return;
+	L->disk_next_ms = now + 200;
+	low = free_bytes(L->cfg) < L->cfg->min_free_bytes;
+	if (low && !L->disk_low) {
+		L->disk_waits++;
+		fprintf(stderr,
+			"exai-mirror serve: free disk under %s is below min_free_bytes (%llu): not "
+			"reading\n",
+			L->cfg->state_dir, (unsigned long long)L->cfg->min_free_bytes);
+	} else if (!low && L->disk_low) {
+		mir_batch *b = mir_batch_new(0, NULL);
+		fprintf(stderr,
+			"exai-mirror serve: free disk above min_free_bytes again: reading\n");
+		if (b) {
+			b->disk_waits = L->disk_waits;
+			L->disk_waits = 0;
+			mir_writer_submit(L->w, b);
+		}
+	}
+	L->disk_low = low;
+}
+
 static bool may_read(loop *L, const mir_conn *k)
 {
-	return !L->draining && !k->eof && !k->dead && k->inflight < MIR_INGEST_INFLIGHT &&
-	       k->out_len < MIR_INGEST_OUT_MAX &&
+	return !L->draining && !L->disk_low && !k->eof && !k->dead &&
+	       k->inflight < MIR_INGEST_INFLIGHT && k->out_len < MIR_INGEST_OUT_MAX &&
 	       mir_writer_queued_bytes(L->w) < L->cfg->queue_bytes;
 }
 
@@ -193,7 +255,24 @@ static void drain_wake(int fd)
 	(void)!read(fd, &v, sizeof(v));
 }
 
-exai_status mir_ingest_run(const mir_config *c, mir_scrubber *s, mir_writer *w, int listen_fd,
+/* SIGHUP: the tenant map again from the config file (mir_config_reload); said on stderr. */
+static void serve_reload(mir_config *c)
+{
+	char changed[256];
+	exai_error e;
+
+	if (mir_config_reload(c, changed, sizeof(changed), &e)) {
+		fprintf(
+		    stderr,
+		    "exai-mirror serve: SIGHUP: nothing reloaded, the running config stays: %s\n",
+		    e.msg);
+		return;
+	}
+	fprintf(stderr, "exai-mirror serve: SIGHUP: reloaded the tenant map (%zu entries)%s%s\n",
+		c->ntenants, changed[0] ? "; not reloaded (restart to apply): " : "", changed);
+}
+
+exai_status mir_ingest_run(mir_config *c, mir_scrubber *s, mir_writer *w, int listen_fd,
 			   int wake_fd, int sig_fd, exai_error *e)
 {
 	static struct pollfd pf[3 + MIR_INGEST_CONNS];
@@ -207,6 +286,8 @@ exai_status mir_ingest_run(const mir_config *c, mir_scrubber *s, mir_writer *w, 
 	for (;;) {
 		size_t np = 3;
 
+		check_disk(L);
+
 		pf[0] = (struct pollfd){.fd = sig_fd, .events = POLLIN};
 		pf[1] = (struct pollfd){.fd = wake_fd, .events = POLLIN};
 		pf[2] = (struct pollfd){.fd = L->draining ? -1 : listen_fd, .events = POLLIN};
@@ -218,15 +299,20 @@ exai_status mir_ingest_run(const mir_config *c, mir_scrubber *s, mir_writer *w, 
 		}
 		/* While the writer's queue is full nothing is read: poll again soon. */
 		if (poll(pf, np,
-			 L->draining || mir_writer_queued_bytes(w) >= c->queue_bytes ? 50 : 1000) <
-			0 &&
+			 L->draining || L->disk_low || mir_writer_queued_bytes(w) >= c->queue_bytes
+			     ? 50
+			     : 200) < 0 &&
 		    errno != EINTR)
 			break;
 		if (pf[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			(void)!read(sig_fd, &si, sizeof(si));
-			L->draining = true;
-			read_pending(L, s);
+			if (si.ssi_signo == SIGHUP) {
+				serve_reload(c);
+			} else {
+				L->draining = true;
+				read_pending(L, s);
+			}
 		}
 		if (pf[1].revents & POLLIN)
 			drain_wake(wake_fd);

@@ -42,7 +42,7 @@ exai_status mir_ingest_listen(const mir_config *c, int *fd_out, exai_error *e) E
  * every batch read to be acked, sends the acks. @wake_fd is
  * the writer's eventfd; @s scrubs every record before it is queued. Returns EXAI_OK after a drain.
  */
-exai_status mir_ingest_run(const mir_config *c, mir_scrubber *s, mir_writer *w, int listen_fd,
+exai_status mir_ingest_run(mir_config *c, mir_scrubber *s, mir_writer *w, int listen_fd,
 			   int wake_fd, int sig_fd, exai_error *e) EXAI_WUR;
 
 #endif

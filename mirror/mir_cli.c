@@ -3,8 +3,6 @@
  */
 #include "mir_cli.h"
 
-#include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "exai/cli.h"
@@ -14,24 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool mir_json_errors;
+const exai_cli_opt mir_global_opts[] = {MIR_GLOBAL_OPTS, {NULL, false, 0}};
 
-int mir_usage_error(const char *cmd, const char *fmt, ...)
+bool mir_common_opt(mir_common *c, int id, const char *value)
 {
-	char msg[512], who[64], hint[96];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(who, sizeof(who), "exai-mirror %s", cmd);
-	snprintf(hint, sizeof(hint), "see 'exai-mirror %s --help'", cmd);
-	return exai_cli_usage(who, mir_json_errors, hint, "%s", msg);
-}
-
-int mir_bad_option(const char *cmd, char **argv)
-{
-	return mir_usage_error(cmd, "unknown option '%s', or it needs a value", argv[optind - 1]);
+	if (id == MIR_O_CONFIG)
+		c->config = value;
+	else if (id == MIR_O_JSON)
+		c->json = true;
+	else
+		return false;
+	return true;
 }
 
 int mir_exit_code(const exai_error *e)

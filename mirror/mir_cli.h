@@ -1,23 +1,36 @@
 /*
  * mir_cli: what exai-mirror's commands share (front-end code: prints, picks exit codes, never
  * exits itself). Exit codes: 0 done, 1 a check failed or was refused, 2 usage, config or setup
- * error (exai/cli.h).
+ * error (exai/cli.h). Options are parsed by the shared CLI layer (exai_cli_next): every
+ * command's table starts with the global --config and --json (MIR_O_CONFIG, MIR_O_JSON),
+ * which may also come before the command.
  */
 #ifndef MIR_CLI_H
 #define MIR_CLI_H
 
 #include <stdbool.h>
 
+#include "exai/cli.h"
 #include "exai/error.h"
 
-/* Set by main when --json is anywhere on the command line. */
-extern bool mir_json_errors;
+/* Option ids every command shares; a command's own start at MIR_O_FIRST. */
+enum { MIR_O_CONFIG, MIR_O_JSON, MIR_O_FIRST };
+#define MIR_GLOBAL_OPTS                   \
+	{"config", true, MIR_O_CONFIG},   \
+	{                                 \
+		"json", false, MIR_O_JSON \
+	}
+/* The options that may come before the command: --config FILE, --json. */
+extern const exai_cli_opt mir_global_opts[];
 
-/* "exai-mirror <cmd>: <message>" on stderr (and the JSON error document with --json); returns
- * EXAI_EXIT_USAGE. */
-int mir_usage_error(const char *cmd, const char *fmt, ...) EXAI_PRINTF(2, 3);
-/* The usage error for the option getopt_long just refused. */
-int mir_bad_option(const char *cmd, char **argv);
+/* What the global options set. */
+typedef struct mir_common {
+	const char *config; /* --config, or NULL */
+	bool json;	    /* --json */
+} mir_common;
+
+/* Handles @id if it is a global option (true), else returns false. */
+bool mir_common_opt(mir_common *c, int id, const char *value);
 /* Reports @e for @cmd on stderr (or as JSON on stdout with @json); returns @code. */
 int mir_report(const char *cmd, const exai_error *e, bool json, int code);
 /* 1 for a refusal or failed check (EREFUSED, EVERIFY, EFORMAT), 2 otherwise. */
@@ -33,11 +46,14 @@ int mir_open_store(const char *cmd, const char *flag, bool json, struct mir_conf
  * ".vkey" appended), malloc'ed. */
 char *mir_vkey_path(const struct mir_config *c, const char *flag);
 
-int mir_cmd_serve(int argc, char **argv);
-int mir_cmd_keygen(int argc, char **argv);
-int mir_cmd_prove(int argc, char **argv);
-int mir_cmd_verify(int argc, char **argv);
-int mir_cmd_query(int argc, char **argv);
-int mir_cmd_stats(int argc, char **argv);
+/* The commands (exai_cli_cmd.run) and their help texts. */
+int mir_cmd_serve(const exai_cli_call *call, int argc, char **argv);
+int mir_cmd_keygen(const exai_cli_call *call, int argc, char **argv);
+int mir_cmd_prove(const exai_cli_call *call, int argc, char **argv);
+int mir_cmd_verify(const exai_cli_call *call, int argc, char **argv);
+int mir_cmd_query(const exai_cli_call *call, int argc, char **argv);
+int mir_cmd_stats(const exai_cli_call *call, int argc, char **argv);
+extern const char mir_serve_help[], mir_keygen_help[], mir_prove_help[], mir_verify_help[],
+    mir_query_help[], mir_stats_help[];
 
 #endif

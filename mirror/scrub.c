@@ -140,7 +140,7 @@ exai_status mir_scrubber_new(const char *pack, mir_scrubber **out, exai_error *e
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		lineno++;
-		if (len > 0 && p[0] != '#')
+		if (len > 0 && p[0] != '#' && p[0] != '@') /* '@': for the verifier */
 			rc = add_rule(s, p, len, lineno, e);
 		p += len + (nl ? 1 : 0);
 	}

@@ -349,6 +349,24 @@ exai_status mir_store_count(mir_store *s, const char *name, int64_t delta, exai_
 	return rc;
 }
 
+exai_status mir_store_gauge(mir_store *s, const char *name, int64_t value, exai_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	exai_status rc = exai_sqlite_prepare(
+	    s->db,
+	    "INSERT INTO counters VALUES(?1, ?2) ON CONFLICT(name) DO UPDATE SET value = "
+	    "excluded.value",
+	    "prepare gauge", &st, e);
+
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, value);
+	rc = exai_sqlite_step_done(st, "gauge", e);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 exai_status mir_store_open_ro(const char *path, sqlite3 **out, exai_error *e)
 {
 	char v[64];

@@ -8,7 +8,8 @@
  *   entries(idx, class, tenant, time, ingest_ms, nonce, payload, leaf)
  *                                          one row per stored event; idx is the leaf index,
  *                                          dense from 0; leaf = SHA-256(nonce || payload)
- *   counters(name, value)                  dropped:<class>, refused:<reason>
+ *   counters(name, value)                  dropped:<class>, refused:<reason>, scrubbed:<kind>;
+ *                                          and the gauge queue:waiting_bytes (set, not added)
  *   nodes(level, idx, hash)                the Merkle tree's complete subtrees (tree.h)
  *   checkpoints(size, root, time_ms, note) every checkpoint signed, the signed note verbatim
  */
@@ -69,6 +70,9 @@ exai_status mir_store_put_checkpoint(mir_store *s, uint64_t size, const mir_hash
 
 /* Adds @delta to counter @name inside the open transaction. */
 exai_status mir_store_count(mir_store *s, const char *name, int64_t delta, exai_error *e) EXAI_WUR;
+
+/* Sets counter @name to @value inside the open transaction (a gauge: queue:waiting_bytes). */
+exai_status mir_store_gauge(mir_store *s, const char *name, int64_t value, exai_error *e) EXAI_WUR;
 
 /* The leaf data for @nonce and @payload: SHA-256(nonce || payload). */
 exai_status mir_leaf_data(const uint8_t nonce[MIR_NONCE_LEN], const void *payload, size_t len,

@@ -97,6 +97,9 @@ static exai_status count_batch(mir_writer *w, const mir_batch *b, exai_error *e)
 			if ((rc = mir_store_count(w->store, name, (int64_t)b->scrubbed[i], e)))
 				return rc;
 		}
+	if (b->disk_waits &&
+	    (rc = mir_store_count(w->store, "backpressure:disk", (int64_t)b->disk_waits, e)))
+		return rc;
 	for (size_t i = 0; i < w->cfg->nclasses; i++)
 		if (b->dropped[i]) {
 			snprintf(name, sizeof(name), "dropped:%s", w->cfg->classes[i].name);
@@ -120,6 +123,18 @@ static exai_status store_batch(mir_writer *w, mir_batch *b, exai_error *e)
 	return count_batch(w, b, e);
 }
 
+/* Queue depth for stats: the bytes still queued behind @list, recorded with its commit. */
+static exai_status record_waiting(mir_writer *w, const mir_batch *list, exai_error *e)
+{
+	size_t mine = 0, queued;
+
+	for (const mir_batch *b = list; b; b = b->next)
+		mine += b->bytes;
+	queued = mir_writer_queued_bytes(w);
+	return mir_store_gauge(w->store, "queue:waiting_bytes",
+			       (int64_t)(queued > mine ? queued - mine : 0), e);
+}
+
 /* One group: every batch in @list in one transaction. On failure every batch of the group
  * gets the error (none of them is stored: the transaction is rolled back whole). */
 static void commit_group(mir_writer *w, mir_batch *list)
@@ -129,6 +144,8 @@ static void commit_group(mir_writer *w, mir_batch *list)
 
 	for (mir_batch *b = list; !rc && b; b = b->next)
 		rc = store_batch(w, b, &e);
+	if (!rc)
+		rc = record_waiting(w, list, &e);
 	if (!rc)
 		rc = mir_store_commit(w->store, &e);
 	if (rc)

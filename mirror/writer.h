@@ -53,6 +53,7 @@ typedef struct mir_batch {
 	uint64_t dropped[MIR_MAX_CLASSES];  /* by class index: retention 0 */
 	uint64_t scrubbed[MIR_SCRUB_KINDS]; /* scrubber hits by kind */
 	const mir_scrubber *scrub;	    /* names the kinds (NULL: none) */
+	uint64_t disk_waits;		    /* times reading stopped for the free-disk watermark */
 	/* Set by the writer: */
 	exai_status rc;
 	char err[EXAI_ERROR_MSG_MAX];

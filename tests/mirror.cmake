@@ -16,3 +16,10 @@ exai_cli_test(mirror_retention cli/mirror_retention.sh)
 # The scrubber's pattern pack: a positive and a near-miss negative per kind.
 exai_check_suite(test_mirror_scrub unit/mirror/test_mirror_scrub.c mir_obj)
 exai_cli_test(mirror_scrub cli/mirror_scrub.sh)
+# One pattern pack for the scrubber and the verifier's secret rules: kinds, rules and samples agree.
+exai_cli_test(scrub_pack_sync cli/scrub_pack_sync.sh)
+# SIGHUP: the tenant map reloads; restart-only settings are named; a broken file changes nothing.
+exai_cli_test(mirror_reload cli/mirror_reload.sh)
+exai_cli_test(mirror_follow cli/mirror_follow.sh)
+# The free-disk watermark: reading stops (the client waits), resumes, and the stop is counted.
+exai_cli_test(mirror_disk cli/mirror_disk.sh)

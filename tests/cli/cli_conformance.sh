@@ -109,6 +109,8 @@ check_tool exai-update "$EXAI_BUILD/appliance/exai-update" \
 	--config /nonexistent/update.yaml status
 check_tool airgap-verifier "$EXAI_BUILD/verifier/airgap-verifier" "scan run host bundle" \
 	"scan --rules" bundle /nonexistent/b.exb --root /nonexistent/root
+check_tool exai-mirror "$EXAI_BUILD/mirror/exai-mirror" "serve keygen prove verify query stats" \
+	"query --class" --config /nonexistent/mirror.yaml stats
 if [ -x "$EXAI_BUILD/bpf/exai-egress" ]; then
 	check_tool exai-egress "$EXAI_BUILD/bpf/exai-egress" "apply reload run status events detach" \
 		"apply --policy" apply --policy /nonexistent/p.yaml --unsigned

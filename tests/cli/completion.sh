@@ -58,6 +58,12 @@ for c in scan run host bundle; do
 	offered _exai_verifier airgap-verifier "$c" >"$T/o"
 	same "airgap-verifier $c" "$T/u" "$T/o"
 done
+M="$EXAI_BUILD/mirror/exai-mirror"
+for c in serve keygen prove verify query stats; do
+	usage_opts "$M" "$c" >"$T/u"
+	offered _exai_mirror exai-mirror "$c" >"$T/o"
+	same "exai-mirror $c" "$T/u" "$T/o"
+done
 E="$EXAI_BUILD/bpf/exai-egress"
 if [ -x "$E" ]; then
 	for c in apply reload run status events detach; do

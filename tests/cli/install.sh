@@ -1,7 +1,8 @@
 #!/bin/sh
 # make install's layout (cmake --install into a temp DESTDIR, at the prefix the build was
 # configured with, as make install does: P below, /usr/local by default): every tool, the
-# verifier's rules where the installed binary finds them, the systemd unit with true paths,
+# verifier's rules where the installed binary finds them, the systemd units with true paths
+# (exai-mirror's hardened: own user, NoNewPrivileges, ProtectSystem=strict, PrivateNetwork),
 # man pages that name every command the tool's --help lists, bash completion that offers the
 # commands, the guides and example configs; and each installed tool answers --version.
 set -eu
@@ -16,7 +17,8 @@ D="$D$P"
 for f in bin/exai-bundle sbin/exai-update bin/airgap-verifier \
 	share/exai/airgap-verifier/default.yaml lib/systemd/system/exai-update-recover.service \
 	share/man/man1/exai-bundle.1 share/man/man8/exai-update.8 \
-	share/man/man1/airgap-verifier.1 share/bash-completion/completions/exai-bundle \
+	share/man/man1/airgap-verifier.1 share/man/man8/exai-mirror.8 sbin/exai-mirror \
+	share/bash-completion/completions/exai-mirror share/bash-completion/completions/exai-bundle \
 	share/bash-completion/completions/exai-update \
 	share/bash-completion/completions/airgap-verifier share/doc/exai/format.md \
 	share/doc/exai/update.md share/doc/exai/update.yaml.example \
@@ -33,7 +35,7 @@ if [ -x "$EXAI_BUILD/bpf/exai-egress" ]; then
 	done
 fi
 # --version from the installed place.
-for t in bin/exai-bundle sbin/exai-update bin/airgap-verifier $egress; do
+for t in bin/exai-bundle sbin/exai-update bin/airgap-verifier sbin/exai-mirror $egress; do
 	"$D/$t" --version >"$T/v" 2>&1 || fail "/$t --version exited $?"
 	head -1 "$T/v" | grep -qx "$(basename "$t") [0-9][0-9.]*" || fail "/$t --version: $(head -1 "$T/v")"
 done
@@ -49,12 +51,30 @@ unit="$D/lib/systemd/system/exai-update-recover.service"
 grep -qx "ExecStart=$P/sbin/exai-update --config /etc/exai/update.yaml recover" "$unit" ||
 	fail "unit ExecStart: $(grep ExecStart "$unit")"
 grep -qx "Documentation=file:$P/share/doc/exai/update.md" "$unit" || fail "unit Documentation path"
+# exai-mirror's unit: the installed binary, its own user, hardened, no network at all.
+unit="$D/lib/systemd/system/exai-mirror.service"
+[ -f "$unit" ] || fail "not installed: $P/lib/systemd/system/exai-mirror.service"
+for l in "ExecStart=$P/sbin/exai-mirror serve --config /etc/exai/mirror.yaml" \
+	"Documentation=file:$P/share/doc/exai/mirror.md" User=exai-mirror NoNewPrivileges=yes \
+	ProtectSystem=strict PrivateNetwork=yes RestrictAddressFamilies=AF_UNIX \
+	StateDirectory=exai-mirror RuntimeDirectory=exai-mirror CapabilityBoundingSet=; do
+	grep -qxF -- "$l" "$unit" || fail "exai-mirror.service lacks '$l'"
+done
+! grep -q '^ReadWritePaths=/\s*$\|^ProtectSystem=\(no\|false\)' "$unit" || fail "exai-mirror.service unprotected"
+if command -v systemd-analyze >/dev/null; then
+	# Checked with ExecStart pointing at the binary installed in the temp root.
+	sed "s|^ExecStart=$P/|ExecStart=$D/|" "$unit" >"$T/exai-mirror.service"
+	systemd-analyze verify "$T/exai-mirror.service" >"$T/sa" 2>&1 ||
+		fail "systemd-analyze verify exai-mirror.service: $(cat "$T/sa")"
+	# It only warns about an unknown or misspelt key: any word from it is a failure.
+	[ ! -s "$T/sa" ] || fail "systemd-analyze verify exai-mirror.service: $(cat "$T/sa")"
+fi
 grep -q "$P/share/exai/airgap-verifier/default.yaml" "$D/share/man/man1/airgap-verifier.1" ||
 	fail "airgap-verifier.1 does not name the installed rules"
 ! grep -rl '@EXAI_' "$D" >/dev/null || fail "unsubstituted template in $(grep -rl '@EXAI_' "$D" | head -1)"
 # Man pages: every command of each tool's --help is in its page.
-page() { case $1 in exai-update | exai-egress) echo "$D/share/man/man8/$1.8" ;; *) echo "$D/share/man/man1/$1.1" ;; esac; }
-for tool in exai-bundle exai-update airgap-verifier ${egress:+exai-egress}; do
+page() { case $1 in exai-update | exai-mirror | exai-egress) echo "$D/share/man/man8/$1.8" ;; *) echo "$D/share/man/man1/$1.1" ;; esac; }
+for tool in exai-bundle exai-update airgap-verifier exai-mirror ${egress:+exai-egress}; do
 	p=$(page "$tool")
 	grep -q '^\.TH ' "$p" || fail "$p: no .TH header"
 	bin=$(find "$D/bin" "$D/sbin" -name "$tool" -type f)
@@ -73,4 +93,9 @@ done
 out=$(bash -c '. "$1"; COMP_WORDS=(exai-update --config x ""); COMP_CWORD=3; _exai_update; echo "${COMPREPLY[*]}"' \
 	sh "$D/share/bash-completion/completions/exai-update")
 case " $out " in *" apply "*) ;; *) fail "exai-update completion after --config: $out" ;; esac
+out=$(bash -c '. "$1"; COMP_WORDS=(exai-mirror --config x ""); COMP_CWORD=3; _exai_mirror; echo "${COMPREPLY[*]}"' \
+	sh "$D/share/bash-completion/completions/exai-mirror")
+for c in serve keygen prove verify query stats; do
+	case " $out " in *" $c "*) ;; *) fail "exai-mirror completion lacks '$c': $out" ;; esac
+done
 echo "install: ok"

@@ -1,5 +1,6 @@
 # exai-mirror query and stats on a read-only connection: filters by class, tenant and time
-# (unix seconds or ISO 8601), --limit, --json, each common filter served by an index (EXPLAIN
+# (unix seconds or ISO 8601), --where on payload fields, --limit, --json, each common filter
+# served by an index (EXPLAIN
 # QUERY PLAN), and stats' counts per class and tenant, refusals and the last checkpoint.
 . "$EXAI_SRC/tests/cli/lib.sh"
 . "$EXAI_SRC/tests/cli/mirror_lib.sh"
@@ -53,13 +54,43 @@ expect_contains "$T/out" "USING INDEX entries_time"
 expect_not_contains "$T/out" "TEMP B-TREE"
 ok "each common filter is served by an index, with no sort"
 
+# --where on payload fields: body, body.KEY, attributes.KEY; every one must hold.
+expect_rc 0 M query --where body.op=login --json
+jq -e '[.entries[].index] == [1]' "$T/out" >/dev/null || fail "--where body.op: $(cat "$T/out")"
+expect_rc 0 M query --where attributes.host=a --json
+jq -e '[.entries[].body] == ["t1000"]' "$T/out" >/dev/null || fail "--where attributes: $(cat "$T/out")"
+expect_rc 0 M query --where body=t3000 --class telemetry --json
+jq -e '[.entries[].body] == ["t3000"]' "$T/out" >/dev/null || fail "--where body: $(cat "$T/out")"
+expect_rc 0 M query --where body=t3000 --where attributes.host=a --json
+jq -e '.entries == []' "$T/out" >/dev/null || fail "two --where must both hold: $(cat "$T/out")"
+expect_rc 0 M query --where body.op=logout --json
+jq -e '.entries == []' "$T/out" >/dev/null || fail "--where no match: $(cat "$T/out")"
+# Not served by an index: --explain shows it is checked on the rows the indexed filter selects.
+expect_rc 0 M query --class audit --where body.op=login --explain
+expect_contains "$T/out" "USING INDEX entries_class_time (class=?)"
+for bad in body.op attributes.=x attributes=x "body..op=x" "body.o'p=x" "bodyx=1" "=x"; do
+	expect_rc 2 M query --where "$bad"
+	expect_contains "$T/err" "--where"
+done
+expect_rc 2 M query --where body=1 --where body=2 --where body=3 --where body=4 --where body=5 \
+	--where body=6 --where body=7 --where body=8 --where body=9
+expect_contains "$T/err" "at most 8 --where"
+ok "--where FIELD=VALUE on body and attributes fields, all must hold; bad fields refused"
+
 expect_rc 0 M stats --json
 jq -e '.entries == 5 and .by_class.audit.system == 2 and .by_class.telemetry.system == 2
 	and .by_class.telemetry.grouped == 1 and .counters["dropped:prompt"] == 1
 	and .counters["refused:unknown_class"] == 1 and .last_checkpoint == 5' "$T/out" >/dev/null ||
 	fail "stats: $(cat "$T/out")"
+# Queue depth: a gauge the writer sets in each commit (the bytes still queued behind it); the
+# daemon has drained, so the last one is 0; stats shows it apart from the counters.
+[ "$(q "SELECT value FROM counters WHERE name = 'queue:waiting_bytes'")" = 0 ] ||
+	fail "the writer did not record the queue depth: $(q 'SELECT * FROM counters')"
+jq -e '.queue.waiting_bytes == 0 and (.counters | has("queue:waiting_bytes") | not)' "$T/out" \
+	>/dev/null || fail "stats queue: $(cat "$T/out")"
 expect_rc 0 M stats
 expect_contains "$T/out" "last checkpoint:  size 5"
+expect_contains "$T/out" "queue depth:      0 bytes waiting for the writer"
 ok "stats: entries per class and tenant, drops and refusals by reason, the last checkpoint"
 
 expect_rc 2 M query --limit 0

@@ -53,7 +53,11 @@ jq -e '[.entries[] | .pruned] == [true, true, true] and [.entries[].index] == [1
 	>/dev/null || fail "query: $(cat "$T/out")"
 expect_rc 0 M query --class telemetry --limit 1
 expect_contains "$T/out" "(pruned)"
-ok "verify passes after pruning; query shows pruned entries as pruned"
+# --where cannot compare a pruned payload: such entries are shown as pruned, not left out.
+expect_rc 0 M query --class telemetry --where body=no-such-body --limit 2 --json
+jq -e '[.entries[] | .pruned] == [true, true] and [.entries[].index] == [1, 3]' "$T/out" \
+	>/dev/null || fail "query --where over pruned entries: $(cat "$T/out")"
+ok "verify passes after pruning; query shows pruned entries as pruned, --where too"
 
 # Proofs of a kept entry still verify against a checkpoint signed after the pruning.
 last=$(q 'SELECT max(size) FROM checkpoints')
