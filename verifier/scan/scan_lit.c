@@ -257,12 +257,38 @@ static double merge_cost(const model *m, const group *g, const double *cost, siz
 	return group_cost(m, &u) - cost[a] - cost[b];
 }
 
+/* The cheapest merge of row @a (partners b > a, the first of equal costs) into rmin/rval. */
+static void row_min(const double *d, size_t cap, size_t n, size_t a, size_t *rmin, double *rval)
+{
+	rmin[a] = SIZE_MAX;
+	for (size_t b = a + 1; b < n; b++)
+		if (rmin[a] == SIZE_MAX || d[a * cap + b] < rval[a]) {
+			rmin[a] = b;
+			rval[a] = d[a * cap + b];
+		}
+}
+
+/* A changed entry (@a, @b): the row's cheapest merge if it is now cheaper, or as cheap and
+ * earlier (the order of the full scan). */
+static void row_update(const double *d, size_t cap, size_t a, size_t b, size_t *rmin,
+		       double *rval)
+{
+	double v = d[a * cap + b];
+
+	if (rmin[a] == SIZE_MAX || v < rval[a] || (v == rval[a] && b < rmin[a])) {
+		rmin[a] = b;
+		rval[a] = v;
+	}
+}
+
 /* Groups @n windows into at most @want buckets: merges the cheapest pair until few enough
- * (pairwise merge costs cached, so about n^2 cost evaluations in all). */
+ * (the first such pair in row order). Pairwise merge costs are cached, and so is each row's
+ * cheapest merge, so a merge costs O(n) row checks plus the rows it invalidates, not a scan of
+ * all n^2 pairs (at startup this was most of a small scan's time). */
 static exai_status group_windows(const model *m, group *g, size_t *n, size_t want, exai_error *e)
 {
-	double *d = NULL, *cost = NULL;
-	size_t cap;
+	double *d = NULL, *cost = NULL, *rval = NULL;
+	size_t *rmin = NULL, cap;
 	exai_status rc = EXAI_OK;
 
 	while (*n > MAX_ITEMS) { /* a huge user rule set: merge neighbours first */
@@ -274,7 +300,9 @@ static exai_status group_windows(const model *m, group *g, size_t *n, size_t wan
 	cap = *n;
 	d = malloc(cap * cap * sizeof(*d));
 	cost = malloc(cap * sizeof(*cost));
-	if (!d || !cost) {
+	rval = malloc(cap * sizeof(*rval));
+	rmin = malloc(cap * sizeof(*rmin));
+	if (!d || !cost || !rval || !rmin) {
 		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -283,14 +311,14 @@ static exai_status group_windows(const model *m, group *g, size_t *n, size_t wan
 	for (size_t a = 0; a < *n; a++)
 		for (size_t b = a + 1; b < *n; b++)
 			d[a * cap + b] = merge_cost(m, g, cost, a, b);
+	for (size_t a = 0; a < *n; a++)
+		row_min(d, cap, *n, a, rmin, rval);
 	while (*n > want) {
-		size_t ba = 0, bb = 1, last = *n - 1;
-		for (size_t a = 0; a < *n; a++)
-			for (size_t b = a + 1; b < *n; b++)
-				if (d[a * cap + b] < d[ba * cap + bb]) {
-					ba = a;
-					bb = b;
-				}
+		size_t ba = 0, bb, last = *n - 1;
+		for (size_t a = 1; a + 1 < *n; a++)
+			if (rval[a] < rval[ba])
+				ba = a;
+		bb = rmin[ba];
 		/* ba absorbs bb; the last group moves into bb's place, with its cached costs */
 		g[ba] = group_union(&g[ba], &g[bb]);
 		cost[ba] = group_cost(m, &g[ba]);
@@ -307,10 +335,25 @@ static exai_status group_windows(const model *m, group *g, size_t *n, size_t wan
 			if (x != ba)
 				d[(x < ba ? x : ba) * cap + (x < ba ? ba : x)] =
 				    merge_cost(m, g, cost, x < ba ? x : ba, x < ba ? ba : x);
+		/* Rows whose cheapest merge was with a group that changed or moved, and the rows
+		 * of those groups, again in full; the others see their two changed entries. */
+		for (size_t x = 0; x + 1 < *n; x++) {
+			if (x == ba || x == bb || rmin[x] == ba || rmin[x] == bb || rmin[x] == last ||
+			    rmin[x] >= *n) {
+				row_min(d, cap, *n, x, rmin, rval);
+				continue;
+			}
+			if (x < ba)
+				row_update(d, cap, x, ba, rmin, rval);
+			if (x < bb && bb < *n)
+				row_update(d, cap, x, bb, rmin, rval);
+		}
 	}
 out:
 	free(d);
 	free(cost);
+	free(rval);
+	free(rmin);
 	return rc;
 }
 
