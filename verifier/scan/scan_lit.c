@@ -270,8 +270,7 @@ static void row_min(const double *d, size_t cap, size_t n, size_t a, size_t *rmi
 
 /* A changed entry (@a, @b): the row's cheapest merge if it is now cheaper, or as cheap and
  * earlier (the order of the full scan). */
-static void row_update(const double *d, size_t cap, size_t a, size_t b, size_t *rmin,
-		       double *rval)
+static void row_update(const double *d, size_t cap, size_t a, size_t b, size_t *rmin, double *rval)
 {
 	double v = d[a * cap + b];
 
@@ -338,8 +337,8 @@ static exai_status group_windows(const model *m, group *g, size_t *n, size_t wan
 		/* Rows whose cheapest merge was with a group that changed or moved, and the rows
 		 * of those groups, again in full; the others see their two changed entries. */
 		for (size_t x = 0; x + 1 < *n; x++) {
-			if (x == ba || x == bb || rmin[x] == ba || rmin[x] == bb || rmin[x] == last ||
-			    rmin[x] >= *n) {
+			if (x == ba || x == bb || rmin[x] == ba || rmin[x] == bb ||
+			    rmin[x] == last || rmin[x] >= *n) {
 				row_min(d, cap, *n, x, rmin, rval);
 				continue;
 			}
