@@ -58,6 +58,35 @@ if [ -x "$AV" ]; then
 	"$AV" bundle media.exb --root vendor/root.txt --key site/site.key
 fi
 
+EM="$build/mirror/exai-mirror"
+mirror_line=
+if [ -x "$EM" ]; then
+	step "5d. exai-mirror: the site's audit mirror (a log key; serve on a unix socket, the peer's uid mapped to a tenant)"
+	cat >site/mirror.yaml <<CONF
+state_dir: $work/site/mirror
+log_key: $work/site/mirror.key
+origin: site-berlin-1/mirror
+socket:
+  path: $work/site/mirror.sock
+  mode: "0600"
+classes:
+  audit: {retention_days: 2557}
+  telemetry: {retention_days: 30}
+  prompt: {retention_days: 0}
+tenants:
+  - uid: $(id -u)
+    tenant: appliance
+CONF
+	"$EM" keygen --config site/mirror.yaml
+	"$EM" serve --config site/mirror.yaml 2>site/mirror.log &
+	mirror_pid=$!
+	trap 'kill "$mirror_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+	i=0
+	while [ ! -S site/mirror.sock ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -S site/mirror.sock ] || { cat site/mirror.log >&2; echo "demo: exai-mirror did not start" >&2; exit 1; }
+	mirror_line="mirror_socket: $work/site/mirror.sock"
+fi
+
 if [ -x "$EU" ]; then
 	cp vendor/root.txt site/root.txt
 	cat >site/update.yaml <<CONF
@@ -76,6 +105,7 @@ install:
 hooks:
   health_check: [$work/site/opt/software/inference/current/bin/serve]
   timeout: 30
+$mirror_line
 CONF
 	step "5c. exai-update init: provisioning, once (image build or first boot): the state db and ratchet record"
 	"$EU" --config site/update.yaml init
@@ -99,7 +129,17 @@ else
 	step "6-9. coming: exai-update verify / apply / status (not built)"
 fi
 
-step "10. coming: audit events in exai-mirror (no mirror yet; exai-update keeps them in its history and outbox)"
+if [ -n "$mirror_line" ] && [ -x "$EU" ]; then
+	step "10. exai-mirror: exai-update's audit events, acknowledged only once committed; the log verified; an inclusion proof"
+	sleep 1.2 # a checkpoint is signed within a second of new entries
+	"$EM" --config site/mirror.yaml query --class audit
+	"$EM" --config site/mirror.yaml verify
+	"$EM" --config site/mirror.yaml prove --index 0 | head -3
+	kill -TERM "$mirror_pid"
+	wait "$mirror_pid"
+else
+	step "10. coming: audit events in exai-mirror (not built)"
+fi
 
 if [ -x "$AV" ] && [ -d site/opt/software ]; then
 	step "11. airgap-verifier scan of what was installed"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # make demo: the main job end to end, in a fresh temp dir, printing each step.
-# Steps for tools that have not landed yet are announced as "coming" and skipped.
+# Steps for tools that are not built (exai-egress needs bpftool and BTF) are announced as
+# "coming" and skipped.
 set -eu
 build=$(cd "${1:-build}" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
