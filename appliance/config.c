@@ -48,25 +48,6 @@ void upd_config_free(upd_config *c)
 	free(c);
 }
 
-/* An optional absolute path at @key of @map into *out (malloc'ed). */
-static exai_status get_path(exai_yaml *y, exai_ynode *map, const char *key, bool required,
-			    char **out, exai_error *e)
-{
-	const char *s = NULL;
-	exai_status rc = exai_yaml_get_str(y, map, key, required, &s, e);
-
-	if (rc || !s)
-		return rc;
-	if (!exai_abspath_valid(s))
-		return exai_yaml_error(
-		    y, exai_yaml_get(y, map, key), e, EXAI_ECONFIG,
-		    "'%s' must be an absolute path without '..' (at most %d bytes)", key,
-		    EXAI_ABSPATH_MAX);
-	if (!(*out = strdup(s)))
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	return EXAI_OK;
-}
-
 static exai_status get_name(exai_yaml *y, exai_ynode *map, const char *key, char **out,
 			    exai_error *e)
 {
@@ -126,8 +107,8 @@ static exai_status load_install(exai_yaml *y, exai_ynode *root, upd_config *c, e
 		return rc;
 	/* The directory keys, shared with airgap-verifier host (exai/update_state.h). */
 	for (size_t i = 0; i < EXAI_UPD_INSTALL_DIRS; i++)
-		if ((rc = get_path(y, m, exai_upd_install_dirs[i].key, false,
-				   &c->dirs[exai_upd_install_dirs[i].type], e)))
+		if ((rc = exai_yaml_get_abspath(y, m, exai_upd_install_dirs[i].key, false,
+						&c->dirs[exai_upd_install_dirs[i].type], e)))
 			return rc;
 	return exai_yaml_get_u64(y, m, "models_keep", false, 2, 1000, &c->models_keep, e);
 }
@@ -142,9 +123,9 @@ static exai_status load_rootfs(exai_yaml *y, exai_ynode *root, upd_config *c, ex
 		return EXAI_OK;
 	if ((rc = exai_yaml_expect_map(y, m, "rootfs", e)) ||
 	    (rc = exai_yaml_check_keys(y, m, keys, e)) ||
-	    (rc = get_path(y, m, "slot_a", true, &c->rootfs_slot[0], e)) ||
-	    (rc = get_path(y, m, "slot_b", true, &c->rootfs_slot[1], e)) ||
-	    (rc = get_path(y, m, "boot_selector", true, &c->boot_selector, e)))
+	    (rc = exai_yaml_get_abspath(y, m, "slot_a", true, &c->rootfs_slot[0], e)) ||
+	    (rc = exai_yaml_get_abspath(y, m, "slot_b", true, &c->rootfs_slot[1], e)) ||
+	    (rc = exai_yaml_get_abspath(y, m, "boot_selector", true, &c->boot_selector, e)))
 		return rc;
 	if (!strcmp(c->rootfs_slot[0], c->rootfs_slot[1]))
 		return exai_yaml_error(y, m, e, EXAI_ECONFIG, "slot_a and slot_b are the same");
@@ -252,10 +233,10 @@ static exai_status load_doc(exai_yaml *y, upd_config *c, exai_error *e)
 
 	if ((rc = exai_yaml_expect_map(y, root, "the config", e)) ||
 	    (rc = exai_yaml_check_keys(y, root, keys, e)) ||
-	    (rc = get_path(y, root, "state_dir", true, &c->state_dir, e)) ||
-	    (rc = get_path(y, root, "trust_root", true, &c->trust_root, e)) ||
-	    (rc = get_path(y, root, "site_key", false, &c->site_key, e)) ||
-	    (rc = get_path(y, root, "mirror_socket", false, &c->mirror_socket, e)) ||
+	    (rc = exai_yaml_get_abspath(y, root, "state_dir", true, &c->state_dir, e)) ||
+	    (rc = exai_yaml_get_abspath(y, root, "trust_root", true, &c->trust_root, e)) ||
+	    (rc = exai_yaml_get_abspath(y, root, "site_key", false, &c->site_key, e)) ||
+	    (rc = exai_yaml_get_abspath(y, root, "mirror_socket", false, &c->mirror_socket, e)) ||
 	    (rc = exai_yaml_get_u64(y, root, "max_unpack_ratio", false, 1, 1000000, &c->max_ratio,
 				    e)) ||
 	    (rc = exai_yaml_get_bool(y, root, "require_encryption", false, &c->require_encryption,

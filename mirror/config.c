@@ -64,24 +64,6 @@ const char *mir_config_tenant(const mir_config *c, uid_t uid, gid_t gid)
 	return NULL;
 }
 
-static exai_status get_path(exai_yaml *y, exai_ynode *map, const char *key, char **out,
-			    exai_error *e)
-{
-	const char *s = NULL;
-	exai_status rc = exai_yaml_get_str(y, map, key, true, &s, e);
-
-	if (rc)
-		return rc;
-	if (!exai_abspath_valid(s))
-		return exai_yaml_error(
-		    y, exai_yaml_get(y, map, key), e, EXAI_ECONFIG,
-		    "'%s' must be an absolute path without '..' (at most %d bytes)", key,
-		    EXAI_ABSPATH_MAX);
-	if (!(*out = strdup(s)))
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	return EXAI_OK;
-}
-
 /* A class or tenant name from scalar node @n into @out. */
 static exai_status get_name(exai_yaml *y, exai_ynode *n, const char *what, char *out, exai_error *e)
 {
@@ -131,7 +113,7 @@ static exai_status load_socket(exai_yaml *y, exai_ynode *root, mir_config *c, ex
 		return exai_yaml_error(y, root, e, EXAI_ECONFIG, "missing required key 'socket'");
 	if ((rc = exai_yaml_expect_map(y, m, "socket", e)) ||
 	    (rc = exai_yaml_check_keys(y, m, keys, e)) ||
-	    (rc = get_path(y, m, "path", &c->socket_path, e)) ||
+	    (rc = exai_yaml_get_abspath(y, m, "path", true, &c->socket_path, e)) ||
 	    (rc = exai_yaml_get_str(y, m, "mode", false, &mode, e)))
 		return rc;
 	if (strlen(c->socket_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
@@ -273,8 +255,8 @@ static exai_status load_doc(exai_yaml *y, mir_config *c, exai_error *e)
 
 	if ((rc = exai_yaml_expect_map(y, root, "the config", e)) ||
 	    (rc = exai_yaml_check_keys(y, root, keys, e)) ||
-	    (rc = get_path(y, root, "state_dir", &c->state_dir, e)) ||
-	    (rc = get_path(y, root, "log_key", &c->log_key, e)) ||
+	    (rc = exai_yaml_get_abspath(y, root, "state_dir", true, &c->state_dir, e)) ||
+	    (rc = exai_yaml_get_abspath(y, root, "log_key", true, &c->log_key, e)) ||
 	    (rc = get_origin(y, root, c, e)) || (rc = load_socket(y, root, c, e)) ||
 	    (rc = load_limits(y, root, c, e)) || (rc = load_classes(y, root, c, e)) ||
 	    (rc = load_tenants(y, root, c, e)))

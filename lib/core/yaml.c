@@ -352,6 +352,24 @@ exai_status exai_yaml_get_str(exai_yaml *y, exai_ynode *map, const char *key, bo
 	return EXAI_OK;
 }
 
+exai_status exai_yaml_get_abspath(exai_yaml *y, exai_ynode *map, const char *key, bool required,
+				  char **out, exai_error *e)
+{
+	const char *s = NULL;
+	exai_status rc = exai_yaml_get_str(y, map, key, required, &s, e);
+
+	if (rc || !s)
+		return rc;
+	if (!exai_abspath_valid(s))
+		return exai_yaml_error(
+		    y, exai_yaml_get(y, map, key), e, EXAI_ECONFIG,
+		    "'%s' must be an absolute path without '..' (at most %d bytes)", key,
+		    EXAI_ABSPATH_MAX);
+	if (!(*out = strdup(s)))
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	return EXAI_OK;
+}
+
 exai_status exai_yaml_get_u64(exai_yaml *y, exai_ynode *map, const char *key, bool required,
 			      uint64_t min, uint64_t max, uint64_t *out, exai_error *e)
 {

@@ -40,24 +40,6 @@ static void paths_free(upd_paths *p)
 	free(p->slot[1]);
 }
 
-static exai_status get_abs(exai_yaml *y, exai_ynode *m, const char *key, bool req, char **out,
-			   exai_error *e)
-{
-	const char *s = NULL;
-	exai_status rc = m ? exai_yaml_get_str(y, m, key, req, &s, e) : EXAI_OK;
-
-	if (rc || !s)
-		return rc;
-	if (!exai_abspath_valid(s)) /* the check exai-update makes of the same key */
-		return exai_yaml_error(
-		    y, exai_yaml_get(y, m, key), e, EXAI_ECONFIG,
-		    "'%s' must be an absolute path without '..' (at most %d bytes)", key,
-		    EXAI_ABSPATH_MAX);
-	if (!(*out = strdup(s)))
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	return EXAI_OK;
-}
-
 /* Only the keys the verifier needs; exai-update itself validates the rest. */
 static exai_status load_paths(const vf_host_root *r, const char *config, upd_paths *p, bool *found,
 			      exai_error *e)
@@ -77,16 +59,17 @@ static exai_status load_paths(const vf_host_root *r, const char *config, upd_pat
 		return rc;
 	root = exai_yaml_root(y);
 	if ((rc = exai_yaml_expect_map(y, root, "exai-update config", e)) ||
-	    (rc = get_abs(y, root, "state_dir", true, &p->state_dir, e)))
+	    (rc = exai_yaml_get_abspath(y, root, "state_dir", true, &p->state_dir, e)))
 		goto out;
 	m = exai_yaml_get(y, root, "install");
 	for (size_t i = 0; !rc && i < NDIRS; i++)
 		if (m && exai_yaml_is_map(m))
-			rc = get_abs(y, m, exai_upd_install_dirs[i].key, false, &p->dirs[i], e);
+			rc = exai_yaml_get_abspath(y, m, exai_upd_install_dirs[i].key, false,
+						   &p->dirs[i], e);
 	m = exai_yaml_get(y, root, "rootfs");
 	if (!rc && m && exai_yaml_is_map(m) &&
-	    !(rc = get_abs(y, m, "slot_a", false, &p->slot[0], e)))
-		rc = get_abs(y, m, "slot_b", false, &p->slot[1], e);
+	    !(rc = exai_yaml_get_abspath(y, m, "slot_a", false, &p->slot[0], e)))
+		rc = exai_yaml_get_abspath(y, m, "slot_b", false, &p->slot[1], e);
 out:
 	exai_yaml_free(y);
 	return rc;

@@ -56,6 +56,30 @@ START_TEST(typed_getters_report_value_location)
 }
 END_TEST
 
+START_TEST(abspath_getter)
+{
+	exai_error e;
+	exai_yaml *y =
+	    load("a: /var/lib/exai\nb: var/lib\nc: /x/../y\n", EXAI_YAML_STRICT, &e, EXAI_OK);
+	exai_ynode *r = exai_yaml_root(y);
+	char *p = NULL;
+
+	ck_assert_int_eq(exai_yaml_get_abspath(y, r, "a", true, &p, &e), EXAI_OK);
+	ck_assert_str_eq(p, "/var/lib/exai");
+	free(p);
+	p = NULL;
+	ck_assert_int_eq(exai_yaml_get_abspath(y, r, "b", true, &p, &e), EXAI_ECONFIG);
+	ck_assert_msg(strstr(e.msg, "spec.yaml:2:4: 'b' must be an absolute path") != NULL, "%s",
+		      e.msg);
+	ck_assert_int_eq(exai_yaml_get_abspath(y, r, "c", true, &p, &e), EXAI_ECONFIG);
+	ck_assert_ptr_null(p);
+	ck_assert_int_eq(exai_yaml_get_abspath(y, r, "none", false, &p, &e), EXAI_OK);
+	ck_assert_ptr_null(p);
+	ck_assert_int_eq(exai_yaml_get_abspath(y, r, "none", true, &p, &e), EXAI_EFORMAT);
+	exai_yaml_free(y);
+}
+END_TEST
+
 START_TEST(unknown_and_duplicate_keys_refused)
 {
 	static const char *const allowed[] = {"a", "b", NULL};
@@ -160,6 +184,7 @@ int main(void)
 
 	tcase_add_test(tc, syntax_error_names_line_and_column);
 	tcase_add_test(tc, typed_getters_report_value_location);
+	tcase_add_test(tc, abspath_getter);
 	tcase_add_test(tc, unknown_and_duplicate_keys_refused);
 	tcase_add_test(tc, aliases_refused_in_strict_mode_only);
 	tcase_add_test(tc, deep_nesting_refused);

@@ -76,6 +76,11 @@ exai_status exai_yaml_expect_map(exai_yaml *y, exai_ynode *n, const char *what,
  * A present key of the wrong type or out of range is an error at the value's location. */
 exai_status exai_yaml_get_str(exai_yaml *y, exai_ynode *map, const char *key, bool required,
 			      const char **out, exai_error *e) EXAI_WUR;
+/* An absolute path without '..' (exai_abspath_valid) at @key, copied into *out (malloc'ed;
+ * left NULL when absent and not required). Every tool's config paths go through this one
+ * check, so exai-update and a reader of its config never disagree on what a path is. */
+exai_status exai_yaml_get_abspath(exai_yaml *y, exai_ynode *map, const char *key, bool required,
+				  char **out, exai_error *e) EXAI_WUR;
 exai_status exai_yaml_get_u64(exai_yaml *y, exai_ynode *map, const char *key, bool required,
 			      uint64_t min, uint64_t max, uint64_t *out, exai_error *e) EXAI_WUR;
 exai_status exai_yaml_get_bool(exai_yaml *y, exai_ynode *map, const char *key, bool required,
