@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exai/cli.h"
 #include "exai/file.h"
 #include "exai/yaml.h"
 
@@ -13,13 +14,7 @@
 
 const char *upd_config_path(const char *flag)
 {
-	const char *env = getenv("EXAI_UPDATE_CONFIG");
-
-	if (flag && *flag)
-		return flag;
-	if (env && *env)
-		return env;
-	return UPD_DEFAULT_CONFIG;
+	return exai_cli_setting(flag, "EXAI_UPDATE_CONFIG", UPD_DEFAULT_CONFIG);
 }
 
 void upd_config_free(upd_config *c)

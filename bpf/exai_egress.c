@@ -32,11 +32,7 @@ static const exai_cli_opt global[] = {
 
 const char *egress_pin_dir(const char *opt)
 {
-	const char *env = getenv("EXAI_EGRESS_PIN_DIR");
-
-	if (opt)
-		return opt;
-	return env && env[0] ? env : EGRESS_DEFAULT_PIN_DIR;
+	return exai_cli_setting(opt, "EXAI_EGRESS_PIN_DIR", EGRESS_DEFAULT_PIN_DIR);
 }
 
 int egress_fail(const exai_cli_call *call, bool json, const exai_error *e, int rc)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "exai/cli.h"
 #include "exai/file.h"
 #include "exai/text.h"
 #include "exai/yaml.h"
@@ -19,13 +20,7 @@
 
 const char *mir_config_path(const char *flag)
 {
-	const char *env = getenv("EXAI_MIRROR_CONFIG");
-
-	if (flag && *flag)
-		return flag;
-	if (env && *env)
-		return env;
-	return MIR_DEFAULT_CONFIG;
+	return exai_cli_setting(flag, "EXAI_MIRROR_CONFIG", MIR_DEFAULT_CONFIG);
 }
 
 void mir_config_free(mir_config *c)

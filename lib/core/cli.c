@@ -12,6 +12,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "exai/json.h"
@@ -19,6 +20,15 @@
 #include "exai/version.h"
 
 #define SUGGEST_DIST 2
+
+const char *exai_cli_setting(const char *opt, const char *env, const char *dflt)
+{
+	const char *v = env ? getenv(env) : NULL;
+
+	if (opt && *opt)
+		return opt;
+	return v && *v ? v : dflt;
+}
 
 bool exai_cli_json_requested(int argc, char *const argv[])
 {

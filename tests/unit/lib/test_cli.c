@@ -501,12 +501,27 @@ START_TEST(commands_of_a_command)
 }
 END_TEST
 
+START_TEST(setting_option_env_default)
+{
+	unsetenv("EXAI_TEST_SETTING");
+	ck_assert_str_eq(exai_cli_setting(NULL, "EXAI_TEST_SETTING", "/dflt"), "/dflt");
+	setenv("EXAI_TEST_SETTING", "", 1);
+	ck_assert_str_eq(exai_cli_setting(NULL, "EXAI_TEST_SETTING", "/dflt"), "/dflt");
+	setenv("EXAI_TEST_SETTING", "/env", 1);
+	ck_assert_str_eq(exai_cli_setting(NULL, "EXAI_TEST_SETTING", "/dflt"), "/env");
+	ck_assert_str_eq(exai_cli_setting("", "EXAI_TEST_SETTING", "/dflt"), "/env");
+	ck_assert_str_eq(exai_cli_setting("/opt", "EXAI_TEST_SETTING", "/dflt"), "/opt");
+	unsetenv("EXAI_TEST_SETTING");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, tool_help_version_and_help_command);
+	tcase_add_test(tc, setting_option_env_default);
 	tcase_add_test(tc, command_help_is_its_own);
 	tcase_add_test(tc, unknown_and_missing_command);
 	tcase_add_test(tc, options_both_forms_and_positionals_in_order);

@@ -35,6 +35,10 @@ enum { EXAI_EXIT_OK = 0, EXAI_EXIT_FAIL = 1, EXAI_EXIT_USAGE = 2 };
 /* Whether "--json" is one of the arguments (before "--", which ends the tool's own options). */
 bool exai_cli_json_requested(int argc, char *const argv[]);
 
+/* A setting every tool takes the same way: the option's value when given (non-empty), else
+ * the environment variable @env when set and non-empty, else @dflt. */
+const char *exai_cli_setting(const char *opt, const char *env, const char *dflt);
+
 /* Prints the usage error "@who: <message>" (and "(@hint)" on its own line when given) to
  * stderr, with @json also the JSON error document on stdout; returns EXAI_EXIT_USAGE. */
 int exai_cli_usage(const char *who, bool json, const char *hint, const char *fmt, ...)
