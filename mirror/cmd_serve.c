@@ -5,12 +5,15 @@
  * (mir_config_reload: the rest needs a restart, and is named); SIGPIPE is ignored (replies use
  * MSG_NOSIGNAL).
  */
+#include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -39,6 +42,29 @@ typedef struct serve_ctx {
 	bool bound;
 } serve_ctx;
 
+/* Fail closed: a database that is missing while the log has signed checkpoints (the record
+ * beside it) is a lost log, never a fresh start: a new tree under the same key would be signed
+ * inconsistent with every checkpoint an auditor already holds. */
+static exai_status refuse_lost_db(const mir_config *cfg, const char *db, exai_error *e)
+{
+	char *cp = mir_config_cp_path(cfg);
+	struct stat st;
+	bool db_missing = lstat(db, &st) != 0 && errno == ENOENT, has_cp;
+
+	if (!cp)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	has_cp = lstat(cp, &st) == 0;
+	free(cp);
+	if (db_missing && has_cp)
+		return exai_error_set(
+		    e, EXAI_ECONFIG,
+		    "%s is missing but this log has signed checkpoints (%s/checkpoint): restore "
+		    "the "
+		    "database from a backup; a new log needs a new state_dir and log key (refused: "
+		    "nothing was created)",
+		    db, cfg->state_dir);
+	return EXAI_OK;
+}
 static exai_status setup(serve_ctx *s, const char *path, exai_error *e)
 {
 	sigset_t set;
@@ -59,6 +85,10 @@ static exai_status setup(serve_ctx *s, const char *path, exai_error *e)
 		return exai_error_prefix(e, "state_dir");
 	if (!(db = mir_config_db_path(s->cfg)))
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	if ((rc = refuse_lost_db(s->cfg, db, e))) {
+		free(db);
+		return rc;
+	}
 	rc = mir_store_open(db, s->cfg->origin, &s->store, e);
 	free(db);
 	if (rc)

@@ -40,6 +40,11 @@ char *mir_config_db_path(const mir_config *c)
 	return exai_path_join(c->state_dir, "mirror.db");
 }
 
+char *mir_config_cp_path(const mir_config *c)
+{
+	return exai_path_join(c->state_dir, "checkpoint");
+}
+
 const mir_class *mir_config_class(const mir_config *c, const char *name)
 {
 	for (size_t i = 0; i < c->nclasses; i++)

@@ -68,5 +68,8 @@ const mir_class *mir_config_class(const mir_config *c, const char *name);
 const char *mir_config_tenant(const mir_config *c, uid_t uid, gid_t gid);
 /* The database path state_dir/mirror.db (malloc'ed; NULL on OOM). */
 char *mir_config_db_path(const mir_config *c);
+/* state_dir/checkpoint: the last signed checkpoint, written beside the database after each
+ * one is stored, so a database that is gone is told from a log never started (malloc'ed). */
+char *mir_config_cp_path(const mir_config *c);
 
 #endif

@@ -7,6 +7,8 @@
  */
 #include "writer.h"
 
+#include "exai/file.h"
+
 #include "retention.h"
 
 #include <pthread.h>
@@ -203,6 +205,18 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static exai_status write_cp_record(mir_writer *w, const char *note, exai_error *e)
+{
+	char *path = mir_config_cp_path(w->cfg);
+	exai_status rc;
+
+	if (!path)
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	rc = exai_file_write_atomic(path, note, strlen(note), 0640, e);
+	free(path);
+	return rc ? exai_error_prefix(e, "checkpoint record") : EXAI_OK;
+}
+
 /* Signs and stores a checkpoint of everything stored, if there is anything new. */
 static void checkpoint(mir_writer *w)
 {
@@ -229,6 +243,10 @@ static void checkpoint(mir_writer *w)
 	}
 	if ((rc = mir_checkpoint_sign(w->key, s->size, root, &note, &e)) ||
 	    (rc = mir_store_put_checkpoint(s, s->size, root, w->last_cp_ms, note, &e)))
+		goto fail;
+	/* After the database has it: the record only ever lags, and serve reads it only to refuse
+	 * starting a new log when the database is gone (cmd_serve.c). */
+	if ((rc = write_cp_record(w, note, &e)))
 		goto fail;
 	free(note);
 	return;

@@ -71,3 +71,14 @@ M prove --from "$last" --to "$new" >"$T/cproof" || fail "prove --from $last --to
 $CHECK consistency "$T/cproof" "$T/log.vkey" >/dev/null || fail "the new checkpoint does not extend the old"
 expect_rc 0 M verify
 ok "after a restart the next checkpoint ($new) is consistent with the last before the crash ($last)"
+
+# The database lost (deleted, with its WAL) while the checkpoint record beside it says the log
+# has signed checkpoints: serve refuses to start a new log under the same key, creates nothing,
+# and says what to do. A state_dir that never held a log still starts fresh (mirror_ingest).
+[ -s "$T/mstate/checkpoint" ] || fail "no checkpoint record beside the database"
+grep -q "^$new\$" "$T/mstate/checkpoint" || fail "the record is not the last checkpoint ($new): $(cat "$T/mstate/checkpoint")"
+rm -f "$DB" "$DB-wal" "$DB-shm"
+expect_rc 2 exai-mirror serve --config "$T/mirror.yaml"
+expect_contains "$T/err" "is missing but this log has signed checkpoints"
+[ ! -e "$DB" ] || fail "serve created a new database after the old one was lost"
+ok "a lost database is refused, not taken as a fresh log"
