@@ -256,7 +256,8 @@ exai_status egress_ctl_call(const char *path, const char *line, int timeout_s, c
 	struct sockaddr_un sa;
 	char *buf = malloc(EGRESS_CTL_MAX + 1), *nl = NULL;
 	size_t len = 0;
-	exai_status rc = EXAI_OK;
+	exai_status rc = EXAI_OK, send_rc = EXAI_OK;
+	exai_error se = {0};
 	int fd = -1;
 
 	*reply = NULL;
@@ -270,22 +271,24 @@ exai_status egress_ctl_call(const char *path, const char *line, int timeout_s, c
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
 		rc = exai_error_sys(e, EXAI_EIO, "connect to exai-egress serve at %s", path);
-	else
-		rc = send_line(fd, line, e);
+	else if ((send_rc = send_line(fd, line, &se)))
+		shutdown(fd, SHUT_WR); /* refused at once: its reply may be waiting */
 	while (!rc && !nl) {
 		ssize_t n;
 
 		if (len == EGRESS_CTL_MAX) {
 			rc = exai_error_set(e, EXAI_ETOOBIG,
-					    "exai-egress serve at %s: a reply over %d "
-					    "bytes",
-					    path, EGRESS_CTL_MAX);
+					    "exai-egress serve at %s: a reply over %d bytes", path,
+					    EGRESS_CTL_MAX);
 			break;
 		}
 		n = recv(fd, buf + len, EGRESS_CTL_MAX - len, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n <= 0 && send_rc) {
+			*e = se; /* no reply: the send's error says more */
+			rc = send_rc;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			rc = exai_error_set(e, EXAI_EIO,
 					    "exai-egress serve at %s: no reply within %d s", path,
 					    timeout_s);

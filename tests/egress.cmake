@@ -20,4 +20,8 @@ if(EXAI_EGRESS_BUILT)
   # and exai-update's policy_reload hook through it.
   exai_cli_test(egress_serve cli/egress_serve.sh)
   set_tests_properties(egress_serve PROPERTIES SKIP_RETURN_CODE 77)
+  exai_cli_test(egress_serve_reload cli/egress_serve_reload.sh)
+  set_tests_properties(egress_serve_reload PROPERTIES SKIP_RETURN_CODE 77)
+  exai_cli_test(egress_serve_hook cli/egress_serve_hook.sh)
+  set_tests_properties(egress_serve_hook PROPERTIES SKIP_RETURN_CODE 77)
 endif()

@@ -67,7 +67,9 @@ wait_for() {
 	done
 }
 
-reading_count() { grep -cF "reading the events of $PIN" "$T/serve.err" 2>/dev/null || true; }
+reading_count() {
+	if [ -e "$T/serve.err" ]; then grep -cF "reading the events of $PIN" "$T/serve.err" || true; else echo 0; fi
+}
 reading_more() { [ "$(reading_count)" -gt "$1" ]; }
 
 serve_start() {
