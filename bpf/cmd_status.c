@@ -240,8 +240,10 @@ static int serve_part(const exai_cli_call *call, const char *opt, bool json, jso
 		exai_json_set(o, "configured", json_false());
 		if (e.code != EXAI_ENOENT)
 			exai_json_set(o, "error", json_string(e.msg));
-		if (!json)
-			printf("serve: %s\n", e.code == EXAI_ENOENT ? "not configured" : e.msg);
+		if (!json && e.code == EXAI_ENOENT)
+			printf("serve: not configured (no %s)\n", path);
+		else if (!json)
+			printf("serve: %s\n", e.msg);
 		return EXAI_EXIT_OK;
 	}
 	exai_json_set(o, "configured", json_true());
@@ -292,11 +294,18 @@ static int status(const exai_cli_call *call, const char *dir, const char *config
 		egress_pins_close(&pins);
 		if (!json) {
 			fprintf(stderr, "%s: %s\n", call->who, e.msg);
-			return EXAI_EXIT_FAIL;
+			usage = serve_part(call, config, false, &sv) != EXAI_EXIT_OK;
+			json_decref(sv);
+			return usage ? EXAI_EXIT_USAGE : EXAI_EXIT_FAIL;
+		}
+		if (serve_part(call, config, true, &sv) != EXAI_EXIT_OK) {
+			json_decref(sv);
+			return EXAI_EXIT_USAGE;
 		}
 		o = json_object();
 		exai_json_set(o, "attached", json_false());
 		exai_json_set(o, "error", json_string(e.msg));
+		exai_json_set(o, "serve", sv);
 		(void)exai_json_emit(o, stdout);
 		return EXAI_EXIT_FAIL;
 	}
