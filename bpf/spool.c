@@ -282,7 +282,7 @@ exai_status egress_spool_take(egress_spool *s, int64_t after, size_t max, egress
 			rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	}
 	sqlite3_finalize(st);
-	if (rc) {
+	if (rc || k == 0) {
 		egress_spool_items_free(v, k);
 		return rc;
 	}

@@ -82,7 +82,7 @@ exai_status egress_spool_set(egress_spool *s, const char *key, int64_t value,
 exai_status egress_spool_set_error(egress_spool *s, const char *text, exai_error *e) EXAI_WUR;
 
 /* The oldest @max events (at most) with an id above @after, oldest first; freed with
- * egress_spool_items_free. */
+ * egress_spool_items_free (*@out is NULL when there are none). */
 exai_status egress_spool_take(egress_spool *s, int64_t after, size_t max, egress_spool_item **out,
 			      size_t *n, exai_error *e) EXAI_WUR;
 void egress_spool_items_free(egress_spool_item *items, size_t n);
