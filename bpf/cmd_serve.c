@@ -169,10 +169,11 @@ static bool spool_batch(serve *S, ring_batch *b)
 	if (!rc)
 		rc = egress_spool_commit(S->spool, &e);
 	if (rc) {
+		char msg[EXAI_ERROR_MSG_MAX + 64];
+
 		egress_spool_rollback(S->spool);
-		fprintf(stderr,
-			"exai-egress serve: spool: %s (the events stay in the ring buffer)\n",
-			e.msg);
+		snprintf(msg, sizeof(msg), "spool: %s (the events stay in the ring buffer)", e.msg);
+		say_once(S, msg); /* retried every 200 ms: said once until something else is */
 	}
 	return rc == EXAI_OK;
 }

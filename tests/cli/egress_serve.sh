@@ -131,6 +131,21 @@ grep -qx "eperm=50" "$T/probe" || fail "retry loop: $(cat "$T/probe")"
 wait_for "the suppressed counter in the mirror" mirror_has 'any(.body.kind == "counter" and .body.counter == "suppressed" and .body.delta == 49)'
 ok "the rate limit's suppressed counter becomes an event (49 held back of 50 denials)"
 
+# With no reader the ring buffer overflows; the next serve reads what it holds and reports
+# the kernel's lost counter as an event with the same count.
+serve_stop
+probe udp-many:4000 127.0.0.2 9
+grep -qx "eperm=4000" "$T/probe" || fail "flood: $(cat "$T/probe")"
+expect_rc 0 exai-egress status --json
+lost=$(jq .counters.lost "$T/out")
+[ "$lost" -gt 0 ] || fail "the ring buffer did not overflow"
+serve_start
+wait_for "the lost counter in the mirror" mirror_has "any(.body.kind == \"counter\" and .body.counter == \"lost\" and .body.delta == $lost)"
+wait_for "the spool to empty" spool_is 0
+n=$(command jq --argjson p "$PROBE_PID" '[.entries[] | select(.body.pid == $p)] | length' "$T/q")
+[ $((n + lost)) = 4000 ] || fail "flood: $n events in the mirror + $lost lost != 4000"
+ok "a flood with no reader: the events the ring held ($n) and a lost counter event (+$lost) reach the mirror: $n + $lost = 4000"
+
 serve_stop
 expect_rc 0 exai-egress status --json
 jq -e '.attached and .generation == 1' "$T/out" >/dev/null || fail "status after SIGTERM: $(cat "$T/out")"
@@ -208,5 +223,17 @@ wait_for "the spool to empty" spool_is 0
 mirror_has "[.[] | select(.body.pid == $P8)] | length == 2 and (map(.attributes.spool_seq) | unique | length) == 1" ||
 	fail "after the crash at serve.remove: $(cat "$T/q")"
 ok "a crash between ring and spool loses nothing (read again); between ack and removal the batch is sent again, same spool_seq"
+serve_stop
+
+# A spool that cannot be written (an injected failure of the commit): the batch stays in the
+# ring, is said once, and is spooled on the next try.
+EXAI_FAULT=serve.spool:1:fail serve_start
+deny
+P9=$PROBE_PID
+wait_for "the event after the failed commit" mirror_has "any(.body.kind == \"verdict\" and .body.pid == $P9)"
+M query --class audit --json --limit 10000 >"$T/q"
+once_each "$P9"
+expect_contains "$T/serve.err" "spool: injected fault (the events stay in the ring buffer)"
+ok "a failed spool commit leaves the batch in the ring; the next try spools and delivers it once"
 serve_stop
 mstop
