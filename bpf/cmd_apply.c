@@ -93,30 +93,37 @@ static int parse_args(const exai_cli_call *call, int argc, char **argv, egress_a
 	return EGRESS_RUN;
 }
 
-static void report(const egress_apply_args *a, const egress_policy *pol, int mode, uint32_t gen,
-		   const char *dir, const char *signers)
+void egress_apply_summary(const egress_apply_args *a, const egress_apply_result *r, char *out,
+			  size_t cap)
 {
-	const char *m = mode == EGRESS_MODE_AUDIT ? "audit" : "enforce";
+	snprintf(out, cap,
+		 "policy %s in force: generation %u, mode %s, %zu workload%s, %zu rule%s%s%s",
+		 a->policy, r->generation, r->mode == EGRESS_MODE_AUDIT ? "audit" : "enforce",
+		 r->nworkloads, r->nworkloads == 1 ? "" : "s", r->nrules, r->nrules == 1 ? "" : "s",
+		 a->unsigned_ok ? " (UNSIGNED)" : ", signed by ", a->unsigned_ok ? "" : r->signers);
+}
+
+static void report(const egress_apply_args *a, const egress_apply_result *r, const char *dir)
+{
+	char line[1024];
 
 	if (a->json) {
 		json_t *o = json_object();
 
 		exai_json_set(o, "ok", json_true());
-		exai_json_set(o, "generation", json_integer(gen));
-		exai_json_set(o, "mode", json_string(m));
+		exai_json_set(o, "generation", json_integer(r->generation));
+		exai_json_set(o, "mode",
+			      json_string(r->mode == EGRESS_MODE_AUDIT ? "audit" : "enforce"));
 		exai_json_set(o, "unsigned", json_boolean(a->unsigned_ok));
-		exai_json_set(o, "signers", json_string(signers));
-		exai_json_set(o, "workloads", json_integer((json_int_t)pol->nworkloads));
-		exai_json_set(o, "rules", json_integer((json_int_t)pol->nrules));
+		exai_json_set(o, "signers", json_string(r->signers));
+		exai_json_set(o, "workloads", json_integer((json_int_t)r->nworkloads));
+		exai_json_set(o, "rules", json_integer((json_int_t)r->nrules));
 		exai_json_set(o, "pin_dir", json_string(dir));
 		(void)exai_json_emit(o, stdout);
 		return;
 	}
-	printf("exai-egress: policy %s in force: generation %u, mode %s, %zu workload%s, %zu "
-	       "rule%s%s%s\n",
-	       a->policy, gen, m, pol->nworkloads, pol->nworkloads == 1 ? "" : "s", pol->nrules,
-	       pol->nrules == 1 ? "" : "s", a->unsigned_ok ? " (UNSIGNED)" : ", signed by ",
-	       a->unsigned_ok ? "" : signers);
+	egress_apply_summary(a, r, line, sizeof(line));
+	printf("exai-egress: %s\n", line);
 }
 
 /* Nothing of the policy is parsed before this passes (--unsigned: explicitly skipped). */
@@ -143,76 +150,78 @@ static exai_status check_signatures(const egress_apply_args *a, const uint8_t *b
 	return egress_sigcheck(buf, len, a->policy, a->root, one, 1, signers, cap, e);
 }
 
-int egress_apply_run(const egress_apply_args *a, const exai_cli_call *call)
+int egress_apply_do(const egress_apply_args *a, egress_apply_result *r, exai_error *e)
 {
 	const char *dir = egress_pin_dir(a->pin_dir);
-	char cgroot[256], signers[256];
+	char cgroot[256];
 	uint8_t *buf = NULL, sha[EXAI_SHA256_LEN];
 	size_t len = 0;
 	egress_policy *pol = NULL;
 	egress_pins pins;
-	exai_error e = {0};
-	uint32_t gen = 0;
-	int rc = EXAI_EXIT_FAIL, mode;
+	int rc = EXAI_EXIT_FAIL;
 
+	memset(r, 0, sizeof(*r));
 	egress_pins_init(&pins, dir);
-	if (exai_file_read_bounded(a->policy, EGRESS_POLICY_MAX_BYTES, &buf, &len, &e) != EXAI_OK) {
-		rc = egress_fail(call, a->json, &e, EXAI_EXIT_USAGE);
+	if (exai_file_read_bounded(a->policy, EGRESS_POLICY_MAX_BYTES, &buf, &len, e) != EXAI_OK) {
+		rc = EXAI_EXIT_USAGE;
 		goto out;
 	}
-	if (check_signatures(a, buf, len, signers, sizeof(signers), &e) != EXAI_OK) {
-		rc = egress_fail(call, a->json, &e, EXAI_EXIT_FAIL);
+	if (check_signatures(a, buf, len, r->signers, sizeof(r->signers), e) != EXAI_OK ||
+	    egress_cgroup2_root(cgroot, sizeof(cgroot), e) != EXAI_OK ||
+	    egress_policy_parse(a->policy, buf, len, cgroot, &pol, e) != EXAI_OK ||
+	    exai_sha256_buf(buf, len, sha, e) != EXAI_OK)
 		goto out;
-	}
-	if (egress_cgroup2_root(cgroot, sizeof(cgroot), &e) != EXAI_OK ||
-	    egress_policy_parse(a->policy, buf, len, cgroot, &pol, &e) != EXAI_OK ||
-	    exai_sha256_buf(buf, len, sha, &e) != EXAI_OK) {
-		rc = egress_fail(call, a->json, &e, EXAI_EXIT_FAIL);
-		goto out;
-	}
-	mode = a->mode >= 0 ? a->mode : pol->mode;
+	r->mode = a->mode >= 0 ? a->mode : pol->mode;
+	r->nworkloads = pol->nworkloads;
+	r->nrules = pol->nrules;
 	if (a->run_cgroup && pol->nworkloads != 1) {
-		exai_error_set(&e, EXAI_EREFUSED,
+		exai_error_set(e, EXAI_EREFUSED,
 			       "%s: run needs a policy of exactly one workload (it has %zu)",
 			       a->policy, pol->nworkloads);
-		rc = egress_fail(call, a->json, &e, EXAI_EXIT_FAIL);
 		goto out;
 	}
 	if (a->adopt_only && !egress_pins_exist(dir)) {
-		exai_error_set(&e, EXAI_ENOENT,
+		exai_error_set(e, EXAI_ENOENT,
 			       "nothing is pinned in %s: reload swaps a running "
 			       "policy (use apply first)",
 			       dir);
-		rc = egress_fail(call, a->json, &e, EXAI_EXIT_FAIL);
 		goto out;
 	}
-	if ((egress_pins_exist(dir) ? egress_pins_open(dir, &pins, &e)
-				    : egress_pins_create(dir, &pins, &e)) != EXAI_OK) {
-		rc = egress_fail(call, a->json, &e, EXAI_EXIT_FAIL);
+	if ((egress_pins_exist(dir) ? egress_pins_open(dir, &pins, e)
+				    : egress_pins_create(dir, &pins, e)) != EXAI_OK)
 		goto out;
-	}
 	{
-		egress_install_info info = {.mode = mode,
+		egress_install_info info = {.mode = r->mode,
 					    .unsigned_policy = a->unsigned_ok,
 					    .path = a->policy,
 					    .sha256 = sha,
-					    .signers = signers};
+					    .signers = r->signers};
 
-		if (egress_install(&pins, pol, &info, &gen, &e) != EXAI_OK) {
-			exai_error_prefix(&e, "%s", a->policy);
-			rc = egress_fail(call, a->json, &e, EXAI_EXIT_FAIL);
+		if (egress_install(&pins, pol, &info, &r->generation, e) != EXAI_OK) {
+			exai_error_prefix(e, "%s", a->policy);
 			goto out;
 		}
 	}
 	if (a->run_cgroup)
 		snprintf(a->run_cgroup, a->run_cgroup_size, "%s", pol->workloads[0].cgroup);
-	else
-		report(a, pol, mode, gen, dir, signers);
 	rc = EXAI_EXIT_OK;
 out:
 	egress_pins_close(&pins);
 	egress_policy_free(pol);
 	free(buf);
+	return rc;
+}
+
+int egress_apply_run(const egress_apply_args *a, const exai_cli_call *call)
+{
+	egress_apply_result r;
+	exai_error e = {0};
+	int rc = egress_apply_do(a, &r, &e);
+
+	if (rc != EXAI_EXIT_OK)
+		return egress_fail(call, a->json, &e, rc);
+	if (!a->run_cgroup)
+		report(a, &r, egress_pin_dir(a->pin_dir));
 	return rc;
 }
 

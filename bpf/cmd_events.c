@@ -2,8 +2,10 @@
  * cmd_events.c: 'exai-egress events' (reading the ring buffer) and 'exai-egress detach'
  * (removing enforcement: every link detached, every pin removed).
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "egress_cli.h"
@@ -72,15 +74,27 @@ int egress_cmd_events(const exai_cli_call *call, int argc, char **argv)
 	egress_pins pins;
 	exai_error e = {0};
 	unsigned long n = 0;
-	int rc = parse(call, events_opts, argc, argv, &a);
+	int rc = parse(call, events_opts, argc, argv, &a), lock;
 
 	if (rc != EGRESS_RUN)
 		return rc;
 	if (egress_pins_open(a.dir, &pins, &e) != EXAI_OK)
 		return egress_fail(call, a.json, &e, EXAI_EXIT_FAIL);
-	rc = EXAI_EXIT_OK;
-	if (egress_events_read(&pins, a.follow, a.json, stdout, &n, &e) != EXAI_OK)
-		rc = egress_fail(call, false, &e, EXAI_EXIT_FAIL);
+	/* one reader of the ring: exai-egress serve holds this lock while it reads */
+	lock = open(a.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) != 0) {
+		exai_error_set(&e, EXAI_EREFUSED,
+			       "%s: another reader holds the events (exai-egress serve, whose "
+			       "events are in its spool and the mirror, or another 'events')",
+			       a.dir);
+		rc = egress_fail(call, a.json, &e, EXAI_EXIT_FAIL);
+	} else {
+		rc = EXAI_EXIT_OK;
+		if (egress_events_read(&pins, a.follow, a.json, stdout, &n, &e) != EXAI_OK)
+			rc = egress_fail(call, false, &e, EXAI_EXIT_FAIL);
+	}
+	if (lock >= 0)
+		close(lock);
 	egress_pins_close(&pins);
 	return rc;
 }

@@ -6,8 +6,11 @@
  */
 #include <bpf/bpf.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compile.h"
@@ -15,18 +18,27 @@
 #include "exai/json.h"
 #include "links.h"
 #include "lsm_probe.h"
+#include "serve_config.h"
+#include "spool.h"
 
 const char egress_status_help[] =
-    "usage: exai-egress status [--pin-dir DIR] [--json]\n"
+    "usage: exai-egress status [--config FILE] [--pin-dir DIR] [--json]\n"
     "\n"
     "Whether enforcement is attached and which policy generation is live, read from the\n"
     "pinned programs and maps: per workload its cgroup and the state of each hook's link,\n"
     "the counters (denied, audited, suppressed by the rate limit, events lost), and whether\n"
     "the policy was applied --unsigned. Exit 0 when every link is attached and the live\n"
-    "policy is the one applied; 1 when nothing is applied or something was detached.\n";
+    "policy is the one applied; 1 when nothing is applied or something was detached.\n"
+    "With a serve config (--config FILE, $EXAI_EGRESS_CONFIG, else " EGRESS_DEFAULT_CONFIG "\n"
+    "when it exists) also the daemon: running or not, the events waiting in its spool, those\n"
+    "it refused at its bound, those delivered to the mirror and why delivery fails now.\n";
 
-static const exai_cli_opt opts[] = {
-    {"json", false, EGRESS_O_JSON}, {"pin-dir", true, EGRESS_O_PIN_DIR}, {NULL, false, 0}};
+enum { O_CONFIG = EGRESS_O_FIRST_OWN };
+
+static const exai_cli_opt opts[] = {{"json", false, EGRESS_O_JSON},
+				    {"pin-dir", true, EGRESS_O_PIN_DIR},
+				    {"config", true, O_CONFIG},
+				    {NULL, false, 0}};
 
 struct live {
 	bool has_policy;
@@ -139,31 +151,170 @@ static json_t *state_json(const struct egress_state *s, const struct live *l)
 	return o;
 }
 
-static int status(const exai_cli_call *call, const char *dir, bool json)
+/* Whether @pid is a running exai-egress. */
+static bool running(int64_t pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	if (pid <= 0 || kill((pid_t)pid, 0) != 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%lld/comm", (long long)pid);
+	if (!(f = fopen(path, "r")))
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return strncmp(comm, "exai-egress", 11) == 0;
+}
+
+static json_t *spool_json(const egress_serve_config *c, const egress_spool_stats *st)
+{
+	json_t *o = json_object();
+
+	exai_json_set(o, "dir", json_string(c->spool_dir));
+	exai_json_set(o, "events", json_integer((json_int_t)st->events));
+	exai_json_set(o, "bytes", json_integer((json_int_t)st->bytes));
+	exai_json_set(o, "max_events", json_integer((json_int_t)c->spool_max_events));
+	exai_json_set(o, "max_bytes", json_integer((json_int_t)c->spool_max_bytes));
+	exai_json_set(o, "refused", json_integer((json_int_t)st->refused));
+	exai_json_set(o, "refused_reported", json_integer((json_int_t)st->refused_reported));
+	exai_json_set(o, "delivered", json_integer((json_int_t)st->delivered));
+	exai_json_set(o, "last_delivery", json_integer(st->last_delivery));
+	exai_json_set(o, "journaled", json_integer((json_int_t)st->journaled));
+	exai_json_set(o, "journal_failed", json_integer((json_int_t)st->journal_failed));
+	exai_json_set(o, "mirror_error", json_string(st->mirror_error));
+	return o;
+}
+
+static void spool_text(const egress_serve_config *c, const egress_spool_stats *st)
+{
+	char when[32] = "never";
+	time_t t = (time_t)st->last_delivery;
+	struct tm tm;
+
+	printf("spool: %" PRIu64 " event%s (%" PRIu64 " bytes) waiting in %s; bounds %" PRIu64
+	       " events, %" PRIu64 " bytes\n",
+	       st->events, st->events == 1 ? "" : "s", st->bytes, c->spool_dir, c->spool_max_events,
+	       c->spool_max_bytes);
+	if (st->refused)
+		printf("spool: REFUSED %" PRIu64
+		       " event%s at its bound (counted, not kept; %" PRIu64
+		       " reported as events)\n",
+		       st->refused, st->refused == 1 ? "" : "s", st->refused_reported);
+	if (t && gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (c->mirror_socket)
+		printf("mirror: %s: %" PRIu64 " delivered, last %s%s%s\n", c->mirror_socket,
+		       st->delivered, when, st->mirror_error[0] ? "; now failing: " : "",
+		       st->mirror_error);
+	else
+		printf(
+		    "mirror: none configured (events go to the journal and stay in the spool)\n");
+	if (st->journal_failed)
+		printf("journal: %s: %" PRIu64 " write%s failed\n", c->journal_socket,
+		       st->journal_failed, st->journal_failed == 1 ? "" : "s");
+}
+
+/* The daemon's part, from its config and spool. EXAI_EXIT_USAGE when a config named by
+ * --config or $EXAI_EGRESS_CONFIG cannot be loaded; a missing default config is "not
+ * configured". */
+static int serve_part(const exai_cli_call *call, const char *opt, bool json, json_t **out)
+{
+	const char *env = getenv("EXAI_EGRESS_CONFIG"), *path = egress_config_path(opt);
+	bool named = opt || (env && *env);
+	egress_serve_config *c = NULL;
+	egress_spool *sp = NULL;
+	egress_spool_stats st;
+	exai_error e = {0};
+	json_t *o = json_object();
+	bool run;
+
+	*out = o;
+	exai_json_set(o, "config", json_string(path));
+	if (egress_serve_config_load(path, &c, &e) != EXAI_OK) {
+		if (named) {
+			fprintf(stderr, "%s: %s\n", call->who, e.msg);
+			return EXAI_EXIT_USAGE;
+		}
+		exai_json_set(o, "configured", json_false());
+		if (e.code != EXAI_ENOENT)
+			exai_json_set(o, "error", json_string(e.msg));
+		if (!json && e.code == EXAI_ENOENT)
+			printf("serve: not configured (no %s)\n", path);
+		else if (!json)
+			printf("serve: %s\n", e.msg);
+		return EXAI_EXIT_OK;
+	}
+	exai_json_set(o, "configured", json_true());
+	exai_json_set(o, "control_socket", json_string(c->control_socket));
+	if (egress_spool_open_ro(c->spool_dir, &sp, &e) != EXAI_OK ||
+	    egress_spool_stats_get(sp, &st, &e) != EXAI_OK) {
+		exai_json_set(o, "running", json_false());
+		exai_json_set(o, "error", json_string(e.msg));
+		if (!json)
+			printf("serve: config %s; spool: %s\n", path,
+			       e.code == EXAI_ENOENT ? "none yet (serve has not run)" : e.msg);
+		egress_spool_close(sp);
+		egress_serve_config_free(c);
+		return EXAI_EXIT_OK;
+	}
+	run = running(st.pid);
+	exai_json_set(o, "running", json_boolean(run));
+	if (run)
+		exai_json_set(o, "pid", json_integer(st.pid));
+	exai_json_set(o, "mirror_socket",
+		      c->mirror_socket ? json_string(c->mirror_socket) : json_null());
+	exai_json_set(o, "spool", spool_json(c, &st));
+	if (!json) {
+		if (run)
+			printf("serve: running (pid %lld), config %s\n", (long long)st.pid, path);
+		else
+			printf("serve: NOT RUNNING, config %s\n", path);
+		spool_text(c, &st);
+	}
+	egress_spool_close(sp);
+	egress_serve_config_free(c);
+	return EXAI_EXIT_OK;
+}
+
+static int status(const exai_cli_call *call, const char *dir, const char *config, bool json)
 {
 	egress_pins pins;
 	struct egress_state s;
 	struct live l;
 	exai_error e = {0};
-	json_t *o, *wl;
+	json_t *o, *wl, *sv = NULL;
 	char lsm_why[160];
 	int bad = 0;
-	bool ok, lsm;
+	bool ok, lsm, usage = false;
 
 	if (egress_pins_open(dir, &pins, &e) != EXAI_OK ||
 	    egress_state_get(&pins, &s, &e) != EXAI_OK) {
 		egress_pins_close(&pins);
 		if (!json) {
 			fprintf(stderr, "%s: %s\n", call->who, e.msg);
-			return EXAI_EXIT_FAIL;
+			usage = serve_part(call, config, false, &sv) != EXAI_EXIT_OK;
+			json_decref(sv);
+			return usage ? EXAI_EXIT_USAGE : EXAI_EXIT_FAIL;
+		}
+		if (serve_part(call, config, true, &sv) != EXAI_EXIT_OK) {
+			json_decref(sv);
+			return EXAI_EXIT_USAGE;
 		}
 		o = json_object();
 		exai_json_set(o, "attached", json_false());
 		exai_json_set(o, "error", json_string(e.msg));
+		exai_json_set(o, "serve", sv);
 		(void)exai_json_emit(o, stdout);
 		return EXAI_EXIT_FAIL;
 	}
 	read_live(&pins, &l);
+	if (json && serve_part(call, config, true, &sv) != EXAI_EXIT_OK) {
+		json_decref(sv);
+		egress_pins_close(&pins);
+		return EXAI_EXIT_USAGE;
+	}
 	lsm = egress_lsm_probe(lsm_why, sizeof(lsm_why));
 	wl = workloads(&pins, false, &bad);
 	ok = bad == 0 && l.has_policy && l.meta.generation == s.generation;
@@ -173,6 +324,7 @@ static int status(const exai_cli_call *call, const char *dir, bool json)
 		exai_json_set(o, "pin_dir", json_string(dir));
 		exai_json_set(o, "workloads", wl);
 		exai_json_set(o, "bpf_lsm", json_string(lsm ? "available, not used" : lsm_why));
+		exai_json_set(o, "serve", sv);
 		(void)exai_json_emit(o, stdout);
 	} else {
 		json_decref(wl);
@@ -185,15 +337,17 @@ static int status(const exai_cli_call *call, const char *dir, bool json)
 		       l.counters[EGRESS_CNT_SUPPRESSED], l.counters[EGRESS_CNT_LOST]);
 		printf("bpf lsm: %s; AF_PACKET is refused only under 'exai-egress run'\n",
 		       lsm ? "available, not used yet" : lsm_why);
+		usage = serve_part(call, config, false, &sv) != EXAI_EXIT_OK;
+		json_decref(sv);
 	}
 	egress_pins_close(&pins);
-	return ok ? EXAI_EXIT_OK : EXAI_EXIT_FAIL;
+	return usage ? EXAI_EXIT_USAGE : ok ? EXAI_EXIT_OK : EXAI_EXIT_FAIL;
 }
 
 int egress_cmd_status(const exai_cli_call *call, int argc, char **argv)
 {
 	exai_cli_parser p;
-	const char *v, *dir = NULL;
+	const char *v, *dir = NULL, *config = NULL;
 	bool json = call->json;
 	int c;
 
@@ -203,10 +357,12 @@ int egress_cmd_status(const exai_cli_call *call, int argc, char **argv)
 			json = true;
 		else if (c == EGRESS_O_PIN_DIR)
 			dir = v;
+		else if (c == O_CONFIG)
+			config = v;
 		else if (c == EXAI_CLI_ARG)
 			return exai_cli_refuse(call, "unexpected argument '%s'", v);
 		else
 			return exai_cli_exit(c);
 	}
-	return status(call, egress_pin_dir(dir), json);
+	return status(call, egress_pin_dir(dir), config, json);
 }

@@ -79,14 +79,16 @@ static void event_addr(const struct egress_event *ev, char *out, size_t size)
 		inet_ntop(ev->family == 4 ? AF_INET : AF_INET6, ev->daddr, out, (socklen_t)size);
 }
 
-static int write_json(struct reader *r, const struct egress_event *ev, const char *addr,
-		      const char *comm, const char *wl)
+json_t *egress_event_json(const egress_pins *p, const struct egress_event *ev)
 {
+	char addr[INET6_ADDRSTRLEN], comm[sizeof(ev->comm) + 1], wl[80];
 	json_t *o = json_object();
-	int rc;
 
 	if (!o)
-		return -1;
+		return NULL;
+	snprintf(comm, sizeof(comm), "%.*s", (int)sizeof(ev->comm), ev->comm);
+	event_addr(ev, addr, sizeof(addr));
+	workload_name(p, ev->workload, wl, sizeof(wl));
 	exai_json_set(o, "verdict",
 		      json_string(ev->verdict == EGRESS_VERDICT_AUDIT ? "audit" : "deny"));
 	exai_json_set(o, "hook", json_string(egress_hook_name(ev->hook)));
@@ -106,49 +108,60 @@ static int write_json(struct reader *r, const struct egress_event *ev, const cha
 	exai_json_set(o, "workload_cgroup_id", json_integer((json_int_t)ev->workload));
 	exai_json_set(o, "generation", json_integer(ev->generation));
 	exai_json_set(o, "ts_ns", json_integer((json_int_t)ev->ts_ns));
+	return o;
+}
+
+static int write_json(struct reader *r, const struct egress_event *ev)
+{
+	json_t *o = egress_event_json(r->p, ev);
+	int rc;
+
+	if (!o)
+		return -1;
 	/* one compact object per line (JSON lines), so a follower can read it line by line */
 	rc = json_dumpf(o, r->out, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return rc < 0 || fputc('\n', r->out) == EOF ? -1 : 0;
 }
 
-static int write_text(struct reader *r, const struct egress_event *ev, const char *addr,
-		      const char *comm, const char *wl)
+void egress_event_text(const egress_pins *p, const struct egress_event *ev, char *out, size_t cap)
 {
-	char dest[INET6_ADDRSTRLEN + 16];
+	char addr[INET6_ADDRSTRLEN], comm[sizeof(ev->comm) + 1], wl[80],
+	    dest[INET6_ADDRSTRLEN + 16];
 
+	snprintf(comm, sizeof(comm), "%.*s", (int)sizeof(ev->comm), ev->comm);
+	event_addr(ev, addr, sizeof(addr));
+	workload_name(p, ev->workload, wl, sizeof(wl));
 	if (!addr[0])
 		snprintf(dest, sizeof(dest), "-");
 	else if (ev->family == 6)
 		snprintf(dest, sizeof(dest), "[%s]:%u", addr, (unsigned)ev->dport);
 	else
 		snprintf(dest, sizeof(dest), "%s:%u", addr, (unsigned)ev->dport);
-	return fprintf(r->out,
-		       "%s %s %s %s pid=%" PRIu32 " comm=%s uid=%" PRIu32 " cgroup=%" PRIu64
-		       " workload=%s generation=%" PRIu32 " reason=%s\n",
-		       ev->verdict == EGRESS_VERDICT_AUDIT ? "audit" : "deny",
-		       egress_hook_name(ev->hook), egress_proto_name(ev->proto), dest, ev->pid,
-		       comm, ev->uid, (uint64_t)ev->cgroup_id, wl, ev->generation,
-		       egress_reason_name(ev->reason));
+	snprintf(out, cap,
+		 "%s %s %s %s pid=%" PRIu32 " comm=%s uid=%" PRIu32 " cgroup=%" PRIu64
+		 " workload=%s generation=%" PRIu32 " reason=%s",
+		 ev->verdict == EGRESS_VERDICT_AUDIT ? "audit" : "deny", egress_hook_name(ev->hook),
+		 egress_proto_name(ev->proto), dest, ev->pid, comm, ev->uid,
+		 (uint64_t)ev->cgroup_id, wl, ev->generation, egress_reason_name(ev->reason));
 }
 
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct reader *r = ctx;
 	struct egress_event ev;
-	char addr[INET6_ADDRSTRLEN], comm[sizeof(ev.comm) + 1], wl[80];
+	char line[512];
 	int rc;
 
 	if (size < sizeof(ev))
 		return 0; /* not ours: skipped */
 	memcpy(&ev, data, sizeof(ev));
-	snprintf(comm, sizeof(comm), "%.*s", (int)sizeof(ev.comm), ev.comm);
-	event_addr(&ev, addr, sizeof(addr));
-	workload_name(r->p, ev.workload, wl, sizeof(wl));
-	if (r->json)
-		rc = write_json(r, &ev, addr, comm, wl);
-	else
-		rc = write_text(r, &ev, addr, comm, wl);
+	if (r->json) {
+		rc = write_json(r, &ev);
+	} else {
+		egress_event_text(r->p, &ev, line, sizeof(line));
+		rc = fprintf(r->out, "%s\n", line);
+	}
 	if (rc < 0 || fflush(r->out) != 0) {
 		r->write_error = errno ? errno : EIO;
 		return -1;

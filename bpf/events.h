@@ -7,6 +7,7 @@
 #define EXAI_EGRESS_EVENTS_H
 
 #include <stdbool.h>
+#include <jansson.h>
 #include <stdio.h>
 
 #include "pins.h"
@@ -15,6 +16,11 @@
  * @out; *@count is how many were written. */
 exai_status egress_events_read(const egress_pins *p, bool follow, bool json, FILE *out,
 			       unsigned long *count, exai_error *e) EXAI_WUR;
+
+/* One event as the JSON object of 'events --json' (NULL when out of memory), and as its text
+ * line (no newline; cut at @cap). The workload's name is looked up in @p's workloads map. */
+json_t *egress_event_json(const egress_pins *p, const struct egress_event *ev);
+void egress_event_text(const egress_pins *p, const struct egress_event *ev, char *out, size_t cap);
 
 /* Names for the codes of egress.h, for status and events. */
 const char *egress_hook_name(unsigned hook);

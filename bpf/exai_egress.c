@@ -14,7 +14,7 @@
 static const exai_cli_cmd cmds[] = {
     {"apply", "put a policy in force: --policy FILE (--root ROOT [--sig SIG]... | --unsigned)",
      egress_apply_help, egress_cmd_apply, NULL},
-    {"reload", "swap in DIR/policy.yaml whole: --policy-dir DIR (--root ROOT | --unsigned)",
+    {"reload", "swap in a policy whole: --policy-dir DIR | --policy FILE (through serve, or here)",
      egress_reload_help, egress_cmd_reload, NULL},
     {"run", "run a command confined: --policy FILE (--root ROOT | --unsigned) -- CMD ARGS...",
      egress_run_help, egress_cmd_run, NULL},
@@ -22,6 +22,8 @@ static const exai_cli_cmd cmds[] = {
      egress_status_help, egress_cmd_status, NULL},
     {"events", "the deny (and audit) events: [--follow] [--json]", egress_events_help,
      egress_cmd_events, NULL},
+    {"serve", "the daemon: events to a spool and the mirror, reloads over a socket [--config]",
+     egress_serve_help, egress_cmd_serve, NULL},
     {"detach", "detach every program and remove the pins (egress is then unfiltered)",
      egress_detach_help, egress_cmd_detach, NULL},
     {NULL, NULL, NULL, NULL, NULL},

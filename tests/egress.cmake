@@ -16,4 +16,13 @@ if(EXAI_EGRESS_BUILT)
   set_tests_properties(egress_run PROPERTIES SKIP_RETURN_CODE 77)
   exai_cli_test(egress_flood cli/egress_flood.sh)
   set_tests_properties(egress_flood PROPERTIES SKIP_RETURN_CODE 77)
+  # exai-egress serve: delivery into a real exai-mirror, the spool, reloads over its socket,
+  # and exai-update's policy_reload hook through it.
+  exai_cli_test(egress_serve cli/egress_serve.sh)
+  set_tests_properties(egress_serve PROPERTIES SKIP_RETURN_CODE 77)
+  exai_cli_test(egress_serve_reload cli/egress_serve_reload.sh)
+  set_tests_properties(egress_serve_reload PROPERTIES SKIP_RETURN_CODE 77)
+  exai_cli_test(egress_serve_config cli/egress_serve_config.sh)
+  exai_cli_test(egress_serve_hook cli/egress_serve_hook.sh)
+  set_tests_properties(egress_serve_hook PROPERTIES SKIP_RETURN_CODE 77)
 endif()

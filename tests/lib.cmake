@@ -35,3 +35,5 @@ exai_check_suite(test_cli unit/lib/test_cli.c)
 exai_fuzz_harness(cli)
 # The SQLite helper: opens (read-only never creates, symlinks refused) and errors.
 exai_check_suite(test_sqlite unit/lib/test_sqlite.c exai_sqlite)
+# The mirror's ingest protocol, client side (exai-update's outbox, exai-egress serve's spool).
+exai_check_suite(test_mirror_send unit/lib/test_mirror_send.c)

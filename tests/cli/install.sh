@@ -69,6 +69,25 @@ if command -v systemd-analyze >/dev/null; then
 	# It only warns about an unknown or misspelt key: any word from it is a failure.
 	[ ! -s "$T/sa" ] || fail "systemd-analyze verify exai-mirror.service: $(cat "$T/sa")"
 fi
+# exai-egress serve's unit: the installed binary, hardened, unix sockets only, bpffs writable.
+if [ -n "$egress" ]; then
+	unit="$D/lib/systemd/system/exai-egress.service"
+	[ -f "$unit" ] || fail "not installed: $P/lib/systemd/system/exai-egress.service"
+	[ -f "$D/share/doc/exai/egress.yaml.example" ] || fail "not installed: egress.yaml.example"
+	for l in "ExecStart=$P/sbin/exai-egress serve --config /etc/exai/egress.yaml" \
+		"Documentation=file:$P/share/doc/exai/egress.md" NoNewPrivileges=yes \
+		ProtectSystem=strict ReadWritePaths=/sys/fs/bpf PrivateNetwork=yes \
+		RestrictAddressFamilies=AF_UNIX StateDirectory=exai-egress RuntimeDirectory=exai-egress \
+		"CapabilityBoundingSet=CAP_BPF CAP_NET_ADMIN CAP_SYS_ADMIN CAP_PERFMON CAP_SYS_RESOURCE"; do
+		grep -qxF -- "$l" "$unit" || fail "exai-egress.service lacks '$l'"
+	done
+	if command -v systemd-analyze >/dev/null; then
+		sed "s|^ExecStart=$P/|ExecStart=$D/|" "$unit" >"$T/exai-egress.service"
+		systemd-analyze verify "$T/exai-egress.service" >"$T/sa" 2>&1 ||
+			fail "systemd-analyze verify exai-egress.service: $(cat "$T/sa")"
+		[ ! -s "$T/sa" ] || fail "systemd-analyze verify exai-egress.service: $(cat "$T/sa")"
+	fi
+fi
 grep -q "$P/share/exai/airgap-verifier/default.yaml" "$D/share/man/man1/airgap-verifier.1" ||
 	fail "airgap-verifier.1 does not name the installed rules"
 ! grep -rl '@EXAI_' "$D" >/dev/null || fail "unsubstituted template in $(grep -rl '@EXAI_' "$D" | head -1)"
