@@ -157,7 +157,9 @@ int egress_apply_run(const egress_apply_args *a, const exai_cli_call *call)
 
 	egress_pins_init(&pins, dir);
 	if (exai_file_read_bounded(a->policy, EGRESS_POLICY_MAX_BYTES, &buf, &len, &e) != EXAI_OK) {
-		rc = egress_fail(call, a->json, &e, EXAI_EXIT_USAGE);
+		/* a policy over the bound is refused (1); a file that cannot be read, usage (2) */
+		rc = egress_fail(call, a->json, &e,
+				 e.code == EXAI_ETOOBIG ? EXAI_EXIT_FAIL : EXAI_EXIT_USAGE);
 		goto out;
 	}
 	if (check_signatures(a, buf, len, signers, sizeof(signers), &e) != EXAI_OK) {
