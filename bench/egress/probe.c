@@ -150,10 +150,19 @@ static int run_once(const struct sockaddr_in *sa)
 {
 	if (tcp_once(sa) == 0)
 		printf("ok\n");
+	else if (errno == EPERM || errno == ECONNREFUSED)
+		printf("errno=%s\n", errno == EPERM ? "EPERM" : "ECONNREFUSED");
 	else
-		printf("errno=%s\n", errno == EPERM ? "EPERM" : errno == ECONNREFUSED ? "ECONNREFUSED"
-							: strerror(errno));
+		printf("errno=%s\n", strerror(errno));
 	return 0;
+}
+
+static int udp_once(int u, const struct sockaddr_in *sa)
+{
+	static const char msg[64] = "exai-egress bench";
+	ssize_t n = sendto(u, msg, sizeof(msg), 0, (const struct sockaddr *)sa, sizeof(*sa));
+
+	return n < 0 ? -1 : 0;
 }
 
 enum { MAX_WORKERS = 8 };
@@ -166,14 +175,9 @@ struct worker {
 /* One block of @n operations on @sa (@udp: on socket @u); 0, or -1 with errno. */
 static int block(bool udp, int u, const struct sockaddr_in *sa, long n)
 {
-	static const char msg[64] = "exai-egress bench";
-
-	for (long i = 0; i < n; i++) {
-		if (udp ? sendto(u, msg, sizeof(msg), 0, (const struct sockaddr *)sa,
-				 sizeof(*sa)) < 0
-			: tcp_once(sa) != 0)
+	for (long i = 0; i < n; i++)
+		if ((udp ? udp_once(u, sa) : tcp_once(sa)) != 0)
 			return -1;
-	}
 	return 0;
 }
 
