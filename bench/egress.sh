@@ -46,6 +46,7 @@ case $ROUNDS in '' | *[!0-9]* | [0-4]) log "BENCH_EGRESS_ROUNDS must be at least
 [ -x "$E" ] || { log "no $E (make release; exai-egress needs bpftool, clang, libbpf and BTF)"; exit 1; }
 NFT=$(command -v nft || echo /usr/sbin/nft)
 [ -x "$NFT" ] || { log "nft missing (scripts/deps.sh)"; exit 1; }
+[ -x /usr/bin/time ] || { log "/usr/bin/time missing (scripts/deps.sh: time)"; exit 1; }
 CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 [ -n "$CGROOT" ] || { log "no cgroup2 mount"; exit 1; }
 # nft names a cgroup by its path under /sys/fs/cgroup
@@ -130,6 +131,11 @@ bench() {
 		"$W/probe" bench udp "$ADDR" "$UPORT" "$UDP_N" "$UDP_BLOCK" "$@"
 	fi
 }
+# the CPU time (user + system) /usr/bin/time wrote to $W/cpu: what the wall time would be
+# on a machine with a core to spare
+cpu() { awk '{ printf "%.2f\n", $1 + $2 }' "$W/cpu"; }
+: >"$W/fresh.cpu"
+: >"$W/swap.cpu"
 SERIES="fresh swap nftload a.off.tcp a.ours.tcp a.off.udp a.ours.udp b.off.tcp b.ours.tcp b.nft.tcp b.off.udp b.ours.udp b.nft.udp"
 for f in $SERIES; do : >"$W/$f.t"; done
 r=1
@@ -138,11 +144,13 @@ while [ "$r" -le "$ROUNDS" ]; do
 	# loading: from nothing, then the swap to another policy of the same size
 	[ ! -e "$PIN" ] || "$E" detach >/dev/null
 	t=$(now)
-	"$E" apply --policy "$W/a.yaml" --unsigned >"$W/apply.out"
+	/usr/bin/time -f '%U %S' -o "$W/cpu" "$E" apply --policy "$W/a.yaml" --unsigned >"$W/apply.out"
 	since "$t" >>"$W/fresh.t"
+	cpu >>"$W/fresh.cpu"
 	t=$(now)
-	"$E" reload --policy-dir "$W/b" --unsigned >"$W/reload.out"
+	/usr/bin/time -f '%U %S' -o "$W/cpu" "$E" reload --policy-dir "$W/b" --unsigned >"$W/reload.out"
 	since "$t" >>"$W/swap.t"
+	cpu >>"$W/swap.cpu"
 	grep -q "$RULES rules" "$W/reload.out" || { cat "$W/reload.out" >&2; log "reload did not load $RULES rules"; exit 1; }
 	check "ours, $ADDR" "$(once "$BASE/ours" "$ADDR")" ok
 	check "ours, $DENIED" "$(once "$BASE/ours" "$DENIED")" errno=EPERM
@@ -201,4 +209,6 @@ row "reload: another $K-rule policy swapped in" "$m_swap" "nft -f: a table with 
 note "Per operation, medians of $ROUNDS rounds (last run). Without the nft table: TCP connect+close $(us "$m_a_off_tcp" "$TCP_N") us with nothing attached, $(us "$m_a_ours_tcp" "$TCP_N") us with exai-egress ($(pct "$m_a_ours_tcp" "$m_a_off_tcp")); UDP sendto $(us "$m_a_off_udp" "$UDP_N") us, $(us "$m_a_ours_udp" "$UDP_N") us ($(pct "$m_a_ours_udp" "$m_a_off_udp"))."
 note "With the nft table loaded: TCP $(us "$m_b_off_tcp" "$TCP_N") us nothing, $(us "$m_b_ours_tcp" "$TCP_N") us exai-egress ($(pct "$m_b_ours_tcp" "$m_b_off_tcp")), $(us "$m_b_nft_tcp" "$TCP_N") us nftables ($(pct "$m_b_nft_tcp" "$m_b_off_tcp")); UDP $(us "$m_b_off_udp" "$UDP_N") us, $(us "$m_b_ours_udp" "$UDP_N") us ($(pct "$m_b_ours_udp" "$m_b_off_udp")), $(us "$m_b_nft_udp" "$UDP_N") us ($(pct "$m_b_nft_udp" "$m_b_off_udp"))."
 note "Ranges over the rounds (last run, s): apply $(range "$W/fresh.t"), reload $(range "$W/swap.t"), nft -f $(range "$W/nftload.t"); TCP nothing/exai-egress $(range "$W/a.off.tcp.t") / $(range "$W/a.ours.tcp.t"); UDP $(range "$W/a.off.udp.t") / $(range "$W/a.ours.udp.t")."
+f2() { awk -v s="$1" 'BEGIN { printf "%.2f", s }'; }
+note "CPU time (user + system, 10 ms resolution), medians of the rounds: apply from nothing $(f2 "$(med "$W/fresh.cpu")") s, reload $(f2 "$(med "$W/swap.cpu")") s (wall: $(f2 "$m_fresh") s and $(f2 "$m_swap") s)."
 note "Policy file $(stat -c %s "$W/a.yaml") bytes; peak memory of apply $(awk -v k="$(cat "$W/rss")" 'BEGIN { printf "%.0f", k / 1024 }') MiB; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)."
