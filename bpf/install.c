@@ -16,8 +16,8 @@
 
 #define TRIE_BATCH 4096 /* entries per BPF_MAP_UPDATE_BATCH call */
 
-/* Kernels before 5.14 have no batch update for LPM tries (ENOTSUPP, 524; EINVAL before 5.6,
- * which lack the command): then every entry is its own update. */
+/* A kernel whose LPM tries have no batch update answers ENOTSUPP (524), one without the
+ * command at all (before 5.6) EINVAL: then every entry is its own update. */
 static bool batch_unsupported(int err)
 {
 	return err == EINVAL || err == EOPNOTSUPP || err == 524;
