@@ -23,10 +23,10 @@ static bool batch_unsupported(int err)
 	return err == EINVAL || err == EOPNOTSUPP || err == 524;
 }
 
-/* Fills trie @m with entries @c[from..]: in batches (one system call per TRIE_BATCH entries,
- * keys and values copied side by side into @keys and @vals), or one by one where batches are
- * not supported. The entries are distinct (compile merged equal keys), so the batch's
- * BPF_ANY adds each one, as BPF_NOEXIST does one by one. */
+/* Fills trie @m with the entries of @c: in batches (one system call per TRIE_BATCH entries,
+ * keys and values copied side by side into @keys and @vals, TRIE_BATCH each), or one by one
+ * where batches are not supported. The entries are distinct (compile merged equal keys), so the
+ * batch's BPF_ANY adds each one, as BPF_NOEXIST does one by one. */
 static exai_status fill_trie(int m, const egress_compiled *c, struct egress_key *keys,
 			     struct egress_val *vals, exai_error *e)
 {
