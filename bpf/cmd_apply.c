@@ -163,7 +163,8 @@ int egress_apply_do(const egress_apply_args *a, egress_apply_result *r, exai_err
 	memset(r, 0, sizeof(*r));
 	egress_pins_init(&pins, dir);
 	if (exai_file_read_bounded(a->policy, EGRESS_POLICY_MAX_BYTES, &buf, &len, e) != EXAI_OK) {
-		rc = EXAI_EXIT_USAGE;
+		/* a policy over the bound is refused (1); a file that cannot be read, usage (2) */
+		rc = e->code == EXAI_ETOOBIG ? EXAI_EXIT_FAIL : EXAI_EXIT_USAGE;
 		goto out;
 	}
 	if (check_signatures(a, buf, len, r->signers, sizeof(r->signers), e) != EXAI_OK ||

@@ -1,7 +1,8 @@
 /*
  * compile.c: policy to trie entries (compile.h). Entries are sorted by (kind, proto,
- * workload, prefix length, address) so that identical keys merge and each covering prefix is
- * found by binary search: O(n log n) plus, per entry, one search per prefix length in use.
+ * workload, address, prefix length): identical keys are then neighbours and merge, and every
+ * entry comes after the shorter prefixes that cover it, so the push-down is one pass with a
+ * stack (push_down). O(n log n) for the sort, O(n) after it, whatever the prefix lengths.
  */
 #include "compile.h"
 
@@ -47,9 +48,11 @@ static int cmp_key(const struct egress_key *a, const struct egress_key *b)
 		return a->proto < b->proto ? -1 : 1;
 	if (memcmp(a->cgid, b->cgid, sizeof(a->cgid)) != 0)
 		return memcmp(a->cgid, b->cgid, sizeof(a->cgid));
+	if (memcmp(a->addr, b->addr, sizeof(a->addr)) != 0)
+		return memcmp(a->addr, b->addr, sizeof(a->addr));
 	if (a->prefixlen != b->prefixlen)
 		return a->prefixlen < b->prefixlen ? -1 : 1;
-	return memcmp(a->addr, b->addr, sizeof(a->addr));
+	return 0;
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -142,46 +145,52 @@ static exai_status dedup(egress_compiled *c, const egress_policy *p, exai_error 
 	return EXAI_OK;
 }
 
-/* Push-down: each rule entry takes the ranges of the covering entries (shorter prefixes of
- * the same kind, proto and workload), looked up by binary search per prefix length in use.
- * Ranges are taken from a copy made before any entry changed, so order does not matter. */
+/* Whether entry @p is a shorter prefix of the same kind, protocol and workload that covers
+ * entry @q's address. */
+static bool covers(const egress_entry *p, const egress_entry *q)
+{
+	unsigned plen = p->key.prefixlen - EGRESS_KEY_FIXED_BITS;
+	uint8_t a[16];
+
+	if (p->key.kind != q->key.kind || p->key.proto != q->key.proto ||
+	    memcmp(p->key.cgid, q->key.cgid, sizeof(p->key.cgid)) != 0 ||
+	    p->key.prefixlen >= q->key.prefixlen)
+		return false;
+	memcpy(a, q->key.addr, sizeof(a));
+	mask_addr(a, plen);
+	return memcmp(a, p->key.addr, sizeof(a)) == 0;
+}
+
+/* Push-down: each rule entry takes the ranges of every covering entry (shorter prefixes of
+ * the same kind, proto and workload). CIDRs nest or are disjoint, and in the sort order
+ * (address, then prefix length) each one comes after all that cover it, with only entries
+ * inside its block before the next one outside it. So one pass with a stack of the open
+ * blocks finds them: pop what does not cover the entry; what remains is its chain of covering
+ * prefixes, and the top already carries the ranges of all of them. O(n) after the sort (the
+ * stack is at most 129 deep: one entry per prefix length). */
 static exai_status push_down(egress_compiled *c, const egress_policy *p, exai_error *e)
 {
-	struct egress_val *orig = malloc(c->n * sizeof(*orig) + 1);
-	bool used[129];
-	exai_status st = EXAI_OK;
+	size_t stack[129];
+	size_t depth = 0;
 
-	if (!orig)
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory compiling the policy");
-	memset(used, 0, sizeof(used));
 	for (size_t i = 0; i < c->n; i++) {
-		orig[i] = c->entries[i].val;
-		if (c->entries[i].key.kind <= EGRESS_KIND_V6)
-			used[c->entries[i].key.prefixlen - EGRESS_KEY_FIXED_BITS] = true;
-	}
-	for (size_t i = 0; i < c->n && st == EXAI_OK; i++) {
 		egress_entry *en = &c->entries[i];
-		unsigned plen = en->key.prefixlen - EGRESS_KEY_FIXED_BITS;
 
 		if (en->key.kind > EGRESS_KIND_V6)
 			continue;
-		for (unsigned l = 0; l < plen && st == EXAI_OK; l++) {
-			egress_entry probe;
-			egress_entry *hit;
+		while (depth && !covers(&c->entries[stack[depth - 1]], en))
+			depth--;
+		if (depth) {
+			const struct egress_val *up = &c->entries[stack[depth - 1]].val;
 
-			if (!used[l])
-				continue;
-			probe.key = en->key;
-			probe.key.prefixlen = EGRESS_KEY_FIXED_BITS + l;
-			mask_addr(probe.key.addr, l);
-			hit = bsearch(&probe, c->entries, c->n, sizeof(*hit), cmp_entry);
-			if (hit && !merge_ranges(&en->val, orig[hit - c->entries].r,
-						 orig[hit - c->entries].nranges))
-				st = range_bound(c, i, p, e);
+			if (!merge_ranges(&en->val, up->r, up->nranges))
+				return range_bound(c, i, p, e);
 		}
+		if (depth == sizeof(stack) / sizeof(stack[0])) /* a chain is one entry per length */
+			return exai_error_set(e, EXAI_EINVAL, "compile: prefix chain over 129");
+		stack[depth++] = i;
 	}
-	free(orig);
-	return st;
+	return EXAI_OK;
 }
 
 exai_status egress_compile(const egress_policy *p, uint32_t generation, int mode,

@@ -4,7 +4,9 @@
 #include "install.h"
 
 #include <bpf/bpf.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,24 +14,77 @@
 #include "compile.h"
 #include "links.h"
 
+#define TRIE_BATCH 4096 /* entries per BPF_MAP_UPDATE_BATCH call */
+
+/* A kernel whose LPM tries have no batch update answers ENOTSUPP (524), one without the
+ * command at all (before 5.6) EINVAL: then every entry is its own update. */
+static bool batch_unsupported(int err)
+{
+	return err == EINVAL || err == EOPNOTSUPP || err == 524;
+}
+
+/* Fills trie @m with the entries of @c: in batches (one system call per TRIE_BATCH entries,
+ * keys and values copied side by side into @keys and @vals, TRIE_BATCH each), or one by one
+ * where batches are not supported. The entries are distinct (compile merged equal keys), so the
+ * batch's BPF_ANY adds each one, as BPF_NOEXIST does one by one. */
+static exai_status fill_trie(int m, const egress_compiled *c, struct egress_key *keys,
+			     struct egress_val *vals, exai_error *e)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo, .elem_flags = BPF_ANY);
+	size_t i = 0;
+
+	while (i < c->n) {
+		uint32_t k, cnt = (uint32_t)(c->n - i < TRIE_BATCH ? c->n - i : TRIE_BATCH);
+
+		for (k = 0; k < cnt; k++) {
+			keys[k] = c->entries[i + k].key;
+			vals[k] = c->entries[i + k].val;
+		}
+		if (bpf_map_update_batch(m, keys, vals, &cnt, &bo) == 0) {
+			i += cnt;
+			continue;
+		}
+		if (i > 0 || cnt > 0 || !batch_unsupported(errno))
+			return exai_error_sys(e, EXAI_EIO, "policy map entry %zu of %zu (a batch)",
+					      i + cnt, c->n);
+		break;
+	}
+	for (; i < c->n; i++)
+		if (bpf_map_update_elem(m, &c->entries[i].key, &c->entries[i].val, BPF_NOEXIST) !=
+		    0)
+			return exai_error_sys(e, EXAI_EIO, "policy map entry %zu of %zu", i, c->n);
+	return EXAI_OK;
+}
+
 /* A new trie holding every entry of @c; its descriptor in *@fd. */
 static exai_status build_trie(const egress_compiled *c, int *fd, exai_error *e)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
-	int m = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "exai_policy", sizeof(struct egress_key),
-			       sizeof(struct egress_val), (uint32_t)(c->n ? c->n : 1), &opts);
+	struct egress_key *keys = malloc(TRIE_BATCH * sizeof(*keys));
+	struct egress_val *vals = malloc(TRIE_BATCH * sizeof(*vals));
+	int m = -1;
+	exai_status st = EXAI_OK;
 
-	if (m < 0)
-		return exai_error_sys(e, EXAI_EIO, "create a policy map of %zu entries", c->n);
-	for (size_t i = 0; i < c->n; i++) {
-		if (bpf_map_update_elem(m, &c->entries[i].key, &c->entries[i].val, BPF_NOEXIST) !=
-		    0) {
-			close(m);
-			return exai_error_sys(e, EXAI_EIO, "policy map entry %zu of %zu", i, c->n);
-		}
+	if (!keys || !vals) {
+		st = exai_error_set(e, EXAI_ENOMEM, "out of memory loading the policy map");
+		goto out;
 	}
+	m = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "exai_policy", sizeof(struct egress_key),
+			   sizeof(struct egress_val), (uint32_t)(c->n ? c->n : 1), &opts);
+	if (m < 0) {
+		st = exai_error_sys(e, EXAI_EIO, "create a policy map of %zu entries", c->n);
+		goto out;
+	}
+	st = fill_trie(m, c, keys, vals, e);
+	if (st != EXAI_OK) {
+		close(m);
+		m = -1;
+	}
+out:
 	*fd = m;
-	return EXAI_OK;
+	free(keys);
+	free(vals);
+	return st;
 }
 
 static exai_status swap_in(const egress_pins *pins, int trie, exai_error *e)

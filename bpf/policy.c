@@ -410,9 +410,10 @@ exai_status egress_policy_parse(const char *name, const void *buf, size_t len, c
 
 	*out = NULL;
 	if (len > EGRESS_POLICY_MAX_BYTES)
-		return exai_error_set(e, EXAI_ETOOBIG, "%s: %zu bytes, at most %u", name, len,
-				      EGRESS_POLICY_MAX_BYTES);
-	st = exai_yaml_load_buf(name, buf, len, EXAI_YAML_STRICT, &ps.y, e);
+		return exai_error_set(e, EXAI_ETOOBIG, "%s: %zu bytes, a policy has at most %u",
+				      name, len, EGRESS_POLICY_MAX_BYTES);
+	st = exai_yaml_load_buf_max(name, buf, len, EGRESS_POLICY_MAX_BYTES, EXAI_YAML_STRICT,
+				    &ps.y, e);
 	if (st != EXAI_OK)
 		return st;
 	ps.p = calloc(1, sizeof(*ps.p));

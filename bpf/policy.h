@@ -30,7 +30,11 @@
 #include "egress.h"
 #include "exai/error.h"
 
-#define EGRESS_POLICY_MAX_BYTES (4u << 20) /* EXAI_YAML_MAX_BYTES */
+/* 8 MiB: a policy of 100,000 rules (issue 16's size) fits with room for rules of up to 80
+ * bytes each ("      - {cidr: 10.1.2.3/32, protocol: tcp, ports: [443, 8000-8100]}" is 65;
+ * a /32 with protocol any, 46), where the 4 MiB of other YAML files held about 90,000. Loading
+ * costs about 1 KiB of memory a rule (the YAML document, then rules and trie entries). */
+#define EGRESS_POLICY_MAX_BYTES (8u << 20)
 #define EGRESS_POLICY_MAX_RULES 200000u
 #define EGRESS_NAME_MAX		64
 #define EGRESS_CGROUP_PATH_MAX	512

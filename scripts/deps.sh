@@ -22,6 +22,9 @@ golang-go golang-golang-x-mod-dev
 # exai-egress (bpf/): libbpf and libelf for the loader, bpftool to generate vmlinux.h and the
 # skeletons at build time (clang, above, compiles the *.bpf.c programs).
 PKGS="$PKGS libbpf-dev libelf-dev bpftool"
+# nftables: bench/egress.sh only, the same CIDRs as exai-egress's policy in an nftables set,
+# side by side (a throwaway table that matches the benchmark's own cgroup only).
+PKGS="$PKGS nftables"
 # npm fetches the pinned packages of the real-world corpus (make test-realworld: npm pack):
 # Debian's, unless one is on PATH already (NodeSource's nodejs bundles npm and conflicts with
 # the Debian package).

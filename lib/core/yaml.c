@@ -231,14 +231,20 @@ static exai_status load_one(yaml_parser_t *p, const char *name, exai_yaml **out,
 exai_status exai_yaml_load_buf(const char *name, const void *buf, size_t len, int mode,
 			       exai_yaml **out, exai_error *e)
 {
+	return exai_yaml_load_buf_max(name, buf, len, EXAI_YAML_MAX_BYTES, mode, out, e);
+}
+
+exai_status exai_yaml_load_buf_max(const char *name, const void *buf, size_t len, size_t max,
+				   int mode, exai_yaml **out, exai_error *e)
+{
 	yaml_parser_t p;
 	exai_status rc;
 	bool end;
 
 	*out = NULL;
-	if (len > EXAI_YAML_MAX_BYTES)
-		return exai_error_set(e, EXAI_ETOOBIG, "%s: %zu bytes, over the YAML limit of %u",
-				      name, len, EXAI_YAML_MAX_BYTES);
+	if (len > max)
+		return exai_error_set(e, EXAI_ETOOBIG, "%s: %zu bytes, over the YAML limit of %zu",
+				      name, len, max);
 	if (!yaml_parser_initialize(&p))
 		return exai_error_set(e, EXAI_ENOMEM, "%s: out of memory", name);
 	yaml_parser_set_input_string(&p, buf, len);

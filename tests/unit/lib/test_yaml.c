@@ -177,6 +177,37 @@ START_TEST(file_loading_is_bounded)
 }
 END_TEST
 
+/* A caller's bound replaces the 4 MiB default: exactly at it loads, one byte over is refused
+ * before parsing; exai_yaml_load_buf keeps refusing what is over EXAI_YAML_MAX_BYTES. */
+START_TEST(buffer_loading_takes_a_bound)
+{
+	size_t len = EXAI_YAML_MAX_BYTES + 1000;
+	char *buf = malloc(len + 1);
+	exai_yaml *y = NULL;
+	exai_error e;
+
+	ck_assert_ptr_nonnull(buf);
+	memset(buf, ' ', len);
+	memcpy(buf, "k: v\n#", 6);
+	buf[len - 1] = '\n';
+	ck_assert_int_eq(exai_yaml_load_buf("big.yaml", buf, len, EXAI_YAML_STRICT, &y, &e),
+			 EXAI_ETOOBIG);
+	ck_assert_ptr_null(y);
+	ck_assert_int_eq(
+	    exai_yaml_load_buf_max("big.yaml", buf, len, len - 1, EXAI_YAML_STRICT, &y, &e),
+	    EXAI_ETOOBIG);
+	ck_assert_ptr_null(y);
+	ck_assert_msg(strstr(e.msg, "big.yaml: 4195304 bytes, over the YAML limit of 4195303"),
+		      "%s", e.msg);
+	ck_assert_msg(exai_yaml_load_buf_max("big.yaml", buf, len, len, EXAI_YAML_STRICT, &y, &e) ==
+			  EXAI_OK,
+		      "%s", e.msg);
+	ck_assert_str_eq(exai_yaml_scalar(exai_yaml_get(y, exai_yaml_root(y), "k")), "v");
+	exai_yaml_free(y);
+	free(buf);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("yaml");
@@ -190,6 +221,7 @@ int main(void)
 	tcase_add_test(tc, deep_nesting_refused);
 	tcase_add_test(tc, multi_document_stream);
 	tcase_add_test(tc, file_loading_is_bounded);
+	tcase_add_test(tc, buffer_loading_takes_a_bound);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -36,6 +36,12 @@ exai_status exai_yaml_load_file(const char *path, size_t max, int mode, exai_yam
 				exai_error *e) EXAI_WUR;
 exai_status exai_yaml_load_buf(const char *name, const void *buf, size_t len, int mode,
 			       exai_yaml **out, exai_error *e) EXAI_WUR;
+/* exai_yaml_load_buf with the caller's bound @max instead of EXAI_YAML_MAX_BYTES, for a
+ * format that documents a larger one (exai-egress policies): @len over @max is refused
+ * (EXAI_ETOOBIG) before anything is parsed. A document's memory grows with its bytes (about
+ * 200 bytes a node): choose @max with that in mind. */
+exai_status exai_yaml_load_buf_max(const char *name, const void *buf, size_t len, size_t max,
+				   int mode, exai_yaml **out, exai_error *e) EXAI_WUR;
 void exai_yaml_free(exai_yaml *y);
 
 /* Calls @fn once per document of a multi-document stream (lenient mode). Stops at the first
