@@ -18,7 +18,7 @@ vf_run_test(test_run_pkt unit/verifier/test_run_pkt.c run_pkt.c run_log.c)
 vf_run_test(test_run_allow unit/verifier/test_run_allow.c run_allow.c)
 vf_run_test(test_run_egress_log unit/verifier/test_run_egress_log.c run_egress_log.c)
 vf_run_test(test_run_report unit/verifier/test_run_report.c run_report.c run_allow.c run_pkt.c
-  run_log.c run_dns.c)
+  run_log.c run_dns.c run_egress_log.c)
 target_link_libraries(test_run_report PRIVATE vf_report)
 # as root, this one also builds the real namespace (in its own unshared netns)
 vf_run_test(test_run_sink unit/verifier/test_run_sink.c run_sink.c run_ns.c run_log.c run_pkt.c
@@ -33,6 +33,9 @@ exai_warnings(vf_run_phone_home)
 foreach(t usage negative clean allow timeout sandbox)
   exai_cli_test(verifier_run_${t} cli/verifier_run_${t}.sh)
 endforeach()
+# attribution through exai-egress: skipped (77) where exai-egress is not built
+exai_cli_test(verifier_run_egress cli/verifier_run_egress.sh)
+set_tests_properties(verifier_run_egress PROPERTIES SKIP_RETURN_CODE 77)
 
 # The DNS/packet/--allow/exai-egress event line parser fuzzer. Its seed corpus is replayed in every build as a plain
 # test; the libFuzzer binary needs clang: cmake -DEXAI_FUZZ=ON -DCMAKE_C_COMPILER=clang.
