@@ -16,8 +16,9 @@ endfunction()
 vf_run_test(test_run_dns unit/verifier/test_run_dns.c run_dns.c)
 vf_run_test(test_run_pkt unit/verifier/test_run_pkt.c run_pkt.c run_log.c)
 vf_run_test(test_run_allow unit/verifier/test_run_allow.c run_allow.c)
+vf_run_test(test_run_egress_log unit/verifier/test_run_egress_log.c run_egress_log.c)
 vf_run_test(test_run_report unit/verifier/test_run_report.c run_report.c run_allow.c run_pkt.c
-  run_log.c run_dns.c)
+  run_log.c run_dns.c run_egress_log.c)
 target_link_libraries(test_run_report PRIVATE vf_report)
 # as root, this one also builds the real namespace (in its own unshared netns)
 vf_run_test(test_run_sink unit/verifier/test_run_sink.c run_sink.c run_ns.c run_log.c run_pkt.c
@@ -32,11 +33,15 @@ exai_warnings(vf_run_phone_home)
 foreach(t usage negative clean allow timeout sandbox)
   exai_cli_test(verifier_run_${t} cli/verifier_run_${t}.sh)
 endforeach()
+# attribution through exai-egress: skipped (77) where exai-egress is not built
+exai_cli_test(verifier_run_egress cli/verifier_run_egress.sh)
+set_tests_properties(verifier_run_egress PROPERTIES SKIP_RETURN_CODE 77)
 
-# The DNS/packet/--allow parser fuzzer. Its seed corpus is replayed in every build as a plain
+# The DNS/packet/--allow/exai-egress event line parser fuzzer. Its seed corpus is replayed in every build as a plain
 # test; the libFuzzer binary needs clang: cmake -DEXAI_FUZZ=ON -DCMAKE_C_COMPILER=clang.
 option(EXAI_FUZZ "Build the libFuzzer harnesses (needs CMAKE_C_COMPILER=clang)" OFF)
-set(VF_RUN_PARSERS ${VF_RUN_DIR}/run_dns.c ${VF_RUN_DIR}/run_pkt.c ${VF_RUN_DIR}/run_allow.c)
+set(VF_RUN_PARSERS ${VF_RUN_DIR}/run_dns.c ${VF_RUN_DIR}/run_pkt.c ${VF_RUN_DIR}/run_allow.c
+  ${VF_RUN_DIR}/run_egress_log.c)
 add_executable(fuzz_dns_replay ${EXAI_TESTS_DIR}/fuzz/fuzz_dns.c
   ${EXAI_TESTS_DIR}/fuzz/fuzz_dns_replay.c ${VF_RUN_PARSERS})
 target_include_directories(fuzz_dns_replay PRIVATE ${VF_RUN_DIR})
@@ -45,10 +50,11 @@ exai_warnings(fuzz_dns_replay)
 add_test(NAME verifier_run_fuzz_dns_corpus
   COMMAND fuzz_dns_replay ${EXAI_TESTS_DIR}/fuzz/fuzz_dns_corpus)
 if(EXAI_FUZZ)
-  # Self-contained (the parsers need only lib/core/error.c), so `cmake --build B --target
-  # fuzz_dns` builds just this with clang.
+  # Self-contained (the parsers need only lib/core/error.c and grow.c, and jansson), so
+  # `cmake --build B --target fuzz_dns` builds just this with clang.
   add_executable(fuzz_dns ${EXAI_TESTS_DIR}/fuzz/fuzz_dns.c ${VF_RUN_PARSERS}
-    ${CMAKE_SOURCE_DIR}/lib/core/error.c)
+    ${CMAKE_SOURCE_DIR}/lib/core/error.c ${CMAKE_SOURCE_DIR}/lib/core/grow.c)
+  target_link_libraries(fuzz_dns PRIVATE PkgConfig::JANSSON) # the exai-egress event lines
   target_include_directories(fuzz_dns PRIVATE ${VF_RUN_DIR} ${CMAKE_SOURCE_DIR}/lib/core/include)
   target_compile_options(fuzz_dns PRIVATE -fsanitize=fuzzer,address,undefined -g)
   target_link_options(fuzz_dns PRIVATE -fsanitize=fuzzer,address,undefined)

@@ -1,12 +1,16 @@
 /*
  * fuzz_dns: libFuzzer harness for the run mode's hand-written parsers of hostile bytes:
  * DNS messages (verifier/run/run_dns.c), IP packets from the TUN device
- * (verifier/run/run_pkt.c) and, for good measure, --allow rules (verifier/run/run_allow.c).
+ * (verifier/run/run_pkt.c), exai-egress's event lines for attribution
+ * (verifier/run/run_egress_log.c) and, for good measure, --allow rules
+ * (verifier/run/run_allow.c).
  *
  * Beyond "no crash, no out-of-bounds read" (ASan/UBSan), it checks the parsers' contracts:
  * a parsed query has at most VF_DNS_MAX_QUESTION questions with bounded names, and the sink's
  * answer to it parses back as a response to the same question; a parsed packet's UDP payload
- * lies inside the input. Any broken contract aborts.
+ * lies inside the input; an event line is either taken whole (one destination, at most one
+ * process, indexes in range) or counted as bad and changes nothing. Any broken contract
+ * aborts.
  *
  * Build: cmake -DEXAI_FUZZ=ON -DCMAKE_C_COMPILER=clang; run: build/tests/fuzz_dns
  * tests/fuzz/fuzz_dns_corpus. Without EXAI_FUZZ the seed corpus is replayed as a CTest test.
@@ -17,6 +21,7 @@
 
 #include "run_allow.h"
 #include "run_dns.h"
+#include "run_egress_log.h"
 #include "run_pkt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -83,10 +88,36 @@ static void check_allow(const uint8_t *data, size_t size)
 	CHECK(vf_allow_match(&a, a.family, a.addr, true, 1) == (a.port < 0 || a.port == 1));
 }
 
+static void check_egress(const uint8_t *data, size_t size)
+{
+	vf_egress_log l;
+	const vf_egress_dest *d;
+	exai_error e;
+
+	vf_egress_log_init(&l, 0);
+	CHECK(vf_egress_log_line(&l, (const char *)data, size, &e) == EXAI_OK);
+	CHECK(l.events + l.bad_lines == 1);
+	if (l.bad_lines) {
+		CHECK(l.ndests == 0 && l.nprocs == 0);
+	} else {
+		CHECK(size <= VF_EGRESS_LINE_MAX);
+		CHECK(l.ndests == 1 && l.nprocs <= 1);
+		d = &l.dests[0];
+		CHECK(d->family == 0 || d->family == 2 || d->family == 10);
+		CHECK(d->events == 1 && d->nprocs == l.nprocs && d->procs_more == 0);
+		CHECK(d->nprocs == 0 || d->procs[0] == 0);
+		CHECK(strlen(d->hook) < sizeof(d->hook) && strlen(d->reason) < sizeof(d->reason));
+		CHECK(l.nprocs == 0 || strlen(l.procs[0].comm) <= VF_EGRESS_COMM);
+		CHECK(l.nprocs == 0 || l.procs[0].host_pid != 0);
+	}
+	vf_egress_log_free(&l);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check_dns(data, size);
 	check_pkt(data, size);
 	check_allow(data, size);
+	check_egress(data, size);
 	return 0;
 }

@@ -142,6 +142,9 @@ static void finding_free(vf_finding *f)
 	for (size_t i = 0; i < f->nlocs; i++)
 		free((char *)f->locs[i].path);
 	free((vf_loc *)f->locs);
+	for (size_t i = 0; i < f->nprocs; i++)
+		free((char *)f->procs[i].comm);
+	free((vf_proc *)f->procs);
 	free((char *)f->rule_id);
 	free((char *)f->path);
 	free((char *)f->evidence);
@@ -170,6 +173,24 @@ void vf_report_free(vf_report *r)
 	free(r);
 }
 
+/* Sanitised copies of @f's processes into @c; false on allocation failure (what was copied
+ * is in @c, for finding_free). */
+static bool copy_procs(vf_finding *c, const vf_finding *f)
+{
+	vf_proc *p = calloc(f->nprocs, sizeof(*p));
+	bool oom = false;
+
+	if (!p)
+		return false;
+	c->procs = p;
+	for (size_t i = 0; i < f->nprocs && !oom; i++) {
+		p[i] = f->procs[i];
+		p[i].comm = sanitize(f->procs[i].comm ? f->procs[i].comm : "", &oom);
+		c->nprocs = i + 1;
+	}
+	return !oom;
+}
+
 exai_status vf_report_add(vf_report *r, const vf_finding *f, exai_error *e)
 {
 	vf_finding c = *f;
@@ -187,6 +208,10 @@ exai_status vf_report_add(vf_report *r, const vf_finding *f, exai_error *e)
 	c.count = 0;
 	c.locs = NULL;
 	c.nlocs = 0;
+	c.procs = NULL;
+	c.nprocs = 0;
+	if (!oom && f->nprocs)
+		oom = !copy_procs(&c, f);
 	if (oom) {
 		finding_free(&c);
 		return exai_error_set(e, EXAI_ENOMEM, "report: out of memory");
@@ -271,6 +296,29 @@ exai_status vf_report_rule(vf_report *r, const char *rule_id, vf_severity sev,
 void vf_report_set_started(vf_report *r, time_t t)
 {
 	r->started = t;
+}
+
+void vf_report_procs_write(const vf_finding *f, FILE *out, void (*put)(const char *s, FILE *out))
+{
+	char num[80];
+
+	if (!f->nprocs && !f->procs_more)
+		put("none reported", out);
+	for (size_t i = 0; i < f->nprocs; i++) {
+		if (f->procs[i].pid)
+			snprintf(num, sizeof(num), "%spid %u (host %u) ", i ? ", " : "",
+				 f->procs[i].pid, f->procs[i].host_pid);
+		else
+			snprintf(num, sizeof(num), "%spid ? (host %u) ", i ? ", " : "",
+				 f->procs[i].host_pid);
+		put(num, out);
+		put(f->procs[i].comm, out);
+	}
+	if (f->procs_more) {
+		snprintf(num, sizeof(num), "%sand %llu more", f->nprocs ? ", " : "",
+			 (unsigned long long)f->procs_more);
+		put(num, out);
+	}
 }
 
 uint64_t vf_report_finding_count(const vf_finding *f)

@@ -32,6 +32,13 @@ typedef enum vf_severity {
 
 typedef enum vf_format { VF_FMT_TEXT = 0, VF_FMT_JSON, VF_FMT_JUNIT, VF_FMT_SARIF } vf_format;
 
+/* A process named as the one that made a finding's attempt (run mode, from exai-egress). */
+typedef struct vf_proc {
+	uint32_t pid;	   /* as the command saw it (its PID namespace); 0 = not known */
+	uint32_t host_pid; /* in the host's (initial) PID namespace, as the kernel reported it */
+	const char *comm;  /* the command name when it made the socket */
+} vf_proc;
+
 /* One more location of a grouped finding (vf_report_group). */
 typedef struct vf_loc {
 	const char *path;
@@ -53,6 +60,13 @@ typedef struct vf_finding {
 	/* @path names a network endpoint or a DNS name (run mode), not a file: SARIF gives it
 	 * as a logical location, never as an artifact URI. */
 	bool logical;
+	/* Run mode with attribution on: the processes that made the attempt (copied by
+	 * vf_report_add; @attributed says attribution was tried, so none listed means none
+	 * known), and how many more there were than listed. */
+	bool attributed;
+	const vf_proc *procs;
+	size_t nprocs;
+	uint64_t procs_more;
 	/* Set by vf_report_group(), ignored by vf_report_add(): how many locations this finding
 	 * stands for (0 = just its own), and the first ones after its own (owned by the report). */
 	uint64_t count;

@@ -56,6 +56,10 @@ bool vf_report_fails(const vf_report *r, const vf_finding *f);
  * NULL on allocation failure. */
 rule_view *vf_report_rule_table(const vf_report *r, size_t *n);
 size_t vf_report_rule_index(const rule_view *t, size_t n, const char *id);
+/* @f's processes as text, "pid 3 (host 4711) curl, pid ? (host 4712) sh, and 2 more" ("?":
+ * not known; "none reported" for an attributed finding without any), each string through
+ * @put (the format's escaper). */
+void vf_report_procs_write(const vf_finding *f, FILE *out, void (*put)(const char *s, FILE *out));
 /* How many locations @f stands for (1 unless grouped). */
 uint64_t vf_report_finding_count(const vf_finding *f);
 
@@ -96,6 +100,9 @@ json_t *vf_ju64(uint64_t v);
 /* EXAI_EINVAL (naming the finding) when a line, column, offset or count of the report does
  * not fit a JSON integer: checked before building, so vf_ju64 failing later means memory. */
 exai_status vf_json_numbers_fit(const vf_report *r, exai_error *e) EXAI_WUR;
+/* @f's processes: [{"pid": N or null, "host_pid": N, "comm": "..."}]; NULL on allocation
+ * failure. JSON's "processes" and SARIF's properties.processes. */
+json_t *vf_json_procs(const vf_finding *f);
 
 /* ---- report_json.c: streaming a document ----
  *

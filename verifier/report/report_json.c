@@ -211,6 +211,23 @@ static json_t *json_locations(const vf_finding *f)
 	return vf_jbuilt(a, ok);
 }
 
+json_t *vf_json_procs(const vf_finding *f)
+{
+	json_t *a = json_array();
+	bool ok = a != NULL;
+
+	for (size_t i = 0; ok && i < f->nprocs; i++) {
+		const vf_proc *p = &f->procs[i];
+		json_t *j = json_object();
+
+		ok = vf_jpush(
+		    a, vf_jbuilt(j, vf_jset(j, "pid", p->pid ? vf_ju64(p->pid) : json_null()) &&
+					vf_jset(j, "host_pid", vf_ju64(p->host_pid)) &&
+					vf_jset(j, "comm", vf_jstr(p->comm))));
+	}
+	return vf_jbuilt(a, ok);
+}
+
 static json_t *json_finding(const vf_finding *f)
 {
 	json_t *j = json_object();
@@ -227,6 +244,10 @@ static json_t *json_finding(const vf_finding *f)
 
 	if (ok && f->suppressed)
 		ok = vf_jset(j, "suppress_reason", vf_jstr(f->suppress_reason));
+	if (ok && f->attributed)
+		ok = vf_jset(j, "processes", vf_json_procs(f));
+	if (ok && f->procs_more)
+		ok = vf_jset(j, "processes_not_listed", vf_ju64(f->procs_more));
 	return vf_jbuilt(j, ok);
 }
 

@@ -64,6 +64,10 @@ static void junit_finding_text(const vf_finding *f, FILE *out)
 		fputs("&#10;  evidence: ", out);
 		xml_put(f->evidence, out);
 	}
+	if (f->attributed) {
+		fputs("&#10;  processes: ", out);
+		vf_report_procs_write(f, out, xml_put);
+	}
 	if (n > 1) {
 		fprintf(out, "&#10;  seen %llu times; also at:", (unsigned long long)n);
 		for (size_t i = 0; i < f->nlocs; i++) {

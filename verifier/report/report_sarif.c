@@ -268,6 +268,8 @@ static json_t *sarif_properties(const vf_finding *f)
 	ok = ok && (!f->evidence || vf_jset(j, "evidence", vf_jtext(f->evidence)));
 	ok = ok && (!f->hint || vf_jset(j, "hint", vf_jtext(f->hint)));
 	ok = ok && (!(f->logical && f->path) || vf_jset(j, "endpoint", vf_jtext(f->path)));
+	ok = ok && (!f->attributed || vf_jset(j, "processes", vf_json_procs(f)));
+	ok = ok && (!f->procs_more || vf_jset(j, "processes_not_listed", vf_ju64(f->procs_more)));
 	return vf_jbuilt(j, ok);
 }
 

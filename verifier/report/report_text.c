@@ -22,6 +22,11 @@ static void text_loc(const char *path, uint64_t line, uint64_t column, uint64_t 
 	}
 }
 
+static void text_put(const char *s, FILE *out)
+{
+	fputs(s, out);
+}
+
 static void text_location(const vf_finding *f, FILE *out)
 {
 	text_loc(f->path, f->line, f->column, f->offset, out);
@@ -71,6 +76,11 @@ void vf_write_text(const vf_report *r, FILE *out)
 			f->message);
 		if (f->evidence)
 			fprintf(out, "    evidence: %s\n", f->evidence);
+		if (f->attributed) {
+			fputs("    processes: ", out);
+			vf_report_procs_write(f, out, text_put);
+			fputc('\n', out);
+		}
 		text_group(f, out);
 		if (f->hint)
 			fprintf(out, "    fix: %s\n", f->hint);

@@ -2,10 +2,11 @@
  * run_cmd: `airgap-verifier run [options] -- CMD ARGS...`, the dynamic egress check.
  *
  * The verifier moves itself into fresh network and mount namespaces (run_ns), opens the DNS
- * sink there (run_sink), starts the command as the child of a new PID namespace's init
- * (run_proc), records
- * every lookup and every packet that tries to leave until the command ends or the timeout
- * passes, and reports them (run_report). This file only parses arguments, orders the steps and
+ * sink there (run_sink), puts exai-egress's audit programs on a cgroup of the run's when it
+ * can (run_egress: attribution), starts the command as the child of a new PID namespace's
+ * init (run_proc), records every lookup and every packet that tries to leave until the
+ * command ends or the timeout passes, and reports them with the processes that made them
+ * (run_report). This file only parses arguments, orders the steps and
  * prints; it is the one place in the run mode that writes to stdout/stderr.
  * Exit: 0 nothing seen (or all allowed), 1 attempts or lookups not allowed, 2 usage, privilege
  * or runtime error, or an interrupted run with nothing seen.
@@ -23,6 +24,7 @@
 #include "exai/file.h"
 #include "report.h"
 #include "run_allow.h"
+#include "run_egress.h"
 #include "run_log.h"
 #include "run_ns.h"
 #include "run_proc.h"
@@ -45,6 +47,8 @@ typedef struct run_args {
 	bool keep_caps;
 	bool writable_cwd;
 	const char *user; /* --user; NULL: nobody (root with --keep-caps) */
+	vf_egress_want egress;
+	const char *egress_path; /* --egress */
 	char **cmd;
 } run_args;
 
@@ -52,7 +56,8 @@ const char vf_run_help[] =
     "usage: airgap-verifier run [--allow CIDR:PORT]... [--timeout S] [--format "
     "text|json|junit|sarif]\n"
     "                           [--output FILE] [--user NAME|UID] [--writable-cwd]\n"
-    "                           [--keep-caps] [--json] -- CMD ARGS...\n"
+    "                           [--keep-caps] [--egress PATH | --no-egress] [--json]\n"
+    "                           -- CMD ARGS...\n"
     "\n"
     "Runs CMD in a network namespace holding only loopback and a TUN device that every\n"
     "outbound packet is routed into, recorded and dropped, with a DNS sink that records\n"
@@ -72,6 +77,10 @@ const char vf_run_help[] =
     "  --writable-cwd     keep the working directory writable for CMD\n"
     "  --keep-caps        run CMD as root with CAP_SYS_ADMIN, CAP_NET_ADMIN... (it\n"
     "                     could then change its namespace's routes)\n"
+    "  --egress PATH      name the pid and command of each attempt with this\n"
+    "                     exai-egress (audit mode, private pins); refuse to run if it\n"
+    "                     cannot attach. Default: exai-egress from PATH when it works\n"
+    "  --no-egress        do not attribute attempts to processes\n"
     "\n"
     "Exit status: 0 nothing seen, 1 attempts or lookups not allowed, 2 error.\n"
     "CMD's own exit status is in the report.\n";
@@ -90,7 +99,18 @@ static exai_status parse_timeout(const char *s, uint64_t *out, exai_error *e)
 	return EXAI_OK;
 }
 
-enum { O_ALLOW, O_TIMEOUT, O_FORMAT, O_JSON, O_OUTPUT, O_USER, O_WRITABLE_CWD, O_KEEP_CAPS };
+enum {
+	O_ALLOW,
+	O_TIMEOUT,
+	O_FORMAT,
+	O_JSON,
+	O_OUTPUT,
+	O_USER,
+	O_WRITABLE_CWD,
+	O_KEEP_CAPS,
+	O_EGRESS,
+	O_NO_EGRESS
+};
 
 static const exai_cli_opt run_opts[] = {
     {"allow", true, O_ALLOW},
@@ -101,6 +121,8 @@ static const exai_cli_opt run_opts[] = {
     {"user", true, O_USER},
     {"writable-cwd", false, O_WRITABLE_CWD},
     {"keep-caps", false, O_KEEP_CAPS},
+    {"egress", true, O_EGRESS},
+    {"no-egress", false, O_NO_EGRESS},
     {NULL, false, 0},
 };
 
@@ -135,6 +157,16 @@ static exai_status run_option(int id, const char *v, run_args *a, exai_error *e)
 		break;
 	case O_KEEP_CAPS:
 		a->keep_caps = true;
+		break;
+	case O_EGRESS:
+	case O_NO_EGRESS:
+		if (a->egress != VF_EGRESS_AUTO)
+			return exai_error_set(e, EXAI_EINVAL,
+					      "--egress and --no-egress: give one of them, once");
+		if (id == O_EGRESS && !*v)
+			return exai_error_set(e, EXAI_EINVAL, "--egress: an empty path");
+		a->egress = id == O_EGRESS ? VF_EGRESS_REQUIRED : VF_EGRESS_OFF;
+		a->egress_path = id == O_EGRESS ? v : NULL;
 		break;
 	}
 	return EXAI_OK;
@@ -208,8 +240,9 @@ static exai_status catch_signals(sigset_t *old, int *fd_out, exai_error *e)
 
 /* Everything between the namespaces and the report. */
 static exai_status run(const run_args *a, const char *path, uid_t uid, gid_t gid, vf_run_log *log,
-		       vf_report *r, int *interrupted, exai_error *e)
+		       vf_run_egress *g, vf_report *r, int *interrupted, exai_error *e)
 {
+	vf_run_extra events = {.fd = vf_run_egress_fd, .serve = vf_run_egress_serve, .ctx = g};
 	vf_run_net net = {.tun_fd = -1};
 	vf_run_sink *sink = NULL;
 	vf_run_child child = {.pid = -1, .pidfd = -1, .status_fd = -1};
@@ -224,6 +257,8 @@ static exai_status run(const run_args *a, const char *path, uid_t uid, gid_t gid
 		st = vf_run_sink_open(VF_RUN_DNS_ADDR, 53, log, &sink, e);
 	if (st == EXAI_OK)
 		st = vf_run_mounts_setup(VF_RUN_DNS_ADDR, masked, sizeof(masked), e);
+	if (st == EXAI_OK) /* in the private mount namespace just set up */
+		st = vf_run_egress_start(g, a->egress, a->egress_path, e);
 	if (st == EXAI_OK)
 		st = catch_signals(&old, &sig_fd, e);
 	if (st == EXAI_OK) {
@@ -233,14 +268,28 @@ static exai_status run(const run_args *a, const char *path, uid_t uid, gid_t gid
 				       .gid = gid,
 				       .writable_cwd = a->writable_cwd,
 				       .stdout_to_stderr = a->output == NULL,
-				       .mask = &old};
+				       .mask = &old,
+				       .cgroup_procs = g->active ? g->cgroup_procs : NULL,
+				       .hide_mount = g->active ? g->mnt : NULL};
 
 		st = vf_run_spawn(path, a->cmd, &o, &child, e);
 	}
-	if (st == EXAI_OK)
-		st = vf_run_watch(&child, sink, net.tun_fd, sig_fd, a->timeout_s * 1000, &outcome,
-				  e);
 	if (st == EXAI_OK) {
+		vf_run_egress_set_pidns(g, child.pid);
+		st = vf_run_watch(&child, sink, net.tun_fd, sig_fd, g->active ? &events : NULL,
+				  a->timeout_s * 1000, &outcome, e);
+	}
+	vf_run_child_end(&child); /* every process of the run gone before the events are drained */
+	vf_run_egress_finish(g);
+	if (st == EXAI_OK) {
+		vf_run_attrib at = {.active = g->active,
+				    .status = g->status,
+				    .trouble = g->trouble,
+				    .log = &g->log,
+				    .pids_translated = g->pidns[0] != '\0',
+				    .counters_read = g->counters_read,
+				    .kernel_lost = g->kernel_lost,
+				    .kernel_suppressed = g->kernel_suppressed};
 		vf_run_info info = {.argv = a->cmd,
 				    .outcome = &outcome,
 				    .timeout_s = a->timeout_s,
@@ -250,12 +299,12 @@ static exai_status run(const run_args *a, const char *path, uid_t uid, gid_t gid
 				    .writable_cwd = a->writable_cwd,
 				    .masked = masked,
 				    .dns_answered = sink->answered,
-				    .dns_refused_conns = sink->refused_conns};
+				    .dns_refused_conns = sink->refused_conns,
+				    .attrib = &at};
 
 		st = vf_run_report_build(r, log, a->allow, a->nallow, &info, e);
 		*interrupted = outcome.interrupted ? outcome.signal : 0;
 	}
-	vf_run_child_end(&child);
 	if (sig_fd >= 0)
 		close(sig_fd);
 	vf_run_sink_free(sink);
@@ -268,6 +317,7 @@ int vf_cmd_run(const exai_cli_call *call, int argc, char **argv)
 	run_args *a = calloc(1, sizeof(*a));
 	vf_report *r = vf_report_new("run");
 	vf_run_log log;
+	vf_run_egress egress;
 	char *path = NULL;
 	exai_error e;
 	int rc = 2, interrupted = 0, pr;
@@ -275,6 +325,7 @@ int vf_cmd_run(const exai_cli_call *call, int argc, char **argv)
 	gid_t gid = 0;
 
 	vf_run_log_init(&log);
+	vf_run_egress_init(&egress);
 	if (!a || !r) {
 		fputs("airgap-verifier run: out of memory\n", stderr);
 		goto out;
@@ -300,7 +351,7 @@ int vf_cmd_run(const exai_cli_call *call, int argc, char **argv)
 			fprintf(stderr, "airgap-verifier run: unshare: %s\n", strerror(errno));
 		goto out;
 	}
-	if (run(a, path, uid, gid, &log, r, &interrupted, &e) != EXAI_OK ||
+	if (run(a, path, uid, gid, &log, &egress, r, &interrupted, &e) != EXAI_OK ||
 	    vf_report_emit(r, a->format, a->output, &e) != EXAI_OK) {
 		fprintf(stderr, "airgap-verifier run: %s\n", e.msg);
 		goto out;
@@ -318,6 +369,9 @@ int vf_cmd_run(const exai_cli_call *call, int argc, char **argv)
 			vf_report_count(r, VF_SEV_HIGH),
 			vf_report_count(r, VF_SEV_HIGH) == 1 ? "" : "s", a->output);
 out:
+	if (egress.trouble[0])
+		fprintf(stderr, "airgap-verifier run: exai-egress: %s\n", egress.trouble);
+	vf_run_egress_free(&egress);
 	free(path);
 	vf_run_log_free(&log);
 	vf_report_free(r);

@@ -289,6 +289,18 @@ static void command_main(const char *path, char *const *argv, const vf_run_spawn
 	_exit(127);
 }
 
+/* Moves the calling process into the cgroup whose cgroup.procs is @procs. Returns 0 or -1
+ * (errno set). */
+static int join_cgroup(const char *procs)
+{
+	int fd = open(procs, O_WRONLY | O_CLOEXEC);
+	int r = fd < 0 ? -1 : (write(fd, "0", 1) == 1 ? 0 : -1);
+
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 /* PID 1 of the namespace. Never returns. */
 static void init_main(const char *path, char *const *argv, const vf_run_spawn_opts *o, int errfd,
 		      int statfd)
@@ -298,7 +310,11 @@ static void init_main(const char *path, char *const *argv, const vf_run_spawn_op
 	pid_t cmd, r;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	/* the cgroup first, in the verifier's mount namespace (the read-only view would refuse
+	 * the write): the command is forked below, already inside it */
+	if ((o->cgroup_procs && join_cgroup(o->cgroup_procs) < 0) || unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    (o->hide_mount && umount2(o->hide_mount, MNT_DETACH) < 0) ||
 	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
 	    readonly_view(o->writable_cwd) < 0) {
 		init_report(statfd, INIT_FAILED, errno, 0, 0);
@@ -446,7 +462,8 @@ static exai_status reap(vf_run_child *c, vf_run_outcome *out, exai_error *e)
 	if (r.kind == INIT_FAILED) {
 		errno = r.err;
 		return exai_error_sys(e, EXAI_EIO,
-				      "namespace init: mount /proc, the read-only view or fork");
+				      "namespace init: join the attribution cgroup, mount /proc, "
+				      "the read-only view or fork");
 	}
 	out->finished = true;
 	out->wstatus = r.wstatus;
@@ -465,15 +482,24 @@ static exai_status serve(vf_run_sink *s, int tun_fd, exai_error *e)
 	return st == EXAI_OK ? vf_run_sink_service(s, e) : st;
 }
 
+/* Serves @x when poll said its descriptor is ready. */
+static exai_status serve_extra(const vf_run_extra *x, const struct pollfd *p, exai_error *e)
+{
+	if (!x || p->fd < 0 || !p->revents)
+		return EXAI_OK;
+	return x->serve(x->ctx, e);
+}
+
 exai_status vf_run_watch(vf_run_child *c, vf_run_sink *s, int tun_fd, int sig_fd,
-			 uint64_t timeout_ms, vf_run_outcome *out, exai_error *e)
+			 const vf_run_extra *extra, uint64_t timeout_ms, vf_run_outcome *out,
+			 exai_error *e)
 {
 	uint64_t start = exai_now_ns() / 1000000, now;
 	exai_status st = EXAI_OK;
 
 	memset(out, 0, sizeof(*out));
 	for (;;) {
-		struct pollfd p[3 + 2 + VF_SINK_MAX_CONNS];
+		struct pollfd p[4 + 2 + VF_SINK_MAX_CONNS];
 		size_t n = 0;
 		int rc;
 
@@ -485,6 +511,8 @@ exai_status vf_run_watch(vf_run_child *c, vf_run_sink *s, int tun_fd, int sig_fd
 		p[n++] = (struct pollfd){.fd = c->pidfd, .events = POLLIN};
 		p[n++] = (struct pollfd){.fd = tun_fd, .events = POLLIN};
 		p[n++] = (struct pollfd){.fd = sig_fd, .events = POLLIN};
+		p[n++] =
+		    (struct pollfd){.fd = extra ? extra->fd(extra->ctx) : -1, .events = POLLIN};
 		n += vf_run_sink_pollfds(s, p + n, sizeof(p) / sizeof(p[0]) - n);
 		rc = poll(
 		    p, n,
@@ -492,6 +520,8 @@ exai_status vf_run_watch(vf_run_child *c, vf_run_sink *s, int tun_fd, int sig_fd
 		if (rc < 0 && errno != EINTR)
 			return exai_error_sys(e, EXAI_EIO, "poll");
 		st = serve(s, tun_fd, e);
+		if (st == EXAI_OK && rc > 0)
+			st = serve_extra(extra, &p[3], e);
 		if (st != EXAI_OK)
 			break;
 		if (sig_fd >= 0 && (p[2].revents & POLLIN)) {

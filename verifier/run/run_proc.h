@@ -2,7 +2,8 @@
  * run_proc: starting the command inside the run mode's namespaces, watching it, and ending it.
  *
  * The verifier's one child is PID 1 of a new PID namespace: the namespace's init. Init
- * takes its own mount namespace with a fresh /proc (so the command sees only its own
+ * joins the run's attribution cgroup when there is one (run_egress), takes its own mount
+ * namespace (without the run's private bpffs) with a fresh /proc (so the command sees only its own
  * processes), forks the command, reaps everything re-parented to it, and when the command ends
  * kills whatever it left behind and reports the command's wait status and the number of
  * leftovers through a pipe. Killing init with SIGKILL makes the kernel kill every process of the
@@ -61,18 +62,33 @@ typedef struct vf_run_spawn_opts {
 	bool writable_cwd;     /* the working directory stays writable in the read-only view */
 	bool stdout_to_stderr; /* the report owns stdout: send the command's stdout to stderr */
 	const sigset_t *mask;  /* the signal mask the command starts with */
+	/* attribution (run_egress): init writes itself into this cgroup.procs before it forks
+	 * the command, so every process of the namespace is in that cgroup (NULL: stays in
+	 * the verifier's); and this mount (the private bpffs) is detached in init's mount
+	 * namespace, so the command never sees it (NULL: none) */
+	const char *cgroup_procs;
+	const char *hide_mount;
 } vf_run_spawn_opts;
+
+/* One more source the watch loop serves (attribution's event reader): @fd(@ctx) is polled
+ * (a negative descriptor is skipped) and @serve(@ctx) called when it is ready. */
+typedef struct vf_run_extra {
+	int (*fd)(void *ctx);
+	exai_status (*serve)(void *ctx, exai_error *e);
+	void *ctx;
+} vf_run_extra;
 
 /* Forks init (see above), which runs @path with @argv. Returns once the command has been
  * exec'd; an exec failure is reported with its errno and init is reaped. */
 exai_status vf_run_spawn(const char *path, char *const *argv, const vf_run_spawn_opts *o,
 			 vf_run_child *c, exai_error *e) EXAI_WUR;
 
-/* Serves the sink and the TUN device until the command ends, @timeout_ms passes or a signal
- * arrives on @sig_fd (a signalfd, or -1); then kills what is left, drains what was queued,
- * reaps init and fills @out. */
+/* Serves the sink, the TUN device and @extra (NULL: none) until the command ends,
+ * @timeout_ms passes or a signal arrives on @sig_fd (a signalfd, or -1); then kills what is
+ * left, drains what was queued, reaps init and fills @out. */
 exai_status vf_run_watch(vf_run_child *c, vf_run_sink *s, int tun_fd, int sig_fd,
-			 uint64_t timeout_ms, vf_run_outcome *out, exai_error *e) EXAI_WUR;
+			 const vf_run_extra *extra, uint64_t timeout_ms, vf_run_outcome *out,
+			 exai_error *e) EXAI_WUR;
 
 /* Kills the whole tree and reaps init; safe to call twice. */
 void vf_run_child_end(vf_run_child *c);

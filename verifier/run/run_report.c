@@ -6,9 +6,11 @@
  */
 #include "run_report.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -19,6 +21,52 @@
 #define RULE_LOOKUP	"run.dns.lookup"
 #define RULE_MALFORMED	"run.dns.malformed"
 #define RULE_INCOMPLETE "run.incomplete"
+
+/* The processes named for one finding: the union of its matching destinations', listed up
+ * to VF_EGRESS_DEST_PROCS, the rest counted. */
+typedef struct procs {
+	vf_proc p[VF_EGRESS_DEST_PROCS];
+	uint32_t idx[VF_EGRESS_DEST_PROCS];
+	size_t n;
+	uint64_t more;
+} procs;
+
+static void procs_add(procs *s, const vf_egress_log *l, const vf_egress_dest *d)
+{
+	for (size_t i = 0; i < d->nprocs; i++) {
+		size_t k = 0;
+
+		while (k < s->n && s->idx[k] != d->procs[i])
+			k++;
+		if (k < s->n)
+			continue;
+		if (s->n == VF_EGRESS_DEST_PROCS) {
+			s->more++;
+			continue;
+		}
+		s->idx[s->n] = d->procs[i];
+		s->p[s->n].pid = l->procs[d->procs[i]].pid;
+		s->p[s->n].host_pid = l->procs[d->procs[i]].host_pid;
+		s->p[s->n].comm = l->procs[d->procs[i]].comm;
+		s->n++;
+	}
+	s->more += d->procs_more;
+}
+
+/* @f names @s's processes (attribution on). */
+static void procs_set(vf_finding *f, const procs *s)
+{
+	f->attributed = true;
+	f->procs = s->p;
+	f->nprocs = s->n;
+	f->procs_more = s->more;
+}
+
+/* Whether attribution is on for this report. */
+static bool attributing(const vf_run_info *in)
+{
+	return in->attrib && in->attrib->active && in->attrib->log;
+}
 
 void vf_run_attempt_text(const vf_run_attempt *a, char *where, size_t wcap, char *evidence,
 			 size_t ecap)
@@ -47,8 +95,9 @@ void vf_run_attempt_text(const vf_run_attempt *a, char *where, size_t wcap, char
 }
 
 static exai_status add_attempt(vf_report *r, const vf_run_attempt *a, const vf_allow *allow,
-			       size_t nallow, exai_error *e)
+			       size_t nallow, const vf_run_info *in, bool *used, exai_error *e)
 {
+	procs ps = {.n = 0};
 	char where[96], evidence[192], message[256], hint[384], reason[128], pb[24], port[8];
 	char addr[VF_PKT_ADDR_TEXT];
 	const vf_allow *hit = vf_allow_find(allow, nallow, a->family, a->dst, a->has_port, a->port);
@@ -84,11 +133,100 @@ static exai_status add_attempt(vf_report *r, const vf_run_attempt *a, const vf_a
 		f.suppressed = true;
 		f.suppress_reason = reason;
 	}
+	if (attributing(in)) {
+		const vf_egress_log *l = in->attrib->log;
+
+		for (size_t i = 0; i < l->ndests; i++)
+			if (vf_egress_dest_matches(&l->dests[i], a->family, a->proto, a->dst,
+						   a->has_port, a->port)) {
+				procs_add(&ps, l, &l->dests[i]);
+				used[i] = true;
+			}
+		procs_set(&f, &ps);
+	}
 	return vf_report_add(r, &f, e);
 }
 
-static exai_status add_lookup(vf_report *r, const vf_run_lookup *l, exai_error *e)
+/* The processes of the destinations whose lookup `via` is @via (marked used). */
+static void lookup_procs(const vf_run_info *in, const char *via, bool *used, vf_finding *f,
+			 procs *ps)
 {
+	const vf_egress_log *l;
+	char dv[VF_RUN_VIA_TEXT];
+
+	if (!attributing(in))
+		return;
+	l = in->attrib->log;
+	for (size_t i = 0; i < l->ndests; i++) {
+		vf_egress_dest_via(&l->dests[i], dv, sizeof(dv));
+		if (dv[0] &&
+		    (strcmp(dv, via) == 0 || (!strcmp(via, "sink") && !strncmp(dv, "sink/", 5)))) {
+			procs_add(ps, l, &l->dests[i]);
+			used[i] = true;
+		}
+	}
+	procs_set(f, ps);
+}
+
+/* An attempt that only exai-egress saw: its event matched no packet, so the kernel refused
+ * or dropped it before it reached the TUN device (a send to a broadcast address, a route
+ * error). Still an attempt: reported, never lost. */
+static exai_status add_event_attempt(vf_report *r, const vf_egress_log *l, const vf_egress_dest *d,
+				     const vf_allow *allow, size_t nallow, exai_error *e)
+{
+	char where[96], evidence[256], message[320], hint[384], reason[128], pb[24], port[8];
+	char addr[INET6_ADDRSTRLEN] = "?";
+	bool has_port = !d->unparsed && (d->proto == IPPROTO_TCP || d->proto == IPPROTO_UDP);
+	bool v6 = d->family == AF_INET6;
+	const char *proto = d->proto == VF_EGRESS_PROTO_OTHER
+				? "other"
+				: vf_pkt_proto_name(d->proto, pb, sizeof(pb));
+	const vf_allow *hit =
+	    vf_allow_find(allow, nallow, d->family, d->addr, has_port, has_port ? d->port : 0);
+	procs ps = {.n = 0};
+	vf_finding f;
+
+	inet_ntop(d->family, d->addr, addr, sizeof(addr));
+	if (has_port)
+		snprintf(where, sizeof(where), v6 ? "[%s]:%u" : "%s:%u", addr, d->port);
+	else
+		snprintf(where, sizeof(where), "%s", addr);
+	snprintf(port, sizeof(port), has_port ? "%u" : "*", d->port);
+	snprintf(evidence, sizeof(evidence),
+		 "proto=%s dst=%s%s%s packets=0 seen_by=exai-egress hook=%s%s%s",
+		 d->unparsed ? "unparsed" : proto, addr, has_port ? " port=" : "",
+		 has_port ? port : "", d->hook, d->unparsed ? " reason=" : "",
+		 d->unparsed ? d->reason : "");
+	snprintf(message, sizeof(message),
+		 "%s traffic to %s was attempted (exai-egress saw it at %s) but no packet reached "
+		 "the namespace's TUN device: the kernel refused or dropped it first",
+		 proto, where, d->hook);
+	snprintf(hint, sizeof(hint),
+		 "make the program use an on-site endpoint or turn this feature off; if this "
+		 "destination is intended, allow it with --allow %s%s%s:%s",
+		 v6 ? "[" : "", addr, v6 ? "]" : "", port);
+	memset(&f, 0, sizeof(f));
+	f.rule_id = RULE_ATTEMPT;
+	f.severity = VF_SEV_HIGH;
+	f.path = where;
+	f.logical = true;
+	f.evidence = evidence;
+	f.message = message;
+	f.hint = hint;
+	if (hit) {
+		snprintf(reason, sizeof(reason), "allowed by --allow %s", hit->text);
+		f.suppressed = true;
+		f.suppress_reason = reason;
+	}
+	procs_add(&ps, l, d);
+	procs_set(&f, &ps);
+	return vf_report_add(r, &f, e);
+}
+
+static exai_status add_lookup(vf_report *r, const vf_run_lookup *l, const vf_run_info *in,
+			      bool *used, exai_error *e)
+{
+	procs ps = {.n = 0};
 	char tb[16], evidence[VF_DNS_TEXT_NAME + 128], message[VF_DNS_TEXT_NAME + 192];
 	const char *type = vf_dns_type_name(l->qtype, tb, sizeof(tb));
 	bool sink = strncmp(l->via, "sink/", 5) == 0;
@@ -108,12 +246,15 @@ static exai_status add_lookup(vf_report *r, const vf_run_lookup *l, exai_error *
 	f.message = message;
 	f.hint = "remove the need for this name (an air-gapped site has no public DNS), or give "
 		 "the program an on-site address or an /etc/hosts entry";
+	lookup_procs(in, l->via, used, &f, &ps);
 	return vf_report_add(r, &f, e);
 }
 
-static exai_status add_malformed(vf_report *r, uint64_t n, exai_error *e)
+static exai_status add_malformed(vf_report *r, uint64_t n, const vf_run_info *in, bool *used,
+				 exai_error *e)
 {
 	char evidence[64];
+	procs ps = {.n = 0};
 	vf_finding f;
 
 	snprintf(evidence, sizeof(evidence), "messages=%llu", (unsigned long long)n);
@@ -126,6 +267,7 @@ static exai_status add_malformed(vf_report *r, uint64_t n, exai_error *e)
 	f.message = "DNS messages that could not be parsed were sent (each is still a lookup "
 		    "attempt)";
 	f.hint = "run the program under a packet capture inside the namespace to see what it sends";
+	lookup_procs(in, "sink", used, &f, &ps); /* whoever sent to the sink */
 	return vf_report_add(r, &f, e);
 }
 
@@ -135,18 +277,23 @@ static exai_status add_malformed(vf_report *r, uint64_t n, exai_error *e)
 static exai_status add_incomplete(vf_report *r, const vf_run_log *log, const vf_run_info *in,
 				  exai_error *e)
 {
-	char evidence[192];
+	uint64_t lost_events = attributing(in) ? in->attrib->log->lost_dests : 0;
+	char evidence[256];
+	size_t n;
 	vf_finding f;
 
 	if (!log->lost_attempts && !log->lost_lookups && !in->dns_refused_conns &&
-	    !log->bad_packets)
+	    !log->bad_packets && !lost_events)
 		return EXAI_OK;
-	snprintf(
+	n = (size_t)snprintf(
 	    evidence, sizeof(evidence),
 	    "attempts_not_itemised=%llu lookups_not_itemised=%llu dns_conns_closed_unread=%llu "
 	    "unparsable_packets=%llu",
 	    (unsigned long long)log->lost_attempts, (unsigned long long)log->lost_lookups,
 	    (unsigned long long)in->dns_refused_conns, (unsigned long long)log->bad_packets);
+	if (lost_events && n < sizeof(evidence))
+		snprintf(evidence + n, sizeof(evidence) - n,
+			 " egress_destinations_not_itemised=%llu", (unsigned long long)lost_events);
 	memset(&f, 0, sizeof(f));
 	f.rule_id = RULE_INCOMPLETE;
 	f.severity = VF_SEV_HIGH;
@@ -233,10 +380,12 @@ static exai_status isolation_notes(vf_report *r, const vf_run_log *log, const vf
 		    "(a private writable /tmp over the host's%s) and AF_VSOCK sockets refused",
 		    in->user, in->uid, in->uid ? ", with no capabilities," : "",
 		    in->writable_cwd ? "; the working directory writable" : "");
-	if (st == EXAI_OK)
+	if (st == EXAI_OK && !in->attrib)
 		st = note(r, e,
 			  "exai-egress: not used (attempts are not attributed to a pid or "
 			  "command)");
+	else if (st == EXAI_OK)
+		st = note(r, e, "exai-egress: %s", in->attrib->status);
 	if (st == EXAI_OK)
 		st = note(r, e,
 			  "counts: %llu DNS answers sent, %llu kernel IPv6 link packets ignored, "
@@ -256,11 +405,103 @@ static exai_status isolation_notes(vf_report *r, const vf_run_log *log, const vf
 	return st;
 }
 
+/* One note for the events without a destination (a raw socket, a protocol exai-egress does
+ * not name): not attempts themselves (their packets are), but who opened what. */
+static exai_status socket_note(vf_report *r, const vf_egress_log *l, const vf_egress_dest *d,
+			       exai_error *e)
+{
+	char text[1024], pb[24];
+	size_t n;
+	procs ps = {.n = 0};
+
+	procs_add(&ps, l, d);
+	n = (size_t)snprintf(
+	    text, sizeof(text), "exai-egress: %s socket (type %u, protocol %s) opened by ",
+	    strcmp(d->reason, "raw-socket") == 0 ? "a raw" : "an unusual", d->sock_type,
+	    d->proto == VF_EGRESS_PROTO_OTHER ? "other"
+					      : vf_pkt_proto_name(d->proto, pb, sizeof(pb)));
+	for (size_t i = 0; i < ps.n && n < sizeof(text); i++) {
+		char pid[16] = "?";
+
+		if (ps.p[i].pid)
+			snprintf(pid, sizeof(pid), "%u", ps.p[i].pid);
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%spid %s (host %u) %s",
+				      i ? ", " : "", pid, ps.p[i].host_pid, ps.p[i].comm);
+	}
+	if (ps.n == 0 && n < sizeof(text))
+		snprintf(text + n, sizeof(text) - n, "an unnamed process");
+	return note(r, e, "%s", text);
+}
+
+/* Event-only attempts, the notes on what exai-egress saw, and how complete it is. */
+static exai_status attrib_rest(vf_report *r, const vf_run_info *in, const bool *used,
+			       const vf_allow *allow, size_t nallow, exai_error *e)
+{
+	const vf_run_attrib *at = in->attrib;
+	const vf_egress_log *l = at->log;
+	uint64_t local = 0, sockets = 0;
+	exai_status st = EXAI_OK;
+
+	for (size_t i = 0; st == EXAI_OK && i < l->ndests; i++) {
+		const vf_egress_dest *d = &l->dests[i];
+
+		if (used[i])
+			continue;
+		if (!d->family && sockets++ < 8)
+			st = socket_note(r, l, d, e);
+		else if (d->family && vf_egress_dest_local(d))
+			local++;
+		else if (d->family)
+			st = add_event_attempt(r, l, d, allow, nallow, e);
+	}
+	if (st == EXAI_OK)
+		st = note(r, e,
+			  "exai-egress: %llu events from %zu processes; %llu local-host "
+			  "destinations (not egress) not itemised",
+			  (unsigned long long)l->events, l->nprocs, (unsigned long long)local);
+	if (st == EXAI_OK && sockets > 8)
+		st = note(r, e, "exai-egress: %llu more raw or unusual sockets not listed",
+			  (unsigned long long)(sockets - 8));
+	if (st == EXAI_OK && !at->pids_translated)
+		st = note(
+		    r, e,
+		    "exai-egress: pids are the kernel's global ones (pid ?): the verifier does "
+		    "not run in the initial PID namespace, so the run's pids are not known");
+	else if (st == EXAI_OK && l->unresolved)
+		st = note(
+		    r, e,
+		    "exai-egress: %llu processes had ended before they could be named by their "
+		    "pid in the run (pid ?; the host pid is the kernel's)",
+		    (unsigned long long)l->unresolved);
+	if (st == EXAI_OK && (l->bad_lines || l->foreign || l->lost_procs || l->lost_dests ||
+			      (at->counters_read && at->kernel_lost)))
+		st = note(
+		    r, e,
+		    "exai-egress: attribution incomplete: %llu events lost in the kernel (ring "
+		    "buffer full), %llu destinations and %llu processes past the tables, %llu "
+		    "event lines unreadable, %llu for another cgroup",
+		    (unsigned long long)at->kernel_lost, (unsigned long long)l->lost_dests,
+		    (unsigned long long)l->lost_procs, (unsigned long long)l->bad_lines,
+		    (unsigned long long)l->foreign);
+	if (st == EXAI_OK && !at->counters_read)
+		st = note(r, e,
+			  "exai-egress: its counters could not be read: events may have been "
+			  "lost unseen");
+	if (st == EXAI_OK && at->trouble && at->trouble[0])
+		st = note(r, e, "exai-egress: trouble: %s", at->trouble);
+	return st;
+}
+
 exai_status vf_run_report_build(vf_report *r, const vf_run_log *log, const vf_allow *allow,
 				size_t nallow, const vf_run_info *info, exai_error *e)
 {
+	bool *used = NULL;
 	exai_status st;
 	size_t i;
+
+	if (attributing(info) && info->attrib->log->ndests &&
+	    !(used = calloc(info->attrib->log->ndests, sizeof(*used))))
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 
 	st = vf_report_rule(r, RULE_ATTEMPT, VF_SEV_HIGH,
 			    "a packet for a non-loopback address tried to leave", e);
@@ -274,15 +515,18 @@ exai_status vf_run_report_build(vf_report *r, const vf_run_log *log, const vf_al
 	if (st == EXAI_OK)
 		st = isolation_notes(r, log, info, e);
 	for (i = 0; st == EXAI_OK && i < log->nattempts; i++)
-		st = add_attempt(r, &log->attempts[i], allow, nallow, e);
+		st = add_attempt(r, &log->attempts[i], allow, nallow, info, used, e);
 	for (i = 0; st == EXAI_OK && i < log->nlookups; i++)
-		st = add_lookup(r, &log->lookups[i], e);
+		st = add_lookup(r, &log->lookups[i], info, used, e);
 	if (st == EXAI_OK && log->malformed_dns)
-		st = add_malformed(r, log->malformed_dns, e);
+		st = add_malformed(r, log->malformed_dns, info, used, e);
+	if (st == EXAI_OK && attributing(info))
+		st = attrib_rest(r, info, used ? used : (bool[1]){false}, allow, nallow, e);
 	if (st == EXAI_OK)
 		st = vf_report_rule(r, RULE_INCOMPLETE, VF_SEV_HIGH,
 				    "the run saw traffic it could not itemise", e);
 	if (st == EXAI_OK)
 		st = add_incomplete(r, log, info, e);
+	free(used);
 	return st;
 }

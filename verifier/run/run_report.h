@@ -17,8 +17,20 @@
 #include "exai/error.h"
 #include "report.h"
 #include "run_allow.h"
+#include "run_egress_log.h"
 #include "run_log.h"
 #include "run_proc.h"
+
+/* Attribution (run_egress) as the report needs it. */
+typedef struct vf_run_attrib {
+	bool active;		  /* events were collected */
+	const char *status;	  /* the report's line: on (what) or off (why) */
+	const char *trouble;	  /* what went wrong after the start, "" or NULL if nothing */
+	const vf_egress_log *log; /* when active */
+	bool pids_translated;	  /* run-namespace pids were looked up */
+	bool counters_read;
+	uint64_t kernel_lost, kernel_suppressed; /* exai-egress's counters */
+} vf_run_attrib;
 
 typedef struct vf_run_info {
 	char *const *argv;	       /* the command */
@@ -30,9 +42,15 @@ typedef struct vf_run_info {
 	bool writable_cwd;
 	const char *masked; /* resolver sockets masked, "" if none */
 	uint64_t dns_answered, dns_refused_conns;
+	const vf_run_attrib *attrib; /* NULL: exai-egress not used */
 } vf_run_info;
 
-/* Declares the rules, adds one finding per attempt and per lookup, and the notes. */
+/* Declares the rules, adds one finding per attempt and per lookup, and the notes. With
+ * attribution on, each attempt and lookup names the processes whose events match it
+ * (protocol, address, port; a lookup by where it was sent), and an event that matches no
+ * packet is an attempt of its own (packets=0: the kernel refused or dropped it before it
+ * reached the TUN device, e.g. a send to a broadcast address); events for the local host
+ * are not attempts and only counted. */
 exai_status vf_run_report_build(vf_report *r, const vf_run_log *log, const vf_allow *allow,
 				size_t nallow, const vf_run_info *info, exai_error *e) EXAI_WUR;
 

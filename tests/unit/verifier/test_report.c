@@ -196,6 +196,95 @@ START_TEST(json_format)
 }
 END_TEST
 
+/* Run mode's processes: copied (and sanitised) by the report, shown by every format; an
+ * attributed finding without any says so; one that is not attributed has no member. */
+START_TEST(processes_in_every_format)
+{
+	vf_report *r = vf_report_new("run");
+	char comm[] = "cu\x1brl";
+	vf_proc procs[] = {{.pid = 3, .host_pid = 4711, .comm = comm},
+			   {.pid = 0, .host_pid = 4712, .comm = "sh"}};
+	vf_finding a = {.rule_id = "run.egress.attempt",
+			.severity = VF_SEV_HIGH,
+			.path = "192.0.2.1:443",
+			.logical = true,
+			.evidence = "proto=tcp dst=192.0.2.1 port=443 packets=1",
+			.message = "m",
+			.attributed = true,
+			.procs = procs,
+			.nprocs = 2,
+			.procs_more = 5};
+	vf_finding b = {.rule_id = "run.egress.attempt",
+			.severity = VF_SEV_HIGH,
+			.path = "192.0.2.2:443",
+			.logical = true,
+			.message = "m",
+			.attributed = true};
+	vf_finding c = {.rule_id = "run.egress.attempt",
+			.severity = VF_SEV_HIGH,
+			.path = "192.0.2.3:443",
+			.logical = true,
+			.message = "m"};
+	json_t *j, *p;
+	exai_error e;
+	char *out;
+
+	ck_assert_int_eq(vf_report_add(r, &a, &e), EXAI_OK);
+	comm[0] = 'X'; /* the report holds its own copy */
+	ck_assert_int_eq(vf_report_add(r, &b, &e), EXAI_OK);
+	ck_assert_int_eq(vf_report_add(r, &c, &e), EXAI_OK);
+	out = render(r, VF_FMT_JSON);
+	j = json_loads(out, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	p = json_object_get(json_array_get(json_object_get(j, "findings"), 0), "processes");
+	ck_assert_uint_eq(json_array_size(p), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(p, 0), "pid")), 3);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(p, 0), "host_pid")),
+			 4711);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(p, 0), "comm")),
+			 "cu\\x1brl");
+	ck_assert(json_is_null(json_object_get(json_array_get(p, 1), "pid")));
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(json_array_get(json_object_get(j, "findings"), 0),
+					       "processes_not_listed")),
+	    5);
+	ck_assert_uint_eq(json_array_size(json_object_get(
+			      json_array_get(json_object_get(j, "findings"), 1), "processes")),
+			  0);
+	ck_assert(json_is_array(
+	    json_object_get(json_array_get(json_object_get(j, "findings"), 1), "processes")));
+	ck_assert_ptr_null(
+	    json_object_get(json_array_get(json_object_get(j, "findings"), 2), "processes"));
+	json_decref(j);
+	free(out);
+	out = render(r, VF_FMT_SARIF);
+	j = json_loads(out, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	p = json_object_get(
+	    json_object_get(
+		json_array_get(
+		    json_object_get(json_array_get(json_object_get(j, "runs"), 0), "results"), 0),
+		"properties"),
+	    "processes");
+	ck_assert_uint_eq(json_array_size(p), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(p, 1), "host_pid")),
+			 4712);
+	json_decref(j);
+	free(out);
+	out = render(r, VF_FMT_TEXT);
+	ck_assert_ptr_nonnull(strstr(out, "    processes: pid 3 (host 4711) cu\\x1brl, pid ? (host "
+					  "4712) sh, and 5 more\n"));
+	ck_assert_ptr_nonnull(strstr(out, "    processes: none reported\n"));
+	ck_assert_uint_eq(count_str(out, "processes:"), 2);
+	free(out);
+	out = render(r, VF_FMT_JUNIT);
+	ck_assert_ptr_nonnull(strstr(out, "&#10;  processes: pid 3 (host 4711) cu\\x1brl, pid ? "
+					  "(host 4712) sh, and 5 more&#10;"));
+	free(out);
+	vf_report_free(r);
+}
+END_TEST
+
 START_TEST(sarif_format)
 {
 	vf_report *r = sample();
@@ -898,6 +987,7 @@ int main(void)
 	tcase_add_test(tc, json_format);
 	tcase_add_test(tc, sarif_format);
 	tcase_add_test(tc, junit_format);
+	tcase_add_test(tc, processes_in_every_format);
 	tcase_add_test(tc, group_identical_evidence);
 	tcase_add_test(tc, sarif_uri_bases);
 	tcase_add_test(tc, ci_names_and_fingerprints);
