@@ -372,7 +372,7 @@ exai_status mir_store_open_ro(const char *path, sqlite3 **out, exai_error *e)
 	char v[64];
 	exai_status rc;
 
-	if ((rc = exai_sqlite_open_ro(path, out, e)))
+	if ((rc = exai_sqlite_open(path, EXAI_SQLITE_ONE_THREAD, out, e)))
 		return rc;
 	if ((rc = query_text(*out, "SELECT value FROM meta WHERE key='schema'", v, sizeof(v), e)))
 		goto fail;

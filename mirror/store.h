@@ -78,7 +78,8 @@ exai_status mir_store_gauge(mir_store *s, const char *name, int64_t value, exai_
 exai_status mir_leaf_data(const uint8_t nonce[MIR_NONCE_LEN], const void *payload, size_t len,
 			  uint8_t out[MIR_HASH_LEN], exai_error *e) EXAI_WUR;
 
-/* Opens @path read-only for a command and checks its schema version. */
+/* Opens @path read-only for a command and checks its schema version. The connection is for
+ * one thread at a time (EXAI_SQLITE_ONE_THREAD: no SQLite mutex on every call). */
 exai_status mir_store_open_ro(const char *path, sqlite3 **out, exai_error *e) EXAI_WUR;
 
 #endif
