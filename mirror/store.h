@@ -35,6 +35,7 @@ typedef struct mir_store {
 	char *path;
 	sqlite3_stmt *ins_entry;
 	sqlite3_stmt *add_counter;
+	sqlite3_stmt *set_gauge;
 	uint64_t size; /* entries stored (the next leaf index) */
 	mir_tree tree;
 	uint64_t cp_size; /* the last checkpoint signed (0: none yet) */
