@@ -12,6 +12,7 @@
  * Exit 0 when all holds, 1 with the list of problems otherwise.
  */
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "note.h"
 #include "store.h"
 #include "tree.h"
+#include "verify_rows.h"
 
 #define SHOW_MAX 50
 
@@ -39,11 +41,11 @@ enum { O_VKEY = MIR_O_FIRST };
 typedef struct vctx {
 	sqlite3 *db;
 	mir_vkey vk;
+	mir_vrows rows;	  /* the row pass: per-entry findings, level 0 (lv[0] is its leaves) */
 	mir_hash *lv[64]; /* recomputed tree: level l has len[l] complete subtrees */
-	uint8_t *in_tree; /* per entry: its level-0 node was seen */
 	uint64_t len[64];
 	uint64_t n; /* entries (the highest index + 1) */
-	uint64_t pruned, checkpoints, last_cp, problems;
+	uint64_t checkpoints, last_cp, problems;
 	json_t *list;
 	bool json;
 } vctx;
@@ -68,110 +70,75 @@ static void problem(vctx *v, int64_t index, const char *fmt, ...)
 		printf("%s\n", msg);
 }
 
-/* A row's columns against its payload. */
-static void check_columns(vctx *v, sqlite3_stmt *st, uint64_t idx)
+/* The row pass's findings as problems, in index order (a gap, then each row's own). */
+static void row_problems(vctx *v)
 {
-	const char *p = (const char *)sqlite3_column_blob(st, 6);
-	json_t *o =
-	    json_loadb(p, (size_t)sqlite3_column_bytes(st, 6), JSON_REJECT_DUPLICATES, NULL);
-	const char *cls = json_string_value(json_object_get(o, "class"));
-	const char *ten = json_string_value(json_object_get(o, "tenant"));
+	const uint8_t *f = v->rows.flags;
 
-	if (!o || !cls || !ten || strcmp(cls, (const char *)sqlite3_column_text(st, 1)) ||
-	    strcmp(ten, (const char *)sqlite3_column_text(st, 2)) ||
-	    json_integer_value(json_object_get(o, "time")) != sqlite3_column_int64(st, 3) ||
-	    json_integer_value(json_object_get(o, "ingest_ms")) != sqlite3_column_int64(st, 4))
-		problem(v, (int64_t)idx,
-			"entry %llu: its class, tenant or time columns differ from its payload "
-			"(altered)",
-			(unsigned long long)idx);
-	json_decref(o);
+	if (v->rows.negative)
+		problem(v, -1, "%llu entries with an index below 0, the first %lld (inserted)",
+			(unsigned long long)v->rows.negative, (long long)v->rows.first_negative);
+	for (uint64_t i = 0; i < v->n; i++) {
+		if (!(f[i] & MIR_VR_PRESENT)) {
+			uint64_t j = i;
+			while (j + 1 < v->n && !(f[j + 1] & MIR_VR_PRESENT))
+				j++;
+			problem(v, (int64_t)i, "entries %llu to %llu: missing (removed)",
+				(unsigned long long)i, (unsigned long long)j);
+			i = j;
+		} else if (f[i] & MIR_VR_BADSIZE) {
+			problem(v, (int64_t)i,
+				"entry %llu: nonce or leaf of the wrong size (altered)",
+				(unsigned long long)i);
+		} else if (f[i] & MIR_VR_PAYLOAD) {
+			problem(v, (int64_t)i,
+				"entry %llu: its payload does not match its leaf (altered)",
+				(unsigned long long)i);
+		} else if (f[i] & MIR_VR_COLUMNS) {
+			problem(
+			    v, (int64_t)i,
+			    "entry %llu: its class, tenant or time columns differ from its payload "
+			    "(altered)",
+			    (unsigned long long)i);
+		}
+	}
 }
 
-static exai_status check_row(vctx *v, sqlite3_stmt *st, uint64_t idx, exai_error *e)
+/* Level l + 1 from level l, EXAI_SHA256_MULTI_MAX nodes at a time. */
+static exai_status hash_level(const mir_hash *lo, mir_hash *up, uint64_t n, exai_error *e)
 {
-	mir_hash d;
+	const size_t w = EXAI_SHA256_MULTI_MAX;
 	exai_status rc;
 
-	if (sqlite3_column_bytes(st, 5) != MIR_NONCE_LEN ||
-	    sqlite3_column_bytes(st, 7) != MIR_HASH_LEN) {
-		problem(v, (int64_t)idx, "entry %llu: nonce or leaf of the wrong size (altered)",
-			(unsigned long long)idx);
-		memset(v->lv[0][idx], 0, 32);
-		return EXAI_OK;
+	for (uint64_t i = 0; i < n; i += w) {
+		uint8_t in[EXAI_SHA256_MULTI_MAX][1 + 2 * 32];
+		const uint8_t *data[EXAI_SHA256_MULTI_MAX];
+		size_t len[EXAI_SHA256_MULTI_MAX], k = n - i < w ? (size_t)(n - i) : w;
+
+		for (size_t j = 0; j < k; j++) {
+			in[j][0] = 0x01;
+			memcpy(in[j] + 1, lo[2 * (i + j)], 2 * 32);
+			data[j] = in[j];
+			len[j] = sizeof(in[j]);
+		}
+		if ((rc = exai_sha256_multi(k, data, len, up + i, e)))
+			return rc;
 	}
-	if ((rc = mir_hash_leaf(sqlite3_column_blob(st, 7), 32, v->lv[0][idx], e)))
-		return rc;
-	if (sqlite3_column_type(st, 6) == SQLITE_NULL) {
-		v->pruned++;
-		return EXAI_OK;
-	}
-	if ((rc = mir_leaf_data(sqlite3_column_blob(st, 5), sqlite3_column_blob(st, 6),
-				(size_t)sqlite3_column_bytes(st, 6), d, e)))
-		return rc;
-	if (memcmp(d, sqlite3_column_blob(st, 7), 32))
-		problem(v, (int64_t)idx,
-			"entry %llu: its payload does not match its leaf (altered)",
-			(unsigned long long)idx);
-	else
-		check_columns(v, st, idx);
 	return EXAI_OK;
-}
-
-static exai_status read_entries(vctx *v, exai_error *e)
-{
-	sqlite3_stmt *st = NULL;
-	uint64_t want = 0;
-	exai_status rc;
-	bool row;
-
-	if ((rc =
-		 exai_sqlite_prepare(v->db, "SELECT max(idx) + 1 FROM entries", "count", &st, e)) ||
-	    (rc = exai_sqlite_step(st, "count", &row, e)))
-		goto out;
-	v->n = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (!(v->lv[0] = calloc(v->n ? v->n : 1, sizeof(mir_hash))) ||
-	    !(v->in_tree = calloc(v->n ? v->n : 1, 1))) {
-		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory for %llu leaves",
-				    (unsigned long long)v->n);
-		goto out;
-	}
-	v->len[0] = v->n;
-	if ((rc = exai_sqlite_prepare(v->db,
-				      "SELECT idx, class, tenant, time, ingest_ms, nonce, payload, "
-				      "leaf FROM entries ORDER BY idx",
-				      "read entries", &st, e)))
-		goto out;
-	while (!(rc = exai_sqlite_step(st, "read entries", &row, e)) && row) {
-		int64_t idx = sqlite3_column_int64(st, 0);
-		if (idx < 0)
-			continue;
-		if ((uint64_t)idx > want)
-			problem(v, (int64_t)want, "entries %llu to %llu: missing (removed)",
-				(unsigned long long)want, (unsigned long long)idx - 1);
-		want = (uint64_t)idx + 1;
-		if ((rc = check_row(v, st, (uint64_t)idx, e)))
-			break;
-	}
-out:
-	sqlite3_finalize(st);
-	return rc;
 }
 
 static exai_status build_levels(vctx *v, exai_error *e)
 {
 	exai_status rc;
 
+	v->lv[0] = v->rows.leaves;
+	v->len[0] = v->n;
 	for (unsigned l = 0; l < 63 && v->len[l] >= 2; l++) {
 		v->len[l + 1] = v->len[l] / 2;
 		if (!(v->lv[l + 1] = malloc(v->len[l + 1] * sizeof(mir_hash))))
 			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-		for (uint64_t i = 0; i < v->len[l + 1]; i++)
-			if ((rc = mir_hash_children(v->lv[l][2 * i], v->lv[l][2 * i + 1],
-						    v->lv[l + 1][i], e)))
-				return rc;
+		if ((rc = hash_level(v->lv[l], v->lv[l + 1], v->len[l + 1], e)))
+			return rc;
 	}
 	return EXAI_OK;
 }
@@ -197,7 +164,7 @@ static exai_status check_nodes(vctx *v, exai_error *e)
 			continue;
 		}
 		if (l == 0)
-			v->in_tree[i] = 1;
+			v->rows.flags[i] |= MIR_VR_IN_TREE;
 		if (sqlite3_column_bytes(st, 2) == 32 &&
 		    !memcmp(sqlite3_column_blob(st, 2), v->lv[l][i], 32))
 			continue;
@@ -216,7 +183,7 @@ static exai_status check_nodes(vctx *v, exai_error *e)
 	}
 	sqlite3_finalize(st);
 	for (uint64_t i = 0; !rc && i < v->n; i++)
-		if (!v->in_tree[i])
+		if (!(v->rows.flags[i] & MIR_VR_IN_TREE))
 			problem(v, (int64_t)i, "entry %llu: not in the tree (inserted)",
 				(unsigned long long)i);
 	for (unsigned l = 0; l < 64; l++)
@@ -277,6 +244,10 @@ static exai_status check_checkpoints(vctx *v, exai_error *e)
 				(unsigned long long)size);
 			continue;
 		}
+		if (size == 0) {
+			problem(v, -1, "checkpoint 0: a signed empty tree (never signed here)");
+			continue;
+		}
 		if (size > v->n) {
 			problem(
 			    v, (int64_t)v->n,
@@ -304,12 +275,30 @@ static exai_status check_checkpoints(vctx *v, exai_error *e)
 	return rc;
 }
 
+/* Every check, on one snapshot of the store (one read transaction). */
+static exai_status check_all(vctx *v, exai_error *e)
+{
+	exai_status rc;
+
+	if ((rc = exai_sqlite_exec(v->db, "BEGIN", "begin a read transaction", e)))
+		return rc;
+	if (!(rc = mir_vrows_read(v->db, &v->rows, e))) {
+		v->n = v->rows.n;
+		row_problems(v);
+		if (!(rc = build_levels(v, e)) && !(rc = check_nodes(v, e)))
+			rc = check_checkpoints(v, e);
+	}
+	if (exai_sqlite_exec(v->db, "COMMIT", "end the read transaction", rc ? NULL : e) && !rc)
+		rc = e->code;
+	return rc;
+}
+
 static int report(vctx *v)
 {
 	if (v->json) {
 		json_t *o =
 		    json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:o}", "ok", v->problems == 0, "entries",
-			      (json_int_t)v->n, "pruned", (json_int_t)v->pruned, "checkpoints",
+			      (json_int_t)v->n, "pruned", (json_int_t)v->rows.pruned, "checkpoints",
 			      (json_int_t)v->checkpoints, "last_checkpoint", (json_int_t)v->last_cp,
 			      "problem_count", (json_int_t)v->problems, "problems", v->list);
 		v->list = NULL;
@@ -320,7 +309,7 @@ static int report(vctx *v)
 	} else {
 		printf("verify: ok: %llu entries (%llu pruned), %llu checkpoints, the last of size "
 		       "%llu\n",
-		       (unsigned long long)v->n, (unsigned long long)v->pruned,
+		       (unsigned long long)v->n, (unsigned long long)v->rows.pruned,
 		       (unsigned long long)v->checkpoints, (unsigned long long)v->last_cp);
 	}
 	return v->problems ? EXAI_EXIT_FAIL : EXAI_EXIT_OK;
@@ -357,15 +346,14 @@ int mir_cmd_verify(const exai_cli_call *call, int argc, char **argv)
 		code = mir_report("verify", &e, v.json, EXAI_EXIT_USAGE);
 	} else if (mir_vkey_load(vpath, &v.vk, &e)) {
 		code = mir_report("verify", &e, v.json, EXAI_EXIT_USAGE);
-	} else if (read_entries(&v, &e) || build_levels(&v, &e) || check_nodes(&v, &e) ||
-		   check_checkpoints(&v, &e)) {
+	} else if (check_all(&v, &e)) {
 		code = mir_report("verify", &e, v.json, mir_exit_code(&e));
 	} else {
 		code = report(&v);
 	}
-	for (int l = 0; l < 64; l++)
+	for (int l = 1; l < 64; l++)
 		free(v.lv[l]);
-	free(v.in_tree);
+	mir_vrows_free(&v.rows);
 	json_decref(v.list);
 	free(vpath);
 	exai_sqlite_close(v.db);

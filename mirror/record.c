@@ -6,11 +6,14 @@
  */
 #include "record.h"
 
+#include <inttypes.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "exai/event.h"
+#include "exai/grow.h"
 
 void mir_record_clear(mir_record *r)
 {
@@ -143,27 +146,77 @@ static exai_status parse_event(const mir_config *c, const char *line, size_t len
 	return EXAI_OK;
 }
 
+#define DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
+
+typedef struct pbuf {
+	char *p;
+	size_t len, cap;
+} pbuf;
+
+static exai_status put_bytes(pbuf *b, const char *s, size_t n, exai_error *e)
+{
+	if (exai_grow(&b->p, &b->cap, b->len, n, 1, EXAI_GROW_NOCAP, e))
+		return exai_error_prefix(e, "payload");
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return EXAI_OK;
+}
+
+/* Appends @v as jansson writes it inside the payload object (compact, keys sorted). */
+static exai_status put_json(pbuf *b, const json_t *v, exai_error *e)
+{
+	size_t need = json_dumpb(v, b->p + b->len, b->cap - b->len, DUMP_FLAGS);
+
+	if (need > b->cap - b->len) {
+		if (exai_grow(&b->p, &b->cap, b->len, need, 1, EXAI_GROW_NOCAP, e))
+			return exai_error_prefix(e, "payload");
+		need = json_dumpb(v, b->p + b->len, b->cap - b->len, DUMP_FLAGS);
+	}
+	if (need == 0 || need > b->cap - b->len)
+		return exai_error_set(e, EXAI_ENOMEM, "payload: cannot encode the record");
+	b->len += need;
+	return EXAI_OK;
+}
+
+static exai_status put_i64(pbuf *b, int64_t v, exai_error *e)
+{
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%" PRId64, v);
+
+	return put_bytes(b, num, (size_t)n, e);
+}
+
+/* The canonical payload, written directly: the object jansson would dump for
+ *   {attributes?, body, class, ingest_ms, tenant, time}
+ * with its keys sorted, which is this order; only the members' values go through jansson
+ * (class and tenant are config names, which need no escaping). No second object is built. */
 static exai_status build_payload(json_t *o, bool event, const mir_class *cls, const char *tenant,
 				 int64_t time, int64_t ingest_ms, mir_record *out, exai_error *e)
 {
-	json_t *p = json_object();
-	exai_status rc = EXAI_OK;
+	json_t *attrs = event ? NULL : json_object_get(o, "attributes");
+	pbuf b = {0};
+	exai_status rc;
 
-	if (!p)
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	if (!event && json_object_get(o, "attributes"))
-		json_object_set(p, "attributes", json_object_get(o, "attributes"));
-	json_object_set(p, "body", event ? o : json_object_get(o, "body"));
-	json_object_set_new(p, "class", json_string(cls->name));
-	json_object_set_new(p, "ingest_ms", json_integer(ingest_ms));
-	json_object_set_new(p, "tenant", json_string(tenant));
-	json_object_set_new(p, "time", json_integer(time));
-	out->payload = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!out->payload)
-		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	else
-		out->payload_len = strlen(out->payload);
-	json_decref(p);
+	if ((rc = exai_grow(&b.p, &b.cap, 0, 512, 1, EXAI_GROW_NOCAP, e)))
+		return exai_error_prefix(e, "payload");
+	if (attrs && ((rc = put_bytes(&b, "{\"attributes\":", 14, e)) ||
+		      (rc = put_json(&b, attrs, e)) || (rc = put_bytes(&b, ",", 1, e))))
+		goto fail;
+	if ((rc = put_bytes(&b, attrs ? "\"body\":" : "{\"body\":", attrs ? 7 : 8, e)) ||
+	    (rc = put_json(&b, event ? o : json_object_get(o, "body"), e)) ||
+	    (rc = put_bytes(&b, ",\"class\":\"", 10, e)) ||
+	    (rc = put_bytes(&b, cls->name, strlen(cls->name), e)) ||
+	    (rc = put_bytes(&b, "\",\"ingest_ms\":", 14, e)) || (rc = put_i64(&b, ingest_ms, e)) ||
+	    (rc = put_bytes(&b, ",\"tenant\":\"", 11, e)) ||
+	    (rc = put_bytes(&b, tenant, strlen(tenant), e)) ||
+	    (rc = put_bytes(&b, "\",\"time\":", 9, e)) || (rc = put_i64(&b, time, e)) ||
+	    (rc = put_bytes(&b, "}", 2, e))) /* and a NUL after it, not counted */
+		goto fail;
+	out->payload = b.p;
+	out->payload_len = b.len - 1;
+	return EXAI_OK;
+fail:
+	free(b.p);
 	return rc;
 }
 

@@ -35,6 +35,7 @@ typedef struct mir_store {
 	char *path;
 	sqlite3_stmt *ins_entry;
 	sqlite3_stmt *add_counter;
+	sqlite3_stmt *set_gauge;
 	uint64_t size; /* entries stored (the next leaf index) */
 	mir_tree tree;
 	uint64_t cp_size; /* the last checkpoint signed (0: none yet) */
@@ -78,7 +79,8 @@ exai_status mir_store_gauge(mir_store *s, const char *name, int64_t value, exai_
 exai_status mir_leaf_data(const uint8_t nonce[MIR_NONCE_LEN], const void *payload, size_t len,
 			  uint8_t out[MIR_HASH_LEN], exai_error *e) EXAI_WUR;
 
-/* Opens @path read-only for a command and checks its schema version. */
+/* Opens @path read-only for a command and checks its schema version. The connection is for
+ * one thread at a time (EXAI_SQLITE_ONE_THREAD: no SQLite mutex on every call). */
 exai_status mir_store_open_ro(const char *path, sqlite3 **out, exai_error *e) EXAI_WUR;
 
 #endif

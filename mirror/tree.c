@@ -3,7 +3,9 @@
  *
  * Invariant: nodes holds (level, idx) exactly for the complete subtrees of the leaves
  * appended so far; every hash read comes from there (a missing node means a damaged store
- * and is an error, never a recomputation).
+ * and is an error, never a recomputation). The right edge an append uses is a copy of
+ * nodes of that table, valid for edge_size leaves only: it is loaded from the table whenever
+ * an append's index is another size, so a rolled-back append never leaves a stale copy in use.
  */
 #include "tree.h"
 
@@ -12,12 +14,29 @@
 #include "exai/hash.h"
 #include "exai/sqlite.h"
 
+/* One short message through exai_sha256_multi (the SHA extensions, no EVP context per hash:
+ * the writer hashes two or three of these per entry). */
+static exai_status hash_one(const uint8_t *buf, size_t len, mir_hash out, exai_error *e)
+{
+	const uint8_t *d[1] = {buf};
+	size_t n[1] = {len};
+
+	return exai_sha256_multi(1, d, n, (uint8_t(*)[EXAI_SHA256_LEN])out, e);
+}
+
 exai_status mir_hash_leaf(const void *data, size_t len, mir_hash out, exai_error *e)
 {
+	uint8_t buf[1 + 256];
 	exai_sha256 h;
 	exai_status rc;
 	uint8_t zero = 0;
 
+	if (len < sizeof(buf)) {
+		buf[0] = 0;
+		if (len)
+			memcpy(buf + 1, data, len);
+		return hash_one(buf, 1 + len, out, e);
+	}
 	if ((rc = exai_sha256_init(&h, e)))
 		return rc;
 	exai_sha256_update(&h, &zero, 1);
@@ -33,7 +52,7 @@ exai_status mir_hash_children(const mir_hash l, const mir_hash r, mir_hash out, 
 	buf[0] = 1;
 	memcpy(buf + 1, l, 32);
 	memcpy(buf + 33, r, 32);
-	return exai_sha256_buf(buf, sizeof(buf), out, e);
+	return hash_one(buf, sizeof(buf), out, e);
 }
 
 exai_status mir_tree_open(sqlite3 *db, mir_tree *t, exai_error *e)
@@ -84,25 +103,44 @@ static exai_status node_put(mir_tree *t, unsigned level, uint64_t idx, const mir
 	return exai_sqlite_step_done(t->put, "write node", e);
 }
 
-exai_status mir_tree_append(mir_tree *t, uint64_t index, const mir_hash leaf, exai_error *e)
+/* The right edge of a tree of @size leaves, from the table. */
+static exai_status load_edge(mir_tree *t, uint64_t size, exai_error *e)
 {
-	mir_hash h, left;
-	unsigned level = 0;
 	exai_status rc;
 
+	t->edge_size = UINT64_MAX; /* invalid until every node is read */
+	for (unsigned l = 0; l < 64; l++)
+		if ((size >> l) & 1 && (rc = node_get(t, l, (size >> l) - 1, t->edge[l], e)))
+			return rc;
+	t->edge_size = size;
+	return EXAI_OK;
+}
+
+exai_status mir_tree_append(mir_tree *t, uint64_t index, const mir_hash leaf, exai_error *e)
+{
+	mir_hash h;
+	unsigned level = 0;
+	uint64_t i = index;
+	exai_status rc;
+
+	if (index != t->edge_size && (rc = load_edge(t, index, e)))
+		return rc;
 	memcpy(h, leaf, 32);
 	if ((rc = node_put(t, 0, index, h, e)))
 		return rc;
-	/* An odd index completes its parent; the parent may complete its own. */
-	while (index & 1) {
-		if ((rc = node_get(t, level, index - 1, left, e)) ||
-		    (rc = mir_hash_children(left, h, h, e)))
+	/* An odd index completes its parent; the parent may complete its own. The left sibling
+	 * at each level is the edge's node there (bit level of index is set). */
+	while (i & 1) {
+		if ((rc = mir_hash_children(t->edge[level], h, h, e)))
 			return rc;
-		index >>= 1;
+		i >>= 1;
 		level++;
-		if ((rc = node_put(t, level, index, h, e)))
+		if ((rc = node_put(t, level, i, h, e)))
 			return rc;
 	}
+	/* index + 1 has bit level set and none below: h waits there for its right sibling. */
+	memcpy(t->edge[level], h, 32);
+	t->edge_size = index + 1;
 	return EXAI_OK;
 }
 

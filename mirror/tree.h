@@ -30,9 +30,16 @@
 
 typedef uint8_t mir_hash[32];
 
+/* The right edge: for a tree of edge_size leaves, edge[l] is the stored node
+ * (l, (edge_size >> l) - 1) for each bit l set in edge_size, the left sibling the next
+ * appends will need. A cache of rows this connection wrote (or read), so an append reads no
+ * node; an append at any other index than edge_size (after a rollback, say) loads it again
+ * from the table first. */
 typedef struct mir_tree {
 	sqlite3 *db;
 	sqlite3_stmt *get, *put;
+	mir_hash edge[64];
+	uint64_t edge_size;
 } mir_tree;
 
 exai_status mir_tree_open(sqlite3 *db, mir_tree *t, exai_error *e) EXAI_WUR;
@@ -43,7 +50,8 @@ exai_status mir_hash_leaf(const void *data, size_t len, mir_hash out, exai_error
 exai_status mir_hash_children(const mir_hash l, const mir_hash r, mir_hash out,
 			      exai_error *e) EXAI_WUR;
 
-/* Appends leaf @index (which must be the current size) with leaf hash @leaf. */
+/* Appends leaf @index (which must be the current size) with leaf hash @leaf. The left
+ * siblings come from the right edge (loaded from the table when @index is not its size). */
 exai_status mir_tree_append(mir_tree *t, uint64_t index, const mir_hash leaf,
 			    exai_error *e) EXAI_WUR;
 /* The root of the first @size leaves (size >= 1). A missing node is EXAI_EFORMAT. */

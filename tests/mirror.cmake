@@ -23,3 +23,13 @@ exai_cli_test(mirror_reload cli/mirror_reload.sh)
 exai_cli_test(mirror_follow cli/mirror_follow.sh)
 # The free-disk watermark: reading stops (the client waits), resumes, and the stop is counted.
 exai_cli_test(mirror_disk cli/mirror_disk.sh)
+# SQLite's WAL checkpoints beside the commits: the WAL stays bounded under a load that never pauses.
+exai_cli_test(mirror_wal cli/mirror_wal.sh)
+# The record reader's payload: byte for byte the canonical jansson dump it was before.
+exai_check_suite(test_mirror_record unit/mirror/test_mirror_record.c mir_obj)
+# verify's row pass: the byte-wise columns check against jansson, and every tampered row of a
+# 5000-entry store flagged across the hashing chunks; again without the SHA extensions.
+exai_check_suite(test_mirror_verify_rows unit/mirror/test_mirror_verify_rows.c mir_obj)
+add_test(NAME test_mirror_verify_rows_generic COMMAND test_mirror_verify_rows)
+set_tests_properties(test_mirror_verify_rows_generic PROPERTIES
+  ENVIRONMENT "CK_VERBOSITY=normal;EXAI_SHA_GENERIC=1")

@@ -45,16 +45,22 @@ static exai_status check_kind(const char *path, bool missing_ok, exai_error *e)
 	return EXAI_OK;
 }
 
-static exai_status open_flags(const char *path, int flags, sqlite3 **out, exai_error *e)
+exai_status exai_sqlite_open(const char *path, unsigned flags, sqlite3 **out, exai_error *e)
 {
+	bool rw = flags & EXAI_SQLITE_RW, create = rw && (flags & EXAI_SQLITE_CREATE);
+	int of = (rw ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) |
+		 (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOFOLLOW |
+		 (flags & EXAI_SQLITE_ONE_THREAD ? SQLITE_OPEN_NOMUTEX : SQLITE_OPEN_FULLMUTEX);
 	sqlite3 *db = NULL;
-	int src =
-	    sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX, NULL);
+	exai_status rc;
+	int src;
 
 	*out = NULL;
-	if (src != SQLITE_OK) {
-		exai_status rc = exai_error_set(e, EXAI_EIO, "%s: open database: %s", path,
-						db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
+	if ((rc = check_kind(path, create, e)))
+		return rc;
+	if ((src = sqlite3_open_v2(path, &db, of, NULL)) != SQLITE_OK) {
+		rc = exai_error_set(e, EXAI_EIO, "%s: open database: %s", path,
+				    db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
 		sqlite3_close(db);
 		return rc;
 	}
@@ -66,22 +72,12 @@ static exai_status open_flags(const char *path, int flags, sqlite3 **out, exai_e
 
 exai_status exai_sqlite_open_rw(const char *path, bool create, sqlite3 **out, exai_error *e)
 {
-	exai_status rc;
-
-	*out = NULL;
-	if ((rc = check_kind(path, create, e)))
-		return rc;
-	return open_flags(path, SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0), out, e);
+	return exai_sqlite_open(path, EXAI_SQLITE_RW | (create ? EXAI_SQLITE_CREATE : 0), out, e);
 }
 
 exai_status exai_sqlite_open_ro(const char *path, sqlite3 **out, exai_error *e)
 {
-	exai_status rc;
-
-	*out = NULL;
-	if ((rc = check_kind(path, false, e)))
-		return rc;
-	return open_flags(path, SQLITE_OPEN_READONLY, out, e);
+	return exai_sqlite_open(path, 0, out, e);
 }
 
 void exai_sqlite_close(sqlite3 *db)

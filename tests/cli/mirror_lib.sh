@@ -43,7 +43,7 @@ mirror_start() {
 		i=$((i + 1))
 	done
 	[ -S "$SOCK" ] || fail "serve did not bind $SOCK"
-	trap 'kill $MIRROR_PID 2>/dev/null || true; rm -rf "$T"' EXIT
+	trap 'kill $MIRROR_PID 2>/dev/null && wait $MIRROR_PID 2>/dev/null || true; rm -rf "$T"' EXIT
 }
 
 mirror_stop() {

@@ -107,6 +107,19 @@ expect_problem 2 "entry 2: its leaf is not the one in the tree"
 expect_problem 3 "entry 3: its leaf is not the one in the tree"
 tamper "db.execute(\"UPDATE entries SET tenant = 'grouped' WHERE idx = 4\")"
 expect_problem 4 "entry 4: its class, tenant or time columns differ from its payload"
+# Columns that read back as the payload's values but are not: time as text ('...x' reads as
+# the same integer), a tenant with a NUL byte after the real name.
+tamper "db.execute(\"UPDATE entries SET time = time || 'x' WHERE idx = 11\")"
+expect_problem 11 "entry 11: its class, tenant or time columns differ from its payload"
+tamper "db.execute(\"UPDATE entries SET tenant = CAST('system' || X'00' || 'x' AS TEXT) WHERE idx = 12\")"
+expect_problem 12 "entry 12: its class, tenant or time columns differ from its payload"
+tamper "db.execute(\"UPDATE entries SET ingest_ms = ingest_ms + 1 WHERE idx = 13\")"
+expect_problem 13 "entry 13: its class, tenant or time columns differ from its payload"
+# A copy of a row at an index below 0 is no leaf: it is named too.
+tamper "
+r = db.execute('SELECT class, tenant, time, ingest_ms, nonce, payload, leaf FROM entries WHERE idx = 3').fetchone()
+db.execute('INSERT INTO entries VALUES (-2, ?, ?, ?, ?, ?, ?, ?)', r)"
+expect_problem null "1 entries with an index below 0, the first -2 (inserted)"
 tamper "db.execute(\"UPDATE checkpoints SET note = replace(note, '\n20\n', '\n21\n') WHERE size = 20\")"
 expect_problem null "checkpoint 20: checkpoint: the signature by example.com/mirror does not verify"
 # A thorough forger: alters entry 10 and rebuilds every node; only the signed checkpoints
@@ -129,3 +142,32 @@ cp "$T/good.db" "$DB"
 rm -f "$DB-wal" "$DB-shm"
 expect_rc 0 M verify
 ok "the untouched store still verifies"
+
+# verify of a store the daemon is writing to: one read transaction, so the rows, nodes and
+# checkpoints it checks are one snapshot (read apart, nodes and checkpoints committed after
+# the rows were read looked like removed entries).
+mirror_config "limits: {max_batch: 20}" "checkpoint_interval_ms: 10"
+mirror_start
+/usr/bin/python3 - "$SOCK" >/dev/null 2>&1 <<'EOP' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rb")
+n = 0
+while n < 1000:
+    s.sendall(b"".join(b'{"class":"telemetry","body":"live-%d"}\n' % (n * 20 + i) for i in range(20)))
+    if not f.readline():
+        break
+    n += 1
+EOP
+load=$!
+k=0
+while [ $k -lt 25 ] && kill -0 $load 2>/dev/null; do
+	M verify >"$T/live.out" 2>&1 || { cat "$T/live.out" >&2; kill $load; fail "verify of a live store, round $k"; }
+	k=$((k + 1))
+done
+wait $load || fail "the live load's client failed"
+mirror_stop
+[ $k -ge 3 ] || fail "only $k verify rounds ran during the load"
+expect_rc 0 M verify
+ok "verify of a store being written ($k rounds during the load) sees one snapshot"

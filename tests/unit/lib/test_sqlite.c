@@ -151,6 +151,47 @@ START_TEST(errors_name_path_step_and_sqlite)
 }
 END_TEST
 
+/* EXAI_SQLITE_ONE_THREAD: no connection mutex (SQLITE_OPEN_NOMUTEX), and otherwise the same
+ * rules: read-only stays read-only, CREATE only with RW. The default is serialized. */
+START_TEST(one_thread_has_no_mutex)
+{
+	char *p = db_at("c.db");
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	exai_error e;
+	bool row = false;
+
+	ck_assert_int_eq(exai_sqlite_open(p, EXAI_SQLITE_CREATE, &db, &e), EXAI_ENOENT);
+	ck_assert_int_eq(access(p, F_OK), -1);
+	ck_assert_int_eq(
+	    exai_sqlite_open(p, EXAI_SQLITE_RW | EXAI_SQLITE_CREATE | EXAI_SQLITE_ONE_THREAD, &db,
+			     &e),
+	    EXAI_OK);
+	ck_assert_ptr_null(sqlite3_db_mutex(db));
+	ck_assert_int_eq(
+	    exai_sqlite_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES(7)", "schema", &e),
+	    EXAI_OK);
+	exai_sqlite_close(db);
+	ck_assert_int_eq(exai_sqlite_open_rw(p, false, &db, &e), EXAI_OK);
+	ck_assert_ptr_nonnull(sqlite3_db_mutex(db));
+	exai_sqlite_close(db);
+	ck_assert_int_eq(exai_sqlite_open(p, EXAI_SQLITE_ONE_THREAD, &db, &e), EXAI_OK);
+	ck_assert_ptr_null(sqlite3_db_mutex(db));
+	ck_assert_int_eq(exai_sqlite_prepare(db, "SELECT x FROM t", "read", &st, &e), EXAI_OK);
+	ck_assert_int_eq(exai_sqlite_step(st, "read", &row, &e), EXAI_OK);
+	ck_assert(row);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 7);
+	sqlite3_finalize(st);
+	ck_assert_int_eq(exai_sqlite_exec(db, "INSERT INTO t VALUES(8)", "write", &e), EXAI_EIO);
+	ck_assert_ptr_nonnull(strstr(e.msg, "readonly"));
+	exai_sqlite_close(db);
+	ck_assert_int_eq(exai_sqlite_open_ro(p, &db, &e), EXAI_OK);
+	ck_assert_ptr_nonnull(sqlite3_db_mutex(db));
+	exai_sqlite_close(db);
+	free(p);
+}
+END_TEST
+
 START_TEST(not_a_database)
 {
 	char *p =
@@ -179,6 +220,7 @@ int main(void)
 	tcase_add_test(tc, missing_is_never_created);
 	tcase_add_test(tc, symlink_refused);
 	tcase_add_test(tc, errors_name_path_step_and_sqlite);
+	tcase_add_test(tc, one_thread_has_no_mutex);
 	tcase_add_test(tc, not_a_database);
 	suite_add_tcase(s, tc);
 	return tu_run(s);

@@ -167,6 +167,44 @@ START_TEST(missing_node_is_damage)
 }
 END_TEST
 
+/* The right edge an append uses is only a copy of the table: after a rolled-back append, and
+ * for a tree opened on a table that already holds leaves, it is loaded from the table, so
+ * the nodes are those of a tree that never saw the rolled-back leaves. */
+START_TEST(append_after_rollback_and_reopen)
+{
+	mir_hash bogus, root;
+	char got[65], want[65];
+	exai_error e;
+
+	build(); /* roots[] of the reference tree, then start again on an empty table */
+	ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM nodes", NULL, NULL, NULL), SQLITE_OK);
+	mir_tree_close(&t);
+	ck_assert_int_eq(mir_tree_open(db, &t, &e), EXAI_OK);
+	for (uint64_t i = 0; i < 23; i++)
+		ck_assert_int_eq(mir_tree_append(&t, i, leafh[i], &e), EXAI_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	memset(bogus, 0xAB, sizeof(bogus));
+	for (uint64_t i = 23; i < 40; i++)
+		ck_assert_int_eq(mir_tree_append(&t, i, bogus, &e), EXAI_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	for (uint64_t i = 23; i < 45; i++)
+		ck_assert_int_eq(mir_tree_append(&t, i, leafh[i], &e), EXAI_OK);
+	/* A second handle on the same table (as after a restart) goes on from its end. */
+	mir_tree_close(&t);
+	ck_assert_int_eq(mir_tree_open(db, &t, &e), EXAI_OK);
+	for (uint64_t i = 45; i < N; i++)
+		ck_assert_int_eq(mir_tree_append(&t, i, leafh[i], &e), EXAI_OK);
+	for (uint64_t size = 1; size <= N; size++) {
+		ck_assert_int_eq(mir_tree_root(&t, size, root, &e), EXAI_OK);
+		hex(root, got);
+		hex(roots[size], want);
+		ck_assert_msg(!strcmp(got, want), "root of %llu", (unsigned long long)size);
+	}
+	/* An append whose left siblings are not in the table is refused (a damaged store). */
+	ck_assert_int_eq(mir_tree_append(&t, N + 3, leafh[0], &e), EXAI_EFORMAT);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mirror_tree");
@@ -178,6 +216,7 @@ int main(void)
 	tcase_add_test(tc, every_inclusion_proof);
 	tcase_add_test(tc, every_consistency_proof);
 	tcase_add_test(tc, missing_node_is_damage);
+	tcase_add_test(tc, append_after_rollback_and_reopen);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -19,6 +19,23 @@
 /* How long a connection waits for another connection's lock before SQLITE_BUSY. */
 #define EXAI_SQLITE_BUSY_MS 10000
 
+/* What exai_sqlite_open() opens; the zero flags word is read-only, for any thread. */
+enum {
+	EXAI_SQLITE_RW = 1,	/* read-write (else read-only) */
+	EXAI_SQLITE_CREATE = 2, /* with EXAI_SQLITE_RW: create a missing file */
+	/* The connection and its statements are used by one thread at a time (the thread that
+	 * uses it may change, never two at once): SQLITE_OPEN_NOMUTEX, so SQLite takes no lock on
+	 * every call (sqlite3_db_mutex() is NULL). Without it the connection is serialized
+	 * (SQLITE_OPEN_FULLMUTEX), safe to share between threads. */
+	EXAI_SQLITE_ONE_THREAD = 4
+};
+
+/* Opens @path as @flags say: without EXAI_SQLITE_CREATE a missing file is EXAI_ENOENT and
+ * nothing is created, a symlink is EXAI_EUNSAFE, anything else SQLite refuses EXAI_EIO. *out
+ * is closed with exai_sqlite_close(); on failure *out is NULL. */
+exai_status exai_sqlite_open(const char *path, unsigned flags, sqlite3 **out,
+			     exai_error *e) EXAI_WUR;
+
 /* Opens @path read-write. With @create a missing file is created; without it a missing file is
  * EXAI_ENOENT and nothing is created. A symlink is EXAI_EUNSAFE. *out is closed with
  * exai_sqlite_close(); on failure *out is NULL. */
