@@ -9,7 +9,8 @@ cd "$T"
 export SOURCE_DATE_EPOCH=1750000000
 
 for form in b.exb bdir; do
-	expect_rc 0 "$B" create spec.yaml --out "$form" --recipient keys/s1.pub --recipient keys/s2.pub
+	expect_rc 0 "$B" create spec.yaml --out "$form" --recipient keys/s1.pub --recipient keys/s2.pub \
+		--format-version 2
 	expect_contains "$T/out" "7 components,"
 	expect_rc 1 "$B" verify "$form" --root keys/root --key keys/s1.key --now 1750000001
 	expect_contains "$T/err" "signatures: 0 valid of the 2 required by root version 1"
@@ -117,11 +118,12 @@ mkdir -p x/app && head -c "$off" x/payload | tar xf - -C x/app
 tar tvf - <x/payload 2>/dev/null | head -1 | grep -q "0/0" || fail "owner not 0/0"
 ok "tar component keeps symlinks and modes, owner 0/0"
 
-# Format version 1 on request (sites whose exai-update predates format 2): the index and the
-# manifest say 1, raw components carry plain SHA-256, and today's readers still accept it.
+# Format version 1, the default (sites whose exai-update predates format 2, and appliances
+# holding model versions installed from format 1): the index and the manifest say 1, raw
+# components carry plain SHA-256, and today's readers accept it.
 expect_rc 2 "$B" create spec.yaml --out v3.exb --no-encrypt --format-version 3
 expect_contains "$T/err" "--format-version: '3' is not 1 or 2"
-expect_rc 0 "$B" create spec.yaml --out v1.exb --recipient keys/s1.pub --format-version 1
+expect_rc 0 "$B" create spec.yaml --out v1.exb --recipient keys/s1.pub
 sign_with v1.exb r1 r2
 expect_rc 0 "$B" verify v1.exb --root keys/root --key keys/s1.key --json --now 1750000001
 [ "$(jq -r .index.format_version "$T/out")" = 1 ] || fail "v1: format_version"
@@ -131,5 +133,5 @@ got=$(jq -r '.components[] | select(.name=="llama") | .sha256' "$T/out")
 	fail "v1: exai-bundle digest --format-version 1 is not the manifest's"
 expect_rc 0 airgap-verifier bundle v1.exb --root keys/root --key keys/s1.key --now 1750000001
 expect_rc 0 "$B" verify b.exb --root keys/root --key keys/s1.key --json --now 1750000001
-[ "$(jq -r .index.format_version "$T/out")" = 2 ] || fail "default create is not format 2"
-ok "--format-version 1 writes format 1 (plain SHA-256), which verifiers still accept; the default is 2"
+[ "$(jq -r .index.format_version "$T/out")" = 2 ] || fail "b.exb is not format 2"
+ok "create writes format 1 (plain SHA-256) by default and 2 with --format-version 2; verifiers accept both"

@@ -1,6 +1,6 @@
 # Known-answer bundles (tests/vectors/bundle): our verifier and an independent Python
 # implementation of docs/format.md both accept them; the plain ones rebuild byte for byte.
-# plain/ and encrypted/ are format 2 (what create writes), v1/ format 1 (still accepted).
+# plain/ and encrypted/ are format 2 (create --format-version 2), v1/ format 1 (the default).
 . "$EXAI_SRC/tests/cli/lib.sh"
 . "$EXAI_SRC/tests/cli/bundle_lib.sh"
 V="$EXAI_SRC/tests/vectors/bundle"
@@ -59,20 +59,20 @@ mkdir "$T/v1" && cp "$V/v1/spec.yaml" "$T/v1/"
 chmod 755 "$T/src/app"
 chmod 644 "$T/src/app/hello.txt" "$T/src/model.bin" "$T/src/empty.bin" "$T/src/weights.txt"
 cd "$T"
-SOURCE_DATE_EPOCH=1767225600 "$B" create spec.yaml --out plain >/dev/null --no-encrypt
+SOURCE_DATE_EPOCH=1767225600 "$B" create spec.yaml --out plain --no-encrypt --format-version 2 >/dev/null
 (cd v1 && SOURCE_DATE_EPOCH=1767225600 "$B" create spec.yaml --out plain --no-encrypt \
 	--format-version 1 >/dev/null)
 for f in index manifest chunks payload; do
 	cmp "plain/$f" "$V/plain/$f" || fail "rebuilt $f differs from the vector"
 	cmp "v1/plain/$f" "$V/v1/plain/$f" || fail "rebuilt v1 $f differs from the vector"
 done
-ok "the plain vectors rebuild byte for byte (format 2, and format 1 with --format-version 1)"
+ok "the plain vectors rebuild byte for byte (format 2 with --format-version 2, format 1)"
 
 # A fresh bundle made now is accepted by the Python implementation as well.
 mk_keys
 mk_root 1 root r1
 mk_tree
-"$B" create spec.yaml --out fresh --recipient keys/s2.pub >/dev/null
+"$B" create spec.yaml --out fresh --recipient keys/s2.pub --format-version 2 >/dev/null
 sign_with fresh r1
 expect_rc 0 $PY "$V/check_bundle.py" fresh keys/root keys/s2.key
 expect_contains "$T/out" "model llama 3 raw 5000000 bytes"

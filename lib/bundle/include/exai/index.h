@@ -49,7 +49,7 @@
 /* Format versions. A zeroed exai_index is version 1 (the writer sets what it makes). */
 #define EXAI_FORMAT_V1	    1u
 #define EXAI_FORMAT_V2	    2u
-#define EXAI_FORMAT_CURRENT EXAI_FORMAT_V2
+#define EXAI_FORMAT_CURRENT EXAI_FORMAT_V2 /* the newest; `exai-bundle digest`'s default */
 
 typedef enum exai_encryption { EXAI_ENC_NONE = 0, EXAI_ENC_AES256GCM = 1 } exai_encryption;
 
