@@ -122,5 +122,5 @@ row "verify with decryption, format 1 (for comparison)" "$t_verify1" "openssl dg
 row "verify, no site key (hashes only)" "$t_verify_nokey" "openssl dgst -sha256 (same bytes)" "$t_dgst" -
 note "Files on $base; best of 5 (create, pipeline), 2 (rauc), 3 (verify, openssl) within each round."
 note "Peak resident memory in the last round: create ${rss_create} MiB, verify ${rss_verify} MiB (bounded by"
-note "the chunk ring: workers x 8 + 2 slots of 2 x 4 MiB, at most 192 MiB, whatever the payload size)."
+note "the chunk ring: workers x 8 + 2 slots of 4 MiB, decrypted in place, at most 192 MiB, whatever the payload size)."
 note "CPU of one run in the last round (user, system seconds): verify format 2 $cpu_verify, format 1 $cpu_verify1, openssl dgst $cpu_dgst."
