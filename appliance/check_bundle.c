@@ -169,8 +169,31 @@ static exai_status check_policy(upd_ctx *c, const exai_bundle *b, exai_error *e)
 	return EXAI_OK;
 }
 
+/*
+ * A component's digest as the state records it: lower-case hex for format 1 (SHA-256 of its
+ * bytes), upper-case hex for format 2 (the tree digest of docs/format.md 7.1). The two are
+ * different functions of the same bytes, so equal content from bundles of different formats
+ * never compares equal, and the case says which a record is (no schema change: the column was
+ * always 64 hex digits).
+ */
+static void digest_text(unsigned format, const uint8_t md[EXAI_SHA256_LEN],
+			char out[EXAI_SHA256_HEX])
+{
+	exai_hex_encode(md, EXAI_SHA256_LEN, out);
+	for (char *p = out; format >= EXAI_FORMAT_V2 && *p; p++)
+		if (*p >= 'a' && *p <= 'f')
+			*p = (char)(*p - 'a' + 'A');
+}
+
+/* Whether a recorded digest is of format 2 (an upper-case hex digit in it). */
+static bool digest_is_v2(const char *hex)
+{
+	return strpbrk(hex, "ABCDEF") != NULL;
+}
+
 /* Plans one component against the config and the installed state. */
-static exai_status plan_op(upd_ctx *c, const exai_component *m, upd_op *op, exai_error *e)
+static exai_status plan_op(upd_ctx *c, const exai_component *m, unsigned format, upd_op *op,
+			   exai_error *e)
 {
 	const char *tname = exai_ctype_name(m->type);
 	const char *dir = c->cfg->dirs[m->type];
@@ -181,7 +204,7 @@ static exai_status plan_op(upd_ctx *c, const exai_component *m, upd_op *op, exai
 	op->type = m->type;
 	snprintf(op->name, sizeof(op->name), "%s", m->name);
 	snprintf(op->version, sizeof(op->version), "%s", m->version);
-	exai_hex_encode(m->sha256, EXAI_SHA256_LEN, op->sha256);
+	digest_text(format, m->sha256, op->sha256);
 	if ((rc = upd_state_get_installed(c->st, tname, m->name, &in, &found, e)))
 		return rc;
 	if (found)
@@ -223,6 +246,19 @@ static exai_status plan_op(upd_ctx *c, const exai_component *m, upd_op *op, exai
 		if (found)
 			snprintf(op->old_loc, sizeof(op->old_loc), "%s", in.cur.version);
 		if (found && !strcmp(in.cur.version, m->version)) {
+			/* Fail closed: an installed version's content can only be compared with a
+			 * digest of the same format. */
+			if (digest_is_v2(in.cur.sha256) != (format >= EXAI_FORMAT_V2))
+				return exai_error_set(
+				    e, EXAI_EREFUSED,
+				    "model/%s: version %s was installed from a format-%d bundle "
+				    "and "
+				    "this bundle is format %u: their digests cannot be compared "
+				    "(versions are immutable; ship a new version, or this bundle "
+				    "as "
+				    "format %d)",
+				    m->name, m->version, digest_is_v2(in.cur.sha256) ? 2 : 1,
+				    format, digest_is_v2(in.cur.sha256) ? 2 : 1);
 			if (strcmp(in.cur.sha256, op->sha256))
 				return exai_error_set(
 				    e, EXAI_EREFUSED,
@@ -230,6 +266,15 @@ static exai_status plan_op(upd_ctx *c, const exai_component *m, upd_op *op, exai
 				    "content (versions are immutable)",
 				    m->name, m->version);
 			op->skip = true;
+		} else if (found && in.has_prev && !strcmp(in.prev.version, m->version) &&
+			   digest_is_v2(in.prev.sha256) != (format >= EXAI_FORMAT_V2)) {
+			return exai_error_set(
+			    e, EXAI_EREFUSED,
+			    "model/%s: version %s (the previous one) was installed from a "
+			    "format-%d bundle and this bundle is format %u: their digests cannot "
+			    "be compared (ship a new version, or this bundle as format %d)",
+			    m->name, m->version, digest_is_v2(in.prev.sha256) ? 2 : 1, format,
+			    digest_is_v2(in.prev.sha256) ? 2 : 1);
 		} else if (found && in.has_prev && !strcmp(in.prev.version, m->version) &&
 			   !strcmp(in.prev.sha256, op->sha256)) {
 			op->reuse = true;
@@ -288,7 +333,8 @@ exai_status upd_check_bundle(upd_ctx *c, exai_bundle *b, upd_plan **plan, exai_e
 	}
 	p->n = b->manifest->n;
 	for (size_t i = 0; i < p->n; i++)
-		if ((rc = plan_op(c, &b->manifest->c[i], &p->ops[i], e))) {
+		if ((rc = plan_op(c, &b->manifest->c[i], exai_index_version(b->index), &p->ops[i],
+				  e))) {
 			upd_plan_free(p);
 			return rc;
 		}

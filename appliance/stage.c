@@ -34,6 +34,9 @@ void upd_stager_init(upd_stager *s, const upd_config *cfg, const exai_manifest *
 void upd_stager_cleanup(upd_stager *s)
 {
 	(void)exai_wb_finish(&s->wb, NULL);
+	if (s->hashing)
+		exai_sha256_free(&s->h);
+	s->hashing = false;
 	upd_extract_abort(s->x);
 	s->x = NULL;
 	if (s->fd >= 0)
@@ -165,6 +168,13 @@ static exai_status sink_begin(void *arg, const exai_component *c, exai_error *e)
 	if (op->skip || op->reuse)
 		return c->encoding == EXAI_CENC_TAR ? upd_extract_start(-1, &lim, &s->x, e)
 						    : EXAI_OK;
+	/* Format 2: the record's plain SHA-256 is taken as the bytes are written. */
+	if (s->m->version >= EXAI_FORMAT_V2 &&
+	    (op->kind == UPD_K_ROOTFS || c->encoding == EXAI_CENC_RAW)) {
+		if ((rc = exai_sha256_init(&s->h, e)))
+			return rc;
+		s->hashing = true;
+	}
 	if (op->kind == UPD_K_ROOTFS)
 		return open_rootfs(s, e);
 	if (!upd_loc_valid(op->kind, op->new_loc)) /* names a stage path and a switch target */
@@ -192,10 +202,19 @@ static exai_status sink_data(void *arg, const exai_component *c, const uint8_t *
 		return upd_extract_feed(s->x, buf, len, e);
 	if (s->op->skip || s->op->reuse)
 		return EXAI_OK;
+	if (s->hashing)
+		exai_sha256_update(&s->h, buf, len);
 	exai_status rc = exai_write_full(s->fd, buf, len, "stage", e);
 	if (!rc)
 		exai_wb_wrote(&s->wb, len);
 	return rc;
+}
+
+/* The plain SHA-256 of a raw or rootfs component as written: in format 1 the component's
+ * verified plaintext hash itself, in format 2 the one taken while writing. */
+static const uint8_t *record_sha(const upd_stager *s, const exai_component *c)
+{
+	return s->m->version >= EXAI_FORMAT_V2 ? s->written : c->sha256;
 }
 
 /* Reads the slot back from the device (not the page cache) and compares the hash. */
@@ -239,7 +258,7 @@ static exai_status readback(upd_stager *s, const exai_component *c, exai_error *
 	free(buf);
 	if (exai_fault("stage.readback"))
 		md[0] ^= 1; /* tests: a slot that does not keep what was written */
-	if (!exai_memeq(md, c->sha256, EXAI_SHA256_LEN))
+	if (!exai_memeq(md, record_sha(s, c), EXAI_SHA256_LEN))
 		return exai_error_set(e, EXAI_EVERIFY,
 				      "rootfs slot %s: read-back hash mismatch (the slot does not "
 				      "hold what was written)",
@@ -255,9 +274,10 @@ static exai_status record_end(upd_stager *s, const exai_component *c, exai_error
 	exai_status rc = EXAI_OK;
 
 	if (s->op->kind == UPD_K_ROOTFS)
-		rc = upd_filelist_add(l, ".", UPD_F_RAW, 0, c->size, c->sha256, NULL, e);
+		rc = upd_filelist_add(l, ".", UPD_F_RAW, 0, c->size, record_sha(s, c), NULL, e);
 	else if (c->encoding == EXAI_CENC_RAW)
-		rc = upd_filelist_add(l, c->target, UPD_F_FILE, 0644, c->size, c->sha256, NULL, e);
+		rc = upd_filelist_add(l, c->target, UPD_F_FILE, 0644, c->size, record_sha(s, c),
+				      NULL, e);
 	return rc ? rc : upd_filelist_finish(l, e);
 }
 
@@ -274,6 +294,10 @@ static exai_status sink_end(void *arg, const exai_component *c, exai_error *e)
 	}
 	if (x)
 		rc = upd_extract_finish(x, e);
+	if (s->hashing) {
+		exai_sha256_final(&s->h, s->written);
+		s->hashing = false;
+	}
 	if (s->fd >= 0) {
 		exai_status frc = exai_wb_finish(&s->wb, rc ? NULL : e);
 		rc = rc ? rc : frc;

@@ -12,7 +12,10 @@
  *
  * Every staged tree is also recorded file by file into files[i] (the op's index): tar
  * entries as the extractor writes them (hashed on the way), a raw file with the component's
- * verified plaintext hash (no second pass), a rootfs image as one raw record. The root
+ * verified plaintext hash (no second pass), a rootfs image as one raw record. Records are
+ * always plain SHA-256 of the installed bytes (what airgap-verifier host compares): in a
+ * format-2 bundle the component digest is a tree (exai/cdigest.h), so a raw or rootfs
+ * component is hashed once more with SHA-256 as it is written, on the sink's own thread. The root
  * directory of a tree is made 0755 exactly, so the record matches the disk whatever the
  * umask.
  */
@@ -33,10 +36,13 @@ typedef struct upd_stager {
 	/* the component in progress */
 	const upd_op *op;
 	upd_extract *x;
-	int dirfd;	     /* its staging dir */
-	int fd;		     /* raw file or rootfs slot */
-	exai_wb wb;	     /* streaming writeback of fd (exai/wb.h) */
-	upd_filelist *files; /* one per plan op, owned by the caller */
+	int dirfd;			  /* its staging dir */
+	int fd;				  /* raw file or rootfs slot */
+	exai_wb wb;			  /* streaming writeback of fd (exai/wb.h) */
+	bool hashing;			  /* h is open: format 2, raw or rootfs being written */
+	exai_sha256 h;			  /* SHA-256 of what is written (the record) */
+	uint8_t written[EXAI_SHA256_LEN]; /* its digest once the component ended */
+	upd_filelist *files;		  /* one per plan op, owned by the caller */
 } upd_stager;
 
 /* @files: an array of plan->n empty lists (caller-owned), filled as components are staged;

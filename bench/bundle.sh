@@ -2,7 +2,8 @@
 # Benchmark: exai-bundle create/verify on a 2 GiB incompressible model, side by side with
 #  - the pipeline a user would otherwise write: sha256sum manifest + tar + age -r + minisign -S
 #  - rauc bundle (verity format)
-#  - openssl dgst -sha256 over the same bytes (for verify)
+#  - openssl dgst -sha256 over the same bytes (for verify; of a format-2 bundle, and of a
+#    format-1 bundle of the same model for comparison). create is timed as it runs by default.
 # CPU paths run on /dev/shm (page cache) so the disk does not decide. Prints tab-separated
 # "row" and "note" lines on stdout (scripts/bench_table.py; make bench runs the script 3 times
 # and tabulates min, median and max); progress on stderr. EXAI_BENCH_MB sets the model size
@@ -86,13 +87,28 @@ printf '[update]\ncompatible=exai-bench\nversion=1\n[bundle]\nformat=verity\n[im
 t_rauc=$(best_of 2 rauc bundle --cert=rauc.pem --key=rauc.key rauc-in rauc-out.raucb)
 
 log "verify"
-"$B" create spec.yaml --out v.exb --recipient site.pub >/dev/null
+"$B" create spec.yaml --out v.exb --recipient site.pub --format-version 2 >/dev/null
 "$B" sign v.exb --key rel.key >/dev/null
+"$B" verify v.exb --root root --key site.key --json | grep -q '"format_version": 2' ||
+	{ log "v.exb is not format 2"; exit 1; }
 t_verify=$(best_of 3 "$B" verify v.exb --root root --key site.key)
-/usr/bin/time -f '%M' -o rss.txt "$B" verify v.exb --root root --key site.key >/dev/null
-rss_verify=$(( $(cat rss.txt) / 1024 ))
+/usr/bin/time -f '%M %U %S' -o rss.txt "$B" verify v.exb --root root --key site.key >/dev/null
+rss_verify=$(( $(cut -d' ' -f1 rss.txt) / 1024 ))
+cpu_verify=$(cut -d' ' -f2,3 rss.txt)
 t_verify_nokey=$(best_of 3 "$B" verify v.exb --root root --signatures-only)
 t_dgst=$(best_of 3 openssl dgst -sha256 v.exb)
+cleanup_outputs
+/usr/bin/time -f '%U %S' -o cpu.txt openssl dgst -sha256 v.exb >/dev/null
+cpu_dgst=$(cat cpu.txt)
+log "verify, format 1"
+"$B" create spec.yaml --out v1.exb --recipient site.pub --format-version 1 >/dev/null
+"$B" sign v1.exb --key rel.key >/dev/null
+t_verify1=$(best_of 3 "$B" verify v1.exb --root root --key site.key)
+cleanup_outputs
+/usr/bin/time -f '%U %S' -o cpu.txt "$B" verify v1.exb --root root --key site.key >/dev/null
+cpu_verify1=$(cat cpu.txt)
+t_dgst1=$(best_of 3 openssl dgst -sha256 v1.exb)
+rm -f v1.exb
 
 # Rows for scripts/bench.sh, which runs this script BENCH_ROUNDS times and makes the table
 # (min, median and max over the rounds; a target is met when the minimum ratio meets it).
@@ -101,8 +117,10 @@ row() { printf 'row%s%s%s%s%s%s%s%s%s%s\n' "$tab" "$1" "$tab" "$2" "$tab" "$3" "
 note() { printf 'note%s%s\n' "$tab" "$*"; }
 row "create, encrypted (${MB} MiB model)" "$t_ours" "sha256sum + tar + age -r + minisign -S" "$t_pipe" 6
 row "create, encrypted (${MB} MiB model)" "$t_ours" "rauc bundle (verity)" "$t_rauc" 20
-row "verify with decryption" "$t_verify" "openssl dgst -sha256 (same bytes)" "$t_dgst" 1.2
+row "verify with decryption (format 2)" "$t_verify" "openssl dgst -sha256 (same bytes)" "$t_dgst" 1.2
+row "verify with decryption, format 1 (for comparison)" "$t_verify1" "openssl dgst -sha256 (same bytes)" "$t_dgst1" -
 row "verify, no site key (hashes only)" "$t_verify_nokey" "openssl dgst -sha256 (same bytes)" "$t_dgst" -
 note "Files on $base; best of 5 (create, pipeline), 2 (rauc), 3 (verify, openssl) within each round."
 note "Peak resident memory in the last round: create ${rss_create} MiB, verify ${rss_verify} MiB (bounded by"
-note "the chunk ring: workers x 8 + 2 slots of 2 x 4 MiB, at most 192 MiB, whatever the payload size)."
+note "the chunk ring: workers x 8 + 2 slots of 4 MiB, decrypted in place, at most 192 MiB, whatever the payload size)."
+note "CPU of one run in the last round (user, system seconds): verify format 2 $cpu_verify, format 1 $cpu_verify1, openssl dgst $cpu_dgst."

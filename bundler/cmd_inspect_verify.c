@@ -57,13 +57,14 @@ static json_t *index_json(const exai_index *ix)
 		exai_keyid_str(ix->recipients[i], k);
 		json_array_append_new(rec, json_string(k));
 	}
-	return json_pack(
-	    "{s:s,s:s,s:I,s:s,s:s,s:I,s:{s:o,s:o},s:s,s:I,s:I,s:I,s:o}", "bundle_id", id, "channel",
-	    ix->channel, "sequence", (json_int_t)ix->sequence, "created", t1, "expires", t2,
-	    "min_root_version", (json_int_t)ix->min_root_version, "target", "classes", cls, "sites",
-	    sites, "encryption", ix->encryption == EXAI_ENC_NONE ? "none" : "aes-256-gcm",
-	    "chunk_size", (json_int_t)ix->chunk_size, "payload_size", (json_int_t)ix->payload_size,
-	    "chunks", (json_int_t)ix->chunk_count, "recipients", rec);
+	return json_pack("{s:i,s:s,s:s,s:I,s:s,s:s,s:I,s:{s:o,s:o},s:s,s:I,s:I,s:I,s:o}",
+			 "format_version", (int)exai_index_version(ix), "bundle_id", id, "channel",
+			 ix->channel, "sequence", (json_int_t)ix->sequence, "created", t1,
+			 "expires", t2, "min_root_version", (json_int_t)ix->min_root_version,
+			 "target", "classes", cls, "sites", sites, "encryption",
+			 ix->encryption == EXAI_ENC_NONE ? "none" : "aes-256-gcm", "chunk_size",
+			 (json_int_t)ix->chunk_size, "payload_size", (json_int_t)ix->payload_size,
+			 "chunks", (json_int_t)ix->chunk_count, "recipients", rec);
 }
 
 static json_t *components_json(const exai_manifest *m)
@@ -128,7 +129,11 @@ static void print_index(const exai_bundle *b)
 		printf(" class:%s", ix->classes[i]);
 	for (size_t i = 0; i < ix->n_sites; i++)
 		printf(" site:%s", ix->sites[i]);
-	printf("\n  payload:    %s in %llu %s of %llu KiB, %s\n", size,
+	printf("\n  format:     version %u%s\n", exai_index_version(ix),
+	       exai_index_version(ix) >= EXAI_FORMAT_V2
+		   ? " (component digests as 'exai-bundle digest FILE' prints them)"
+		   : " (component digests are plain SHA-256)");
+	printf("  payload:    %s in %llu %s of %llu KiB, %s\n", size,
 	       (unsigned long long)ix->chunk_count, exai_plural(ix->chunk_count, "chunk", "chunks"),
 	       (unsigned long long)ix->chunk_size >> 10,
 	       ix->encryption == EXAI_ENC_NONE ? "NOT encrypted" : "AES-256-GCM");
@@ -151,11 +156,12 @@ static void print_components(const exai_manifest *m)
 		char size[32], hex[EXAI_SHA256_HEX];
 		exai_format_bytes(size, sizeof(size), (double)c->size);
 		exai_hex_encode(c->sha256, EXAI_SHA256_LEN, hex);
-		printf("    %-8s %s %s -> %s (%s, %s, %llu %s) sha256:%.16s...%s%s\n",
+		printf("    %-8s %s %s -> %s (%s, %s, %llu %s) %s:%.16s...%s%s\n",
 		       exai_ctype_name(c->type), c->name, c->version, c->target,
 		       c->encoding == EXAI_CENC_TAR ? "tar" : "raw", size,
 		       (unsigned long long)c->entries, exai_plural(c->entries, "entry", "entries"),
-		       hex, c->flags & EXAI_CFLAG_SETUID ? " setuid" : "",
+		       m->version >= EXAI_FORMAT_V2 ? "digest" : "sha256", hex,
+		       c->flags & EXAI_CFLAG_SETUID ? " setuid" : "",
 		       c->flags & EXAI_CFLAG_WORLD_WRITABLE ? " world-writable" : "");
 	}
 }

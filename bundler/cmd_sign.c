@@ -48,7 +48,7 @@ const char exb_sign_help[] =
 
 static bool is_index_file(const char *path)
 {
-	static const char magic[] = "exai-bundle-index 1\n";
+	static const char magic[] = "exai-bundle-index "; /* any version: a hint only */
 	char buf[sizeof(magic)] = {0};
 	struct stat st;
 	FILE *f;

@@ -19,6 +19,8 @@ static const exai_cli_cmd cmds[] = {
      exb_cmd_inspect, NULL},
     {"verify", "full offline check: BUNDLE --root ROOT [--key SITE.key] [--json]", exb_verify_help,
      exb_cmd_verify, NULL},
+    {"digest", "a file's component digest as a manifest records it: FILE... [--json]",
+     exb_digest_help, exb_cmd_digest, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -50,8 +50,9 @@ int exb_cmd_create(const exai_cli_call *call, int argc, char **argv);
 int exb_cmd_sign(const exai_cli_call *call, int argc, char **argv);
 int exb_cmd_inspect(const exai_cli_call *call, int argc, char **argv);
 int exb_cmd_verify(const exai_cli_call *call, int argc, char **argv);
+int exb_cmd_digest(const exai_cli_call *call, int argc, char **argv);
 extern const char exb_keygen_help[], exb_create_help[], exb_sign_help[], exb_inspect_help[],
-    exb_verify_help[];
+    exb_verify_help[], exb_digest_help[];
 /* root: init, sign and show, a command table of their own. */
 extern const exai_cli_tool exb_root_tool;
 

@@ -6,8 +6,15 @@
  * the plaintext per component and hands it to the sink, directly or (own_thread) through a
  * queue to a sink thread, which gives each slot back once it has written it out.
  *
+ * Format version 2 (exai/cdigest.h): a worker that has decrypted a chunk also hashes every
+ * 16 KiB leaf of a component that lies wholly inside the chunk, four at a time, and keeps the
+ * leaf hashes with the slot; the consumer appends them to the component's digest in order and
+ * hashes only the leaf that straddles each chunk boundary (under 16 KiB per chunk). So the
+ * plaintext is hashed on every core instead of as one stream on the calling thread, and the
+ * caller needs no core of its own. Version 1 keeps its single stream, unchanged.
+ *
  * Memory is bounded by the ring: workers * batch * 2 + 2 slots of (chunk size + tag) bytes
- * (twice that when decrypting; one more slot with a sink thread), at most RING_BUDGET
+ * (chunks are decrypted in place; one more slot with a sink thread), at most RING_BUDGET
  * (192 MiB, but never fewer than 3 slots), whatever the payload size. Errors travel with their
  * chunk, so the one reported is always the first in payload order ("payload: chunk 17: hash
  * mismatch").
@@ -26,6 +33,7 @@
 #include <unistd.h>
 
 #include "exai/aead.h"
+#include "exai/cdigest.h"
 #include "exai/file.h"
 #include "exai/secmem.h"
 
@@ -41,6 +49,8 @@ typedef struct slot {
 	uint8_t *ct, *pt;
 	size_t ct_len, pt_len;
 	size_t pt_used; /* most plaintext bytes this slot ever held: what is wiped at the end */
+	uint8_t (*leaves)[EXAI_SHA256_LEN]; /* v2: hashes of the leaves wholly in this chunk */
+	size_t n_leaves;
 	exai_status rc;
 	exai_error err;
 } slot;
@@ -49,12 +59,14 @@ typedef struct pipe_ctx {
 	exai_bundle *b;
 	const uint8_t *table;
 	bool decrypt;
+	bool tree; /* format 2: workers hash the plaintext leaves (cdigest) */
 	size_t nslots;
 	size_t batch; /* chunks a worker hashes at once */
 	slot *slots;
-	uint8_t *ring;	    /* every slot's buffers, one exai_bigbuf_alloc */
-	uint64_t next_work; /* next chunk a worker may take */
-	uint64_t filled;    /* chunks read so far */
+	uint8_t *ring;			    /* every slot's buffers, one exai_bigbuf_alloc */
+	uint8_t (*leaves)[EXAI_SHA256_LEN]; /* every slot's leaf hashes (format 2) */
+	uint64_t next_work;		    /* next chunk a worker may take */
+	uint64_t filled;		    /* chunks read so far */
 	/* Set only by the consumer (the calling thread), once it has stopped waiting for chunks:
 	 * it waits for every chunk in order until one fails, so each chunk before the first
 	 * failure must still be checked by a worker. A worker or the reader that fails marks its
@@ -158,21 +170,58 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-/* After its hash matched the table: decrypt (or copy) one chunk. */
+/* After its hash matched the table: decrypt one chunk, in place (pt is ct: nothing reads the
+ * ciphertext once its hash matched, and a failed tag wipes what was decrypted). A plain
+ * chunk is its own plaintext. */
 static void open_chunk(pipe_ctx *p, slot *s)
 {
 	exai_bundle *b = p->b;
 
-	if (!p->decrypt)
+	if (!p->decrypt || b->index->encryption == EXAI_ENC_NONE)
 		return;
-	if (b->index->encryption == EXAI_ENC_NONE) {
-		memcpy(s->pt, s->ct, s->pt_len);
-		return;
-	}
 	s->rc = exai_chunk_open(b->data_key, b->index->bundle_id, s->idx, b->index->chunk_count,
 				s->ct, s->ct_len, s->pt, &s->err);
 	if (s->rc)
 		exai_error_prefix(&s->err, "payload: chunk %llu", (unsigned long long)s->idx);
+}
+
+/* First component (in manifest order) that ends after payload offset @at, or m->n. */
+static size_t first_comp_after(const exai_manifest *m, uint64_t at)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->c[mid].offset + m->c[mid].size > at)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/* Format 2, after decryption: the hashes of every component leaf wholly inside this chunk, in
+ * payload order (what the consumer's take_tree expects, leaf for leaf). */
+static void hash_leaves(pipe_ctx *p, slot *s)
+{
+	const exai_manifest *m = p->b->manifest;
+	uint64_t start = s->idx * p->b->index->chunk_size, end = start + s->pt_len;
+
+	s->n_leaves = 0;
+	for (size_t i = first_comp_after(m, start); i < m->n && m->c[i].offset < end; i++) {
+		const exai_component *c = &m->c[i];
+		uint64_t a = (start > c->offset ? start : c->offset) - c->offset;
+		uint64_t b = (end < c->offset + c->size ? end : c->offset + c->size) - c->offset;
+		size_t k;
+
+		if (a >= b)
+			continue;
+		s->rc = exai_cdigest_span(c->size, a, b, s->pt + (c->offset + a - start),
+					  s->leaves + s->n_leaves, &k, &s->err);
+		if (s->rc)
+			return;
+		s->n_leaves += k;
+	}
 }
 
 /* A batch of consecutive chunks: hash them together (exai_sha256_multi), compare each with
@@ -201,6 +250,8 @@ static void process(pipe_ctx *p, slot **batch, size_t n)
 					       (unsigned long long)s->idx);
 		} else {
 			open_chunk(p, s);
+			if (!s->rc && p->tree && p->decrypt)
+				hash_leaves(p, s);
 		}
 	}
 }
@@ -374,7 +425,9 @@ typedef struct consumer {
 	size_t comp;	    /* current component */
 	uint64_t pos;	    /* payload offset reached */
 	bool in_comp;	    /* begin() called, hash running */
+	bool tree;	    /* format 2: d, not h */
 	exai_sha256 h;
+	exai_cdigest d;
 } consumer;
 
 /* Hands one call to the sink, directly or through its thread. */
@@ -395,8 +448,14 @@ static exai_status finish_component(consumer *c, exai_error *e)
 	const exai_component *comp = &c->m->c[c->comp];
 	uint8_t md[EXAI_SHA256_LEN];
 
-	exai_sha256_final(&c->h, md);
 	c->in_comp = false;
+	if (c->tree) {
+		exai_status rc = exai_cdigest_final(&c->d, md, e);
+		if (rc)
+			return rc;
+	} else {
+		exai_sha256_final(&c->h, md);
+	}
 	if (!exai_memeq(md, comp->sha256, EXAI_SHA256_LEN))
 		return exai_error_set(e, EXAI_EVERIFY, "component %s/%s: plaintext hash mismatch",
 				      exai_ctype_name(comp->type), comp->name);
@@ -410,7 +469,8 @@ static exai_status finish_component(consumer *c, exai_error *e)
 static exai_status start_component(consumer *c, exai_error *e)
 {
 	const exai_component *comp = &c->m->c[c->comp];
-	exai_status rc = exai_sha256_init(&c->h, e);
+	exai_status rc =
+	    c->tree ? exai_cdigest_init(&c->d, comp->size, e) : exai_sha256_init(&c->h, e);
 
 	if (rc)
 		return rc;
@@ -418,9 +478,42 @@ static exai_status start_component(consumer *c, exai_error *e)
 	return to_sink(c, SEV_BEGIN, comp, NULL, 0, e);
 }
 
-/* Feeds one verified plaintext chunk through the component boundaries it spans. */
-static exai_status consume(consumer *c, const uint8_t *pt, size_t len, exai_error *e)
+/* Format 2: the component's bytes [a, a + len) of this chunk (at @pt) into its digest: the
+ * leaves wholly inside were hashed by the worker (*leaf onwards, in the same order), the at
+ * most two that straddle the chunk's ends are hashed here. */
+static exai_status take_tree(consumer *c, const exai_component *comp, const uint8_t *pt, size_t len,
+			     const slot *s, size_t *leaf, exai_error *e)
 {
+	uint64_t a = c->pos - comp->offset, end = a + len, at = a;
+	exai_status rc;
+
+	while (at < end) {
+		uint64_t j = at / EXAI_CDIGEST_LEAF;
+		uint64_t lend = j * EXAI_CDIGEST_LEAF + exai_cdigest_leaf_len(comp->size, j);
+
+		if (exai_cdigest_leaf_inside(comp->size, j, a, end)) {
+			if (*leaf >= s->n_leaves)
+				return exai_error_set(e, EXAI_EINTERNAL,
+						      "payload: chunk %llu: leaf hashes missing",
+						      (unsigned long long)s->idx);
+			rc = exai_cdigest_add_leaf(&c->d, s->leaves[(*leaf)++], e);
+			at = lend;
+		} else {
+			uint64_t n = (lend < end ? lend : end) - at;
+			rc = exai_cdigest_update(&c->d, pt + (at - a), (size_t)n, e);
+			at += n;
+		}
+		if (rc)
+			return rc;
+	}
+	return EXAI_OK;
+}
+
+/* Feeds one verified plaintext chunk (of slot @s; NULL at the end) through the component
+ * boundaries it spans. */
+static exai_status consume(consumer *c, const slot *s, const uint8_t *pt, size_t len, exai_error *e)
+{
+	size_t leaf = 0;
 	exai_status rc;
 
 	while (len > 0 || (c->comp < c->m->n && !c->in_comp && c->m->c[c->comp].size == 0)) {
@@ -435,12 +528,15 @@ static exai_status consume(consumer *c, const uint8_t *pt, size_t len, exai_erro
 			return rc;
 		left = comp->offset + comp->size - c->pos;
 		take = len < left ? len : (size_t)left;
+		if (c->tree && take && (rc = take_tree(c, comp, pt, take, s, &leaf, e)))
+			return rc;
 		/* In pieces that stay in cache between hashing and the sink, unless the sink runs
 		 * later on its own thread anyway. */
-		size_t piece = c->async ? take : CONSUME_PIECE;
+		size_t piece = c->async || c->tree ? take : CONSUME_PIECE;
 		for (size_t off = 0; off < take; off += piece) {
 			size_t n = take - off < piece ? take - off : piece;
-			exai_sha256_update(&c->h, pt + off, n);
+			if (!c->tree)
+				exai_sha256_update(&c->h, pt + off, n);
 			if ((rc = to_sink(c, SEV_DATA, comp, pt + off, n, e)))
 				return rc;
 		}
@@ -450,6 +546,10 @@ static exai_status consume(consumer *c, const uint8_t *pt, size_t len, exai_erro
 		if (c->pos == comp->offset + comp->size && (rc = finish_component(c, e)))
 			return rc;
 	}
+	if (s && leaf != s->n_leaves)
+		return exai_error_set(e, EXAI_EINTERNAL,
+				      "payload: chunk %llu: %zu leaf hashes unused",
+				      (unsigned long long)s->idx, s->n_leaves - leaf);
 	return EXAI_OK;
 }
 
@@ -557,7 +657,7 @@ static exai_status run_pipeline(pipe_ctx *p, consumer *c, exai_progress *progres
 			rc = s->rc;
 			memcpy(e, &s->err, sizeof(*e));
 		} else if (p->decrypt) {
-			rc = consume(c, s->pt, s->pt_len, e);
+			rc = consume(c, s, s->pt, s->pt_len, e);
 		}
 		if (progress)
 			exai_progress_add(progress, s->ct_len);
@@ -573,7 +673,7 @@ static exai_status run_pipeline(pipe_ctx *p, consumer *c, exai_progress *progres
 		pthread_mutex_unlock(&p->mu);
 	}
 	if (!rc && p->decrypt)
-		rc = consume(c, NULL, 0, e); /* trailing empty components */
+		rc = consume(c, NULL, NULL, 0, e); /* trailing empty components */
 	if (!rc && p->decrypt && c->comp != c->m->n)
 		rc = exai_error_set(e, EXAI_EVERIFY, "payload ended inside component %zu",
 				    c->comp + 1);
@@ -617,15 +717,19 @@ exai_status exai_bundle_stream(exai_bundle *b, const exai_sink *sink, exai_progr
 	p.table = table->data;
 	p.consumer_wants = UINT64_MAX;
 	p.decrypt = b->manifest && (b->index->encryption == EXAI_ENC_NONE || b->data_key);
-	/* With the manifest, this thread hashes every plaintext byte per component. */
-	unsigned nw = exai_worker_count(p.decrypt);
+	p.tree = exai_index_version(b->index) >= EXAI_FORMAT_V2;
+	/* Format 1 with the manifest: this thread hashes every plaintext byte per component. In
+	 * format 2 the workers do, and this thread only combines leaf hashes. */
+	unsigned nw = exai_worker_count(p.decrypt && !p.tree);
 	/* Ring: two batches per worker (one being hashed while the next fills, so workers mostly
 	 * find four chunks ready) and two more (reader, consumer), within RING_BUDGET (never
 	 * fewer than 3 slots). With one batch per worker, perf showed workers hashing one or two
 	 * chunks at a time; on huge pages (exai_bigbuf_alloc) two batches made verify of 2 GiB
 	 * 1.62-1.83 s against 1.81-2.09 s, and apply about 7% faster. (On 4 KiB pages a larger
-	 * ring had measured slower.) */
-	size_t slot_bytes = ((size_t)b->index->chunk_size + EXAI_AEAD_TAG) * (p.decrypt ? 2 : 1);
+	 * ring had measured slower.) Chunks are decrypted in place: a slot is one buffer, so the
+	 * ring is half the memory to fault in (in this VM first touch of a page, clear_page,
+	 * was a third of verify's samples with separate plaintext buffers). */
+	size_t slot_bytes = (size_t)b->index->chunk_size + EXAI_AEAD_TAG;
 	size_t cap = RING_BUDGET / slot_bytes < 3 ? 3 : RING_BUDGET / slot_bytes;
 	p.batch = exai_sha256_multi_width();
 	p.nslots = (size_t)nw * p.batch * 2 + 2;
@@ -633,6 +737,7 @@ exai_status exai_bundle_stream(exai_bundle *b, const exai_sink *sink, exai_progr
 		p.nslots = cap;
 	c.m = b->manifest;
 	c.sink = sink;
+	c.tree = p.tree;
 	sink_thread *st = NULL;
 	if (sink && sink->own_thread && p.decrypt) {
 		if (!(st = calloc(1, sizeof(*st))))
@@ -646,18 +751,23 @@ exai_status exai_bundle_stream(exai_bundle *b, const exai_sink *sink, exai_progr
 	}
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);
-	/* One buffer for the ring: each slot's ciphertext, then its plaintext, page-aligned. */
-	size_t room = ((size_t)b->index->chunk_size + EXAI_AEAD_TAG + 4095) / 4096 * 4096;
-	size_t stride = room * (p.decrypt ? 2 : 1);
+	/* One buffer for the ring: each slot's chunk, page-aligned. */
+	size_t stride = ((size_t)b->index->chunk_size + EXAI_AEAD_TAG + 4095) / 4096 * 4096;
+	/* Format 2: each slot keeps the hashes of the leaves wholly inside its chunk, at most one
+	 * per 16 KiB and one more per component the chunk reaches. */
+	size_t max_leaves =
+	    p.tree && p.decrypt ? exai_cdigest_span_max(b->index->chunk_size) + b->manifest->n : 0;
 	p.slots = calloc(p.nslots, sizeof(*p.slots));
 	p.ring = exai_bigbuf_alloc(p.nslots * stride);
-	if (!p.slots || !p.ring) {
+	p.leaves = max_leaves ? calloc(p.nslots * max_leaves, EXAI_SHA256_LEN) : NULL;
+	if (!p.slots || !p.ring || (max_leaves && !p.leaves)) {
 		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory for chunk buffers");
 		goto out;
 	}
 	for (size_t i = 0; i < p.nslots; i++) {
 		p.slots[i].ct = p.ring + i * stride;
-		p.slots[i].pt = p.decrypt ? p.slots[i].ct + room : NULL;
+		p.slots[i].pt = p.decrypt ? p.slots[i].ct : NULL;
+		p.slots[i].leaves = p.leaves ? p.leaves + i * max_leaves : NULL;
 	}
 	if ((rc = open_payload(&p, e)))
 		goto out;
@@ -672,7 +782,9 @@ exai_status exai_bundle_stream(exai_bundle *b, const exai_sink *sink, exai_progr
 						    "payload: longer than the signed index says");
 	}
 out:
-	if (c.in_comp)
+	if (c.in_comp && c.tree)
+		exai_cdigest_free(&c.d);
+	else if (c.in_comp)
 		exai_sha256_free(&c.h);
 	if (p.ar)
 		archive_read_free(p.ar);
@@ -683,6 +795,7 @@ out:
 			memset(p.slots[i].pt, 0,
 			       p.slots[i].pt_used); /* pages never used stay untouched */
 	free(p.ring);
+	free(p.leaves);
 	free(p.slots);
 	pthread_mutex_destroy(&p.mu);
 	pthread_cond_destroy(&p.cv);

@@ -391,5 +391,13 @@ exai_status exai_bundle_unlock(exai_bundle *b, const exai_site_key *key, exai_er
 		sodium_memzero(plain, plain_len);
 		free(plain);
 	}
+	/* The signed index says how to read the manifest's hashes; the manifest must agree. */
+	if (!rc && b->manifest->version != exai_index_version(ix)) {
+		rc = exai_error_set(e, EXAI_EFORMAT,
+				    "manifest: format version %u, but the index is version %u",
+				    b->manifest->version, exai_index_version(ix));
+		exai_manifest_free(b->manifest);
+		b->manifest = NULL;
+	}
 	return rc;
 }

@@ -17,6 +17,11 @@ uint64_t exai_index_chunk_plain_len(const exai_index *ix, uint64_t i)
 							 : ix->chunk_size;
 }
 
+unsigned exai_index_version(const exai_index *ix)
+{
+	return ix->version ? ix->version : EXAI_FORMAT_V1;
+}
+
 char *exai_index_text(const exai_index *ix)
 {
 	char hex[EXAI_SHA256_HEX];
@@ -24,7 +29,8 @@ char *exai_index_text(const exai_index *ix)
 	exai_strbuf b = {0};
 
 	exai_hex_encode(ix->bundle_id, EXAI_BUNDLE_ID_LEN, hex);
-	exai_strbuf_printf(&b, "exai-bundle-index 1\nbundle-id %s\nchannel %s\n", hex, ix->channel);
+	exai_strbuf_printf(&b, "exai-bundle-index %u\nbundle-id %s\nchannel %s\n",
+			   exai_index_version(ix), hex, ix->channel);
 	exai_strbuf_printf(&b, "sequence %llu\ncreated %llu\nexpires %llu\nmin-root-version %llu\n",
 			   (unsigned long long)ix->sequence, (unsigned long long)ix->created,
 			   (unsigned long long)ix->expires,
@@ -108,6 +114,9 @@ exai_status exai_index_validate(const exai_index *ix, exai_error *e)
 	const exai_index_file *f;
 	uint64_t want_chunks, ct;
 
+	if (ix->version > EXAI_FORMAT_V2)
+		return exai_error_set(e, EXAI_EFORMAT, "index: unknown format version %u",
+				      ix->version);
 	if (!exai_name_valid(ix->channel))
 		return exai_error_set(e, EXAI_EFORMAT, "index: bad channel name");
 	if (ix->expires <= ix->created)
@@ -182,8 +191,17 @@ static exai_status parse_line(exai_index *ix, char *line, int *stage, exai_error
 	if (nf < 2)
 		return exai_error_set(e, EXAI_EFORMAT, "malformed line");
 	if (*stage == 0) {
-		if (nf != 2 || strcmp(f[0], "exai-bundle-index") || strcmp(f[1], "1"))
-			return exai_error_set(e, EXAI_EFORMAT, "not an exai-bundle-index 1");
+		if (nf != 2 || strcmp(f[0], "exai-bundle-index"))
+			return exai_error_set(e, EXAI_EFORMAT, "not an exai-bundle-index");
+		if (!strcmp(f[1], "1"))
+			ix->version = EXAI_FORMAT_V1;
+		else if (!strcmp(f[1], "2"))
+			ix->version = EXAI_FORMAT_V2;
+		else
+			return exai_error_set(e, EXAI_EFORMAT,
+					      "unknown format version '%.20s' (this reader knows "
+					      "versions 1 and 2)",
+					      f[1]);
 		*stage = 1;
 		return EXAI_OK;
 	}

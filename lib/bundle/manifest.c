@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exai/cdigest.h"
+
 static const char *const type_names[EXAI_C_NTYPES] = {
     "software", "model", "images", "chart", "policy", "rootfs", "files",
 };
@@ -60,7 +62,7 @@ char *exai_manifest_text(const exai_manifest *m)
 
 	if (!out)
 		return NULL;
-	len = (size_t)snprintf(out, cap, "exai-bundle-manifest 1\n");
+	len = (size_t)snprintf(out, cap, "exai-bundle-manifest %u\n", m->version ? m->version : 1u);
 	for (size_t i = 0; i < m->n; i++) {
 		const exai_component *c = &m->c[i];
 		char hex[EXAI_SHA256_HEX];
@@ -188,9 +190,14 @@ exai_status exai_manifest_parse(const uint8_t *buf, size_t len, uint64_t payload
 		*nl = '\0';
 		lineno++;
 		if (lineno == 1) {
-			if (strcmp(line, "exai-bundle-manifest 1")) {
+			if (!strcmp(line, "exai-bundle-manifest 1")) {
+				m->version = 1;
+			} else if (!strcmp(line, "exai-bundle-manifest 2")) {
+				m->version = 2;
+			} else {
 				rc = exai_error_set(e, EXAI_EFORMAT,
-						    "manifest: not an exai-bundle-manifest 1");
+						    "manifest: not an exai-bundle-manifest of "
+						    "version 1 or 2");
 				goto out;
 			}
 		} else if ((rc = parse_component(line, &m->c[m->n++], e))) {
@@ -217,4 +224,14 @@ out:
 	free(copy);
 	exai_manifest_free(m);
 	return rc;
+}
+
+exai_status exai_component_digest(unsigned version, const void *p, size_t len,
+				  uint8_t out[EXAI_SHA256_LEN], exai_error *e)
+{
+	if (version == 2)
+		return exai_cdigest_buf(p, len, out, e);
+	if (version > 2)
+		return exai_error_set(e, EXAI_EINTERNAL, "unknown format version %u", version);
+	return exai_sha256_buf(p, len, out, e);
 }

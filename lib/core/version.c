@@ -18,7 +18,8 @@ const char *exai_version(void)
 void exai_version_print(FILE *out, const char *tool)
 {
 	fprintf(out, "%s %s\n", tool, EXAI_VERSION);
-	fprintf(out, "bundle format: 1\n");
+	/* exai/index.h EXAI_FORMAT_*: the versions every reader reads */
+	fprintf(out, "bundle format: 1 and 2\n");
 #ifdef EXAI_TESTING
 	fprintf(out, "build: test build (EXAI_TESTING: fault-injection hooks compiled in)\n");
 #else

@@ -9,7 +9,8 @@ cd "$T"
 export SOURCE_DATE_EPOCH=1750000000
 
 for form in b.exb bdir; do
-	expect_rc 0 "$B" create spec.yaml --out "$form" --recipient keys/s1.pub --recipient keys/s2.pub
+	expect_rc 0 "$B" create spec.yaml --out "$form" --recipient keys/s1.pub --recipient keys/s2.pub \
+		--format-version 2
 	expect_contains "$T/out" "7 components,"
 	expect_rc 1 "$B" verify "$form" --root keys/root --key keys/s1.key --now 1750000001
 	expect_contains "$T/err" "signatures: 0 valid of the 2 required by root version 1"
@@ -20,12 +21,15 @@ for form in b.exb bdir; do
 		[ "$(jq '.components | length' "$T/out")" = 7 ] || fail "expected 7 components"
 	done
 	ok "$form: encrypted to two sites, 2-of-3 signed, verified by each site"
-	# Every component's plaintext hash equals the source's (raw) or is present (tar).
+	# Every raw component's digest (format 2: the tree of docs/format.md 7.1) is what
+	# `exai-bundle digest` prints for the source file, and not its plain SHA-256.
 	for pair in "model llama model.safetensors" "images base images.tar" "policy egress egress.yaml" "rootfs os rootfs.img"; do
 		set -- $pair
-		want=$(sha256sum "src/$3" | cut -d' ' -f1)
+		want=$("$B" digest "src/$3" | cut -d' ' -f1)
 		got=$(jq -r ".components[] | select(.type==\"$1\" and .name==\"$2\") | .sha256" "$T/out")
-		[ "$want" = "$got" ] || fail "$1/$2: manifest hash $got, file hash $want"
+		[ "$want" = "$got" ] || fail "$1/$2: manifest digest $got, exai-bundle digest $want"
+		[ "$(sha256sum "src/$3" | cut -d' ' -f1)" != "$got" ] ||
+			fail "$1/$2: a format-2 digest equal to sha256sum"
 		enc=$(jq -r ".components[] | select(.name==\"$2\") | .encoding" "$T/out")
 		[ "$enc" = raw ] || fail "$2 should be raw"
 	done
@@ -33,7 +37,7 @@ for form in b.exb bdir; do
 		enc=$(jq -r ".components[] | select(.name==\"$n\") | .encoding" "$T/out")
 		[ "$enc" = tar ] || fail "$n should be tar"
 	done
-	ok "$form: raw component hashes equal sha256sum of the sources; trees stored as tar"
+	ok "$form: raw component digests equal exai-bundle digest of the sources; trees stored as tar"
 	# Without the site key only ciphertext can be checked: that is not "verified" (exit 1,
 	# like airgap-verifier bundle for the same input), and the tool says what was not checked.
 	expect_rc 1 "$B" verify "$form" --root keys/root --now 1750000001
@@ -113,3 +117,21 @@ mkdir -p x/app && head -c "$off" x/payload | tar xf - -C x/app
 [ "$(stat -c %u x/app/bin/run)" = "$(id -u)" ] || true
 tar tvf - <x/payload 2>/dev/null | head -1 | grep -q "0/0" || fail "owner not 0/0"
 ok "tar component keeps symlinks and modes, owner 0/0"
+
+# Format version 1, the default (sites whose exai-update predates format 2, and appliances
+# holding model versions installed from format 1): the index and the manifest say 1, raw
+# components carry plain SHA-256, and today's readers accept it.
+expect_rc 2 "$B" create spec.yaml --out v3.exb --no-encrypt --format-version 3
+expect_contains "$T/err" "--format-version: '3' is not 1 or 2"
+expect_rc 0 "$B" create spec.yaml --out v1.exb --recipient keys/s1.pub
+sign_with v1.exb r1 r2
+expect_rc 0 "$B" verify v1.exb --root keys/root --key keys/s1.key --json --now 1750000001
+[ "$(jq -r .index.format_version "$T/out")" = 1 ] || fail "v1: format_version"
+got=$(jq -r '.components[] | select(.name=="llama") | .sha256' "$T/out")
+[ "$got" = "$(sha256sum src/model.safetensors | cut -d' ' -f1)" ] || fail "v1: llama is not sha256sum"
+[ "$got" = "$("$B" digest --format-version 1 src/model.safetensors | cut -d' ' -f1)" ] ||
+	fail "v1: exai-bundle digest --format-version 1 is not the manifest's"
+expect_rc 0 airgap-verifier bundle v1.exb --root keys/root --key keys/s1.key --now 1750000001
+expect_rc 0 "$B" verify b.exb --root keys/root --key keys/s1.key --json --now 1750000001
+[ "$(jq -r .index.format_version "$T/out")" = 2 ] || fail "b.exb is not format 2"
+ok "create writes format 1 (plain SHA-256) by default and 2 with --format-version 2; verifiers accept both"

@@ -34,7 +34,7 @@ same() {
 }
 
 B="$EXAI_BUILD/bundler/exai-bundle"
-for c in keygen create sign inspect verify; do
+for c in keygen create sign inspect verify digest; do
 	usage_opts "$B" "$c" >"$T/u"
 	offered _exai_bundle exai-bundle "$c" >"$T/o"
 	same "exai-bundle $c" "$T/u" "$T/o"

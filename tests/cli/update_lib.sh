@@ -79,7 +79,8 @@ bundle() {
 		for l in "$@"; do echo "$l"; done
 	} >"$T/spec-$seq.yaml"
 	(cd "$T" && SOURCE_DATE_EPOCH=$created exai-bundle create "spec-$seq.yaml" --out "$out" \
-		--recipient site.pub >/dev/null && exai-bundle sign "$out" --key rel1.key >/dev/null)
+		--recipient site.pub ${BUNDLE_FORMAT:+--format-version "$BUNDLE_FORMAT"} >/dev/null &&
+		exai-bundle sign "$out" --key rel1.key >/dev/null)
 }
 
 # bundle_of OUT SEQ COMPONENT...: a bundle of exactly these spec component entries (flow

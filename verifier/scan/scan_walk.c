@@ -96,10 +96,12 @@ static void scan_elf(vf_scan *s, const vf_buf *b)
 }
 
 /* The index of an encrypted exai bundle (a file or .exb entry named "index"): the bundle's
- * manifest and payload next to it are ciphertext nobody can scan without the site key. */
+ * manifest and payload next to it are ciphertext nobody can scan without the site key. Any
+ * format version (1, 2, or one this build does not know: failing closed, it is not known to
+ * be readable). */
 static bool is_encrypted_bundle_index(const vf_buf *b)
 {
-	static const char magic[] = "exai-bundle-index 1\n", key[] = "\nencryption ";
+	static const char magic[] = "exai-bundle-index ", key[] = "\nencryption ";
 	const uint8_t *p = b->p, *end = b->p + b->n, *l;
 
 	if (strcmp(b->base, "index") || b->n < sizeof(magic) - 1 ||

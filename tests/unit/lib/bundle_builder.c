@@ -148,7 +148,7 @@ static void build_payload(bb_bundle *b, const bb_keys *k)
 	const bb_spec *s = &b->spec;
 	exai_index *ix = &b->ix;
 	exai_component comp[BB_MAX_COMPS];
-	exai_manifest m = {.n = s->n_comps, .c = comp};
+	exai_manifest m = {.version = s->format_version, .n = s->n_comps, .c = comp};
 	uint8_t *ct, *table;
 	size_t ctlen, tag = s->encrypted ? EXAI_AEAD_TAG : 0, off = 0;
 	char *mtext;
@@ -171,7 +171,9 @@ static void build_payload(bb_bundle *b, const bb_keys *k)
 		snprintf(comp[i].name, sizeof(comp[i].name), "%s", c->name);
 		snprintf(comp[i].version, sizeof(comp[i].version), "1");
 		snprintf(comp[i].target, sizeof(comp[i].target), "%s.bin", c->name);
-		OK(exai_sha256_buf(c->data, c->len, comp[i].sha256, &e_));
+		OK(exai_component_digest(s->format_version, c->data, c->len, comp[i].sha256, &e_));
+		if (s->lie_comp == i + 1)
+			comp[i].sha256[31] ^= 1;
 		off += c->len;
 	}
 	ix->payload_size = b->plain_len;
@@ -281,6 +283,7 @@ bb_bundle *bb_build(const bb_keys *k, const bb_spec *spec)
 	ix->expires = spec->expires ? spec->expires : 2000;
 	ix->min_root_version = spec->min_root_version ? spec->min_root_version : 1;
 	snprintf(ix->classes[ix->n_classes++], EXAI_NAME_MAX + 1, "gpu");
+	ix->version = spec->format_version;
 	ix->encryption = spec->encrypted ? EXAI_ENC_AES256GCM : EXAI_ENC_NONE;
 	ix->chunk_size = spec->chunk_size ? spec->chunk_size : EXAI_CHUNK_MIN;
 	randombytes_buf(b->data_key, sizeof(b->data_key));

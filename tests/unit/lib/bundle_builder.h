@@ -62,6 +62,9 @@ typedef struct bb_spec {
 	uint64_t root_versions[4];
 	size_t n_signers;
 	const exai_seckey *signers[BB_MAX_SIGNERS];
+	unsigned format_version; /* 0 or 1: format 1; 2: format 2 (tree digests) */
+	size_t lie_comp;	 /* 1 + the component whose manifest digest is wrong (an
+				  * insider's false claim; chunk table and tags are right) */
 } bb_spec;
 
 typedef struct bb_entry {

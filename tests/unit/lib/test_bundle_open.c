@@ -593,7 +593,7 @@ START_TEST(not_a_bundle)
 		refused(p, "noindex.exb: no index (is this a bundle?)"); /* its entries are ours */
 		free(p);
 		/* An index that is not an exai index. */
-		bb_add(bb, 0, "index", "exai-bundle-index 2\n", 20);
+		bb_add(bb, 0, "index", "exai-bundle-index 3\n", 20);
 		p = bb_write_exb(bb, dir, "badindex.exb");
 		refused(p, "badindex.exb: index: line 1");
 		free(p);

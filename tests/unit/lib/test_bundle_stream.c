@@ -8,6 +8,10 @@
  * saw plaintext of chunk k or later; a wrong GCM tag needs a rewritten table, which the index
  * hash refuses, and only a re-signed index gets as far as the tag; a failing sink stops the
  * stream with its own error and no callback runs after it; a payload replaced after open.
+ * Every test of what the sink receives runs on format 1 (one SHA-256 per component on the
+ * calling thread) and format 2 (leaf hashes by the workers, exai/cdigest.h), and a manifest
+ * whose digest of one component is false (chunks and tags right: what only the plaintext pass
+ * catches) is refused at that component's end in both.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -56,10 +60,16 @@ static void teardown(void)
 	bb_keys_free(&K);
 }
 
-static bb_bundle *build(bool encrypted)
+static unsigned format = 1; /* of what build() makes */
+
+static bb_bundle *build_lying(bool encrypted, size_t lie_comp)
 {
-	bb_spec s = {
-	    .encrypted = encrypted, .chunk_size = CHUNK, .n_comps = N_COMPS, .n_signers = 1};
+	bb_spec s = {.encrypted = encrypted,
+		     .chunk_size = CHUNK,
+		     .n_comps = N_COMPS,
+		     .n_signers = 1,
+		     .format_version = format,
+		     .lie_comp = lie_comp};
 	size_t off = 0;
 
 	s.signers[0] = K.K[0];
@@ -70,6 +80,11 @@ static bb_bundle *build(bool encrypted)
 	}
 	ck_assert_uint_eq(off, PAYLOAD);
 	return bb_build(&K, &s);
+}
+
+static bb_bundle *build(bool encrypted)
+{
+	return build_lying(encrypted, 0);
 }
 
 /* A sink that records every byte and every component boundary (with its payload offset). */
@@ -189,7 +204,9 @@ START_TEST(every_byte_and_boundary)
 	bool have_first = false;
 
 	expected_events(want, sizeof(want));
-	for (int enc = 0; enc < 2; enc++) {
+	for (int run = 0; run < 4; run++) {
+		int enc = run % 2;
+		format = run < 2 ? 1 : 2;
 		bb_bundle *bb = build(enc);
 		ck_assert_uint_eq(bb->ix.chunk_count, 4);
 		for (int form = 0; form < 2; form++) {
@@ -222,6 +239,44 @@ START_TEST(every_byte_and_boundary)
 		bb_free(bb);
 	}
 	free(first.bytes);
+	unsetenv("EXAI_WORKERS");
+}
+END_TEST
+
+/* A creator's false digest for one component (the chunk table and tags are right, so only the
+ * plaintext pass can see it) is refused at that component's end, naming it, in both formats;
+ * it never ended; on the calling thread every component before it did. */
+START_TEST(false_component_digest)
+{
+	for (unsigned f = 1; f <= 2; f++)
+		for (size_t i = 0; i < N_COMPS; i++)
+			for (int own = 0; own < 2; own++) {
+				char want[96], *p;
+				exai_error e;
+				rec r;
+
+				format = f;
+				bb_bundle *bb = build_lying(own, i + 1);
+				p = write_form(bb, own);
+				rec_init(&r);
+				setenv("EXAI_WORKERS", own ? "4" : "1", 1);
+				ck_assert_int_eq(stream_into(p, &r, own, true, &e), EXAI_EVERIFY);
+				snprintf(want, sizeof(want),
+					 "component %s/%s: plaintext hash mismatch",
+					 i % 2 ? "model" : "files", comp_name[i]);
+				ck_assert_str_eq(e.msg, want);
+				snprintf(want, sizeof(want), "E %s @", comp_name[i]);
+				ck_assert_ptr_null(strstr(r.events, want));
+				/* (A sink thread drops what was queued once the stream failed.) */
+				if (i > 0 && !own) {
+					snprintf(want, sizeof(want), "E %s @", comp_name[i - 1]);
+					ck_assert_ptr_nonnull(strstr(r.events, want));
+				}
+				free(r.bytes);
+				free(p);
+				bb_free(bb);
+			}
+	format = 1;
 	unsetenv("EXAI_WORKERS");
 }
 END_TEST
@@ -566,6 +621,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, every_byte_and_boundary);
+	tcase_add_test(tc, false_component_digest);
 	tcase_add_test(tc, flipped_byte_in_chunk_k);
 	tcase_add_test(tc, hashes_only_without_a_key);
 	tcase_add_test(tc, gcm_tag_layering);

@@ -235,7 +235,7 @@ START_TEST(tool_help_version_and_help_command)
 	ck_assert_int_eq(r->rc, 0);
 	snprintf(want, sizeof(want), "t %s\n", exai_version());
 	ck_assert_int_eq(strncmp(r->out, want, strlen(want)), 0);
-	ck_assert_ptr_nonnull(strstr(r->out, "\nbundle format: 1\n"));
+	ck_assert_ptr_nonnull(strstr(r->out, "\nbundle format: 1 and 2\n"));
 	ck_assert_ptr_nonnull(strstr(r->out, "\nbuild: "));
 	ck_assert_ptr_nonnull(strstr(r->out, "\nlibsodium: "));
 	ck_assert_int_eq(prepared, 0); /* help and version never prepare */

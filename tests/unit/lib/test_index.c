@@ -209,6 +209,50 @@ START_TEST(manifest_round_trip_and_rules)
 }
 END_TEST
 
+/* Format versions: 1 and 2 read back as themselves (a zeroed index writes 1), any other is
+ * refused by name, in the index and in the manifest. */
+START_TEST(format_versions)
+{
+	exai_index *ix = sample(), *back = NULL;
+	exai_manifest *m = man2(), *mback = NULL;
+	exai_error e;
+
+	ck_assert_uint_eq(exai_index_version(ix), 1);
+	for (unsigned v = 1; v <= 2; v++) {
+		ix->version = v;
+		ck_assert_msg(reparse(ix, &back, &e) == EXAI_OK, "%s", e.msg);
+		ck_assert_uint_eq(back->version, v);
+		free(back);
+		m->version = v;
+		char *t = exai_manifest_text(m);
+		ck_assert_int_eq(t[21], (char)('0' + v)); /* "exai-bundle-manifest N" */
+		ck_assert_int_eq(exai_manifest_parse((uint8_t *)t, strlen(t), 1029, &mback, &e),
+				 EXAI_OK);
+		ck_assert_uint_eq(mback->version, v);
+		exai_manifest_free(mback);
+		t[21] = '3';
+		ck_assert_int_eq(exai_manifest_parse((uint8_t *)t, strlen(t), 1029, &mback, &e),
+				 EXAI_EFORMAT);
+		ck_assert_str_eq(e.msg, "manifest: not an exai-bundle-manifest of version 1 or 2");
+		free(t);
+	}
+	char *t = exai_index_text(ix);
+	ck_assert_int_eq(t[18], '2'); /* "exai-bundle-index 2" */
+	t[18] = '3';
+	ck_assert_int_eq(exai_index_parse((uint8_t *)t, strlen(t), &back, &e), EXAI_EFORMAT);
+	ck_assert_msg(strstr(e.msg, "line 1: unknown format version '3' (this reader knows "
+				    "versions 1 and 2)") != NULL,
+		      "%s", e.msg);
+	t[18] = '0';
+	ck_assert_int_eq(exai_index_parse((uint8_t *)t, strlen(t), &back, &e), EXAI_EFORMAT);
+	free(t);
+	ix->version = 3;
+	ck_assert_int_eq(exai_index_validate(ix, &e), EXAI_EFORMAT);
+	free(ix);
+	exai_manifest_free(m);
+}
+END_TEST
+
 START_TEST(relpath_rules)
 {
 	ck_assert(exai_relpath_valid("a/b.c/d@1"));
@@ -243,6 +287,7 @@ int main(void)
 	tcase_add_test(tc, index_refuses_non_canonical_text);
 	tcase_add_test(tc, manifest_round_trip_and_rules);
 	tcase_add_test(tc, relpath_rules);
+	tcase_add_test(tc, format_versions);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

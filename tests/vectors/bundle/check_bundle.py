@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Independent checker for exai bundle format 1, written from docs/format.md alone.
+"""Independent checker for exai bundle formats 1 and 2, written from docs/format.md alone.
 
 usage: check_bundle.py BUNDLE_DIR ROOT [SITE.key]
+       check_bundle.py --digest FILE...     (format 2's component digest of each FILE)
 
 Verifies the root's own signatures, the release signature threshold (prehashed and legacy
 minisign), every listed file's size and SHA-256, the chunk table, and, for a plain bundle or
@@ -28,6 +29,22 @@ NAME = r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}"
 
 class Fail(Exception):
     pass
+
+
+LEAF = 16384
+
+
+def tree_digest(data):
+    """Format 2's component digest (docs/format.md 7.1): SHA-256 over the tag, the size and
+    the SHA-256 of each 16 KiB leaf of the bytes, in order; a 0-byte component has no leaf."""
+    h = hashlib.sha256(b"exai-tree-v1" + struct.pack(">Q", len(data)))
+    for at in range(0, len(data), LEAF):
+        h.update(hashlib.sha256(data[at:at + LEAF]).digest())
+    return h.hexdigest()
+
+
+def component_digest(version, data):
+    return tree_digest(data) if version == 2 else hashlib.sha256(data).hexdigest()
 
 
 def keyid_str(b):
@@ -187,7 +204,13 @@ def parse_index(data):
     lines = text.split("\n")[:-1]
     ix = {"classes": [], "sites": [], "recipients": [], "files": {}}
     it = iter(lines)
-    expect = [("exai-bundle-index", "1"), ("bundle-id", "[0-9a-f]{64}"), ("channel", NAME),
+    k, v = next(it).split(" ")
+    if k != "exai-bundle-index":
+        raise Fail("index: not an exai-bundle-index")
+    if v not in ("1", "2"):
+        raise Fail("index: unknown format version " + v)
+    ix["version"] = int(v)
+    expect = [("bundle-id", "[0-9a-f]{64}"), ("channel", NAME),
               ("sequence", NUM), ("created", NUM), ("expires", NUM), ("min-root-version", NUM)]
     for key, pat in expect:
         k, v = next(it).split(" ")
@@ -221,10 +244,10 @@ def parse_index(data):
     return ix
 
 
-def parse_manifest(text, payload_size):
+def parse_manifest(text, payload_size, version):
     lines = text.split("\n")
-    if lines[0] != "exai-bundle-manifest 1" or lines[-1] != "":
-        raise Fail("manifest: header")
+    if lines[0] != "exai-bundle-manifest %d" % version or lines[-1] != "":
+        raise Fail("manifest: header (must be version %d, as the index)" % version)
     comps = []
     pos = 0
     for ln in lines[1:-1]:
@@ -243,6 +266,10 @@ def parse_manifest(text, payload_size):
 
 
 def main():
+    if sys.argv[1] == "--digest":
+        for path in sys.argv[2:]:
+            print("%s  %s" % (tree_digest(open(path, "rb").read()), path))
+        return
     bdir, root_path = sys.argv[1], sys.argv[2]
     site = sys.argv[3] if len(sys.argv) > 3 else None
     read = lambda p: open(os.path.join(bdir, p), "rb").read()
@@ -292,7 +319,7 @@ def main():
         key = seal_open(rec[8:], spk, sk)
         manifest = AESGCM(key).decrypt(b"\0\0\0\1" + bytes(8), manifest,
                                        b"exai-manifest-v1" + bid)
-    comps = parse_manifest(manifest.decode("ascii"), ix["payload-size"])
+    comps = parse_manifest(manifest.decode("ascii"), ix["payload-size"], ix["version"])
 
     table = read("chunks")
     payload = read("payload")
@@ -313,11 +340,13 @@ def main():
         plain += stored
     for c in comps:
         data = bytes(plain[c["offset"]:c["offset"] + c["size"]])
-        if hashlib.sha256(data).hexdigest() != c["sha256"]:
+        if component_digest(ix["version"], data) != c["sha256"]:
             raise Fail("component %s/%s: plaintext hash mismatch" % (c["type"], c["name"]))
-        print("%s %s %s %s %d bytes sha256:%s" % (c["type"], c["name"], c["version"],
-                                                 c["encoding"], c["size"], c["sha256"]))
-    print("OK")
+        print("%s %s %s %s %d bytes %s:%s" % (c["type"], c["name"], c["version"],
+                                             c["encoding"], c["size"],
+                                             "digest" if ix["version"] == 2 else "sha256",
+                                             c["sha256"]))
+    print("OK (format %d)" % ix["version"])
 
 
 if __name__ == "__main__":

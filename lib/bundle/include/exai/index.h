@@ -3,7 +3,8 @@
  *
  * Canonical LF-terminated text, at most EXAI_INDEX_MAX_BYTES, lines in exactly this order
  * (see docs/format.md for the byte-level specification):
- *   exai-bundle-index 1
+ *   exai-bundle-index 1|2        (the format version: 2 changes only the component digest,
+ *                                exai/cdigest.h; readers accept both, refuse any other)
  *   bundle-id <64 hex>
  *   channel <name>
  *   sequence <n>
@@ -45,6 +46,11 @@
 #define EXAI_BUNDLE_ID_LEN 32
 #define EXAI_FILE_NAME_MAX 32
 
+/* Format versions. A zeroed exai_index is version 1 (the writer sets what it makes). */
+#define EXAI_FORMAT_V1	    1u
+#define EXAI_FORMAT_V2	    2u
+#define EXAI_FORMAT_CURRENT EXAI_FORMAT_V2 /* the newest; `exai-bundle digest`'s default */
+
 typedef enum exai_encryption { EXAI_ENC_NONE = 0, EXAI_ENC_AES256GCM = 1 } exai_encryption;
 
 typedef struct exai_index_file {
@@ -54,6 +60,7 @@ typedef struct exai_index_file {
 } exai_index_file;
 
 typedef struct exai_index {
+	unsigned version; /* EXAI_FORMAT_V1 or _V2 (0 means 1) */
 	uint8_t bundle_id[EXAI_BUNDLE_ID_LEN];
 	char channel[EXAI_NAME_MAX + 1];
 	uint64_t sequence, created, expires, min_root_version;
@@ -85,6 +92,9 @@ const exai_index_file *exai_index_file_get(const exai_index *ix, const char *nam
 bool exai_index_file_name_valid(const char *name);
 /* Index of @id among the recipients, or -1. */
 int exai_index_recipient(const exai_index *ix, const uint8_t id[EXAI_KEYID_LEN]);
+
+/* The index's format version, 1 or 2. */
+unsigned exai_index_version(const exai_index *ix);
 
 /* Ciphertext bytes of chunk @i (the last chunk may be short). */
 uint64_t exai_index_chunk_plain_len(const exai_index *ix, uint64_t i);

@@ -2,7 +2,8 @@
  * manifest: the component list of a bundle (encrypted inside the bundle unless --no-encrypt).
  *
  * Canonical LF-terminated text, at most EXAI_MANIFEST_MAX_BYTES:
- *   exai-bundle-manifest 1
+ *   exai-bundle-manifest 1|2     (the bundle's format version, which the index's must equal;
+ *                                in version 2 sha256 is the component digest of exai/cdigest.h)
  *   component <type> <name> <version> <encoding> <offset> <size> <sha256> <target> <entries>
  *             <unpacked> <flags>                       (one line each, 1..4096)
  * type: software model images chart policy rootfs files; encoding: tar (a pax tar stream) or
@@ -59,6 +60,7 @@ typedef struct exai_component {
 } exai_component;
 
 typedef struct exai_manifest {
+	unsigned version; /* format version, EXAI_FORMAT_V1 or _V2 (exai/index.h); 0 means 1 */
 	size_t n;
 	exai_component *c; /* n entries */
 } exai_manifest;
@@ -73,5 +75,10 @@ char *exai_manifest_text(const exai_manifest *m);
 exai_status exai_manifest_validate(const exai_manifest *m, uint64_t payload_size,
 				   exai_error *e) EXAI_WUR;
 void exai_manifest_free(exai_manifest *m);
+
+/* Digest of a component's plaintext as format @version defines it (1: SHA-256 of the bytes,
+ * 2: exai/cdigest.h) of @len bytes at @p. */
+exai_status exai_component_digest(unsigned version, const void *p, size_t len,
+				  uint8_t out[EXAI_SHA256_LEN], exai_error *e) EXAI_WUR;
 
 #endif
