@@ -19,6 +19,7 @@
 #include "exai/yaml.h"
 #include "scan_allow.h"
 #include "scan_baseline.h"
+#include "scan_dup.h"
 #include "scan_group.h"
 #include "scan_helm.h"
 #include "scan_rules.h"
@@ -40,6 +41,7 @@ typedef struct opts {
 	unsigned jobs;
 	bool no_helm;
 	bool no_group;
+	bool no_dedup;
 	const char *baseline, *write_baseline;
 } opts;
 
@@ -48,6 +50,7 @@ const char vf_scan_help[] =
     "                            [--format text|json|junit|sarif] [--output FILE]\n"
     "                            [--fail-on info|low|medium|high|critical|none]\n"
     "                            [--no-default-rules] [--no-helm] [--no-group]\n"
+    "                            [--no-dedup]\n"
     "                            [--baseline FILE] [--write-baseline FILE]\n"
     "                            [--jobs N] [--json]\n"
     "\n"
@@ -62,6 +65,9 @@ const char vf_scan_help[] =
     "the line before) suppresses it; the reason is required.\n"
     "--write-baseline FILE records the current findings (rule, path, evidence hash);\n"
     "--baseline FILE suppresses the findings recorded there: only new ones fail.\n"
+    "A file with the name and content of one already scanned is not scanned again:\n"
+    "the first copy's findings are reported at its own location (the same report);\n"
+    "--no-dedup scans every copy.\n"
     "A finding's severity is its rule's, ranked down by context: at most low in\n"
     "documentation and package metadata, info in comments (secrets excepted).\n"
     "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or runtime error.\n";
@@ -77,6 +83,7 @@ enum {
 	O_NO_DEFAULT_RULES,
 	O_NO_HELM,
 	O_NO_GROUP,
+	O_NO_DEDUP,
 	O_BASELINE,
 	O_WRITE_BASELINE,
 };
@@ -92,6 +99,7 @@ static const exai_cli_opt scan_opts[] = {
     {"no-default-rules", false, O_NO_DEFAULT_RULES},
     {"no-helm", false, O_NO_HELM},
     {"no-group", false, O_NO_GROUP},
+    {"no-dedup", false, O_NO_DEDUP},
     {"baseline", true, O_BASELINE},
     {"write-baseline", true, O_WRITE_BASELINE},
     {NULL, false, 0},
@@ -140,6 +148,9 @@ static int scan_option(int id, const char *v, opts *o)
 		break;
 	case O_NO_GROUP:
 		o->no_group = true;
+		break;
+	case O_NO_DEDUP:
+		o->no_dedup = true;
 		break;
 	case O_BASELINE:
 		o->baseline = v;
@@ -268,6 +279,10 @@ int vf_cmd_scan(const exai_cli_call *call, int argc, char **argv)
 	if (o.jobs)
 		s.threads = o.jobs;
 	s.helm_render = !o.no_helm;
+	if (o.no_dedup) {
+		vf_dup_free(s.dup);
+		s.dup = NULL;
+	}
 	/* The report keeps every finding (tens of thousands of small strings in a big tree):
 	 * grow the heap in large steps rather than a system call every 128 KiB. */
 	mallopt(M_TOP_PAD, 64 << 20);

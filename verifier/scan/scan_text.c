@@ -27,6 +27,7 @@
 #include "scan_net.h"
 #include "scan_text.h"
 #include "scan_ctx.h"
+#include "scan_dup.h"
 #include "scan_lit.h"
 
 #define WINDOW	     1024 /* bytes either side of a trigger that a regex looks at */
@@ -658,11 +659,10 @@ static void settle_overflow(tctx *t, const uint64_t over[5], uint64_t max)
 	for (int sev = VF_SEV_INFO; sev <= VF_SEV_LOW; sev++)
 		if (over[sev]) {
 			snprintf(what, sizeof(what),
-				 "%.300s: %llu more %s findings not listed (max_findings_per_file "
-				 "%llu)",
-				 t->b->path, (unsigned long long)over[sev],
-				 vf_severity_name((vf_severity)sev), (unsigned long long)max);
-			vf_scan_note(t->s, what);
+				 "%llu more %s findings not listed (max_findings_per_file %llu)",
+				 (unsigned long long)over[sev], vf_severity_name((vf_severity)sev),
+				 (unsigned long long)max);
+			vf_scan_note_at(t->s, t->b->path, what);
 		}
 }
 
@@ -707,6 +707,7 @@ void vf_scan_text(vf_scan *s, const vf_buf *b, bool binary)
 	exai_error e;
 
 	vf_ftype_of(b->base, b->path, b->p, b->n, &t.ft);
+	vf_dup_rec_kind(b->path, b->base, &t.ft);
 	vf_lexer_init(&t.lx, binary ? VF_LANG_NONE : t.ft.lang);
 	t.applies = calloc(rs->n + 1, 1);
 	t.unless_hit = calloc(rs->n + 1, 1);

@@ -25,6 +25,7 @@
 #include "exai/progress.h"
 #include "scan_allow.h"
 #include "scan_archive.h"
+#include "scan_dup.h"
 #include "scan_elf.h"
 #include "scan_group.h"
 #include "scan_helm.h"
@@ -50,13 +51,18 @@ exai_status vf_scan_init(vf_scan *s, vf_rules *rules, vf_scan_allow *allow, vf_r
 	s->report = report;
 	s->threads = cpus > 0 ? (unsigned)(cpus > 64 ? 64 : cpus) : 1;
 	s->helm_render = true;
-	if (pthread_mutex_init(&s->lock, NULL) != 0)
+	if (!(s->dup = vf_dup_new()))
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	if (pthread_mutex_init(&s->lock, NULL) != 0) {
+		vf_dup_free(s->dup);
 		return exai_error_set(e, EXAI_EINTERNAL, "mutex init failed");
+	}
 	return vf_k8s_state_new(&s->k8s, e);
 }
 
 void vf_scan_fini(vf_scan *s)
 {
+	vf_dup_free(s->dup);
 	vf_scan_sink_free(s);
 	vf_k8s_state_free(s->k8s);
 	pthread_mutex_destroy(&s->lock);
@@ -150,8 +156,7 @@ void vf_scan_buffer(vf_scan *s, const vf_buf *b)
 	const char *fmt;
 	char what[160];
 
-	__atomic_add_fetch(&s->files, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&s->bytes, b->n, __ATOMIC_RELAXED);
+	vf_scan_count(s, 1, b->n);
 	if (is_encrypted_bundle_index(b))
 		vf_scan_incomplete(s, b, 0,
 				   "encrypted exai bundle: its manifest and payload are ciphertext "
@@ -181,8 +186,11 @@ void vf_scan_buffer(vf_scan *s, const vf_buf *b)
 		vf_scan_text(s, b, true);
 	} else {
 		vf_scan_text(s, b, false);
-		if (is_yaml_name(b->base))
+		if (is_yaml_name(b->base)) {
+			/* namespaces and policies are judged across files, not on a tape */
+			vf_dup_rec_taint();
 			vf_scan_k8s(s, b);
+		}
 	}
 }
 
@@ -192,6 +200,7 @@ typedef struct job {
 	char *path, *rel;
 	uint64_t size;
 	unsigned root;
+	bool named_twice; /* another file listed has its name: through the duplicate cache */
 } job;
 
 typedef struct jobs {
@@ -280,7 +289,10 @@ static uint64_t scan_file(vf_scan *s, const job *jb, uint8_t **buf, size_t *cap)
 		b.p = map;
 	}
 	b.n = (size_t)st.st_size;
-	vf_scan_buffer(s, &b);
+	if (jb->named_twice)
+		vf_dup_scan(s, &b);
+	else
+		vf_scan_buffer(s, &b);
 	goto out;
 unreadable:
 	snprintf(what, sizeof(what), "not read: %s", strerror(errno));
@@ -317,6 +329,7 @@ static exai_status add_job(jobs *j, const char *path, const char *rel, uint64_t 
 	j->v[j->n].rel = strdup(rel);
 	j->v[j->n].size = size;
 	j->v[j->n].root = root;
+	j->v[j->n].named_twice = false;
 	if (!j->v[j->n].path || !j->v[j->n].rel) {
 		free(j->v[j->n].path);
 		free(j->v[j->n].rel);
@@ -463,6 +476,42 @@ static exai_status collect(vf_scan *s, jobs *j, const char *path, exai_error *e)
 		    e);
 }
 
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ull; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Marks the jobs whose file name another job shares: only those can be copies of each other
+ * in the duplicate cache's sense (same name, same bytes), and only they are hashed. */
+static exai_status mark_named_twice(jobs *j, exai_error *e)
+{
+	size_t cap = 16, *first;
+
+	while (cap < 2 * j->n)
+		cap *= 2;
+	if (!(first = malloc(cap * sizeof(*first))))
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	memset(first, 0xff, cap * sizeof(*first)); /* SIZE_MAX: empty */
+	for (size_t i = 0; i < j->n; i++) {
+		const char *name = base_of(j->v[i].path);
+		size_t k = (size_t)name_hash(name) & (cap - 1);
+		while (first[k] != SIZE_MAX && strcmp(base_of(j->v[first[k]].path), name))
+			k = (k + 1) & (cap - 1);
+		if (first[k] == SIZE_MAX) {
+			first[k] = i;
+		} else {
+			j->v[first[k]].named_twice = true;
+			j->v[i].named_twice = true;
+		}
+	}
+	free(first);
+	return EXAI_OK;
+}
+
 exai_status vf_scan_paths(vf_scan *s, char *const *paths, size_t n, exai_error *e)
 {
 	jobs j = {.sizes = isatty(STDERR_FILENO) && !getenv("EXAI_NO_PROGRESS")};
@@ -474,6 +523,8 @@ exai_status vf_scan_paths(vf_scan *s, char *const *paths, size_t n, exai_error *
 
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = collect(s, &j, paths[i], e);
+	if (!rc && s->dup)
+		rc = mark_named_twice(&j, e);
 	if (rc)
 		goto out;
 	exai_progress_start(&prog, "scan", j.total);

@@ -1,0 +1,142 @@
+/* Check suite for the duplicate cache (scan_dup.c): copies are replayed, not scanned, and the
+ * report is the one scanning every copy gives; a copy with other bytes, a file whose name no
+ * other file has, and Kubernetes YAML are never replayed. The byte-for-byte comparison of
+ * whole reports in every format is tests/cli/verifier_scan_dedup.sh. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "scan.h"
+#include "scan_dup.h"
+#include "testutil.h"
+
+static vf_rules *load_default(void)
+{
+	static vf_rules rs;
+	static int done;
+	exai_error e;
+	char path[4096];
+
+	if (!done) {
+		snprintf(path, sizeof(path), "%s/verifier/rules/default.yaml", getenv("EXAI_SRC"));
+		ck_assert_msg(vf_rules_load(&rs, path, &e) == EXAI_OK, "%s", e.msg);
+		ck_assert_msg(vf_rules_finish(&rs, &e) == EXAI_OK, "%s", e.msg);
+		done = 1;
+	}
+	return &rs;
+}
+
+static void put(const char *dir, const char *sub, const char *name, const char *text)
+{
+	char d[4200];
+
+	snprintf(d, sizeof(d), "%s/%s", dir, sub);
+	mkdir(d, 0755);
+	free(tu_write(d, name, text, strlen(text)));
+}
+
+/* Scans @dir (one worker, with or without the cache) into the JSON report *@json (malloc'ed);
+ * the cache's counters in @replayed, @kept. */
+static void scan_dir(const char *dir, bool cache, char **json, uint64_t *replayed, uint64_t *kept)
+{
+	vf_report *r = vf_report_new("scan");
+	char *paths[1] = {(char *)dir};
+	size_t len = 0;
+	FILE *out;
+	vf_scan s;
+	exai_error e;
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_msg(vf_scan_init(&s, load_default(), NULL, r, &e) == EXAI_OK, "%s", e.msg);
+	s.threads = 1;
+	if (!cache) {
+		vf_dup_free(s.dup);
+		s.dup = NULL;
+	}
+	ck_assert_msg(vf_scan_paths(&s, paths, 1, &e) == EXAI_OK, "%s", e.msg);
+	ck_assert_msg(vf_scan_finish(&s, &e) == EXAI_OK, "%s", e.msg);
+	vf_dup_stats(s.dup, replayed, kept);
+	vf_report_sort(r);
+	ck_assert_ptr_nonnull(out = open_memstream(json, &len));
+	ck_assert_msg(vf_report_write(r, VF_FMT_JSON, out, &e) == EXAI_OK, "%s", e.msg);
+	fclose(out);
+	vf_scan_fini(&s);
+	vf_report_free(r);
+}
+
+static size_t occurrences(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+START_TEST(copies_are_replayed_at_their_own_location)
+{
+	char *dir = tu_tempdir(), *cached = NULL, *fresh = NULL;
+	uint64_t replayed, kept;
+	const char *a = "fetch(\"https://api.vendor-one.zz/v1\");\n";
+
+	put(dir, "p1", "a.js", a);
+	put(dir, "p2", "a.js", a);
+	put(dir, "p3", "a.js", a);
+	put(dir, "p1", "b.js", "fetch(\"https://api.vendor-aa.zz/v1\");\n");
+	put(dir, "p2", "b.js", "fetch(\"https://api.vendor-ab.zz/v1\");\n"); /* one byte apart */
+	put(dir, "p1", "only.js", a);					     /* a name of its own */
+	scan_dir(dir, true, &cached, &replayed, &kept);
+	ck_assert_uint_eq(replayed, 2); /* p2/a.js, p3/a.js */
+	ck_assert_uint_eq(kept, 3);	/* a.js, both b.js; only.js is not even hashed */
+	scan_dir(dir, false, &fresh, &replayed, &kept);
+	ck_assert_uint_eq(replayed + kept, 0);
+	ck_assert_str_eq(cached, fresh);
+	for (int i = 1; i <= 3; i++) {
+		char at[64];
+		snprintf(at, sizeof(at), "/p%d/a.js\"", i);
+		ck_assert_uint_eq(occurrences(cached, at), 2); /* path, locations[0] */
+	}
+	ck_assert_uint_eq(occurrences(cached, "vendor-aa.zz"), 2); /* evidence, message */
+	ck_assert_uint_eq(occurrences(cached, "vendor-ab.zz"), 2);
+	ck_assert_uint_eq(occurrences(cached, "vendor-one.zz"), 8); /* 4 files */
+	free(cached);
+	free(fresh);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(kubernetes_yaml_is_never_replayed)
+{
+	char *dir = tu_tempdir(), *cached = NULL, *fresh = NULL;
+	uint64_t replayed, kept;
+	const char *pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\n"
+			  "spec:\n  containers:\n    - name: web\n      image: nginx:latest\n";
+
+	put(dir, "k1", "pod.yaml", pod);
+	put(dir, "k2", "pod.yaml", pod);
+	scan_dir(dir, true, &cached, &replayed, &kept);
+	ck_assert_uint_eq(replayed, 0);
+	ck_assert_uint_eq(kept, 0);
+	scan_dir(dir, false, &fresh, &replayed, &kept);
+	ck_assert_str_eq(cached, fresh);
+	ck_assert_ptr_nonnull(strstr(cached, "/k2/pod.yaml\""));
+	free(cached);
+	free(fresh);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("scan_dup");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, copies_are_replayed_at_their_own_location);
+	tcase_add_test(tc, kubernetes_yaml_is_never_replayed);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
