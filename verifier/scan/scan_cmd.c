@@ -209,18 +209,14 @@ static exai_status summary_notes(vf_scan *s, exai_error *e)
 	return rc;
 }
 
-/* Groups identical evidence per package root (scan_group.c finds the roots). */
-static exai_status group(vf_report *rep, const opts *o, exai_error *e)
+/* Groups identical evidence per package root (scan_group.c finds the roots; @g already knows
+ * the directories the walk read). */
+static exai_status group(vf_report *rep, vf_group_ctx *g, exai_error *e)
 {
-	vf_group_ctx *g = vf_group_ctx_new(o->paths, o->npaths);
-	exai_status rc;
+	exai_status rc = vf_report_group(rep, VF_GROUP_LOCS, vf_group_key, vf_group_is_dup, g, e);
 
-	if (!g)
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	rc = vf_report_group(rep, VF_GROUP_LOCS, vf_group_key, vf_group_is_dup, g, e);
 	if (!rc && vf_group_ctx_oom(g))
 		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory grouping findings");
-	vf_group_ctx_free(g);
 	return rc;
 }
 
@@ -287,11 +283,15 @@ int vf_cmd_scan(const exai_cli_call *call, int argc, char **argv)
 	 * grow the heap in large steps rather than a system call every 128 KiB. */
 	mallopt(M_TOP_PAD, 64 << 20);
 	s.helm_bin = vf_find_on_path("helm");
+	if (!o.no_group && !(s.group = vf_group_ctx_new(o.paths, o.npaths))) {
+		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
+		goto fail;
+	}
 	if (vf_scan_paths(&s, o.paths, o.npaths, &e) || vf_scan_finish(&s, &e) ||
 	    summary_notes(&s, &e) || baselines(rep, &o, bl, &e))
 		goto fail;
 	vf_report_sort(rep);
-	if (!o.no_group && group(rep, &o, &e))
+	if (!o.no_group && group(rep, s.group, &e))
 		goto fail;
 	if (vf_report_emit(rep, o.fmt, o.output, &e))
 		goto fail;
@@ -302,6 +302,7 @@ fail:
 out:
 	if (scan_ready) {
 		free((char *)s.helm_bin);
+		vf_group_ctx_free(s.group);
 		vf_scan_fini(&s);
 	}
 	vf_report_free(rep);

@@ -21,6 +21,7 @@
 struct vf_scan_allow;
 struct vf_k8s_state;
 struct vf_dup;
+struct vf_group_ctx;
 
 /* Findings held until the end of the scan (vf_scan_hold) and `unless` markers of scan scope
  * (vf_scan_marker_set, one per rule and package root) one scan keeps; over either the scan
@@ -41,6 +42,8 @@ typedef struct vf_scan {
 	size_t nheld, capheld;
 	struct vf_k8s_state *k8s;
 	struct vf_dup *dup; /* the duplicate cache (scan_dup.h), or NULL: every copy scanned */
+	/* the report's grouping, told what the walk sees (scan_group.h), or NULL */
+	struct vf_group_ctx *group;
 	unsigned threads;
 	bool helm_render;     /* run `helm template` when helm is on PATH (default true) */
 	const char *helm_bin; /* resolved helm path or NULL */
