@@ -8,9 +8,11 @@
  * location does start with the file's paths and every root is one of those; anything else
  * taints the recording, and a tainted recording is thrown away.
  *
- * The table maps (SHA-256 of the content, file name) to tapes; a key may hold a few tapes,
- * one per set of kind-by-path answers (the same README.html inside and outside a docs/
- * directory), so a copy finds one that fits.
+ * The table files tapes by name, size and a sample of the bytes; a copy is one with the same
+ * name and every byte the same (compared with the kept bytes, or for files over
+ * VF_DUP_KEEP_MAX by SHA-256). The same bytes may have a few tapes, one per set of kind-by-path
+ * answers (the same README.html inside and outside a docs/ directory), so a copy finds one
+ * that fits.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -45,15 +47,25 @@ typedef struct op {
 	uint32_t base; /* OP_KIND: the buffer's name */
 } op;
 
+/* What a copy must have in common with a tape's file: name, size and bytes. @h only says
+ * where to look: it mixes the name, the size and the first and last bytes, and two files with
+ * the same @h are still compared byte for byte (small files, whose bytes a tape keeps) or by
+ * SHA-256 (larger ones). */
+typedef struct key {
+	uint64_t h;
+	size_t n;
+	uint8_t sha[EXAI_SHA256_LEN]; /* over VF_DUP_KEEP_MAX bytes */
+} key;
+
 typedef struct tape {
-	uint8_t sha[EXAI_SHA256_LEN];
-	char *name; /* the file's name (the key's second half) */
+	key k;
+	uint8_t *bytes; /* the content, up to VF_DUP_KEEP_MAX bytes (else NULL) */
+	char *name;	/* the file's name */
 	op *ops;
 	size_t nops;
 	char *ar;
 	size_t nar;
-	uint64_t files, bytes, skipped;
-	size_t size; /* memory it holds */
+	uint64_t files, bytes_scanned, skipped; /* the summary's counts */
 } tape;
 
 struct vf_dup {
@@ -330,7 +342,7 @@ static void replay(vf_scan *s, const tape *t, const vf_buf *b)
 			break;
 		}
 	}
-	vf_scan_count(s, t->files, t->bytes);
+	vf_scan_count(s, t->files, t->bytes_scanned);
 	__atomic_add_fetch(&s->skipped, t->skipped, __ATOMIC_RELAXED);
 	goto out;
 oom:
@@ -364,6 +376,7 @@ static void tape_free(tape *t)
 	if (!t)
 		return;
 	free(t->name);
+	free(t->bytes);
 	free(t->ops);
 	free(t->ar);
 	free(t);
@@ -386,30 +399,70 @@ void vf_dup_stats(const vf_dup *d, uint64_t *replayed, uint64_t *kept)
 	*kept = d ? d->n : 0;
 }
 
-static size_t home(const vf_dup *d, const uint8_t sha[EXAI_SHA256_LEN])
+static size_t home(const vf_dup *d, uint64_t h)
 {
-	uint64_t h;
-
-	memcpy(&h, sha, sizeof(h));
 	return (size_t)h & (d->cap - 1);
 }
 
-static bool same_key(const tape *t, const uint8_t sha[EXAI_SHA256_LEN], const char *name)
+/* FNV-1a over the name, the size and up to 64 bytes at either end, finalised like
+ * splitmix64: a bucket, not a proof of anything. */
+static uint64_t sample_hash(const vf_buf *b)
 {
-	return !memcmp(t->sha, sha, EXAI_SHA256_LEN) && !strcmp(t->name, name);
+	uint64_t h = 14695981039346656037ull, n = b->n;
+	size_t head = b->n < 64 ? b->n : 64, tail = b->n - head < 64 ? b->n - head : 64;
+
+	for (const char *c = b->base; *c; c++)
+		h = (h ^ (uint8_t)*c) * 1099511628211ull;
+	for (int i = 0; i < 8; i++, n >>= 8)
+		h = (h ^ (n & 255)) * 1099511628211ull;
+	for (size_t i = 0; i < head; i++)
+		h = (h ^ b->p[i]) * 1099511628211ull;
+	for (size_t i = b->n - tail; i < b->n; i++)
+		h = (h ^ b->p[i]) * 1099511628211ull;
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+	return h ^ (h >> 31);
 }
 
-/* A tape of this key that fits @b, and how many the key holds. Under the lock. */
-static const tape *find(const vf_dup *d, const uint8_t sha[EXAI_SHA256_LEN], const vf_buf *b,
-			size_t *held)
+/* @b's key; false when the digest a large file needs cannot be made. */
+static bool key_of(const vf_buf *b, key *k)
 {
-	*held = 0;
-	for (size_t i = home(d, sha); d->slot[i]; i = (i + 1) & (d->cap - 1))
-		if (same_key(d->slot[i], sha, b->base)) {
-			++*held;
-			if (fits(d->slot[i], b))
-				return d->slot[i];
-		}
+	exai_error e;
+
+	k->h = sample_hash(b);
+	k->n = b->n;
+	return b->n <= VF_DUP_KEEP_MAX || exai_sha256_buf(b->p, b->n, k->sha, &e) == EXAI_OK;
+}
+
+/* The tapes filed where @k's would be with the same name and size (at most VARIANTS_MAX),
+ * into @c; their count. Under the lock: a tape, once filed, never changes, so the caller
+ * compares the bytes after it. */
+static size_t candidates(const vf_dup *d, const key *k, const char *name,
+			 const tape *c[VARIANTS_MAX])
+{
+	size_t n = 0;
+
+	for (size_t i = home(d, k->h); d->slot[i] && n < VARIANTS_MAX; i = (i + 1) & (d->cap - 1)) {
+		const tape *t = d->slot[i];
+		if (t->k.h == k->h && t->k.n == k->n && !strcmp(t->name, name))
+			c[n++] = t;
+	}
+	return n;
+}
+
+static bool same_bytes(const tape *t, const key *k, const vf_buf *b)
+{
+	if (k->n <= VF_DUP_KEEP_MAX)
+		return !memcmp(t->bytes, b->p, k->n);
+	return !memcmp(t->k.sha, k->sha, EXAI_SHA256_LEN);
+}
+
+/* Of the candidates, one with @b's bytes that fits its location, or NULL. */
+static const tape *pick(const tape *const *c, size_t n, const key *k, const vf_buf *b)
+{
+	for (size_t i = 0; i < n; i++)
+		if (same_bytes(c[i], k, b) && fits(c[i], b))
+			return c[i];
 	return NULL;
 }
 
@@ -427,7 +480,7 @@ static bool grow_table(vf_dup *d)
 	d->cap = nc;
 	for (size_t i = 0; i < oc; i++)
 		if (old[i]) {
-			size_t k = home(d, old[i]->sha);
+			size_t k = home(d, old[i]->k.h);
 			while (ns[k])
 				k = (k + 1) & (nc - 1);
 			ns[k] = old[i];
@@ -436,41 +489,52 @@ static bool grow_table(vf_dup *d)
 	return true;
 }
 
-/* Makes a tape of the recording (which gives up its arrays) and files it under the key,
- * unless the cache is at a bound or already holds one that fits @b. */
-static void keep(vf_dup *d, rec *r, const uint8_t sha[EXAI_SHA256_LEN], const vf_buf *b)
+/* Makes a tape of the recording (which gives up its arrays) and files it under @k, unless the
+ * cache is at a bound or already holds one for these bytes that fits @b. */
+static void keep(vf_dup *d, rec *r, const key *k, const vf_buf *b)
 {
 	tape *t = calloc(1, sizeof(*t));
-	size_t held, size;
+	const tape *c[VARIANTS_MAX];
+	size_t n, size;
 
-	if (!t || !(t->name = strdup(b->base))) {
-		free(t);
+	if (!t || !(t->name = strdup(b->base)) ||
+	    (k->n <= VF_DUP_KEEP_MAX && !(t->bytes = malloc(k->n ? k->n : 1)))) {
+		tape_free(t);
 		return;
 	}
-	memcpy(t->sha, sha, EXAI_SHA256_LEN);
+	t->k = *k;
+	if (t->bytes)
+		memcpy(t->bytes, b->p, k->n);
 	t->ops = r->ops;
 	t->nops = r->nops;
 	t->ar = r->ar;
 	t->nar = r->nar;
 	t->files = r->files;
-	t->bytes = r->bytes;
+	t->bytes_scanned = r->bytes;
 	t->skipped = r->skipped;
 	r->ops = NULL;
 	r->ar = NULL;
-	size = sizeof(*t) + strlen(t->name) + 1 + r->capops * sizeof(op) + r->capar;
+	size = sizeof(*t) + strlen(t->name) + 1 + r->capops * sizeof(op) + r->capar +
+	       (t->bytes ? k->n : 0);
+	pthread_mutex_lock(&d->lock);
+	n = candidates(d, k, b->base, c);
+	pthread_mutex_unlock(&d->lock);
+	if (n == VARIANTS_MAX || pick(c, n, k, b)) {
+		tape_free(t);
+		return;
+	}
 	pthread_mutex_lock(&d->lock);
 	if (d->bytes + size > VF_DUP_CACHE_MAX || d->n >= VF_DUP_FILES_MAX ||
-	    find(d, sha, b, &held) || held >= VARIANTS_MAX ||
 	    ((d->n + 1) * 2 > d->cap && !grow_table(d))) {
 		pthread_mutex_unlock(&d->lock);
 		tape_free(t);
 		return;
 	}
 	{
-		size_t k = home(d, sha);
-		while (d->slot[k])
-			k = (k + 1) & (d->cap - 1);
-		d->slot[k] = t;
+		size_t i = home(d, k->h);
+		while (d->slot[i])
+			i = (i + 1) & (d->cap - 1);
+		d->slot[i] = t;
 	}
 	d->n++;
 	d->bytes += size;
@@ -480,21 +544,20 @@ static void keep(vf_dup *d, rec *r, const uint8_t sha[EXAI_SHA256_LEN], const vf
 void vf_dup_scan(vf_scan *s, const vf_buf *b)
 {
 	vf_dup *d = s->dup;
-	uint8_t sha[EXAI_SHA256_LEN];
-	const tape *t;
-	size_t held;
+	const tape *c[VARIANTS_MAX], *t;
+	size_t n;
+	key k;
 	rec r;
-	exai_error e;
 
-	if (!d || exai_sha256_buf(b->p, b->n, sha, &e) != EXAI_OK) {
+	if (!d || !key_of(b, &k)) {
 		vf_scan_buffer(s, b);
 		return;
 	}
 	pthread_mutex_lock(&d->lock);
-	if ((t = find(d, sha, b, &held)))
-		d->replayed++;
+	n = candidates(d, &k, b->base, c);
 	pthread_mutex_unlock(&d->lock);
-	if (t) {
+	if ((t = pick(c, n, &k, b))) {
+		__atomic_add_fetch(&d->replayed, 1, __ATOMIC_RELAXED);
 		replay(s, t, b);
 		return;
 	}
@@ -507,7 +570,7 @@ void vf_dup_scan(vf_scan *s, const vf_buf *b)
 	vf_scan_buffer(s, b);
 	cur = NULL;
 	if (!r.bad && !__atomic_load_n(&s->fatal, __ATOMIC_RELAXED))
-		keep(d, &r, sha, b);
+		keep(d, &r, &k, b);
 	free(r.ops);
 	free(r.ar);
 }

@@ -1,6 +1,6 @@
 /*
- * scan_dup: the duplicate cache of one scan. A file with the same name and content (SHA-256)
- * as one already scanned in the same run is not scanned again: everything scanning the first
+ * scan_dup: the duplicate cache of one scan. A file with the same name and content as one
+ * already scanned in the same run is not scanned again: everything scanning the first
  * copy gave the findings sink (findings, held findings, `unless` markers, the package roots
  * of archives, notes, the counts of the summary) was recorded as it happened, on a tape, with
  * every location relative to the file; the copy replays the tape at its own path, relative
@@ -31,6 +31,9 @@
 #include "scan_ctx.h"
 #include "scan_sink.h"
 
+/* Same content: up to VF_DUP_KEEP_MAX bytes every byte compared with a copy the cache keeps,
+ * larger files by SHA-256. */
+#define VF_DUP_KEEP_MAX	 (256u << 10)
 #define VF_DUP_TAPE_MAX	 (16u << 20)
 #define VF_DUP_CACHE_MAX (256u << 20)
 #define VF_DUP_FILES_MAX (1u << 20)
