@@ -74,6 +74,8 @@ static size_t occurrences(const char *hay, const char *needle)
 	return n;
 }
 
+#define PAD "// ................................................................\n"
+
 START_TEST(copies_are_replayed_at_their_own_location)
 {
 	char *dir = tu_tempdir(), *cached = NULL, *fresh = NULL;
@@ -86,9 +88,12 @@ START_TEST(copies_are_replayed_at_their_own_location)
 	put(dir, "p1", "b.js", "fetch(\"https://api.vendor-aa.zz/v1\");\n");
 	put(dir, "p2", "b.js", "fetch(\"https://api.vendor-ab.zz/v1\");\n"); /* one byte apart */
 	put(dir, "p1", "only.js", a);					     /* a name of its own */
+	/* The same first and last 64 bytes (what the table files by), a byte apart between. */
+	put(dir, "p1", "mid.js", PAD "fetch(\"https://api.vendor-ma.zz/v1\");\n" PAD);
+	put(dir, "p2", "mid.js", PAD "fetch(\"https://api.vendor-mb.zz/v1\");\n" PAD);
 	scan_dir(dir, true, &cached, &replayed, &kept);
 	ck_assert_uint_eq(replayed, 2); /* p2/a.js, p3/a.js */
-	ck_assert_uint_eq(kept, 3);	/* a.js, both b.js; only.js is not even hashed */
+	ck_assert_uint_eq(kept, 5);	/* a.js, both b.js and mid.js; only.js is not looked at */
 	scan_dir(dir, false, &fresh, &replayed, &kept);
 	ck_assert_uint_eq(replayed + kept, 0);
 	ck_assert_str_eq(cached, fresh);
@@ -99,6 +104,8 @@ START_TEST(copies_are_replayed_at_their_own_location)
 	}
 	ck_assert_uint_eq(occurrences(cached, "vendor-aa.zz"), 2); /* evidence, message */
 	ck_assert_uint_eq(occurrences(cached, "vendor-ab.zz"), 2);
+	ck_assert_uint_eq(occurrences(cached, "vendor-ma.zz"), 2);
+	ck_assert_uint_eq(occurrences(cached, "vendor-mb.zz"), 2);
 	ck_assert_uint_eq(occurrences(cached, "vendor-one.zz"), 8); /* 4 files */
 	free(cached);
 	free(fresh);
