@@ -21,6 +21,7 @@
 #include "exai/grow.h"
 #include "exai/hash.h"
 #include "scan_dup.h"
+#include "scan_k8s.h"
 #include "scan_walk.h"
 
 #define NONE	       UINT32_MAX
@@ -31,20 +32,20 @@
 #define KIND_MANIFEST  2
 #define KIND_CHANGELOG 4
 
-enum op_kind { OP_EMIT, OP_HOLD, OP_MARKER, OP_ROOT, OP_NOTE_AT, OP_KIND };
+enum op_kind { OP_EMIT, OP_HOLD, OP_MARKER, OP_ROOT, OP_NOTE_AT, OP_KIND, OP_NS };
 
 /* One thing the scan gave the sink. Strings are arena offsets (NONE: NULL). */
 typedef struct op {
 	uint8_t kind;	     /* enum op_kind */
 	uint8_t sev;	     /* OP_EMIT, OP_HOLD */
-	uint8_t bits;	     /* OP_KIND: KIND_* */
+	uint8_t bits;	     /* OP_KIND: KIND_*; OP_NS: denied */
 	uint32_t root;	     /* OP_HOLD, OP_MARKER: 0 the file's, k the k-th handed out */
 	const vf_rule *rule; /* OP_EMIT, OP_HOLD */
 	size_t rule_ix;	     /* OP_MARKER */
 	uint64_t line, col, off;
-	uint32_t path, rel; /* what follows the file's own paths */
-	uint32_t ev, msg, why;
-	uint32_t base; /* OP_KIND: the buffer's name */
+	uint32_t path, rel;    /* what follows the file's own paths */
+	uint32_t ev, msg, why; /* OP_NS: the namespace in msg */
+	uint32_t base;	       /* OP_KIND: the buffer's name */
 } op;
 
 /* What a copy must have in common with a tape's file: name, size and bytes. @h only says
@@ -65,7 +66,7 @@ typedef struct tape {
 	size_t nops;
 	char *ar;
 	size_t nar;
-	uint64_t files, bytes_scanned, skipped; /* the summary's counts */
+	uint64_t files, bytes_scanned, skipped, yaml_errors; /* the summary's counts */
 } tape;
 
 struct vf_dup {
@@ -87,7 +88,7 @@ typedef struct rec {
 	size_t nops, capops;
 	char *ar;
 	size_t nar, capar;
-	uint64_t files, bytes, skipped;
+	uint64_t files, bytes, skipped, yaml_errors;
 	bool bad;
 } rec;
 
@@ -228,12 +229,28 @@ void vf_dup_rec_note_at(const char *path, const char *what)
 	}
 }
 
-void vf_dup_rec_count(uint64_t files, uint64_t bytes, uint64_t skipped)
+void vf_dup_rec_count(uint64_t files, uint64_t bytes, uint64_t skipped, uint64_t yaml_errors)
 {
 	if (cur) {
 		cur->files += files;
 		cur->bytes += bytes;
 		cur->skipped += skipped;
+		cur->yaml_errors += yaml_errors;
+	}
+}
+
+void vf_dup_rec_ns(const char *path, const char *rel, const char *ns, uint64_t line, uint64_t col,
+		   bool denied)
+{
+	op *o;
+
+	if (cur && (o = put_op(cur, OP_NS))) {
+		o->path = put_suffix(cur, path, cur->path, cur->pl);
+		o->rel = put_suffix(cur, rel, cur->rel, cur->rl);
+		o->msg = put_str(cur, ns);
+		o->line = line;
+		o->col = col;
+		o->bits = denied;
 	}
 }
 
@@ -340,10 +357,15 @@ static void replay(vf_scan *s, const tape *t, const vf_buf *b)
 			break;
 		case OP_KIND:
 			break;
+		case OP_NS:
+			vf_k8s_ns_mark(s, &(vf_buf){.path = p, .rel = r, .base = t->name},
+				       str(t, o->msg), o->line, o->col, o->bits);
+			break;
 		}
 	}
 	vf_scan_count(s, t->files, t->bytes_scanned);
 	__atomic_add_fetch(&s->skipped, t->skipped, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->yaml_errors, t->yaml_errors, __ATOMIC_RELAXED);
 	goto out;
 oom:
 	exai_error_set(&e, EXAI_ENOMEM, "%s: out of memory", b->path);
@@ -512,6 +534,7 @@ static void keep(vf_dup *d, rec *r, const key *k, const vf_buf *b)
 	t->files = r->files;
 	t->bytes_scanned = r->bytes;
 	t->skipped = r->skipped;
+	t->yaml_errors = r->yaml_errors;
 	r->ops = NULL;
 	r->ar = NULL;
 	size = sizeof(*t) + strlen(t->name) + 1 + r->capops * sizeof(op) + r->capar +

@@ -10,9 +10,11 @@
  * buffer is changes its scan in one place besides the findings' locations: its kind by path
  * (documentation under usr/share/doc/, a Debian control file: vf_ftype_path). The tape keeps
  * that answer for every buffer it scanned (archive entries too), and a copy is replayed only
- * if each answer is the same at the copy's location; otherwise it is scanned afresh. A file
- * whose scan uses scan-wide state that a tape does not hold (Kubernetes YAML, judged across
- * files), formats a note of its own, or fails, is never cached.
+ * if each answer is the same at the copy's location; otherwise it is scanned afresh. The
+ * scan-wide state of the Kubernetes checks (the namespaces used, and which have a default-deny
+ * egress policy) is on the tape too, replayed through vf_k8s_ns_mark at the copy's location. A
+ * file whose scan formats a note of its own, goes over the namespace cap, or fails, is never
+ * cached.
  *
  * Bounds: a tape over VF_DUP_TAPE_MAX bytes is not kept; the cache stops taking tapes at
  * VF_DUP_CACHE_MAX bytes or VF_DUP_FILES_MAX tapes. Past a bound copies are scanned afresh:
@@ -67,7 +69,11 @@ void vf_dup_rec_marker(size_t rule, unsigned root);
 /* A package root handed out while scanning (an archive of its own). */
 void vf_dup_rec_root(unsigned root);
 void vf_dup_rec_note_at(const char *path, const char *what);
-void vf_dup_rec_count(uint64_t files, uint64_t bytes, uint64_t skipped);
+void vf_dup_rec_count(uint64_t files, uint64_t bytes, uint64_t skipped, uint64_t yaml_errors);
+/* A Kubernetes namespace used (or given a default-deny egress policy) at that location: the
+ * one piece of scan-wide state a file's scan changes other than through the sink. */
+void vf_dup_rec_ns(const char *path, const char *rel, const char *ns, uint64_t line, uint64_t col,
+		   bool denied);
 /* The kind vf_ftype_of gave the buffer at @path named @base. */
 void vf_dup_rec_kind(const char *path, const char *base, const vf_ftype *ft);
 /* What this file's scan does cannot be replayed elsewhere: it is not cached. */

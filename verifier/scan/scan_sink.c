@@ -65,7 +65,7 @@ void vf_scan_note_at(vf_scan *s, const char *path, const char *what)
 
 void vf_scan_count(vf_scan *s, uint64_t files, uint64_t bytes)
 {
-	vf_dup_rec_count(files, bytes, 0);
+	vf_dup_rec_count(files, bytes, 0, 0);
 	__atomic_add_fetch(&s->files, files, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&s->bytes, bytes, __ATOMIC_RELAXED);
 }
@@ -207,7 +207,7 @@ void vf_scan_incomplete(vf_scan *s, const vf_buf *b, uint64_t off, const char *w
 {
 	const vf_rule *r = vf_rules_for(s->rules, VF_CHK_INCOMPLETE);
 
-	vf_dup_rec_count(0, 0, 1);
+	vf_dup_rec_count(0, 0, 1, 0);
 	__atomic_add_fetch(&s->skipped, 1, __ATOMIC_RELAXED);
 	if (r)
 		vf_scan_emit(s, r, b, 0, 0, off, what, NULL);

@@ -186,11 +186,8 @@ void vf_scan_buffer(vf_scan *s, const vf_buf *b)
 		vf_scan_text(s, b, true);
 	} else {
 		vf_scan_text(s, b, false);
-		if (is_yaml_name(b->base)) {
-			/* namespaces and policies are judged across files, not on a tape */
-			vf_dup_rec_taint();
+		if (is_yaml_name(b->base))
 			vf_scan_k8s(s, b);
-		}
 	}
 }
 

@@ -1,7 +1,7 @@
 /* Check suite for the duplicate cache (scan_dup.c): copies are replayed, not scanned, and the
- * report is the one scanning every copy gives; a copy with other bytes, a file whose name no
- * other file has, and Kubernetes YAML are never replayed. The byte-for-byte comparison of
- * whole reports in every format is tests/cli/verifier_scan_dedup.sh. */
+ * report is the one scanning every copy gives, Kubernetes namespaces included; a copy with
+ * other bytes and a file whose name no other file has are never replayed. The byte-for-byte
+ * comparison of whole reports in every format is tests/cli/verifier_scan_dedup.sh. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +36,12 @@ static void put(const char *dir, const char *sub, const char *name, const char *
 	free(tu_write(d, name, text, strlen(text)));
 }
 
-/* Scans @dir (one worker, with or without the cache) into the JSON report *@json (malloc'ed);
- * the cache's counters in @replayed, @kept. */
-static void scan_dir(const char *dir, bool cache, char **json, uint64_t *replayed, uint64_t *kept)
+/* Scans @paths (one worker, with or without the cache) into the JSON report *@json
+ * (malloc'ed); the cache's counters in @replayed, @kept. */
+static void scan_paths(char **paths, size_t n, bool cache, char **json, uint64_t *replayed,
+		       uint64_t *kept)
 {
 	vf_report *r = vf_report_new("scan");
-	char *paths[1] = {(char *)dir};
 	size_t len = 0;
 	FILE *out;
 	vf_scan s;
@@ -54,7 +54,7 @@ static void scan_dir(const char *dir, bool cache, char **json, uint64_t *replaye
 		vf_dup_free(s.dup);
 		s.dup = NULL;
 	}
-	ck_assert_msg(vf_scan_paths(&s, paths, 1, &e) == EXAI_OK, "%s", e.msg);
+	ck_assert_msg(vf_scan_paths(&s, paths, n, &e) == EXAI_OK, "%s", e.msg);
 	ck_assert_msg(vf_scan_finish(&s, &e) == EXAI_OK, "%s", e.msg);
 	vf_dup_stats(s.dup, replayed, kept);
 	vf_report_sort(r);
@@ -63,6 +63,13 @@ static void scan_dir(const char *dir, bool cache, char **json, uint64_t *replaye
 	fclose(out);
 	vf_scan_fini(&s);
 	vf_report_free(r);
+}
+
+static void scan_dir(const char *dir, bool cache, char **json, uint64_t *replayed, uint64_t *kept)
+{
+	char *paths[1] = {(char *)dir};
+
+	scan_paths(paths, 1, cache, json, replayed, kept);
 }
 
 static size_t occurrences(const char *hay, const char *needle)
@@ -114,21 +121,35 @@ START_TEST(copies_are_replayed_at_their_own_location)
 }
 END_TEST
 
-START_TEST(kubernetes_yaml_is_never_replayed)
+START_TEST(kubernetes_namespaces_are_replayed_too)
 {
-	char *dir = tu_tempdir(), *cached = NULL, *fresh = NULL;
+	char *dir = tu_tempdir(), *cached = NULL, *fresh = NULL, z[4200], a[4200], want[4400];
+	char *paths[2] = {z, a};
 	uint64_t replayed, kept;
 	const char *pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\n"
 			  "spec:\n  containers:\n    - name: web\n      image: nginx:latest\n";
+	const char *deny = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+			   "metadata: {name: deny, namespace: other}\n"
+			   "spec:\n  podSelector: {}\n  policyTypes: [Egress]\n";
+	const char *no_deny = "\"rule_id\": \"k8s.netpol.no-default-deny-egress\"";
 
-	put(dir, "k1", "pod.yaml", pod);
-	put(dir, "k2", "pod.yaml", pod);
-	scan_dir(dir, true, &cached, &replayed, &kept);
-	ck_assert_uint_eq(replayed, 0);
-	ck_assert_uint_eq(kept, 0);
-	scan_dir(dir, false, &fresh, &replayed, &kept);
+	/* z/ is scanned first (PATH order): its pod.yaml is the one scanned, a/pod.yaml the
+	 * copy, which the namespace check must name (the first location in path order). */
+	put(dir, "z", "pod.yaml", pod);
+	put(dir, "a", "pod.yaml", pod);
+	put(dir, "z", "deny.yaml", deny);
+	put(dir, "a", "deny.yaml", deny);
+	snprintf(z, sizeof(z), "%s/z", dir);
+	snprintf(a, sizeof(a), "%s/a", dir);
+	scan_paths(paths, 2, true, &cached, &replayed, &kept);
+	ck_assert_uint_eq(replayed, 2);
+	ck_assert_uint_eq(kept, 2);
+	scan_paths(paths, 2, false, &fresh, &replayed, &kept);
 	ck_assert_str_eq(cached, fresh);
-	ck_assert_ptr_nonnull(strstr(cached, "/k2/pod.yaml\""));
+	ck_assert_uint_eq(occurrences(cached, no_deny), 1); /* shop; other has its policy */
+	snprintf(want, sizeof(want), "%s, \"severity\": \"high\", \"path\": \"%s/pod.yaml\"",
+		 no_deny, a);
+	ck_assert_msg(strstr(cached, want), "%s", strstr(cached, no_deny));
 	free(cached);
 	free(fresh);
 	tu_rmtree(dir);
@@ -143,7 +164,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, copies_are_replayed_at_their_own_location);
-	tcase_add_test(tc, kubernetes_yaml_is_never_replayed);
+	tcase_add_test(tc, kubernetes_namespaces_are_replayed_too);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
