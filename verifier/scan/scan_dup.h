@@ -35,7 +35,7 @@
 
 /* Same content: up to VF_DUP_KEEP_MAX bytes every byte compared with a copy the cache keeps,
  * larger files by SHA-256. */
-#define VF_DUP_KEEP_MAX	 (256u << 10)
+#define VF_DUP_KEEP_MAX	 (1u << 20)
 #define VF_DUP_TAPE_MAX	 (16u << 20)
 #define VF_DUP_CACHE_MAX (256u << 20)
 #define VF_DUP_FILES_MAX (1u << 20)
