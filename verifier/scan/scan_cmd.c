@@ -288,9 +288,8 @@ int vf_cmd_scan(const exai_cli_call *call, int argc, char **argv)
 		goto fail;
 	}
 	if (vf_scan_paths(&s, o.paths, o.npaths, &e) || vf_scan_finish(&s, &e) ||
-	    summary_notes(&s, &e) || baselines(rep, &o, bl, &e))
+	    summary_notes(&s, &e) || baselines(rep, &o, bl, &e)) /* which sorts the report */
 		goto fail;
-	vf_report_sort(rep);
 	if (!o.no_group && group(rep, s.group, &e))
 		goto fail;
 	if (vf_report_emit(rep, o.fmt, o.output, &e))
