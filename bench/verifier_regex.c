@@ -15,7 +15,10 @@
  * (hs_compile_lit_multi, every literal, caseless where the rule is) finding every occurrence,
  * and prints how many occurrences each reported.
  *
- *   verifier_regex RULES.yaml FILE...   (FILE "-": the paths are read from stdin, one a line)
+ *   verifier_regex [-n ROUNDS] RULES.yaml FILE...   (FILE "-": paths from stdin, one a line)
+ *
+ * With -n, every file is matched ROUNDS times over (the times and counts are the sums), so
+ * that the totals are long enough to time.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -46,6 +49,7 @@ typedef struct run {
 	unsigned long windows, bytes, differ, matched;
 	double t_lits, t_hs;
 	unsigned long n_lits, n_hs, scanned;
+	unsigned rounds;
 } run;
 
 static void count_lit(void *arg, const vf_lit *l, size_t pos)
@@ -232,23 +236,30 @@ static void scan_file(run *r, const vf_rules *rs, const char *path)
 
 	if (!p)
 		return;
-	memset(r->done_upto, 0, (rs->n + 1) * sizeof(*r->done_upto));
 	r->p = p;
 	r->n = n;
-	vf_lits_scan(rs->lits_plain, p, n, on_lit, r);
-	prefilter(r, rs, p, n);
+	for (unsigned k = 0; k < r->rounds; k++) {
+		memset(r->done_upto, 0, (rs->n + 1) * sizeof(*r->done_upto));
+		vf_lits_scan(rs->lits_plain, p, n, on_lit, r);
+		prefilter(r, rs, p, n);
+	}
 	free(p);
 }
 
 int main(int argc, char **argv)
 {
 	vf_rules rs = {0};
-	run r = {.rs = &rs};
+	run r = {.rs = &rs, .rounds = 1};
 	exai_error e;
 	size_t nre = 0, bad = 0;
 
-	if (argc < 3) {
-		fprintf(stderr, "usage: verifier_regex RULES.yaml FILE...\n");
+	if (argc > 2 && !strcmp(argv[1], "-n")) {
+		r.rounds = (unsigned)strtoul(argv[2], NULL, 10);
+		argv += 2;
+		argc -= 2;
+	}
+	if (argc < 3 || r.rounds == 0) {
+		fprintf(stderr, "usage: verifier_regex [-n ROUNDS] RULES.yaml FILE...\n");
 		return 2;
 	}
 	if (vf_rules_load(&rs, argv[1], &e) || vf_rules_finish(&rs, &e)) {
