@@ -45,7 +45,7 @@ cp tree/doc1/NEWS.md tree/doc2/NEWS.md
 mkdir -p tree/site/docs tree/site/app
 echo '<script src="https://cdn.vendor-three.zz/a.js"></script>' >tree/site/docs/index.html
 cp tree/site/docs/index.html tree/site/app/index.html
-# Kubernetes YAML, judged across files (not cached), twice.
+# Kubernetes YAML twice (namespaces are judged across files: the copy's are replayed).
 mkdir -p tree/k1 tree/k2
 cat >tree/k1/deploy.yaml <<'EOF'
 apiVersion: v1
