@@ -539,15 +539,16 @@ static uint64_t name_hash(const char *s)
 }
 
 /* Marks the jobs whose file name another job shares: only those can be copies of each other
- * in the duplicate cache's sense (same name, same bytes), and only they are hashed. */
-static exai_status mark_named_twice(jobs *j, exai_error *e)
+ * in the duplicate cache's sense (same name, same bytes), and only they are looked at. Out of
+ * memory, none is marked: every file is scanned, which the cache only ever saves. */
+static void mark_named_twice(jobs *j)
 {
 	size_t cap = 16, *first;
 
 	while (cap < 2 * j->n)
 		cap *= 2;
 	if (!(first = malloc(cap * sizeof(*first))))
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		return;
 	memset(first, 0xff, cap * sizeof(*first)); /* SIZE_MAX: empty */
 	for (size_t i = 0; i < j->n; i++) {
 		const char *name = base_of(j->v[i].path);
@@ -562,7 +563,6 @@ static exai_status mark_named_twice(jobs *j, exai_error *e)
 		}
 	}
 	free(first);
-	return EXAI_OK;
 }
 
 exai_status vf_scan_paths(vf_scan *s, char *const *paths, size_t n, exai_error *e)
@@ -576,10 +576,10 @@ exai_status vf_scan_paths(vf_scan *s, char *const *paths, size_t n, exai_error *
 
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = collect(s, &j, paths[i], e);
-	if (!rc && s->dup)
-		rc = mark_named_twice(&j, e);
 	if (rc)
 		goto out;
+	if (s->dup)
+		mark_named_twice(&j);
 	exai_progress_start(&prog, "scan", j.total);
 	pl.prog = &prog;
 	for (unsigned t = 0; t < s->threads && t < j.n; t++) {
