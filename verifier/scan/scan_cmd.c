@@ -10,6 +10,7 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -242,6 +243,21 @@ static exai_status baselines(vf_report *rep, const opts *o, vf_baseline *bl, exa
 	return vf_report_note(rep, note, e);
 }
 
+/* The walk holds directories open so that their files are opened relative to them, as many
+ * as half the descriptors allowed (scan_walk.c): the soft limit is raised to the hard one, at
+ * most NOFILE_WANT (nothing here uses select()). Failing that, files are opened by path. */
+#define NOFILE_WANT (65536 + 4096)
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= NOFILE_WANT ||
+	    rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max < NOFILE_WANT ? rl.rlim_max : NOFILE_WANT;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int vf_cmd_scan(const exai_cli_call *call, int argc, char **argv)
 {
 	vf_baseline *bl = NULL;
@@ -282,6 +298,7 @@ int vf_cmd_scan(const exai_cli_call *call, int argc, char **argv)
 	/* The report keeps every finding (tens of thousands of small strings in a big tree):
 	 * grow the heap in large steps rather than a system call every 128 KiB. */
 	mallopt(M_TOP_PAD, 64 << 20);
+	raise_nofile();
 	s.helm_bin = vf_find_on_path("helm");
 	if (!o.no_group && !(s.group = vf_group_ctx_new(o.paths, o.npaths))) {
 		exai_error_set(&e, EXAI_ENOMEM, "out of memory");

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@
 #include "scan_walker.h"
 
 #define SMALL_FILE     (16u << 20) /* read() below this, mmap above */
+#define DIRFDS_MAX     65536	   /* directories held open for their files */
 #define MAX_WALK_DEPTH 256
 #define SNIFF	       8192
 
@@ -199,6 +201,7 @@ typedef struct job {
 	uint64_t size;
 	unsigned root;
 	bool named_twice; /* another file listed has its name: through the duplicate cache */
+	int dfd;	  /* its directory, held open by the walk, or -1: opened by @path */
 } job;
 
 typedef struct jobs {
@@ -209,6 +212,10 @@ typedef struct jobs {
 	unsigned *chart_roots;
 	size_t ncharts, capcharts, caproots;
 	uint64_t total;
+	/* Directories held open for their files to be opened relative to them (no lookup of the
+	 * whole path per file), at most @max_dirfds: past that, files are opened by path. */
+	int *dirfds;
+	size_t ndirfds, capdirfds, max_dirfds;
 } jobs;
 
 typedef struct pool {
@@ -239,7 +246,8 @@ static uint64_t scan_file(vf_scan *s, const job *jb, uint8_t **buf, size_t *cap)
 	/* One open and one fstat per file (20,000 small files: the syscalls show). O_NONBLOCK
 	 * keeps a FIFO swapped in from blocking the open, and changes nothing for a regular
 	 * file. Anything else goes through the checked open for its exact refusal. */
-	fd = open(jb->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	fd = jb->dfd >= 0 ? openat(jb->dfd, b.base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+			  : open(jb->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
 		close(fd);
 		fd = -1;
@@ -319,16 +327,18 @@ static void *worker(void *arg)
 }
 
 /* Lists the file at @path (malloc'ed, which the list then owns, also when it fails), whose path
- * relative to its scan root starts @rel_off bytes in. */
+ * relative to its scan root starts @rel_off bytes in, in the directory held open at @dfd (or
+ * -1). */
 static exai_status add_job(jobs *j, char *path, size_t rel_off, uint64_t size, unsigned root,
-			   exai_error *e)
+			   int dfd, exai_error *e)
 {
 	if (EXAI_GROW(&j->v, &j->cap, j->n, 1, VF_SCAN_FILES_MAX, e)) {
 		exai_error_prefix(e, "%s: files to scan", path);
 		free(path);
 		return e->code;
 	}
-	j->v[j->n] = (job){.path = path, .rel = path + rel_off, .size = size, .root = root};
+	j->v[j->n] =
+	    (job){.path = path, .rel = path + rel_off, .size = size, .root = root, .dfd = dfd};
 	j->n++;
 	j->total += size;
 	return EXAI_OK;
@@ -421,6 +431,20 @@ static exai_status read_names(DIR *d, const char *dir, dents *ds, bool *marker, 
 	return EXAI_OK;
 }
 
+/* A descriptor of the directory open at @fd that the list keeps for its files, or -1 (at the
+ * limit, or none to be had). */
+static int hold_dir(jobs *j, int fd)
+{
+	int k;
+
+	if (j->ndirfds >= j->max_dirfds ||
+	    EXAI_GROW(&j->dirfds, &j->capdirfds, j->ndirfds, 1, j->max_dirfds, NULL) ||
+	    (k = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return -1;
+	j->dirfds[j->ndirfds++] = k;
+	return k;
+}
+
 /* Walks directory @dir, which is @name in the directory open at @pfd (or, with @pfd -1, @dir
  * itself): children are opened relative to it, without looking their whole path up again.
  * @rel_off: where the path relative to the scan root starts inside @dir's children; @root:
@@ -432,7 +456,7 @@ static exai_status walk(vf_scan *s, jobs *j, int pfd, const char *name, const ch
 	dents ds = {0};
 	exai_status rc = EXAI_OK;
 	bool marker, reg_marker, chart;
-	int fd;
+	int fd, dfd = -2; /* -2: not yet asked for */
 
 	if (depth > MAX_WALK_DEPTH)
 		return exai_error_set(e, EXAI_ETOOBIG, "%s: nested deeper than %d directories", dir,
@@ -479,8 +503,10 @@ static exai_status walk(vf_scan *s, jobs *j, int pfd, const char *name, const ch
 				rc = walk(s, j, dirfd(d), cn, child, rel_off, depth + 1, root, e);
 			free(child);
 		} else if (is_reg) {
-			rc =
-			    add_job(j, child, rel_off, (uint64_t)st.st_size, root, e); /* owns it */
+			if (dfd == -2)
+				dfd = hold_dir(j, dirfd(d));
+			/* the list owns @child */
+			rc = add_job(j, child, rel_off, (uint64_t)st.st_size, root, dfd, e);
 		} else {
 			if (!S_ISLNK(st.st_mode)) { /* symlinks are never followed, by design */
 				vf_buf sb = {.path = child, .rel = child + rel_off, .base = cn};
@@ -499,6 +525,9 @@ out:
 
 static void jobs_free(jobs *j)
 {
+	for (size_t i = 0; i < j->ndirfds; i++)
+		close(j->dirfds[i]);
+	free(j->dirfds);
 	for (size_t i = 0; i < j->n; i++)
 		free(j->v[i].path);
 	for (size_t i = 0; i < j->ncharts; i++)
@@ -520,7 +549,7 @@ static exai_status collect(vf_scan *s, jobs *j, const char *path, exai_error *e)
 		if (!copy)
 			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 		return add_job(j, copy, (size_t)(base_of(copy) - copy), (uint64_t)st.st_size,
-			       vf_scan_new_root(s), e);
+			       vf_scan_new_root(s), -1, e);
 	}
 	if (!S_ISDIR(st.st_mode))
 		return exai_error_set(e, EXAI_EUNSAFE, "%s: not a file or directory", path);
@@ -568,12 +597,19 @@ static void mark_named_twice(jobs *j)
 exai_status vf_scan_paths(vf_scan *s, char *const *paths, size_t n, exai_error *e)
 {
 	jobs j = {.sizes = isatty(STDERR_FILENO) && !getenv("EXAI_NO_PROGRESS")};
+	struct rlimit nofile;
 	pool pl = {.s = s, .j = &j};
 	pthread_t tid[64];
 	unsigned started = 0;
 	exai_progress prog;
 	exai_status rc = EXAI_OK;
 
+	/* Half of the descriptors the process may still open, leaving room for the walk's own,
+	 * the workers' files, archives and helm. */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur > 2 * (MAX_WALK_DEPTH + 64))
+		j.max_dirfds = (size_t)(nofile.rlim_cur - 2 * (MAX_WALK_DEPTH + 64)) / 2;
+	if (j.max_dirfds > DIRFDS_MAX)
+		j.max_dirfds = DIRFDS_MAX;
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = collect(s, &j, paths[i], e);
 	if (rc)
