@@ -111,5 +111,12 @@ ok "the duplicate cache's report is --no-dedup's, byte for byte (json, sarif, te
 ok "held findings, markers, archives, notes and kinds by path land at each copy's location"
 ok "a copy one byte apart is scanned afresh"
 
+# The walk holds directories open for their files to be opened relative to them, as many as the
+# descriptor limit allows, the rest by path: the same report when only some can be held.
+(ulimit -n 660 && expect_rc 1 airgap-verifier scan tree --rules cap.yaml --jobs 1 --format json \
+	--output lim.json)
+cmp lim.json cached.json || fail "the report differs with few descriptors"
+ok "files of directories the walk could not hold open are opened by path: the same report"
+
 expect_rc 2 airgap-verifier scan tree --no-dedup=1
 ok "--no-dedup takes no value"
