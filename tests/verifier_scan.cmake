@@ -4,6 +4,7 @@ exai_cli_test(verifier_scan_cli cli/verifier_scan.sh)
 exai_cli_test(verifier_scan_more_cli cli/verifier_scan_more.sh)
 exai_cli_test(verifier_scan_incomplete_cli cli/verifier_scan_incomplete.sh)
 exai_cli_test(verifier_scan_group_cli cli/verifier_scan_group.sh)
+exai_cli_test(verifier_scan_dedup_cli cli/verifier_scan_dedup.sh)
 exai_cli_test(verifier_scan_suppress_cli cli/verifier_scan_suppress.sh)
 exai_cli_test(verifier_scan_archive_cli cli/verifier_scan_archive.sh)
 exai_cli_test(verifier_scan_deb_cli cli/verifier_scan_deb.sh)
@@ -11,6 +12,8 @@ exai_cli_test(verifier_scan_telemetry_cli cli/verifier_scan_telemetry.sh)
 exai_cli_test(verifier_scan_context_cli cli/verifier_scan_context.sh)
 exai_check_suite(test_vf_scan unit/verifier/test_scan.c vf_scan)
 exai_check_suite(test_vf_scan_ctx unit/verifier/test_scan_ctx.c vf_scan)
+# The duplicate cache: copies replayed at their own location, never what differs.
+exai_check_suite(test_vf_scan_dup unit/verifier/test_scan_dup.c vf_scan)
 # The caps on the scan's growing arrays: each one reached is reported, never a silent drop.
 exai_check_suite(test_vf_scan_caps unit/verifier/test_scan_caps.c vf_scan)
 # The nested-archive walker of scan and bundle mode (caps, locations, sparse entries).

@@ -84,22 +84,12 @@ static size_t sanitized_len(const unsigned char *p)
 	return o;
 }
 
-/* A sanitised malloc'ed copy of @s; NULL for NULL or on allocation failure (*oom set). */
-static char *sanitize(const char *s, bool *oom)
+/* Writes @p sanitised (sanitized_len(p) + 1 bytes, the NUL included) to @out. */
+static void sanitize_to(char *out, const unsigned char *p)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
 	size_t o = 0;
-	char *out;
 
-	if (!s)
-		return NULL;
-	/* Exactly sized: reports hold hundreds of thousands of these strings. */
-	out = malloc(sanitized_len(p) + 1);
-	if (!out) {
-		*oom = true;
-		return NULL;
-	}
 	while (*p) {
 		size_t k = utf8_ok(p);
 		if (k) {
@@ -115,7 +105,49 @@ static char *sanitize(const char *s, bool *oom)
 		}
 	}
 	out[o] = '\0';
+}
+
+/* A sanitised malloc'ed copy of @s; NULL for NULL or on allocation failure (*oom set). */
+static char *sanitize(const char *s, bool *oom)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *out;
+
+	if (!s)
+		return NULL;
+	/* Exactly sized: reports hold hundreds of thousands of these strings. */
+	out = malloc(sanitized_len(p) + 1);
+	if (!out) {
+		*oom = true;
+		return NULL;
+	}
+	sanitize_to(out, p);
 	return out;
+}
+
+/* The rule id, evidence, message and hint of a finding, sanitised, in one allocation that
+ * starts with the rule id (finding_free frees it through rule_id): the report holds tens of
+ * thousands of findings, and four allocations and frees each showed. NULL on OOM. */
+static char *sanitize_strings(const vf_finding *f, vf_finding *c)
+{
+	const char *in[4] = {f->rule_id, f->evidence, f->message ? f->message : "", f->hint};
+	const char **out[4] = {&c->rule_id, &c->evidence, &c->message, &c->hint};
+	size_t len[4], total = 0;
+	char *blk, *at;
+
+	for (int i = 0; i < 4; i++) {
+		len[i] = in[i] ? sanitized_len((const unsigned char *)in[i]) + 1 : 0;
+		total += len[i];
+	}
+	if (!(at = blk = malloc(total)))
+		return NULL;
+	for (int i = 0; i < 4; i++) {
+		*out[i] = in[i] ? at : NULL;
+		if (in[i])
+			sanitize_to(at, (const unsigned char *)in[i]);
+		at += len[i];
+	}
+	return blk;
 }
 
 vf_report *vf_report_new(const char *mode)
@@ -145,11 +177,8 @@ static void finding_free(vf_finding *f)
 	for (size_t i = 0; i < f->nprocs; i++)
 		free((char *)f->procs[i].comm);
 	free((vf_proc *)f->procs);
-	free((char *)f->rule_id);
+	free((char *)f->rule_id); /* and evidence, message, hint: one block (sanitize_strings) */
 	free((char *)f->path);
-	free((char *)f->evidence);
-	free((char *)f->message);
-	free((char *)f->hint);
 	free((char *)f->suppress_reason);
 }
 
@@ -199,12 +228,12 @@ exai_status vf_report_add(vf_report *r, const vf_finding *f, exai_error *e)
 
 	if (!f->rule_id || (unsigned)f->severity > VF_SEV_CRITICAL)
 		return exai_error_set(e, EXAI_EINVAL, "report: finding without a rule or severity");
-	c.rule_id = sanitize(f->rule_id, &oom);
 	c.path = sanitize(f->path, &oom);
-	c.evidence = sanitize(f->evidence, &oom);
-	c.message = sanitize(f->message ? f->message : "", &oom);
-	c.hint = sanitize(f->hint, &oom);
 	c.suppress_reason = sanitize(f->suppress_reason, &oom);
+	if (!sanitize_strings(f, &c)) {
+		c.rule_id = NULL; /* nothing of the block to free */
+		oom = true;
+	}
 	c.count = 0;
 	c.locs = NULL;
 	c.nlocs = 0;

@@ -107,7 +107,7 @@ static void on_entry(void *arg, vf_walker *w, vf_walk_entry *e)
 		vf_scan_buffer(s, e->b);
 	} else {
 		/* zip / 7z inside an archive: read from memory, under this budget */
-		__atomic_add_fetch(&s->files, 1, __ATOMIC_RELAXED);
+		vf_scan_count(s, 1, 0);
 		if (e->b->depth >= set->max_archive_depth)
 			vf_scan_incomplete(s, e->b, 0,
 					   "archive nested deeper than max_archive_depth");

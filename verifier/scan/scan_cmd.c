@@ -10,6 +10,7 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "exai/yaml.h"
 #include "scan_allow.h"
 #include "scan_baseline.h"
+#include "scan_dup.h"
 #include "scan_group.h"
 #include "scan_helm.h"
 #include "scan_rules.h"
@@ -40,6 +42,7 @@ typedef struct opts {
 	unsigned jobs;
 	bool no_helm;
 	bool no_group;
+	bool no_dedup;
 	const char *baseline, *write_baseline;
 } opts;
 
@@ -48,6 +51,7 @@ const char vf_scan_help[] =
     "                            [--format text|json|junit|sarif] [--output FILE]\n"
     "                            [--fail-on info|low|medium|high|critical|none]\n"
     "                            [--no-default-rules] [--no-helm] [--no-group]\n"
+    "                            [--no-dedup]\n"
     "                            [--baseline FILE] [--write-baseline FILE]\n"
     "                            [--jobs N] [--json]\n"
     "\n"
@@ -62,6 +66,9 @@ const char vf_scan_help[] =
     "the line before) suppresses it; the reason is required.\n"
     "--write-baseline FILE records the current findings (rule, path, evidence hash);\n"
     "--baseline FILE suppresses the findings recorded there: only new ones fail.\n"
+    "A file with the name and content of one already scanned is not scanned again:\n"
+    "the first copy's findings are reported at its own location (the same report);\n"
+    "--no-dedup scans every copy.\n"
     "A finding's severity is its rule's, ranked down by context: at most low in\n"
     "documentation and package metadata, info in comments (secrets excepted).\n"
     "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or runtime error.\n";
@@ -77,6 +84,7 @@ enum {
 	O_NO_DEFAULT_RULES,
 	O_NO_HELM,
 	O_NO_GROUP,
+	O_NO_DEDUP,
 	O_BASELINE,
 	O_WRITE_BASELINE,
 };
@@ -92,6 +100,7 @@ static const exai_cli_opt scan_opts[] = {
     {"no-default-rules", false, O_NO_DEFAULT_RULES},
     {"no-helm", false, O_NO_HELM},
     {"no-group", false, O_NO_GROUP},
+    {"no-dedup", false, O_NO_DEDUP},
     {"baseline", true, O_BASELINE},
     {"write-baseline", true, O_WRITE_BASELINE},
     {NULL, false, 0},
@@ -140,6 +149,9 @@ static int scan_option(int id, const char *v, opts *o)
 		break;
 	case O_NO_GROUP:
 		o->no_group = true;
+		break;
+	case O_NO_DEDUP:
+		o->no_dedup = true;
 		break;
 	case O_BASELINE:
 		o->baseline = v;
@@ -198,18 +210,14 @@ static exai_status summary_notes(vf_scan *s, exai_error *e)
 	return rc;
 }
 
-/* Groups identical evidence per package root (scan_group.c finds the roots). */
-static exai_status group(vf_report *rep, const opts *o, exai_error *e)
+/* Groups identical evidence per package root (scan_group.c finds the roots; @g already knows
+ * the directories the walk read). */
+static exai_status group(vf_report *rep, vf_group_ctx *g, exai_error *e)
 {
-	vf_group_ctx *g = vf_group_ctx_new(o->paths, o->npaths);
-	exai_status rc;
+	exai_status rc = vf_report_group(rep, VF_GROUP_LOCS, vf_group_key, vf_group_is_dup, g, e);
 
-	if (!g)
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	rc = vf_report_group(rep, VF_GROUP_LOCS, vf_group_key, vf_group_is_dup, g, e);
 	if (!rc && vf_group_ctx_oom(g))
 		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory grouping findings");
-	vf_group_ctx_free(g);
 	return rc;
 }
 
@@ -233,6 +241,21 @@ static exai_status baselines(vf_report *rep, const opts *o, vf_baseline *bl, exa
 		 o->baseline, matched, vf_report_count(rep, VF_SEV_INFO), stale,
 		 stale == 1 ? "y" : "ies");
 	return vf_report_note(rep, note, e);
+}
+
+/* The walk holds directories open so that their files are opened relative to them, as many
+ * as half the descriptors allowed (scan_walk.c): the soft limit is raised to the hard one, at
+ * most NOFILE_WANT (nothing here uses select()). Failing that, files are opened by path. */
+#define NOFILE_WANT (65536 + 4096)
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= NOFILE_WANT ||
+	    rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max < NOFILE_WANT ? rl.rlim_max : NOFILE_WANT;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 int vf_cmd_scan(const exai_cli_call *call, int argc, char **argv)
@@ -268,15 +291,23 @@ int vf_cmd_scan(const exai_cli_call *call, int argc, char **argv)
 	if (o.jobs)
 		s.threads = o.jobs;
 	s.helm_render = !o.no_helm;
+	if (o.no_dedup) {
+		vf_dup_free(s.dup);
+		s.dup = NULL;
+	}
 	/* The report keeps every finding (tens of thousands of small strings in a big tree):
 	 * grow the heap in large steps rather than a system call every 128 KiB. */
 	mallopt(M_TOP_PAD, 64 << 20);
+	raise_nofile();
 	s.helm_bin = vf_find_on_path("helm");
-	if (vf_scan_paths(&s, o.paths, o.npaths, &e) || vf_scan_finish(&s, &e) ||
-	    summary_notes(&s, &e) || baselines(rep, &o, bl, &e))
+	if (!o.no_group && !(s.group = vf_group_ctx_new(o.paths, o.npaths))) {
+		exai_error_set(&e, EXAI_ENOMEM, "out of memory");
 		goto fail;
-	vf_report_sort(rep);
-	if (!o.no_group && group(rep, &o, &e))
+	}
+	if (vf_scan_paths(&s, o.paths, o.npaths, &e) || vf_scan_finish(&s, &e) ||
+	    summary_notes(&s, &e) || baselines(rep, &o, bl, &e)) /* which sorts the report */
+		goto fail;
+	if (!o.no_group && group(rep, s.group, &e))
 		goto fail;
 	if (vf_report_emit(rep, o.fmt, o.output, &e))
 		goto fail;
@@ -287,6 +318,7 @@ fail:
 out:
 	if (scan_ready) {
 		free((char *)s.helm_bin);
+		vf_group_ctx_free(s.group);
 		vf_scan_fini(&s);
 	}
 	vf_report_free(rep);

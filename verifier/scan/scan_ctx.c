@@ -189,6 +189,18 @@ static void shebang(const uint8_t *p, size_t n, char *out, size_t cap)
 	}
 }
 
+void vf_ftype_path(const char *base, const char *path, vf_ftype *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->doc = is_doc(base, path);
+	out->manifest = !strcmp(base, "package.json") || !strcmp(base, "PKG-INFO") ||
+			!strcmp(base, "METADATA") || !strcmp(base, "Chart.yaml") ||
+			(!strcmp(base, "control") && deb_control_file(path, "control"));
+	out->changelog = is_changelog(base, path);
+}
+
+/* Everything but doc, manifest and changelog comes from @base, those three and the first
+ * bytes: the duplicate cache (scan_dup.c) relies on it. */
 void vf_ftype_of(const char *base, const char *path, const uint8_t *p, size_t n, vf_ftype *out)
 {
 	static const char *const c_exts[] = {
@@ -210,12 +222,7 @@ void vf_ftype_of(const char *base, const char *path, const uint8_t *p, size_t n,
 					     "ash", "mksh", "busybox", NULL};
 	char interp[32];
 
-	memset(out, 0, sizeof(*out));
-	out->doc = is_doc(base, path);
-	out->manifest = !strcmp(base, "package.json") || !strcmp(base, "PKG-INFO") ||
-			!strcmp(base, "METADATA") || !strcmp(base, "Chart.yaml") ||
-			(!strcmp(base, "control") && deb_control_file(path, "control"));
-	out->changelog = is_changelog(base, path);
+	vf_ftype_path(base, path, out);
 	shebang(p, n, interp, sizeof(interp));
 	if (interp[0]) {
 		bool sh = false;

@@ -43,8 +43,12 @@ typedef struct vf_ftype {
 bool vf_url_is_metadata(const vf_ftype *ft, const uint8_t *p, size_t n, size_t pos);
 
 /* Classifies a buffer by its file name @base, its display path @path (for usr/share/doc/ and
- * the like, inside archives too) and its first bytes (a shebang). */
+ * the like, inside archives too) and its first bytes (a shebang). The path is read only
+ * through vf_ftype_path: lang and program follow from @base, the first bytes and doc. */
 void vf_ftype_of(const char *base, const char *path, const uint8_t *p, size_t n, vf_ftype *out);
+/* The part of vf_ftype_of that reads the path: doc, manifest and changelog (the rest zeroed).
+ * The duplicate cache asks it again at each copy's location. */
+void vf_ftype_path(const char *base, const char *path, vf_ftype *out);
 
 typedef struct vf_lexer {
 	vf_lang lang;

@@ -27,7 +27,9 @@ const char *const vf_package_root_markers[] = {
 
 typedef struct dir_ent {
 	char *dir;
-	char *root; /* the package root for files in @dir, or NULL (none) */
+	char *root;    /* the package root for files in @dir, or NULL (none) */
+	bool resolved; /* @root is known; else only @marker is (vf_group_ctx_learn) */
+	bool marker;
 } dir_ent;
 
 struct vf_group_ctx {
@@ -138,20 +140,39 @@ static bool rehash(vf_group_ctx *g)
 	return true;
 }
 
+void vf_group_ctx_learn(vf_group_ctx *g, const char *dir, bool marker)
+{
+	size_t len = strlen(dir);
+	dir_ent *d;
+
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	if (g->n * 2 >= g->cap && !rehash(g))
+		return; /* not learnt: looked at when asked */
+	d = slot(g, dir, len);
+	if (d->dir || !(d->dir = strndup(dir, len)))
+		return;
+	d->marker = marker;
+	g->n++;
+}
+
 /* The package root of files in directory [dir, dir+len) (under scan PATH @top, len @tl). */
 static const char *root_of_dir(vf_group_ctx *g, const char *dir, size_t len, size_t tl)
 {
 	dir_ent *d = slot(g, dir, len);
 	const char *up = NULL;
 	char *copy;
+	bool learnt = d->dir != NULL, marker = d->marker;
 
-	if (d->dir)
+	if (d->dir && d->resolved)
 		return d->root;
-	if (!(copy = strndup(dir, len))) {
+	if (learnt) {
+		copy = d->dir;
+	} else if (!(copy = strndup(dir, len))) {
 		g->oom = true;
 		return NULL;
 	}
-	if (has_marker(copy)) {
+	if (learnt ? marker : has_marker(copy)) {
 		up = copy;
 	} else if (len > tl) { /* never above the scan PATH */
 		size_t p = len;
@@ -161,7 +182,7 @@ static const char *root_of_dir(vf_group_ctx *g, const char *dir, size_t len, siz
 			up = root_of_dir(g, dir, p > 1 ? p - 1 : 1, tl);
 	}
 	/* The table may have grown under the recursion: look the slot up again. */
-	if (g->n * 2 >= g->cap && !rehash(g)) {
+	if (!learnt && g->n * 2 >= g->cap && !rehash(g)) {
 		g->oom = true;
 		free(copy);
 		return NULL;
@@ -169,9 +190,10 @@ static const char *root_of_dir(vf_group_ctx *g, const char *dir, size_t len, siz
 	d = slot(g, copy, len);
 	d->dir = copy;
 	d->root = up == copy ? copy : up ? strdup(up) : NULL;
+	d->resolved = true;
 	if (up && up != copy && !d->root)
 		g->oom = true;
-	g->n++;
+	g->n += !learnt;
 	return d->root;
 }
 

@@ -18,6 +18,10 @@ vf_group_ctx *vf_group_ctx_new(char *const *roots, size_t nroots);
 void vf_group_ctx_free(vf_group_ctx *g);
 bool vf_group_ctx_oom(const vf_group_ctx *g);
 const char *vf_group_key(const char *path, void *ctx);
+/* What the scan's walk saw of directory @dir: whether it holds a package root marker that is a
+ * regular file (the test vf_group_key makes). vf_group_key then reads no directory the walk
+ * already read; a directory not learnt (out of memory, not walked) is read when asked. */
+void vf_group_ctx_learn(vf_group_ctx *g, const char *dir, bool marker);
 bool vf_group_is_dup(const char *path, void *ctx);
 
 /* Files whose directory is a package root: grouping of identical evidence and

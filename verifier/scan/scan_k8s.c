@@ -26,6 +26,7 @@
 
 #include "exai/grow.h"
 #include "exai/yaml.h"
+#include "scan_dup.h"
 #include "scan_k8s.h"
 #include "scan_net.h"
 #include "scan_imageref.h"
@@ -312,6 +313,7 @@ void vf_k8s_ns_mark(vf_scan *s, const vf_buf *b, const char *ns, uint64_t line, 
 	bool first_over = false;
 	char what[400];
 
+	vf_dup_rec_ns(b->path, b->rel, ns, line, col, denied);
 	pthread_mutex_lock(&s->lock);
 	r = ns_get(s->k8s, ns, &e);
 	if (!r && e.code == EXAI_ETOOBIG && (first_over = !s->k8s->ns_over))
@@ -336,6 +338,7 @@ void vf_k8s_ns_mark(vf_scan *s, const vf_buf *b, const char *ns, uint64_t line, 
 		exai_error_prefix(&e, "namespaces");
 		return vf_scan_fail(s, &e);
 	}
+	vf_dup_rec_taint(); /* a copy must not say it again */
 	snprintf(what, sizeof(what),
 		 "namespace '%.200s' (line %llu) and any later new one not tracked: over %u "
 		 "namespaces in one scan; their default-deny egress check was not done",
@@ -545,8 +548,10 @@ static void parse_doc(kctx *k, const uint8_t *p, size_t n, uint64_t line_off)
 	if (exai_yaml_each_doc(k->b->path, p, n, each_doc, k, &e) != EXAI_OK) {
 		if (e.code == EXAI_ENOMEM)
 			vf_scan_fail(k->s, &e);
-		else
+		else {
+			vf_dup_rec_count(0, 0, 0, 1);
 			__atomic_add_fetch(&k->s->yaml_errors, 1, __ATOMIC_RELAXED);
+		}
 	}
 }
 

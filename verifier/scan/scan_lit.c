@@ -198,9 +198,12 @@ static double class_mass(const model *m, uint16_t lo, uint16_t hi)
 
 	if (lo == 0xffff && hi == 0xffff)
 		return 1.0;
-	for (unsigned h = 0; h < 16; h++)
-		if (hi >> h & 1)
-			sum += m->half[h][0][lo & 0xff] + m->half[h][1][lo >> 8];
+	/* the set high nibbles in increasing order (a window byte has one or two): the same sum
+	 * as a loop over all 16, in the same order, for a fraction of the lookups */
+	for (unsigned v = hi; v; v &= v - 1) {
+		unsigned h = (unsigned)__builtin_ctz(v);
+		sum += m->half[h][0][lo & 0xff] + m->half[h][1][lo >> 8];
+	}
 	return sum;
 }
 

@@ -27,6 +27,7 @@
 #include "scan_net.h"
 #include "scan_text.h"
 #include "scan_ctx.h"
+#include "scan_dup.h"
 #include "scan_lit.h"
 
 #define WINDOW	     1024 /* bytes either side of a trigger that a regex looks at */
@@ -151,28 +152,24 @@ static bool contains(const uint8_t *p, size_t n, const char *s, bool icase)
 	return false;
 }
 
-/* A malloc'ed copy of p[a..z), capped, with "..." where cut. */
-static char *clip(const uint8_t *p, size_t a, size_t z)
+/* Evidence: at most EVIDENCE_MAX bytes of the buffer, "..." where cut, or a redaction. */
+#define EV_CAP (EVIDENCE_MAX + 4)
+
+/* p[a..z) into @out (EV_CAP bytes), capped, with "..." where cut. */
+static void clip(char out[EV_CAP], const uint8_t *p, size_t a, size_t z)
 {
 	size_t len = z - a, keep = len > EVIDENCE_MAX ? EVIDENCE_MAX : len;
-	char *out = malloc(keep + 4);
 
-	if (!out)
-		return NULL;
 	memcpy(out, p + a, keep);
 	strcpy(out + keep, len > keep ? "..." : "");
-	return out;
 }
 
-static char *redact(const uint8_t *p, size_t a, size_t z)
+static void redact(char out[EV_CAP], const uint8_t *p, size_t a, size_t z)
 {
-	char *out = malloc(64);
 	size_t show = z - a > 8 ? 4 : 0;
 
-	if (out)
-		snprintf(out, 64, "%.*s****[REDACTED %zu bytes]", (int)show, (const char *)p + a,
-			 z - a);
-	return out;
+	snprintf(out, EV_CAP, "%.*s****[REDACTED %zu bytes]", (int)show, (const char *)p + a,
+		 z - a);
 }
 
 /* Adds a pending finding (a copy of @q). */
@@ -611,30 +608,31 @@ static vf_severity rank(tctx *t, const pend *q)
 	return sev;
 }
 
-/* Reports (or holds) one pending finding, making its strings; false when out of memory. */
+/* Reports (or holds) one pending finding, making its strings (on the stack unless a network
+ * finding's message is long); false when out of memory. */
 static bool settle_one(tctx *t, const pend *q, vf_severity sev, uint64_t line, uint64_t col)
 {
 	const uint8_t *p = t->b->p;
-	char *ev = q->redacted ? redact(p, q->start, q->end) : clip(p, q->ev_a, q->ev_b);
-	char *msg = NULL;
+	char ev[EV_CAP], mbuf[512], *msg = NULL, *heap = NULL;
 
-	if (ev && q->net) {
+	if (q->redacted)
+		redact(ev, p, q->start, q->end);
+	else
+		clip(ev, p, q->ev_a, q->ev_b);
+	if (q->net) {
 		size_t ml = strlen(q->rule->message) + q->host_n + 8;
-		if ((msg = malloc(ml)))
-			snprintf(msg, ml, "%s: %.*s", q->rule->message, (int)q->host_n,
-				 (const char *)p + q->host_a);
-	}
-	if (!ev || (q->net && !msg)) {
-		free(ev);
-		t->oom = true;
-		return false;
+		if (!(msg = ml <= sizeof(mbuf) ? mbuf : (heap = malloc(ml)))) {
+			t->oom = true;
+			return false;
+		}
+		snprintf(msg, ml, "%s: %.*s", q->rule->message, (int)q->host_n,
+			 (const char *)p + q->host_a);
 	}
 	if (q->rule->unless.n && q->rule->unless_scope == VF_SCOPE_SCAN)
 		vf_scan_hold(t->s, q->rule, sev, t->b, line, col, q->start, ev, msg);
 	else
 		vf_scan_emit_sev(t->s, q->rule, sev, t->b, line, col, q->start, ev, msg);
-	free(ev);
-	free(msg);
+	free(heap);
 	return true;
 }
 
@@ -658,11 +656,10 @@ static void settle_overflow(tctx *t, const uint64_t over[5], uint64_t max)
 	for (int sev = VF_SEV_INFO; sev <= VF_SEV_LOW; sev++)
 		if (over[sev]) {
 			snprintf(what, sizeof(what),
-				 "%.300s: %llu more %s findings not listed (max_findings_per_file "
-				 "%llu)",
-				 t->b->path, (unsigned long long)over[sev],
-				 vf_severity_name((vf_severity)sev), (unsigned long long)max);
-			vf_scan_note(t->s, what);
+				 "%llu more %s findings not listed (max_findings_per_file %llu)",
+				 (unsigned long long)over[sev], vf_severity_name((vf_severity)sev),
+				 (unsigned long long)max);
+			vf_scan_note_at(t->s, t->b->path, what);
 		}
 }
 
@@ -707,6 +704,7 @@ void vf_scan_text(vf_scan *s, const vf_buf *b, bool binary)
 	exai_error e;
 
 	vf_ftype_of(b->base, b->path, b->p, b->n, &t.ft);
+	vf_dup_rec_kind(b->path, b->base, &t.ft);
 	vf_lexer_init(&t.lx, binary ? VF_LANG_NONE : t.ft.lang);
 	t.applies = calloc(rs->n + 1, 1);
 	t.unless_hit = calloc(rs->n + 1, 1);

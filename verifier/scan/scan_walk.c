@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "exai/progress.h"
 #include "scan_allow.h"
 #include "scan_archive.h"
+#include "scan_dup.h"
 #include "scan_elf.h"
 #include "scan_group.h"
 #include "scan_helm.h"
@@ -34,6 +36,7 @@
 #include "scan_walker.h"
 
 #define SMALL_FILE     (16u << 20) /* read() below this, mmap above */
+#define DIRFDS_MAX     65536	   /* directories held open for their files */
 #define MAX_WALK_DEPTH 256
 #define SNIFF	       8192
 
@@ -50,13 +53,18 @@ exai_status vf_scan_init(vf_scan *s, vf_rules *rules, vf_scan_allow *allow, vf_r
 	s->report = report;
 	s->threads = cpus > 0 ? (unsigned)(cpus > 64 ? 64 : cpus) : 1;
 	s->helm_render = true;
-	if (pthread_mutex_init(&s->lock, NULL) != 0)
+	if (!(s->dup = vf_dup_new()))
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	if (pthread_mutex_init(&s->lock, NULL) != 0) {
+		vf_dup_free(s->dup);
 		return exai_error_set(e, EXAI_EINTERNAL, "mutex init failed");
+	}
 	return vf_k8s_state_new(&s->k8s, e);
 }
 
 void vf_scan_fini(vf_scan *s)
 {
+	vf_dup_free(s->dup);
 	vf_scan_sink_free(s);
 	vf_k8s_state_free(s->k8s);
 	pthread_mutex_destroy(&s->lock);
@@ -152,8 +160,7 @@ void vf_scan_buffer(vf_scan *s, const vf_buf *b)
 	const char *fmt;
 	char what[160];
 
-	__atomic_add_fetch(&s->files, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&s->bytes, b->n, __ATOMIC_RELAXED);
+	vf_scan_count(s, 1, b->n);
 	if (is_encrypted_bundle_index(b))
 		vf_scan_incomplete(s, b, 0,
 				   "encrypted exai bundle: its manifest and payload are ciphertext "
@@ -191,9 +198,12 @@ void vf_scan_buffer(vf_scan *s, const vf_buf *b)
 /* ---- files on disk ---- */
 
 typedef struct job {
-	char *path, *rel;
+	char *path;
+	const char *rel; /* the path relative to its scan root: a suffix of @path */
 	uint64_t size;
 	unsigned root;
+	bool named_twice; /* another file listed has its name: through the duplicate cache */
+	int dfd;	  /* its directory, held open by the walk, or -1: opened by @path */
 } job;
 
 typedef struct jobs {
@@ -204,6 +214,10 @@ typedef struct jobs {
 	unsigned *chart_roots;
 	size_t ncharts, capcharts, caproots;
 	uint64_t total;
+	/* Directories held open for their files to be opened relative to them (no lookup of the
+	 * whole path per file), at most @max_dirfds: past that, files are opened by path. */
+	int *dirfds;
+	size_t ndirfds, capdirfds, max_dirfds;
 } jobs;
 
 typedef struct pool {
@@ -234,7 +248,8 @@ static uint64_t scan_file(vf_scan *s, const job *jb, uint8_t **buf, size_t *cap)
 	/* One open and one fstat per file (20,000 small files: the syscalls show). O_NONBLOCK
 	 * keeps a FIFO swapped in from blocking the open, and changes nothing for a regular
 	 * file. Anything else goes through the checked open for its exact refusal. */
-	fd = open(jb->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	fd = jb->dfd >= 0 ? openat(jb->dfd, b.base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+			  : open(jb->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
 		close(fd);
 		fd = -1;
@@ -282,7 +297,10 @@ static uint64_t scan_file(vf_scan *s, const job *jb, uint8_t **buf, size_t *cap)
 		b.p = map;
 	}
 	b.n = (size_t)st.st_size;
-	vf_scan_buffer(s, &b);
+	if (jb->named_twice)
+		vf_dup_scan(s, &b);
+	else
+		vf_scan_buffer(s, &b);
 	goto out;
 unreadable:
 	snprintf(what, sizeof(what), "not read: %s", strerror(errno));
@@ -310,20 +328,19 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static exai_status add_job(jobs *j, const char *path, const char *rel, uint64_t size, unsigned root,
-			   exai_error *e)
+/* Lists the file at @path (malloc'ed, which the list then owns, also when it fails), whose path
+ * relative to its scan root starts @rel_off bytes in, in the directory held open at @dfd (or
+ * -1). */
+static exai_status add_job(jobs *j, char *path, size_t rel_off, uint64_t size, unsigned root,
+			   int dfd, exai_error *e)
 {
-	if (EXAI_GROW(&j->v, &j->cap, j->n, 1, VF_SCAN_FILES_MAX, e))
-		return exai_error_prefix(e, "%s: files to scan", path);
-	j->v[j->n].path = strdup(path);
-	j->v[j->n].rel = strdup(rel);
-	j->v[j->n].size = size;
-	j->v[j->n].root = root;
-	if (!j->v[j->n].path || !j->v[j->n].rel) {
-		free(j->v[j->n].path);
-		free(j->v[j->n].rel);
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	if (EXAI_GROW(&j->v, &j->cap, j->n, 1, VF_SCAN_FILES_MAX, e)) {
+		exai_error_prefix(e, "%s: files to scan", path);
+		free(path);
+		return e->code;
 	}
+	j->v[j->n] =
+	    (job){.path = path, .rel = path + rel_off, .size = size, .root = root, .dfd = dfd};
 	j->n++;
 	j->total += size;
 	return EXAI_OK;
@@ -351,66 +368,131 @@ static bool skip_dir(const vf_scan *s, const char *name)
 	return false;
 }
 
-/* Whether directory @d holds a package root marker (vf_package_root_markers) and a
- * "Chart.yaml", from one pass over its names, then rewound for the walk: no system call per
- * marker for every directory of the tree. A marker with a '/' (DEBIAN/control) is looked up
- * only when its first component is there. */
-static void look_at_names(DIR *d, bool *marker, bool *chart)
-{
-	struct dirent *de;
+/* One directory's entries, read in one pass: names (NUL-terminated, back to back) and types. */
+typedef struct dents {
+	char *names;
+	size_t nnames, capnames;
+	struct dent {
+		size_t name;	    /* offset in names */
+		unsigned char type; /* d_type */
+	} * v;
+	size_t n, cap;
+} dents;
 
-	*marker = *chart = false;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, "Chart.yaml"))
-			*chart = true;
-		for (const char *const *m = vf_package_root_markers; *m && !*marker; m++) {
-			const char *slash = strchr(*m, '/');
-			size_t k = slash ? (size_t)(slash - *m) : strlen(*m);
-			if (strncmp(de->d_name, *m, k) || de->d_name[k])
-				continue;
-			*marker = !slash || faccessat(dirfd(d), *m, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
-		}
-	}
-	rewinddir(d);
+static void dents_free(dents *ds)
+{
+	free(ds->names);
+	free(ds->v);
 }
 
-/* @rel_off: where the path relative to the scan root starts inside @dir's children; @root:
- * the package root @dir is in (unless it is one itself). */
-static exai_status walk(vf_scan *s, jobs *j, const char *dir, size_t rel_off, unsigned depth,
-			unsigned root, exai_error *e)
+/* Reads @d's entries (but . and ..) into @ds, and whether it holds a package root marker
+ * (vf_package_root_markers: a package root for off switches), one that is a regular file (a
+ * package root for the report's grouping) and a "Chart.yaml": one pass over the names, no
+ * system call per marker for every directory of the tree. A marker with a '/'
+ * (DEBIAN/control) is looked up only when its first component is there. */
+static exai_status read_names(DIR *d, const char *dir, dents *ds, bool *marker, bool *reg_marker,
+			      bool *chart, exai_error *e)
 {
-	DIR *d;
 	struct dirent *de;
+
+	*marker = *reg_marker = *chart = false;
+	errno = 0;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name) + 1;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!strcmp(de->d_name, "Chart.yaml"))
+			*chart = true;
+		for (const char *const *m = vf_package_root_markers; *m && !*reg_marker; m++) {
+			const char *slash = strchr(*m, '/');
+			size_t k = slash ? (size_t)(slash - *m) : strlen(*m);
+			struct stat st;
+			bool there, reg;
+			if (strncmp(de->d_name, *m, k) || de->d_name[k])
+				continue;
+			if (!slash && de->d_type != DT_UNKNOWN) {
+				there = true;
+				reg = de->d_type == DT_REG;
+			} else {
+				there = fstatat(dirfd(d), *m, &st, AT_SYMLINK_NOFOLLOW) == 0;
+				reg = there && S_ISREG(st.st_mode);
+			}
+			*marker |= !slash || there;
+			*reg_marker |= reg;
+		}
+		if (EXAI_GROW(&ds->v, &ds->cap, ds->n, 1, VF_SCAN_FILES_MAX, e) ||
+		    EXAI_GROW(&ds->names, &ds->capnames, ds->nnames, len, EXAI_GROW_NOCAP, e))
+			return exai_error_prefix(e, "%s: directory entries", dir);
+		ds->v[ds->n++] = (struct dent){ds->nnames, de->d_type};
+		memcpy(ds->names + ds->nnames, de->d_name, len);
+		ds->nnames += len;
+		errno = 0;
+	}
+	if (errno)
+		return exai_error_sys(e, EXAI_EIO, "%s", dir);
+	return EXAI_OK;
+}
+
+/* A descriptor of the directory open at @fd that the list keeps for its files, or -1 (at the
+ * limit, or none to be had). */
+static int hold_dir(jobs *j, int fd)
+{
+	int k;
+
+	if (j->ndirfds >= j->max_dirfds ||
+	    EXAI_GROW(&j->dirfds, &j->capdirfds, j->ndirfds, 1, j->max_dirfds, NULL) ||
+	    (k = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return -1;
+	j->dirfds[j->ndirfds++] = k;
+	return k;
+}
+
+/* Walks directory @dir, which is @name in the directory open at @pfd (or, with @pfd -1, @dir
+ * itself): children are opened relative to it, without looking their whole path up again.
+ * @rel_off: where the path relative to the scan root starts inside @dir's children; @root:
+ * the package root @dir is in (unless it is one itself). */
+static exai_status walk(vf_scan *s, jobs *j, int pfd, const char *name, const char *dir,
+			size_t rel_off, unsigned depth, unsigned root, exai_error *e)
+{
+	DIR *d = NULL;
+	dents ds = {0};
 	exai_status rc = EXAI_OK;
-	bool marker, chart;
+	bool marker, reg_marker, chart;
+	int fd, dfd = -2; /* -2: not yet asked for */
 
 	if (depth > MAX_WALK_DEPTH)
 		return exai_error_set(e, EXAI_ETOOBIG, "%s: nested deeper than %d directories", dir,
 				      MAX_WALK_DEPTH);
-	if (!(d = opendir(dir)))
-		return exai_error_sys(e, EXAI_EIO, "%s", dir);
-	look_at_names(d, &marker, &chart);
+	fd = pfd < 0 ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+		     : openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		rc = exai_error_sys(e, EXAI_EIO, "%s", dir);
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	if ((rc = read_names(d, dir, &ds, &marker, &reg_marker, &chart, e)))
+		goto out;
+	if (s->group)
+		vf_group_ctx_learn(s->group, dir, reg_marker);
 	if (marker)
 		root = vf_scan_new_root(s);
 	/* vf_is_chart_dir still checks that Chart.yaml is a regular file. */
-	if (chart && vf_is_chart_dir(dir) && (rc = add_chart(j, dir, root, e))) {
-		closedir(d);
-		return rc;
-	}
-	while (!rc && (de = readdir(d))) {
+	if (chart && vf_is_chart_dir(dir) && (rc = add_chart(j, dir, root, e)))
+		goto out;
+	for (size_t i = 0; !rc && i < ds.n; i++) {
+		const char *cn = ds.names + ds.v[i].name;
 		char *child;
 		struct stat st = {0};
-		bool is_dir = de->d_type == DT_DIR, is_reg = de->d_type == DT_REG;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (!(child = exai_path_join(dir, de->d_name))) {
+		bool is_dir = ds.v[i].type == DT_DIR, is_reg = ds.v[i].type == DT_REG;
+		if (!(child = exai_path_join(dir, cn))) {
 			rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
 			break;
 		}
 		/* The entry's type usually comes with it: a stat per file only for a size the
 		 * progress bar shows, or when the file system does not say. */
 		if (j->sizes || (!is_dir && !is_reg)) {
-			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (fstatat(dirfd(d), cn, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 				rc = exai_error_sys(e, EXAI_EIO, "%s", child);
 				free(child);
 				break;
@@ -419,28 +501,37 @@ static exai_status walk(vf_scan *s, jobs *j, const char *dir, size_t rel_off, un
 			is_reg = S_ISREG(st.st_mode);
 		}
 		if (is_dir) {
-			if (!skip_dir(s, de->d_name))
-				rc = walk(s, j, child, rel_off, depth + 1, root, e);
+			if (!skip_dir(s, cn))
+				rc = walk(s, j, dirfd(d), cn, child, rel_off, depth + 1, root, e);
+			free(child);
 		} else if (is_reg) {
-			rc = add_job(j, child, child + rel_off, (uint64_t)st.st_size, root, e);
-		} else if (!S_ISLNK(st.st_mode)) { /* symlinks are never followed, by design */
-			vf_buf sb = {.path = child, .rel = child + rel_off, .base = de->d_name};
-			vf_scan_incomplete(s, &sb, 0,
-					   "not scanned: not a regular file (a FIFO, socket or "
-					   "device)");
+			if (dfd == -2)
+				dfd = hold_dir(j, dirfd(d));
+			/* the list owns @child */
+			rc = add_job(j, child, rel_off, (uint64_t)st.st_size, root, dfd, e);
+		} else {
+			if (!S_ISLNK(st.st_mode)) { /* symlinks are never followed, by design */
+				vf_buf sb = {.path = child, .rel = child + rel_off, .base = cn};
+				vf_scan_incomplete(s, &sb, 0,
+						   "not scanned: not a regular file (a FIFO, "
+						   "socket or device)");
+			}
+			free(child);
 		}
-		free(child);
 	}
+out:
+	dents_free(&ds);
 	closedir(d);
 	return rc;
 }
 
 static void jobs_free(jobs *j)
 {
-	for (size_t i = 0; i < j->n; i++) {
+	for (size_t i = 0; i < j->ndirfds; i++)
+		close(j->dirfds[i]);
+	free(j->dirfds);
+	for (size_t i = 0; i < j->n; i++)
 		free(j->v[i].path);
-		free(j->v[i].rel);
-	}
 	for (size_t i = 0; i < j->ncharts; i++)
 		free(j->charts[i]);
 	free(j->charts);
@@ -455,29 +546,78 @@ static exai_status collect(vf_scan *s, jobs *j, const char *path, exai_error *e)
 
 	if (stat(path, &st) != 0)
 		return exai_error_sys(e, EXAI_EIO, "%s", path);
-	if (S_ISREG(st.st_mode))
-		return add_job(j, path, base_of(path), (uint64_t)st.st_size, vf_scan_new_root(s),
-			       e);
+	if (S_ISREG(st.st_mode)) {
+		char *copy = strdup(path);
+		if (!copy)
+			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		return add_job(j, copy, (size_t)(base_of(copy) - copy), (uint64_t)st.st_size,
+			       vf_scan_new_root(s), -1, e);
+	}
 	if (!S_ISDIR(st.st_mode))
 		return exai_error_set(e, EXAI_EUNSAFE, "%s: not a file or directory", path);
 	/* Children are "<path>/<name>": their path relative to the root starts after the '/'. */
-	return walk(s, j, path, len + (len && path[len - 1] == '/' ? 0 : 1), 0, vf_scan_new_root(s),
-		    e);
+	return walk(s, j, -1, NULL, path, len + (len && path[len - 1] == '/' ? 0 : 1), 0,
+		    vf_scan_new_root(s), e);
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ull; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Marks the jobs whose file name another job shares: only those can be copies of each other
+ * in the duplicate cache's sense (same name, same bytes), and only they are looked at. Out of
+ * memory, none is marked: every file is scanned, which the cache only ever saves. */
+static void mark_named_twice(jobs *j)
+{
+	size_t cap = 16, *first;
+
+	while (cap < 2 * j->n)
+		cap *= 2;
+	if (!(first = malloc(cap * sizeof(*first))))
+		return;
+	memset(first, 0xff, cap * sizeof(*first)); /* SIZE_MAX: empty */
+	for (size_t i = 0; i < j->n; i++) {
+		const char *name = base_of(j->v[i].path);
+		size_t k = (size_t)name_hash(name) & (cap - 1);
+		while (first[k] != SIZE_MAX && strcmp(base_of(j->v[first[k]].path), name))
+			k = (k + 1) & (cap - 1);
+		if (first[k] == SIZE_MAX) {
+			first[k] = i;
+		} else {
+			j->v[first[k]].named_twice = true;
+			j->v[i].named_twice = true;
+		}
+	}
+	free(first);
 }
 
 exai_status vf_scan_paths(vf_scan *s, char *const *paths, size_t n, exai_error *e)
 {
 	jobs j = {.sizes = isatty(STDERR_FILENO) && !getenv("EXAI_NO_PROGRESS")};
+	struct rlimit nofile;
 	pool pl = {.s = s, .j = &j};
 	pthread_t tid[64];
 	unsigned started = 0;
 	exai_progress prog;
 	exai_status rc = EXAI_OK;
 
+	/* Half of the descriptors the process may still open, leaving room for the walk's own,
+	 * the workers' files, archives and helm. */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur > 2 * (MAX_WALK_DEPTH + 64))
+		j.max_dirfds = (size_t)(nofile.rlim_cur - 2 * (MAX_WALK_DEPTH + 64)) / 2;
+	if (j.max_dirfds > DIRFDS_MAX)
+		j.max_dirfds = DIRFDS_MAX;
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = collect(s, &j, paths[i], e);
 	if (rc)
 		goto out;
+	if (s->dup)
+		mark_named_twice(&j);
 	exai_progress_start(&prog, "scan", j.total);
 	pl.prog = &prog;
 	for (unsigned t = 0; t < s->threads && t < j.n; t++) {

@@ -225,7 +225,7 @@ static void walk_open(vf_walker *w, struct archive *a, const vf_buf *b, void *cl
 		snprintf(what, sizeof(what), "archive not read: %.400s", aerr(a));
 		vf_scan_incomplete(w->s, b, 0, what);
 	} else {
-		__atomic_add_fetch(&w->s->files, 1, __ATOMIC_RELAXED);
+		vf_scan_count(w->s, 1, 0);
 		walk_reader(w, a, b);
 	}
 	if (a)
