@@ -2,6 +2,7 @@
 # (bpf/CMakeLists.txt says what is missing). The tests need root (exit 77: skipped without).
 if(EXAI_EGRESS_BUILT)
   exai_check_suite(test_egress_policy unit/egress/test_policy.c exai_egress_policy)
+  exai_check_suite(test_egress_ratchet unit/egress/test_ratchet.c exai_egress_policy)
   exai_cli_test(egress_enforce cli/egress_enforce.sh)
   set_tests_properties(egress_enforce PROPERTIES SKIP_RETURN_CODE 77)
   exai_cli_test(egress_apply cli/egress_apply.sh)
