@@ -166,3 +166,15 @@ mkpolicy "$T/pol/e" 5 127.0.0.1
 expect_rc 0 exai-egress reload --policy-dir "$T/pol/e" --root "$ROOT"
 expect_contains "$T/out" "generation 3" # the pins were made anew after the detach above
 ok "no daemon: reload works directly with --root, says what it needs without; --socket to nothing fails"
+
+# serve started without a usable record says so at once, as an event
+mv "$STATE/ratchet" "$T/ratchet.saved"
+serve_start
+wait_for "the ratchet event in the journal" grep -q "every signed reload will be refused: ratchet record $STATE/ratchet: missing" "$T/journal"
+n=$(sqlite3 "$T/spool/spool.db" "SELECT count(*) FROM spool WHERE body LIKE '{\"kind\":\"ratchet\",\"outcome\":\"unusable\"%'")
+[ "$n" = 1 ] || fail "$n ratchet events spooled"
+expect_rc 2 exai-egress reload --socket "$CTL" --policy-dir "$T/pol/e"
+expect_contains "$T/err" "run 'exai-egress init' once"
+serve_stop
+mv "$T/ratchet.saved" "$STATE/ratchet"
+ok "serve started without a ratchet record: one event (kind ratchet) says every signed reload will be refused, and it is"
