@@ -18,7 +18,8 @@
 
 const char egress_apply_help[] =
     "usage: exai-egress apply --policy FILE (--root ROOT [--sig SIG]... | --unsigned)\n"
-    "                         [--mode enforce|audit] [--state-dir DIR] [--pin-dir DIR] [--json]\n"
+    "                         [--mode enforce|audit] [--state-dir DIR] [--pin-dir DIR]\n"
+    "                         [--json]\n"
     "\n"
     "Checks the policy FILE completely, then puts it in force in one step: the programs are\n"
     "attached to every workload's cgroup (loaded and pinned on first use, adopted from the\n"
