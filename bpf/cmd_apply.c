@@ -14,10 +14,12 @@
 #include "install.h"
 #include "pins.h"
 #include "policy.h"
+#include "ratchet.h"
 
 const char egress_apply_help[] =
     "usage: exai-egress apply --policy FILE (--root ROOT [--sig SIG]... | --unsigned)\n"
-    "                         [--mode enforce|audit] [--pin-dir DIR] [--json]\n"
+    "                         [--mode enforce|audit] [--state-dir DIR] [--pin-dir DIR]\n"
+    "                         [--json]\n"
     "\n"
     "Checks the policy FILE completely, then puts it in force in one step: the programs are\n"
     "attached to every workload's cgroup (loaded and pinned on first use, adopted from the\n"
@@ -30,16 +32,24 @@ const char egress_apply_help[] =
     "  --unsigned      accept a policy without signatures (development: shown by status)\n"
     "  --mode MODE     enforce (deny) or audit (allow, report what would be denied);\n"
     "                  overrides the policy's mode\n"
+    "  --state-dir DIR the ratchet record's directory (exai-egress init), default\n"
+    "                  " EGRESS_DEFAULT_STATE_DIR ": a signed policy below its sequence (or\n"
+    "                  the pinned one) is refused; without a record signed policies are\n"
+    "                  refused; --unsigned neither reads nor moves it\n"
     "  --pin-dir DIR   where the programs and maps are pinned\n"
     "  --json          the result as a JSON document\n";
 
-enum { O_POLICY = EGRESS_O_FIRST_OWN, O_UNSIGNED, O_MODE, O_ROOT, O_SIG };
+enum { O_POLICY = EGRESS_O_FIRST_OWN, O_UNSIGNED, O_MODE, O_ROOT, O_SIG, O_STATE_DIR };
 
-static const exai_cli_opt opts[] = {
-    {"json", false, EGRESS_O_JSON}, {"pin-dir", true, EGRESS_O_PIN_DIR},
-    {"policy", true, O_POLICY},	    {"unsigned", false, O_UNSIGNED},
-    {"mode", true, O_MODE},	    {"root", true, O_ROOT},
-    {"sig", true, O_SIG},	    {NULL, false, 0}};
+static const exai_cli_opt opts[] = {{"json", false, EGRESS_O_JSON},
+				    {"pin-dir", true, EGRESS_O_PIN_DIR},
+				    {"policy", true, O_POLICY},
+				    {"unsigned", false, O_UNSIGNED},
+				    {"mode", true, O_MODE},
+				    {"root", true, O_ROOT},
+				    {"sig", true, O_SIG},
+				    {"state-dir", true, O_STATE_DIR},
+				    {NULL, false, 0}};
 
 static int parse_args(const exai_cli_call *call, int argc, char **argv, egress_apply_args *a)
 {
@@ -64,6 +74,9 @@ static int parse_args(const exai_cli_call *call, int argc, char **argv, egress_a
 			break;
 		case O_ROOT:
 			a->root = v;
+			break;
+		case O_STATE_DIR:
+			a->state_dir = v;
 			break;
 		case O_SIG:
 			if (a->nsigs == EGRESS_MAX_SIGS)
@@ -116,6 +129,8 @@ static void report(const egress_apply_args *a, const egress_apply_result *r, con
 			      json_string(r->mode == EGRESS_MODE_AUDIT ? "audit" : "enforce"));
 		exai_json_set(o, "unsigned", json_boolean(a->unsigned_ok));
 		exai_json_set(o, "signers", json_string(r->signers));
+		if (!a->unsigned_ok)
+			exai_json_set(o, "sequence", json_integer((json_int_t)r->sequence));
 		exai_json_set(o, "workloads", json_integer((json_int_t)r->nworkloads));
 		exai_json_set(o, "rules", json_integer((json_int_t)r->nrules));
 		exai_json_set(o, "pin_dir", json_string(dir));
@@ -150,6 +165,38 @@ static exai_status check_signatures(const egress_apply_args *a, const uint8_t *b
 	return egress_sigcheck(buf, len, a->policy, a->root, one, 1, signers, cap, e);
 }
 
+/* The ratchet of a signed policy (ratchet.h): the record of @a's state directory must be
+ * there and sound (else EXAI_EXIT_USAGE, a setup error); the policy's sequence may not be
+ * below the record's nor the pinned state's (@pinned, or NULL when nothing is pinned yet);
+ * and the record is raised to it, written before the caller swaps the policy in. */
+static int ratchet_step(const egress_apply_args *a, const egress_pins *pinned,
+			const egress_policy *pol, const uint8_t *sha, uint64_t *seq_out,
+			exai_error *e)
+{
+	const char *dir = egress_state_dir(a->state_dir);
+	char path[EGRESS_RATCHET_PATH_MAX];
+	struct egress_state s = {0};
+	egress_ratchet rec, next = {0};
+
+	if (egress_ratchet_path(dir, path, sizeof(path), e) != EXAI_OK ||
+	    egress_ratchet_load(dir, &rec, e) != EXAI_OK)
+		return EXAI_EXIT_USAGE;
+	if (pinned && egress_state_get(pinned, &s, e) != EXAI_OK)
+		return EXAI_EXIT_FAIL;
+	if (egress_ratchet_admit(path, rec.sequence, s.sequence, pol->sequence, e) != EXAI_OK) {
+		exai_error_prefix(e, "%s", a->policy);
+		return EXAI_EXIT_FAIL;
+	}
+	next = rec;
+	next.sequence = pol->sequence;
+	next.has_sha = true;
+	memcpy(next.policy_sha256, sha, sizeof(next.policy_sha256));
+	if (egress_ratchet_store(dir, &next, e) != EXAI_OK)
+		return EXAI_EXIT_FAIL;
+	*seq_out = next.sequence;
+	return EXAI_EXIT_OK;
+}
+
 int egress_apply_do(const egress_apply_args *a, egress_apply_result *r, exai_error *e)
 {
 	const char *dir = egress_pin_dir(a->pin_dir);
@@ -158,6 +205,7 @@ int egress_apply_do(const egress_apply_args *a, egress_apply_result *r, exai_err
 	size_t len = 0;
 	egress_policy *pol = NULL;
 	egress_pins pins;
+	bool pinned;
 	int rc = EXAI_EXIT_FAIL;
 
 	memset(r, 0, sizeof(*r));
@@ -181,15 +229,27 @@ int egress_apply_do(const egress_apply_args *a, egress_apply_result *r, exai_err
 			       a->policy, pol->nworkloads);
 		goto out;
 	}
-	if (a->adopt_only && !egress_pins_exist(dir)) {
+	pinned = egress_pins_exist(dir);
+	if (a->adopt_only && !pinned) {
 		exai_error_set(e, EXAI_ENOENT,
 			       "nothing is pinned in %s: reload swaps a running "
 			       "policy (use apply first)",
 			       dir);
 		goto out;
 	}
-	if ((egress_pins_exist(dir) ? egress_pins_open(dir, &pins, e)
-				    : egress_pins_create(dir, &pins, e)) != EXAI_OK)
+	if (pinned && egress_pins_open(dir, &pins, e) != EXAI_OK)
+		goto out;
+	/* the ratchet before anything is loaded or swapped: persisted ahead of the swap */
+	if (!a->unsigned_ok && (rc = ratchet_step(a, pinned ? &pins : NULL, pol, sha, &r->sequence,
+						  e)) != EXAI_EXIT_OK)
+		goto out;
+	rc = EXAI_EXIT_FAIL;
+	if (!a->unsigned_ok && exai_fault("egress-ratchet-stored")) {
+		exai_error_set(e, EXAI_EIO, "%s: injected failure after the ratchet record",
+			       a->policy);
+		goto out;
+	}
+	if (!pinned && egress_pins_create(dir, &pins, e) != EXAI_OK)
 		goto out;
 	{
 		egress_install_info info = {.mode = r->mode,

@@ -24,6 +24,7 @@
 #include "egress_cli.h"
 #include "exai/json.h"
 #include "pins.h"
+#include "ratchet.h"
 #include "serve_config.h"
 
 #define CALL_TIMEOUT_S 120
@@ -31,7 +32,8 @@
 const char egress_reload_help[] =
     "usage: exai-egress reload (--policy-dir DIR | --policy FILE [--sig SIG]...)\n"
     "                          [--socket PATH] [--root ROOT | --unsigned]\n"
-    "                          [--mode enforce|audit] [--pin-dir DIR] [--json]\n"
+    "                          [--mode enforce|audit] [--state-dir DIR] [--pin-dir DIR]\n"
+    "                          [--json]\n"
     "\n"
     "Swaps the running policy for DIR/policy.yaml (signed by the files DIR/*.minisig) or for\n"
     "FILE (signed by the --sig files, default FILE.minisig), in one step; refused when\n"
@@ -41,10 +43,21 @@ const char egress_reload_help[] =
     "reads the files, checks the signatures against its own trust_root and swaps the policy\n"
     "(this works from exai-update's hook sandbox); --root, --mode and --pin-dir are then\n"
     "refused. Otherwise the policy is checked and swapped here, as apply does (as root):\n"
-    "--root ROOT or --unsigned is needed.\n"
+    "--root ROOT or --unsigned is needed, and a signed policy is checked against the\n"
+    "ratchet record in --state-dir (default " EGRESS_DEFAULT_STATE_DIR "; serve uses its\n"
+    "config's state_dir, and refuses --state-dir here).\n"
     "Exit 0 swapped in; 1 refused (the running policy stays); 2 usage error or unreadable file.\n";
 
-enum { O_DIR = EGRESS_O_FIRST_OWN, O_UNSIGNED, O_MODE, O_ROOT, O_POLICY, O_SIG, O_SOCKET };
+enum {
+	O_DIR = EGRESS_O_FIRST_OWN,
+	O_UNSIGNED,
+	O_MODE,
+	O_ROOT,
+	O_POLICY,
+	O_SIG,
+	O_SOCKET,
+	O_STATE_DIR
+};
 
 static const exai_cli_opt opts[] = {{"json", false, EGRESS_O_JSON},
 				    {"pin-dir", true, EGRESS_O_PIN_DIR},
@@ -55,6 +68,7 @@ static const exai_cli_opt opts[] = {{"json", false, EGRESS_O_JSON},
 				    {"unsigned", false, O_UNSIGNED},
 				    {"mode", true, O_MODE},
 				    {"root", true, O_ROOT},
+				    {"state-dir", true, O_STATE_DIR},
 				    {NULL, false, 0}};
 
 struct reload_args {
@@ -135,6 +149,8 @@ static int parse(const exai_cli_call *call, int argc, char **argv, struct reload
 			a->unsigned_ok = true;
 		else if (c == O_ROOT)
 			a->root = v;
+		else if (c == O_STATE_DIR)
+			a->state_dir = v;
 		else if (c == O_MODE)
 			rc = parse_mode(call, v, a);
 		else if (c == EXAI_CLI_ARG)
@@ -234,14 +250,15 @@ static int via_daemon(const exai_cli_call *call, struct reload_args *r)
 	char *line = NULL, *reply = NULL;
 	int rc;
 
-	if (a->root || a->mode >= 0 || a->pin_dir)
+	if (a->root || a->mode >= 0 || a->pin_dir || a->state_dir)
 		return exai_cli_refuse(call,
 				       "%s given, but the request goes to exai-egress serve at %s, "
-				       "which uses its own trust_root, the policy's mode and its "
-				       "pin directory",
+				       "which uses its own trust_root, the policy's mode, its "
+				       "pin directory and its state_dir",
 				       a->root	      ? "--root"
 				       : a->mode >= 0 ? "--mode"
-						      : "--pin-dir",
+				       : a->pin_dir   ? "--pin-dir"
+						      : "--state-dir",
 				       r->socket);
 	if (absolute(r->dir ? r->dir : a->policy, paths[0], &e) != EXAI_OK)
 		return egress_fail(call, a->json, &e, EXAI_EXIT_USAGE);

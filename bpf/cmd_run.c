@@ -19,7 +19,8 @@
 
 const char egress_run_help[] =
     "usage: exai-egress run --policy FILE (--root ROOT [--sig SIG]... | --unsigned)\n"
-    "                       [--mode enforce|audit] [--pin-dir DIR] -- CMD [ARGS...]\n"
+    "                       [--mode enforce|audit] [--state-dir DIR] [--pin-dir DIR]\n"
+    "                       -- CMD [ARGS...]\n"
     "\n"
     "Puts the policy FILE (exactly one workload) in force as apply does, then runs CMD in a\n"
     "transient cgroup (and a cgroup namespace) under the workload's cgroup, without\n"
@@ -27,15 +28,20 @@ const char egress_run_help[] =
     "AF_PACKET and every other family EPERM) and no bpf(2). Every attempt CMD makes is an\n"
     "event with its pid and comm (see 'exai-egress events'). The transient cgroup is\n"
     "removed after CMD; the policy stays in force. Exit status: CMD's (128+N if killed by\n"
-    "signal N).\n";
+    "signal N). A signed policy is checked against the ratchet record in --state-dir (as\n"
+    "apply does).\n";
 
-enum { O_POLICY = EGRESS_O_FIRST_OWN, O_UNSIGNED, O_MODE, O_ROOT, O_SIG };
+enum { O_POLICY = EGRESS_O_FIRST_OWN, O_UNSIGNED, O_MODE, O_ROOT, O_SIG, O_STATE_DIR };
 
-static const exai_cli_opt opts[] = {
-    {"json", false, EGRESS_O_JSON}, {"pin-dir", true, EGRESS_O_PIN_DIR},
-    {"policy", true, O_POLICY},	    {"unsigned", false, O_UNSIGNED},
-    {"mode", true, O_MODE},	    {"root", true, O_ROOT},
-    {"sig", true, O_SIG},	    {NULL, false, 0}};
+static const exai_cli_opt opts[] = {{"json", false, EGRESS_O_JSON},
+				    {"pin-dir", true, EGRESS_O_PIN_DIR},
+				    {"policy", true, O_POLICY},
+				    {"unsigned", false, O_UNSIGNED},
+				    {"mode", true, O_MODE},
+				    {"root", true, O_ROOT},
+				    {"sig", true, O_SIG},
+				    {"state-dir", true, O_STATE_DIR},
+				    {NULL, false, 0}};
 
 static int parse(const exai_cli_call *call, int argc, char **argv, egress_apply_args *a,
 		 char ***cmd)
@@ -56,6 +62,8 @@ static int parse(const exai_cli_call *call, int argc, char **argv, egress_apply_
 			a->unsigned_ok = true;
 		else if (c == O_ROOT)
 			a->root = v;
+		else if (c == O_STATE_DIR)
+			a->state_dir = v;
 		else if (c == O_SIG && a->nsigs < EGRESS_MAX_SIGS)
 			a->sigs[a->nsigs++] = v;
 		else if (c == O_SIG)

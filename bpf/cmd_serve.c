@@ -31,6 +31,7 @@
 #include "events.h"
 #include "exai/file.h"
 #include "exai/json.h"
+#include "ratchet.h"
 #include "serve.h"
 
 const char egress_serve_help[] =
@@ -375,6 +376,34 @@ static exai_status open_spool(serve *S, exai_error *e)
 	return EXAI_OK;
 }
 
+/* The ratchet record of state_dir, checked once at start when reloads are signed: an
+ * unusable one is said, and is an event (kind "ratchet"), so the mirror shows that every
+ * signed reload will be refused until 'exai-egress init'. Serve runs on either way. */
+static void check_ratchet(serve *S)
+{
+	egress_ratchet r;
+	exai_error e = {0};
+	json_t *o;
+	char text[EXAI_ERROR_MSG_MAX + 64];
+
+	if (!S->cfg->trust_root)
+		return;
+	if (egress_ratchet_load(S->cfg->state_dir, &r, &e) == EXAI_OK) {
+		fprintf(stderr, "exai-egress serve: ratchet record in %s: sequence %llu\n",
+			S->cfg->state_dir, (unsigned long long)r.sequence);
+		return;
+	}
+	snprintf(text, sizeof(text), "every signed reload will be refused: %s", e.msg);
+	fprintf(stderr, "exai-egress serve: %s\n", text);
+	if ((o = json_object())) {
+		json_object_set_new(o, "kind", json_string("ratchet"));
+		json_object_set_new(o, "outcome", json_string("unusable"));
+		json_object_set_new(o, "state_dir", json_string(S->cfg->state_dir));
+		json_object_set_new(o, "message", json_string(e.msg));
+	}
+	(void)serve_spool_own(S, o, text);
+}
+
 static exai_status setup(serve *S, const char *config, exai_error *e)
 {
 	struct epoll_event sev = {.events = EPOLLIN, .data.u64 = SERVE_EV_SIGNAL};
@@ -384,6 +413,7 @@ static exai_status setup(serve *S, const char *config, exai_error *e)
 
 	if ((rc = egress_serve_config_load(config, &S->cfg, e)) || (rc = open_spool(S, e)))
 		return rc;
+	check_ratchet(S);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);

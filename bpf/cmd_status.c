@@ -18,26 +18,30 @@
 #include "exai/json.h"
 #include "links.h"
 #include "lsm_probe.h"
+#include "ratchet.h"
 #include "serve_config.h"
 #include "spool.h"
 
 const char egress_status_help[] =
-    "usage: exai-egress status [--config FILE] [--pin-dir DIR] [--json]\n"
+    "usage: exai-egress status [--config FILE] [--state-dir DIR] [--pin-dir DIR] [--json]\n"
     "\n"
     "Whether enforcement is attached and which policy generation is live, read from the\n"
     "pinned programs and maps: per workload its cgroup and the state of each hook's link,\n"
     "the counters (denied, audited, suppressed by the rate limit, events lost), and whether\n"
-    "the policy was applied --unsigned. Exit 0 when every link is attached and the live\n"
+    "the policy was applied --unsigned, and the ratchet record (--state-dir DIR, "
+    "default\n" EGRESS_DEFAULT_STATE_DIR "): its sequence, or why signed policies are refused.\n"
+    "Exit 0 when every link is attached and the live\n"
     "policy is the one applied; 1 when nothing is applied or something was detached.\n"
     "With a serve config (--config FILE, $EXAI_EGRESS_CONFIG, else " EGRESS_DEFAULT_CONFIG "\n"
     "when it exists) also the daemon: running or not, the events waiting in its spool, those\n"
     "it refused at its bound, those delivered to the mirror and why delivery fails now.\n";
 
-enum { O_CONFIG = EGRESS_O_FIRST_OWN };
+enum { O_CONFIG = EGRESS_O_FIRST_OWN, O_STATE_DIR };
 
 static const exai_cli_opt opts[] = {{"json", false, EGRESS_O_JSON},
 				    {"pin-dir", true, EGRESS_O_PIN_DIR},
 				    {"config", true, O_CONFIG},
+				    {"state-dir", true, O_STATE_DIR},
 				    {NULL, false, 0}};
 
 struct live {
@@ -120,7 +124,7 @@ static void print_head(const struct egress_state *s, const struct live *l, bool 
 	if (s->signers[0])
 		printf("signed by: %s\n", s->signers);
 	if (s->sequence)
-		printf("sequence: %llu (a signed policy below it is refused)\n",
+		printf("sequence: %llu pinned (a signed policy below it is refused)\n",
 		       (unsigned long long)s->sequence);
 }
 
@@ -148,6 +152,44 @@ static json_t *state_json(const struct egress_state *s, const struct live *l)
 		      json_integer((json_int_t)l->counters[EGRESS_CNT_SUPPRESSED]));
 	exai_json_set(c, "lost", json_integer((json_int_t)l->counters[EGRESS_CNT_LOST]));
 	exai_json_set(o, "counters", c);
+	return o;
+}
+
+/* The ratchet record of @dir against the pinned sequence @pinned (0: none), as text or
+ * JSON. Never changes the exit status: enforcement does not depend on it, signed applies do
+ * (and say so). */
+static json_t *ratchet_part(const char *dir, uint64_t pinned, bool text)
+{
+	char path[EGRESS_RATCHET_PATH_MAX] = "", sha[EXAI_SHA256_HEX] = "";
+	egress_ratchet r;
+	exai_error e = {0};
+	json_t *o = json_object();
+	bool ok = egress_ratchet_path(dir, path, sizeof(path), &e) == EXAI_OK &&
+		  egress_ratchet_load(dir, &r, &e) == EXAI_OK;
+
+	exai_json_set(o, "path", json_string(path[0] ? path : dir));
+	if (!ok) {
+		exai_json_set(o, "usable", json_false());
+		exai_json_set(o, "error", json_string(e.msg));
+		if (text)
+			printf("ratchet record: UNUSABLE: %s\n", e.msg);
+		return o;
+	}
+	if (r.has_sha)
+		exai_hex_encode(r.policy_sha256, sizeof(r.policy_sha256), sha);
+	exai_json_set(o, "usable", json_true());
+	exai_json_set(o, "sequence", json_integer((json_int_t)r.sequence));
+	exai_json_set(o, "policy_sha256", r.has_sha ? json_string(sha) : json_null());
+	exai_json_set(o, "created_unix", json_integer((json_int_t)r.created));
+	exai_json_set(o, "below_pinned", json_boolean(r.sequence < pinned));
+	if (text)
+		printf(
+		    "ratchet record: %s: sequence %llu%s (signed policies below the larger of it "
+		    "and the pinned one are refused; --unsigned neither checks nor moves it)\n",
+		    path, (unsigned long long)r.sequence,
+		    r.sequence < pinned ? ", BELOW the pinned sequence: raised at the next "
+					  "signed apply"
+					: "");
 	return o;
 }
 
@@ -278,7 +320,8 @@ static int serve_part(const exai_cli_call *call, const char *opt, bool json, jso
 	return EXAI_EXIT_OK;
 }
 
-static int status(const exai_cli_call *call, const char *dir, const char *config, bool json)
+static int status(const exai_cli_call *call, const char *dir, const char *config,
+		  const char *state_dir, bool json)
 {
 	egress_pins pins;
 	struct egress_state s;
@@ -294,6 +337,7 @@ static int status(const exai_cli_call *call, const char *dir, const char *config
 		egress_pins_close(&pins);
 		if (!json) {
 			fprintf(stderr, "%s: %s\n", call->who, e.msg);
+			json_decref(ratchet_part(state_dir, 0, true));
 			usage = serve_part(call, config, false, &sv) != EXAI_EXIT_OK;
 			json_decref(sv);
 			return usage ? EXAI_EXIT_USAGE : EXAI_EXIT_FAIL;
@@ -305,6 +349,7 @@ static int status(const exai_cli_call *call, const char *dir, const char *config
 		o = json_object();
 		exai_json_set(o, "attached", json_false());
 		exai_json_set(o, "error", json_string(e.msg));
+		exai_json_set(o, "ratchet", ratchet_part(state_dir, 0, false));
 		exai_json_set(o, "serve", sv);
 		(void)exai_json_emit(o, stdout);
 		return EXAI_EXIT_FAIL;
@@ -324,11 +369,13 @@ static int status(const exai_cli_call *call, const char *dir, const char *config
 		exai_json_set(o, "pin_dir", json_string(dir));
 		exai_json_set(o, "workloads", wl);
 		exai_json_set(o, "bpf_lsm", json_string(lsm ? "available, not used" : lsm_why));
+		exai_json_set(o, "ratchet", ratchet_part(state_dir, s.sequence, false));
 		exai_json_set(o, "serve", sv);
 		(void)exai_json_emit(o, stdout);
 	} else {
 		json_decref(wl);
 		print_head(&s, &l, ok);
+		json_decref(ratchet_part(state_dir, s.sequence, true));
 		bad = 0;
 		json_decref(workloads(&pins, true, &bad));
 		printf("counters: denied %" PRIu64 ", audited %" PRIu64 ", suppressed %" PRIu64
@@ -347,7 +394,7 @@ static int status(const exai_cli_call *call, const char *dir, const char *config
 int egress_cmd_status(const exai_cli_call *call, int argc, char **argv)
 {
 	exai_cli_parser p;
-	const char *v, *dir = NULL, *config = NULL;
+	const char *v, *dir = NULL, *config = NULL, *state_dir = NULL;
 	bool json = call->json;
 	int c;
 
@@ -359,10 +406,12 @@ int egress_cmd_status(const exai_cli_call *call, int argc, char **argv)
 			dir = v;
 		else if (c == O_CONFIG)
 			config = v;
+		else if (c == O_STATE_DIR)
+			state_dir = v;
 		else if (c == EXAI_CLI_ARG)
 			return exai_cli_refuse(call, "unexpected argument '%s'", v);
 		else
 			return exai_cli_exit(c);
 	}
-	return status(call, egress_pin_dir(dir), config, json);
+	return status(call, egress_pin_dir(dir), config, egress_state_dir(state_dir), json);
 }

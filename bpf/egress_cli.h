@@ -15,7 +15,8 @@
 #include "sigcheck.h"
 
 extern const char egress_apply_help[], egress_reload_help[], egress_run_help[],
-    egress_status_help[], egress_events_help[], egress_detach_help[], egress_serve_help[];
+    egress_status_help[], egress_events_help[], egress_detach_help[], egress_serve_help[],
+    egress_init_help[];
 
 int egress_cmd_apply(const exai_cli_call *call, int argc, char **argv);
 int egress_cmd_reload(const exai_cli_call *call, int argc, char **argv);
@@ -24,6 +25,7 @@ int egress_cmd_status(const exai_cli_call *call, int argc, char **argv);
 int egress_cmd_events(const exai_cli_call *call, int argc, char **argv);
 int egress_cmd_detach(const exai_cli_call *call, int argc, char **argv);
 int egress_cmd_serve(const exai_cli_call *call, int argc, char **argv);
+int egress_cmd_init(const exai_cli_call *call, int argc, char **argv);
 
 /* Option ids every command table shares (the globals). */
 enum { EGRESS_O_JSON = 0, EGRESS_O_PIN_DIR = 1, EGRESS_O_FIRST_OWN = 10 };
@@ -38,6 +40,7 @@ const char *egress_pin_dir(const char *opt);
 typedef struct egress_apply_args {
 	const char *policy;
 	const char *pin_dir;
+	const char *state_dir; /* the ratchet record's directory (NULL: egress_state_dir's) */
 	const char *root;
 	const char *sigs[EGRESS_MAX_SIGS];
 	size_t nsigs;
@@ -54,10 +57,14 @@ typedef struct egress_apply_result {
 	int mode;
 	size_t nworkloads, nrules;
 	char signers[256]; /* key ids counted ("" when unsigned) */
+	uint64_t sequence; /* the ratchet after the apply (signed; unsigned: left at 0) */
 } egress_apply_result;
 
 /* Reads, verifies, parses, compiles and installs @a->policy (cmd_apply.c), printing nothing:
- * the exit code, with @e set when it is not 0 (2: the policy file cannot be read). */
+ * the exit code, with @e set when it is not 0 (2: the policy file cannot be read, or a
+ * signed policy meets a ratchet record that is missing or damaged). A signed policy is
+ * checked against the ratchet record (ratchet.h) and the pinned state, and the record is
+ * raised before the policy is swapped in; --unsigned neither reads nor moves it. */
 int egress_apply_do(const egress_apply_args *a, egress_apply_result *r, exai_error *e);
 
 /* "policy FILE in force: generation N, mode M, ..." for @r (cut at @cap). */

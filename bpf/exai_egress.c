@@ -12,6 +12,8 @@
 #include "pins.h"
 
 static const exai_cli_cmd cmds[] = {
+    {"init", "provisioning, once: the ratchet record of signed policies [--state-dir DIR]",
+     egress_init_help, egress_cmd_init, NULL},
     {"apply", "put a policy in force: --policy FILE (--root ROOT [--sig SIG]... | --unsigned)",
      egress_apply_help, egress_cmd_apply, NULL},
     {"reload", "swap in a policy whole: --policy-dir DIR | --policy FILE (through serve, or here)",

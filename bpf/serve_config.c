@@ -13,6 +13,7 @@
 #include "exai/cli.h"
 #include "exai/file.h"
 #include "exai/yaml.h"
+#include "ratchet.h"
 
 #define CONFIG_MAX_BYTES (256u << 10)
 
@@ -30,6 +31,7 @@ void egress_serve_config_free(egress_serve_config *c)
 	for (size_t i = 0; i < c->npolicy_dirs; i++)
 		free(c->policy_dirs[i]);
 	free(c->spool_dir);
+	free(c->state_dir);
 	free(c->mirror_socket);
 	free(c->journal_socket);
 	free(c->control_socket);
@@ -166,11 +168,25 @@ static exai_status load_dirs(exai_yaml *y, exai_ynode *root, egress_serve_config
 	return EXAI_OK;
 }
 
+/* state_dir, when given, replaces the default (an absolute path without ".."). */
+static exai_status get_state_dir(exai_yaml *y, exai_ynode *root, egress_serve_config *c,
+				 exai_error *e)
+{
+	char *p = NULL;
+	exai_status rc = exai_yaml_get_abspath(y, root, "state_dir", false, &p, e);
+
+	if (rc || !p)
+		return rc;
+	free(c->state_dir);
+	c->state_dir = p;
+	return EXAI_OK;
+}
+
 static exai_status load_doc(exai_yaml *y, egress_serve_config *c, exai_error *e)
 {
-	static const char *const keys[] = {
-	    "trust_root",    "allow_unsigned", "policy_dirs", "spool",
-	    "mirror_socket", "journal_socket", "control",     NULL};
+	static const char *const keys[] = {"trust_root", "allow_unsigned", "policy_dirs",
+					   "spool",	 "mirror_socket",  "journal_socket",
+					   "control",	 "state_dir",	   NULL};
 	exai_ynode *root = exai_yaml_root(y);
 	exai_status rc;
 
@@ -181,7 +197,7 @@ static exai_status load_doc(exai_yaml *y, egress_serve_config *c, exai_error *e)
 	    (rc = load_dirs(y, root, c, e)) || (rc = load_spool(y, root, c, e)) ||
 	    (rc = get_socket(y, root, "mirror_socket", false, &c->mirror_socket, e)) ||
 	    (rc = get_socket(y, root, "journal_socket", false, &c->journal_socket, e)) ||
-	    (rc = load_control(y, root, c, e)))
+	    (rc = load_control(y, root, c, e)) || (rc = get_state_dir(y, root, c, e)))
 		return rc;
 	if (!c->trust_root && !c->allow_unsigned)
 		return exai_yaml_error(y, root, e, EXAI_ECONFIG,
@@ -199,7 +215,8 @@ exai_status egress_serve_config_load(const char *path, egress_serve_config **out
 	*out = NULL;
 	if (!c || !(c->path = strdup(path)) ||
 	    !(c->journal_socket = strdup(EGRESS_DEFAULT_JOURNAL)) ||
-	    !(c->control_socket = strdup(EGRESS_DEFAULT_SOCKET))) {
+	    !(c->control_socket = strdup(EGRESS_DEFAULT_SOCKET)) ||
+	    !(c->state_dir = strdup(EGRESS_DEFAULT_STATE_DIR))) {
 		egress_serve_config_free(c);
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	}

@@ -10,6 +10,8 @@
  *   mirror_socket: /run/exai-mirror/ingest.sock   # optional: deliver to exai-mirror
  *   journal_socket: /dev/log            # optional (this default): syslog datagrams
  *   control: {socket: /run/exai-egress/control.sock, mode: "0660", allow_uids: [0]}
+ *   state_dir: /var/lib/exai-egress     # optional (this default): the ratchet record of
+ *                                       #   signed policies (exai-egress init, ratchet.h)
  *
  * Invariants after a load: every path is absolute without "..", the socket paths fit a
  * sockaddr_un, policy_dirs and allow_uids are non-empty and bounded.
@@ -36,6 +38,7 @@ typedef struct egress_serve_config {
 	char *policy_dirs[EGRESS_MAX_POLICY_DIRS];
 	size_t npolicy_dirs;
 	char *spool_dir;
+	char *state_dir; /* never NULL: the ratchet record's directory */
 	uint64_t spool_max_events, spool_max_bytes;
 	char *mirror_socket;  /* NULL: no mirror */
 	char *journal_socket; /* never NULL */

@@ -126,7 +126,8 @@ static void handle(serve *S, serve_conn *c, const char *line, size_t len)
 {
 	static char res[1 + EGRESS_MAX_SIGS][PATH_MAX];
 	egress_reload_paths *paths = calloc(1, sizeof(*paths));
-	egress_apply_args a = {.mode = -1, .adopt_only = true, .pin_dir = S->pin_dir};
+	egress_apply_args a = {
+	    .mode = -1, .adopt_only = true, .pin_dir = S->pin_dir, .state_dir = S->cfg->state_dir};
 	egress_apply_result r = {0};
 	egress_ctl_req q;
 	exai_error e = {0};

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Checks that a release build (EXAI_TESTING off) holds no test hook: no exai_fault symbol and
 # no trace of the EXAI_FAULT / EXAI_FAULT_LOG variables, nor of exai-mirror's retention clock
-# skew (EXAI_MIRROR_RETENTION_SKEW_DAYS) or free-space file (EXAI_MIRROR_TEST_FREE_FILE), in any
-# tool. Exits 1 naming the tool.
+# skew (EXAI_MIRROR_RETENTION_SKEW_DAYS) or free-space file (EXAI_MIRROR_TEST_FREE_FILE), nor
+# of exai-egress's state directory variable (EXAI_EGRESS_STATE_DIR), in any tool. Exits 1 naming the tool.
 #   scripts/check-release.sh BUILD_DIR
 set -eu
 build=${1:?usage: check-release.sh BUILD_DIR}
@@ -23,6 +23,10 @@ for tool in bundler/exai-bundle appliance/exai-update verifier/airgap-verifier m
 	fi
 	if grep -q 'EXAI_MIRROR_RETENTION_SKEW\|EXAI_MIRROR_TEST_FREE_FILE' "$bin"; then
 		echo "check-release: $bin reads an EXAI_MIRROR_* test hook (retention skew, free space)" >&2
+		bad=1
+	fi
+	if grep -q 'EXAI_EGRESS_STATE_DIR' "$bin"; then
+		echo "check-release: $bin reads EXAI_EGRESS_STATE_DIR (a test hook: the ratchet record's place)" >&2
 		bad=1
 	fi
 done

@@ -112,7 +112,7 @@ check_tool airgap-verifier "$EXAI_BUILD/verifier/airgap-verifier" "scan run host
 check_tool exai-mirror "$EXAI_BUILD/mirror/exai-mirror" "serve keygen prove verify query stats" \
 	"query --class" --config /nonexistent/mirror.yaml stats
 if [ -x "$EXAI_BUILD/bpf/exai-egress" ]; then
-	check_tool exai-egress "$EXAI_BUILD/bpf/exai-egress" "apply reload run status events serve detach" \
+	check_tool exai-egress "$EXAI_BUILD/bpf/exai-egress" "init apply reload run status events serve detach" \
 		"apply --policy" apply --policy /nonexistent/p.yaml --unsigned
 fi
 echo "cli_conformance: ok"

@@ -66,7 +66,7 @@ for c in serve keygen prove verify query stats; do
 done
 E="$EXAI_BUILD/bpf/exai-egress"
 if [ -x "$E" ]; then
-	for c in apply reload run status events serve detach; do
+	for c in init apply reload run status events serve detach; do
 		usage_opts "$E" "$c" >"$T/u"
 		offered _exai_egress exai-egress "$c" >"$T/o"
 		same "exai-egress $c" "$T/u" "$T/o"

@@ -1,6 +1,8 @@
 # Shared setup for the exai-egress tests (sourced after lib.sh). Needs root.
 # Gives: $CG (a throwaway cgroup under the cgroup2 mount), $PIN (a throwaway pin directory,
-# passed to every exai-egress through EXAI_EGRESS_PIN_DIR), loopback servers (start_servers:
+# passed to every exai-egress through EXAI_EGRESS_PIN_DIR), $STATE (a throwaway state
+# directory with a ratchet record made by 'exai-egress init', passed through the test build's
+# EXAI_EGRESS_STATE_DIR; serve configs name it as state_dir), loopback servers (start_servers:
 # $TCP4 on 127.0.0.1, $TCP4B on 127.0.0.2, $TCP6 on ::1, $UDP4, $UDP4B, $UDP6 likewise),
 # probe (tests/egress/probe.py in $CG) and expect_event/expect_no_event. The EXIT trap stops the
 # servers, detaches, removes the pins and the cgroups, also when the test fails.
@@ -15,6 +17,9 @@ CG="$CGROOT/exai-test-egress-$$"
 PIN="/sys/fs/bpf/exai-test-$$"
 EXAI_EGRESS_PIN_DIR=$PIN
 export EXAI_EGRESS_PIN_DIR
+STATE="$T/egress-state"
+EXAI_EGRESS_STATE_DIR=$STATE
+export EXAI_EGRESS_STATE_DIR
 SERVERS_PID=""
 EXTRA_CGROUPS=""
 
@@ -37,6 +42,7 @@ egress_cleanup() {
 trap egress_cleanup EXIT
 trap 'exit 1' INT TERM HUP
 mkdir "$CG"
+exai-egress init >"$T/init.out" 2>&1 || fail "exai-egress init: $(cat "$T/init.out")"
 
 start_servers() {
 	$PY "$EXAI_SRC/tests/egress/servers.py" "$T/ports" &

@@ -26,6 +26,7 @@ refused() {
 refused 's/^trust_root/trust_rot/' "1:1: unknown key 'trust_rot'"
 refused 's|^trust_root: .*|trust_root: root.yaml|' "1:13: "
 refused '/^trust_root/d' "1:1: missing required key 'trust_root'"
+refused '$a state_dir: var/lib/exai-egress' "5:12: "
 refused 's/allow_uids: \[0\]/allow_uids: []/' "4:"
 refused 's/allow_uids: \[0\]/allow_uids: [root]/' "4:"
 refused 's/"0660"/"0999"/' "4:"

@@ -1,7 +1,8 @@
 # Shared setup for the exai-egress serve tests (sourced after lib.sh, egress_lib.sh and
 # mirror_lib.sh). Gives:
 #   serve_config [EXTRA YAML LINES...]  $T/egress.yaml: spool in $T/spool, control socket
-#                                       $CTL, journal socket $T/log.sock, policy_dirs [$T]
+#                                       $CTL, journal socket $T/log.sock, policy_dirs [$T],
+#                                       state_dir $STATE (egress_lib's)
 #   journal_start                       a syslog receiver on $T/log.sock, lines into $T/journal
 #   serve_start / serve_stop / serve_kill   the daemon ($SERVE_PID); stop sends SIGTERM and
 #                                       wants exit 0 and the socket gone; kill is kill -9
@@ -33,6 +34,7 @@ policy_dirs: [$T]
 spool: {dir: $T/spool}
 journal_socket: $T/log.sock
 control: {socket: $CTL, mode: "0600", allow_uids: [0]}
+state_dir: $STATE
 EOY
 	for l in "$@"; do printf '%s\n' "$l" >>"$CONF"; done
 }

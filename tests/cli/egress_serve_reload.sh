@@ -5,7 +5,9 @@
 # is swapped in (a probe's verdict changes, status shows the generation); one key short, a
 # local edit, --unsigned (allow_unsigned off), a file outside policy_dirs, a peer uid outside
 # control.allow_uids and malformed requests are refused with a reason and the old policy
-# stays; --root, --mode and --pin-dir are refused by the client when a daemon answers; each
+# stays; after a detach, a replayed older sequence is still refused (the ratchet record in
+# state_dir), and a missing record refuses every signed reload; --root, --mode, --pin-dir and
+# --state-dir are refused by the client when a daemon answers; each
 # reload, done or refused, is an event naming the peer. Without a daemon, reload still works
 # directly (as root) and says what it needs.
 set -eu
@@ -84,13 +86,13 @@ expect_contains "$T/err" "sequence 1 is older than sequence 2 in force"
 gen_is 2
 ok "through serve: a directory outside policy_dirs (also by a symlink), --unsigned, a replayed older sequence: refused"
 
-for o in "--root $ROOT" "--mode audit" "--pin-dir $PIN"; do
+for o in "--root $ROOT" "--mode audit" "--pin-dir $PIN" "--state-dir $STATE"; do
 	# shellcheck disable=SC2086
 	expect_rc 2 exai-egress reload --policy-dir "$T/pol/b" $o
 	expect_contains "$T/err" "${o%% *} given, but the request goes to exai-egress serve at $CTL"
 done
 gen_is 2
-ok "the client refuses --root, --mode and --pin-dir when the daemon answers (its own root, the policy's mode)"
+ok "the client refuses --root, --mode, --pin-dir and --state-dir when the daemon answers (its own root, the policy's mode, its pins and state_dir)"
 
 chmod 755 "$T/pol" "$T/pol/b" "$T/pol/a"
 expect_rc 1 setpriv --reuid 1234 --regid 1234 --clear-groups exai-egress reload --policy-dir "$T/pol/a"
@@ -129,6 +131,25 @@ jq -e '.ok == false and (.error.message | contains("no request line within"))' "
 gen_is 4
 ok "malformed requests (a relative path, a trust root key, not JSON, nothing) get a reason; the policy stays"
 
+# the ratchet outlives a detach: serve reads the record in its state_dir, not only the pins
+expect_rc 0 exai-egress detach
+expect_rc 0 exai-egress apply --policy "$T/pol/a/policy.yaml" --unsigned
+gen_is 1
+expect_rc 1 exai-egress reload --policy-dir "$T/pol/old"
+expect_contains "$T/err" "sequence 1 is older than sequence 4 in force (the ratchet record $STATE/ratchet): a replay?"
+gen_is 1
+expect_probe errno=EPERM tcp 127.0.0.2 "$TCP4B"
+mv "$STATE/ratchet" "$T/ratchet.saved"
+expect_rc 2 exai-egress reload --policy-dir "$T/pol/d"
+expect_contains "$T/err" "ratchet record $STATE/ratchet: missing: signed policies are refused until it is provisioned: run 'exai-egress init'"
+gen_is 1
+mv "$T/ratchet.saved" "$STATE/ratchet"
+expect_rc 0 exai-egress reload --policy-dir "$T/pol/d"
+gen_is 2
+wait_for "the ratchet refusal in the journal" grep -q "reload refused by uid=0 pid=[0-9]*: .*sequence 1 is older than sequence 4 in force (the ratchet record" "$T/journal"
+grep -q "reload refused by uid=0 pid=[0-9]*: ratchet record $STATE/ratchet: missing" "$T/journal" || fail "no missing-record event: $(cat "$T/journal")"
+ok "through serve after a detach: the replayed sequence 1 is refused by the record, a missing record refuses (exit 2, init named), both are events"
+
 wait_for "the reload events in the journal" grep -q "reload ok by uid=65534 pid=[0-9]*: policy $T/pol/c/policy.yaml in force: generation 3" "$T/journal"
 grep -q "reload refused by uid=1234 pid=[0-9]*: uid 1234 may not send requests" "$T/journal" || fail "no refused-peer event: $(cat "$T/journal")"
 n=$(sqlite3 "$T/spool/spool.db" "SELECT count(*) FROM spool WHERE body LIKE '{\"kind\":\"reload\",\"outcome\":\"refused\"%'")
@@ -143,5 +164,17 @@ expect_rc 1 exai-egress reload --socket "$CTL" --policy-dir "$T/pol/b"
 expect_contains "$T/err" "connect to exai-egress serve at $CTL"
 mkpolicy "$T/pol/e" 5 127.0.0.1
 expect_rc 0 exai-egress reload --policy-dir "$T/pol/e" --root "$ROOT"
-expect_contains "$T/out" "generation 5"
+expect_contains "$T/out" "generation 3" # the pins were made anew after the detach above
 ok "no daemon: reload works directly with --root, says what it needs without; --socket to nothing fails"
+
+# serve started without a usable record says so at once, as an event
+mv "$STATE/ratchet" "$T/ratchet.saved"
+serve_start
+wait_for "the ratchet event in the journal" grep -q "every signed reload will be refused: ratchet record $STATE/ratchet: missing" "$T/journal"
+n=$(sqlite3 "$T/spool/spool.db" "SELECT count(*) FROM spool WHERE body LIKE '{\"kind\":\"ratchet\",\"outcome\":\"unusable\"%'")
+[ "$n" = 1 ] || fail "$n ratchet events spooled"
+expect_rc 2 exai-egress reload --socket "$CTL" --policy-dir "$T/pol/e"
+expect_contains "$T/err" "run 'exai-egress init' once"
+serve_stop
+mv "$T/ratchet.saved" "$STATE/ratchet"
+ok "serve started without a ratchet record: one event (kind ratchet) says every signed reload will be refused, and it is"
