@@ -36,6 +36,12 @@ endforeach()
 # attribution through exai-egress: skipped (77) where exai-egress is not built
 exai_cli_test(verifier_run_egress cli/verifier_run_egress.sh)
 set_tests_properties(verifier_run_egress PROPERTIES SKIP_RETURN_CODE 77)
+# verifier_run_egress asserts that no run's cgroup (airgap-verifier-run-PID) or event reader
+# is left, which a run of another of these tests at the same moment would break: they take
+# turns (ctest runs the rest in parallel).
+foreach(t usage negative clean allow timeout sandbox egress)
+  set_tests_properties(verifier_run_${t} PROPERTIES RESOURCE_LOCK airgap_verifier_run)
+endforeach()
 
 # The DNS/packet/--allow/exai-egress event line parser fuzzer. Its seed corpus is replayed in every build as a plain
 # test; the libFuzzer binary needs clang: cmake -DEXAI_FUZZ=ON -DCMAKE_C_COMPILER=clang.
