@@ -374,9 +374,10 @@ static __always_inline void remember_allowed(struct egress_sock *s, const struct
 }
 
 /* The decision for destination d->addr/d->port of a socket of workload @workload (record @s,
- * NULL if none) under policy @trie: 1 allow, 0 deny. */
+ * NULL if none) under policy @trie: 1 allow, 0 deny. @reuse: whether the socket's verdict
+ * record is consulted and kept (not for a TCP connect: once per socket, nothing to reuse). */
 static __always_inline int decide_in(struct decision *d, void *trie, struct egress_sock *s,
-				     __u64 workload)
+				     __u64 workload, bool reuse)
 {
 	struct egress_val *marker = trie && workload ? workload_marker(trie, workload) : NULL;
 	struct egress_allowed k = {};
@@ -395,12 +396,13 @@ static __always_inline int decide_in(struct decision *d, void *trie, struct egre
 	}
 	d->generation = marker->generation;
 	d->mode = marker->mode;
+	reuse = reuse && s;
 	allowed_key(&k, d, marker, workload);
-	if (s && allowed_before(s, &k))
+	if (reuse && allowed_before(s, &k))
 		return 1;
 	if (rule_allows(trie, d, workload, key_proto(d->proto)) ||
 	    rule_allows(trie, d, workload, EGRESS_PROTO_ANY)) {
-		if (s)
+		if (reuse)
 			remember_allowed(s, &k);
 		return 1;
 	}
@@ -418,7 +420,7 @@ static __always_inline int decide(struct decision *d, struct bpf_sock *sk)
 
 	if (s && !s->workload)
 		s->workload = current_workload(trie);
-	return decide_in(d, trie, s, s ? s->workload : 0);
+	return decide_in(d, trie, s, s ? s->workload : 0, d->sock_type != SOCK_STREAM);
 }
 
 static __always_inline void set_v4(struct decision *d, __u32 ip4_be)
@@ -628,5 +630,6 @@ int egress_skb(struct __sk_buff *skb)
 			s->workload = skb_workload(skb, trie);
 		}
 	}
-	return decide_in(&d, trie, s, s ? s->workload : skb_workload(skb, trie));
+	/* the record also serves every packet of a socket from before attach */
+	return decide_in(&d, trie, s, s ? s->workload : skb_workload(skb, trie), true);
 }
