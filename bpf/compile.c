@@ -213,7 +213,8 @@ exai_status egress_compile(const egress_policy *p, uint32_t generation, int mode
 		m->key.prefixlen = EGRESS_KEY_FULL_BITS;
 		m->key.kind = EGRESS_KIND_WORKLOAD;
 		egress_key_set_cgid(&m->key, wl->cgid);
-		m->val.generation = generation;
+		m->val.generation = generation; /* a decision reads these from the marker */
+		m->val.mode = (uint8_t)mode;
 		for (size_t r = 0; r < wl->nrules; r++) {
 			egress_entry *en = &out->entries[n++];
 

@@ -1,7 +1,9 @@
 /*
  * compile: a parsed policy (policy.h) turned into the entries of one policy trie
- * (egress.h): one META entry (generation, mode), one WORKLOAD marker per workload, and one
- * entry per distinct (family, protocol, workload, prefix) with its port ranges.
+ * (egress.h): one META entry (generation, mode), one WORKLOAD marker per workload (the same
+ * generation and mode), and one entry per distinct (family, protocol, workload, prefix) with
+ * its port ranges. The trie id of META and the markers is left 0 for the loader to set once
+ * the kernel made the map (install.c).
  *
  * The trie answers with the LONGEST matching prefix only, so each entry also carries the port
  * ranges of every shorter prefix of the same family, protocol and workload that covers it

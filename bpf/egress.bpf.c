@@ -18,6 +18,14 @@
  *    only a socket that predates the programs gets the identity of the task using it.
  *  - One policy lookup (the array-of-maps slot) per decision: rules, workloads, generation
  *    and mode are read from the same trie, so a swap is seen whole or not at all.
+ *  - A remembered verdict (the socket's last destination allowed, struct egress_allowed) is
+ *    reused only for the same destination, protocol and workload while the SAME trie is live;
+ *    see "The verdict record" below for why that can only ever allow what the live policy
+ *    allows. Denials are never remembered: each one is decided, counted and reported.
+ *
+ * The lookups of a decision: the workload's marker (generation, mode, trie id), then, unless
+ * the record answers, the protocol's rule and then any's. META is read only when the socket
+ * has no workload in the trie (the event still names the generation and mode).
  */
 #include "vmlinux.h"
 
@@ -118,14 +126,20 @@ static __always_inline struct egress_val *policy_meta(void *trie)
 	return bpf_map_lookup_elem(trie, &k);
 }
 
-static __always_inline bool is_workload(void *trie, __u64 id)
+/* The marker of workload cgroup @id in @trie (generation, mode, trie id), NULL if none. */
+static __always_inline struct egress_val *workload_marker(void *trie, __u64 id)
 {
 	struct egress_key k = {};
 
 	k.prefixlen = EGRESS_KEY_FULL_BITS;
 	k.kind = EGRESS_KIND_WORKLOAD;
 	key_set_cgid(&k, id);
-	return bpf_map_lookup_elem(trie, &k) != NULL;
+	return bpf_map_lookup_elem(trie, &k);
+}
+
+static __always_inline bool is_workload(void *trie, __u64 id)
+{
+	return workload_marker(trie, id) != NULL;
 }
 
 /* The deepest cgroup above (or at) the current task's that the policy names a workload. */
@@ -287,27 +301,111 @@ static __always_inline __u8 key_proto(__u32 protocol)
 	return protocol == IPPROTO_ICMPV6 ? EGRESS_PROTO_ICMP : (__u8)protocol;
 }
 
-/* The decision for destination d->addr/d->port of a socket of workload @workload (record @s,
- * NULL if none) under policy @trie: 1 allow, 0 deny. */
-static __always_inline int decide_in(struct decision *d, void *trie, struct egress_sock *s,
-				     __u64 workload)
+/*
+ * The verdict record. A UDP flow sends to the same destination again and again, and each
+ * send would walk the trie (100,000 rules: the deepest walk of a decision) for the same
+ * answer. So an ALLOW is remembered in the socket's storage with every input of the decision
+ * (struct egress_allowed: trie id and generation, mode, workload, family, normalised address,
+ * port, protocol), and a later decision whose inputs are all equal reuses it.
+ *
+ * Why a reused verdict is the live policy's:
+ *  - rule_allows() reads nothing but the trie, the workload, family, address, port and
+ *    protocol, and all of them are compared, so equal inputs in the same trie give the same
+ *    answer;
+ *  - the trie is named by its id, which the loader writes into META and every marker after
+ *    the kernel created the map (egress_val.trie_id): the kernel's map ids are unique among
+ *    the maps that exist and handed out cyclically (1..INT_MAX), so the trie swapped in by a
+ *    reload never has the id of the one it replaces, even when the generation number repeats
+ *    (two loaders racing on the state map, or a swap whose record then failed); the
+ *    generation and mode are compared as well. A trie is never changed after it is swapped
+ *    in (a reload builds a new one), and 0 (a trie without an id) is never remembered;
+ *  - the live trie's id comes from the marker looked up in THIS decision, so a reload is
+ *    seen by the very next send: every remembered verdict is stale at once;
+ *  - denials and audit mode's would-be denials are never remembered (they are counted and
+ *    reported every time, and rate limited as before), so a record can only say "allowed".
+ *
+ * Concurrency: two threads may send on one socket at once, and the backstop decides packets
+ * of a socket from before attach in whatever context sends them (softirq included). Without
+ * a lock, a record written field by field by two deciders could mix the address of one
+ * allowed destination with the port of another into one that was never allowed, and a third
+ * decision would then let it through. So the record is read (compared) and written only
+ * under the socket's bpf_spin_lock; a reader sees one whole record or the other. A writer
+ * that loses a race only replaces one allowed verdict with another (a later miss). The lock
+ * is held for a few loads and stores, with no helper called inside. (The kernel runs the
+ * connect and sendmsg hooks under the socket's lock_sock today, but the backstop runs
+ * without it, and the record must not depend on a caller's locking.)
+ */
+static __always_inline void allowed_key(struct egress_allowed *a, const struct decision *d,
+					const struct egress_val *marker, __u64 workload)
 {
-	struct egress_val *meta = trie ? policy_meta(trie) : NULL;
-	__u8 proto = key_proto(d->proto);
+	a->workload = workload;
+	__builtin_memcpy(a->addr, d->addr, sizeof(a->addr));
+	a->generation = marker->generation;
+	a->trie_id = marker->trie_id;
+	a->port = d->port;
+	a->family = d->family;
+	a->proto = d->proto;
+	a->mode = marker->mode;
+}
 
-	if (!trie || !meta) {
-		d->reason = EGRESS_REASON_NO_POLICY;
-		return refuse(d, s);
-	}
-	d->generation = meta->generation;
-	d->mode = meta->mode;
-	if (!workload || !is_workload(trie, workload)) {
+static __always_inline bool allowed_before(struct egress_sock *s, const struct egress_allowed *k)
+{
+	bool hit;
+
+	if (!k->trie_id)
+		return false;
+	bpf_spin_lock(&s->lock);
+	hit = s->allowed.trie_id == k->trie_id && s->allowed.generation == k->generation &&
+	      s->allowed.workload == k->workload && s->allowed.addr[0] == k->addr[0] &&
+	      s->allowed.addr[1] == k->addr[1] && s->allowed.port == k->port &&
+	      s->allowed.family == k->family && s->allowed.proto == k->proto &&
+	      s->allowed.mode == k->mode;
+	bpf_spin_unlock(&s->lock);
+	return hit;
+}
+
+static __always_inline void remember_allowed(struct egress_sock *s, const struct egress_allowed *k)
+{
+	if (!k->trie_id)
+		return;
+	bpf_spin_lock(&s->lock);
+	s->allowed = *k;
+	bpf_spin_unlock(&s->lock);
+}
+
+/* The decision for destination d->addr/d->port of a socket of workload @workload (record @s,
+ * NULL if none) under policy @trie: 1 allow, 0 deny. @reuse: whether the socket's verdict
+ * record is consulted and kept (not for a TCP connect: once per socket, nothing to reuse). */
+static __always_inline int decide_in(struct decision *d, void *trie, struct egress_sock *s,
+				     __u64 workload, bool reuse)
+{
+	struct egress_val *marker = trie && workload ? workload_marker(trie, workload) : NULL;
+	struct egress_allowed k = {};
+
+	if (!marker) {
+		struct egress_val *meta = trie ? policy_meta(trie) : NULL;
+
+		if (!meta) {
+			d->reason = EGRESS_REASON_NO_POLICY;
+			return refuse(d, s);
+		}
+		d->generation = meta->generation;
+		d->mode = meta->mode;
 		d->reason = EGRESS_REASON_NO_WORKLOAD;
 		return refuse(d, s);
 	}
-	if (rule_allows(trie, d, workload, proto) ||
-	    rule_allows(trie, d, workload, EGRESS_PROTO_ANY))
+	d->generation = marker->generation;
+	d->mode = marker->mode;
+	reuse = reuse && s;
+	allowed_key(&k, d, marker, workload);
+	if (reuse && allowed_before(s, &k))
 		return 1;
+	if (rule_allows(trie, d, workload, key_proto(d->proto)) ||
+	    rule_allows(trie, d, workload, EGRESS_PROTO_ANY)) {
+		if (reuse)
+			remember_allowed(s, &k);
+		return 1;
+	}
 	d->reason = EGRESS_REASON_NO_RULE;
 	return refuse(d, s);
 }
@@ -322,7 +420,7 @@ static __always_inline int decide(struct decision *d, struct bpf_sock *sk)
 
 	if (s && !s->workload)
 		s->workload = current_workload(trie);
-	return decide_in(d, trie, s, s ? s->workload : 0);
+	return decide_in(d, trie, s, s ? s->workload : 0, d->sock_type != SOCK_STREAM);
 }
 
 static __always_inline void set_v4(struct decision *d, __u32 ip4_be)
@@ -415,22 +513,24 @@ SEC("cgroup/sock_create")
 int egress_sock_create(struct bpf_sock *ctx)
 {
 	void *trie = active_policy();
-	struct egress_val *meta = trie ? policy_meta(trie) : NULL;
 	struct egress_sock *s = bpf_sk_storage_get(&socks, ctx, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	struct decision d = {.hook = EGRESS_HOOK_SOCK_CREATE};
+	__u32 family = ctx->family, type = ctx->type, protocol = ctx->protocol;
+	struct egress_val *meta;
 
 	if (s)
 		fill_identity(s, trie);
-	d.proto = (__u8)ctx->protocol;
-	d.sock_type = (__u16)ctx->type;
-	d.family = ctx->family == AF_INET6 ? 6 : 4;
+	if (sock_kind_allowed(family, type, protocol))
+		return 1;
+	meta = trie ? policy_meta(trie) : NULL; /* the event's generation and mode */
+	d.proto = (__u8)protocol;
+	d.sock_type = (__u16)type;
+	d.family = family == AF_INET6 ? 6 : 4;
 	if (meta) {
 		d.generation = meta->generation;
 		d.mode = meta->mode;
 	}
-	if (sock_kind_allowed(ctx->family, ctx->type, ctx->protocol))
-		return 1;
-	d.reason = ctx->type == SOCK_RAW ? EGRESS_REASON_RAW : EGRESS_REASON_PROTOCOL;
+	d.reason = type == SOCK_RAW ? EGRESS_REASON_RAW : EGRESS_REASON_PROTOCOL;
 	return refuse(&d, s);
 }
 
@@ -530,5 +630,6 @@ int egress_skb(struct __sk_buff *skb)
 			s->workload = skb_workload(skb, trie);
 		}
 	}
-	return decide_in(&d, trie, s, s ? s->workload : skb_workload(skb, trie));
+	/* the record also serves every packet of a socket from before attach */
+	return decide_in(&d, trie, s, s ? s->workload : skb_workload(skb, trie), true);
 }

@@ -10,13 +10,17 @@
  * cgroup id, address): the prefix always covers kind, protocol and workload (80 bits) and then
  * as many address bits as the rule's CIDR. Besides rules (kind V4, V6) the same trie holds a
  * marker per workload cgroup (kind WORKLOAD) and the policy's generation and mode (kind META),
- * so a swap changes rules, workloads, generation and mode together.
+ * so a swap changes rules, workloads, generation and mode together. Each marker repeats the
+ * generation and mode, and both markers and META carry the trie's id (the map id the kernel
+ * gave it): a socket's record of the last destination allowed names the trie it was allowed
+ * in, and the programs reuse that verdict only while the same trie is live (egress.bpf.c).
  */
 #ifndef EXAI_EGRESS_H
 #define EXAI_EGRESS_H
 
 #ifndef __VMLINUX_H__
-#include <linux/types.h> /* the loader; the kernel side has vmlinux.h */
+#include <linux/bpf.h> /* the loader (struct bpf_spin_lock); the kernel side has vmlinux.h */
+#include <linux/types.h>
 #endif
 
 enum {
@@ -55,11 +59,32 @@ struct egress_ports {
 enum { EGRESS_MODE_ENFORCE = 0, EGRESS_MODE_AUDIT = 1 };
 
 struct egress_val {
-	__u32 generation;
-	__u8 mode; /* META: EGRESS_MODE_* */
-	__u8 nranges;
+	__u32 generation; /* every entry: the policy's generation */
+	__u8 mode;	  /* META and WORKLOAD: EGRESS_MODE_* */
+	__u8 nranges;	  /* V4, V6: ranges in r */
 	__u16 reserved;
-	struct egress_ports r[EGRESS_MAX_RANGES];
+	union {
+		struct egress_ports r[EGRESS_MAX_RANGES]; /* V4, V6 */
+		/* META and WORKLOAD: the map id of the trie holding the entry, set by the loader
+		 * once the kernel made the map (0: none, then no verdict is ever remembered) */
+		__u32 trie_id;
+	};
+};
+
+/* The last destination a socket was allowed to reach, with everything the verdict depended
+ * on: the trie it was decided in (id and generation; its mode), the workload, and the
+ * destination exactly as decided (family 4 for IPv4-mapped IPv6, 0.0.0.0 as 127.0.0.1; an
+ * IPv4 address in the first 4 bytes of addr, the rest 0). Denials are never recorded. */
+struct egress_allowed {
+	__u64 workload;
+	__u64 addr[2];
+	__u32 generation;
+	__u32 trie_id; /* 0: nothing recorded */
+	__u16 port;
+	__u8 family;
+	__u8 proto; /* the socket's IPPROTO_* */
+	__u8 mode;
+	__u8 pad[3];
 };
 
 /* Socket local storage: who created the socket, kept for every later decision and event. */
@@ -76,7 +101,8 @@ struct egress_sock {
 	__u8 hooked; /* 1: created under sock_create or seen by a connect/sendmsg hook, so
 		      * every destination of it was decided there; 0: made by the packet
 		      * backstop for a socket from before attach (every packet re-checked) */
-	__u32 pad2;
+	struct bpf_spin_lock lock; /* guards allowed: two threads may decide on one socket */
+	struct egress_allowed allowed;
 };
 
 enum {

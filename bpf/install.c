@@ -23,12 +23,24 @@ static bool batch_unsupported(int err)
 	return err == EINVAL || err == EOPNOTSUPP || err == 524;
 }
 
-/* Fills trie @m with the entries of @c: in batches (one system call per TRIE_BATCH entries,
- * keys and values copied side by side into @keys and @vals, TRIE_BATCH each), or one by one
- * where batches are not supported. The entries are distinct (compile merged equal keys), so the
- * batch's BPF_ANY adds each one, as BPF_NOEXIST does one by one. */
-static exai_status fill_trie(int m, const egress_compiled *c, struct egress_key *keys,
-			     struct egress_val *vals, exai_error *e)
+/* The value entry @en gets in the trie whose map id is @trie_id: META and the workload
+ * markers name their trie, so that the programs reuse a socket's remembered verdict only
+ * while that very trie is live (egress.bpf.c, "The verdict record"). */
+static struct egress_val entry_val(const egress_entry *en, uint32_t trie_id)
+{
+	struct egress_val v = en->val;
+
+	if (en->key.kind == EGRESS_KIND_META || en->key.kind == EGRESS_KIND_WORKLOAD)
+		v.trie_id = trie_id;
+	return v;
+}
+
+/* Fills trie @m (map id @trie_id) with the entries of @c: in batches (one system call per
+ * TRIE_BATCH entries, keys and values copied side by side into @keys and @vals, TRIE_BATCH
+ * each), or one by one where batches are not supported. The entries are distinct (compile
+ * merged equal keys), so the batch's BPF_ANY adds each one, as BPF_NOEXIST does one by one. */
+static exai_status fill_trie(int m, uint32_t trie_id, const egress_compiled *c,
+			     struct egress_key *keys, struct egress_val *vals, exai_error *e)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, bo, .elem_flags = BPF_ANY);
 	size_t i = 0;
@@ -38,7 +50,7 @@ static exai_status fill_trie(int m, const egress_compiled *c, struct egress_key 
 
 		for (k = 0; k < cnt; k++) {
 			keys[k] = c->entries[i + k].key;
-			vals[k] = c->entries[i + k].val;
+			vals[k] = entry_val(&c->entries[i + k], trie_id);
 		}
 		if (bpf_map_update_batch(m, keys, vals, &cnt, &bo) == 0) {
 			i += cnt;
@@ -49,10 +61,27 @@ static exai_status fill_trie(int m, const egress_compiled *c, struct egress_key 
 					      i + cnt, c->n);
 		break;
 	}
-	for (; i < c->n; i++)
-		if (bpf_map_update_elem(m, &c->entries[i].key, &c->entries[i].val, BPF_NOEXIST) !=
-		    0)
+	for (; i < c->n; i++) {
+		struct egress_val v = entry_val(&c->entries[i], trie_id);
+
+		if (bpf_map_update_elem(m, &c->entries[i].key, &v, BPF_NOEXIST) != 0)
 			return exai_error_sys(e, EXAI_EIO, "policy map entry %zu of %zu", i, c->n);
+	}
+	return EXAI_OK;
+}
+
+/* The id the kernel gave map @m (never 0). */
+static exai_status map_id(int m, uint32_t *id, exai_error *e)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(m, &info, &len) != 0)
+		return exai_error_sys(e, EXAI_EIO, "the id of the new policy map");
+	if (info.id == 0)
+		return exai_error_set(e, EXAI_EIO, "the new policy map has no id");
+	*id = info.id;
 	return EXAI_OK;
 }
 
@@ -63,6 +92,7 @@ static exai_status build_trie(const egress_compiled *c, int *fd, exai_error *e)
 	struct egress_key *keys = malloc(TRIE_BATCH * sizeof(*keys));
 	struct egress_val *vals = malloc(TRIE_BATCH * sizeof(*vals));
 	int m = -1;
+	uint32_t id = 0;
 	exai_status st = EXAI_OK;
 
 	if (!keys || !vals) {
@@ -75,7 +105,9 @@ static exai_status build_trie(const egress_compiled *c, int *fd, exai_error *e)
 		st = exai_error_sys(e, EXAI_EIO, "create a policy map of %zu entries", c->n);
 		goto out;
 	}
-	st = fill_trie(m, c, keys, vals, e);
+	st = map_id(m, &id, e);
+	if (st == EXAI_OK)
+		st = fill_trie(m, id, c, keys, vals, e);
 	if (st != EXAI_OK) {
 		close(m);
 		m = -1;

@@ -3,7 +3,9 @@
 # refused and the old policy stays); then the soak: 1,000 swaps between two policies while
 # allowed and denied probes (TCP and UDP, 127.0.0.1 allowed, 127.0.0.2 denied in both) run
 # without pause in the workload, with zero wrong verdicts and the generation counting every
-# swap. A moment with no policy, or half of one, would deny an allowed probe.
+# swap. A moment with no policy, or half of one, would deny an allowed probe. The UDP probes
+# also run on one socket kept for the whole soak (its remembered verdict goes stale at every
+# swap).
 set -eu
 . "$EXAI_SRC/tests/cli/lib.sh"
 . "$EXAI_SRC/tests/cli/bundle_lib.sh"

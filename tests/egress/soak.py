@@ -5,8 +5,10 @@
 
 Joins CGROUP and, until DIR/stop exists, repeats: TCP connect to 127.0.0.1:TCP_ALLOWED_PORT
 (must succeed), TCP connect to 127.0.0.2:TCP_DENIED_PORT (must fail with EPERM), UDP sendto
-127.0.0.1:UDP_PORT (must succeed) and 127.0.0.2:UDP_PORT (EPERM). Writes DIR/running after
-the first round and "rounds=N wrong=M first=WHAT" to DIR/result. Loopback only.
+127.0.0.1:UDP_PORT (must succeed) and 127.0.0.2:UDP_PORT (EPERM) on a new socket each, and
+the same two sends on ONE UDP socket kept for the whole soak (its remembered verdict for
+127.0.0.1 goes stale at every swap). Writes DIR/running after the first round and
+"rounds=N wrong=M first=WHAT" to DIR/result. Loopback only.
 """
 import errno
 import os
@@ -42,8 +44,15 @@ def main(cg, d, tok, tdeny, uport):
         finally:
             s.close()
 
+    kept = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+    def same(addr):
+        kept.sendto(b"soak", (addr, uport))
+
     cases = [(lambda: tcp("127.0.0.1", tok), "ok"), (lambda: tcp("127.0.0.2", tdeny), "EPERM"),
-             (lambda: udp("127.0.0.1"), "ok"), (lambda: udp("127.0.0.2"), "EPERM")]
+             (lambda: udp("127.0.0.1"), "ok"), (lambda: udp("127.0.0.2"), "EPERM"),
+             (lambda: same("127.0.0.1"), "ok"), (lambda: same("127.0.0.1"), "ok"),
+             (lambda: same("127.0.0.2"), "EPERM")]
     rounds = wrong = 0
     first = "-"
     stop = os.path.join(d, "stop")
