@@ -3,9 +3,14 @@
  * compiles it completely, and only then touches the kernel (install.c swaps it in whole).
  * A refused policy leaves the running one in force.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "egress_cli.h"
 #include "exai/file.h"
@@ -197,6 +202,34 @@ static int ratchet_step(const egress_apply_args *a, const egress_pins *pinned,
 	return EXAI_EXIT_OK;
 }
 
+/* Installs take turns: an exclusive flock on the directory that holds the pin directory
+ * (bpffs keeps no regular files, and the pin directory may not exist yet), held from the
+ * ratchet check to the end of the swap. Without it two signed applies at once (a direct apply
+ * beside serve's reload, two operators) could both pass the check against the same record,
+ * and the lower one could be swapped in last, or store its sequence over the higher one's.
+ * Readers (serve, events) lock the pin directory itself and are not held up. */
+static int install_lock(const char *dir, exai_error *e)
+{
+	char *copy = strdup(dir), *parent;
+	int fd = -1;
+
+	if (!copy) {
+		exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		return -1;
+	}
+	parent = dirname(copy); /* once: it may write into copy */
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		exai_error_sys(e, EXAI_EIO, "open %s (to lock installs)", parent);
+	else if (flock(fd, LOCK_EX) != 0) {
+		exai_error_sys(e, EXAI_EIO, "lock %s (installs take turns)", parent);
+		close(fd);
+		fd = -1;
+	}
+	free(copy);
+	return fd;
+}
+
 int egress_apply_do(const egress_apply_args *a, egress_apply_result *r, exai_error *e)
 {
 	const char *dir = egress_pin_dir(a->pin_dir);
@@ -206,7 +239,7 @@ int egress_apply_do(const egress_apply_args *a, egress_apply_result *r, exai_err
 	egress_policy *pol = NULL;
 	egress_pins pins;
 	bool pinned;
-	int rc = EXAI_EXIT_FAIL;
+	int rc = EXAI_EXIT_FAIL, lock = -1;
 
 	memset(r, 0, sizeof(*r));
 	egress_pins_init(&pins, dir);
@@ -229,6 +262,8 @@ int egress_apply_do(const egress_apply_args *a, egress_apply_result *r, exai_err
 			       a->policy, pol->nworkloads);
 		goto out;
 	}
+	if ((lock = install_lock(dir, e)) < 0)
+		goto out;
 	pinned = egress_pins_exist(dir);
 	if (a->adopt_only && !pinned) {
 		exai_error_set(e, EXAI_ENOENT,
@@ -268,6 +303,8 @@ int egress_apply_do(const egress_apply_args *a, egress_apply_result *r, exai_err
 	rc = EXAI_EXIT_OK;
 out:
 	egress_pins_close(&pins);
+	if (lock >= 0)
+		close(lock); /* releases the flock, after the swap */
 	egress_policy_free(pol);
 	free(buf);
 	return rc;

@@ -148,3 +148,18 @@ rec_is 0
 expect_rc 0 apply2 "$T/p4.yaml"
 rec_is 4
 ok "record lost and nothing pinned: init starts at 0 and says replays re-open; sequence 4 is accepted again"
+
+# installs take turns: the flock on the pin directory's parent is held from the ratchet check
+# to the end of the swap, so an apply waits while another holds it (here flock(1) holds it
+# for 2 s), then checks against what the other one left
+expect_rc 0 apply2 "$T/p5.yaml"
+flock "$(dirname "$PIN")" sleep 2 &
+held=$!
+sleep 0.5
+start=$(date +%s%N)
+expect_rc 0 apply2 "$T/p6.yaml"
+waited=$((($(date +%s%N) - start) / 1000000))
+wait "$held"
+[ "$waited" -ge 1000 ] || fail "apply did not wait for the install lock (took $waited ms while it was held)"
+rec_is 6
+ok "an apply waits for the install lock another install holds (${waited} ms), then checks and swaps"
