@@ -1,5 +1,12 @@
 # airgap-verifier: report writers and the static scan mode.
+# the report model, its four formats, and hostile input and failures: one suite each, sharing
+# the sample report (report_sample.c)
 exai_check_suite(test_vf_report unit/verifier/test_report.c vf_report)
+exai_check_suite(test_vf_report_formats unit/verifier/test_report_formats.c vf_report)
+exai_check_suite(test_vf_report_robust unit/verifier/test_report_robust.c vf_report)
+foreach(t test_vf_report test_vf_report_formats test_vf_report_robust)
+  target_sources(${t} PRIVATE ${EXAI_TESTS_DIR}/unit/verifier/report_sample.c)
+endforeach()
 exai_cli_test(verifier_scan_cli cli/verifier_scan.sh)
 exai_cli_test(verifier_scan_more_cli cli/verifier_scan_more.sh)
 exai_cli_test(verifier_scan_incomplete_cli cli/verifier_scan_incomplete.sh)
