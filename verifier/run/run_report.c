@@ -94,6 +94,32 @@ void vf_run_attempt_text(const vf_run_attempt *a, char *where, size_t wcap, char
 		 (unsigned long long)a->packets);
 }
 
+/* @f as a run.egress.attempt finding at @where (a logical location: an address, not a file),
+ * with the hint naming the --allow that would admit it (@hint, @hcap), suppressed when @hit
+ * (an --allow entry) admits it (the reason into @reason, @rcap). */
+static void attempt_finding(vf_finding *f, const char *where, const char *evidence,
+			    const char *message, const char *addr, bool v6, const char *port,
+			    const vf_allow *hit, char *hint, size_t hcap, char *reason, size_t rcap)
+{
+	snprintf(hint, hcap,
+		 "make the program use an on-site endpoint or turn this feature off; if this "
+		 "destination is intended, allow it with --allow %s%s%s:%s",
+		 v6 ? "[" : "", addr, v6 ? "]" : "", port);
+	memset(f, 0, sizeof(*f));
+	f->rule_id = RULE_ATTEMPT;
+	f->severity = VF_SEV_HIGH;
+	f->path = where;
+	f->logical = true;
+	f->evidence = evidence;
+	f->message = message;
+	f->hint = hint;
+	if (hit) {
+		snprintf(reason, rcap, "allowed by --allow %s", hit->text);
+		f->suppressed = true;
+		f->suppress_reason = reason;
+	}
+}
+
 static exai_status add_attempt(vf_report *r, const vf_run_attempt *a, const vf_allow *allow,
 			       size_t nallow, const vf_run_info *in, bool *used, exai_error *e)
 {
@@ -116,23 +142,8 @@ static exai_status add_attempt(vf_report *r, const vf_run_attempt *a, const vf_a
 		snprintf(port, sizeof(port), "%u", a->port);
 	else
 		snprintf(port, sizeof(port), "*");
-	snprintf(hint, sizeof(hint),
-		 "make the program use an on-site endpoint or turn this feature off; if this "
-		 "destination is intended, allow it with --allow %s%s%s:%s",
-		 v6 ? "[" : "", addr, v6 ? "]" : "", port);
-	memset(&f, 0, sizeof(f));
-	f.rule_id = RULE_ATTEMPT;
-	f.severity = VF_SEV_HIGH;
-	f.path = where;
-	f.logical = true;
-	f.evidence = evidence;
-	f.message = message;
-	f.hint = hint;
-	if (hit) {
-		snprintf(reason, sizeof(reason), "allowed by --allow %s", hit->text);
-		f.suppressed = true;
-		f.suppress_reason = reason;
-	}
+	attempt_finding(&f, where, evidence, message, addr, v6, port, hit, hint, sizeof(hint),
+			reason, sizeof(reason));
 	if (attributing(in)) {
 		const vf_egress_log *l = in->attrib->log;
 
@@ -201,23 +212,8 @@ static exai_status add_event_attempt(vf_report *r, const vf_egress_log *l, const
 		 "%s traffic to %s was attempted (exai-egress saw it at %s) but no packet reached "
 		 "the namespace's TUN device: the kernel refused or dropped it first",
 		 proto, where, d->hook);
-	snprintf(hint, sizeof(hint),
-		 "make the program use an on-site endpoint or turn this feature off; if this "
-		 "destination is intended, allow it with --allow %s%s%s:%s",
-		 v6 ? "[" : "", addr, v6 ? "]" : "", port);
-	memset(&f, 0, sizeof(f));
-	f.rule_id = RULE_ATTEMPT;
-	f.severity = VF_SEV_HIGH;
-	f.path = where;
-	f.logical = true;
-	f.evidence = evidence;
-	f.message = message;
-	f.hint = hint;
-	if (hit) {
-		snprintf(reason, sizeof(reason), "allowed by --allow %s", hit->text);
-		f.suppressed = true;
-		f.suppress_reason = reason;
-	}
+	attempt_finding(&f, where, evidence, message, addr, v6, port, hit, hint, sizeof(hint),
+			reason, sizeof(reason));
 	procs_add(&ps, l, d);
 	procs_set(&f, &ps);
 	return vf_report_add(r, &f, e);
