@@ -11,12 +11,14 @@ endif()
 # airgap-verifier executable, so the suite compiles the ones it tests.
 if(TARGET vf_scan)
   exai_check_suite(test_vf_bundlemode unit/verifier/test_bundlemode.c vf_scan)
+  target_sources(test_vf_bundlemode PRIVATE ${EXAI_TESTS_DIR}/unit/verifier/rules_fixture.c)
   target_sources(test_vf_bundlemode PRIVATE
     ${CMAKE_SOURCE_DIR}/verifier/bundle/bundlemode_closure.c
     ${CMAKE_SOURCE_DIR}/verifier/bundle/bundlemode_window.c)
   target_include_directories(test_vf_bundlemode PRIVATE ${CMAKE_SOURCE_DIR}/verifier/bundle)
   # The image-reference extractor, and its two users (scan mode's k8s checks, the closure).
   exai_check_suite(test_vf_scan_imageref unit/verifier/test_scan_imageref.c vf_scan)
+  target_sources(test_vf_scan_imageref PRIVATE ${EXAI_TESTS_DIR}/unit/verifier/rules_fixture.c)
   target_sources(test_vf_scan_imageref PRIVATE
     ${CMAKE_SOURCE_DIR}/verifier/bundle/bundlemode_closure.c)
   target_include_directories(test_vf_scan_imageref PRIVATE ${CMAKE_SOURCE_DIR}/verifier/bundle)

@@ -18,13 +18,17 @@ exai_cli_test(verifier_scan_deb_cli cli/verifier_scan_deb.sh)
 exai_cli_test(verifier_scan_telemetry_cli cli/verifier_scan_telemetry.sh)
 exai_cli_test(verifier_scan_context_cli cli/verifier_scan_context.sh)
 exai_check_suite(test_vf_scan unit/verifier/test_scan.c vf_scan)
+target_sources(test_vf_scan PRIVATE ${EXAI_TESTS_DIR}/unit/verifier/rules_fixture.c)
 exai_check_suite(test_vf_scan_ctx unit/verifier/test_scan_ctx.c vf_scan)
 # The duplicate cache: copies replayed at their own location, never what differs.
 exai_check_suite(test_vf_scan_dup unit/verifier/test_scan_dup.c vf_scan)
+target_sources(test_vf_scan_dup PRIVATE ${EXAI_TESTS_DIR}/unit/verifier/rules_fixture.c)
 # The caps on the scan's growing arrays: each one reached is reported, never a silent drop.
 exai_check_suite(test_vf_scan_caps unit/verifier/test_scan_caps.c vf_scan)
+target_sources(test_vf_scan_caps PRIVATE ${EXAI_TESTS_DIR}/unit/verifier/rules_fixture.c)
 # The nested-archive walker of scan and bundle mode (caps, locations, sparse entries).
 exai_check_suite(test_vf_scan_walker unit/verifier/test_scan_walker.c vf_scan)
+target_sources(test_vf_scan_walker PRIVATE ${EXAI_TESTS_DIR}/unit/verifier/rules_fixture.c)
 
 # Fuzz harnesses for what scan parses by hand (ELF) and for a whole scanned buffer. Their seeds
 # (the fixtures, a real ELF) are replayed with mutations in every build as plain tests; the

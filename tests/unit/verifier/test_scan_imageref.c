@@ -11,6 +11,7 @@
 #include "exai/yaml.h"
 #include "scan.h"
 #include "scan_imageref.h"
+#include "rules_fixture.h"
 #include "testutil.h"
 
 #define MAXR 32
@@ -255,22 +256,6 @@ START_TEST(bounds_reached_are_incomplete)
 	ck_assert_uint_lt(n, VF_IREF_BUDGET);
 }
 END_TEST
-
-static vf_rules *load_default(void)
-{
-	static vf_rules rs;
-	static int done;
-	exai_error e;
-	char path[4096];
-
-	if (!done) {
-		snprintf(path, sizeof(path), "%s/verifier/rules/default.yaml", getenv("EXAI_SRC"));
-		ck_assert_msg(vf_rules_load(&rs, path, &e) == EXAI_OK, "%s", e.msg);
-		ck_assert_msg(vf_rules_finish(&rs, &e) == EXAI_OK, "%s", e.msg);
-		done = 1;
-	}
-	return &rs;
-}
 
 /* The scan.incomplete findings of @r at @path saying @has. */
 static size_t incompletes(const vf_report *r, const char *path, const char *has)
