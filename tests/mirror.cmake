@@ -27,9 +27,11 @@ exai_cli_test(mirror_disk cli/mirror_disk.sh)
 exai_cli_test(mirror_wal cli/mirror_wal.sh)
 # The record reader's payload: byte for byte the canonical jansson dump it was before.
 exai_check_suite(test_mirror_record unit/mirror/test_mirror_record.c mir_obj)
+target_sources(test_mirror_record PRIVATE ${EXAI_TESTS_DIR}/unit/mirror/mirror_fixture.c)
 # verify's row pass: the byte-wise columns check against jansson, and every tampered row of a
 # 5000-entry store flagged across the hashing chunks; again without the SHA extensions.
 exai_check_suite(test_mirror_verify_rows unit/mirror/test_mirror_verify_rows.c mir_obj)
+target_sources(test_mirror_verify_rows PRIVATE ${EXAI_TESTS_DIR}/unit/mirror/mirror_fixture.c)
 add_test(NAME test_mirror_verify_rows_generic COMMAND test_mirror_verify_rows)
 set_tests_properties(test_mirror_verify_rows_generic PROPERTIES
   ENVIRONMENT "CK_VERBOSITY=normal;EXAI_SHA_GENERIC=1")

@@ -15,6 +15,7 @@
 #include "exai/secmem.h"
 #include "record.h"
 #include "scrub.h"
+#include "mirror_fixture.h"
 #include "testutil.h"
 
 static mir_config cfg;
@@ -22,17 +23,7 @@ static mir_scrubber *scrubber;
 
 static void setup(void)
 {
-	exai_error e;
-
-	ck_assert_int_eq(exai_init(&e), EXAI_OK);
-	ck_assert_int_eq(mir_scrubber_new(NULL, &scrubber, &e), EXAI_OK);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.max_line = 65536;
-	cfg.nclasses = 2;
-	strcpy(cfg.classes[0].name, "audit");
-	cfg.classes[0].retention_days = 2557;
-	strcpy(cfg.classes[1].name, "telemetry");
-	cfg.classes[1].retention_days = 30;
+	mir_test_setup(&cfg, &scrubber);
 }
 
 static void teardown(void)

@@ -24,6 +24,7 @@
 #include "record.h"
 #include "scrub.h"
 #include "store.h"
+#include "mirror_fixture.h"
 #include "testutil.h"
 #include "verify_rows.h"
 
@@ -35,17 +36,7 @@ static char *dir;
 
 static void setup(void)
 {
-	exai_error e;
-
-	ck_assert_int_eq(exai_init(&e), EXAI_OK);
-	ck_assert_int_eq(mir_scrubber_new(NULL, &scrubber, &e), EXAI_OK);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.max_line = 65536;
-	cfg.nclasses = 2;
-	strcpy(cfg.classes[0].name, "audit");
-	cfg.classes[0].retention_days = 2557;
-	strcpy(cfg.classes[1].name, "telemetry");
-	cfg.classes[1].retention_days = 30;
+	mir_test_setup(&cfg, &scrubber);
 	dir = tu_tempdir();
 }
 
