@@ -188,7 +188,11 @@ static int ratchet_step(const egress_apply_args *a, const egress_pins *pinned,
 		return EXAI_EXIT_USAGE;
 	if (pinned && egress_state_get(pinned, &s, e) != EXAI_OK)
 		return EXAI_EXIT_FAIL;
-	if (egress_ratchet_admit(path, rec.sequence, s.sequence, pol->sequence, e) != EXAI_OK) {
+	/* the pinned digest names a signed policy only when the pinned one is signed (an
+	 * unsigned apply leaves the sequence and replaces the digest) */
+	if (egress_ratchet_admit(path, rec.sequence, rec.has_sha ? rec.policy_sha256 : NULL,
+				 s.sequence, pinned && !s.unsigned_policy ? s.policy_sha256 : NULL,
+				 pol->sequence, sha, e) != EXAI_OK) {
 		exai_error_prefix(e, "%s", a->policy);
 		return EXAI_EXIT_FAIL;
 	}

@@ -175,6 +175,15 @@ static exai_status check_sequence(const egress_policy *p, const egress_install_i
 		    e, EXAI_EREFUSED,
 		    "sequence %llu is older than sequence %llu in force (a replay?)",
 		    (unsigned long long)p->sequence, (unsigned long long)old->sequence);
+	/* the same sequence again: only the same policy (ratchet.h, egress_ratchet_admit) */
+	if (p->sequence == old->sequence && !old->unsigned_policy &&
+	    (!info->sha256 ||
+	     memcmp(info->sha256, old->policy_sha256, sizeof(old->policy_sha256)) != 0))
+		return exai_error_set(
+		    e, EXAI_EREFUSED,
+		    "sequence %llu is in force with different content: a policy is re-applied "
+		    "only byte for byte; a new one needs a higher sequence",
+		    (unsigned long long)p->sequence);
 	return EXAI_OK;
 }
 

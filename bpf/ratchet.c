@@ -259,11 +259,13 @@ exai_status egress_ratchet_init(const char *dir, uint64_t seq, exai_error *e)
 	return rc;
 }
 
-exai_status egress_ratchet_admit(const char *path, uint64_t recorded, uint64_t pinned, uint64_t seq,
-				 exai_error *e)
+exai_status egress_ratchet_admit(const char *path, uint64_t recorded, const uint8_t *recorded_sha,
+				 uint64_t pinned, const uint8_t *pinned_sha, uint64_t seq,
+				 const uint8_t sha[EXAI_SHA256_LEN], exai_error *e)
 {
 	uint64_t in_force = recorded > pinned ? recorded : pinned;
 	char where[EGRESS_RATCHET_PATH_MAX + 32];
+	bool known = false;
 
 	if (in_force == 0)
 		return EXAI_OK;
@@ -281,5 +283,37 @@ exai_status egress_ratchet_admit(const char *path, uint64_t recorded, uint64_t p
 		    e, EXAI_EREFUSED,
 		    "sequence %llu is older than sequence %llu in force (%s): a replay?",
 		    (unsigned long long)seq, (unsigned long long)in_force, where);
+	if (seq > in_force)
+		return EXAI_OK;
+	/* The sequence in force again: only the very policy that set it (a re-apply), never
+	 * another one signed with the same number (the key holders' mistake, or a copy of a
+	 * withdrawn draft): every digest known for this sequence must be this policy's, and
+	 * with none known the content cannot be told apart, so it is refused. */
+	if (recorded == seq && recorded_sha) {
+		known = true;
+		if (memcmp(recorded_sha, sha, EXAI_SHA256_LEN) != 0)
+			return exai_error_set(
+			    e, EXAI_EREFUSED,
+			    "sequence %llu is in force with different content (the ratchet "
+			    "record %s names another policy): a policy is re-applied only "
+			    "byte for byte; a new one needs a higher sequence",
+			    (unsigned long long)seq, path);
+	}
+	if (pinned == seq && pinned_sha) {
+		known = true;
+		if (memcmp(pinned_sha, sha, EXAI_SHA256_LEN) != 0)
+			return exai_error_set(
+			    e, EXAI_EREFUSED,
+			    "sequence %llu is in force with different content (the pinned "
+			    "state names another policy): a policy is re-applied only byte "
+			    "for byte; a new one needs a higher sequence",
+			    (unsigned long long)seq);
+	}
+	if (!known)
+		return exai_error_set(e, EXAI_EREFUSED,
+				      "sequence %llu is in force (%s) but which policy set it is "
+				      "not recorded, so this one cannot be told to be the same: "
+				      "sign it with a higher sequence",
+				      (unsigned long long)seq, where);
 	return EXAI_OK;
 }

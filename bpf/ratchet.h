@@ -67,11 +67,15 @@ exai_status egress_ratchet_store(const char *dir, const egress_ratchet *r, exai_
  * already there: it is never replaced. */
 exai_status egress_ratchet_init(const char *dir, uint64_t seq, exai_error *e) EXAI_WUR;
 
-/* Whether a signed policy of sequence @seq (0: none given) may be applied over the ratchet in
- * force, the larger of @recorded (the record at @path) and @pinned (the pinned state map).
- * EXAI_EREFUSED, naming which of the two holds the larger, for a lower sequence, or for none
- * once the ratchet is above 0. */
-exai_status egress_ratchet_admit(const char *path, uint64_t recorded, uint64_t pinned, uint64_t seq,
-				 exai_error *e) EXAI_WUR;
+/* Whether a signed policy of sequence @seq (0: none given) and SHA-256 @sha may be applied over
+ * the ratchet in force, the larger of @recorded (the record at @path) and @pinned (the pinned
+ * state map). EXAI_EREFUSED, naming which of the two holds the larger, for a lower sequence,
+ * or for none once the ratchet is above 0. An equal sequence is a re-apply: admitted only when
+ * @sha is the digest recorded for it (@recorded_sha when @recorded is that sequence,
+ * @pinned_sha when @pinned is; NULL: not known), refused when it differs from either or when
+ * neither is known. */
+exai_status egress_ratchet_admit(const char *path, uint64_t recorded, const uint8_t *recorded_sha,
+				 uint64_t pinned, const uint8_t *pinned_sha, uint64_t seq,
+				 const uint8_t sha[EXAI_SHA256_LEN], exai_error *e) EXAI_WUR;
 
 #endif

@@ -67,6 +67,26 @@ expect_contains "$T/err" "sequence 4 is older than sequence 5 in force"
 expect_rc 0 apply2 "$T/p5.yaml"
 ok "pins removed by hand (a reboot): sequence 4 still refused, 5 accepted"
 
+# an equal sequence is a re-apply of the same bytes only: another policy signed with the
+# number in force (two drafts both signed as 5) is refused, the record and the pins unchanged
+mkpolicy "$T/p5b.yaml" 5 127.0.0.1 127.0.0.2
+gen=$(exai-egress status --json | jq .generation)
+cp "$REC" "$T/before"
+expect_rc 1 apply2 "$T/p5b.yaml"
+expect_contains "$T/err" "sequence 5 is in force with different content (the ratchet record $REC names another policy)"
+cmp -s "$T/before" "$REC" || fail "a refused equal-sequence apply changed the record"
+expect_rc 0 exai-egress status --json
+jq -e --argjson g "$gen" '.generation == $g' "$T/out" >/dev/null || fail "a refused equal-sequence apply swapped: $(cat "$T/out")"
+expect_probe errno=EPERM tcp 127.0.0.2 "$TCP4B"
+expect_rc 1 exai-egress reload --policy "$T/p5b.yaml" --root "$ROOT" --sig "$T/p5b.yaml.r1.minisig" --sig "$T/p5b.yaml.r2.minisig"
+expect_contains "$T/err" "sequence 5 is in force with different content"
+gone
+expect_rc 1 apply2 "$T/p5b.yaml"
+expect_contains "$T/err" "sequence 5 is in force with different content (the ratchet record $REC"
+[ ! -e "$PIN" ] || fail "a refused apply loaded and pinned the programs"
+expect_rc 0 apply2 "$T/p5.yaml"
+ok "another policy signed with the sequence in force (5) is refused by apply and reload, also after a detach; the same bytes again are accepted"
+
 cp "$REC" "$T/rec5"
 gen=$(exai-egress status --json | jq .generation)
 for bad in missing empty truncated corrupted version trailing; do
@@ -118,7 +138,17 @@ expect_rc 0 exai-egress apply --policy "$T/p5.yaml" --unsigned
 rec_is 5
 ok "an unsigned apply does not move the record"
 
+# the record re-made by init names no policy and the pinned one is unsigned: which policy set
+# sequence 5 is known to neither, so 5 again is refused (fail closed)
+expect_rc 1 apply2 "$T/p5.yaml"
+expect_contains "$T/err" "sequence 5 is in force (the ratchet record $REC) but which policy set it is not recorded"
+rec_is 5
+ok "a record without a digest over an unsigned pinned policy: sequence 5 cannot be told to be the same policy, refused"
+
+cp "$T/rec5" "$REC" # the record naming p5, written back
+expect_rc 0 apply2 "$T/p5.yaml"
 # a restored backup below the pinned state: the pinned sequence still counts, and is raised
+# (the pinned digest names the signed policy of sequence 5)
 cp "$T/rec0" "$REC"
 expect_rc 1 apply2 "$T/p4.yaml"
 expect_contains "$T/err" "sequence 4 is older than sequence 5 in force (the pinned state)"

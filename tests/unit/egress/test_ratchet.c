@@ -155,22 +155,51 @@ START_TEST(missing_names_init_and_init_never_replaces)
 }
 END_TEST
 
+static const uint8_t sha_a[EXAI_SHA256_LEN] = {0xa1}, sha_b[EXAI_SHA256_LEN] = {0xb2};
+
 START_TEST(admits_against_the_larger)
 {
 	exai_error e = {0};
 
-	ck_assert_int_eq(egress_ratchet_admit("R", 0, 0, 0, &e), EXAI_OK);
-	ck_assert_int_eq(egress_ratchet_admit("R", 0, 0, 1, &e), EXAI_OK);
-	ck_assert_int_eq(egress_ratchet_admit("R", 5, 0, 5, &e), EXAI_OK);
-	ck_assert_int_eq(egress_ratchet_admit("R", 5, 7, 7, &e), EXAI_OK);
-	ck_assert_int_eq(egress_ratchet_admit("R", 5, 0, 4, &e), EXAI_EREFUSED);
+	ck_assert_int_eq(egress_ratchet_admit("R", 0, NULL, 0, NULL, 0, sha_a, &e), EXAI_OK);
+	ck_assert_int_eq(egress_ratchet_admit("R", 0, NULL, 0, NULL, 1, sha_a, &e), EXAI_OK);
+	ck_assert_int_eq(egress_ratchet_admit("R", 5, sha_a, 0, NULL, 5, sha_a, &e), EXAI_OK);
+	ck_assert_int_eq(egress_ratchet_admit("R", 5, sha_b, 7, sha_a, 7, sha_a, &e), EXAI_OK);
+	ck_assert_int_eq(egress_ratchet_admit("R", 5, sha_a, 0, NULL, 6, sha_b, &e), EXAI_OK);
+	ck_assert_int_eq(egress_ratchet_admit("R", 5, sha_a, 0, NULL, 4, sha_a, &e), EXAI_EREFUSED);
 	ck_assert_ptr_nonnull(strstr(e.msg, "sequence 4 is older than sequence 5 in force (the "
 					    "ratchet record R)"));
-	ck_assert_int_eq(egress_ratchet_admit("R", 5, 7, 6, &e), EXAI_EREFUSED);
+	ck_assert_int_eq(egress_ratchet_admit("R", 5, sha_a, 7, sha_a, 6, sha_a, &e),
+			 EXAI_EREFUSED);
 	ck_assert_ptr_nonnull(strstr(e.msg, "than sequence 7 in force (the pinned state)"));
-	ck_assert_int_eq(egress_ratchet_admit("R", 0, 2, 1, &e), EXAI_EREFUSED);
-	ck_assert_int_eq(egress_ratchet_admit("R", 3, 0, 0, &e), EXAI_EREFUSED);
+	ck_assert_int_eq(egress_ratchet_admit("R", 0, NULL, 2, sha_a, 1, sha_a, &e), EXAI_EREFUSED);
+	ck_assert_int_eq(egress_ratchet_admit("R", 3, sha_a, 0, NULL, 0, sha_a, &e), EXAI_EREFUSED);
 	ck_assert_ptr_nonnull(strstr(e.msg, "the policy has no sequence"));
+}
+END_TEST
+
+/* An equal sequence is a re-apply of the same bytes, never a second policy with the number. */
+START_TEST(equal_sequence_needs_the_same_content)
+{
+	exai_error e = {0};
+
+	/* the record names another policy at 5 */
+	ck_assert_int_eq(egress_ratchet_admit("R", 5, sha_a, 0, NULL, 5, sha_b, &e), EXAI_EREFUSED);
+	ck_assert_ptr_nonnull(strstr(e.msg, "sequence 5 is in force with different content (the "
+					    "ratchet record R"));
+	/* the pinned state names another policy at 5 (a record re-made by init has none) */
+	ck_assert_int_eq(egress_ratchet_admit("R", 5, NULL, 5, sha_a, 5, sha_b, &e), EXAI_EREFUSED);
+	ck_assert_ptr_nonnull(strstr(e.msg, "the pinned state names another policy"));
+	ck_assert_int_eq(egress_ratchet_admit("R", 5, NULL, 5, sha_a, 5, sha_a, &e), EXAI_OK);
+	/* both known: both must agree with it */
+	ck_assert_int_eq(egress_ratchet_admit("R", 5, sha_a, 5, sha_b, 5, sha_a, &e),
+			 EXAI_EREFUSED);
+	ck_assert_int_eq(egress_ratchet_admit("R", 5, sha_a, 5, sha_a, 5, sha_a, &e), EXAI_OK);
+	/* neither known: cannot be told apart, refused */
+	ck_assert_int_eq(egress_ratchet_admit("R", 5, NULL, 3, sha_a, 5, sha_a, &e), EXAI_EREFUSED);
+	ck_assert_ptr_nonnull(strstr(e.msg, "not recorded"));
+	/* the record is higher than the pinned state: the pinned digest is of another sequence */
+	ck_assert_int_eq(egress_ratchet_admit("R", 5, sha_a, 4, sha_b, 5, sha_a, &e), EXAI_OK);
 }
 END_TEST
 
@@ -184,6 +213,7 @@ int main(void)
 	tcase_add_test(tc, refuses_what_store_never_writes);
 	tcase_add_test(tc, missing_names_init_and_init_never_replaces);
 	tcase_add_test(tc, admits_against_the_larger);
+	tcase_add_test(tc, equal_sequence_needs_the_same_content);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
