@@ -104,8 +104,17 @@ procs() {
 		  (.[0].host_pid | type) == "number" and .[0].host_pid > 0)'
 }
 
+# A cgroup a killed run left (its verifier pid gone, empty) is removed by the next run; one of
+# a live pid (a run in progress) is not.
+dead=$(sh -c 'echo $$')
+while kill -0 "$dead" 2>/dev/null; do dead=$(sh -c 'echo $$'); done
+mkdir "$CGDIR/airgap-verifier-run-$dead" "$CGDIR/airgap-verifier-run-$$"
 # 1. Attribution on (found on PATH): each attempt names its child.
 vrun 1 --format json --output "$T/r.json"
+[ ! -e "$CGDIR/airgap-verifier-run-$dead" ] || fail "a killed run's empty cgroup (pid $dead) was not removed"
+[ -d "$CGDIR/airgap-verifier-run-$$" ] || fail "the cgroup named after a live pid ($$) was removed"
+rmdir "$CGDIR/airgap-verifier-run-$$"
+ok "a killed run's empty cgroup is removed by the next run; one named after a live pid is kept"
 [ -n "$TCP_PID" ] && [ -n "$UDP_PID" ] && [ "$TCP_PID" != "$UDP_PID" ] || fail "pids file: $(cat "$H/pids")"
 note "$T/r.json" "exai-egress: attribution on: $EGRESS in audit mode"
 procs "$T/r.json" "192.0.2.1:443" tcp_child "$TCP_PID"

@@ -8,6 +8,7 @@
  */
 #include "run_egress.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -301,6 +302,44 @@ static bool lists_self(const char *dir)
 	return found;
 }
 
+/* Removes the workload cgroups in @base that runs killed before they could clean up left
+ * behind: named after a verifier pid (WORKLOAD_NAME-PID) that no longer exists, and empty
+ * (rmdir refuses a cgroup that holds processes: such a one, a killed run's child still
+ * running, is left and said). A cgroup of a run in progress is never touched: its verifier is
+ * alive. */
+static void sweep_stale(const char *base)
+{
+	static const char prefix[] = WORKLOAD_NAME "-";
+	DIR *d = opendir(base);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *end, path[2048];
+		long pid;
+
+		if (strncmp(de->d_name, prefix, sizeof(prefix) - 1) != 0)
+			continue;
+		errno = 0;
+		pid = strtol(de->d_name + sizeof(prefix) - 1, &end, 10);
+		if (errno || *end || end == de->d_name + sizeof(prefix) - 1 || pid <= 0 ||
+		    pid == (long)getpid() || !(kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", base, de->d_name) >= sizeof(path))
+			continue;
+		if (rmdir(path) == 0)
+			continue;
+		if (errno == EBUSY)
+			fprintf(
+			    stderr,
+			    "airgap-verifier: warning: %s, left by a run that was killed, still "
+			    "holds processes (left alone; see its cgroup.procs)\n",
+			    path);
+	}
+	closedir(d);
+}
+
 /* The run's workload cgroup, below the verifier's own; its id (inode) becomes the events'
  * expected workload. */
 static exai_status make_cgroup(vf_run_egress *g, exai_error *e)
@@ -315,6 +354,7 @@ static exai_status make_cgroup(vf_run_egress *g, exai_error *e)
 		return exai_error_set(e, EXAI_ENOENT,
 				      "cgroup %s does not hold the verifier (a cgroup namespace?)",
 				      base);
+	sweep_stale(base);
 	if (asprintf(&g->cgroup, "%s/%s-%d", base, WORKLOAD_NAME, (int)getpid()) < 0 ||
 	    asprintf(&g->cgroup_procs, "%s/cgroup.procs", g->cgroup) < 0) {
 		g->cgroup = g->cgroup_procs = NULL;
