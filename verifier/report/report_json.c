@@ -369,17 +369,15 @@ static bool jw_u64(vf_jout *o, uint64_t v)
 	return jput(b + n, sizeof(b) - n, o) == 0;
 }
 
-/* ", \"key\": " (the first member without the comma): keys are the writer's constants. */
-static bool jw_key(vf_jout *o, const char *key, bool first)
-{
-	return (first || lit(o, ", ")) && jw_text(o, key) && lit(o, ": ");
-}
+/* ", \"key\": " (the first member without the comma), @key a string literal of the writer's
+ * that needs no escaping: written as one constant. */
+#define JW_KEY1(o, key) lit(o, "\"" key "\": ")
+#define JW_KEY(o, key)	lit(o, ", \"" key "\": ")
 
 static bool jw_loc(vf_jout *o, const char *path, uint64_t line, uint64_t column, uint64_t offset)
 {
-	return jw_key(o, "path", true) && jw_str(o, path) && jw_key(o, "line", false) &&
-	       jw_u64(o, line) && jw_key(o, "column", false) && jw_u64(o, column) &&
-	       jw_key(o, "offset", false) && jw_u64(o, offset);
+	return JW_KEY1(o, "path") && jw_str(o, path) && JW_KEY(o, "line") && jw_u64(o, line) &&
+	       JW_KEY(o, "column") && jw_u64(o, column) && JW_KEY(o, "offset") && jw_u64(o, offset);
 }
 
 /* the "locations" array: its own location first, then the grouped ones; none without a path */
@@ -405,10 +403,10 @@ static bool jw_procs(vf_jout *o, const vf_finding *f)
 
 	for (size_t i = 0; ok && i < f->nprocs; i++) {
 		const vf_proc *p = &f->procs[i];
-		ok = (i == 0 || lit(o, ", ")) && lit(o, "{") && jw_key(o, "pid", true) &&
-		     (p->pid ? jw_u64(o, p->pid) : lit(o, "null")) &&
-		     jw_key(o, "host_pid", false) && jw_u64(o, p->host_pid) &&
-		     jw_key(o, "comm", false) && jw_str(o, p->comm) && lit(o, "}");
+		ok = (i == 0 || lit(o, ", ")) && lit(o, "{") && JW_KEY1(o, "pid") &&
+		     (p->pid ? jw_u64(o, p->pid) : lit(o, "null")) && JW_KEY(o, "host_pid") &&
+		     jw_u64(o, p->host_pid) && JW_KEY(o, "comm") && jw_str(o, p->comm) &&
+		     lit(o, "}");
 	}
 	return ok && lit(o, "]");
 }
@@ -416,24 +414,23 @@ static bool jw_procs(vf_jout *o, const vf_finding *f)
 /* one finding, keys in the documented order */
 static bool jw_finding(vf_jout *o, const vf_finding *f)
 {
-	bool ok = lit(o, "{") && jw_key(o, "rule_id", true) && jw_text(o, f->rule_id) &&
-		  jw_key(o, "severity", false) && jw_text(o, vf_severity_name(f->severity)) &&
-		  jw_key(o, "path", false) && jw_str(o, f->path) && jw_key(o, "line", false) &&
-		  jw_u64(o, f->line) && jw_key(o, "column", false) && jw_u64(o, f->column) &&
-		  jw_key(o, "offset", false) && jw_u64(o, f->offset) &&
-		  jw_key(o, "message", false) && jw_str(o, f->message) &&
-		  jw_key(o, "evidence", false) && jw_str(o, f->evidence) &&
-		  jw_key(o, "hint", false) && jw_str(o, f->hint) && jw_key(o, "count", false) &&
-		  jw_u64(o, vf_report_finding_count(f)) && jw_key(o, "locations", false) &&
-		  jw_locations(o, f) && jw_key(o, "suppressed", false) &&
+	bool ok = lit(o, "{") && JW_KEY1(o, "rule_id") && jw_text(o, f->rule_id) &&
+		  JW_KEY(o, "severity") && jw_text(o, vf_severity_name(f->severity)) &&
+		  JW_KEY(o, "path") && jw_str(o, f->path) && JW_KEY(o, "line") &&
+		  jw_u64(o, f->line) && JW_KEY(o, "column") && jw_u64(o, f->column) &&
+		  JW_KEY(o, "offset") && jw_u64(o, f->offset) && JW_KEY(o, "message") &&
+		  jw_str(o, f->message) && JW_KEY(o, "evidence") && jw_str(o, f->evidence) &&
+		  JW_KEY(o, "hint") && jw_str(o, f->hint) && JW_KEY(o, "count") &&
+		  jw_u64(o, vf_report_finding_count(f)) && JW_KEY(o, "locations") &&
+		  jw_locations(o, f) && JW_KEY(o, "suppressed") &&
 		  lit(o, f->suppressed ? "true" : "false");
 
 	if (ok && f->suppressed)
-		ok = jw_key(o, "suppress_reason", false) && jw_str(o, f->suppress_reason);
+		ok = JW_KEY(o, "suppress_reason") && jw_str(o, f->suppress_reason);
 	if (ok && f->attributed)
-		ok = jw_key(o, "processes", false) && jw_procs(o, f);
+		ok = JW_KEY(o, "processes") && jw_procs(o, f);
 	if (ok && f->procs_more)
-		ok = jw_key(o, "processes_not_listed", false) && jw_u64(o, f->procs_more);
+		ok = JW_KEY(o, "processes_not_listed") && jw_u64(o, f->procs_more);
 	return ok && lit(o, "}");
 }
 
