@@ -102,3 +102,7 @@ exai_warnings(vf_mkarchive)
 # fuzz_baseline: the baseline parser and the inline allow-comment scanner (scan_baseline.c),
 # hand-written readers of hostile input; its corpus is replayed in every build.
 exai_fuzz_harness(baseline LIBS vf_scan INCLUDES ${CMAKE_SOURCE_DIR}/verifier/scan)
+
+# fuzz_report: the JSON writer's hand-written findings against jansson's dump of the document
+# parsed back; its corpus is replayed in every build.
+exai_fuzz_harness(report LIBS vf_report)

@@ -69,9 +69,9 @@ uint64_t vf_report_finding_count(const vf_finding *f);
 void vf_write_text(const vf_report *r, FILE *o);
 void vf_write_junit(const vf_report *r, const rule_view *t, size_t nrules, FILE *o);
 /* JSON and SARIF build the document's frame as a small jansson tree and stream its findings
- * one tree at a time (report_json.c). EXAI_ENOMEM when an allocation fails, EXAI_EIO when the
- * stream does: part of the document may have been written, and the caller must not present
- * it as complete. */
+ * (JSON: written directly; SARIF: one jansson tree at a time; report_json.c). EXAI_ENOMEM when an
+ * allocation fails, EXAI_EIO when the stream does: part of the document may have been written, and
+ * the caller must not present it as complete. */
 exai_status vf_write_json(const vf_report *r, const rule_view *t, size_t nrules, FILE *o,
 			  exai_error *e) EXAI_WUR;
 exai_status vf_write_sarif(const vf_report *r, const rule_view *t, size_t nrules, FILE *o,

@@ -1,16 +1,14 @@
 /*
  * report_json: --format json, and the jansson building blocks report_sarif.c shares.
  *
- * jansson makes every key and value and does all the escaping, so a string from scanned
- * content cannot break out of its JSON string. The document is not one tree, though: a report
- * can hold hundreds of thousands of findings, and a tree of all of them costs several times
- * the document's size in memory and six to nine times the writing time. The frame (the
- * members before the findings, summary and rules) is a small tree; the findings array is
- * streamed, each finding built as its own tree, dumped and released before the next, so the
- * memory beyond the report is one finding's tree. The punctuation between those dumps is
- * written by the streaming helpers below and nowhere else, with the separators jansson itself
+ * The frame (the members before the findings: summary, notes, rules) is a small jansson tree,
+ * which makes its keys and values and does their escaping. The findings array, which can
+ * hold hundreds of thousands of findings, is written directly (jw_* below) into a buffer:
+ * building, dumping and releasing a tree per finding was most of a large report's writing
+ * time. The direct writer escapes exactly as jansson does and writes the separators jansson
  * writes, so the bytes are those a single json_dumpf of the whole tree gave (one line, keys
- * in the documented order).
+ * in the documented order); test_vf_report_robust checks a document against jansson's dump
+ * of it parsed back.
  *
  * A failed allocation anywhere fails the whole document (no member is ever dropped): the
  * caller sees EXAI_ENOMEM, or EXAI_EIO when the stream failed, and must not present what was
@@ -189,28 +187,6 @@ exai_status vf_json_end(bool ok, vf_jout *o, const char *what, exai_error *e)
 
 /* ---- the document ---- */
 
-static json_t *json_loc(const char *path, uint64_t line, uint64_t column, uint64_t offset)
-{
-	json_t *j = json_object();
-
-	return vf_jbuilt(
-	    j, vf_jset(j, "path", vf_jstr(path)) && vf_jset(j, "line", vf_ju64(line)) &&
-		   vf_jset(j, "column", vf_ju64(column)) && vf_jset(j, "offset", vf_ju64(offset)));
-}
-
-/* Its own location first, then the grouped ones; none for a finding without a path. */
-static json_t *json_locations(const vf_finding *f)
-{
-	json_t *a = json_array();
-	bool ok = a != NULL;
-
-	ok = ok && (!f->path || vf_jpush(a, json_loc(f->path, f->line, f->column, f->offset)));
-	for (size_t k = 0; ok && f->path && k < f->nlocs; k++)
-		ok = vf_jpush(a, json_loc(f->locs[k].path, f->locs[k].line, f->locs[k].column,
-					  f->locs[k].offset));
-	return vf_jbuilt(a, ok);
-}
-
 json_t *vf_json_procs(const vf_finding *f)
 {
 	json_t *a = json_array();
@@ -226,29 +202,6 @@ json_t *vf_json_procs(const vf_finding *f)
 					vf_jset(j, "comm", vf_jstr(p->comm))));
 	}
 	return vf_jbuilt(a, ok);
-}
-
-static json_t *json_finding(const vf_finding *f)
-{
-	json_t *j = json_object();
-	bool ok =
-	    vf_jset(j, "rule_id", vf_jtext(f->rule_id)) &&
-	    vf_jset(j, "severity", vf_jtext(vf_severity_name(f->severity))) &&
-	    vf_jset(j, "path", vf_jstr(f->path)) && vf_jset(j, "line", vf_ju64(f->line)) &&
-	    vf_jset(j, "column", vf_ju64(f->column)) && vf_jset(j, "offset", vf_ju64(f->offset)) &&
-	    vf_jset(j, "message", vf_jstr(f->message)) &&
-	    vf_jset(j, "evidence", vf_jstr(f->evidence)) && vf_jset(j, "hint", vf_jstr(f->hint)) &&
-	    vf_jset(j, "count", vf_ju64(vf_report_finding_count(f))) &&
-	    vf_jset(j, "locations", json_locations(f)) &&
-	    vf_jset(j, "suppressed", json_boolean(f->suppressed));
-
-	if (ok && f->suppressed)
-		ok = vf_jset(j, "suppress_reason", vf_jstr(f->suppress_reason));
-	if (ok && f->attributed)
-		ok = vf_jset(j, "processes", vf_json_procs(f));
-	if (ok && f->procs_more)
-		ok = vf_jset(j, "processes_not_listed", vf_ju64(f->procs_more));
-	return vf_jbuilt(j, ok);
 }
 
 /* {"findings", "occurrences", "suppressed", "by_severity": {"info": n, ...}} */
@@ -304,10 +257,187 @@ static json_t *json_rules(const rule_view *t, size_t nrules)
 	return vf_jbuilt(a, ok);
 }
 
-/* vf_jwrite_fn: finding @i, built, dumped and released */
+/* ---- findings, written directly ----
+ *
+ * A finding is written straight into @o's buffer, without a jansson tree: building, dumping
+ * and releasing one tree per finding was most of the report's time on a large scan. The bytes
+ * are those json_dump_callback wrote for the tree of the finding the writer used to build
+ * (same keys in the same order, the separators above), with jansson's escaping: '"' and '\\'
+ * escaped, the control characters below 0x20 as \b \f \n \r \t or \u00XX (upper-case hex),
+ * everything else (UTF-8 included) as it is. A string that is not valid UTF-8 (never one of a
+ * report's: they are sanitised) fails the document as jansson's dump does. */
+
+/* Length of the valid UTF-8 sequence at @s (2..4; @s[0] >= 0x80), 0 if not valid: jansson's
+ * rules (no overlong form, no surrogate, nothing over U+10FFFF). */
+static size_t jutf8_len(const unsigned char *s)
+{
+	unsigned c = s[0], cp, n;
+
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+	cp = c & (0x7f >> n);
+	for (unsigned i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* @s as a JSON string, escaped as jansson escapes it. */
+static bool jw_text(vf_jout *o, const char *str)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *s = (const unsigned char *)str, *run = s;
+
+	if (jput("\"", 1, o))
+		return false;
+	for (;;) {
+		unsigned c = *s;
+		char esc[6] = {'\\', 0};
+		size_t k = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			s++;
+			continue;
+		}
+		if (c >= 0x80) {
+			size_t n = jutf8_len(s);
+			if (!n)
+				return false;
+			s += n;
+			continue;
+		}
+		if (s > run && jput((const char *)run, (size_t)(s - run), o))
+			return false;
+		if (c == 0)
+			break;
+		switch (c) {
+		case '"':
+		case '\\':
+			esc[1] = (char)c;
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			k = 6;
+		}
+		if (jput(esc, k, o))
+			return false;
+		run = ++s;
+	}
+	return jput("\"", 1, o) == 0;
+}
+
+/* @s as a JSON string, or null for NULL. */
+static bool jw_str(vf_jout *o, const char *s)
+{
+	return s ? jw_text(o, s) : lit(o, "null");
+}
+
+/* @v as a JSON integer; false when it does not fit jansson's (vf_ju64's refusal). */
+static bool jw_u64(vf_jout *o, uint64_t v)
+{
+	char b[24];
+	size_t n = sizeof(b);
+
+	if (v > (uint64_t)INT64_MAX)
+		return false;
+	do
+		b[--n] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return jput(b + n, sizeof(b) - n, o) == 0;
+}
+
+/* ", \"key\": " (the first member without the comma), @key a string literal of the writer's
+ * that needs no escaping: written as one constant. */
+#define JW_KEY1(o, key) lit(o, "\"" key "\": ")
+#define JW_KEY(o, key)	lit(o, ", \"" key "\": ")
+
+static bool jw_loc(vf_jout *o, const char *path, uint64_t line, uint64_t column, uint64_t offset)
+{
+	return JW_KEY1(o, "path") && jw_str(o, path) && JW_KEY(o, "line") && jw_u64(o, line) &&
+	       JW_KEY(o, "column") && jw_u64(o, column) && JW_KEY(o, "offset") && jw_u64(o, offset);
+}
+
+/* the "locations" array: its own location first, then the grouped ones; none without a path */
+static bool jw_locations(vf_jout *o, const vf_finding *f)
+{
+	bool ok = lit(o, "[");
+
+	if (ok && f->path)
+		ok =
+		    lit(o, "{") && jw_loc(o, f->path, f->line, f->column, f->offset) && lit(o, "}");
+	for (size_t k = 0; ok && f->path && k < f->nlocs; k++)
+		ok = lit(o, ", {") &&
+		     jw_loc(o, f->locs[k].path, f->locs[k].line, f->locs[k].column,
+			    f->locs[k].offset) &&
+		     lit(o, "}");
+	return ok && lit(o, "]");
+}
+
+/* vf_json_procs' array, written directly */
+static bool jw_procs(vf_jout *o, const vf_finding *f)
+{
+	bool ok = lit(o, "[");
+
+	for (size_t i = 0; ok && i < f->nprocs; i++) {
+		const vf_proc *p = &f->procs[i];
+		ok = (i == 0 || lit(o, ", ")) && lit(o, "{") && JW_KEY1(o, "pid") &&
+		     (p->pid ? jw_u64(o, p->pid) : lit(o, "null")) && JW_KEY(o, "host_pid") &&
+		     jw_u64(o, p->host_pid) && JW_KEY(o, "comm") && jw_str(o, p->comm) &&
+		     lit(o, "}");
+	}
+	return ok && lit(o, "]");
+}
+
+/* one finding, keys in the documented order */
+static bool jw_finding(vf_jout *o, const vf_finding *f)
+{
+	bool ok = lit(o, "{") && JW_KEY1(o, "rule_id") && jw_text(o, f->rule_id) &&
+		  JW_KEY(o, "severity") && jw_text(o, vf_severity_name(f->severity)) &&
+		  JW_KEY(o, "path") && jw_str(o, f->path) && JW_KEY(o, "line") &&
+		  jw_u64(o, f->line) && JW_KEY(o, "column") && jw_u64(o, f->column) &&
+		  JW_KEY(o, "offset") && jw_u64(o, f->offset) && JW_KEY(o, "message") &&
+		  jw_str(o, f->message) && JW_KEY(o, "evidence") && jw_str(o, f->evidence) &&
+		  JW_KEY(o, "hint") && jw_str(o, f->hint) && JW_KEY(o, "count") &&
+		  jw_u64(o, vf_report_finding_count(f)) && JW_KEY(o, "locations") &&
+		  jw_locations(o, f) && JW_KEY(o, "suppressed") &&
+		  lit(o, f->suppressed ? "true" : "false");
+
+	if (ok && f->suppressed)
+		ok = JW_KEY(o, "suppress_reason") && jw_str(o, f->suppress_reason);
+	if (ok && f->attributed)
+		ok = JW_KEY(o, "processes") && jw_procs(o, f);
+	if (ok && f->procs_more)
+		ok = JW_KEY(o, "processes_not_listed") && jw_u64(o, f->procs_more);
+	return ok && lit(o, "}");
+}
+
+/* vf_jwrite_fn: finding @i, written directly */
 static bool json_put_finding(const void *ctx, size_t i, vf_jout *o)
 {
-	return vf_jput(json_finding(&((const vf_report *)ctx)->f[i]), o);
+	return jw_finding(o, &((const vf_report *)ctx)->f[i]);
 }
 
 /* vf_jwrite_fn: the findings array, streamed */

@@ -451,6 +451,66 @@ START_TEST(json_number_over_int64_is_refused)
 }
 END_TEST
 
+/* The JSON writer writes findings itself (no jansson tree): the document must be byte for
+ * byte what jansson dumps for the same values. Parsing it back and dumping it with jansson
+ * (keys in order) must give the same bytes, for hostile strings, grouped locations, processes
+ * (pid known and not), a suppressed finding and a path-less one. */
+START_TEST(json_bytes_are_janssons)
+{
+	exai_error e;
+	vf_report *r = hostile();
+	static const vf_proc procs[] = {{.pid = 3, .host_pid = 4711, .comm = "cu\"rl\\"},
+					{.pid = 0, .host_pid = 4712, .comm = "sh " HOSTILE}};
+	vf_finding f = {.rule_id = "net.url.public",
+			.severity = VF_SEV_CRITICAL,
+			.path = "a/" HOSTILE,
+			.line = 9,
+			.column = 1,
+			.offset = (uint64_t)INT64_MAX,
+			.evidence = "ev " HOSTILE,
+			.attributed = true,
+			.procs = procs,
+			.nprocs = 2,
+			.procs_more = 7};
+	json_error_t je;
+	json_t *j;
+	char *json, *again;
+
+	ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	f.path = "b/" HOSTILE; /* the same evidence elsewhere: grouped into f's locations */
+	f.attributed = false;
+	f.procs_more = 0;
+	ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	f.path = NULL;
+	f.message = "no path";
+	ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	f.attributed = true;
+	f.nprocs = 0;
+	f.evidence = NULL;
+	ck_assert_int_eq(vf_report_add(r, &f, &e), EXAI_OK);
+	ck_assert_int_eq(vf_report_group(r, 8, NULL, NULL, NULL, &e), EXAI_OK);
+	json = render(r, VF_FMT_JSON);
+	ck_assert_ptr_nonnull(strstr(json, "\"locations\": [{\"path\": \"a/"));
+	ck_assert_ptr_nonnull(strstr(json, "}, {\"path\": \"b/"));
+	ck_assert_ptr_nonnull(strstr(json, "\"processes\": [{\"pid\": 3, \"host_pid\": 4711, "
+					   "\"comm\": \"cu\\\"rl\\\\\"}, {\"pid\": null"));
+	ck_assert_ptr_nonnull(strstr(json, "\"processes\": []"));
+	ck_assert_ptr_nonnull(strstr(json, "\"processes_not_listed\": 7"));
+	ck_assert_ptr_nonnull(strstr(json, "\"offset\": 9223372036854775807"));
+	j = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+	ck_assert_msg(j != NULL, "json: %s at %d", je.text, je.position);
+	again = json_dumps(j, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+	ck_assert_ptr_nonnull(again);
+	ck_assert_uint_eq(strlen(json), strlen(again) + 1);
+	ck_assert_int_eq(json[strlen(again)], '\n');
+	ck_assert_int_eq(memcmp(json, again, strlen(again)), 0);
+	free(again);
+	json_decref(j);
+	free(json);
+	vf_report_free(r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("report_robust");
@@ -463,6 +523,7 @@ int main(void)
 	tcase_add_test(tc, streamed_document_is_one_value);
 	tcase_add_test(tc, stream_write_failure_is_eio);
 	tcase_add_test(tc, json_number_over_int64_is_refused);
+	tcase_add_test(tc, json_bytes_are_janssons);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
