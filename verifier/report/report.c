@@ -454,9 +454,19 @@ static int finding_cmp(const void *pa, const void *pb)
  * and the second finds it sorted: one pass of n - 1 comparisons then replaces qsort's
  * n log n. The order is the same either way (glibc's qsort merge-sorts, which keeps equal
  * findings in place, as skipping it does). */
+static int note_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 void vf_report_sort(vf_report *r)
 {
 	size_t i = 1;
+
+	/* Notes come from the workers in the order they finish: sorted, the same tree gives
+	 * the same report byte for byte. */
+	if (r->nnotes > 1)
+		qsort(r->notes, r->nnotes, sizeof(*r->notes), note_cmp);
 
 	while (i < r->nf && finding_cmp(&r->f[i - 1], &r->f[i]) <= 0)
 		i++;

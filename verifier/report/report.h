@@ -108,8 +108,9 @@ size_t vf_report_count(const vf_report *r, vf_severity at_least); /* unsuppresse
 /* Findings below @sev are not failures: JUnit lists them in system-out instead of <failure>,
  * and JSON's "passed" ignores them. Default VF_SEV_INFO (every unsuppressed finding fails). */
 void vf_report_set_fail_on(vf_report *r, vf_severity sev);
-/* Sorts findings by path, line, column, offset, rule id, evidence (deterministic output from
- * a multi-threaded producer). Without it, findings keep insertion order. */
+/* Sorts findings by path, line, column, offset, rule id, evidence, and the notes by their text
+ * (deterministic output from a multi-threaded producer). Without it, both keep insertion
+ * order. */
 void vf_report_sort(vf_report *r);
 /*
  * Groups identical evidence: findings with the same rule, severity, evidence and suppression

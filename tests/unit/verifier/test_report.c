@@ -74,6 +74,27 @@ START_TEST(sort_orders_by_location)
 }
 END_TEST
 
+/* Notes arrive in the order the workers finish; sorted, the report is the same every run. */
+START_TEST(sort_orders_notes)
+{
+	exai_error e;
+	vf_report *r = vf_report_new("scan");
+	char *out, *a, *b, *c;
+
+	ck_assert_int_eq(vf_report_note(r, "zip: b.zip: skipped", &e), EXAI_OK);
+	ck_assert_int_eq(vf_report_note(r, "helm template: not run", &e), EXAI_OK);
+	ck_assert_int_eq(vf_report_note(r, "tar: a.tar: skipped", &e), EXAI_OK);
+	vf_report_sort(r);
+	out = render(r, VF_FMT_JSON);
+	a = strstr(out, "helm template: not run");
+	b = strstr(out, "tar: a.tar: skipped");
+	c = strstr(out, "zip: b.zip: skipped");
+	ck_assert(a && b && c && a < b && b < c);
+	free(out);
+	vf_report_free(r);
+}
+END_TEST
+
 static const char *key_by_dir(const char *path, void *ctx)
 {
 	(void)ctx;
@@ -172,6 +193,7 @@ int main(void)
 	tcase_add_test(tc, counts_ignore_suppressed);
 	tcase_add_test(tc, strings_are_sanitised);
 	tcase_add_test(tc, sort_orders_by_location);
+	tcase_add_test(tc, sort_orders_notes);
 	tcase_add_test(tc, group_identical_evidence);
 	tcase_add_test(tc, empty_report_is_clean);
 	suite_add_tcase(s, tc);
