@@ -2,6 +2,7 @@
  * exai-mirror: the site's local audit and telemetry mirror. Front end: the command table
  * (exai/cli.h dispatches; each command parses its own options with exai_cli_next).
  */
+#include <openssl/crypto.h>
 #include <stdio.h>
 
 #include "exai/cli.h"
@@ -27,6 +28,13 @@ static int prepare(const exai_cli_call *call)
 {
 	exai_error e;
 
+	/* OpenSSL serves exai-mirror only SHA-256 (exai/hash.h): no engines, providers or
+	 * settings from the system's openssl.cnf, and no time spent reading it on every
+	 * command. Before exai_init, whose EVP_MD_fetch would otherwise load the config. */
+	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1) {
+		fprintf(stderr, "%s: OpenSSL failed to initialise\n", call->who);
+		return EXAI_EXIT_USAGE;
+	}
 	if (exai_init(&e) == EXAI_OK)
 		return EXAI_EXIT_OK;
 	fprintf(stderr, "%s: %s\n", call->who, e.msg);

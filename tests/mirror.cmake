@@ -6,6 +6,8 @@ exai_cli_test(mirror_update cli/mirror_update.sh)
 exai_check_suite(test_mirror_tree unit/mirror/test_mirror_tree.c mir_obj)
 exai_cli_test(mirror_log cli/mirror_log.sh)
 exai_cli_test(mirror_verify cli/mirror_verify.sh)
+# Command start: a static PIE, and no openssl.cnf read (a null-provider config changes nothing).
+exai_cli_test(mirror_start cli/mirror_start.sh)
 exai_cli_test(mirror_query cli/mirror_query.sh)
 exai_cli_test(mirror_go cli/mirror_go.sh)
 exai_cli_test(mirror_crash cli/mirror_crash.sh)
