@@ -148,8 +148,9 @@ static exai_status read_size(mir_store *s, exai_error *e)
 	return rc;
 }
 
-/* The tree's size (meta) must be the entries' count: a row inserted or removed behind the
- * writer's back is refused here (verify names it). */
+/* The tree's size (meta) must be the entries' count, and the node rows as many as the kept
+ * levels of that size have: a row inserted or removed behind the writer's back is refused
+ * here (verify names it). */
 static exai_status check_size(mir_store *s, exai_error *e)
 {
 	char v[32], m[32];
@@ -164,6 +165,22 @@ static exai_status check_size(mir_store *s, exai_error *e)
 		    "%s: %s entries stored, the tree has %s; refusing to run on it "
 		    "(run exai-mirror verify)",
 		    s->path, v, m[0] ? m : "no size");
+	/* Every node row the kept levels need, and no other: a row missing anywhere (not only
+	 * on the paths a start reads) refuses too. One count over about n/15 rows. */
+	{
+		uint64_t n = strtoull(m, NULL, 10), want = 0;
+
+		for (unsigned l = MIR_TREE_STRIDE; l < 64; l += MIR_TREE_STRIDE)
+			want += n >> l;
+		if ((rc = query_text(s->db, "SELECT count(*) FROM nodes", v, sizeof(v), e)))
+			return rc;
+		if (strtoull(v, NULL, 10) != want)
+			return exai_error_set(e, EXAI_EREFUSED,
+					      "%s: %s tree node rows, %llu entries need %llu; "
+					      "refusing to run on it (run exai-mirror verify)",
+					      s->path, v, (unsigned long long)n,
+					      (unsigned long long)want);
+	}
 	return EXAI_OK;
 }
 

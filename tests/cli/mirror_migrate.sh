@@ -77,3 +77,17 @@ M prove --from 300 --to 340 >"$T/p" || fail "prove --from 300 --to 340"
 /usr/bin/python3 "$EXAI_SRC/tests/cli/mirror_check.py" db "$DB" "$T/log.vkey" >/dev/null ||
 	fail "independent check of the migrated store"
 ok "the migrated log extends consistently (300 to 340) and the independent checker agrees"
+
+# A node row of schema 2 missing, one no root or edge reads (under node (8, 0)): verify names
+# it, serve refuses to start on the store all the same. Then one that the root needs.
+cp "$DB" "$T/good.db"
+sqlite3 "$DB" "DELETE FROM nodes WHERE level = 4 AND idx = 3"
+expect_rc 1 M verify
+expect_contains "$T/out" "the tree has 21 nodes, 340 entries need 22 (nodes removed)"
+expect_rc 1 timeout 20 exai-mirror serve --config "$T/mirror.yaml"
+expect_contains "$T/err" "21 tree node rows, 340 entries need 22; refusing to run on it"
+cp "$T/good.db" "$DB"
+sqlite3 "$DB" "UPDATE nodes SET idx = 99 WHERE level = 4 AND idx = 20"
+expect_rc 1 timeout 20 exai-mirror serve --config "$T/mirror.yaml"
+expect_contains "$T/err" "tree node (level 4, index 20) is missing: the store is damaged"
+ok "a missing node row: verify names it and serve refuses to start"
