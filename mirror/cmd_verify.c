@@ -5,8 +5,9 @@
  *   - indexes are dense from 0 (a gap is a removed row);
  *   - each row's leaf is SHA-256(nonce || payload) and its columns are its payload's
  *     (a pruned payload, NULL, keeps its leaf and is reported as pruned, not as a problem);
- *   - each stored tree node is the recomputed one, and none is missing or extra (a leaf that
- *     differs names its index: an altered, inserted or reordered row);
+ *   - each stored tree node (levels 4, 8, ...) is the recomputed one, and none is missing or
+ *     extra (a leaf that differs names the 16 entries of its level-4 node: an altered,
+ *     inserted or reordered row); rows past the tree's size (meta) are inserted ones;
  *   - each checkpoint's note verifies with the vkey, says what its row says, and its root is
  *     the recomputed root of that many entries.
  * Exit 0 when all holds, 1 with the list of problems otherwise.
@@ -143,6 +144,40 @@ static exai_status build_levels(vctx *v, exai_error *e)
 	return EXAI_OK;
 }
 
+/* The tree's size in meta: entries past it were never appended by the writer (inserted),
+ * entries missing below it were removed. */
+static exai_status check_size(vctx *v, exai_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	exai_status rc;
+	bool row = false;
+	uint64_t size;
+
+	if ((rc = exai_sqlite_prepare(v->db, "SELECT value FROM meta WHERE key = 'size'",
+				      "read the tree size", &st, e)) ||
+	    (rc = exai_sqlite_step(st, "read the tree size", &row, e)))
+		goto out;
+	if (!row || sqlite3_column_type(st, 0) != SQLITE_TEXT) {
+		problem(v, -1, "the tree size (meta 'size') is missing");
+		goto out;
+	}
+	size = strtoull((const char *)sqlite3_column_text(st, 0), NULL, 10);
+	for (uint64_t i = size; i < v->n; i++)
+		if (v->rows.flags[i] & MIR_VR_PRESENT)
+			problem(v, (int64_t)i, "entry %llu: not in the tree (inserted)",
+				(unsigned long long)i);
+	if (size > v->n)
+		problem(v, (int64_t)v->n,
+			"the tree has %llu entries, %llu stored (entries %llu to %llu removed)",
+			(unsigned long long)size, (unsigned long long)v->n,
+			(unsigned long long)v->n, (unsigned long long)size - 1);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Every stored node (levels 4, 8, ...: tree.h) against the recomputed tree; a node at another
+ * level, past the entries, or missing is named too. */
 static exai_status check_nodes(vctx *v, exai_error *e)
 {
 	sqlite3_stmt *st = NULL;
@@ -155,44 +190,39 @@ static exai_status check_nodes(vctx *v, exai_error *e)
 		return rc;
 	while (!(rc = exai_sqlite_step(st, "read nodes", &row, e)) && row) {
 		int64_t l = sqlite3_column_int64(st, 0), i = sqlite3_column_int64(st, 1);
-		count++;
-		if (l < 0 || l > 62 || i < 0 || (uint64_t)i >= v->len[l]) {
+		if (l < 0 || l > 62 || !mir_tree_stored((unsigned)l)) {
+			problem(v, -1,
+				"tree node (level %lld, index %lld): not a level the tree keeps "
+				"(inserted)",
+				(long long)l, (long long)i);
+			continue;
+		}
+		if (i < 0 || (uint64_t)i >= v->len[l]) {
 			problem(v, -1,
 				"tree node (level %lld, index %lld): beyond the entries stored "
 				"(entries removed?)",
 				(long long)l, (long long)i);
 			continue;
 		}
-		if (l == 0)
-			v->rows.flags[i] |= MIR_VR_IN_TREE;
+		count++;
 		if (sqlite3_column_bytes(st, 2) == 32 &&
 		    !memcmp(sqlite3_column_blob(st, 2), v->lv[l][i], 32))
 			continue;
-		if (l == 0)
-			problem(
-			    v, i,
-			    "entry %lld: its leaf is not the one in the tree (altered, inserted "
-			    "or reordered)",
-			    (long long)i);
-		else
-			problem(v, (int64_t)((uint64_t)i << l),
-				"tree node (level %lld, index %lld) over entries %llu to %llu: not "
-				"the hash of those entries",
-				(long long)l, (long long)i, (unsigned long long)i << l,
-				(unsigned long long)((i + 1) << l) - 1);
+		problem(v, (int64_t)((uint64_t)i << l),
+			"tree node (level %lld, index %lld) over entries %llu to %llu: not "
+			"the hash of those entries (one of them altered, inserted or reordered)",
+			(long long)l, (long long)i, (unsigned long long)i << l,
+			(unsigned long long)((i + 1) << l) - 1);
 	}
 	sqlite3_finalize(st);
-	for (uint64_t i = 0; !rc && i < v->n; i++)
-		if (!(v->rows.flags[i] & MIR_VR_IN_TREE))
-			problem(v, (int64_t)i, "entry %llu: not in the tree (inserted)",
-				(unsigned long long)i);
-	for (unsigned l = 0; l < 64; l++)
-		want += v->len[l];
+	for (unsigned l = 0; l < 63; l++)
+		if (mir_tree_stored(l))
+			want += v->len[l];
 	if (!rc && count < want)
 		problem(v, -1, "the tree has %llu nodes, %llu entries need %llu (nodes removed)",
 			(unsigned long long)count, (unsigned long long)v->n,
 			(unsigned long long)want);
-	return rc;
+	return rc ? rc : check_size(v, e);
 }
 
 /* The recomputed root of the first @size entries (1 <= size <= n). */

@@ -89,7 +89,7 @@ static exai_status create_schema(mir_store *s, const char *origin, exai_error *e
 	if (!(rc = exai_sqlite_exec(s->db, schema_sql, "create schema", e)) &&
 	    !(rc = exai_sqlite_prepare(s->db,
 				       "INSERT INTO meta VALUES('schema', '" MIR_SCHEMA_VERSION
-				       "'), ('origin', ?1)",
+				       "'), ('origin', ?1), ('size', '0')",
 				       "create schema", &st, e))) {
 		sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
 		rc = exai_sqlite_step_done(st, "create schema", e);
@@ -101,8 +101,9 @@ static exai_status create_schema(mir_store *s, const char *origin, exai_error *e
 	return rc;
 }
 
-/* A fresh database gets the schema and its meta rows; an existing one is checked. */
-static exai_status init_or_check(mir_store *s, const char *origin, exai_error *e)
+/* A fresh database gets the schema and its meta rows; an existing one is checked. *v1 is set
+ * for a schema 1 database (to migrate). */
+static exai_status init_or_check(mir_store *s, const char *origin, bool *v1, exai_error *e)
 {
 	char v[300], o[300];
 	exai_status rc;
@@ -122,11 +123,13 @@ static exai_status init_or_check(mir_store *s, const char *origin, exai_error *e
 		 query_text(s->db, "SELECT value FROM meta WHERE key='schema'", v, sizeof(v), e)) ||
 	    (rc = query_text(s->db, "SELECT value FROM meta WHERE key='origin'", o, sizeof(o), e)))
 		return rc;
-	if (strcmp(v, MIR_SCHEMA_VERSION))
-		return exai_error_set(e, EXAI_EREFUSED,
-				      "%s: schema version '%s', this exai-mirror knows '%s'; "
-				      "refusing to run on it",
-				      s->path, v, MIR_SCHEMA_VERSION);
+	*v1 = !strcmp(v, "1");
+	if (strcmp(v, MIR_SCHEMA_VERSION) && !*v1)
+		return exai_error_set(
+		    e, EXAI_EREFUSED,
+		    "%s: schema version '%s', this exai-mirror knows '1' (migrated "
+		    "at start) and '%s'; refusing to run on it",
+		    s->path, v, MIR_SCHEMA_VERSION);
 	if (strcmp(o, origin))
 		return exai_error_set(e, EXAI_EREFUSED,
 				      "%s: the log's origin is '%s', the config says '%s'; "
@@ -138,9 +141,120 @@ static exai_status init_or_check(mir_store *s, const char *origin, exai_error *e
 static exai_status read_size(mir_store *s, exai_error *e)
 {
 	char v[32];
-	exai_status rc = query_text(s->db, "SELECT count(*) FROM entries", v, sizeof(v), e);
+	exai_status rc =
+	    query_text(s->db, "SELECT value FROM meta WHERE key='size'", v, sizeof(v), e);
 
-	s->size = rc ? 0 : strtoull(v, NULL, 10);
+	s->size = s->meta_size = rc ? 0 : strtoull(v, NULL, 10);
+	return rc;
+}
+
+/* The tree's size (meta) must be the entries' count, and the node rows as many as the kept
+ * levels of that size have: a row inserted or removed behind the writer's back is refused
+ * here (verify names it). */
+static exai_status check_size(mir_store *s, exai_error *e)
+{
+	char v[32], m[32];
+	exai_status rc;
+
+	if ((rc = query_text(s->db, "SELECT count(*) FROM entries", v, sizeof(v), e)) ||
+	    (rc = query_text(s->db, "SELECT value FROM meta WHERE key='size'", m, sizeof(m), e)))
+		return rc;
+	if (!m[0] || strcmp(v, m))
+		return exai_error_set(
+		    e, EXAI_EREFUSED,
+		    "%s: %s entries stored, the tree has %s; refusing to run on it "
+		    "(run exai-mirror verify)",
+		    s->path, v, m[0] ? m : "no size");
+	/* Every node row the kept levels need, and no other: a row missing anywhere (not only
+	 * on the paths a start reads) refuses too. One count over about n/15 rows. */
+	{
+		uint64_t n = strtoull(m, NULL, 10), want = 0;
+
+		for (unsigned l = MIR_TREE_STRIDE; l < 64; l += MIR_TREE_STRIDE)
+			want += n >> l;
+		if ((rc = query_text(s->db, "SELECT count(*) FROM nodes", v, sizeof(v), e)))
+			return rc;
+		if (strtoull(v, NULL, 10) != want)
+			return exai_error_set(e, EXAI_EREFUSED,
+					      "%s: %s tree node rows, %llu entries need %llu; "
+					      "refusing to run on it (run exai-mirror verify)",
+					      s->path, v, (unsigned long long)n,
+					      (unsigned long long)want);
+	}
+	return EXAI_OK;
+}
+
+/* Schema 1 to 2, inside the caller's transaction: every entry's level-0 node must be its leaf
+ * hash (else the rows that would be deleted are the only witness of a change: refused), then
+ * the node rows schema 2 does not keep go and meta gets the size. */
+static exai_status migrate_v1(mir_store *s, exai_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t n = 0, nodes0 = 0;
+	exai_status rc;
+	bool row;
+	char v[32];
+
+	if ((rc = exai_sqlite_prepare(
+		 s->db,
+		 "SELECT e.idx, e.leaf, n.hash FROM entries e LEFT JOIN nodes n "
+		 "ON n.level = 0 AND n.idx = e.idx ORDER BY e.idx",
+		 "migrate schema 1", &st, e)))
+		return rc;
+	while (!(rc = exai_sqlite_step(st, "migrate schema 1", &row, e)) && row) {
+		int64_t idx = sqlite3_column_int64(st, 0);
+		mir_hash lh;
+
+		if (idx != (int64_t)n || sqlite3_column_bytes(st, 2) != 32) {
+			rc = exai_error_set(e, EXAI_EREFUSED,
+					    "%s: schema 1 database: entry %lld %s; not migrated "
+					    "(it was not changed; run the schema 1 exai-mirror "
+					    "verify on it)",
+					    s->path,
+					    (long long)(idx != (int64_t)n ? (int64_t)n : idx),
+					    idx != (int64_t)n ? "is missing" : "has no leaf node");
+			break;
+		}
+		if ((rc = mir_hash_leaf(sqlite3_column_blob(st, 1),
+					(size_t)sqlite3_column_bytes(st, 1), lh, e)))
+			break;
+		if (memcmp(lh, sqlite3_column_blob(st, 2), 32)) {
+			rc =
+			    exai_error_set(e, EXAI_EREFUSED,
+					   "%s: schema 1 database: entry %lld: its leaf is not the "
+					   "one in the tree; not migrated (it was not changed)",
+					   s->path, (long long)idx);
+			break;
+		}
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	if ((rc = query_text(s->db, "SELECT count(*) FROM nodes WHERE level = 0", v, sizeof(v), e)))
+		return rc;
+	nodes0 = strtoull(v, NULL, 10);
+	if (nodes0 != n)
+		return exai_error_set(
+		    e, EXAI_EREFUSED,
+		    "%s: schema 1 database: %llu leaf nodes for %llu entries; not "
+		    "migrated (it was not changed)",
+		    s->path, (unsigned long long)nodes0, (unsigned long long)n);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)n);
+	if ((rc = exai_sqlite_exec(s->db,
+				   "DELETE FROM nodes WHERE level = 0 OR level % 4 != 0;"
+				   "UPDATE meta SET value = '" MIR_SCHEMA_VERSION
+				   "' WHERE key = 'schema';",
+				   "migrate schema 1", e)) ||
+	    (rc = exai_sqlite_prepare(s->db, "INSERT INTO meta VALUES('size', ?1)",
+				      "migrate schema 1", &st, e)))
+		return rc;
+	sqlite3_bind_text(st, 1, v, -1, SQLITE_TRANSIENT);
+	rc = exai_sqlite_step_done(st, "migrate schema 1", e);
+	sqlite3_finalize(st);
+	if (!rc)
+		fprintf(stderr, "exai-mirror: %s: migrating schema 1 (%llu entries) to %s\n",
+			s->path, (unsigned long long)n, MIR_SCHEMA_VERSION);
 	return rc;
 }
 
@@ -230,11 +344,19 @@ exai_status mir_store_open(const char *path, const char *origin, mir_store **out
 {
 	mir_store *s = calloc(1, sizeof(*s));
 	exai_status rc;
+	bool v1 = false;
 
 	*out = NULL;
 	if (!s || !(s->path = strdup(path))) {
 		free(s);
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	}
+	/* No memory statistics: Debian's SQLite keeps them by default, a global mutex taken on
+	 * every allocation (about 2% of the writer). Set before SQLite's first use in the
+	 * process (serve opens the store before any other connection or thread); where SQLite
+	 * is already in use (a test process) it says SQLITE_MISUSE and nothing changes. */
+	if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK) {
+		/* statistics stay on: slower, the same results */
 	}
 	/* Only the writer thread uses the connection once it is started (no mutex per call). */
 	if ((rc = exai_sqlite_open(
@@ -255,8 +377,15 @@ exai_status mir_store_open(const char *path, const char *origin, mir_store **out
 					   "PRAGMA wal_autocheckpoint=8192;",
 					   "set WAL and synchronous=FULL", e),
 			  e)) ||
-	    (rc = damaged(s, init_or_check(s, origin, e), e)) || (rc = read_size(s, e)) ||
-	    (rc = mir_tree_open(s->db, &s->tree, e)) || (rc = check_checkpoint(s, e)) ||
+	    (rc = damaged(s, init_or_check(s, origin, &v1, e), e)) ||
+	    (v1 && (rc = exai_sqlite_exec(s->db, "BEGIN IMMEDIATE", "migrate schema 1", e))) ||
+	    (v1 && (rc = damaged(s, migrate_v1(s, e), e))) || (rc = read_size(s, e)) ||
+	    (rc = damaged(s, check_size(s, e), e)) || (rc = mir_tree_open(s->db, &s->tree, e)) ||
+	    (rc = damaged(s, mir_tree_load(&s->tree, s->size, e), e)) ||
+	    (rc = check_checkpoint(s, e)) ||
+	    (v1 && (rc = exai_sqlite_exec(s->db, "COMMIT", "migrate schema 1", e))) ||
+	    (rc = exai_sqlite_prepare(s->db, "UPDATE meta SET value = ?1 WHERE key = 'size'",
+				      "prepare size", &s->set_size, e)) ||
 	    (rc =
 		 exai_sqlite_prepare(s->db,
 				     "INSERT INTO entries(idx, class, tenant, time, ingest_ms, "
@@ -270,6 +399,12 @@ exai_status mir_store_open(const char *path, const char *origin, mir_store **out
 				      "INSERT INTO counters VALUES(?1, ?2) ON CONFLICT(name) DO "
 				      "UPDATE SET value = excluded.value",
 				      "prepare gauge", &s->set_gauge, e))) {
+		if (v1 && !sqlite3_get_autocommit(s->db)) {
+			exai_error ignored;
+			if (exai_sqlite_exec(s->db, "ROLLBACK", "rollback", &ignored)) {
+				/* closing the connection rolls back too */
+			}
+		}
 		mir_store_close(s);
 		return rc;
 	}
@@ -285,6 +420,7 @@ void mir_store_close(mir_store *s)
 	sqlite3_finalize(s->ins_entry);
 	sqlite3_finalize(s->add_counter);
 	sqlite3_finalize(s->set_gauge);
+	sqlite3_finalize(s->set_size);
 	mir_tree_close(&s->tree);
 	exai_sqlite_close(s->db);
 	free(s->path);
@@ -298,7 +434,22 @@ exai_status mir_store_begin(mir_store *s, exai_error *e)
 
 exai_status mir_store_commit(mir_store *s, exai_error *e)
 {
-	return exai_sqlite_exec(s->db, "COMMIT", "commit", e);
+	exai_status rc;
+
+	/* The tree's size with the rows it counts: one row updated per commit, not per entry. */
+	if (s->size != s->meta_size) {
+		char v[32];
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)s->size);
+		sqlite3_bind_text(s->set_size, 1, v, -1, SQLITE_TRANSIENT);
+		rc = exai_sqlite_step_done(s->set_size, "store the tree size", e);
+		sqlite3_clear_bindings(s->set_size);
+		if (rc)
+			return rc;
+	}
+	if ((rc = exai_sqlite_exec(s->db, "COMMIT", "commit", e)))
+		return rc;
+	s->meta_size = s->size;
+	return EXAI_OK;
 }
 
 void mir_store_rollback(mir_store *s)
@@ -388,6 +539,13 @@ exai_status mir_store_open_ro(const char *path, sqlite3 **out, exai_error *e)
 		return rc;
 	if ((rc = query_text(*out, "SELECT value FROM meta WHERE key='schema'", v, sizeof(v), e)))
 		goto fail;
+	if (!strcmp(v, "1")) {
+		rc = exai_error_set(e, EXAI_EREFUSED,
+				    "%s: schema version 1; start exai-mirror serve once on it to "
+				    "migrate it to %s",
+				    path, MIR_SCHEMA_VERSION);
+		goto fail;
+	}
 	if (strcmp(v, MIR_SCHEMA_VERSION)) {
 		rc = exai_error_set(e, EXAI_EREFUSED,
 				    "%s: not an exai-mirror database (schema '%s')", path, v);

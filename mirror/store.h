@@ -3,14 +3,15 @@
  * synchronous=FULL: a COMMIT that returned is on disk. Only the writer thread holds a
  * read-write connection; the commands (query, stats, prove, verify) open it read-only.
  *
- * Schema (version 1; docs/mirror.md has it with every column):
- *   meta(key, value)                       schema, origin
+ * Schema (version 2; docs/mirror.md has it with every column):
+ *   meta(key, value)                       schema, origin, size (the leaves in the tree)
  *   entries(idx, class, tenant, time, ingest_ms, nonce, payload, leaf)
  *                                          one row per stored event; idx is the leaf index,
  *                                          dense from 0; leaf = SHA-256(nonce || payload)
  *   counters(name, value)                  dropped:<class>, refused:<reason>, scrubbed:<kind>;
  *                                          and the gauge queue:waiting_bytes (set, not added)
- *   nodes(level, idx, hash)                the Merkle tree's complete subtrees (tree.h)
+ *   nodes(level, idx, hash)                the Merkle tree's complete subtrees at the levels
+ *                                          4, 8, 12, ... (tree.h; level 0 is entries.leaf)
  *   checkpoints(size, root, time_ms, note) every checkpoint signed, the signed note verbatim
  */
 #ifndef MIR_STORE_H
@@ -24,7 +25,7 @@
 #include "record.h"
 #include "tree.h"
 
-#define MIR_SCHEMA_VERSION "1"
+#define MIR_SCHEMA_VERSION "2"
 #define MIR_NONCE_LEN	   16
 #define MIR_HASH_LEN	   32
 /* Nonces drawn from the kernel at once (one getrandom call per this many entries). */
@@ -36,7 +37,9 @@ typedef struct mir_store {
 	sqlite3_stmt *ins_entry;
 	sqlite3_stmt *add_counter;
 	sqlite3_stmt *set_gauge;
-	uint64_t size; /* entries stored (the next leaf index) */
+	uint64_t size;	    /* entries stored (the next leaf index) */
+	uint64_t meta_size; /* meta 'size' as committed (set to size by each commit) */
+	sqlite3_stmt *set_size;
 	mir_tree tree;
 	uint64_t cp_size; /* the last checkpoint signed (0: none yet) */
 	mir_hash cp_root;
@@ -47,9 +50,12 @@ typedef struct mir_store {
 } mir_store;
 
 /* Opens (creating it and its schema if missing) @path read-write for the writer. An existing
- * database must pass quick_check, have this schema version and the same @origin, and its
- * tree must still have the root of its last signed checkpoint; otherwise it is refused
- * (EXAI_EREFUSED) and left untouched. *out is freed with mir_store_close(). */
+ * database must pass quick_check, have this schema version and the same @origin, its meta
+ * size must be its entries' count, the tree's right edge must be readable and the tree must
+ * still have the root of its last signed checkpoint; otherwise it is refused (EXAI_EREFUSED)
+ * and left untouched. A schema 1 database is migrated (its level-0 node rows checked against
+ * entries.leaf, then the node rows schema 2 does not keep deleted) in one transaction with
+ * those checks: committed only when all of them pass. *out is freed with mir_store_close(). */
 exai_status mir_store_open(const char *path, const char *origin, mir_store **out,
 			   exai_error *e) EXAI_WUR;
 void mir_store_close(mir_store *s);

@@ -1,11 +1,13 @@
 /*
  * tree: the Merkle tree over the nodes table, and proof checks. See tree.h.
  *
- * Invariant: nodes holds (level, idx) exactly for the complete subtrees of the leaves
- * appended so far; every hash read comes from there (a missing node means a damaged store
- * and is an error, never a recomputation). The right edge an append uses is a copy of
- * nodes of that table, valid for edge_size leaves only: it is loaded from the table whenever
- * an append's index is another size, so a rolled-back append never leaves a stale copy in use.
+ * Invariant: nodes holds (level, idx) exactly for the complete subtrees at the stored levels
+ * (mir_tree_stored) of the leaves appended so far; every hash read comes from there, from
+ * entries.leaf (level 0), or is computed from the stored level below (a missing node or
+ * entry means a damaged store and is an error, never a recomputation from other leaves). The right
+ * edge an append uses is a copy of nodes of that table, valid for edge_size leaves only: it is
+ * loaded from the table whenever an append's index is another size, so a rolled-back append never
+ * leaves a stale copy in use.
  */
 #include "tree.h"
 
@@ -63,6 +65,8 @@ exai_status mir_tree_open(sqlite3 *db, mir_tree *t, exai_error *e)
 	t->db = db;
 	if ((rc = exai_sqlite_prepare(db, "SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2",
 				      "prepare node read", &t->get, e)) ||
+	    (rc = exai_sqlite_prepare(db, "SELECT leaf FROM entries WHERE idx = ?1",
+				      "prepare leaf read", &t->leaf, e)) ||
 	    (rc = exai_sqlite_prepare(db, "INSERT INTO nodes(level, idx, hash) VALUES(?1, ?2, ?3)",
 				      "prepare node write", &t->put, e)))
 		mir_tree_close(t);
@@ -73,13 +77,44 @@ void mir_tree_close(mir_tree *t)
 {
 	sqlite3_finalize(t->get);
 	sqlite3_finalize(t->put);
-	t->get = t->put = NULL;
+	sqlite3_finalize(t->leaf);
+	t->get = t->put = t->leaf = NULL;
+}
+
+/* Leaf hash @idx: SHA-256(0x00 || entries.leaf). */
+static exai_status leaf_get(mir_tree *t, uint64_t idx, mir_hash out, exai_error *e)
+{
+	exai_status rc;
+	bool row = false;
+
+	sqlite3_bind_int64(t->leaf, 1, (sqlite3_int64)idx);
+	rc = exai_sqlite_step(t->leaf, "read leaf", &row, e);
+	if (!rc && (!row || sqlite3_column_type(t->leaf, 0) != SQLITE_BLOB))
+		rc = exai_error_set(e, EXAI_EFORMAT,
+				    "entry %llu (a leaf of the tree) is %s: the "
+				    "store is damaged",
+				    (unsigned long long)idx, row ? "without a leaf" : "missing");
+	if (!rc)
+		rc = mir_hash_leaf(sqlite3_column_blob(t->leaf, 0),
+				   (size_t)sqlite3_column_bytes(t->leaf, 0), out, e);
+	sqlite3_reset(t->leaf);
+	return rc;
 }
 
 static exai_status node_get(mir_tree *t, unsigned level, uint64_t idx, mir_hash out, exai_error *e)
 {
 	exai_status rc;
 	bool row = false;
+
+	if (level == 0)
+		return leaf_get(t, idx, out, e);
+	if (!mir_tree_stored(level)) {
+		mir_hash l, r;
+		if ((rc = node_get(t, level - 1, 2 * idx, l, e)) ||
+		    (rc = node_get(t, level - 1, 2 * idx + 1, r, e)))
+			return rc;
+		return mir_hash_children(l, r, out, e);
+	}
 
 	sqlite3_bind_int(t->get, 1, (int)level);
 	sqlite3_bind_int64(t->get, 2, (sqlite3_int64)idx);
@@ -97,6 +132,8 @@ static exai_status node_get(mir_tree *t, unsigned level, uint64_t idx, mir_hash 
 static exai_status node_put(mir_tree *t, unsigned level, uint64_t idx, const mir_hash h,
 			    exai_error *e)
 {
+	if (!mir_tree_stored(level))
+		return EXAI_OK;
 	sqlite3_bind_int(t->put, 1, (int)level);
 	sqlite3_bind_int64(t->put, 2, (sqlite3_int64)idx);
 	sqlite3_bind_blob(t->put, 3, h, 32, SQLITE_STATIC);
@@ -104,7 +141,7 @@ static exai_status node_put(mir_tree *t, unsigned level, uint64_t idx, const mir
 }
 
 /* The right edge of a tree of @size leaves, from the table. */
-static exai_status load_edge(mir_tree *t, uint64_t size, exai_error *e)
+exai_status mir_tree_load(mir_tree *t, uint64_t size, exai_error *e)
 {
 	exai_status rc;
 
@@ -123,11 +160,9 @@ exai_status mir_tree_append(mir_tree *t, uint64_t index, const mir_hash leaf, ex
 	uint64_t i = index;
 	exai_status rc;
 
-	if (index != t->edge_size && (rc = load_edge(t, index, e)))
+	if (index != t->edge_size && (rc = mir_tree_load(t, index, e)))
 		return rc;
 	memcpy(h, leaf, 32);
-	if ((rc = node_put(t, 0, index, h, e)))
-		return rc;
 	/* An odd index completes its parent; the parent may complete its own. The left sibling
 	 * at each level is the edge's node there (bit level of index is set). */
 	while (i & 1) {

@@ -5,15 +5,20 @@
  *   leaf hash      = SHA-256(0x00 || leaf data)      (leaf data: 32 bytes, store.h)
  *   interior hash  = SHA-256(0x01 || left || right)
  *
- * Table nodes(level, idx, hash) holds every complete subtree: the node at (level, idx) is the
- * hash of leaves [idx * 2^level, (idx + 1) * 2^level). Level 0 are the leaf hashes. Appending
- * leaf i writes (0, i) and each node it completes above. A tree of any size is the fold of its
- * complete subtrees (the binary digits of its size), so nothing else is stored.
+ * The node at (level, idx) is the hash of leaves [idx * 2^level, (idx + 1) * 2^level).
+ * Level 0, the leaf hashes, is not stored as nodes: leaf hash i is SHA-256(0x00 || leaf) of
+ * entries.leaf at idx = i (the caller stores that row before it appends). Table
+ * nodes(level, idx, hash) holds the complete subtrees at the levels MIR_TREE_STRIDE,
+ * 2 * MIR_TREE_STRIDE, ... only (schema 2: about one row per 15 entries instead of two per
+ * entry); a node at another level is computed from the stored level below it (at most
+ * 2^(MIR_TREE_STRIDE - 1) reads). Appending leaf i writes each stored-level node it completes.
+ * A tree of any size is the fold of its complete subtrees (the binary digits of its size).
  */
 #ifndef MIR_TREE_H
 #define MIR_TREE_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +29,9 @@
 	"BLOB NOT NULL, PRIMARY KEY(level, idx)) WITHOUT ROWID;"                                \
 	"CREATE TABLE IF NOT EXISTS checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL, " \
 	"time_ms INTEGER NOT NULL, note TEXT NOT NULL);"
+
+/* Levels kept in nodes: the positive multiples of this. */
+#define MIR_TREE_STRIDE 4
 
 /* Longest proof: one hash per level of a tree of 2^63 leaves, plus one. */
 #define MIR_PROOF_MAX 64
@@ -37,11 +45,12 @@ typedef uint8_t mir_hash[32];
  * from the table first. */
 typedef struct mir_tree {
 	sqlite3 *db;
-	sqlite3_stmt *get, *put;
+	sqlite3_stmt *get, *put, *leaf;
 	mir_hash edge[64];
 	uint64_t edge_size;
 } mir_tree;
 
+/* Reads nodes and entries(idx, leaf) of @db. */
 exai_status mir_tree_open(sqlite3 *db, mir_tree *t, exai_error *e) EXAI_WUR;
 void mir_tree_close(mir_tree *t);
 
@@ -54,6 +63,14 @@ exai_status mir_hash_children(const mir_hash l, const mir_hash r, mir_hash out,
  * siblings come from the right edge (loaded from the table when @index is not its size). */
 exai_status mir_tree_append(mir_tree *t, uint64_t index, const mir_hash leaf,
 			    exai_error *e) EXAI_WUR;
+/* Loads the right edge of a tree of @size leaves (an error when a node or entry it needs is
+ * missing: the store is damaged). */
+exai_status mir_tree_load(mir_tree *t, uint64_t size, exai_error *e) EXAI_WUR;
+/* Whether level @l is kept in nodes. */
+static inline bool mir_tree_stored(unsigned l)
+{
+	return l > 0 && l % MIR_TREE_STRIDE == 0;
+}
 /* The root of the first @size leaves (size >= 1). A missing node is EXAI_EFORMAT. */
 exai_status mir_tree_root(mir_tree *t, uint64_t size, mir_hash out, exai_error *e) EXAI_WUR;
 /* RFC 6962 2.1.1 inclusion proof of leaf @index in the tree of @size leaves. */

@@ -30,12 +30,12 @@
 
 /* What the row pass found for one entry index (a byte each). */
 enum {
-	MIR_VR_PRESENT = 1,  /* a row has this index */
-	MIR_VR_BADSIZE = 2,  /* its nonce or leaf has the wrong size (leaf hash left zero) */
-	MIR_VR_PRUNED = 4,   /* its payload is NULL */
-	MIR_VR_PAYLOAD = 8,  /* SHA-256(nonce || payload) is not its leaf */
-	MIR_VR_COLUMNS = 16, /* its class, tenant, time or ingest_ms column is not the payload's */
-	MIR_VR_IN_TREE = 32  /* for the caller: node (0, index) was seen */
+	MIR_VR_PRESENT = 1, /* a row has this index */
+	MIR_VR_BADSIZE = 2, /* its nonce or leaf has the wrong size (leaf hash left zero) */
+	MIR_VR_PRUNED = 4,  /* its payload is NULL */
+	MIR_VR_PAYLOAD = 8, /* SHA-256(nonce || payload) is not its leaf */
+	MIR_VR_COLUMNS = 16 /* its class, tenant, time or ingest_ms column is not the payload's */
+			    /* 32 was MIR_VR_IN_TREE (schema 1: node (0, index) seen), now unused */
 };
 
 typedef struct mir_vrows {

@@ -11,6 +11,8 @@ exai_cli_test(mirror_start cli/mirror_start.sh)
 exai_cli_test(mirror_query cli/mirror_query.sh)
 exai_cli_test(mirror_go cli/mirror_go.sh)
 exai_cli_test(mirror_crash cli/mirror_crash.sh)
+# Schema 1 to 2: a store of the schema 1 build migrated at serve start, its proofs unchanged.
+exai_cli_test(mirror_migrate cli/mirror_migrate.sh)
 # The record reader and the checkpoint note reader under libFuzzer (tests/fuzz/fuzz_mirror.c);
 # its corpus is replayed in every build.
 exai_fuzz_harness(mirror LIBS mir_obj INCLUDES ${CMAKE_SOURCE_DIR}/mirror)

@@ -3,7 +3,7 @@
  * start `exai-mirror prove` pays on every run. It links mirror/tree.c, opens the store
  * read-only as the command does, and for R entries spread over the log takes the root of the
  * latest checkpoint's size and the inclusion path (mir_tree_root, mir_tree_inclusion: the
- * O(log n) point reads of the nodes table), then checks the path against the root
+ * O(log n) point reads of nodes and entries, schema 2), then checks the path against the root
  * (mir_check_inclusion) with the entry's stored leaf.
  *
  *   prove_loop DB R      prints: proofs <R> seconds <S> per_proof_s <S/R> size <n>

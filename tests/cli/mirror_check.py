@@ -89,11 +89,13 @@ def check_db(path, vkey):
     for level, idx, hh in db.execute("SELECT level, idx, hash FROM nodes"):
         lo, hi = idx << level, (idx + 1) << level
         assert hi <= len(leaves), "node (%d, %d) past the leaves" % (level, idx)
+        assert level > 0 and level % 4 == 0, "node (%d, %d) at a level not kept" % (level, idx)
         assert mth(leaves[lo:hi]) == hh, "node (%d, %d) is wrong" % (level, idx)
         nodes += 1
-    # Every complete subtree is stored: 2n - popcount(n) nodes.
+    # Schema 2: every complete subtree at the levels 4, 8, 12, ... is stored, no other.
     n = len(leaves)
-    assert nodes == 2 * n - bin(n).count("1"), "%d nodes for %d leaves" % (nodes, n)
+    want = sum(n >> l for l in range(4, 64, 4))
+    assert nodes == want, "%d nodes for %d leaves, want %d" % (nodes, n, want)
     print(json.dumps({"entries": n, "checkpoints": sizes}))
 
 

@@ -72,6 +72,39 @@ $CHECK consistency "$T/cproof" "$T/log.vkey" >/dev/null || fail "the new checkpo
 expect_rc 0 M verify
 ok "after a restart the next checkpoint ($new) is consistent with the last before the crash ($last)"
 
+# kill -9 while the tree's right edge is partly in memory only: schema 2 keeps nodes at levels
+# 4, 8, ... (tree.h), so at a size of 16k + 7 the nodes over the last 7 leaves (levels 1 to 3)
+# exist only in the writer. The restart rebuilds them from the leaves; the next checkpoint
+# must extend the one signed at that size.
+n0=$(q 'SELECT count(*) FROM entries')
+k=$(((16 + 7 - n0 % 16) % 16 + 16))
+mirror_start
+python3 -c "
+for i in range($k): print('{\"class\":\"audit\",\"body\":\"edge-%d\"}' % i)" >"$T/edge"
+send "$T/edge"
+sleep 0.5
+kill -9 "$MIRROR_PID"
+wait "$MIRROR_PID" 2>/dev/null || true
+rm -f "$SOCK"
+size=$(q 'SELECT count(*) FROM entries')
+[ $((size % 16)) = 7 ] || fail "size $size at the kill, wanted 16k + 7"
+[ "$(q 'SELECT max(size) FROM checkpoints')" = "$size" ] || fail "no checkpoint at $size before the kill"
+[ "$(q "SELECT count(*) FROM nodes WHERE level = 4 AND idx = $((size / 16))")" = 0 ] || fail "tail node"
+mirror_start
+python3 -c "
+for i in range(9): print('{\"class\":\"audit\",\"body\":\"after-%d\"}' % i)" >"$T/edge2"
+send "$T/edge2"
+sleep 0.5
+mirror_stop
+after=$(q 'SELECT max(size) FROM checkpoints')
+[ "$after" = $((size + 9)) ] || fail "checkpoint $after after the restart, wanted $((size + 9))"
+M prove --from "$size" --to "$after" >"$T/cproof" || fail "prove --from $size --to $after"
+$CHECK consistency "$T/cproof" "$T/log.vkey" >/dev/null || fail "$after does not extend $size"
+$CHECK db "$DB" "$T/log.vkey" >/dev/null || fail "independent check after the edge crash"
+expect_rc 0 M verify
+ok "kill -9 at size $size (levels 1-3 of the edge in memory only): $after extends it"
+new=$after
+
 # The database lost (deleted, with its WAL) while the checkpoint record beside it says the log
 # has signed checkpoints: serve refuses to start a new log under the same key, creates nothing,
 # and says what to do. A state_dir that never held a log still starts fresh (mirror_ingest).

@@ -80,8 +80,8 @@ jq -e '.entries == 36 and (.checkpoints | last) == 36' "$T/check" >/dev/null || 
 ok "after a restart the log continues and the next checkpoint covers the new entry"
 
 # A store whose tree was changed under the last checkpoint: serve refuses to sign on it.
-# (node (5, 0) covers leaves 0..31, part of the root of 36.)
-sqlite3 "$DB" "UPDATE nodes SET hash = zeroblob(32) WHERE level = 5 AND idx = 0"
+# (node (4, 1) covers leaves 16..31, part of the root of 36; schema 2 keeps levels 4, 8, ...)
+sqlite3 "$DB" "UPDATE nodes SET hash = zeroblob(32) WHERE level = 4 AND idx = 1"
 expect_rc 1 timeout 20 exai-mirror serve --config "$T/mirror.yaml"
 expect_contains "$T/err" "no longer has the root of the last signed checkpoint (size 36)"
 ok "serve refuses a store whose tree no longer matches its last checkpoint"

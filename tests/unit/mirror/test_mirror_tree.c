@@ -22,7 +22,29 @@ static void setup(void)
 	ck_assert_int_eq(exai_init(&e), EXAI_OK);
 	ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db, MIR_TREE_SCHEMA, NULL, NULL, NULL), SQLITE_OK);
+	/* The leaves the tree reads (level 0 is entries.leaf: tree.h). */
+	ck_assert_int_eq(sqlite3_exec(db,
+				      "CREATE TABLE entries(idx INTEGER PRIMARY KEY, leaf BLOB)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
 	ck_assert_int_eq(mir_tree_open(db, &t, &e), EXAI_OK);
+}
+
+/* Stores entry @i with leaf data @data (as the store does) and appends its leaf hash *lh. */
+static exai_status put_leaf(uint64_t i, const void *data, size_t len, mir_hash lh, exai_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	static const uint8_t none;
+
+	ck_assert_int_eq(mir_hash_leaf(data, len, lh, e), EXAI_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO entries VALUES(?1, ?2)", -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)i);
+	sqlite3_bind_blob(st, 2, len ? data : &none, (int)len, SQLITE_TRANSIENT);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	return mir_tree_append(&t, i, lh, e);
 }
 
 static void teardown(void)
@@ -64,8 +86,7 @@ START_TEST(rfc6962_vectors)
 		char got[65];
 
 		ck_assert_int_eq(exai_hex_decode(leaves[i], data, n, &e), EXAI_OK);
-		ck_assert_int_eq(mir_hash_leaf(data, n, lh, &e), EXAI_OK);
-		ck_assert_int_eq(mir_tree_append(&t, i, lh, &e), EXAI_OK);
+		ck_assert_int_eq(put_leaf(i, data, n, lh, &e), EXAI_OK);
 		ck_assert_int_eq(mir_tree_root(&t, i + 1, root, &e), EXAI_OK);
 		hex(root, got);
 		ck_assert_str_eq(got, roots[i]);
@@ -82,8 +103,7 @@ static void build(void)
 	exai_error e;
 
 	for (uint64_t i = 0; i < N; i++) {
-		ck_assert_int_eq(mir_hash_leaf(&i, sizeof(i), leafh[i], &e), EXAI_OK);
-		ck_assert_int_eq(mir_tree_append(&t, i, leafh[i], &e), EXAI_OK);
+		ck_assert_int_eq(put_leaf(i, &i, sizeof(i), leafh[i], &e), EXAI_OK);
 		ck_assert_int_eq(mir_tree_root(&t, i + 1, roots[i + 1], &e), EXAI_OK);
 	}
 }
@@ -155,14 +175,34 @@ END_TEST
 START_TEST(missing_node_is_damage)
 {
 	mir_hash root;
+	sqlite3_int64 n = 0;
+	sqlite3_stmt *st = NULL;
 	exai_error e;
 
 	build();
+	/* Only the levels 4, 8, ... are rows: 70 leaves make 4 nodes at level 4, none above. */
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+					    "SELECT count(*), min(level), max(level) FROM nodes",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	ck_assert_int_eq(n, 4);
+	ck_assert_int_eq(sqlite3_column_int(st, 1), 4);
+	ck_assert_int_eq(sqlite3_column_int(st, 2), 4);
+	sqlite3_finalize(st);
 	ck_assert_int_eq(
-	    sqlite3_exec(db, "DELETE FROM nodes WHERE level = 3 AND idx = 0", NULL, NULL, NULL),
+	    sqlite3_exec(db, "DELETE FROM nodes WHERE level = 4 AND idx = 0", NULL, NULL, NULL),
 	    SQLITE_OK);
+	ck_assert_int_eq(mir_tree_root(&t, 16, root, &e), EXAI_EFORMAT);
+	ck_assert_ptr_nonnull(strstr(e.msg, "level 4, index 0"));
+	ck_assert_int_eq(mir_tree_root(&t, 8, root, &e), EXAI_OK);
+	/* A leaf (entries row) missing under a level the tree computes is damage too. */
+	ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM entries WHERE idx = 5", NULL, NULL, NULL),
+			 SQLITE_OK);
 	ck_assert_int_eq(mir_tree_root(&t, 8, root, &e), EXAI_EFORMAT);
-	ck_assert_ptr_nonnull(strstr(e.msg, "level 3, index 0"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "entry 5"));
+	ck_assert_int_eq(mir_tree_load(&t, 8, &e), EXAI_EFORMAT);
 	ck_assert_int_eq(mir_tree_root(&t, 4, root, &e), EXAI_OK);
 }
 END_TEST
@@ -177,30 +217,34 @@ START_TEST(append_after_rollback_and_reopen)
 	exai_error e;
 
 	build(); /* roots[] of the reference tree, then start again on an empty table */
-	ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM nodes", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_exec(db, "DELETE FROM nodes; DELETE FROM entries", NULL, NULL, NULL),
+	    SQLITE_OK);
 	mir_tree_close(&t);
 	ck_assert_int_eq(mir_tree_open(db, &t, &e), EXAI_OK);
 	for (uint64_t i = 0; i < 23; i++)
-		ck_assert_int_eq(mir_tree_append(&t, i, leafh[i], &e), EXAI_OK);
+		ck_assert_int_eq(put_leaf(i, &i, sizeof(i), leafh[i], &e), EXAI_OK);
 	ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
 	memset(bogus, 0xAB, sizeof(bogus));
-	for (uint64_t i = 23; i < 40; i++)
-		ck_assert_int_eq(mir_tree_append(&t, i, bogus, &e), EXAI_OK);
+	for (uint64_t i = 23; i < 40; i++) {
+		mir_hash lh;
+		ck_assert_int_eq(put_leaf(i, bogus, sizeof(bogus), lh, &e), EXAI_OK);
+	}
 	ck_assert_int_eq(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
 	for (uint64_t i = 23; i < 45; i++)
-		ck_assert_int_eq(mir_tree_append(&t, i, leafh[i], &e), EXAI_OK);
+		ck_assert_int_eq(put_leaf(i, &i, sizeof(i), leafh[i], &e), EXAI_OK);
 	/* A second handle on the same table (as after a restart) goes on from its end. */
 	mir_tree_close(&t);
 	ck_assert_int_eq(mir_tree_open(db, &t, &e), EXAI_OK);
 	for (uint64_t i = 45; i < N; i++)
-		ck_assert_int_eq(mir_tree_append(&t, i, leafh[i], &e), EXAI_OK);
+		ck_assert_int_eq(put_leaf(i, &i, sizeof(i), leafh[i], &e), EXAI_OK);
 	for (uint64_t size = 1; size <= N; size++) {
 		ck_assert_int_eq(mir_tree_root(&t, size, root, &e), EXAI_OK);
 		hex(root, got);
 		hex(roots[size], want);
 		ck_assert_msg(!strcmp(got, want), "root of %llu", (unsigned long long)size);
 	}
-	/* An append whose left siblings are not in the table is refused (a damaged store). */
+	/* An append whose left siblings are not in the tables is refused (a damaged store). */
 	ck_assert_int_eq(mir_tree_append(&t, N + 3, leafh[0], &e), EXAI_EFORMAT);
 }
 END_TEST
