@@ -49,6 +49,7 @@ struct exb_encpipe {
 	pthread_cond_t cv;
 	uint64_t produced; /* chunks handed over */
 	uint64_t next_work;
+	uint64_t inflight; /* slots taken by a worker and not yet freed by the writer */
 	/* When a worker may take less than a full batch (see batch_due) */
 	bool producer_waiting; /* the producer waits for a free slot */
 	bool producer_done;    /* no more chunks will be handed over */
@@ -76,12 +77,15 @@ static bool work_ready(const exb_encpipe *p)
 }
 
 /* A worker waits for a full batch (four chunks hash together at almost twice the speed of
- * one) unless the producer cannot hand over more: it waits for a slot, or it is done. The
- * writer waiting does not count: it only writes, and the producer keeps the ring filling. */
+ * one) unless the producer cannot hand over more: it is done, or it waits for a slot that
+ * nothing else will free (no slot is being sealed or waits for the writer). While the writer
+ * is behind, the producer waiting is not a reason: the writer frees a slot, the producer fills
+ * it and the batch grows (taking partial batches then had a format-2 create of 2 GiB hash 33
+ * of its 512 chunks one at a time). The writer waiting does not count: it only writes. */
 static bool batch_due(const exb_encpipe *p)
 {
-	return work_ready(p) &&
-	       (p->produced - p->next_work >= p->batch || p->producer_waiting || p->producer_done);
+	return work_ready(p) && (p->produced - p->next_work >= p->batch || p->producer_done ||
+				 (p->producer_waiting && p->inflight == 0));
 }
 
 /* Seals each chunk of a batch in place (OpenSSL's GCM takes the same buffer in and out), then
@@ -132,6 +136,7 @@ static void *worker(void *arg)
 			batch[n] = &p->slots[p->next_work % p->nslots];
 			batch[n++]->state = S_BUSY;
 			p->next_work++;
+			p->inflight++;
 		}
 		pthread_mutex_unlock(&p->mu);
 		process(p, batch, n);
@@ -175,6 +180,7 @@ static void *writer(void *arg)
 			break;
 		}
 		s->state = S_FREE;
+		p->inflight--;
 		pthread_cond_broadcast(&p->cv);
 		pthread_mutex_unlock(&p->mu);
 	}
