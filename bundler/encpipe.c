@@ -1,7 +1,8 @@
 /*
  * encpipe: parallel chunk encryption and hashing with ordered output. Workers take up to four
- * filled chunks at a time, seal each, then hash the sealed chunks together
- * (exai_sha256_multi); a writer thread writes them out in order.
+ * filled chunks at a time, seal each in place (the ciphertext and its tag replace the plaintext
+ * in the slot's one buffer), then hash the sealed chunks together (exai_sha256_multi); a writer
+ * thread writes them out in order.
  */
 #include "encpipe.h"
 
@@ -22,9 +23,9 @@ enum { S_FREE, S_FILLED, S_BUSY, S_DONE };
 typedef struct eslot {
 	int state;
 	uint64_t idx;
-	uint8_t *pt, *ct;
-	size_t len;  /* plaintext length */
-	size_t used; /* most plaintext bytes this slot may have held: what is wiped at the end */
+	uint8_t *buf; /* the plaintext, then (sealed in place) the ciphertext and its tag */
+	size_t len;   /* plaintext length */
+	size_t used;  /* most plaintext bytes this slot may have held: what is wiped at the end */
 	exai_status rc;
 	exai_error err;
 } eslot;
@@ -48,6 +49,7 @@ struct exb_encpipe {
 	pthread_cond_t cv;
 	uint64_t produced; /* chunks handed over */
 	uint64_t next_work;
+	uint64_t inflight; /* slots taken by a worker and not yet freed by the writer */
 	/* When a worker may take less than a full batch (see batch_due) */
 	bool producer_waiting; /* the producer waits for a free slot */
 	bool producer_done;    /* no more chunks will be handed over */
@@ -75,16 +77,20 @@ static bool work_ready(const exb_encpipe *p)
 }
 
 /* A worker waits for a full batch (four chunks hash together at almost twice the speed of
- * one) unless the producer cannot hand over more: it waits for a slot, or it is done. The
- * writer waiting does not count: it only writes, and the producer keeps the ring filling. */
+ * one) unless the producer cannot hand over more: it is done, or it waits for a slot that
+ * nothing else will free (no slot is being sealed or waits for the writer). While the writer
+ * is behind, the producer waiting is not a reason: the writer frees a slot, the producer fills
+ * it and the batch grows (taking partial batches then had a format-2 create of 2 GiB hash 33
+ * of its 512 chunks one at a time). The writer waiting does not count: it only writes. */
 static bool batch_due(const exb_encpipe *p)
 {
-	return work_ready(p) &&
-	       (p->produced - p->next_work >= p->batch || p->producer_waiting || p->producer_done);
+	return work_ready(p) && (p->produced - p->next_work >= p->batch || p->producer_done ||
+				 (p->producer_waiting && p->inflight == 0));
 }
 
-/* Seals each chunk of a batch, then hashes the results together (exai_sha256_multi) into the
- * chunk table; without a key the plaintext chunks are hashed. */
+/* Seals each chunk of a batch in place (OpenSSL's GCM takes the same buffer in and out), then
+ * hashes the results together (exai_sha256_multi) into the chunk table; without a key the
+ * plaintext chunks are hashed. */
 static void process(exb_encpipe *p, eslot **batch, size_t n)
 {
 	uint8_t md[EXAI_SHA256_MULTI_MAX][EXAI_SHA256_LEN];
@@ -96,9 +102,9 @@ static void process(exb_encpipe *p, eslot **batch, size_t n)
 		eslot *s = batch[i];
 		s->rc = EXAI_OK;
 		if (p->key)
-			s->rc = exai_chunk_seal(p->key, p->bundle_id, s->idx, p->chunk_count, s->pt,
-						s->len, s->ct, &s->err);
-		data[i] = p->key ? s->ct : s->pt;
+			s->rc = exai_chunk_seal(p->key, p->bundle_id, s->idx, p->chunk_count,
+						s->buf, s->len, s->buf, &s->err);
+		data[i] = s->buf;
 		len[i] = s->len + (p->key ? EXAI_TAG_LEN : 0);
 	}
 	exai_status rc = exai_sha256_multi(n, data, len, md, &err);
@@ -130,6 +136,7 @@ static void *worker(void *arg)
 			batch[n] = &p->slots[p->next_work % p->nslots];
 			batch[n++]->state = S_BUSY;
 			p->next_work++;
+			p->inflight++;
 		}
 		pthread_mutex_unlock(&p->mu);
 		process(p, batch, n);
@@ -163,7 +170,7 @@ static void *writer(void *arg)
 		if (rc)
 			memcpy(&e, &s->err, sizeof(e));
 		else
-			rc = exb_output_payload(p->out, p->key ? s->ct : s->pt,
+			rc = exb_output_payload(p->out, s->buf,
 						s->len + (p->key ? EXAI_TAG_LEN : 0), &e);
 		pthread_mutex_lock(&p->mu);
 		if (rc) {
@@ -173,6 +180,7 @@ static void *writer(void *arg)
 			break;
 		}
 		s->state = S_FREE;
+		p->inflight--;
 		pthread_cond_broadcast(&p->cv);
 		pthread_mutex_unlock(&p->mu);
 	}
@@ -196,7 +204,7 @@ static void stop(exb_encpipe *p)
 static void destroy(exb_encpipe *p)
 {
 	for (size_t i = 0; i < p->nslots && p->slots && p->ring; i++)
-		memset(p->slots[i].pt, 0, p->slots[i].used); /* untouched pages stay so */
+		memset(p->slots[i].buf, 0, p->slots[i].used); /* untouched pages stay so */
 	free(p->ring);
 	free(p->slots);
 	pthread_mutex_destroy(&p->mu);
@@ -233,7 +241,7 @@ exai_status exb_encpipe_start(exb_output *out, const uint8_t *key, const uint8_t
 	 * batch waiting) and two more (producer, writer), within RING_BUDGET (never fewer than 3
 	 * slots). With one batch per worker, create took 2.15-2.29 s for 2 GiB; with two,
 	 * 1.98-2.15 s; three were no faster. */
-	size_t slot_bytes = (size_t)chunk_size * (key ? 2 : 1) + EXAI_TAG_LEN;
+	size_t slot_bytes = (size_t)chunk_size + EXAI_TAG_LEN;
 	size_t cap = RING_BUDGET / slot_bytes < 3 ? 3 : RING_BUDGET / slot_bytes;
 	p->batch = exai_sha256_multi_width();
 	p->nslots = (size_t)p->nworkers * p->batch * 2 + 2;
@@ -241,17 +249,15 @@ exai_status exb_encpipe_start(exb_output *out, const uint8_t *key, const uint8_t
 		p->nslots = cap;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
-	/* One buffer for the ring, each slot's plaintext then ciphertext, page-aligned. */
-	size_t pt_room = ((size_t)chunk_size + 4095) / 4096 * 4096;
-	size_t ct_room = key ? ((size_t)chunk_size + EXAI_TAG_LEN + 4095) / 4096 * 4096 : 0;
+	/* One buffer for the ring: each slot a chunk and a tag, page-aligned. Sealing in place
+	 * halves the ring (it had a plaintext and a ciphertext buffer per slot). */
+	size_t room = ((size_t)chunk_size + EXAI_TAG_LEN + 4095) / 4096 * 4096;
 	p->slots = calloc(p->nslots, sizeof(*p->slots));
-	p->ring = exai_bigbuf_alloc(p->nslots * (pt_room + ct_room));
+	p->ring = exai_bigbuf_alloc(p->nslots * room);
 	if (!p->slots || !p->ring)
 		goto oom;
-	for (size_t i = 0; i < p->nslots; i++) {
-		p->slots[i].pt = p->ring + i * (pt_room + ct_room);
-		p->slots[i].ct = key ? p->slots[i].pt + pt_room : NULL;
-	}
+	for (size_t i = 0; i < p->nslots; i++)
+		p->slots[i].buf = p->ring + i * room;
 	for (; p->started < p->nworkers; p->started++)
 		if (pthread_create(&p->workers[p->started], NULL, worker, p) != 0)
 			goto threads;
@@ -315,7 +321,7 @@ exai_status exb_encpipe_reserve(exb_encpipe *p, uint8_t **buf, size_t *room, exa
 
 	if (!p->cur && (rc = take_slot(p, e)))
 		return rc;
-	*buf = p->cur->pt + p->cur->len;
+	*buf = p->cur->buf + p->cur->len;
 	*room = (size_t)p->chunk_size - p->cur->len;
 	p->cur->used = (size_t)p->chunk_size; /* the producer may read into all of it */
 	return EXAI_OK;
@@ -327,7 +333,7 @@ exai_status exb_encpipe_write(exb_encpipe *p, const void *buf, size_t len, exai_
 	exai_status rc;
 
 	/* Bytes already read into the reserved space: no copy. */
-	if (p->cur && in == p->cur->pt + p->cur->len && len <= p->chunk_size - p->cur->len) {
+	if (p->cur && in == p->cur->buf + p->cur->len && len <= p->chunk_size - p->cur->len) {
 		p->cur->len += len;
 		if (p->cur->len == p->chunk_size)
 			submit(p);
@@ -340,7 +346,7 @@ exai_status exb_encpipe_write(exb_encpipe *p, const void *buf, size_t len, exai_
 			return rc;
 		room = (size_t)p->chunk_size - p->cur->len;
 		n = len < room ? len : room;
-		memcpy(p->cur->pt + p->cur->len, in, n);
+		memcpy(p->cur->buf + p->cur->len, in, n);
 		p->cur->len += n;
 		if (p->cur->len > p->cur->used)
 			p->cur->used = p->cur->len;

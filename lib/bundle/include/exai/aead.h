@@ -20,7 +20,7 @@
 #define EXAI_DATA_KEY_LEN 32
 #define EXAI_TAG_LEN	  16
 
-/* @out gets @len + EXAI_TAG_LEN bytes. */
+/* @out gets @len + EXAI_TAG_LEN bytes; @out may be @in (sealed in place). */
 exai_status exai_chunk_seal(const uint8_t key[EXAI_DATA_KEY_LEN], const uint8_t bundle_id[32],
 			    uint64_t index, uint64_t count, const uint8_t *in, size_t len,
 			    uint8_t *out, exai_error *e) EXAI_WUR;
