@@ -296,6 +296,44 @@ static void free_lists(upd_filelist *files, size_t n)
 	free(files);
 }
 
+static bool same_record(const upd_file *a, const upd_file *b)
+{
+	return !strcmp(a->path, b->path) && a->kind == b->kind && a->mode == b->mode &&
+	       a->size == b->size && exai_memeq(a->sha256, b->sha256, EXAI_SHA256_LEN) &&
+	       !strcmp(a->target ? a->target : "", b->target ? b->target : "");
+}
+
+/*
+ * An installed model version against the same version from a bundle of the other format
+ * (upd_op.xcheck): @got holds the per-file records of the incoming tree, taken from the
+ * verified stream (the stream ended without error, so every byte matched the signed
+ * digests); the installed version's records come from the state database, never from the
+ * files on disk. Equal record for record: the same content (skip or reuse stands). Different,
+ * or no records to compare with: refused, versions are immutable.
+ */
+static exai_status same_content(upd_ctx *c, const upd_op *op, const upd_filelist *got,
+				exai_error *e)
+{
+	upd_filelist have = {0};
+	const char *t = exai_ctype_name(op->type);
+	exai_status rc = upd_state_files(c->st, t, op->name, op->new_loc, &have, e);
+	bool same = !rc && have.n > 0 && have.n == got->n;
+
+	for (size_t i = 0; same && i < have.n; i++)
+		same = same_record(&have.v[i], &got->v[i]);
+	upd_filelist_clear(&have);
+	if (rc)
+		return exai_error_prefix(e, "%s/%s %s: installed records", t, op->name,
+					 op->version);
+	if (!same)
+		return exai_error_set(e, EXAI_EREFUSED,
+				      "%s/%s: version %s is installed (%s) with different content "
+				      "than this bundle's, or without per-file records to compare "
+				      "(versions are immutable)",
+				      t, op->name, op->version, op->skip ? "active" : "previous");
+	return EXAI_OK;
+}
+
 /* Stages every op; files[i] gets the records of op i's staged tree. */
 static exai_status stage_all(upd_ctx *c, exai_bundle *b, upd_plan *p, upd_filelist *files,
 			     exai_error *e)
@@ -337,7 +375,12 @@ static exai_status stage_all(upd_ctx *c, exai_bundle *b, upd_plan *p, upd_fileli
 	rc = exai_bundle_stream(b, &sink, &prog, e);
 	exai_progress_finish(&prog);
 	upd_stager_cleanup(&s);
-	return rc ? exai_error_prefix(e, "stage") : rc;
+	if (rc)
+		return exai_error_prefix(e, "stage");
+	for (size_t i = 0; !rc && i < p->n; i++)
+		if (p->ops[i].xcheck)
+			rc = same_content(c, &p->ops[i], &files[i], e);
+	return rc;
 }
 
 /*

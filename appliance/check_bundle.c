@@ -246,38 +246,25 @@ static exai_status plan_op(upd_ctx *c, const exai_component *m, unsigned format,
 		if (found)
 			snprintf(op->old_loc, sizeof(op->old_loc), "%s", in.cur.version);
 		if (found && !strcmp(in.cur.version, m->version)) {
-			/* Fail closed: an installed version's content can only be compared with a
-			 * digest of the same format. */
+			/* The same format: the digests compare. The other format: the content
+			 * is compared per file after verification (upd_op.xcheck). */
 			if (digest_is_v2(in.cur.sha256) != (format >= EXAI_FORMAT_V2))
-				return exai_error_set(
-				    e, EXAI_EREFUSED,
-				    "model/%s: version %s was installed from a format-%d bundle "
-				    "and "
-				    "this bundle is format %u: their digests cannot be compared "
-				    "(versions are immutable; ship a new version, or this bundle "
-				    "as "
-				    "format %d)",
-				    m->name, m->version, digest_is_v2(in.cur.sha256) ? 2 : 1,
-				    format, digest_is_v2(in.cur.sha256) ? 2 : 1);
-			if (strcmp(in.cur.sha256, op->sha256))
+				op->xcheck = true;
+			else if (strcmp(in.cur.sha256, op->sha256))
 				return exai_error_set(
 				    e, EXAI_EREFUSED,
 				    "model/%s: version %s is active with different "
 				    "content (versions are immutable)",
 				    m->name, m->version);
 			op->skip = true;
-		} else if (found && in.has_prev && !strcmp(in.prev.version, m->version) &&
-			   digest_is_v2(in.prev.sha256) != (format >= EXAI_FORMAT_V2)) {
-			return exai_error_set(
-			    e, EXAI_EREFUSED,
-			    "model/%s: version %s (the previous one) was installed from a "
-			    "format-%d bundle and this bundle is format %u: their digests cannot "
-			    "be compared (ship a new version, or this bundle as format %d)",
-			    m->name, m->version, digest_is_v2(in.prev.sha256) ? 2 : 1, format,
-			    digest_is_v2(in.prev.sha256) ? 2 : 1);
-		} else if (found && in.has_prev && !strcmp(in.prev.version, m->version) &&
-			   !strcmp(in.prev.sha256, op->sha256)) {
-			op->reuse = true;
+		} else if (found && in.has_prev && !strcmp(in.prev.version, m->version)) {
+			/* The previous version: reused when its content is this bundle's (the
+			 * other format: compared per file after verification); otherwise staged
+			 * again, as before. */
+			if (digest_is_v2(in.prev.sha256) != (format >= EXAI_FORMAT_V2))
+				op->xcheck = op->reuse = true;
+			else if (!strcmp(in.prev.sha256, op->sha256))
+				op->reuse = true;
 		}
 		return EXAI_OK;
 	}

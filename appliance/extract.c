@@ -25,6 +25,10 @@ struct upd_extract {
 	int rootfd;
 	upd_extract_limits lim;
 	exai_tarwalk *w;
+	/* Check-only recording: the directories the tree holds so far (explicit or implicit),
+	 * so that implicit ones are recorded once, as the writing pass records them. */
+	char **dirs;
+	size_t n_dirs, cap_dirs;
 };
 
 /* ---- safe path operations under the root fd ---- */
@@ -316,6 +320,112 @@ static exai_status one_entry(void *arg, exai_tarwalk *w, const exai_tar_entry *t
 	}
 }
 
+/* ---- check-only recording: the records the writing pass would make, without a disk ---- */
+
+static bool rec_has_dir(const upd_extract *x, const char *path)
+{
+	for (size_t i = 0; i < x->n_dirs; i++)
+		if (!strcmp(x->dirs[i], path))
+			return true;
+	return false;
+}
+
+static exai_status rec_note_dir(upd_extract *x, const char *path, exai_error *e)
+{
+	if (rec_has_dir(x, path))
+		return EXAI_OK;
+	if (x->n_dirs == x->cap_dirs) {
+		size_t cap = x->cap_dirs ? 2 * x->cap_dirs : 16;
+		char **v = realloc(x->dirs, cap * sizeof(*v));
+		if (!v)
+			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+		x->dirs = v;
+		x->cap_dirs = cap;
+	}
+	if (!(x->dirs[x->n_dirs] = strdup(path)))
+		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
+	x->n_dirs++;
+	return EXAI_OK;
+}
+
+/* The parents of @path the writing pass would create (mode 0755, recorded when made). */
+static exai_status rec_parents(upd_extract *x, const char *path, exai_error *e)
+{
+	char buf[EXAI_TAR_PATH_MAX];
+	exai_status rc;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *slash = strchr(buf, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (!rec_has_dir(x, buf) &&
+		    ((rc = rec_note_dir(x, buf, e)) ||
+		     (rc = upd_filelist_add(x->lim.files, buf, UPD_F_DIR, 0755, 0, NULL, NULL, e))))
+			return rc;
+		*slash = '/';
+	}
+	return EXAI_OK;
+}
+
+static exai_status rec_file(upd_extract *x, exai_tarwalk *w, const exai_tar_entry *te,
+			    exai_error *e)
+{
+	uint8_t md[EXAI_SHA256_LEN];
+	uint64_t hashed = 0;
+	exai_sha256 h = {0};
+	exai_status rc;
+
+	if ((rc = rec_parents(x, te->path, e)) || (rc = exai_sha256_init(&h, e)))
+		return rc;
+	for (;;) {
+		const void *blk;
+		size_t n;
+		uint64_t off;
+		bool end;
+		if ((rc = exai_tarwalk_data(w, &blk, &n, &off, &end, e)))
+			goto out;
+		if (end)
+			break;
+		hash_zeros(&h, off - hashed);
+		exai_sha256_update(&h, blk, n);
+		hashed = off + n;
+	}
+	hash_zeros(&h, te->size - hashed);
+	exai_sha256_final(&h, md);
+	rc = upd_filelist_add(x->lim.files, te->path, UPD_F_FILE, te->perm, te->size, md, NULL, e);
+out:
+	exai_sha256_free(&h);
+	return rc;
+}
+
+/* The check-only walker's callback when records are wanted: what one_entry would record. */
+static exai_status rec_entry(void *arg, exai_tarwalk *w, const exai_tar_entry *te, exai_error *e)
+{
+	upd_extract *x = arg;
+	exai_status rc;
+
+	switch (te->kind) {
+	case EXAI_TAR_FILE:
+		return rec_file(x, w, te, e);
+	case EXAI_TAR_DIR:
+		if ((rc = rec_parents(x, te->path, e)) || (rc = rec_note_dir(x, te->path, e)))
+			return rc;
+		return upd_filelist_add(x->lim.files, te->path, UPD_F_DIR, te->perm | 0700, 0, NULL,
+					NULL, e);
+	case EXAI_TAR_SYMLINK:
+		if ((rc = rec_parents(x, te->path, e)))
+			return rc;
+		return upd_filelist_add(x->lim.files, te->path, UPD_F_LINK, 0, strlen(te->link),
+					NULL, te->link, e);
+	case EXAI_TAR_HARDLINK:
+		if ((rc = rec_parents(x, te->path, e)))
+			return rc;
+		return upd_filelist_add(x->lim.files, te->path, UPD_F_HARD, 0, 0, NULL, te->link,
+					e);
+	default:
+		return EXAI_OK;
+	}
+}
+
 exai_status upd_extract_start(int rootfd, const upd_extract_limits *lim, upd_extract **out,
 			      exai_error *e)
 {
@@ -336,7 +446,11 @@ exai_status upd_extract_start(int rootfd, const upd_extract_limits *lim, upd_ext
 		free(x);
 		return exai_error_sys(e, EXAI_EIO, "dup");
 	}
-	if ((rc = exai_tarwalk_start(&tl, x->rootfd >= 0 ? one_entry : NULL, x, &x->w, e))) {
+	if ((rc = exai_tarwalk_start(&tl,
+				     x->rootfd >= 0 ? one_entry
+				     : lim->files   ? rec_entry
+						    : NULL,
+				     x, &x->w, e))) {
 		if (x->rootfd >= 0)
 			close(x->rootfd);
 		free(x);
@@ -355,6 +469,9 @@ static void destroy(upd_extract *x)
 {
 	if (x->rootfd >= 0)
 		close(x->rootfd);
+	for (size_t i = 0; i < x->n_dirs; i++)
+		free(x->dirs[i]);
+	free(x->dirs);
 	free(x);
 }
 

@@ -8,7 +8,12 @@
  * second line: every path component is opened with O_NOFOLLOW under the staging dir fd, files
  * are created O_EXCL, a hard link's source must be a regular file on disk.
  *
- * With a negative root fd nothing is written: the pass checks only (the verify path).
+ * With a negative root fd nothing is written: the pass checks only (the verify path). With a
+ * negative root fd and limits' files set, the check-only pass still records every entry, the
+ * records the writing pass would make of the same stream (file hashes of the verified bytes,
+ * implicit directories as 0755, explicit ones with the owner bits added, hard links to be
+ * resolved by upd_filelist_finish): the per-file content of a tar component without a disk,
+ * which the appliance compares with an installed version's records in the state database.
  */
 #ifndef UPD_EXTRACT_H
 #define UPD_EXTRACT_H

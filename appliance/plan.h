@@ -34,6 +34,12 @@ typedef struct upd_op {
 	char old_version[EXAI_NAME_MAX + 1]; /* the version active before; "" = none */
 	bool skip;			     /* identical to what is active: nothing to do */
 	bool reuse; /* model: the version is already on disk (the previous one) */
+	/* model, with skip or reuse: the version is installed from a bundle of the other format,
+	 * so the digests differ in kind; the stager records the incoming tree's per-file records
+	 * (check only, nothing written) and apply compares them with the installed version's
+	 * records in the state database once every byte is verified (docs/update.md). Not
+	 * journaled: only staging uses it. */
+	bool xcheck;
 } upd_op;
 
 typedef struct upd_plan {

@@ -165,9 +165,23 @@ static exai_status sink_begin(void *arg, const exai_component *c, exai_error *e)
 		return exai_error_set(e, EXAI_EREFUSED, "interrupted");
 	/* A component already in place is not written, but its tar still passes the rules (check
 	 * only), so apply refuses exactly what verify refuses. */
-	if (op->skip || op->reuse)
+	if ((op->skip || op->reuse) && !op->xcheck)
 		return c->encoding == EXAI_CENC_TAR ? upd_extract_start(-1, &lim, &s->x, e)
 						    : EXAI_OK;
+	/* Installed from a bundle of the other format: the records of the incoming tree, taken
+	 * from the verified stream with nothing written, for apply to compare (upd_op.xcheck). */
+	if (op->skip || op->reuse) {
+		if ((rc = upd_filelist_add(op_files(s), ".", UPD_F_DIR, 0755, 0, NULL, NULL, e)))
+			return rc;
+		if (c->encoding == EXAI_CENC_TAR) {
+			lim.files = op_files(s);
+			return upd_extract_start(-1, &lim, &s->x, e);
+		}
+		if ((rc = exai_sha256_init(&s->h, e)))
+			return rc;
+		s->hashing = true;
+		return EXAI_OK;
+	}
 	/* Format 2: the record's plain SHA-256 is taken as the bytes are written. */
 	if (s->m->version >= EXAI_FORMAT_V2 &&
 	    (op->kind == UPD_K_ROOTFS || c->encoding == EXAI_CENC_RAW)) {
@@ -200,10 +214,10 @@ static exai_status sink_data(void *arg, const exai_component *c, const uint8_t *
 	upd_state_activity_add(len);
 	if (s->x)
 		return upd_extract_feed(s->x, buf, len, e);
-	if (s->op->skip || s->op->reuse)
-		return EXAI_OK;
 	if (s->hashing)
 		exai_sha256_update(&s->h, buf, len);
+	if (s->op->skip || s->op->reuse)
+		return EXAI_OK;
 	exai_status rc = exai_write_full(s->fd, buf, len, "stage", e);
 	if (!rc)
 		exai_wb_wrote(&s->wb, len);
@@ -281,6 +295,25 @@ static exai_status record_end(upd_stager *s, const exai_component *c, exai_error
 	return rc ? rc : upd_filelist_finish(l, e);
 }
 
+/* What open_raw_file and record_end record of a raw file, without writing it: the parent
+ * directories it would make (0755), then the file with the plain SHA-256 taken as it passed. */
+static exai_status raw_records(upd_stager *s, const exai_component *c, exai_error *e)
+{
+	char path[EXAI_RELPATH_MAX + 1];
+	exai_status rc;
+
+	snprintf(path, sizeof(path), "%s", c->target);
+	for (char *slash = strchr(path, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		rc = upd_filelist_add(op_files(s), path, UPD_F_DIR, 0755, 0, NULL, NULL, e);
+		*slash = '/';
+		if (rc)
+			return rc;
+	}
+	return upd_filelist_add(op_files(s), c->target, UPD_F_FILE, 0644, c->size, s->written, NULL,
+				e);
+}
+
 static exai_status sink_end(void *arg, const exai_component *c, exai_error *e)
 {
 	upd_stager *s = arg;
@@ -289,8 +322,17 @@ static exai_status sink_end(void *arg, const exai_component *c, exai_error *e)
 
 	s->x = NULL;
 	if (s->op->skip || s->op->reuse) {
+		rc = x ? upd_extract_finish(x, e) : EXAI_OK;
+		if (s->hashing) {
+			exai_sha256_final(&s->h, s->written);
+			s->hashing = false;
+			if (!rc)
+				rc = raw_records(s, c, e);
+		}
+		if (!rc && s->op->xcheck)
+			rc = upd_filelist_finish(op_files(s), e);
 		s->op = NULL;
-		return x ? upd_extract_finish(x, e) : EXAI_OK;
+		return rc;
 	}
 	if (x)
 		rc = upd_extract_finish(x, e);

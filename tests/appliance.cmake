@@ -9,7 +9,7 @@ target_link_libraries(upd_mkbundle PRIVATE exai_sign exai)
 exai_warnings(upd_mkbundle)
 
 foreach(t basic refusals extract crash health rootfs media mirror static files large bounds state
-  status)
+  status xformat)
   exai_cli_test(update_${t} cli/update_${t}.sh)
 endforeach()
 

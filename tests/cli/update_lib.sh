@@ -97,7 +97,7 @@ bundle_of() {
 		for l in "$@"; do echo "  - $l"; done
 	} >"$T/spec-$seq.yaml"
 	(cd "$T" && SOURCE_DATE_EPOCH=${CREATED:-$NOW} exai-bundle create "spec-$seq.yaml" \
-		--out "$out" --recipient site.pub >/dev/null && exai-bundle sign "$out" --key rel1.key >/dev/null)
+		--out "$out" --recipient site.pub ${BUNDLE_FORMAT:+--format-version "$BUNDLE_FORMAT"} >/dev/null && exai-bundle sign "$out" --key rel1.key >/dev/null)
 }
 
 # snapshot: one line per file/link/dir under inst (with content hashes), the boot selector,

@@ -132,18 +132,18 @@ fi
 # Records are plain SHA-256 of the installed bytes whatever the bundle's format: a raw
 # component's digest in a format-2 manifest is a tree (docs/format.md 7.1), so the stager
 # hashes it as it writes; format 1's manifest hash is used as it is. Both apply clean. A model
-# version installed from format 1 cannot be compared with a format-2 digest: the same version
-# in a format-2 bundle is refused (fail closed), a new version installs.
+# version installed from format 1 is compared per file with the same version in a format-2
+# bundle (update_xformat.sh): the same content is accepted and nothing changes on disk, a new
+# version installs.
 head -c 300000 /dev/urandom >"$T/src/raw.bin"
 RAW="  - {type: model, name: rawm, version: '1', source: ./src/raw.bin}"
-bundle "$T/b3" 3 3.0 3 "$NOW" "$RAW"
+BUNDLE_FORMAT=1 bundle "$T/b3" 3 3.0 3 "$NOW" "$RAW"
 BUNDLE_FORMAT=2 bundle "$T/b4" 4 4.0 4 "$NOW" "$RAW"
 BUNDLE_FORMAT=2 bundle "$T/b5" 5 5.0 5 "$NOW" "  - {type: model, name: rawm, version: '2', source: ./src/raw.bin}"
 expect_rc 0 exai-bundle inspect "$T/b3" --key "$T/site.key" --json
 [ "$(jq -r .index.format_version "$T/out")" = 1 ] || fail "b3 is not format 1"
 expect_rc 0 U apply "$T/b3"
-expect_rc 1 U apply "$T/b4"
-expect_contains "$T/err" "model/rawm: version 1 was installed from a format-1 bundle and this bundle is format 2: their digests cannot be compared"
+expect_rc 0 U apply "$T/b4"
 expect_rc 0 H
 expect_contains "$T/out" "0 findings"
 expect_contains "$T/out" "drift: 3 installed component(s)"
@@ -157,4 +157,4 @@ cmp "$rawf" "$T/src/raw.bin" || fail "raw component installed wrong"
 printf '\001' | dd of="$rawf" bs=1 seek=1000 conv=notrunc 2>/dev/null
 expect_rc 1 H --format json
 [ "$(findings)" = "host.drift.modified $rawf" ] || fail "raw drift: $(findings)"
-ok "raw components from format-1 and format-2 bundles: recorded as plain SHA-256, clean, a changed byte is drift; a format-1 model version is refused in a format-2 bundle"
+ok "raw components from format-1 and format-2 bundles: recorded as plain SHA-256, clean, a changed byte is drift; a format-1 model version in a format-2 bundle is the same content"

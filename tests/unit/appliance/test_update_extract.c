@@ -425,6 +425,58 @@ START_TEST(records_what_it_writes)
 }
 END_TEST
 
+/* The check-only pass (no root fd) with lim.files records what the writing pass records of
+ * the same stream, record for record: implicit and explicit dirs, files, links, hard links. */
+START_TEST(check_only_records_what_writing_records)
+{
+	static const ent ents[] = {
+	    {"a/b/file", AE_IFREG, 0640, "hello\n", NULL, NULL},
+	    {"a", AE_IFDIR, 0550, NULL, NULL, NULL},
+	    {"a/link", AE_IFLNK, 0777, NULL, "b/file", NULL},
+	    {"a/hard", AE_IFREG, 0, NULL, NULL, "a/b/file"},
+	    {"c", AE_IFDIR, 0700, NULL, NULL, NULL},
+	    {"c/d/e", AE_IFREG, 0600, "", NULL, NULL},
+	    {"top", AE_IFREG, 0644, "top file\n", NULL, NULL},
+	};
+	upd_filelist w = {0}, k = {0};
+	upd_extract_limits lim = lim_default;
+	upd_extract *x;
+	uint8_t *tar;
+	size_t len;
+	char *dir;
+	exai_error e;
+
+	lim.files = &w;
+	ck_assert_msg(extract(ents, 7, &lim, &e, &dir) == EXAI_OK, "%s", e.msg);
+	ck_assert_int_eq(upd_filelist_finish(&w, &e), EXAI_OK);
+	len = mk_tar(ents, 7, NULL, &tar);
+	lim.files = &k;
+	ck_assert_int_eq(upd_extract_start(-1, &lim, &x, &e), EXAI_OK);
+	for (size_t off = 0; off < len; off += 512)
+		ck_assert_int_eq(
+		    upd_extract_feed(x, tar + off, len - off < 512 ? len - off : 512, &e), EXAI_OK);
+	ck_assert_msg(upd_extract_finish(x, &e) == EXAI_OK, "%s", e.msg);
+	ck_assert_int_eq(upd_filelist_finish(&k, &e), EXAI_OK);
+	ck_assert_uint_eq(w.n, 9);
+	ck_assert_uint_eq(k.n, w.n);
+	for (size_t i = 0; i < w.n; i++) {
+		ck_assert_str_eq(k.v[i].path, w.v[i].path);
+		ck_assert_int_eq(k.v[i].kind, w.v[i].kind);
+		ck_assert_uint_eq(k.v[i].mode, w.v[i].mode);
+		ck_assert_uint_eq(k.v[i].size, w.v[i].size);
+		ck_assert_mem_eq(k.v[i].sha256, w.v[i].sha256, EXAI_SHA256_LEN);
+		ck_assert_str_eq(k.v[i].target ? k.v[i].target : "",
+				 w.v[i].target ? w.v[i].target : "");
+	}
+	ck_assert_int_eq(tu_count_entries(dir) > 0, 1);
+	free(tar);
+	upd_filelist_clear(&w);
+	upd_filelist_clear(&k);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 /* A refused extraction leaves records only of what was created before the refusal; the
  * caller discards them with the staging tree. */
 START_TEST(hardlink_records_need_a_recorded_source)
@@ -462,6 +514,7 @@ int main(void)
 	tcase_add_test(tc, garbage_and_trailing_data);
 	tcase_add_test(tc, records_what_it_writes);
 	tcase_add_test(tc, hardlink_records_need_a_recorded_source);
+	tcase_add_test(tc, check_only_records_what_writing_records);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
