@@ -35,9 +35,10 @@ const char exb_create_help[] =
     "encrypted (AES-256-GCM) to every --recipient site key; --no-encrypt must be given\n"
     "explicitly to make a plain bundle, and is recorded in the index.\n"
     "--root-chain adds trust roots so sites holding an older root can catch up.\n"
-    "Writes format 2 (component digests as 'exai-bundle digest FILE' prints them,\n"
-    "verified on every core); --format-version 1 writes format 1 (one SHA-256 per\n"
-    "component, what sha256sum prints) for appliances older than format 2.\n"
+    "--format-version 2 writes format 2 (component digests as 'exai-bundle digest\n"
+    "FILE' prints them, verified on every core); the default is still 1 (one SHA-256\n"
+    "per component, what sha256sum prints): an appliance that installed a model\n"
+    "version from a format-1 bundle refuses the same version in a format-2 one.\n"
     "SOURCE_DATE_EPOCH sets the creation time; a plain bundle built twice from the\n"
     "same inputs with the same SOURCE_DATE_EPOCH is byte-identical.\n"
     "The bundle is written under BUNDLE.tmp.XXXXXX and renamed at the end. On\n"
@@ -521,7 +522,7 @@ int exb_cmd_create(const exai_cli_call *call, int argc, char **argv)
 	exai_error e;
 	int ret;
 
-	c.format = EXAI_FORMAT_V2; /* --format-version 1 for appliances before format 2 */
+	c.format = EXAI_FORMAT_V1; /* see the help text: 2 is not the default yet */
 	if ((ret = parse_args(call, &c, argc, argv)))
 		return exai_cli_exit(ret);
 	exb_output_catch_signals();

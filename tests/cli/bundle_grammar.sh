@@ -27,7 +27,7 @@ expect_not_contains "$T/out" "(s)"
 "$B" sign one.exb --key keys/r1.key >/dev/null
 expect_rc 0 "$B" verify one.exb --root keys/root --key keys/s1.key --now 1750000001
 expect_contains "$T/out" "payload:    6 B in 1 chunk of "
-expect_contains "$T/out" "model    m 1 -> model.bin (raw, 6 B, 1 entry) digest:"
+expect_contains "$T/out" "model    m 1 -> model.bin (raw, 6 B, 1 entry) sha256:"
 expect_rc 0 airgap-verifier bundle one.exb --root keys/root --key keys/s1.key --now 1750000001
 expect_contains "$T/out" "the plaintext hash of its 1 component; scanned 1 file, 6 bytes"
 expect_rc 0 airgap-verifier scan src/one
@@ -47,7 +47,7 @@ expect_rc 0 "$B" create two.yaml --out two.exb --recipient keys/s1.pub --recipie
 grep -qE '^  2 components, .* in 1 chunk, encrypted \(AES-256-GCM\) to the recipient site keys$' "$T/out" ||
 	{ cat "$T/out" >&2; fail "two components, two recipients: not plural"; }
 expect_rc 0 "$B" inspect two.exb --key keys/s1.key
-expect_contains "$T/out" "entries) digest:"
+expect_contains "$T/out" "entries) sha256:"
 ok "more than one: plural"
 
 chmod 0666 src/tree/bin/a

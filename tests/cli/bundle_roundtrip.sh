@@ -118,15 +118,12 @@ mkdir -p x/app && head -c "$off" x/payload | tar xf - -C x/app
 tar tvf - <x/payload 2>/dev/null | head -1 | grep -q "0/0" || fail "owner not 0/0"
 ok "tar component keeps symlinks and modes, owner 0/0"
 
-# Format version 1 with --format-version 1 (sites whose exai-update predates format 2): the
-# index and the manifest say 1, raw components carry plain SHA-256, and today's readers accept
-# it. Without the option create writes format 2.
+# Format version 1, the default (sites whose exai-update predates format 2, and appliances
+# holding model versions installed from format 1): the index and the manifest say 1, raw
+# components carry plain SHA-256, and today's readers accept it.
 expect_rc 2 "$B" create spec.yaml --out v3.exb --no-encrypt --format-version 3
 expect_contains "$T/err" "--format-version: '3' is not 1 or 2"
-expect_rc 0 "$B" create spec.yaml --out v1.exb --recipient keys/s1.pub --format-version 1
-expect_rc 0 "$B" create spec.yaml --out vd.exb --no-encrypt
-expect_rc 0 "$B" inspect vd.exb --json
-[ "$(jq -r .index.format_version "$T/out")" = 2 ] || fail "the default is not format 2"
+expect_rc 0 "$B" create spec.yaml --out v1.exb --recipient keys/s1.pub
 sign_with v1.exb r1 r2
 expect_rc 0 "$B" verify v1.exb --root keys/root --key keys/s1.key --json --now 1750000001
 [ "$(jq -r .index.format_version "$T/out")" = 1 ] || fail "v1: format_version"
@@ -137,4 +134,4 @@ got=$(jq -r '.components[] | select(.name=="llama") | .sha256' "$T/out")
 expect_rc 0 airgap-verifier bundle v1.exb --root keys/root --key keys/s1.key --now 1750000001
 expect_rc 0 "$B" verify b.exb --root keys/root --key keys/s1.key --json --now 1750000001
 [ "$(jq -r .index.format_version "$T/out")" = 2 ] || fail "b.exb is not format 2"
-ok "create writes format 2 by default and 1 (plain SHA-256) with --format-version 1; verifiers accept both"
+ok "create writes format 1 (plain SHA-256) by default and 2 with --format-version 2; verifiers accept both"

@@ -1,6 +1,6 @@
 # Known-answer bundles (tests/vectors/bundle): our verifier and an independent Python
 # implementation of docs/format.md both accept them; the plain ones rebuild byte for byte.
-# plain/ and encrypted/ are format 2 (create --format-version 2), v1/ format 1 (create --format-version 1).
+# plain/ and encrypted/ are format 2 (create --format-version 2), v1/ format 1 (the default).
 . "$EXAI_SRC/tests/cli/lib.sh"
 . "$EXAI_SRC/tests/cli/bundle_lib.sh"
 V="$EXAI_SRC/tests/vectors/bundle"

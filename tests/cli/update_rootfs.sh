@@ -30,7 +30,7 @@ EOS
 }
 same() { cmp -s -n "$(stat -c %s "$1")" "$1" "$2"; }
 
-BUNDLE_FORMAT=1 rb 1 100000
+rb 1 100000
 expect_rc 0 U apply "$T/os1.exb"
 [ "$(cat "$T/boot/selector")" = B ] || fail "selector not B"
 same "$T/os-1.img" "$T/slots/b.img" || fail "slot B does not hold image 1"

@@ -137,7 +137,7 @@ fi
 # version installs.
 head -c 300000 /dev/urandom >"$T/src/raw.bin"
 RAW="  - {type: model, name: rawm, version: '1', source: ./src/raw.bin}"
-BUNDLE_FORMAT=1 bundle "$T/b3" 3 3.0 3 "$NOW" "$RAW"
+bundle "$T/b3" 3 3.0 3 "$NOW" "$RAW"
 BUNDLE_FORMAT=2 bundle "$T/b4" 4 4.0 4 "$NOW" "$RAW"
 BUNDLE_FORMAT=2 bundle "$T/b5" 5 5.0 5 "$NOW" "  - {type: model, name: rawm, version: '2', source: ./src/raw.bin}"
 expect_rc 0 exai-bundle inspect "$T/b3" --key "$T/site.key" --json
