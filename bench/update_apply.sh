@@ -10,7 +10,8 @@
 # clock. Progress goes to stderr.
 #
 # Environment: EXAI_BUILD (build dir), BENCH_BYTES (model size, default 2 GiB), BENCH_DIRS
-# (default "/dev/shm /tmp"), BENCH_RUNS (5), BENCH_KEEP=1 (keep the work dirs).
+# (default "/dev/shm /tmp"), BENCH_RUNS (5), BENCH_FORMAT (the bundle's format version, default
+# create's own: 2), BENCH_KEEP=1 (keep the work dirs).
 set -eu
 src=${EXAI_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
 build=${EXAI_BUILD:-$src/build}
@@ -80,7 +81,7 @@ components:
   - {type: model, name: big, version: '1', source: ./src/weights.bin}
 EOS
 echo "update_apply: creating the bundle" >&2
-"$exb" create spec.yaml --out model.exb --recipient site.pub >/dev/null
+"$exb" create spec.yaml --out model.exb --recipient site.pub ${BENCH_FORMAT:+--format-version "$BENCH_FORMAT"} >/dev/null
 "$exb" sign model.exb --key rel.key >/dev/null
 cat >update.yaml <<EOS
 state_dir: $w/state

@@ -37,8 +37,8 @@ const char exb_create_help[] =
     "--root-chain adds trust roots so sites holding an older root can catch up.\n"
     "--format-version 2 writes format 2 (component digests as 'exai-bundle digest\n"
     "FILE' prints them, verified on every core); the default is still 1 (one SHA-256\n"
-    "per component, what sha256sum prints): an appliance that installed a model\n"
-    "version from a format-1 bundle refuses the same version in a format-2 one.\n"
+    "per component, what sha256sum prints), which appliances apply faster today and\n"
+    "which appliances of earlier builds need for a model version they already hold.\n"
     "SOURCE_DATE_EPOCH sets the creation time; a plain bundle built twice from the\n"
     "same inputs with the same SOURCE_DATE_EPOCH is byte-identical.\n"
     "The bundle is written under BUNDLE.tmp.XXXXXX and renamed at the end. On\n"
@@ -522,7 +522,8 @@ int exb_cmd_create(const exai_cli_call *call, int argc, char **argv)
 	exai_error e;
 	int ret;
 
-	c.format = EXAI_FORMAT_V1; /* see the help text: 2 is not the default yet */
+	c.format =
+	    EXAI_FORMAT_V1; /* see the help text and docs/format.md: 2 is not the default yet */
 	if ((ret = parse_args(call, &c, argc, argv)))
 		return exai_cli_exit(ret);
 	exb_output_catch_signals();
