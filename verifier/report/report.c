@@ -48,14 +48,10 @@ bool vf_format_parse(const char *s, vf_format *out)
 	return false;
 }
 
-/* Length of the valid, printable UTF-8 sequence at @s (1..4), or 0 if the byte must be
- * escaped (ASCII control, DEL, C1 control, overlong, surrogate, > U+10FFFF, truncated). */
-static size_t utf8_ok(const unsigned char *s)
+size_t vf_utf8_seq(const unsigned char *s, unsigned *cp_out)
 {
 	unsigned c = s[0], cp, n;
 
-	if (c >= 0x20 && c < 0x7f)
-		return 1;
 	if (c < 0xc2 || c > 0xf4)
 		return 0;
 	n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
@@ -66,9 +62,23 @@ static size_t utf8_ok(const unsigned char *s)
 		cp = (cp << 6) | (s[i] & 0x3f);
 	}
 	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+	    (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
+	*cp_out = cp;
 	return n;
+}
+
+/* Length of the valid, printable UTF-8 sequence at @s (1..4), or 0 if the byte must be
+ * escaped (ASCII control, DEL, C1 control, overlong, surrogate, > U+10FFFF, truncated). */
+static size_t utf8_ok(const unsigned char *s)
+{
+	unsigned cp = 0;
+	size_t n;
+
+	if (s[0] >= 0x20 && s[0] < 0x7f)
+		return 1;
+	n = vf_utf8_seq(s, &cp);
+	return n && !(cp >= 0x80 && cp <= 0x9f) ? n : 0;
 }
 
 /* Length of the run of printable ASCII at @p (none of it changes): most of a report's

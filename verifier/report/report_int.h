@@ -15,6 +15,11 @@
 
 #include "report.h"
 
+/* Length of the valid UTF-8 sequence at @s (2..4; @s[0] >= 0x80) with its code point in
+ * *@cp, 0 if not valid: jansson's rules (no overlong form, no surrogate, nothing over
+ * U+10FFFF). The sanitiser (report.c) also escapes C1 controls; the JSON writer does not. */
+size_t vf_utf8_seq(const unsigned char *s, unsigned *cp);
+
 #ifndef VF_VERSION
 #define VF_VERSION "0.0.0"
 #endif

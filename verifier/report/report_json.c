@@ -267,27 +267,6 @@ static json_t *json_rules(const rule_view *t, size_t nrules)
  * everything else (UTF-8 included) as it is. A string that is not valid UTF-8 (never one of a
  * report's: they are sanitised) fails the document as jansson's dump does. */
 
-/* Length of the valid UTF-8 sequence at @s (2..4; @s[0] >= 0x80), 0 if not valid: jansson's
- * rules (no overlong form, no surrogate, nothing over U+10FFFF). */
-static size_t jutf8_len(const unsigned char *s)
-{
-	unsigned c = s[0], cp, n;
-
-	if (c < 0xc2 || c > 0xf4)
-		return 0;
-	n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-	cp = c & (0x7f >> n);
-	for (unsigned i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* @s as a JSON string, escaped as jansson escapes it. */
 static bool jw_text(vf_jout *o, const char *str)
 {
@@ -306,7 +285,8 @@ static bool jw_text(vf_jout *o, const char *str)
 			continue;
 		}
 		if (c >= 0x80) {
-			size_t n = jutf8_len(s);
+			unsigned cp;
+			size_t n = vf_utf8_seq(s, &cp);
 			if (!n)
 				return false;
 			s += n;
