@@ -18,14 +18,18 @@
  *    only a socket that predates the programs gets the identity of the task using it.
  *  - One policy lookup (the array-of-maps slot) per decision: rules, workloads, generation
  *    and mode are read from the same trie, so a swap is seen whole or not at all.
- *  - A remembered verdict (the socket's last destination allowed, struct egress_allowed) is
- *    reused only for the same destination, protocol and workload while the SAME trie is live;
- *    see "The verdict record" below for why that can only ever allow what the live policy
- *    allows. Denials are never remembered: each one is decided, counted and reported.
+ *  - A remembered verdict (the socket's last destination allowed, struct egress_allowed, and
+ *    the verdict cache shared by all sockets, struct egress_vkey) is reused only for the same
+ *    destination, protocol and workload while the SAME trie is live, named by the id read
+ *    from the live map pointer; see "The verdict record" and "The verdict cache" below for
+ *    why that can only ever allow what the live policy allows. Denials are never
+ *    remembered: each one is decided, counted and reported.
  *
- * The lookups of a decision: the workload's marker (generation, mode, trie id), then, unless
- * the record answers, the protocol's rule and then any's. META is read only when the socket
- * has no workload in the trie (the event still names the generation and mode).
+ * The lookups of a decision: the socket's record (no lookup in the trie); the workload's
+ * marker (generation, mode, trie id), from the socket's marker cache while the same trie is
+ * live; the verdict cache; and only when all of them miss, the protocol's rule and then
+ * any's in the trie. META is read only when the socket has no workload in the trie (the
+ * event still names the generation and mode).
  */
 #include "vmlinux.h"
 
@@ -69,6 +73,14 @@ struct {
 	__type(value, struct egress_sock);
 } socks SEC(".maps");
 
+/* The verdict cache: decisions allowed, shared by every socket (see "The verdict cache"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EGRESS_VERDICT_CACHE);
+	__type(key, struct egress_vkey);
+	__type(value, __u32);
+} verdicts SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
@@ -110,6 +122,25 @@ static __always_inline void *active_policy(void)
 
 	return bpf_map_lookup_elem(&policy, &zero);
 }
+
+/*
+ * The kernel's id of the live trie, read from the inner map pointer itself (the verifier
+ * allows reading struct bpf_map's fields to a program loaded with CAP_PERFMON; the inner
+ * map is a struct lpm_trie, whose first member is the struct bpf_map). It is the same id the
+ * loader wrote into META and the markers once the kernel made the map, so it names the
+ * trie without a lookup in it.
+ */
+static __always_inline __u32 trie_id_of(void *trie)
+{
+	return trie ? ((struct bpf_map *)trie)->id : 0;
+}
+
+/* What a decision needs of a workload's marker: the trie's generation, mode and id. */
+struct mark {
+	__u32 generation;
+	__u32 trie_id;
+	__u8 mode;
+};
 
 static __always_inline void key_set_cgid(struct egress_key *k, __u64 id)
 {
@@ -165,6 +196,66 @@ static __always_inline __u64 current_workload(void *trie)
 			found = id;
 	}
 	return found;
+}
+
+/* sock_create's search: as current_workload, and when the task's own cgroup is the
+ * workload (the common case) its marker too, for the marker cache (NULL otherwise). */
+static __always_inline __u64 creator_workload(void *trie, struct egress_val **marker)
+{
+	__u64 own = bpf_get_current_cgroup_id();
+	struct egress_val *m;
+
+	*marker = NULL;
+	if (!trie)
+		return 0;
+	if (own) {
+		m = workload_marker(trie, own);
+		if (m) {
+			*marker = m;
+			return own;
+		}
+	}
+	return current_workload(trie);
+}
+
+/*
+ * The marker cache. Most decisions are for sockets created under sock_create, whose
+ * workload was found there, before any other task could hold the socket, and never changes
+ * (wl_fixed). For those, the workload's marker in the live trie is kept in the socket's
+ * storage, so a decision need not look it up in the trie again while the same trie is live:
+ *  - each of the two words (mk_gen, mk_mode) carries the trie id it was read from in its
+ *    low half, and a word is written and read in one 64-bit access; the cache is used only
+ *    when BOTH carry the live trie's id (trie_id_of), so a reader never mixes the generation
+ *    of one trie with the mode of another, even when two deciders write at once;
+ *  - a trie never changes once swapped in, and its id is unique among the maps that exist
+ *    (see "The verdict record"), so "workload W has this marker in the trie with id T"
+ *    stays true while T is live; after a swap both words are stale at once;
+ *  - only a marker whose own trie_id equals the live map id is cached (a trie the loader
+ *    has not stamped, trie_id 0, is never cached).
+ */
+static __always_inline void cache_marker(struct egress_sock *s, const struct egress_val *marker,
+					 __u32 live)
+{
+	if (!s || !s->wl_fixed || !live || marker->trie_id != live)
+		return;
+	s->mk_gen = (__u64)live | (__u64)marker->generation << 32;
+	s->mk_mode = (__u64)live | (__u64)marker->mode << 32;
+}
+
+static __always_inline bool cached_marker(const struct egress_sock *s, __u32 live, struct mark *m)
+{
+	__u64 g, md;
+
+	if (!s || !s->wl_fixed || !live)
+		return false;
+	g = *(volatile const __u64 *)&s->mk_gen;
+	md = *(volatile const __u64 *)&s->mk_mode;
+	if ((__u32)g != live || (__u32)md != live)
+		return false;
+	m->generation = (__u32)(g >> 32);
+	m->mode = (__u8)(md >> 32);
+	m->trie_id = live;
+	return true;
 }
 
 static __always_inline void fill_identity(struct egress_sock *s, void *trie)
@@ -326,70 +417,164 @@ static __always_inline __u8 key_proto(__u32 protocol)
  *    (two loaders racing on the state map, or a swap whose record then failed); the
  *    generation and mode are compared as well. A trie is never changed after it is swapped
  *    in (a reload builds a new one), and 0 (a trie without an id) is never remembered;
- *  - the live trie's id comes from the marker looked up in THIS decision, so a reload is
- *    seen by the very next send: every remembered verdict is stale at once;
+ *  - the live trie's id is read from the live map pointer in THIS decision (trie_id_of),
+ *    so a reload is seen by the very next send: every remembered verdict is stale at once.
+ *    A record is written only when the marker of its decision carries that same id, so
+ *    its generation and mode are those of the live trie (which never change): the fast
+ *    path compares the trie id, workload, family, address, port and protocol, and needs no
+ *    lookup in the trie at all;
  *  - denials and audit mode's would-be denials are never remembered (they are counted and
  *    reported every time, and rate limited as before), so a record can only say "allowed".
  *
  * Concurrency: two threads may send on one socket at once, and the backstop decides packets
- * of a socket from before attach in whatever context sends them (softirq included). Without
- * a lock, a record written field by field by two deciders could mix the address of one
- * allowed destination with the port of another into one that was never allowed, and a third
- * decision would then let it through. So the record is read (compared) and written only
- * under the socket's bpf_spin_lock; a reader sees one whole record or the other. A writer
- * that loses a race only replaces one allowed verdict with another (a later miss). The lock
- * is held for a few loads and stores, with no helper called inside. (The kernel runs the
- * connect and sendmsg hooks under the socket's lock_sock today, but the backstop runs
- * without it, and the record must not depend on a caller's locking.)
+ * of a socket from before attach in whatever context sends them (softirq included). A
+ * record written field by field by two deciders could mix the address of one allowed
+ * destination with the port of another into one that was never allowed, and a third
+ * decision would then let it through. So the record is guarded by a sequence count (seq):
+ *  - a writer claims it by a compare-and-swap from an even count to the next odd one, and
+ *    skips remembering when the count is odd or the swap fails (another writer is at it:
+ *    a skipped record only costs a later full decision); it stores the record, then adds
+ *    one (even again). So there is never more than one writer, with no lock to wait on,
+ *    also when a softirq backstop interrupts a hook on the same CPU;
+ *  - a reader takes the count, compares, and takes the count again; the record is a hit
+ *    only when both are the same even count, that is, no writer touched it in between.
+ *    Both reads are atomic read-modify-writes (adding 0) and the writer's are too: full
+ *    barriers on every architecture the BPF JIT supports, so the comparison's loads stay
+ *    between them.
+ * (The kernel runs the connect and sendmsg hooks under the socket's lock_sock today, but the
+ * backstop runs without it, and the record must not depend on a caller's locking.)
  */
 static __always_inline void allowed_key(struct egress_allowed *a, const struct decision *d,
-					const struct egress_val *marker, __u64 workload)
+					const struct mark *m, __u64 workload)
 {
 	a->workload = workload;
 	__builtin_memcpy(a->addr, d->addr, sizeof(a->addr));
-	a->generation = marker->generation;
-	a->trie_id = marker->trie_id;
+	a->generation = m->generation;
+	a->trie_id = m->trie_id;
 	a->port = d->port;
 	a->family = d->family;
 	a->proto = d->proto;
-	a->mode = marker->mode;
+	a->mode = m->mode;
 }
 
-static __always_inline bool allowed_before(struct egress_sock *s, const struct egress_allowed *k)
+/* Whether the socket's record allows destination @d of workload @workload in the live trie
+ * with id @live (not 0). */
+static __always_inline bool allowed_before(struct egress_sock *s, const struct decision *d,
+					   __u64 workload, __u32 live)
 {
+	__u64 seq = __sync_fetch_and_add(&s->seq, 0);
+	__u64 addr[2];
 	bool hit;
 
-	if (!k->trie_id)
+	if (seq & 1)
 		return false;
-	bpf_spin_lock(&s->lock);
-	hit = s->allowed.trie_id == k->trie_id && s->allowed.generation == k->generation &&
-	      s->allowed.workload == k->workload && s->allowed.addr[0] == k->addr[0] &&
-	      s->allowed.addr[1] == k->addr[1] && s->allowed.port == k->port &&
-	      s->allowed.family == k->family && s->allowed.proto == k->proto &&
-	      s->allowed.mode == k->mode;
-	bpf_spin_unlock(&s->lock);
-	return hit;
+	__builtin_memcpy(addr, d->addr, sizeof(addr));
+	hit = s->allowed.trie_id == live && s->allowed.workload == workload &&
+	      s->allowed.addr[0] == addr[0] && s->allowed.addr[1] == addr[1] &&
+	      s->allowed.port == d->port && s->allowed.family == d->family &&
+	      s->allowed.proto == d->proto;
+	return hit && __sync_fetch_and_add(&s->seq, 0) == seq;
 }
 
-static __always_inline void remember_allowed(struct egress_sock *s, const struct egress_allowed *k)
+static __always_inline void remember_allowed(struct egress_sock *s, const struct egress_allowed *k,
+					     __u32 live)
 {
-	if (!k->trie_id)
+	__u64 seq;
+
+	if (!k->trie_id || k->trie_id != live)
 		return;
-	bpf_spin_lock(&s->lock);
+	seq = __sync_fetch_and_add(&s->seq, 0);
+	if ((seq & 1) || __sync_val_compare_and_swap(&s->seq, seq, seq + 1) != seq)
+		return;
 	s->allowed = *k;
-	bpf_spin_unlock(&s->lock);
+	__sync_fetch_and_add(&s->seq, 1);
+}
+
+/*
+ * The verdict cache. A TCP client connects to the same few in-site services again and
+ * again, each connect a new socket with no record yet, and each would walk the trie for the
+ * same answer. So an allowed decision is also kept in one LRU hash shared by all sockets,
+ * keyed by every input of the decision (struct egress_vkey: the live trie's id, workload,
+ * family, normalised address, port, protocol); a later decision with the same key is
+ * allowed without the walk. Why that is the live policy's answer: the same argument as the
+ * record's (equal inputs in the same, unchanging trie give the same answer; the key holds
+ * the trie's id read from the live map pointer, so entries of a trie swapped out are never
+ * hit again and age out); the map itself compares the whole key, so no torn entry can be
+ * read; only allowed decisions are ever inserted. An entry evicted (the LRU is full, say a
+ * workload reaching thousands of destinations) only costs a full decision; a workload
+ * cannot make another's decision differ, since the workload is part of the key.
+ */
+static __always_inline void vkey_of(struct egress_vkey *v, const struct decision *d, __u64 workload,
+				    __u32 live)
+{
+	v->trie_id = live;
+	v->family = d->family;
+	v->proto = d->proto;
+	v->port = d->port;
+	v->workload = workload;
+	__builtin_memcpy(v->addr, d->addr, sizeof(v->addr));
+}
+
+/* Whether the cache holds this decision as allowed in the live trie @live, whose marker for
+ * the workload carries @marker_id; on a miss, the full decision follows. */
+static __always_inline bool cache_allows(const struct decision *d, __u64 workload, __u32 live,
+					 __u32 marker_id)
+{
+	struct egress_vkey v = {};
+
+	if (!live || marker_id != live)
+		return false;
+	vkey_of(&v, d, workload, live);
+	return bpf_map_lookup_elem(&verdicts, &v) != NULL;
+}
+
+/* Keeps an allowed decision in the cache (best effort: a failed insert is a later miss). */
+static __always_inline void cache_allowed(const struct decision *d, __u64 workload, __u32 live,
+					  __u32 marker_id)
+{
+	struct egress_vkey v = {};
+	__u32 one = 1;
+
+	if (!live || marker_id != live)
+		return;
+	vkey_of(&v, d, workload, live);
+	bpf_map_update_elem(&verdicts, &v, &one, BPF_ANY);
+}
+
+/* The marker of @workload in @trie (id @live): from the socket's cache when it holds the live
+ * trie's, else looked up (and cached). False when the workload has none. */
+static __always_inline bool find_marker(void *trie, __u32 live, struct egress_sock *s,
+					__u64 workload, struct mark *m)
+{
+	struct egress_val *marker;
+
+	if (cached_marker(s, live, m))
+		return true;
+	marker = trie && workload ? workload_marker(trie, workload) : NULL;
+	if (!marker)
+		return false;
+	m->generation = marker->generation;
+	m->mode = marker->mode;
+	m->trie_id = marker->trie_id;
+	cache_marker(s, marker, live);
+	return true;
 }
 
 /* The decision for destination d->addr/d->port of a socket of workload @workload (record @s,
- * NULL if none) under policy @trie: 1 allow, 0 deny. @reuse: whether the socket's verdict
- * record is consulted and kept (not for a TCP connect: once per socket, nothing to reuse). */
-static __always_inline int decide_in(struct decision *d, void *trie, struct egress_sock *s,
-				     __u64 workload, bool reuse)
+ * NULL if none) under policy @trie (map id @live): 1 allow, 0 deny. @reuse: whether the
+ * socket's verdict record is consulted and kept (not for a TCP connect: once per socket,
+ * nothing to reuse). */
+static __always_inline int decide_in(struct decision *d, void *trie, __u32 live,
+				     struct egress_sock *s, __u64 workload, bool reuse)
 {
-	struct egress_val *marker = trie && workload ? workload_marker(trie, workload) : NULL;
 	struct egress_allowed k = {};
+	struct mark m = {};
+	bool allowed;
 
-	if (!marker) {
+	reuse = reuse && s && live && workload;
+	if (reuse && allowed_before(s, d, workload, live))
+		return 1;
+	if (!find_marker(trie, live, s, workload, &m)) {
 		struct egress_val *meta = trie ? policy_meta(trie) : NULL;
 
 		if (!meta) {
@@ -401,16 +586,19 @@ static __always_inline int decide_in(struct decision *d, void *trie, struct egre
 		d->reason = EGRESS_REASON_NO_WORKLOAD;
 		return refuse(d, s);
 	}
-	d->generation = marker->generation;
-	d->mode = marker->mode;
-	reuse = reuse && s;
-	allowed_key(&k, d, marker, workload);
-	if (reuse && allowed_before(s, &k))
-		return 1;
-	if (rule_allows(trie, d, workload, key_proto(d->proto)) ||
-	    rule_allows(trie, d, workload, EGRESS_PROTO_ANY)) {
-		if (reuse)
-			remember_allowed(s, &k);
+	d->generation = m.generation;
+	d->mode = m.mode;
+	allowed = cache_allows(d, workload, live, m.trie_id);
+	if (!allowed && (rule_allows(trie, d, workload, key_proto(d->proto)) ||
+			 rule_allows(trie, d, workload, EGRESS_PROTO_ANY))) {
+		allowed = true;
+		cache_allowed(d, workload, live, m.trie_id);
+	}
+	if (allowed) {
+		if (reuse) {
+			allowed_key(&k, d, &m, workload);
+			remember_allowed(s, &k, live);
+		}
 		return 1;
 	}
 	d->reason = EGRESS_REASON_NO_RULE;
@@ -427,7 +615,8 @@ static __always_inline int decide(struct decision *d, struct bpf_sock *sk)
 
 	if (s && !s->workload)
 		s->workload = current_workload(trie);
-	return decide_in(d, trie, s, s ? s->workload : 0, d->sock_type != SOCK_STREAM);
+	return decide_in(d, trie, trie_id_of(trie), s, s ? s->workload : 0,
+			 d->sock_type != SOCK_STREAM);
 }
 
 static __always_inline void set_v4(struct decision *d, __u32 ip4_be)
@@ -525,8 +714,15 @@ int egress_sock_create(struct bpf_sock *ctx)
 	__u32 family = ctx->family, type = ctx->type, protocol = ctx->protocol;
 	struct egress_val *meta;
 
-	if (s)
-		fill_identity(s, trie);
+	if (s) {
+		struct egress_val *marker;
+
+		fill_identity(s, NULL);
+		s->workload = creator_workload(trie, &marker);
+		s->wl_fixed = s->workload != 0;
+		if (marker)
+			cache_marker(s, marker, trie_id_of(trie));
+	}
 	if (sock_kind_allowed(family, type, protocol))
 		return 1;
 	meta = trie ? policy_meta(trie) : NULL; /* the event's generation and mode */
@@ -641,5 +837,6 @@ int egress_skb(struct __sk_buff *skb)
 		}
 	}
 	/* the record also serves every packet of a socket from before attach */
-	return decide_in(&d, trie, s, s ? s->workload : skb_workload(skb, trie), true);
+	return decide_in(&d, trie, trie_id_of(trie), s, s ? s->workload : skb_workload(skb, trie),
+			 true);
 }

@@ -19,7 +19,7 @@
 #define EXAI_EGRESS_H
 
 #ifndef __VMLINUX_H__
-#include <linux/bpf.h> /* the loader (struct bpf_spin_lock); the kernel side has vmlinux.h */
+#include <linux/bpf.h> /* the loader; the kernel side has vmlinux.h */
 #include <linux/types.h>
 #endif
 
@@ -87,6 +87,19 @@ struct egress_allowed {
 	__u8 pad[3];
 };
 
+/* A key of the verdict cache (egress.bpf.c, "The verdict cache"): one allowed decision, with
+ * every input it depended on. */
+struct egress_vkey {
+	__u32 trie_id; /* the kernel's id of the trie that allowed it (never 0) */
+	__u8 family;   /* 4 or 6, after normalisation */
+	__u8 proto;    /* the socket's IPPROTO_* */
+	__u16 port;
+	__u64 workload;
+	__u64 addr[2];
+};
+
+#define EGRESS_VERDICT_CACHE 16384 /* entries of the verdict cache (LRU) */
+
 /* Socket local storage: who created the socket, kept for every later decision and event. */
 struct egress_sock {
 	__u64 cgroup_id; /* creator's cgroup */
@@ -98,10 +111,21 @@ struct egress_sock {
 	__u8 last_addr[16];
 	__u16 last_port;
 	__u8 last_hook;
-	__u8 hooked; /* 1: created under sock_create or seen by a connect/sendmsg hook, so
-		      * every destination of it was decided there; 0: made by the packet
-		      * backstop for a socket from before attach (every packet re-checked) */
-	struct bpf_spin_lock lock; /* guards allowed: two threads may decide on one socket */
+	__u8 hooked;   /* 1: created under sock_create or seen by a connect/sendmsg hook, so
+			* every destination of it was decided there; 0: made by the packet
+			* backstop for a socket from before attach (every packet re-checked) */
+	__u8 wl_fixed; /* 1: workload found by sock_create, before the socket could be shared;
+			* it never changes, so mk_gen/mk_mode may cache its marker */
+	__u8 pad[7];
+	/* The workload's marker in the live trie, cached (see "The marker cache" in
+	 * egress.bpf.c): each word carries the trie's map id in its low 32 bits, so a reader
+	 * that finds the live id in both has one consistent copy; 0: none. */
+	__u64 mk_gen;  /* trie id | generation << 32 */
+	__u64 mk_mode; /* trie id | mode << 32 */
+	/* Sequence count of allowed: odd while a writer changes it; a reader uses allowed only
+	 * when it read the same even count before and after (egress.bpf.c, "The verdict
+	 * record"). A writer that finds it odd, or loses the compare-and-swap, skips. */
+	__u64 seq;
 	struct egress_allowed allowed;
 };
 

@@ -25,8 +25,8 @@ const egress_hook_desc egress_hooks[EGRESS_NHOOKS] = {
     {"sock_create", BPF_CGROUP_INET_SOCK_CREATE}, {"skb_egress", BPF_CGROUP_INET_EGRESS},
 };
 
-static const char *const map_names[EGRESS_NMAPS] = {"policy",	"socks", "events",
-						    "counters", "state", "workloads"};
+static const char *const map_names[EGRESS_NMAPS] = {"policy", "socks",	   "events",  "counters",
+						    "state",  "workloads", "verdicts"};
 
 static int pin_path(char *out, size_t size, const char *dir, const char *kind, const char *name)
 {
@@ -73,7 +73,8 @@ static exai_status check_map(int fd, const char *name, exai_error *e)
 {
 	static const uint32_t sizes[EGRESS_NMAPS] = {
 	    sizeof(uint32_t), sizeof(struct egress_sock),  0,
-	    sizeof(uint64_t), sizeof(struct egress_state), sizeof(struct egress_wlinfo)};
+	    sizeof(uint64_t), sizeof(struct egress_state), sizeof(struct egress_wlinfo),
+	    sizeof(uint32_t)};
 	struct bpf_map_info info;
 	uint32_t len = sizeof(info);
 
@@ -169,7 +170,8 @@ static struct bpf_program *skel_prog(struct egress_bpf *s, int i)
 static struct bpf_map *skel_map(struct egress_bpf *s, int i)
 {
 	struct bpf_map *maps[EGRESS_NMAPS] = {s->maps.policy,	s->maps.socks, s->maps.events,
-					      s->maps.counters, s->maps.state, s->maps.workloads};
+					      s->maps.counters, s->maps.state, s->maps.workloads,
+					      s->maps.verdicts};
 
 	return maps[i];
 }

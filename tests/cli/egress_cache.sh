@@ -4,7 +4,9 @@
 # UDP sockets (tests/egress/cache.py): port, address and family are in the record; a reload
 # that removes an allowed destination denies the very next send, also with a thread sending
 # without pause; audit <-> enforce swaps; a generation number reused (state rewound with
-# bpftool) with a new trie; two threads writing the record while a third must stay denied.
+# bpftool) with a new trie; two threads writing the record while a third must stay denied;
+# the verdict cache shared by all sockets, on a new TCP socket each connect (protocol in its
+# key; a reload denies the next connect).
 # All of it inside `unshare -n` (one send is to an address outside loopback, which must be
 # refused before it could leave). The EXIT trap (egress_lib.sh) detaches and removes the pins
 # and the cgroup, also on failure.
@@ -25,7 +27,7 @@ policy() { # policy FILE [RULE...]
 	printf '      - {cidr: 127.0.0.1/32, protocol: any}\n' >>"$f"
 	for r in "$@"; do printf '      - %s\n' "$r" >>"$f"; done
 }
-policy "$T/allow.yaml" "{cidr: 127.0.0.3, protocol: udp, ports: $PA}"
+policy "$T/allow.yaml" "{cidr: 127.0.0.3, protocol: udp, ports: $PA}" "{cidr: 127.0.0.3, protocol: tcp, ports: $PB}"
 policy "$T/deny.yaml"
 expect_rc 0 exai-egress apply --policy "$T/allow.yaml" --unsigned
 
@@ -33,10 +35,10 @@ unshare -n sh -c 'ip link set lo up && exec "$@"' sh \
 	$PY "$EXAI_SRC/tests/egress/cache.py" "$CG" "$T" "$PA" "$PB" >"$T/cache.out" 2>&1 ||
 	{ cat "$T/cache.out" >&2; fail "cache.py failed"; }
 cat "$T/cache.out"
-for c in key reload nonstop mode reuse threads; do
+for c in key reload nonstop mode reuse threads tcp; do
 	grep -q "^ok $c" "$T/cache.out" || fail "case $c did not pass"
 done
-ok "the verdict record: port, address, family; reloads; nonstop sends; modes; a reused generation; threads"
+ok "the verdict record: port, address, family; reloads; nonstop sends; modes; a reused generation; threads; the shared verdict cache on new TCP sockets"
 
 # the denials above were decided and reported as before (never remembered; cache.py's mode
 # case counts the audits, which the per-socket rate limit may keep from being events)

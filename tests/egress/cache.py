@@ -228,6 +228,45 @@ def case_threads(r, s4, pa, pb, seconds):
               % (res["a"], res["b"], res["c"]), flush=True)
 
 
+def connect(cg, home, addr, port):
+    """A TCP connect from a new socket created in CG (the process back home after)."""
+    with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+        f.write(str(os.getpid()))
+    try:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    finally:
+        with open(home, "w") as f:
+            f.write(str(os.getpid()))
+    try:
+        s.settimeout(2)
+        s.connect((addr, port))
+        return "ok"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+    finally:
+        s.close()
+
+
+def case_tcp(r, cg, home, pa, pb, rounds):
+    """The verdict cache, shared by every socket: TCP X:PB is allowed (a rule), X:PA only for
+    UDP; each connect is a new socket (no record), so the cache alone can answer."""
+    ok = True
+    for i in range(rounds):
+        r.reload("allow")
+        ok &= r.check("tcp", "round %d X:PB" % i, connect(cg, home, X, pb), "ok")
+        ok &= r.check("tcp", "round %d X:PB again" % i, connect(cg, home, X, pb), "ok")
+        ok &= r.check("tcp", "round %d X:PA (UDP only) after a UDP send to it" % i,
+                      (send(r.s4, X, pa), connect(cg, home, X, pa))[1], "EPERM")
+        ok &= r.check("tcp", "round %d Y:PB" % i, connect(cg, home, Y, pb), "EPERM")
+        r.reload("deny")
+        ok &= r.check("tcp", "round %d X:PB after the deny reload" % i,
+                      connect(cg, home, X, pb), "EPERM")
+        if not ok:
+            return
+    print("ok tcp: %d rounds of new sockets, denied at the first connect after each reload"
+          % rounds, flush=True)
+
+
 def main(cg, d, pa, pb):
     pa, pb = int(pa), int(pb)
     rounds = int(os.environ.get("CACHE_ROUNDS", "100"))
@@ -241,19 +280,27 @@ def main(cg, d, pa, pb):
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         u.bind((addr, port))
         sinks.append(u)
+    for addr, port in ((X, pa), (X, pb), (Y, pb)):  # TCP listeners (connects complete)
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        t.bind((addr, port))
+        t.listen(64)
+        sinks.append(t)
     with open(os.path.join(cg, "cgroup.procs"), "w") as f:
         f.write(str(os.getpid()))
     s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    with open(root.rstrip("/") + home.rstrip("/") + "/cgroup.procs", "w") as f:
+    home = root.rstrip("/") + home.rstrip("/") + "/cgroup.procs"
+    with open(home, "w") as f:
         f.write(str(os.getpid()))
     r = Run(d)
+    r.s4 = s4
     case_key(r, s4, s6, pa, pb)
     case_reload(r, s4, s6, pa, rounds)
     case_nonstop(r, s4, pa, rounds)
     case_mode(r, s4, pa)
     case_reuse(r, s4, pa)
     case_threads(r, s4, pa, pb, seconds)
+    case_tcp(r, cg, home, pa, pb, max(1, rounds // 10))
     return 1 if r.failed else 0
 
 
