@@ -280,8 +280,10 @@ static __always_inline struct egress_sock *sock_identity(struct bpf_sock *sk, vo
 	if (s)
 		return s;
 	s = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (s)
+	if (s) {
 		fill_identity(s, trie);
+		s->icmp = sk->protocol == 1 || sk->protocol == IPPROTO_ICMPV6;
+	}
 	return s;
 }
 
@@ -718,6 +720,7 @@ int egress_sock_create(struct bpf_sock *ctx)
 		struct egress_val *marker;
 
 		fill_identity(s, NULL);
+		s->icmp = protocol == 1 || protocol == IPPROTO_ICMPV6;
 		s->workload = creator_workload(trie, &marker);
 		s->wl_fixed = s->workload != 0;
 		if (marker)
@@ -805,13 +808,17 @@ int egress_skb(struct __sk_buff *skb)
 	struct egress_sock *s = NULL;
 	void *trie;
 
-	if (sk)
-		sk = bpf_sk_fullsock(sk);
 	if (sk) {
+		/* the storage helper takes any socket (none for a request or time-wait one), so
+		 * the common case, a socket the hooks decided, needs no bpf_sk_fullsock call */
 		s = bpf_sk_storage_get(&socks, sk, 0, 0);
-		if (s && s->hooked && sk->protocol != 1 && sk->protocol != IPPROTO_ICMPV6)
+		if (s && s->hooked && !s->icmp)
 			return 1; /* decided by the socket hooks */
-		d.sock_type = (__u16)sk->type;
+		sk = bpf_sk_fullsock(sk);
+		if (sk)
+			d.sock_type = (__u16)sk->type;
+		else
+			s = NULL;
 	}
 	trie = active_policy();
 	d.cgroup_id = bpf_skb_cgroup_id(skb);

@@ -116,7 +116,9 @@ struct egress_sock {
 			* backstop for a socket from before attach (every packet re-checked) */
 	__u8 wl_fixed; /* 1: workload found by sock_create, before the socket could be shared;
 			* it never changes, so mk_gen/mk_mode may cache its marker */
-	__u8 pad[7];
+	__u8 icmp;     /* 1: an ICMP echo socket (its packets are always re-checked by the backstop:
+			* their sends pass no sendmsg hook); the protocol never changes */
+	__u8 pad[6];
 	/* The workload's marker in the live trie, cached (see "The marker cache" in
 	 * egress.bpf.c): each word carries the trie's map id in its low 32 bits, so a reader
 	 * that finds the live id in both has one consistent copy; 0: none. */

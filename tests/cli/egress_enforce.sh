@@ -3,7 +3,7 @@
 # loopback only (127.0.0.1 allowed, 127.0.0.2 not, ::1 by rule for TCP only): TCP over IPv4
 # and IPv6, TCP Fast Open, IPv4-mapped IPv6 over TCP and UDP (connect and sendto), connected
 # and unconnected UDP, a raw socket, 0.0.0.0 and :: (the local host), an outside address
-# (inside unshare -n).
+# (inside unshare -n), ICMP echo (the backstop decides it).
 # Each case asserts the errno AND the deny event (hook, destination, pid, comm, generation).
 set -eu
 . "$EXAI_SRC/tests/cli/lib.sh"
@@ -20,6 +20,7 @@ workloads:
       - {cidr: 127.0.0.1/32, protocol: tcp}
       - {cidr: 127.0.0.1/32, protocol: udp, ports: $UDP4}
       - {cidr: "::1/128", protocol: tcp, ports: [$TCP6]}
+      - {cidr: 127.0.0.3/32, protocol: icmp}
 EOP
 expect_rc 0 exai-egress apply --policy "$T/policy.yaml" --unsigned
 expect_contains "$T/out" "generation 1, mode enforce"
@@ -105,8 +106,25 @@ PROBE_PID=$(sed -n 's/^pid=\([0-9]*\) .*/\1/p' "$T/probe")
 expect_event "$deny_v4 and .hook == \"connect4\" and .daddr == \"192.0.2.1\" and .dport == 443"
 ok "an outside address EPERM (in unshare -n) with its event"
 
+# ICMP echo: its sends pass no sendmsg hook, so the backstop decides every packet (by the
+# socket's record of its protocol), inside unshare -n (ping_group_range is per namespace)
+ping_probe() { # ping_probe ADDR: the probe's result line
+	unshare -n sh -c 'ip link set lo up && sysctl -qw net.ipv4.ping_group_range="0 0" && exec "$@"' sh \
+		$PY "$EXAI_SRC/tests/egress/probe.py" --cgroup "$CG" ping-send "$1" 0 >"$T/probe" 2>&1 ||
+		fail "ping probe: $(cat "$T/probe")"
+	PROBE_PID=$(sed -n 's/^pid=\([0-9]*\) .*/\1/p' "$T/probe")
+	PROBE_RESULT=$(sed -n 2p "$T/probe")
+}
+ping_probe 127.0.0.3
+[ "$PROBE_RESULT" = ok ] || fail "ping 127.0.0.3 (icmp allowed): $(cat "$T/probe")"
+expect_no_event
+ping_probe 127.0.0.2
+[ "$PROBE_RESULT" = errno=EPERM ] || fail "ping 127.0.0.2: $(cat "$T/probe")"
+expect_event "$deny_v4 and .hook == \"skb_egress\" and .protocol == \"icmp\" and .daddr == \"127.0.0.2\""
+ok "ICMP echo: 127.0.0.3 allowed, 127.0.0.2 EPERM from the backstop with its event"
+
 # the counters saw every denial; nothing was lost
 exai-egress status --json >"$T/st" || fail "status: exit $?"
-jq -e '.attached and .unsigned and .generation == 1 and .counters.denied == 14 and .counters.lost == 0' "$T/st" >/dev/null ||
+jq -e '.attached and .unsigned and .generation == 1 and .counters.denied == 15 and .counters.lost == 0' "$T/st" >/dev/null ||
 	{ cat "$T/st" >&2; fail "status counters"; }
-ok "status: attached, unsigned, 14 denied, 0 lost"
+ok "status: attached, unsigned, 15 denied, 0 lost"

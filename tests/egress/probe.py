@@ -18,6 +18,8 @@ Moves itself into cgroup DIR first (so the socket is created there), then does K
   packet       create an AF_PACKET socket (ADDR, PORT ignored)
   sctp         create an SCTP stream socket (ADDR, PORT ignored)
   ping         create an ICMP echo (ping) socket
+  ping-send    an ICMP echo request to ADDR on an ICMP echo socket (PORT ignored; needs
+               net.ipv4.ping_group_range to hold the caller's group)
   packet-high  socket(2) straight, family AF_PACKET with bit 32 set (the kernel reads an int:
                it is AF_PACKET to it; a filter comparing 64 bits would let it through)
   vsock        create an AF_VSOCK socket
@@ -80,6 +82,9 @@ def run(kind, addr, port):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)
     elif kind == "ping":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+    elif kind == "ping-send":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+        s.sendto(b"\x08\x00\x00\x00\x00\x00\x00\x01", (addr, 0))
     elif kind in ("packet-high", "bpf"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.syscall.restype = ctypes.c_long
