@@ -17,13 +17,13 @@ tm_run() {
 	$TM new-session -d -s "$1" -c "$T" -x 200 -y 50 "$2; echo \$? >$T/$1.rc; exec sleep 120"
 }
 screen() { $TM capture-pane -p -J -t "$1"; }
-# wait_screen NAME TEXT: until the terminal shows TEXT (10 s). Also after wait_rc: tmux may
-# draw the last output after the exit code is in.
+# wait_screen NAME TEXT: until the terminal shows TEXT (30 s: 10 s was seen to run out on a
+# loaded machine). Also after wait_rc: tmux may draw the last output after the exit code is in.
 wait_screen() {
 	i=0
 	until screen "$1" | grep -qF -- "$2"; do
 		i=$((i + 1))
-		[ $i -lt 200 ] || { screen "$1" >&2; fail "$1: '$2' never appeared on the terminal"; }
+		[ $i -lt 600 ] || { screen "$1" >&2; fail "$1: '$2' never appeared on the terminal"; }
 		sleep 0.05
 	done
 }
