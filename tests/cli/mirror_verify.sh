@@ -176,12 +176,25 @@ while n < 1000:
 EOP
 load=$!
 k=0
+proved=0
 while [ $k -lt 25 ] && kill -0 $load 2>/dev/null; do
 	M verify >"$T/live.out" 2>&1 || { cat "$T/live.out" >&2; kill $load; fail "verify of a live store, round $k"; }
+	# prove too reads one snapshot: its checkpoint, entry and path agree (checked before it
+	# prints, and again by the independent checker), or there is no checkpoint yet.
+	if M prove --index 0 >"$T/live.p" 2>"$T/live.err"; then
+		$CHECK inclusion "$T/live.p" "$T/log.vkey" >/dev/null || { kill $load; fail "live proof, round $k"; }
+		proved=$((proved + 1))
+	elif ! grep -q "the log has no checkpoint yet" "$T/live.err"; then
+		cat "$T/live.err" >&2
+		kill $load
+		fail "prove of a live store, round $k"
+	fi
 	k=$((k + 1))
 done
 wait $load || fail "the live load's client failed"
 mirror_stop
 [ $k -ge 3 ] || fail "only $k verify rounds ran during the load"
+[ $proved -ge 1 ] || fail "no proof during the load ($k rounds)"
+echo "# $proved of $k rounds proved entry 0 during the load"
 expect_rc 0 M verify
-ok "verify of a store being written ($k rounds during the load) sees one snapshot"
+ok "verify and prove of a store being written ($k rounds during the load) see one snapshot"
