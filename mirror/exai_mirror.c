@@ -26,7 +26,8 @@ static const exai_cli_cmd cmds[] = {
 };
 
 /*
- * Whether the command may skip exai_init. prove hashes short messages only (leaf data,
+ * Whether the command may skip exai_init. query and stats hash nothing and use nothing of
+ * libsodium. prove hashes short messages only (leaf data,
  * nodes, one payload), all through exai_sha256_multi, and uses nothing of libsodium but its
  * base64 codec, which needs no sodium_init. With the SHA extensions
  * (exai_sha256_multi_width() > 1) those hashes never reach OpenSSL, so prove needs neither
@@ -37,6 +38,8 @@ static const exai_cli_cmd cmds[] = {
  */
 static bool light_start(const exai_cli_call *call)
 {
+	if (call->cmd->run == mir_cmd_query || call->cmd->run == mir_cmd_stats)
+		return true;
 	return call->cmd->run == mir_cmd_prove && exai_sha256_multi_width() > 1;
 }
 
