@@ -27,14 +27,14 @@ static const exai_cli_cmd cmds[] = {
 
 /*
  * Whether the command may skip exai_init. query and stats hash nothing and use nothing of
- * libsodium. prove hashes short messages only (leaf data,
- * nodes, one payload), all through exai_sha256_multi, and uses nothing of libsodium but its
- * base64 codec, which needs no sodium_init. With the SHA extensions
- * (exai_sha256_multi_width() > 1) those hashes never reach OpenSSL, so prove needs neither
- * OpenSSL's EVP_MD_fetch (loading the default provider: about 0.5 ms of the command's 2.2
- * on the bench VM) nor sodium_init (CPU probes). Without them, or under EXAI_SHA_GENERIC=1, prove
- * starts as every command does. A hash that does reach OpenSSL later fetches SHA-256 then
- * (exai_sha256_init), after the OPENSSL_init_crypto below.
+ * libsodium. prove hashes short messages only (leaf data, nodes, one payload), all through
+ * exai_sha256_multi, and uses nothing of libsodium but its base64 codec, which needs no
+ * sodium_init. With the SHA extensions (exai_sha256_multi_width() > 1) those hashes never
+ * reach OpenSSL, so prove needs neither OpenSSL's EVP_MD_fetch (loading the default
+ * provider: about 0.5 ms of the command's 2.2 on the bench VM) nor sodium_init (CPU
+ * probes). Without them, or under EXAI_SHA_GENERIC=1, prove starts as every command does. A
+ * hash that does reach OpenSSL later fetches SHA-256 then (exai_sha256_init), after the
+ * OPENSSL_init_crypto below.
  */
 static bool light_start(const exai_cli_call *call)
 {
