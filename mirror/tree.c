@@ -66,9 +66,7 @@ exai_status mir_tree_open(sqlite3 *db, mir_tree *t, exai_error *e)
 	if ((rc = exai_sqlite_prepare(db, "SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2",
 				      "prepare node read", &t->get, e)) ||
 	    (rc = exai_sqlite_prepare(db, "SELECT leaf FROM entries WHERE idx = ?1",
-				      "prepare leaf read", &t->leaf, e)) ||
-	    (rc = exai_sqlite_prepare(db, "INSERT INTO nodes(level, idx, hash) VALUES(?1, ?2, ?3)",
-				      "prepare node write", &t->put, e)))
+				      "prepare leaf read", &t->leaf, e)))
 		mir_tree_close(t);
 	return rc;
 }
@@ -132,8 +130,15 @@ static exai_status node_get(mir_tree *t, unsigned level, uint64_t idx, mir_hash 
 static exai_status node_put(mir_tree *t, unsigned level, uint64_t idx, const mir_hash h,
 			    exai_error *e)
 {
+	exai_status rc;
+
 	if (!mir_tree_stored(level))
 		return EXAI_OK;
+	/* Prepared on the first write: readers (prove, verify) never compile the INSERT. */
+	if (!t->put && (rc = exai_sqlite_prepare(
+			    t->db, "INSERT INTO nodes(level, idx, hash) VALUES(?1, ?2, ?3)",
+			    "prepare node write", &t->put, e)))
+		return rc;
 	sqlite3_bind_int(t->put, 1, (int)level);
 	sqlite3_bind_int64(t->put, 2, (sqlite3_int64)idx);
 	sqlite3_bind_blob(t->put, 3, h, 32, SQLITE_STATIC);

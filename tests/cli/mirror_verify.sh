@@ -6,6 +6,8 @@
 . "$EXAI_SRC/tests/cli/mirror_lib.sh"
 CHECK="/usr/bin/python3 $EXAI_SRC/tests/cli/mirror_check.py"
 M() { exai-mirror "$@" --config "$T/mirror.yaml"; }
+# MG: the same without the SHA extensions (SHA-256 through OpenSSL, exai_init as usual).
+MG() { EXAI_SHA_GENERIC=1 M "$@"; }
 
 mirror_config
 mirror_start
@@ -32,6 +34,11 @@ for size in 13 20 37; do
 	i=0
 	while [ $i -lt $size ]; do
 		M prove --index $i --size $size >"$T/proof" || fail "prove $i $size"
+		# prove skips exai_init and hashes with the SHA extensions (where the CPU has
+		# them); the same proof through OpenSSL, as every other command starts, must be
+		# the same bytes.
+		MG prove --index $i --size $size >"$T/proof.g" || fail "generic prove $i $size"
+		cmp -s "$T/proof" "$T/proof.g" || fail "prove $i $size: another proof through OpenSSL"
 		$CHECK inclusion "$T/proof" "$T/log.vkey" >"$T/pc" || fail "proof of $i in $size"
 		[ "$(head -1 "$T/pc")" = "$i $size" ] || fail "proof names $(head -1 "$T/pc")"
 		i=$((i + 5))
@@ -42,11 +49,13 @@ head -1 "$T/proof" | grep -qx "c2sp.org/tlog-proof@v1" || fail "first line"
 sed -n 3p "$T/proof" | grep -qx "index 36" || fail "index line"
 $CHECK inclusion "$T/proof" "$T/log.vkey" >"$T/pc" || fail "latest proof"
 tail -1 "$T/pc" | jq -e '.body == "e16" and .class == "telemetry"' >/dev/null || fail "extra payload"
-ok "inclusion proofs (tlog-proof, default: the latest checkpoint) verify independently"
+ok "inclusion proofs (tlog-proof, default: the latest checkpoint) verify independently, the same bytes through OpenSSL"
 
 for p in "13 20" "13 37" "20 37" "37 37"; do
 	set -- $p
 	M prove --from $1 --to $2 >"$T/cproof" || fail "prove --from $1 --to $2"
+	MG prove --from $1 --to $2 >"$T/cproof.g" || fail "generic prove --from $1 --to $2"
+	cmp -s "$T/cproof" "$T/cproof.g" || fail "prove --from $1 --to $2: another proof through OpenSSL"
 	$CHECK consistency "$T/cproof" "$T/log.vkey" >/dev/null || fail "consistency $1 $2"
 done
 ok "consistency proofs between checkpoints verify independently"
@@ -84,6 +93,10 @@ expect_problem() { # INDEX TEXT
 
 tamper "db.execute(\"UPDATE entries SET payload = replace(payload, 'e5', 'e6') WHERE idx = 5\")"
 expect_problem 5 "entry 5: its payload does not match its leaf"
+expect_rc 1 M prove --index 5
+expect_contains "$T/err" "entry 5: its payload does not match its leaf"
+expect_rc 1 MG prove --index 5
+expect_contains "$T/err" "entry 5: its payload does not match its leaf"
 tamper "
 n, p = db.execute('SELECT nonce, payload FROM entries WHERE idx = 8').fetchone()
 p = p.replace(b'e8', b'XX')
@@ -163,12 +176,25 @@ while n < 1000:
 EOP
 load=$!
 k=0
+proved=0
 while [ $k -lt 25 ] && kill -0 $load 2>/dev/null; do
 	M verify >"$T/live.out" 2>&1 || { cat "$T/live.out" >&2; kill $load; fail "verify of a live store, round $k"; }
+	# prove too reads one snapshot: its checkpoint, entry and path agree (checked before it
+	# prints, and again by the independent checker), or there is no checkpoint yet.
+	if M prove --index 0 >"$T/live.p" 2>"$T/live.err"; then
+		$CHECK inclusion "$T/live.p" "$T/log.vkey" >/dev/null || { kill $load; fail "live proof, round $k"; }
+		proved=$((proved + 1))
+	elif ! grep -q "the log has no checkpoint yet" "$T/live.err"; then
+		cat "$T/live.err" >&2
+		kill $load
+		fail "prove of a live store, round $k"
+	fi
 	k=$((k + 1))
 done
 wait $load || fail "the live load's client failed"
 mirror_stop
 [ $k -ge 3 ] || fail "only $k verify rounds ran during the load"
+[ $proved -ge 1 ] || fail "no proof during the load ($k rounds)"
+echo "# $proved of $k rounds proved entry 0 during the load"
 expect_rc 0 M verify
-ok "verify of a store being written ($k rounds during the load) sees one snapshot"
+ok "verify and prove of a store being written ($k rounds during the load) see one snapshot"
