@@ -880,16 +880,19 @@ void upd_cmd_apply(upd_ctx *c, const char *media, upd_result *r)
 		goto out;
 	}
 	if (stage_all(c, b, p, files, &e) || upd_apply_signal()) {
-		upd_event ev = plan_event(p, "apply", "failed", e.msg);
+		/* a refusal found while staging (a version installed with other content, a tar
+		 * over its ratio limit) is recorded as one: nothing changed, as for any refusal */
+		const char *what = e.code == EXAI_EREFUSED ? "refused" : "failed";
+		upd_event ev = plan_event(p, "apply", what, e.msg);
 		exai_error e2;
 		if (upd_apply_signal()) {
 			undo_interrupted(c, p, true, r);
 			goto out;
 		}
 		discard_all(p);
-		upd_set_result(r, UPD_FAILED, "failed", &e);
+		upd_set_result(r, e.code == EXAI_EREFUSED ? UPD_REFUSED : UPD_FAILED, what, &e);
 		if (record(c, &ev, true, &e2))
-			upd_set_result(r, UPD_PENDING, "failed", &e2);
+			upd_set_result(r, UPD_PENDING, what, &e2);
 		goto out;
 	}
 	exai_bundle_free(b); /* the media is not touched again */

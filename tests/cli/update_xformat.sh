@@ -53,6 +53,9 @@ for dir in "1 2" "2 1"; do
 	[ "$rc" -ne 0 ] || fail "different content of version 1 accepted"
 	expect_contains "$T/err" "model/llama: version 1 is installed (active) with different content"
 	expect_contains "$T/err" "versions are immutable"
+	expect_contains "$T/out" "refused"
+	U history | tail -1 | grep -Eq "apply +refused .*versions are immutable" ||
+		fail "history: $(U history | tail -1)"
 	snapshot >"$T/after"
 	diff "$T/before" "$T/after" || fail "refused apply changed the disk or the state"
 	[ "$(cat "$T/inst/models/llama/1/weights.bin")" = "weights one" ] || fail "model bytes changed"
