@@ -18,6 +18,7 @@
 
 #include "exai/file.h"
 #include "exai/hash.h"
+#include "exai/strset.h"
 #include "exai/tarcheck.h"
 #include "exai/wb.h"
 
@@ -27,8 +28,7 @@ struct upd_extract {
 	exai_tarwalk *w;
 	/* Check-only recording: the directories the tree holds so far (explicit or implicit),
 	 * so that implicit ones are recorded once, as the writing pass records them. */
-	char **dirs;
-	size_t n_dirs, cap_dirs;
+	exai_strset dirs; /* a keyed hash set: a list scan per entry was quadratic */
 };
 
 /* ---- safe path operations under the root fd ---- */
@@ -324,28 +324,12 @@ static exai_status one_entry(void *arg, exai_tarwalk *w, const exai_tar_entry *t
 
 static bool rec_has_dir(const upd_extract *x, const char *path)
 {
-	for (size_t i = 0; i < x->n_dirs; i++)
-		if (!strcmp(x->dirs[i], path))
-			return true;
-	return false;
+	return exai_strset_has(&x->dirs, path);
 }
 
 static exai_status rec_note_dir(upd_extract *x, const char *path, exai_error *e)
 {
-	if (rec_has_dir(x, path))
-		return EXAI_OK;
-	if (x->n_dirs == x->cap_dirs) {
-		size_t cap = x->cap_dirs ? 2 * x->cap_dirs : 16;
-		char **v = realloc(x->dirs, cap * sizeof(*v));
-		if (!v)
-			return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-		x->dirs = v;
-		x->cap_dirs = cap;
-	}
-	if (!(x->dirs[x->n_dirs] = strdup(path)))
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	x->n_dirs++;
-	return EXAI_OK;
+	return exai_strset_add(&x->dirs, path, NULL, e);
 }
 
 /* The parents of @path the writing pass would create (mode 0755, recorded when made). */
@@ -437,6 +421,7 @@ exai_status upd_extract_start(int rootfd, const upd_extract_limits *lim, upd_ext
 	if (!x)
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
 	x->lim = *lim;
+	exai_strset_init(&x->dirs, 0); /* bounded by the walk's entry limit */
 	tl = (exai_tar_limits){.max_entries = lim->max_entries,
 			       .max_bytes = lim->max_bytes,
 			       .max_ratio = lim->max_ratio,
@@ -469,9 +454,7 @@ static void destroy(upd_extract *x)
 {
 	if (x->rootfd >= 0)
 		close(x->rootfd);
-	for (size_t i = 0; i < x->n_dirs; i++)
-		free(x->dirs[i]);
-	free(x->dirs);
+	exai_strset_free(&x->dirs);
 	free(x);
 }
 

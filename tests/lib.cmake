@@ -18,6 +18,7 @@ exai_check_suite(test_aead unit/lib/test_aead.c)
 exai_check_suite(test_secmem unit/lib/test_secmem.c)
 exai_check_suite(test_text unit/lib/test_text.c)
 exai_check_suite(test_grow unit/lib/test_grow.c)
+exai_check_suite(test_strset unit/lib/test_strset.c)
 exai_check_suite(test_sigcount unit/lib/test_sigcount.c exai_sign)
 # Hostile bundles (tests/adversarial/gen.py) through every verifier and the updater.
 exai_cli_test(adversarial_bundles adversarial/adversarial.sh)

@@ -26,8 +26,8 @@ struct {
 SEC("cgroup/sock_create")
 int floor_sock_create(struct bpf_sock *ctx)
 {
-	struct egress_sock *s = bpf_sk_storage_get(&floor_socks, ctx, 0,
-						   BPF_SK_STORAGE_GET_F_CREATE);
+	struct egress_sock *s =
+	    bpf_sk_storage_get(&floor_socks, ctx, 0, BPF_SK_STORAGE_GET_F_CREATE);
 
 	if (s)
 		s->hooked = 1;
