@@ -102,7 +102,13 @@ exai_status egress_pins_open(const char *dir, egress_pins *p, exai_error *e)
 	for (int i = 0; i < EGRESS_NMAPS && st == EXAI_OK; i++) {
 		if (pin_path(path, sizeof(path), dir, "map", map_names[i]) != 0)
 			st = exai_error_set(e, EXAI_ETOOBIG, "pin directory name too long");
-		else if ((p->maps[i] = bpf_obj_get(path)) < 0)
+		else if ((p->maps[i] = bpf_obj_get(path)) < 0 && errno == ENOENT)
+			st = exai_error_set(
+			    e, EXAI_ECONFIG,
+			    "%s holds no pinned map %s: pinned by another version of "
+			    "exai-egress: run 'exai-egress detach' first",
+			    dir, map_names[i]);
+		else if (p->maps[i] < 0)
 			st = exai_error_sys(e, EXAI_EIO, "open pinned map %s", path);
 		else
 			st = check_map(p->maps[i], map_names[i], e);

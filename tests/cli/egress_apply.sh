@@ -109,6 +109,17 @@ expect_probe errno=EPERM tcp 127.0.0.2 "$TCP4B"
 expect_event '.generation == 5'
 ok "a detached link is reported by status (exit 1) and re-attached by apply"
 
+# a set pinned by an older exai-egress (here: without the verdict cache's map): apply and
+# status refuse it naming detach, and enforcement stays as it was
+mv "$PIN/map_verdicts" "$PIN/map_verdicts_old" # bpffs names may hold no '.'
+expect_rc 1 exai-egress apply --policy "$T/p2.yaml" --unsigned
+expect_contains "$T/err" "holds no pinned map verdicts: pinned by another version of exai-egress: run 'exai-egress detach' first"
+expect_rc 1 exai-egress status
+expect_probe errno=EPERM tcp 127.0.0.2 "$TCP4B"
+mv "$PIN/map_verdicts_old" "$PIN/map_verdicts"
+expect_rc 0 exai-egress status
+ok "pins of another version (a map missing) are refused by apply and status, naming detach"
+
 # an incomplete set of pins (map_policy removed by hand): apply refuses to load beside the
 # links still running, status fails, detach still removes everything
 rm "$PIN/map_policy"
