@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "report.h"
+#include "scan_lit.h"
 #include "exai/cli.h"
 #include "exai/secmem.h"
 
@@ -51,5 +52,7 @@ int main(int argc, char **argv)
 {
 	/* Setup errors of every mode (vf_fail, vf_usage_error) are JSON too with --json. */
 	vf_json_errors = exai_cli_json_requested(argc, argv);
+	/* the shipped rules' prefilter plans, made at build time (checked before use) */
+	vf_lits_use_plans(vf_lits_shipped_plans, vf_lits_shipped_nplans);
 	return exai_cli_dispatch(&tool, argc, argv);
 }
