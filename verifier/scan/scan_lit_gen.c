@@ -51,9 +51,8 @@ static void put_plan(FILE *f, const vf_lits *l, unsigned k)
 				(unsigned long long)g->ascii[j][1], j < 2 ? ", " : "");
 		fprintf(f, "}, %s},\n", g->wide ? "true" : "false");
 	}
-	fprintf(f,
-		"};\nstatic const vf_lit_plan plan%u = {lit%u, %zu, grp%u, %zu, %u};\n\n", k,
-		k, l->n, k, l->ngrp, l->nsets);
+	fprintf(f, "};\nstatic const vf_lit_plan plan%u = {lit%u, %zu, grp%u, %zu, %u};\n\n", k, k,
+		l->n, k, l->ngrp, l->nsets);
 }
 
 static int write_plans(const char *out, const vf_lits *const *t, unsigned n)
