@@ -39,7 +39,7 @@ static void tables_equal(const vf_lits *a, const vf_lits *b)
 
 typedef struct hits {
 	size_t n;
-	uint64_t sum; /* of (literal index + 1) * (position + 1): order-independent enough */
+	uint64_t sum;	/* of (literal index + 1) * (position + 1): order-independent enough */
 	uint64_t order; /* a hash of the sequence */
 } hits;
 
