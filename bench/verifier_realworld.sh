@@ -10,9 +10,10 @@
 #    second tree.
 # The copies are what scan's duplicate cache reuses (a file with the name and bytes of one
 # already scanned is not scanned again), so each tree is also measured with --no-dedup (every
-# copy scanned; no target). Within a round the commands run in alternation, 3 times (grep,
-# scan, scan --no-dedup, and BENCH_BASE_BUILD's scan if set: another build to compare with),
-# and each figure is the best of its 3: on a shared machine only alternation compares. Prints
+# copy scanned; no target), and an empty directory shows the start-up alone (best of 11).
+# Within a round the commands run in alternation, 3 times (grep, scan, scan --no-dedup, and
+# BENCH_BASE_BUILD's scan if set: another build to compare with), and each figure is the best
+# of its 3: on a shared machine only alternation compares. Prints
 # tab-separated "row" and "note" lines (scripts/bench_table.py; make bench runs the script 3
 # times and tabulates min, median and max over the rounds). The corpus cache is filled by
 # `make test-realworld` (this script runs it when the cache is empty).
@@ -110,6 +111,16 @@ measure "$W/text"
 g_text=$g s_text=$sc f_text=$fr b_text=$ba
 gl_text=$(wc -l <"$W/grep.out")
 sf_text=$(findings "$W/scan.json")
+# The start-up alone (rules, prefilter, libraries): an empty directory, best of 11 alternations.
+mkdir -p "$W/empty"
+g_empty= s_empty=
+for _ in 1 2 3 4 5 6 7 8 9 10 11; do
+	t=$(timed run_grep "$W/empty") || exit 1
+	g_empty=$(min "$g_empty" "$t")
+	t=$(timed run_scan "$W/empty") || exit 1
+	s_empty=$(min "$s_empty" "$t")
+done
+g_empty=$(printf '%.3f' "$g_empty") s_empty=$(printf '%.3f' "$s_empty")
 log "whole: grep ${g_all}s ($gl_all lines), scan ${s_all}s ($sf_all findings), --no-dedup ${f_all}s${base:+, base ${b_all}s}"
 log "text: grep ${g_text}s, scan ${s_text}s, --no-dedup ${f_text}s${base:+, base ${b_text}s}"
 
@@ -121,6 +132,7 @@ row "scan, every rule, whole corpus ($all_n files, $(mib "$all_b") MiB)" "$s_all
 row "scan, every rule, text files only ($text_n files, $(mib "$text_b") MiB)" "$s_text" "grep -rEI 'https?://'" "$g_text" 1
 row "scan --no-dedup (every copy scanned), whole corpus" "$f_all" "grep -rEI 'https?://'" "$g_all" -
 row "scan --no-dedup (every copy scanned), text files only" "$f_text" "grep -rEI 'https?://'" "$g_text" -
+row "scan of an empty directory (start-up), best of 11" "$s_empty" "grep -rEI 'https?://'" "$g_empty" -
 if [ -n "$base" ]; then
 	row "scan of BENCH_BASE_BUILD, whole corpus" "$b_all" "grep -rEI 'https?://'" "$g_all" -
 	row "scan of BENCH_BASE_BUILD, text files only" "$b_text" "grep -rEI 'https?://'" "$g_text" -

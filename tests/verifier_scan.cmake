@@ -20,6 +20,8 @@ exai_cli_test(verifier_scan_context_cli cli/verifier_scan_context.sh)
 exai_check_suite(test_vf_scan unit/verifier/test_scan.c vf_scan)
 target_sources(test_vf_scan PRIVATE ${EXAI_TESTS_DIR}/unit/verifier/rules_fixture.c)
 exai_check_suite(test_vf_scan_ctx unit/verifier/test_scan_ctx.c vf_scan)
+# The prefilter plans made at build time: the same tables as planning, refused when unsound.
+exai_check_suite(test_vf_scan_lit_plan unit/verifier/test_scan_lit_plan.c vf_lits_plans vf_scan)
 # The duplicate cache: copies replayed at their own location, never what differs.
 exai_check_suite(test_vf_scan_dup unit/verifier/test_scan_dup.c vf_scan)
 target_sources(test_vf_scan_dup PRIVATE ${EXAI_TESTS_DIR}/unit/verifier/rules_fixture.c)

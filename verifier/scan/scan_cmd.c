@@ -16,6 +16,7 @@
 
 #include "commands.h"
 #include "exai/file.h"
+#include "exai/hash.h"
 #include "exai/text.h"
 #include "exai/yaml.h"
 #include "scan_allow.h"
@@ -274,6 +275,13 @@ int vf_cmd_scan(const exai_cli_call *call, int argc, char **argv)
 		free(o.paths);
 		return exai_cli_exit(pr);
 	}
+	/* The front end leaves exai_init to scan: libsodium is not used here and SHA-256 is
+	 * fetched on first use. A run whose output needs it (baseline evidence hashes, SARIF
+	 * fingerprints) is refused now without it, as exai_init refused; without it the
+	 * duplicate cache scans every large copy in full (the same findings). */
+	if ((o.baseline || o.write_baseline || o.fmt == VF_FMT_SARIF) &&
+	    exai_sha256_backend_init(&e))
+		goto fail;
 	if (o.baseline && vf_baseline_load(o.baseline, &bl, &e))
 		goto fail;
 	if (vf_rules_load_all(&rs, o.no_default, o.rules, o.nrules, o.allow, &allow, time(NULL),

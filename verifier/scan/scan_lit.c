@@ -182,14 +182,8 @@ static void pick_window(const model *m, vf_lit *l)
 
 /* ---- Teddy buckets ---- */
 
-/* A group of windows: for each window offset, the low and high nibbles its bytes use (the
- * AVX2 test lets through every byte whose nibbles are both in the sets), and exactly which
- * ASCII bytes (the AVX-512 test); a byte past a 2-byte window is any byte. */
-typedef struct group {
-	uint16_t lo[3], hi[3];
-	uint64_t ascii[3][2];
-	bool wide; /* a window byte is not ASCII */
-} group;
+/* A group of windows (a Teddy bucket, scan_lit_impl.h). */
+typedef vf_lit_group group;
 
 /* Weight of the bytes with a low nibble in @lo and a high nibble in @hi (all: 1). */
 static double class_mass(const model *m, uint16_t lo, uint16_t hi)
@@ -385,14 +379,85 @@ static void fill_masks(vf_lits *l, const group *g, size_t n)
 	}
 }
 
-/* Picks windows, then buckets: one set of 8 for a few windows, up to VF_LIT_SETS_MAX. */
+/* ---- plans made ahead of time ---- */
+
+static const vf_lit_plan *const *known_plans;
+static size_t nknown_plans;
+
+void vf_lits_use_plans(const vf_lit_plan *const *plans, size_t n)
+{
+	known_plans = n ? plans : NULL;
+	nknown_plans = plans ? n : 0;
+}
+
+/* @p was made for exactly @l's literals: the same bytes and case, in the same order. */
+static bool plan_is_for(const vf_lit_plan *p, const vf_lits *l)
+{
+	if (p->n != l->n)
+		return false;
+	for (size_t i = 0; i < l->n; i++)
+		if (p->lit[i].icase != l->lit[i].icase || strlen(p->lit[i].s) != l->lit[i].len ||
+		    memcmp(p->lit[i].s, l->lit[i].s, l->lit[i].len) != 0)
+			return false;
+	return true;
+}
+
+/* Every byte the window of group @x may hold, @b lets through at the same offset. */
+static bool group_covers(const group *b, const group *x)
+{
+	for (int j = 0; j < 3; j++)
+		if ((x->lo[j] & ~b->lo[j]) || (x->hi[j] & ~b->hi[j]) ||
+		    (x->ascii[j][0] & ~b->ascii[j][0]) || (x->ascii[j][1] & ~b->ascii[j][1]))
+			return false;
+	return b->wide || !x->wide;
+}
+
+/* Takes @p's windows and buckets into @l when they are sound for it: each window inside its
+ * literal within VF_LIT_MAX_ANCHOR, each one's bytes passing some bucket, the buckets fitting
+ * the sets. False (then @l is planned, which sets every window again) otherwise. */
+static bool plan_take(vf_lits *l, const vf_lit_plan *p)
+{
+	uint32_t max_anchor = 0;
+
+	if (p->nsets < 1 || p->nsets > VF_LIT_SETS_MAX || p->ngrp < 1 || p->ngrp > 8 * p->nsets)
+		return false;
+	for (size_t i = 0; i < l->n; i++) {
+		vf_lit *x = &l->lit[i];
+		group g;
+		size_t k = 0;
+		if (p->lit[i].anchor > VF_LIT_MAX_ANCHOR || p->lit[i].anchor + x->wlen > x->len)
+			return false;
+		x->anchor = p->lit[i].anchor;
+		if (x->anchor > max_anchor)
+			max_anchor = x->anchor;
+		g = group_of(x);
+		while (k < p->ngrp && !group_covers(&p->grp[k], &g))
+			k++;
+		if (k == p->ngrp)
+			return false;
+	}
+	l->max_anchor = max_anchor;
+	l->nsets = p->nsets;
+	memcpy(l->grp, p->grp, p->ngrp * sizeof(*p->grp));
+	l->ngrp = p->ngrp;
+	fill_masks(l, l->grp, l->ngrp);
+	l->from_plan = true;
+	return true;
+}
+
+/* Picks windows, then buckets: one set of 8 for a few windows, up to VF_LIT_SETS_MAX; or
+ * takes them from the plan made ahead of time for these literals. */
 static exai_status plan(vf_lits *l, exai_error *e)
 {
-	const model *m = model_get();
+	const model *m;
 	group *g = NULL;
 	size_t ng = 0, want;
 	exai_status rc = EXAI_OK;
 
+	for (size_t i = 0; i < nknown_plans && l->n; i++)
+		if (plan_is_for(known_plans[i], l) && plan_take(l, known_plans[i]))
+			return EXAI_OK;
+	m = model_get();
 	if (!(g = malloc((l->n + 1) * sizeof(*g)))) {
 		rc = exai_error_set(e, EXAI_ENOMEM, "out of memory");
 		goto out;
@@ -415,6 +480,8 @@ static exai_status plan(vf_lits *l, exai_error *e)
 	if ((rc = group_windows(m, g, &ng, want, e)))
 		goto out;
 	fill_masks(l, g, ng);
+	memcpy(l->grp, g, ng * sizeof(*g));
+	l->ngrp = ng;
 out:
 	free(g);
 	return rc;
@@ -487,41 +554,48 @@ static vf_lit_ent ent_of(const vf_lit *l, uint32_t i)
 	return x;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Files each literal under the bigrams of its window: the (bigram, literal) keys sorted, so
+ * that ent is in bigram then literal order and start[] is written in one pass (a count per
+ * bigram, in a 65536-entry array, cost start-up more than the rest of indexing). */
 static exai_status index_all(vf_lits *l, exai_error *e)
 {
-	uint32_t *count = NULL;
-	size_t total = 0;
+	uint64_t *key = NULL;
+	size_t total = 0, v = 0;
 	uint16_t b[4];
 	exai_status rc;
 
 	if ((rc = plan(l, e)))
 		return rc;
-	if (!(count = calloc(VF_LIT_NBIGRAMS + 1, sizeof(*count))))
+	if (l->n > SIZE_MAX / (4 * sizeof(*l->ent)) - 1 ||
+	    !(key = malloc((4 * l->n + 1) * sizeof(*key))) ||
+	    !(l->ent = malloc((4 * l->n + 1) * sizeof(*l->ent)))) {
+		free(key);
 		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	for (size_t i = 0; i < l->n; i++) {
-		size_t k = bigrams_of(&l->lit[i], b);
-		for (size_t j = 0; j < k; j++)
-			count[b[j]]++;
-		total += k;
-	}
-	l->ent = malloc((total + 1) * sizeof(*l->ent));
-	if (!l->ent) {
-		free(count);
-		return exai_error_set(e, EXAI_ENOMEM, "out of memory");
-	}
-	l->start[0] = 0;
-	for (size_t v = 0; v < VF_LIT_NBIGRAMS; v++) {
-		l->start[v + 1] = l->start[v] + count[v];
-		if (count[v])
-			l->bits[v >> 3] |= (uint8_t)(1u << (v & 7));
-		count[v] = l->start[v]; /* now the fill cursor */
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		size_t k = bigrams_of(&l->lit[i], b);
 		for (size_t j = 0; j < k; j++)
-			l->ent[count[b[j]]++] = ent_of(&l->lit[i], (uint32_t)i);
+			key[total++] = (uint64_t)b[j] << 32 | i;
 	}
-	free(count);
+	qsort(key, total, sizeof(*key), cmp_u64);
+	for (size_t p = 0; p < total;) {
+		size_t bg = (size_t)(key[p] >> 32);
+		while (v <= bg)
+			l->start[v++] = (uint32_t)p;
+		l->bits[bg >> 3] |= (uint8_t)(1u << (bg & 7));
+		for (; p < total && key[p] >> 32 == bg; p++)
+			l->ent[p] = ent_of(&l->lit[(uint32_t)key[p]], (uint32_t)key[p]);
+	}
+	while (v <= VF_LIT_NBIGRAMS)
+		l->start[v++] = (uint32_t)total;
+	free(key);
 	return EXAI_OK;
 }
 

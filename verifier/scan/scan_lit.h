@@ -52,6 +52,17 @@ exai_status vf_lits_build(const vf_rules *rs, bool filtered, vf_lits **out, exai
 exai_status vf_lits_build_raw(const char *const *lits, const uint8_t *icase, size_t n,
 			      vf_lits **out, exai_error *e) EXAI_WUR;
 void vf_lits_free(vf_lits *l);
+/* Plans made ahead of time, for start-up: a table built afterwards from exactly the literals
+ * of one of @plans (bytes, case, order) takes that plan's windows and buckets instead of
+ * planning them, after checking that they cover every literal (so a stale or wrong plan can
+ * cost speed, never an occurrence); any other table is planned as before. Call before any
+ * build and before threads start; @plans must outlive every build. NULL, 0: none. */
+typedef struct vf_lit_plan vf_lit_plan;
+void vf_lits_use_plans(const vf_lit_plan *const *plans, size_t n);
+/* The plans of the shipped rules' tables, generated at build time by scan_lit_gen.c
+ * (vf_lits_plans.c, linked into airgap-verifier only). */
+extern const vf_lit_plan *const vf_lits_shipped_plans[];
+extern const size_t vf_lits_shipped_nplans;
 /* Calls @cb for every occurrence in p[0..n), in start order. Returns false only when out of
  * memory (ordering needs a buffer in pathological input), occurrences then being lost. */
 bool vf_lits_scan(const vf_lits *l, const uint8_t *p, size_t n, vf_lit_cb cb, void *arg);

@@ -1,6 +1,7 @@
 /*
- * scan_lit_impl: the layout of a literal table, shared by its builder (scan_lit.c) and its
- * scanner (scan_lit_scan.c). Nothing else looks inside.
+ * scan_lit_impl: the layout of a literal table, shared by its builder (scan_lit.c), its
+ * scanner (scan_lit_scan.c) and the build-time writer of the shipped rules' plans
+ * (scan_lit_gen.c). Nothing else looks inside.
  *
  * Three levels, each exact about what it rejects and never missing an occurrence:
  *   1. Teddy masks: for every position, the 2-3 byte "window" starting there is tested against
@@ -33,6 +34,33 @@ typedef struct vf_lit_ent {
 	uint32_t len;
 } vf_lit_ent;
 
+/* A Teddy bucket: for each window offset, the low and high nibbles its bytes use (the AVX2
+ * test lets through every byte whose nibbles are both in the sets), and exactly which ASCII
+ * bytes (the AVX-512 test); a byte past a 2-byte window is any byte. */
+typedef struct vf_lit_group {
+	uint16_t lo[3], hi[3];
+	uint64_t ascii[3][2];
+	bool wide; /* a window byte is not ASCII */
+} vf_lit_group;
+
+/* A plan made ahead of time (scan_lit_gen.c, for the shipped rules): the literals it was made
+ * for, in table order, each with its window offset, and the buckets. vf_lits_build() takes
+ * it for a table of exactly these literals (bytes and icase) once every literal's window is
+ * checked to lie inside it and to pass the masks of one bucket; otherwise it plans. */
+typedef struct vf_lit_plan_lit {
+	const char *s;
+	uint8_t icase;
+	uint8_t anchor;
+} vf_lit_plan_lit;
+
+struct vf_lit_plan {
+	const vf_lit_plan_lit *lit;
+	size_t n;
+	const vf_lit_group *grp;
+	size_t ngrp;
+	unsigned nsets;
+};
+
 struct vf_lits {
 	uint8_t bits[VF_LIT_NBIGRAMS / 8];
 	/* Teddy: byte x at window offset j is in bucket bit k of set s iff
@@ -52,6 +80,9 @@ struct vf_lits {
 	size_t n, cap;
 	char **owned; /* strings this table allocated (".com", "0.") */
 	size_t nowned, capowned;
+	vf_lit_group grp[8 * VF_LIT_SETS_MAX]; /* the buckets behind nib/ascii (ngrp of them) */
+	size_t ngrp;
+	bool from_plan; /* windows and buckets came from a vf_lit_plan, not from planning */
 };
 
 /* Case-insensitive byte equality of a literal at @p (which has l->len bytes). */

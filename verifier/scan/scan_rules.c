@@ -61,6 +61,33 @@ const char *vf_check_name(vf_check c)
 	return (unsigned)c < VF_CHK__COUNT ? check_names[c] : NULL;
 }
 
+/* Frees @r's compiled regex, if any. */
+static void re_drop(vf_rule *r)
+{
+	if (r->re) {
+		regfree(r->re);
+		free(r->re);
+	}
+	r->re = NULL;
+	r->has_re = false;
+}
+
+/* Compiles @src with @flags into @r (replacing what it had). False when it does not
+ * compile or there is no memory (@r then has no regex). */
+static bool re_set(vf_rule *r, const char *src, int flags)
+{
+	regex_t *re = malloc(sizeof(*re));
+
+	re_drop(r);
+	if (!re || regcomp(re, src, flags) != 0) {
+		free(re);
+		return false;
+	}
+	r->re = re;
+	r->re_flags = flags;
+	return true;
+}
+
 static void rule_free(vf_rule *r)
 {
 	free(r->id);
@@ -69,8 +96,7 @@ static void rule_free(vf_rule *r)
 	free(r->hint);
 	free(r->regex_src);
 	free(r->where);
-	if (r->has_re)
-		regfree(&r->re);
+	re_drop(r);
 	vf_strv_free(&r->triggers);
 	vf_strv_free(&r->hosts);
 	vf_strv_free(&r->packages);
@@ -429,13 +455,11 @@ static exai_status load_rule_fields(exai_yaml *y, exai_ynode *m, vf_rule *r, exa
 	    (rc = exai_yaml_get_str(y, m, "regex", false, &re, e)))
 		return rc;
 	if (re) {
-		regex_t tmp;
-		int flags = REG_EXTENDED | (r->icase ? REG_ICASE : 0);
-		/* Compile now only to report a bad regex at its own line:col. */
-		if (regcomp(&tmp, re, flags) != 0)
+		/* Compiled now to report a bad regex at its own line:col, and kept:
+		 * vf_rules_finish() compiles it again only if the case flag changed since. */
+		if (!re_set(r, re, REG_EXTENDED | (r->icase ? REG_ICASE : 0)))
 			return exai_yaml_error(y, exai_yaml_get(y, m, "regex"), e, EXAI_EFORMAT,
 					       "invalid regular expression");
-		regfree(&tmp);
 		if ((rc = set_str(&r->regex_src, re, e)))
 			return rc;
 	}
@@ -598,7 +622,8 @@ static exai_status finish_rule(vf_rules *rs, size_t i, exai_error *e)
 		rs->by_check[r->check] = (int)i;
 	}
 	if (r->regex_src) {
-		if (regcomp(&r->re, r->regex_src, REG_EXTENDED | (r->icase ? REG_ICASE : 0)) != 0)
+		int flags = REG_EXTENDED | (r->icase ? REG_ICASE : 0);
+		if ((!r->re || r->re_flags != flags) && !re_set(r, r->regex_src, flags))
 			return exai_error_set(e, EXAI_EFORMAT, "%s: rule '%s': invalid regex",
 					      r->where, r->id);
 		r->has_re = true;

@@ -65,7 +65,11 @@ typedef struct vf_rule {
 	bool commands;	  /* triggers are shell commands: in a program (Python, JS ...) only a
 			   * line that hands a command to a process counts */
 	char *regex_src;
-	regex_t re;
+	/* regex_src compiled with re_flags: by the load that set it, again by vf_rules_finish()
+	 * when the case flag changed since (or for a vendor rule's regex); has_re once finished
+	 * (enabled rules only) */
+	regex_t *re;
+	int re_flags;
 	bool has_re;
 	/* vendor rules: endpoint hosts (the host or any name under it) and package identities
 	 * ("@sentry/" + "*", "sentry-sdk", "import posthog"), each matched with boundaries so that

@@ -257,7 +257,7 @@ static void on_rule(tctx *t, const vf_lit *l, size_t pos)
 		for (size_t from = 0; from < wl;) {
 			regmatch_t m[10] = {{.rm_so = (regoff_t)from, .rm_eo = (regoff_t)wl}};
 			const regmatch_t *span = &m[0];
-			if (regexec(&r->re, win, 10, m, REG_STARTEND) != 0)
+			if (regexec(r->re, win, 10, m, REG_STARTEND) != 0)
 				break;
 			if (m[0].rm_eo <= m[0].rm_so) {
 				from = (size_t)m[0].rm_so + 1;
