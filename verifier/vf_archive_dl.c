@@ -28,44 +28,44 @@
 #define HIDDEN __attribute__((visibility("hidden")))
 
 /* X(return type, name, (parameters), (arguments), value on failure) */
-#define VF_ARCHIVE_FUNCS(X)                                                                    \
-	X(__LA_MODE_T, archive_entry_filetype, (struct archive_entry * e), (e), 0)            \
-	X(const char *, archive_entry_hardlink, (struct archive_entry * e), (e), NULL)        \
-	X(time_t, archive_entry_mtime, (struct archive_entry * e), (e), 0)                    \
-	X(const char *, archive_entry_pathname, (struct archive_entry * e), (e), NULL)        \
-	X(__LA_MODE_T, archive_entry_perm, (struct archive_entry * e), (e), 0)                \
-	X(la_int64_t, archive_entry_size, (struct archive_entry * e), (e), -1)                \
-	X(int, archive_entry_size_is_set, (struct archive_entry * e), (e), 0)                 \
-	X(int, archive_entry_sparse_count, (struct archive_entry * e), (e), 0)                \
-	X(const char *, archive_entry_symlink, (struct archive_entry * e), (e), NULL)         \
-	X(const char *, archive_error_string, (struct archive * a), (a),                      \
-	  "libarchive could not be loaded")                                                    \
-	X(la_int64_t, archive_filter_bytes, (struct archive * a, int n), (a, n), -1)          \
-	X(la_ssize_t, archive_read_data, (struct archive * a, void *p, size_t n), (a, p, n),  \
-	  ARCHIVE_FATAL)                                                                       \
-	X(int, archive_read_data_block,                                                        \
-	  (struct archive * a, const void **p, size_t *n, la_int64_t *off), (a, p, n, off),    \
-	  ARCHIVE_FATAL)                                                                       \
-	X(int, archive_read_data_skip, (struct archive * a), (a), ARCHIVE_FATAL)              \
-	X(int, archive_read_free, (struct archive * a), (a), ARCHIVE_FATAL)                   \
-	X(struct archive *, archive_read_new, (void), (), NULL)                               \
-	X(int, archive_read_next_header, (struct archive * a, struct archive_entry * *e),     \
-	  (a, e), ARCHIVE_FATAL)                                                               \
-	X(int, archive_read_open,                                                              \
-	  (struct archive * a, void *d, archive_open_callback *o, archive_read_callback *r,    \
-	   archive_close_callback *c),                                                         \
-	  (a, d, o, r, c), ARCHIVE_FATAL)                                                      \
-	X(int, archive_read_open_fd, (struct archive * a, int fd, size_t bs), (a, fd, bs),    \
-	  ARCHIVE_FATAL)                                                                       \
-	X(int, archive_read_open_memory, (struct archive * a, const void *p, size_t n),       \
-	  (a, p, n), ARCHIVE_FATAL)                                                            \
-	X(int, archive_read_support_filter_gzip, (struct archive * a), (a), ARCHIVE_FATAL)    \
-	X(int, archive_read_support_filter_xz, (struct archive * a), (a), ARCHIVE_FATAL)      \
-	X(int, archive_read_support_filter_zstd, (struct archive * a), (a), ARCHIVE_FATAL)    \
-	X(int, archive_read_support_format_7zip, (struct archive * a), (a), ARCHIVE_FATAL)    \
-	X(int, archive_read_support_format_ar, (struct archive * a), (a), ARCHIVE_FATAL)      \
-	X(int, archive_read_support_format_raw, (struct archive * a), (a), ARCHIVE_FATAL)     \
-	X(int, archive_read_support_format_tar, (struct archive * a), (a), ARCHIVE_FATAL)     \
+#define VF_ARCHIVE_FUNCS(X)                                                                        \
+	X(__LA_MODE_T, archive_entry_filetype, (struct archive_entry * e), (e), 0)                 \
+	X(const char *, archive_entry_hardlink, (struct archive_entry * e), (e), NULL)             \
+	X(time_t, archive_entry_mtime, (struct archive_entry * e), (e), 0)                         \
+	X(const char *, archive_entry_pathname, (struct archive_entry * e), (e), NULL)             \
+	X(__LA_MODE_T, archive_entry_perm, (struct archive_entry * e), (e), 0)                     \
+	X(la_int64_t, archive_entry_size, (struct archive_entry * e), (e), -1)                     \
+	X(int, archive_entry_size_is_set, (struct archive_entry * e), (e), 0)                      \
+	X(int, archive_entry_sparse_count, (struct archive_entry * e), (e), 0)                     \
+	X(const char *, archive_entry_symlink, (struct archive_entry * e), (e), NULL)              \
+	X(const char *, archive_error_string, (struct archive * a), (a),                           \
+	  "libarchive could not be loaded")                                                        \
+	X(la_int64_t, archive_filter_bytes, (struct archive * a, int n), (a, n), -1)               \
+	X(la_ssize_t, archive_read_data, (struct archive * a, void *p, size_t n), (a, p, n),       \
+	  ARCHIVE_FATAL)                                                                           \
+	X(int, archive_read_data_block,                                                            \
+	  (struct archive * a, const void **p, size_t *n, la_int64_t *off), (a, p, n, off),        \
+	  ARCHIVE_FATAL)                                                                           \
+	X(int, archive_read_data_skip, (struct archive * a), (a), ARCHIVE_FATAL)                   \
+	X(int, archive_read_free, (struct archive * a), (a), ARCHIVE_FATAL)                        \
+	X(struct archive *, archive_read_new, (void), (), NULL)                                    \
+	X(int, archive_read_next_header, (struct archive * a, struct archive_entry * *e), (a, e),  \
+	  ARCHIVE_FATAL)                                                                           \
+	X(int, archive_read_open,                                                                  \
+	  (struct archive * a, void *d, archive_open_callback *o, archive_read_callback *r,        \
+	   archive_close_callback *c),                                                             \
+	  (a, d, o, r, c), ARCHIVE_FATAL)                                                          \
+	X(int, archive_read_open_fd, (struct archive * a, int fd, size_t bs), (a, fd, bs),         \
+	  ARCHIVE_FATAL)                                                                           \
+	X(int, archive_read_open_memory, (struct archive * a, const void *p, size_t n), (a, p, n), \
+	  ARCHIVE_FATAL)                                                                           \
+	X(int, archive_read_support_filter_gzip, (struct archive * a), (a), ARCHIVE_FATAL)         \
+	X(int, archive_read_support_filter_xz, (struct archive * a), (a), ARCHIVE_FATAL)           \
+	X(int, archive_read_support_filter_zstd, (struct archive * a), (a), ARCHIVE_FATAL)         \
+	X(int, archive_read_support_format_7zip, (struct archive * a), (a), ARCHIVE_FATAL)         \
+	X(int, archive_read_support_format_ar, (struct archive * a), (a), ARCHIVE_FATAL)           \
+	X(int, archive_read_support_format_raw, (struct archive * a), (a), ARCHIVE_FATAL)          \
+	X(int, archive_read_support_format_tar, (struct archive * a), (a), ARCHIVE_FATAL)          \
 	X(int, archive_read_support_format_zip, (struct archive * a), (a), ARCHIVE_FATAL)
 
 #define X_PTR(ret, name, params, args, fail) ret(*name) params;
@@ -81,11 +81,20 @@ static void load(void)
 	void *h = dlopen(VF_ARCHIVE_SONAME, RTLD_NOW | RTLD_LOCAL);
 	bool ok = h != NULL;
 
-	if (!h)
+	/* said once, here: the callers' own message for a NULL archive_read_new() is "out of
+	 * memory", which would hide the cause */
+	if (!h) {
+		fprintf(stderr, "airgap-verifier: libarchive (%s) could not be loaded: %s\n",
+			VF_ARCHIVE_SONAME, dlerror());
 		return;
+	}
 #define X_SYM(ret, name, params, args, fail) ok = ok && (*(void **)&fn.name = dlsym(h, #name));
 	VF_ARCHIVE_FUNCS(X_SYM)
 	ok = ok && (*(void **)&fn.archive_set_error = dlsym(h, "archive_set_error"));
+	if (!ok)
+		fprintf(stderr,
+			"airgap-verifier: libarchive (%s) lacks a function this build calls\n",
+			VF_ARCHIVE_SONAME);
 	/* on failure the handle stays open (dlclose of a half-used library buys nothing) */
 	loaded = ok;
 }
@@ -96,10 +105,10 @@ static bool have(void)
 	return loaded;
 }
 
-#define X_DEF(ret, name, params, args, fail)                                                   \
-	HIDDEN ret name params                                                                 \
-	{                                                                                      \
-		return have() ? fn.name args : (fail);                                         \
+#define X_DEF(ret, name, params, args, fail)           \
+	HIDDEN ret name params                         \
+	{                                              \
+		return have() ? fn.name args : (fail); \
 	}
 VF_ARCHIVE_FUNCS(X_DEF)
 
