@@ -177,16 +177,22 @@ static __always_inline bool is_workload(void *trie, __u64 id)
  * The deepest cgroup above (or at) the current task's that the policy names a workload.
  * The task's own cgroup is the deepest of all, so when it is a workload it is the answer:
  * that common case costs one trie lookup instead of one per level from the root (a search
- * from the deepest level up trips the verifier's instruction limit in egress_skb).
+ * from the deepest level up trips the verifier's instruction limit in egress_skb). In that
+ * case *@own_marker (when not NULL) gets its marker, for sock_create's marker cache; it stays
+ * NULL otherwise.
  */
-static __always_inline __u64 current_workload(void *trie)
+static __always_inline __u64 current_workload(void *trie, struct egress_val **own_marker)
 {
 	__u64 found = 0, own = bpf_get_current_cgroup_id();
+	struct egress_val *m;
 
 	if (!trie)
 		return 0;
-	if (own && is_workload(trie, own))
+	if (own && (m = workload_marker(trie, own))) {
+		if (own_marker)
+			*own_marker = m;
 		return own;
+	}
 	for (int level = 0; level < EGRESS_ANCESTOR_DEPTH; level++) {
 		__u64 id = bpf_get_current_ancestor_cgroup_id(level);
 
@@ -196,26 +202,6 @@ static __always_inline __u64 current_workload(void *trie)
 			found = id;
 	}
 	return found;
-}
-
-/* sock_create's search: as current_workload, and when the task's own cgroup is the
- * workload (the common case) its marker too, for the marker cache (NULL otherwise). */
-static __always_inline __u64 creator_workload(void *trie, struct egress_val **marker)
-{
-	__u64 own = bpf_get_current_cgroup_id();
-	struct egress_val *m;
-
-	*marker = NULL;
-	if (!trie)
-		return 0;
-	if (own) {
-		m = workload_marker(trie, own);
-		if (m) {
-			*marker = m;
-			return own;
-		}
-	}
-	return current_workload(trie);
 }
 
 /*
@@ -258,14 +244,18 @@ static __always_inline bool cached_marker(const struct egress_sock *s, __u32 liv
 	return true;
 }
 
-static __always_inline void fill_identity(struct egress_sock *s, void *trie)
+/* A new record: the current task's identity, the socket's workload and protocol, and whether
+ * the socket hooks decide its destinations (@hooked: 0 for one the backstop found first). */
+static __always_inline void fill_identity(struct egress_sock *s, __u64 workload, __u32 protocol,
+					  __u8 hooked)
 {
 	s->cgroup_id = bpf_get_current_cgroup_id();
 	s->pid = (__u32)(bpf_get_current_pid_tgid() >> 32);
 	s->uid = (__u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
-	s->workload = current_workload(trie);
-	s->hooked = 1;
+	s->workload = workload;
+	s->icmp = protocol == 1 || protocol == IPPROTO_ICMPV6;
+	s->hooked = hooked;
 }
 
 /* The socket's storage; created (with the current task's identity) for a socket from before
@@ -280,10 +270,8 @@ static __always_inline struct egress_sock *sock_identity(struct bpf_sock *sk, vo
 	if (s)
 		return s;
 	s = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (s) {
-		fill_identity(s, trie);
-		s->icmp = sk->protocol == 1 || sk->protocol == IPPROTO_ICMPV6;
-	}
+	if (s)
+		fill_identity(s, current_workload(trie, NULL), sk->protocol, 1);
 	return s;
 }
 
@@ -416,9 +404,9 @@ static __always_inline __u8 key_proto(__u32 protocol)
  *    the kernel created the map (egress_val.trie_id): the kernel's map ids are unique among
  *    the maps that exist and handed out cyclically (1..INT_MAX), so the trie swapped in by a
  *    reload never has the id of the one it replaces, even when the generation number repeats
- *    (two loaders racing on the state map, or a swap whose record then failed); the
- *    generation and mode are compared as well. A trie is never changed after it is swapped
- *    in (a reload builds a new one), and 0 (a trie without an id) is never remembered;
+ *    (two loaders racing on the state map, or a swap whose record then failed). A trie is
+ *    never changed after it is swapped in (a reload builds a new one), and 0 (a trie
+ *    without an id) is never remembered;
  *  - the live trie's id is read from the live map pointer in THIS decision (trie_id_of),
  *    so a reload is seen by the very next send: every remembered verdict is stale at once.
  *    A record is written only when the marker of its decision carries that same id, so
@@ -517,32 +505,6 @@ static __always_inline void vkey_of(struct egress_vkey *v, const struct decision
 	__builtin_memcpy(v->addr, d->addr, sizeof(v->addr));
 }
 
-/* Whether the cache holds this decision as allowed in the live trie @live, whose marker for
- * the workload carries @marker_id; on a miss, the full decision follows. */
-static __always_inline bool cache_allows(const struct decision *d, __u64 workload, __u32 live,
-					 __u32 marker_id)
-{
-	struct egress_vkey v = {};
-
-	if (!live || marker_id != live)
-		return false;
-	vkey_of(&v, d, workload, live);
-	return bpf_map_lookup_elem(&verdicts, &v) != NULL;
-}
-
-/* Keeps an allowed decision in the cache (best effort: a failed insert is a later miss). */
-static __always_inline void cache_allowed(const struct decision *d, __u64 workload, __u32 live,
-					  __u32 marker_id)
-{
-	struct egress_vkey v = {};
-	__u32 one = 1;
-
-	if (!live || marker_id != live)
-		return;
-	vkey_of(&v, d, workload, live);
-	bpf_map_update_elem(&verdicts, &v, &one, BPF_ANY);
-}
-
 /* The marker of @workload in @trie (id @live): from the socket's cache when it holds the live
  * trie's, else looked up (and cached). False when the workload has none. */
 static __always_inline bool find_marker(void *trie, __u32 live, struct egress_sock *s,
@@ -570,8 +532,10 @@ static __always_inline int decide_in(struct decision *d, void *trie, __u32 live,
 				     struct egress_sock *s, __u64 workload, bool reuse)
 {
 	struct egress_allowed k = {};
+	struct egress_vkey v = {};
 	struct mark m = {};
-	bool allowed;
+	bool allowed, cacheable;
+	__u32 one = 1;
 
 	reuse = reuse && s && live && workload;
 	if (reuse && allowed_before(s, d, workload, live))
@@ -590,11 +554,16 @@ static __always_inline int decide_in(struct decision *d, void *trie, __u32 live,
 	}
 	d->generation = m.generation;
 	d->mode = m.mode;
-	allowed = cache_allows(d, workload, live, m.trie_id);
+	/* the verdict cache, only for a marker of the live trie (0, unstamped: never) */
+	cacheable = live && m.trie_id == live;
+	if (cacheable)
+		vkey_of(&v, d, workload, live);
+	allowed = cacheable && bpf_map_lookup_elem(&verdicts, &v);
 	if (!allowed && (rule_allows(trie, d, workload, key_proto(d->proto)) ||
 			 rule_allows(trie, d, workload, EGRESS_PROTO_ANY))) {
 		allowed = true;
-		cache_allowed(d, workload, live, m.trie_id);
+		if (cacheable) /* best effort: a failed insert is a later miss */
+			bpf_map_update_elem(&verdicts, &v, &one, BPF_ANY);
 	}
 	if (allowed) {
 		if (reuse) {
@@ -616,7 +585,7 @@ static __always_inline int decide(struct decision *d, struct bpf_sock *sk)
 	struct egress_sock *s = sock_identity(sk, trie);
 
 	if (s && !s->workload)
-		s->workload = current_workload(trie);
+		s->workload = current_workload(trie, NULL);
 	return decide_in(d, trie, trie_id_of(trie), s, s ? s->workload : 0,
 			 d->sock_type != SOCK_STREAM);
 }
@@ -717,11 +686,9 @@ int egress_sock_create(struct bpf_sock *ctx)
 	struct egress_val *meta;
 
 	if (s) {
-		struct egress_val *marker;
+		struct egress_val *marker = NULL;
 
-		fill_identity(s, NULL);
-		s->icmp = protocol == 1 || protocol == IPPROTO_ICMPV6;
-		s->workload = creator_workload(trie, &marker);
+		fill_identity(s, current_workload(trie, &marker), protocol, 1);
 		s->wl_fixed = s->workload != 0;
 		if (marker)
 			cache_marker(s, marker, trie_id_of(trie));
@@ -837,10 +804,8 @@ int egress_skb(struct __sk_buff *skb)
 		 * the sender when the packet is sent from its system call) */
 		s = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (s) {
-			fill_identity(s, trie);
-			s->hooked = 0;
+			fill_identity(s, skb_workload(skb, trie), sk->protocol, 0);
 			s->cgroup_id = d.cgroup_id;
-			s->workload = skb_workload(skb, trie);
 		}
 	}
 	/* the record also serves every packet of a socket from before attach */

@@ -34,32 +34,14 @@ int floor_sock_create(struct bpf_sock *ctx)
 	return 1;
 }
 
-SEC("cgroup/connect4")
-int floor_connect4(struct bpf_sock_addr *ctx)
-{
-	return 1;
-}
-
-SEC("cgroup/connect6")
-int floor_connect6(struct bpf_sock_addr *ctx)
-{
-	return 1;
-}
-
-SEC("cgroup/sendmsg4")
-int floor_sendmsg4(struct bpf_sock_addr *ctx)
-{
-	return 1;
-}
-
-SEC("cgroup/sendmsg6")
-int floor_sendmsg6(struct bpf_sock_addr *ctx)
-{
-	return 1;
-}
-
-SEC("cgroup_skb/egress")
-int floor_skb(struct __sk_buff *skb)
-{
-	return 1;
-}
+/* The other five hooks: allow at once. */
+#define ALLOW(sec, name, ctx_type)       \
+	SEC(sec) int name(ctx_type *ctx) \
+	{                                \
+		return 1;                \
+	}
+ALLOW("cgroup/connect4", floor_connect4, struct bpf_sock_addr)
+ALLOW("cgroup/connect6", floor_connect6, struct bpf_sock_addr)
+ALLOW("cgroup/sendmsg4", floor_sendmsg4, struct bpf_sock_addr)
+ALLOW("cgroup/sendmsg6", floor_sendmsg6, struct bpf_sock_addr)
+ALLOW("cgroup_skb/egress", floor_skb, struct __sk_buff)
