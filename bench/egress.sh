@@ -9,6 +9,9 @@
 #      floor the same six hooks attached, each allowing at once, sock_create also creating
 #            a socket-storage entry of exai-egress's size (bench/egress/floor.bpf.c): the
 #            kernel's part of the overhead, which no program logic can remove (phase a);
+#      ctl   a second cgroup with nothing attached, in phase a: the control, whose ratio to
+#            off shows how far two identical configurations differ in this turn scheme
+#            (the resolution every other ratio here has);
 #      nft   the same 100,000 CIDRs as nftables interval sets in a throwaway table whose
 #            output chain matches only this cgroup (socket cgroupv2), accepts the sets and
 #            rejects the rest.
@@ -71,7 +74,7 @@ cleanup() {
 		rm -rf "$PIN" 2>/dev/null || true
 	fi
 	rm -rf "$PIN-floor" 2>/dev/null || true
-	for c in "$BASE/off" "$BASE/ours" "$BASE/floor" "$BASE/nft" "$BASE"; do
+	for c in "$BASE/off" "$BASE/ours" "$BASE/floor" "$BASE/ctl" "$BASE/nft" "$BASE"; do
 		[ -d "$c" ] || continue
 		for p in $(cat "$c/cgroup.procs" 2>/dev/null); do
 			echo "$p" >"$CGROOT/cgroup.procs" 2>/dev/null || true
@@ -85,9 +88,10 @@ trap 'exit 1' INT TERM HUP
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v z="$(now)" 'BEGIN { printf "%.6f\n", z - a }'; }
 med() { sort -g "$1" | awk '{ v[NR] = $1 } END { printf "%.6f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratios() { paste "$1" "$2" | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2 }'; } # per round, off/x
 range() { sort -g "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
 
-mkdir "$BASE" "$BASE/off" "$BASE/ours" "$BASE/floor" "$BASE/nft"
+mkdir "$BASE" "$BASE/off" "$BASE/ours" "$BASE/floor" "$BASE/ctl" "$BASE/nft"
 cc -O2 -Wall -Wextra -Werror -o "$W/probe" "$src/bench/egress/probe.c"
 # the floor: bench/egress/floor.bpf.c attached to its own cgroup with bpftool (not links:
 # removed with the cgroup)
@@ -151,7 +155,7 @@ bench() {
 cpu() { awk '{ printf "%.2f\n", $1 + $2 }' "$W/cpu"; }
 : >"$W/fresh.cpu"
 : >"$W/swap.cpu"
-SERIES="fresh swap nftload a.off.tcp a.ours.tcp a.floor.tcp a.off.udp a.ours.udp a.floor.udp b.off.tcp b.ours.tcp b.nft.tcp b.off.udp b.ours.udp b.nft.udp"
+SERIES="fresh swap nftload a.off.tcp a.ours.tcp a.floor.tcp a.ctl.tcp a.off.udp a.ours.udp a.floor.udp a.ctl.udp b.off.tcp b.ours.tcp b.nft.tcp b.off.udp b.ours.udp b.nft.udp"
 for f in $SERIES; do : >"$W/$f.t"; done
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
@@ -173,11 +177,12 @@ while [ "$r" -le "$ROUNDS" ]; do
 	for phase in $([ $((r % 2)) = 1 ] && echo a b || echo b a); do
 		if [ "$phase" = a ]; then
 			for p in tcp udp; do
-				bench $p "$BASE/off" "$BASE/ours" "$BASE/floor" >"$W/out"
-				read -r x y z <"$W/out"
+				bench $p "$BASE/off" "$BASE/ours" "$BASE/floor" "$BASE/ctl" >"$W/out"
+				read -r x y z c <"$W/out"
 				echo "$x" >>"$W/a.off.$p.t"
 				echo "$y" >>"$W/a.ours.$p.t"
 				echo "$z" >>"$W/a.floor.$p.t"
+				echo "$c" >>"$W/a.ctl.$p.t"
 			done
 			continue
 		fi
@@ -220,6 +225,9 @@ row "$udp, $ours" "$m_a_ours_udp" "no programs attached" "$m_a_off_udp" 0.9091
 floorx="the floor: the six hooks allowing at once, sock_create making the storage (median of $ROUNDS rounds)"
 row "$tcp, $floorx" "$m_a_floor_tcp" "no programs attached" "$m_a_off_tcp" -
 row "$udp, $floorx" "$m_a_floor_udp" "no programs attached" "$m_a_off_udp" -
+ctlx="control: a second cgroup with nothing attached (median of $ROUNDS rounds)"
+row "$tcp, $ctlx" "$m_a_ctl_tcp" "no programs attached" "$m_a_off_tcp" -
+row "$udp, $ctlx" "$m_a_ctl_udp" "no programs attached" "$m_a_off_udp" -
 row "$tcp, $ours, nft table loaded" "$m_b_ours_tcp" "$nftx" "$m_b_nft_tcp" -
 row "$udp, $ours, nft table loaded" "$m_b_ours_udp" "$nftx" "$m_b_nft_udp" -
 row "apply of a $K-rule policy from nothing (load, pin, attach, fill)" "$m_fresh" "target 1 s" 1 1
@@ -227,7 +235,7 @@ row "reload: another $K-rule policy swapped in" "$m_swap" "target 1 s" 1 1
 row "reload: another $K-rule policy swapped in" "$m_swap" "nft -f: a table with the same CIDRs as sets" "$m_nftload" -
 note "Per operation, medians of $ROUNDS rounds (last run). Without the nft table: TCP connect+close $(us "$m_a_off_tcp" "$TCP_N") us with nothing attached, $(us "$m_a_ours_tcp" "$TCP_N") us with exai-egress ($(pct "$m_a_ours_tcp" "$m_a_off_tcp")); UDP sendto $(us "$m_a_off_udp" "$UDP_N") us, $(us "$m_a_ours_udp" "$UDP_N") us ($(pct "$m_a_ours_udp" "$m_a_off_udp")). The floor (bench/egress/floor.bpf.c): TCP $(us "$m_a_floor_tcp" "$TCP_N") us ($(pct "$m_a_floor_tcp" "$m_a_off_tcp")), UDP $(us "$m_a_floor_udp" "$UDP_N") us ($(pct "$m_a_floor_udp" "$m_a_off_udp"))."
 note "With the nft table loaded: TCP $(us "$m_b_off_tcp" "$TCP_N") us nothing, $(us "$m_b_ours_tcp" "$TCP_N") us exai-egress ($(pct "$m_b_ours_tcp" "$m_b_off_tcp")), $(us "$m_b_nft_tcp" "$TCP_N") us nftables ($(pct "$m_b_nft_tcp" "$m_b_off_tcp")); UDP $(us "$m_b_off_udp" "$UDP_N") us, $(us "$m_b_ours_udp" "$UDP_N") us ($(pct "$m_b_ours_udp" "$m_b_off_udp")), $(us "$m_b_nft_udp" "$UDP_N") us ($(pct "$m_b_nft_udp" "$m_b_off_udp"))."
-note "Ranges over the rounds (last run, s): apply $(range "$W/fresh.t"), reload $(range "$W/swap.t"), nft -f $(range "$W/nftload.t"); TCP nothing/exai-egress $(range "$W/a.off.tcp.t") / $(range "$W/a.ours.tcp.t"); UDP $(range "$W/a.off.udp.t") / $(range "$W/a.ours.udp.t")."
+note "Ranges over the rounds (last run, s): apply $(range "$W/fresh.t"), reload $(range "$W/swap.t"), nft -f $(range "$W/nftload.t"); TCP nothing/exai-egress $(range "$W/a.off.tcp.t") / $(range "$W/a.ours.tcp.t"); UDP $(range "$W/a.off.udp.t") / $(range "$W/a.ours.udp.t"); the control's per-round ratios to nothing, TCP $(ratios "$W/a.off.tcp.t" "$W/a.ctl.tcp.t"), UDP $(ratios "$W/a.off.udp.t" "$W/a.ctl.udp.t")."
 f2() { awk -v s="$1" 'BEGIN { printf "%.2f", s }'; }
 note "CPU time (user + system, 10 ms resolution), medians of the rounds: apply from nothing $(f2 "$(med "$W/fresh.cpu")") s, reload $(f2 "$(med "$W/swap.cpu")") s (wall: $(f2 "$m_fresh") s and $(f2 "$m_swap") s)."
 note "Policy file $(stat -c %s "$W/a.yaml") bytes; peak memory of apply $(awk -v k="$(cat "$W/rss")" 'BEGIN { printf "%.0f", k / 1024 }') MiB; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)."
