@@ -17,10 +17,11 @@
 #            rejects the rest.
 #    bench/egress/probe.c runs one worker per cgroup and has them take turns of about 10 ms
 #    (250 connections, 2500 datagrams), so that every configuration meets the same load from
-#    the rest of the machine. Phase a: off and ours, no nft table on the host (the overhead
+#    the rest of the machine. Phase a: off, ours, floor and ctl, no nft table on the host (the overhead
 #    the issue bounds: at most 10%); phase b: off, ours and nft with the table loaded (nft's
 #    output hook then runs for every packet of the host). Each round does both phases, in
-#    alternating order, and the figures are medians over ROUNDS rounds;
+#    alternating order, and the figures are medians over ROUNDS rounds. The workers run on
+#    the first CPU and the listener on the last (taskset), when there are two or more;
 #  - exai-egress apply of the 100,000-rule policy from nothing (programs loaded and pinned,
 #    links attached, trie filled) and reload of another 100,000-rule policy over it (the
 #    swap), timed as whole commands, against nft -f of the table with the same CIDRs.
@@ -123,7 +124,20 @@ awk -v n="$RULES" -v cg=- -v list=1 -f "$src/tests/egress/bigpolicy.awk" >"$W/ci
 	printf '\t\tcounter reject\n\t}\n}\n'
 } >"$W/nft.rules"
 
-"$W/probe" listen "$ADDR" "$W/ports" &
+# CPUs: the probe's workers on the first, the listener on the last. Unpinned, the scheduler's
+# placement of the workers and the listener varies from turn to turn, and two identical
+# cgroups with nothing attached (the control) differed by up to 10-50% in a round; pinned,
+# by about 1% (TCP) and 3% (UDP).
+NCPU=$(nproc)
+if [ "$NCPU" -ge 2 ]; then
+	command -v taskset >/dev/null || { log "taskset missing (scripts/deps.sh: util-linux)"; exit 1; }
+	PROBE_CPU="taskset -c 0"
+	LISTEN_CPU="taskset -c $((NCPU - 1))"
+else
+	PROBE_CPU=""
+	LISTEN_CPU=""
+fi
+$LISTEN_CPU "$W/probe" listen "$ADDR" "$W/ports" &
 LPID=$!
 i=0
 while [ ! -s "$W/ports" ]; do
@@ -145,9 +159,9 @@ bench() {
 	proto=$1
 	shift
 	if [ "$proto" = tcp ]; then
-		"$W/probe" bench tcp "$ADDR" "$TPORT" "$TCP_N" "$TCP_BLOCK" "$@"
+		$PROBE_CPU "$W/probe" bench tcp "$ADDR" "$TPORT" "$TCP_N" "$TCP_BLOCK" "$@"
 	else
-		"$W/probe" bench udp "$ADDR" "$UPORT" "$UDP_N" "$UDP_BLOCK" "$@"
+		$PROBE_CPU "$W/probe" bench udp "$ADDR" "$UPORT" "$UDP_N" "$UDP_BLOCK" "$@"
 	fi
 }
 # the CPU time (user + system) /usr/bin/time wrote to $W/cpu: what the wall time would be
@@ -238,4 +252,4 @@ note "With the nft table loaded: TCP $(us "$m_b_off_tcp" "$TCP_N") us nothing, $
 note "Ranges over the rounds (last run, s): apply $(range "$W/fresh.t"), reload $(range "$W/swap.t"), nft -f $(range "$W/nftload.t"); TCP nothing/exai-egress $(range "$W/a.off.tcp.t") / $(range "$W/a.ours.tcp.t"); UDP $(range "$W/a.off.udp.t") / $(range "$W/a.ours.udp.t"); the control's per-round ratios to nothing, TCP $(ratios "$W/a.off.tcp.t" "$W/a.ctl.tcp.t"), UDP $(ratios "$W/a.off.udp.t" "$W/a.ctl.udp.t")."
 f2() { awk -v s="$1" 'BEGIN { printf "%.2f", s }'; }
 note "CPU time (user + system, 10 ms resolution), medians of the rounds: apply from nothing $(f2 "$(med "$W/fresh.cpu")") s, reload $(f2 "$(med "$W/swap.cpu")") s (wall: $(f2 "$m_fresh") s and $(f2 "$m_swap") s)."
-note "Policy file $(stat -c %s "$W/a.yaml") bytes; peak memory of apply $(awk -v k="$(cat "$W/rss")" 'BEGIN { printf "%.0f", k / 1024 }') MiB; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)."
+note "Policy file $(stat -c %s "$W/a.yaml") bytes; peak memory of apply $(awk -v k="$(cat "$W/rss")" 'BEGIN { printf "%.0f", k / 1024 }') MiB; load average at the end $(cut -d' ' -f1-3 /proc/loadavg); $([ -n "$PROBE_CPU" ] && echo "the probe's workers on CPU 0, the listener on CPU $((NCPU - 1))" || echo "one CPU, nothing pinned")."
