@@ -17,8 +17,8 @@
 #            rejects the rest.
 #    bench/egress/probe.c runs one worker per cgroup and has them take turns of about 10 ms
 #    (250 connections, 2500 datagrams), so that every configuration meets the same load from
-#    the rest of the machine. Phase a: off, ours, floor and ctl, no nft table on the host (the overhead
-#    the issue bounds: at most 10%); phase b: off, ours and nft with the table loaded (nft's
+#    the rest of the machine. Phase a: off, ours, floor and ctl, no nft table on the host
+#    (the overhead the issue bounds: at most 10%); phase b: off, ours and nft with the table loaded (nft's
 #    output hook then runs for every packet of the host). Each round does both phases, in
 #    alternating order, and the figures are medians over ROUNDS rounds. The workers run on
 #    the first CPU and the listener on the last (taskset), when there are two or more;

@@ -448,8 +448,6 @@ static __always_inline void allowed_key(struct egress_allowed *a, const struct d
 	a->mode = m->mode;
 }
 
-/* Whether the socket's record allows destination @d of workload @workload in the live trie
- * with id @live (not 0). */
 /*
  * A reader's take of the record's count. On x86-64 (total store order: loads are not
  * reordered with other loads, nor stores with other stores, and the writer's count updates
@@ -473,6 +471,8 @@ static __always_inline __u64 seq_take(__u64 *seq)
 #endif
 }
 
+/* Whether the socket's record allows destination @d of workload @workload in the live trie
+ * with id @live (not 0). */
 static __always_inline bool allowed_before(struct egress_sock *s, const struct decision *d,
 					   __u64 workload, __u32 live)
 {

@@ -22,16 +22,6 @@
 /* Records per transaction at most: bounds the time one commit holds the write lock. */
 #define GROUP_MAX 8192
 
-/*
- * The checkpoint record beside the database (state_dir/checkpoint) is rewritten with the
- * first checkpoint of a run, then at most once in this many ms, and at stop with the last
- * one. Its only use is to say that the log has signed checkpoints (serve refuses a missing
- * database while it exists), so a record that lags is as good as a fresh one; rewriting it
- * with every checkpoint cost two fsyncs a second on the writer thread, while the batches
- * behind them waited for their acks.
- */
-#define CP_RECORD_MS 60000
-
 const char *const mir_refusal_names[MIR_REF_N] = {
     "format", "unknown_class", "tenant_key", "too_long", "unmapped_peer", "busy", "scrub_failed"};
 
@@ -41,8 +31,6 @@ struct mir_writer {
 	mir_logkey *key;
 	mir_walck *walck; /* SQLite's WAL checkpoints beside the commits (NULL: in them) */
 	int64_t last_cp_ms;
-	int64_t cp_record_ms; /* when the record was last written (0: not yet in this run) */
-	char *cp_pending;     /* the signed note of a checkpoint the record does not have yet */
 	int64_t next_retention_ms; /* 0: at once */
 	bool cp_broken; /* signing stopped: the tree did not extend the last checkpoint */
 	int wake_fd;
@@ -231,27 +219,8 @@ static exai_status write_cp_record(mir_writer *w, const char *note, exai_error *
 	return rc ? exai_error_prefix(e, "checkpoint record") : EXAI_OK;
 }
 
-/* Writes the pending note to the record when @now (the first of a run, the stop) or when it
- * is CP_RECORD_MS old; a failure keeps it pending (said on stderr). */
-static void write_pending_record(mir_writer *w, bool now)
-{
-	exai_error e;
-
-	if (!w->cp_pending ||
-	    (!now && w->cp_record_ms && now_ms() - w->cp_record_ms < CP_RECORD_MS))
-		return;
-	if (write_cp_record(w, w->cp_pending, &e)) {
-		fprintf(stderr, "exai-mirror serve: checkpoint: %s\n", e.msg);
-		return;
-	}
-	w->cp_record_ms = now_ms();
-	free(w->cp_pending);
-	w->cp_pending = NULL;
-}
-
-/* Signs and stores a checkpoint of everything stored, if there is anything new; @final: the
- * last of the run (the record gets it now). */
-static void checkpoint(mir_writer *w, bool final)
+/* Signs and stores a checkpoint of everything stored, if there is anything new. */
+static void checkpoint(mir_writer *w)
 {
 	mir_store *s = w->store;
 	mir_hash root, old;
@@ -259,10 +228,8 @@ static void checkpoint(mir_writer *w, bool final)
 	exai_error e;
 	exai_status rc;
 
-	if (w->cp_broken || s->size == s->cp_size) {
-		write_pending_record(w, final);
+	if (w->cp_broken || s->size == s->cp_size)
 		return;
-	}
 	w->last_cp_ms = now_ms();
 	if ((rc = mir_tree_root(&s->tree, s->size, root, &e)))
 		goto fail;
@@ -281,9 +248,9 @@ static void checkpoint(mir_writer *w, bool final)
 		goto fail;
 	/* After the database has it: the record only ever lags, and serve reads it only to refuse
 	 * starting a new log when the database is gone (cmd_serve.c). */
-	free(w->cp_pending);
-	w->cp_pending = note;
-	write_pending_record(w, final);
+	if ((rc = write_cp_record(w, note, &e)))
+		goto fail;
+	free(note);
 	return;
 fail:
 	/* Not signed (or not stored, so never shown): the next round tries again. */
@@ -385,16 +352,14 @@ static void *writer_main(void *arg)
 			hand_back(w, list);
 		}
 		if (stop) {
-			checkpoint(w, true);
+			checkpoint(w);
 			break;
 		}
 		ignored = -1;
 		if (retention_due(w, &ignored))
 			retention(w);
 		if (checkpoint_due(w, &ignored))
-			checkpoint(w, false);
-		else
-			write_pending_record(w, false);
+			checkpoint(w);
 	}
 	return NULL;
 }
@@ -501,7 +466,6 @@ void mir_writer_free(mir_writer *w)
 		n = b->next;
 		mir_batch_free(b);
 	}
-	free(w->cp_pending);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	free(w);
